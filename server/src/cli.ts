@@ -1,0 +1,53 @@
+/**
+ * `ideator` — the headless host's command line. Each command lives in ./commands/<name>.ts and is loaded lazily,
+ * so `ideator parse-idea` never pays for the HTTP server or SQLite.
+ *
+ * Conventions (contracts other tools rely on): with --json, stdout holds exactly one JSON document; logs and
+ * progress go to stderr; user errors print one line on stderr and exit 2.
+ */
+import { UsageError, type CliIO, type Command } from './commands/common';
+
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  'parse-idea': { summary: 'parse an Ideator answer (FILE or -) into {ok, analysis, action, rationale, ...}', load: async () => (await import('./commands/parseIdea')).default },
+  'extract-scores': { summary: 'extract metrics and the primary score from run output (FILE or -)', load: async () => (await import('./commands/extractScores')).default },
+  prompt: { summary: 'print the full Ideator prompt for --state STATE.json', load: async () => (await import('./commands/prompt')).default },
+  ask: { summary: 'ask an Ideator about --state STATE.json and print the parsed idea', load: async () => (await import('./commands/ask')).default },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((k) => k.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: ideator <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'ideator <command> --help' for a command's options.\n`;
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const entry = commands[name];
+  if (!entry) {
+    io.stderr.write(`ideator: unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  try {
+    const command = await entry.load();
+    return await command(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`ideator ${name}: ${err.message}\n`);
+      return 2;
+    }
+    io.stderr.write(`ideator ${name}: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+  );
+}
