@@ -1,0 +1,95 @@
+/**
+ * `ideator ask --state STATE.json [--provider P] [--base-url U] [--model M]` — asks an Ideator, streams its tokens to
+ * stderr, prints the parsed idea as JSON on stdout. Ctrl+C cancels the request (exit 130).
+ */
+import { parseIdea } from '../../../src/core/idea';
+import { buildIdeatorMessages } from '../../../src/core/prompts';
+import { ProviderKindSchema } from '../../../src/core/protocol';
+import { createProvider, describeProviderError, ProviderConfigSchema } from '../../../src/core/providers/index';
+import { ProviderError } from '../../../src/core/providers/types';
+import { log, parseFlags, printJson, UsageError, type Command } from './common';
+import { readStateArgs, stateOptions } from './stateArgs';
+
+const HELP = `usage: ideator ask --state STATE.json [--provider anthropic|openai|template-null|template-vague|server]
+                   [--base-url URL] [--model MODEL] [--thinking | --no-thinking] [--timeout-ms N]
+                   [--budget TOKENS] [--prompts OVERRIDE_DIR] [--quiet]
+Keys come from the environment only: ANTHROPIC_API_KEY, OPENAI_API_KEY, IDEATOR_SERVER_TOKEN.
+Prints {ok, analysis, action, rationale, codeBlocks, errors, thinking?, raw, model, usage, query} on stdout.`;
+
+export default (async (argv, io) => {
+  const { values } = parseFlags(
+    argv,
+    {
+      ...stateOptions,
+      provider: { type: 'string', default: 'template-vague' },
+      'base-url': { type: 'string' },
+      model: { type: 'string' },
+      thinking: { type: 'boolean' },
+      'no-thinking': { type: 'boolean' },
+      'timeout-ms': { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    false,
+  );
+  if (values.help) {
+    io.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const kind = ProviderKindSchema.safeParse(values.provider);
+  if (!kind.success) throw new UsageError(`--provider must be one of ${ProviderKindSchema.options.join(', ')}, got '${values.provider}'`);
+  const configResult = ProviderConfigSchema.safeParse({
+    kind: kind.data,
+    baseUrl: values['base-url'],
+    model: values.model,
+    thinking: values['no-thinking'] ? false : values.thinking,
+    timeoutMs: values['timeout-ms'] !== undefined ? Number(values['timeout-ms']) : undefined,
+  });
+  if (!configResult.success) {
+    const issue = configResult.error.issues[0];
+    throw new UsageError(`invalid provider option ${issue.path.join('.')}: ${issue.message}`);
+  }
+  const { state, budgetTokens, overrideDir } = await readStateArgs(values, io);
+  const { messages, query } = buildIdeatorMessages(state, { budgetTokens, overrideDir });
+
+  let provider;
+  try {
+    provider = createProvider(configResult.data);
+  } catch (err) {
+    throw new UsageError(describeProviderError(err));
+  }
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  if (!values.quiet) log(io, `asking ${provider.label} …`);
+  try {
+    const completion = await provider.complete(messages, {
+      signal: controller.signal,
+      onToken: values.quiet ? undefined : (delta) => io.stderr.write(delta),
+    });
+    if (!values.quiet) io.stderr.write('\n');
+    const idea = parseIdea(completion.text);
+    printJson(io, {
+      ...idea,
+      thinking: idea.thinking ?? completion.thinking,
+      raw: completion.text,
+      model: completion.model,
+      usage: completion.usage,
+      query,
+    });
+    return 0;
+  } catch (err) {
+    if (err instanceof ProviderError && err.kind === 'aborted') {
+      log(io, '\nideator ask: cancelled');
+      return 130;
+    }
+    if (err instanceof ProviderError) {
+      log(io, `ideator ask: ${describeProviderError(err)}`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}) satisfies Command;

@@ -1,0 +1,174 @@
+/**
+ * The `ideator` CLI contracts: parse-idea, prompt, ask — in-process through main() and once as real processes
+ * (the tsx entry and the esbuild bundle dist/cli.js). User errors: exit 2, one line on stderr, no stack trace.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { main } from '../../server/src/cli';
+import { startOpenAIServer } from '../servers/openai';
+
+const root = join(__dirname, '..', '..');
+const exampleState = join(root, 'server', 'examples', 'state.json');
+
+const GOOD_ANSWER = `ANALYSIS_ON_CURRENT_PROGRESS:
+Keep the random forest: it beat the linear baseline, but more trees did not help, so the model is not the bottleneck.
+
+ACTION:
+Add ratio features between the usage columns before fitting:
+\`\`\`python
+for a, b in [("f0", "f1"), ("f2", "f3")]:
+    train[f"{a}_per_{b}"] = train[a] / (train[b].abs() + 1e-6)
+\`\`\`
+
+RATIONALE:
+Tree ensembles struggle to learn ratios from raw columns; explicit interactions usually move AUC more than tuning.`;
+
+async function runCli(argv: string[], stdinText = '') {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.on('data', (d) => (err += d));
+  const code = await main(argv, { stdout, stderr, stdin: Readable.from([stdinText]) });
+  return { code, out, err };
+}
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ideator-cli-'));
+});
+
+describe('parse-idea', () => {
+  test('well-formed answer from a file: ok with the three fields and the code block', async () => {
+    const file = join(dir, 'answer.txt');
+    writeFileSync(file, GOOD_ANSWER);
+    const r = await runCli(['parse-idea', file, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const idea = JSON.parse(r.out);
+    assert.equal(idea.ok, true, JSON.stringify(idea.errors));
+    assert.match(idea.analysis, /Keep the random forest/);
+    assert.match(idea.action, /ratio features/);
+    assert.match(idea.rationale, /explicit interactions/);
+    assert.equal(idea.codeBlocks.length, 1);
+    assert.equal(idea.codeBlocks[0].lang, 'python');
+  });
+
+  test('stdin with a missing field: exit 0, ok false, the error names the field', async () => {
+    const r = await runCli(['parse-idea', '-', '--json'], 'ACTION:\nUse XGBoost.\n\nRATIONALE:\nIt is strong.');
+    assert.equal(r.code, 0);
+    const idea = JSON.parse(r.out);
+    assert.equal(idea.ok, false);
+    assert.ok(idea.errors.some((e: string) => /ANALYSIS_ON_CURRENT_PROGRESS/.test(e)), idea.errors.join('; '));
+  });
+
+  test('missing file: exit 2, one line, no stack trace', async () => {
+    const r = await runCli(['parse-idea', join(dir, 'nope.txt'), '--json']);
+    assert.equal(r.code, 2);
+    assert.equal(r.out, '');
+    assert.match(r.err, /no such file/);
+    assert.equal(r.err.trim().split('\n').length, 1);
+    assert.doesNotMatch(r.err, /\bat .*\.ts:\d+/);
+  });
+
+  test('unknown flag and unknown command are user errors', async () => {
+    assert.equal((await runCli(['parse-idea', '--bogus'])).code, 2);
+    const r = await runCli(['frobnicate']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /unknown command 'frobnicate'/);
+  });
+});
+
+describe('prompt', () => {
+  test('the example state renders task, query, trajectory, score and code', async () => {
+    const r = await runCli(['prompt', '--state', exampleState, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const built = JSON.parse(r.out);
+    const text = built.messages.map((m: { content: string }) => m.content).join('\n');
+    assert.match(text, /telecom customer churns/);
+    assert.match(text, /PROBLEM_STATEMENT/);
+    assert.match(text, /cv_auc: 0\.8427/);
+    assert.match(text, /0\.8431/);
+    assert.match(text, /RandomForestClassifier\(n_estimators=200/);
+    assert.match(text, /ANALYSIS_ON_CURRENT_PROGRESS/);
+    assert.ok(built.trajectoryTokens > 0);
+    assert.ok(built.query.attemptsSoFar.length > 0);
+  });
+
+  test('a state that violates the schema: exit 2 naming the failing path', async () => {
+    const file = join(dir, 'bad-state.json');
+    writeFileSync(file, JSON.stringify({ taskDescription: 'x', code: 'print(1)', score: { value: 'high', direction: 'higher' } }));
+    const r = await runCli(['prompt', '--state', file]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /score\.value/);
+  });
+
+  test('invalid JSON: exit 2', async () => {
+    const file = join(dir, 'broken.json');
+    writeFileSync(file, '{"taskDescription": ');
+    const r = await runCli(['prompt', '--state', file]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /not valid JSON/);
+  });
+});
+
+describe('ask', () => {
+  let server: Awaited<ReturnType<typeof startOpenAIServer>>;
+  before(async () => {
+    server = await startOpenAIServer({ responses: () => ({ content: GOOD_ANSWER, reasoning_content: 'The forest plateaued; try features.' }) });
+  });
+  after(() => server.close());
+
+  test('template-null answers in the paper format', async () => {
+    const r = await runCli(['ask', '--state', exampleState, '--provider', 'template-null', '--quiet']);
+    assert.equal(r.code, 0, r.err);
+    const idea = JSON.parse(r.out);
+    assert.equal(idea.ok, true, idea.errors.join('; '));
+    assert.equal(idea.model, 'template-null');
+  });
+
+  test('openai-compatible server (vLLM-style, LoRA adapter as model): streams and parses', async () => {
+    const r = await runCli(['ask', '--state', exampleState, '--provider', 'openai', '--base-url', server.url, '--model', 'ideator']);
+    assert.equal(r.code, 0, r.err);
+    const idea = JSON.parse(r.out);
+    assert.equal(idea.ok, true, idea.errors.join('; '));
+    assert.match(idea.action, /ratio features/);
+    assert.match(idea.thinking ?? '', /plateaued/);
+    assert.match(r.err, /Add ratio features/, 'tokens are streamed to stderr');
+    const req = server.requests.at(-1)!;
+    assert.equal(req.body.model, 'ideator');
+    assert.ok(JSON.stringify(req.body.messages).includes('telecom customer churns'));
+  });
+
+  test('unreachable base URL: exit 1 with a message naming the URL', async () => {
+    const r = await runCli(['ask', '--state', exampleState, '--provider', 'openai', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'm', '--quiet']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /127\.0\.0\.1:9/);
+  });
+
+  test('bad provider name: exit 2', async () => {
+    const r = await runCli(['ask', '--state', exampleState, '--provider', 'gpt']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /--provider must be one of/);
+  });
+});
+
+describe('as real processes', () => {
+  test('tsx entry and the dist bundle both parse stdin', () => {
+    const build = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, encoding: 'utf8' });
+    assert.equal(build.status, 0, build.stderr);
+    for (const args of [['--import', 'tsx', join(root, 'server', 'src', 'cli.ts')], [join(root, 'dist', 'cli.js')]]) {
+      const r = spawnSync(process.execPath, [...args, 'parse-idea', '-', '--json'], { cwd: root, input: GOOD_ANSWER, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).ok, true);
+      const bad = spawnSync(process.execPath, [...args, 'prompt', '--state', join(dir, 'nope.json')], { cwd: root, encoding: 'utf8' });
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr, /no such file/);
+    }
+  });
+});
