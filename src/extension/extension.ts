@@ -1,0 +1,46 @@
+/**
+ * Entry point. activate() only wires objects and registers contributions: no network, no file scans, no python
+ * discovery here (all of that happens on first use), so start-up stays instant.
+ */
+import * as vscode from 'vscode';
+import { Services } from './services';
+import { registerStatusBar } from './statusBar';
+import { registerKeyCommands } from './commands/apiKey';
+
+/** What activate() returns: used by the extension-host tests (and by anyone who wants to script the extension). */
+export interface IdeatorApi {
+  services: Services;
+}
+
+export function activate(context: vscode.ExtensionContext): IdeatorApi {
+  const services = new Services(context);
+  context.subscriptions.push(services);
+
+  // --- Settings: report invalid ideator.* values once, clearly, and again whenever they change. -----------------
+  const reportConfig = (): void => {
+    const result = services.config();
+    if (!result.ok) {
+      for (const e of result.errors) services.output.warn(e);
+      void vscode.window.showWarningMessage(`MLE Ideator: ${result.errors[0]}${result.errors.length > 1 ? ` (+${result.errors.length - 1} more)` : ''}`);
+    }
+  };
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('ideator')) setTimeout(reportConfig, 0);
+    }),
+  );
+  setTimeout(reportConfig, 0);
+
+  // --- Ask Ideator, the Idea panel, code actions, diff preview (issue 4). ---------------------------------------
+  context.subscriptions.push(registerKeyCommands(services), registerStatusBar(services));
+
+  // --- Run watching (issue 5): create the history store and register watchers / views here. ---------------------
+  // Set `services.history` (see RunHistoryLike in services.ts) so Ask Ideator uses the real trajectory, and call
+  // services.setLastScore(...) when a run reports a primary score so the status bar follows.
+
+  return { services };
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

@@ -1,0 +1,139 @@
+/**
+ * The extension's service locator: one object, built in activate() without doing any slow work, handed to every
+ * command, view and watcher. Anything expensive (providers, the python interpreter, the run history on disk) is
+ * created on first use by whoever needs it.
+ */
+import * as vscode from 'vscode';
+import type { IdeaRecord, Step } from '../core/protocol';
+import { readConfig, type ConfigResult } from './config';
+import { ApiKeyStore } from './secrets';
+
+/**
+ * What Ask Ideator needs from the run history (issue 5's HistoryStore satisfies it structurally).
+ * Optional: until run watching is registered, Ask Ideator works with an empty trajectory.
+ */
+export interface RunHistoryLike {
+  toTrajectory(): Step[] | Promise<Step[]>;
+  appendIdea(idea: IdeaRecord): unknown;
+  appendApplied?(applied: { ideaId: string; path?: string; diff: string; appliedAt: string; via?: string }): unknown;
+  /** Best/last primary score known to the history, when it tracks one. */
+  lastScore?(): { value: number | null; direction: 'higher' | 'lower'; metric?: string } | undefined;
+}
+
+const IDEA_CACHE_KEY = 'ideator.ideaCache.v1';
+const IDEA_CACHE_MAX = 20;
+
+/**
+ * Ideas already asked for, newest first, persisted in workspaceState so the lightbulb still offers them after a
+ * reload. Code actions read only this cache: a cursor move never calls a model.
+ */
+export class IdeaCache {
+  private ideas: IdeaRecord[];
+  private readonly changed = new vscode.EventEmitter<IdeaRecord | undefined>();
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly memento?: vscode.Memento) {
+    this.ideas = (memento?.get<IdeaRecord[]>(IDEA_CACHE_KEY) ?? []).filter((i) => i && typeof i.id === 'string');
+  }
+
+  get latest(): IdeaRecord | undefined {
+    return this.ideas[0];
+  }
+
+  all(): readonly IdeaRecord[] {
+    return this.ideas;
+  }
+
+  byId(id: string): IdeaRecord | undefined {
+    return this.ideas.find((i) => i.id === id);
+  }
+
+  /** Newest idea about this workspace-relative path. */
+  forPath(relativePath: string): IdeaRecord | undefined {
+    return this.ideas.find((i) => i.targetPath === relativePath);
+  }
+
+  async add(idea: IdeaRecord): Promise<void> {
+    this.ideas = [idea, ...this.ideas.filter((i) => i.id !== idea.id)].slice(0, IDEA_CACHE_MAX);
+    await this.memento?.update(IDEA_CACHE_KEY, this.ideas);
+    this.changed.fire(idea);
+  }
+
+  async clear(): Promise<void> {
+    this.ideas = [];
+    await this.memento?.update(IDEA_CACHE_KEY, undefined);
+    this.changed.fire(undefined);
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+/**
+ * Hooks the UI needs from the user; tests replace them to drive flows without clicking (the default
+ * implementations are the real dialogs).
+ */
+export interface UserPrompts {
+  /** Shown after the diff preview opens; true = apply. */
+  confirmApply(targetLabel: string, summary: string): Promise<boolean>;
+}
+
+export class Services implements vscode.Disposable {
+  readonly output: vscode.LogOutputChannel;
+  readonly secrets: ApiKeyStore;
+  readonly ideas: IdeaCache;
+  /** Set by run watching (issue 5) from extension.ts; undefined until then. */
+  history: RunHistoryLike | undefined;
+  /** Last primary score seen (by the history or reported by the user), for the status bar and the state. */
+  lastScore: { value: number | null; direction: 'higher' | 'lower'; metric?: string } | undefined;
+  prompts: UserPrompts;
+  private readonly scoreChanged = new vscode.EventEmitter<void>();
+  readonly onDidChangeScore = this.scoreChanged.event;
+  private cachedConfig: ConfigResult | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(readonly context: vscode.ExtensionContext) {
+    this.output = vscode.window.createOutputChannel('MLE Ideator', { log: true });
+    this.secrets = new ApiKeyStore(context.secrets);
+    this.ideas = new IdeaCache(context.workspaceState);
+    this.prompts = { confirmApply: defaultConfirmApply };
+    this.disposables.push(
+      this.output,
+      this.ideas,
+      this.scoreChanged,
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('ideator')) this.cachedConfig = undefined;
+      }),
+    );
+  }
+
+  /** Validated settings (cached until a setting under `ideator` changes). */
+  config(): ConfigResult {
+    this.cachedConfig ??= readConfig();
+    return this.cachedConfig;
+  }
+
+  setLastScore(score: Services['lastScore']): void {
+    this.lastScore = score;
+    this.scoreChanged.fire();
+  }
+
+  /** Current score: the history's when it knows one, else the last one set. */
+  currentScore(): Services['lastScore'] {
+    return this.history?.lastScore?.() ?? this.lastScore;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}
+
+async function defaultConfirmApply(targetLabel: string, summary: string): Promise<boolean> {
+  const choice = await vscode.window.showInformationMessage(
+    `Apply the Ideator change to ${targetLabel}? ${summary}`,
+    'Apply',
+    'Discard',
+  );
+  return choice === 'Apply';
+}
