@@ -1,0 +1,434 @@
+/**
+ * Run history: an append-only JSONL journal of runs, ideas, applied edits, outcomes, deletions and baselines.
+ *
+ * API
+ *   HistoryStore.open(dir, opts?)            -> HistoryStore   (reads every segment; a bad line is skipped + warned)
+ *   store.appendRun(run)                     -> Run             (same id again = update, keeps its place)
+ *   store.appendIdea(idea)                   -> IdeaRecord      (same id again = update, e.g. its type once classified)
+ *   store.appendApplied({ideaId, path, beforeHash, afterHash, at})
+ *   store.appendOutcome(outcome)
+ *   store.deleteRun(id) / store.markBaseline(id | null)
+ *   store.runs()       oldest -> newest, deleted excluded
+ *   store.run(id) / store.ideas() / store.idea(id) / store.applied() / store.outcomes() / store.outcomeFor(ideaId)
+ *   store.baselineId() / store.bestScore() / store.pendingIdea() / store.codeContent(hash)
+ *   store.toTrajectory({until?, maxObservationChars?, sinceBaseline?}) -> Step[]
+ *   store.onChange(listener) -> unsubscribe
+ *
+ * Why a journal: appends are cheap and crash-safe (a torn last line is just one skipped record), and replaying the
+ * journal rebuilds the state after a reload. Why segments: the file is size-capped; when the active segment passes
+ * `maxSegmentBytes` it is renamed to history.<n>.jsonl and the oldest segments beyond `maxSegments` are dropped,
+ * so disk use stays bounded at about maxSegmentBytes * (maxSegments + 1).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import {
+  IdeaRecordSchema,
+  OutcomeSchema,
+  RunSchema,
+  type Direction,
+  type IdeaRecord,
+  type Outcome,
+  type Run,
+  type Step,
+} from './protocol';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Records
+// ---------------------------------------------------------------------------------------------------------------
+
+export const AppliedEditSchema = z.object({
+  ideaId: z.string().min(1),
+  /** Workspace-relative path of the file the idea was applied to. */
+  path: z.string(),
+  beforeHash: z.string(),
+  afterHash: z.string(),
+  /** ISO-8601. */
+  at: z.string(),
+});
+export type AppliedEdit = z.infer<typeof AppliedEditSchema>;
+
+export const HistoryRecordSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('run'), run: RunSchema }),
+  z.object({ kind: z.literal('idea'), idea: IdeaRecordSchema }),
+  z.object({ kind: z.literal('applied'), applied: AppliedEditSchema }),
+  z.object({ kind: z.literal('outcome'), outcome: OutcomeSchema }),
+  z.object({ kind: z.literal('delete'), runId: z.string().min(1), at: z.string() }),
+  /** runId null clears the baseline. */
+  z.object({ kind: z.literal('baseline'), runId: z.string().min(1).nullable(), at: z.string() }),
+]);
+export type HistoryRecord = z.infer<typeof HistoryRecordSchema>;
+
+export interface HistoryOptions {
+  /** Size at which the active segment is rotated (default 16 MiB). */
+  maxSegmentBytes?: number;
+  /** Rotated segments kept besides the active one (default 4). */
+  maxSegments?: number;
+  /** Where skipped lines are reported (default console.warn). */
+  onWarning?: (message: string) => void;
+}
+
+export interface BestScore {
+  value: number;
+  direction: Direction;
+  name: string;
+  runId: string;
+}
+
+export interface PendingIdea {
+  idea: IdeaRecord | undefined;
+  applied: AppliedEdit;
+}
+
+export interface TrajectoryOptions {
+  /** Only steps strictly before this ISO time (the state at the moment an idea was asked for). */
+  until?: string;
+  /** Output tails / diffs are cut to this many characters, keeping the end (default 4000). */
+  maxObservationChars?: number;
+  /** Start at the baseline run when one is marked. */
+  sinceBaseline?: boolean;
+}
+
+export type HistoryListener = (record: HistoryRecord) => void;
+
+const ACTIVE = 'history.jsonl';
+const SEGMENT_RE = /^history\.(\d+)\.jsonl$/;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pure helpers (shared by export.ts and tests)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A run counts as failed when it reported a non-zero exit code; null/undefined (unknown) is not a failure. */
+export function runFailed(run: Run): boolean {
+  return typeof run.exitCode === 'number' && run.exitCode !== 0;
+}
+
+/** Direction-aware "a is better than b". */
+export function beats(a: number, b: number, direction: Direction): boolean {
+  return direction === 'higher' ? a > b : a < b;
+}
+
+/**
+ * Best primary score among completed, non-failed runs. Only runs scored with the newest run's metric name are
+ * compared (a renamed metric starts a new series rather than mixing accuracy with loss).
+ */
+export function bestOf(runs: readonly Run[]): BestScore | null {
+  const scored = runs.filter((r) => r.primary && !runFailed(r));
+  if (scored.length === 0) return null;
+  const name = scored[scored.length - 1].primary!.name;
+  let best: BestScore | null = null;
+  for (const r of scored) {
+    const p = r.primary!;
+    if (p.name !== name) continue;
+    if (!best || beats(p.value, best.value, p.direction)) {
+      best = { value: p.value, direction: p.direction, name: p.name, runId: r.id };
+    }
+  }
+  return best;
+}
+
+function keepEnd(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `[… ${text.length - max} characters cut …]\n` + text.slice(text.length - max);
+}
+
+function renderQuery(idea: IdeaRecord): string {
+  const q = idea.query;
+  if (!q) return 'seek_help';
+  const attempts = q.attemptsSoFar.map((a) => `- ${a}`).join('\n');
+  return `<seek_help>\nPROBLEM_STATEMENT: ${q.problemStatement}\nATTEMPTS_SO_FAR:\n${attempts}\nGOAL: ${q.goal}\n</seek_help>`;
+}
+
+/**
+ * The implementer trajectory tau built from a run history: for each run an 'edit' step when its code changed
+ * (the diff) and an 'execute' step (command -> output tail, score, exit code); each idea is a 'seek_help' step
+ * (query as action, the Ideator's answer as observation). Ordered by time.
+ */
+export function buildTrajectory(runs: readonly Run[], ideas: readonly IdeaRecord[], opts: TrajectoryOptions = {}): Step[] {
+  const max = opts.maxObservationChars ?? 4000;
+  const events: { at: string; order: number; steps: Step[] }[] = [];
+  let order = 0;
+  for (const run of runs) {
+    if (opts.until && !(run.startedAt < opts.until)) continue;
+    const steps: Step[] = [];
+    if (run.code?.diffFromPrevious) {
+      steps.push({
+        kind: 'edit',
+        action: `edit ${run.code.path ?? 'code'}`,
+        observation: keepEnd(run.code.diffFromPrevious, max),
+        timestamp: run.startedAt,
+      });
+    }
+    const output = run.outputTail || run.outputHead;
+    steps.push({
+      kind: 'execute',
+      action: run.command ?? `${run.source} run${run.code?.path ? ` of ${run.code.path}` : ''}`,
+      observation: keepEnd(output, max),
+      score: run.primary?.value ?? null,
+      exitCode: run.exitCode ?? null,
+      timestamp: run.endedAt ?? run.startedAt,
+    });
+    events.push({ at: run.startedAt, order: order++, steps });
+  }
+  for (const idea of ideas) {
+    if (opts.until && !(idea.createdAt < opts.until)) continue;
+    events.push({
+      at: idea.createdAt,
+      order: order++,
+      steps: [{ kind: 'seek_help', action: renderQuery(idea), observation: keepEnd(idea.raw, max), timestamp: idea.createdAt }],
+    });
+  }
+  events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order));
+  return events.flatMap((e) => e.steps);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The store
+// ---------------------------------------------------------------------------------------------------------------
+
+export class HistoryStore {
+  private readonly runsById = new Map<string, Run>();
+  private readonly runOrder: string[] = [];
+  private readonly deleted = new Set<string>();
+  private readonly ideasById = new Map<string, IdeaRecord>();
+  private readonly ideaOrder: string[] = [];
+  private readonly appliedList: AppliedEdit[] = [];
+  private readonly outcomeList: Outcome[] = [];
+  private baseline: string | null = null;
+  private readonly listeners = new Set<HistoryListener>();
+  private activeBytes = 0;
+  /** True when the active file does not end in a newline (a torn write): the next append starts a new line. */
+  private needsNewline = false;
+  /** Lines skipped while reading (corrupt JSON or failed validation). */
+  readonly skipped: string[] = [];
+
+  private constructor(
+    readonly dir: string,
+    private readonly maxSegmentBytes: number,
+    private readonly maxSegments: number,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  static open(dir: string, opts: HistoryOptions = {}): HistoryStore {
+    fs.mkdirSync(dir, { recursive: true });
+    const store = new HistoryStore(
+      dir,
+      opts.maxSegmentBytes ?? 16 * 1024 * 1024,
+      opts.maxSegments ?? 4,
+      opts.onWarning ?? ((m) => console.warn(m)),
+    );
+    store.load();
+    return store;
+  }
+
+  // ----- reading ---------------------------------------------------------------------------------------------
+
+  private segmentFiles(): string[] {
+    const rotated = fs
+      .readdirSync(this.dir)
+      .map((f) => ({ f, m: SEGMENT_RE.exec(f) }))
+      .filter((x): x is { f: string; m: RegExpExecArray } => x.m !== null)
+      .sort((a, b) => Number(a.m[1]) - Number(b.m[1]))
+      .map((x) => x.f);
+    return [...rotated, ACTIVE];
+  }
+
+  private load(): void {
+    for (const file of this.segmentFiles()) {
+      const full = path.join(this.dir, file);
+      if (!fs.existsSync(full)) continue;
+      const text = fs.readFileSync(full, 'utf8');
+      if (file === ACTIVE) {
+        this.activeBytes = Buffer.byteLength(text);
+        this.needsNewline = text.length > 0 && !text.endsWith('\n');
+      }
+      const lines = text.split('\n');
+      for (let i = 0; i < lines.length; i++) {
+        const line = lines[i].trim();
+        if (!line) continue;
+        let json: unknown;
+        try {
+          json = JSON.parse(line);
+        } catch {
+          this.skip(`${file}:${i + 1}: not JSON, skipped`);
+          continue;
+        }
+        const parsed = HistoryRecordSchema.safeParse(json);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          this.skip(`${file}:${i + 1}: invalid record (${issue?.path.join('.') || 'root'}: ${issue?.message}), skipped`);
+          continue;
+        }
+        this.apply(parsed.data);
+      }
+    }
+  }
+
+  private skip(message: string): void {
+    this.skipped.push(message);
+    this.warn(`Ideator run history: ${message}`);
+  }
+
+  private apply(rec: HistoryRecord): void {
+    switch (rec.kind) {
+      case 'run':
+        if (!this.runsById.has(rec.run.id)) this.runOrder.push(rec.run.id);
+        this.runsById.set(rec.run.id, rec.run);
+        break;
+      case 'idea':
+        if (!this.ideasById.has(rec.idea.id)) this.ideaOrder.push(rec.idea.id);
+        this.ideasById.set(rec.idea.id, rec.idea);
+        break;
+      case 'applied':
+        this.appliedList.push(rec.applied);
+        break;
+      case 'outcome': {
+        // One outcome per idea: a later one replaces the earlier (e.g. re-judged).
+        const i = this.outcomeList.findIndex((o) => o.ideaId === rec.outcome.ideaId);
+        if (i >= 0) this.outcomeList.splice(i, 1);
+        this.outcomeList.push(rec.outcome);
+        break;
+      }
+      case 'delete':
+        this.deleted.add(rec.runId);
+        if (this.baseline === rec.runId) this.baseline = null;
+        break;
+      case 'baseline':
+        this.baseline = rec.runId;
+        break;
+    }
+  }
+
+  // ----- writing ---------------------------------------------------------------------------------------------
+
+  private append(rec: HistoryRecord): void {
+    const valid = HistoryRecordSchema.parse(rec);
+    const line = (this.needsNewline ? '\n' : '') + JSON.stringify(valid) + '\n';
+    const bytes = Buffer.byteLength(line);
+    if (this.activeBytes > 0 && this.activeBytes + bytes > this.maxSegmentBytes) this.rotate();
+    fs.appendFileSync(path.join(this.dir, ACTIVE), line);
+    this.activeBytes += bytes;
+    this.needsNewline = false;
+    this.apply(valid);
+    for (const l of this.listeners) {
+      try {
+        l(valid);
+      } catch (err) {
+        this.warn(`Ideator run history: listener failed: ${String(err)}`);
+      }
+    }
+  }
+
+  private rotate(): void {
+    const segments = this.segmentFiles().filter((f) => f !== ACTIVE);
+    const next = segments.length ? Number(SEGMENT_RE.exec(segments[segments.length - 1])![1]) + 1 : 1;
+    fs.renameSync(path.join(this.dir, ACTIVE), path.join(this.dir, `history.${next}.jsonl`));
+    const all = [...segments, `history.${next}.jsonl`];
+    // Drop the oldest segments beyond the cap. What they held stays in memory for this session; after a reload the
+    // oldest records are gone, which is the price of a bounded store.
+    for (const old of all.slice(0, Math.max(0, all.length - this.maxSegments))) fs.rmSync(path.join(this.dir, old), { force: true });
+    this.activeBytes = 0;
+  }
+
+  appendRun(run: Run): Run {
+    const valid = RunSchema.parse(run);
+    this.append({ kind: 'run', run: valid });
+    return valid;
+  }
+
+  appendIdea(idea: IdeaRecord): IdeaRecord {
+    const valid = IdeaRecordSchema.parse(idea);
+    this.append({ kind: 'idea', idea: valid });
+    return valid;
+  }
+
+  appendApplied(applied: AppliedEdit): void {
+    this.append({ kind: 'applied', applied });
+  }
+
+  appendOutcome(outcome: Outcome): void {
+    this.append({ kind: 'outcome', outcome });
+  }
+
+  deleteRun(id: string): void {
+    this.append({ kind: 'delete', runId: id, at: new Date().toISOString() });
+  }
+
+  markBaseline(id: string | null): void {
+    this.append({ kind: 'baseline', runId: id, at: new Date().toISOString() });
+  }
+
+  onChange(listener: HistoryListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ----- queries ---------------------------------------------------------------------------------------------
+
+  runs(): Run[] {
+    const out: Run[] = [];
+    for (const id of this.runOrder) if (!this.deleted.has(id)) out.push(this.runsById.get(id)!);
+    return out;
+  }
+
+  run(id: string): Run | undefined {
+    return this.deleted.has(id) ? undefined : this.runsById.get(id);
+  }
+
+  ideas(): IdeaRecord[] {
+    return this.ideaOrder.map((id) => this.ideasById.get(id)!);
+  }
+
+  idea(id: string): IdeaRecord | undefined {
+    return this.ideasById.get(id);
+  }
+
+  applied(): AppliedEdit[] {
+    return [...this.appliedList];
+  }
+
+  outcomes(): Outcome[] {
+    return [...this.outcomeList];
+  }
+
+  outcomeFor(ideaId: string): Outcome | undefined {
+    return this.outcomeList.find((o) => o.ideaId === ideaId);
+  }
+
+  baselineId(): string | null {
+    return this.baseline && !this.deleted.has(this.baseline) ? this.baseline : null;
+  }
+
+  /** Runs from the baseline on (all runs when none is marked): the window "best so far" is judged in. */
+  runsSinceBaseline(): Run[] {
+    const all = this.runs();
+    const b = this.baselineId();
+    const i = b ? all.findIndex((r) => r.id === b) : -1;
+    return i >= 0 ? all.slice(i) : all;
+  }
+
+  bestScore(): BestScore | null {
+    return bestOf(this.runsSinceBaseline());
+  }
+
+  /** The newest applied idea that has no outcome yet: the next completed run will judge it. */
+  pendingIdea(): PendingIdea | null {
+    // Only the newest applied edit can be pending: an older one without an outcome was superseded before any run.
+    const applied = this.appliedList[this.appliedList.length - 1];
+    if (!applied || this.outcomeFor(applied.ideaId)) return null;
+    return { idea: this.ideasById.get(applied.ideaId), applied };
+  }
+
+  /** Full code for a content hash, from the newest run that stored it (runs omit unchanged content). */
+  codeContent(hash: string): string | undefined {
+    for (let i = this.runOrder.length - 1; i >= 0; i--) {
+      const code = this.runsById.get(this.runOrder[i])!.code;
+      if (code?.hash === hash && code.content !== undefined) return code.content;
+    }
+    return undefined;
+  }
+
+  toTrajectory(opts: TrajectoryOptions = {}): Step[] {
+    return buildTrajectory(opts.sinceBaseline ? this.runsSinceBaseline() : this.runs(), this.ideas(), opts);
+  }
+}
