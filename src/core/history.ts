@@ -5,12 +5,12 @@
  *   HistoryStore.open(dir, opts?)            -> HistoryStore   (reads every segment; a bad line is skipped + warned)
  *   store.appendRun(run)                     -> Run             (same id again = update, keeps its place)
  *   store.appendIdea(idea)                   -> IdeaRecord      (same id again = update, e.g. its type once classified)
- *   store.appendApplied({ideaId, path, beforeHash, afterHash, at})
+ *   store.appendApplied({ideaId, path?, beforeHash?, afterHash?, diff?, via?, at | appliedAt})
  *   store.appendOutcome(outcome)
  *   store.deleteRun(id) / store.markBaseline(id | null)
  *   store.runs()       oldest -> newest, deleted excluded
  *   store.run(id) / store.ideas() / store.idea(id) / store.applied() / store.outcomes() / store.outcomeFor(ideaId)
- *   store.baselineId() / store.bestScore() / store.pendingIdea() / store.codeContent(hash)
+ *   store.baselineId() / store.bestScore() / store.lastScore() / store.pendingIdea() / store.codeContent(hash)
  *   store.toTrajectory({until?, maxObservationChars?, sinceBaseline?}) -> Step[]
  *   store.onChange(listener) -> unsubscribe
  *
@@ -40,13 +40,20 @@ import {
 export const AppliedEditSchema = z.object({
   ideaId: z.string().min(1),
   /** Workspace-relative path of the file the idea was applied to. */
-  path: z.string(),
-  beforeHash: z.string(),
-  afterHash: z.string(),
+  path: z.string().optional(),
+  /** sha256 of the file before / after the edit, when the applier knows them. */
+  beforeHash: z.string().optional(),
+  afterHash: z.string().optional(),
+  /** The unified diff that was applied. */
+  diff: z.string().optional(),
+  /** How it was applied (diff preview, code action, ...). */
+  via: z.string().optional(),
   /** ISO-8601. */
   at: z.string(),
 });
 export type AppliedEdit = z.infer<typeof AppliedEditSchema>;
+/** What appendApplied accepts: `appliedAt` is taken as a synonym of `at` (the Ask Ideator side uses that name). */
+export type AppliedEditInput = Omit<AppliedEdit, 'at'> & { at?: string; appliedAt?: string };
 
 export const HistoryRecordSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('run'), run: RunSchema }),
@@ -342,8 +349,9 @@ export class HistoryStore {
     return valid;
   }
 
-  appendApplied(applied: AppliedEdit): void {
-    this.append({ kind: 'applied', applied });
+  appendApplied(applied: AppliedEditInput): void {
+    const { appliedAt, at, ...rest } = applied;
+    this.append({ kind: 'applied', applied: { ...rest, at: at ?? appliedAt ?? new Date().toISOString() } });
   }
 
   appendOutcome(outcome: Outcome): void {
@@ -409,6 +417,19 @@ export class HistoryStore {
 
   bestScore(): BestScore | null {
     return bestOf(this.runsSinceBaseline());
+  }
+
+  /**
+   * The current solution's score p_t: the newest completed, non-failed run's primary score (same metric as the best).
+   * Shape matches services.ts RunHistoryLike.lastScore.
+   */
+  lastScore(): { value: number | null; direction: Direction; metric?: string } | undefined {
+    const runs = this.runsSinceBaseline();
+    for (let i = runs.length - 1; i >= 0; i--) {
+      const p = runs[i].primary;
+      if (p && !runFailed(runs[i])) return { value: p.value, direction: p.direction, metric: p.name };
+    }
+    return undefined;
   }
 
   /** The newest applied idea that has no outcome yet: the next completed run will judge it. */

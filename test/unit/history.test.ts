@@ -189,3 +189,16 @@ test('trajectory interleaves edits, executions and seek-help steps by time, and 
   // `until` gives the state at the moment the idea was asked for.
   assert.deepEqual(buildTrajectory(runs, ideas, { until: '2026-11-23T10:05:00Z' }).map((s) => s.kind), ['execute']);
 });
+
+test('appendApplied accepts appliedAt and lastScore is the newest valid run', () => {
+  const s = HistoryStore.open(tmpDir(), { onWarning: () => {} });
+  assert.equal(s.lastScore(), undefined);
+  s.appendRun(run('a', 0.9));
+  s.appendRun(run('b', 0.7));
+  s.appendRun(run('c', 0.99, { exitCode: 2 }));
+  assert.deepEqual(s.lastScore(), { value: 0.7, direction: 'higher', metric: 'val_acc' });
+  s.appendApplied({ ideaId: 'i9', diff: '--- a\n+++ b\n', appliedAt: '2026-11-23T11:00:00Z', via: 'preview' });
+  assert.equal(s.applied()[0].at, '2026-11-23T11:00:00Z');
+  assert.equal(s.pendingIdea()?.applied.ideaId, 'i9');
+  assert.equal(s.pendingIdea()?.idea, undefined);
+});
