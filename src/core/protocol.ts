@@ -306,3 +306,19 @@ export const IdeateResponseSchema = z.object({
   idea: ParsedIdeaSchema,
 });
 export type IdeateResponse = z.infer<typeof IdeateResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Grading a submission of an MLE-bench-format task (`ideator grade`, the bench, the reward sandbox)
+// ---------------------------------------------------------------------------------------------------------------
+
+export const GradeResultSchema = z.object({
+  /** False when the grader raised, the file was missing/unreadable, or the score was NaN/inf. */
+  valid: z.boolean(),
+  /** Raw metric value rounded to 5 decimals (MLE-bench); null when invalid. */
+  score: z.number().nullable(),
+  /** max(0, 100·(score − worst)/(best − worst)) against the task's leaderboard; null when invalid. */
+  normalized: z.number().nullable(),
+  /** Why the submission is invalid (the grader's exception message). */
+  reason: z.string().optional(),
+});
+export type GradeResult = z.infer<typeof GradeResultSchema>;
