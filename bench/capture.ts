@@ -1,0 +1,120 @@
+/**
+ * Bounded capture under a run that prints a lot (default 200 MB; IDEATOR_BENCH_CAPTURE_MB to change): a python
+ * process writes training-log lines with ANSI colours and tqdm-style "\r" redraws, and we read its stdout two ways,
+ * each in a fresh node child so RSS figures are not polluted by other benches:
+ *   plain   - read the pipe and count characters (the floor: what any reader pays)
+ *   capture - the same, with every chunk going through BoundedCapture (clean + score + head/tail)
+ * Printed: throughput of each, capture/plain time ratio, and peak RSS growth over the child's start.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BoundedCapture } from '../src/core/capture';
+
+const ROOT = path.resolve(__dirname, '..');
+
+function python(): string {
+  if (process.env.IDEATOR_PYTHON) return process.env.IDEATOR_PYTHON;
+  const venv = path.join(ROOT, '.venv', 'bin', 'python');
+  return fs.existsSync(venv) ? venv : 'python3';
+}
+
+/** Prints `mb` megabytes of log: 1 MB blocks of metric lines and progress-bar redraws, then a final score. */
+const PRINTER = `
+import sys
+mb = int(sys.argv[1])
+out = sys.stdout
+lines = []
+size = 0
+i = 0
+while size < 1_000_000:
+    if i % 10 == 0:
+        s = "\\x1b[32mepoch %d\\x1b[0m loss: %.5f - val_acc: %.5f\\n" % (i, 1.0 / (i + 1), 0.5 + i * 1e-6)
+    else:
+        s = "%3d%%|%s%s| %d/100\\r" % (i % 100, "#" * (i % 20), " " * (20 - i % 20), i % 100)
+    lines.append(s)
+    size += len(s)
+    i += 1
+block = "".join(lines)
+for _ in range(mb):
+    out.write(block)
+out.write("\\nfinal val_acc: 0.91234\\n")
+out.flush()
+`;
+
+interface ChildResult {
+  mode: string;
+  ms: number;
+  chars: number;
+  baseRss: number;
+  peakRss: number;
+  primary?: unknown;
+  tailChars?: number;
+}
+
+async function child(mode: string, mb: number): Promise<void> {
+  if (global.gc) global.gc();
+  const baseRss = process.memoryUsage().rss;
+  let peakRss = baseRss;
+  const timer = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 20);
+  const cap = mode === 'capture' ? new BoundedCapture() : null;
+  let chars = 0;
+  const started = process.hrtime.bigint();
+  const p = spawn(python(), ['-c', PRINTER, String(mb)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  p.stdout.setEncoding('utf8');
+  p.stdout.on('data', (chunk: string) => {
+    chars += chunk.length;
+    cap?.push(chunk);
+  });
+  await new Promise<void>((resolve, reject) => {
+    p.on('error', reject);
+    p.on('close', () => resolve());
+  });
+  const result = cap?.end();
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  clearInterval(timer);
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const out: ChildResult = { mode, ms, chars, baseRss, peakRss, primary: result?.primary, tailChars: result?.tail.length };
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+function runChild(mode: string, mb: number): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', __filename, '--child', mode, String(mb)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let text = '';
+    p.stdout.setEncoding('utf8');
+    p.stdout.on('data', (d: string) => (text += d));
+    p.on('error', reject);
+    p.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`bench child ${mode} exited ${code}`));
+      resolve(JSON.parse(text.trim().split('\n').pop()!) as ChildResult);
+    });
+  });
+}
+
+const MiB = 1024 * 1024;
+
+export async function run(): Promise<void> {
+  const mb = Number(process.env.IDEATOR_BENCH_CAPTURE_MB ?? 200);
+  const plain = await runChild('plain', mb);
+  const captured = await runChild('capture', mb);
+  const rate = (r: ChildResult) => r.chars / MiB / (r.ms / 1000);
+  console.log(`capture: a python run printing ${mb} MB (${(plain.chars / MiB).toFixed(0)} MiB of characters)`);
+  console.log(`  plain read      ${rate(plain).toFixed(0)} MiB/s, peak RSS growth ${((plain.peakRss - plain.baseRss) / MiB).toFixed(1)} MiB`);
+  console.log(`  bounded capture ${rate(captured).toFixed(0)} MiB/s, peak RSS growth ${((captured.peakRss - captured.baseRss) / MiB).toFixed(1)} MiB`);
+  console.log(`  time ratio capture/plain: ${(captured.ms / plain.ms).toFixed(2)}x`);
+  console.log(`  RSS growth ratio capture/plain: ${((captured.peakRss - captured.baseRss) / Math.max(1, plain.peakRss - plain.baseRss)).toFixed(2)}x`);
+  console.log(`  kept tail ${captured.tailChars} chars; primary ${JSON.stringify(captured.primary)}`);
+}
+
+if (process.argv[2] === '--child') {
+  child(process.argv[3], Number(process.argv[4])).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
