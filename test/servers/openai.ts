@@ -1,0 +1,298 @@
+/**
+ * A scripted OpenAI chat-completions server (what vLLM / SGLang / Ollama / OpenAI answer on /v1), for tests and
+ * for other processes (see run.ts and README.md). Replies are scripted per request; the wire format is the real
+ * one: `chat.completion` objects, `chat.completion.chunk` SSE frames with `choices[].delta`, `finish_reason`,
+ * a usage chunk when `stream_options.include_usage`, `data: [DONE]`, and OpenAI's error JSON.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { clientGone, headersOf, listen, readBody, roughTokens, sendJson, sendRaw, startSse, tokenPieces, wait, writeSse } from './http';
+
+const Delay = { delayMs: z.number().nonnegative().optional() };
+
+/** A normal answer. `text` is the content exactly (put a raw "<think>…" in it to imitate a server without a reasoning parser). */
+export const TextReplySchema = z.strictObject({
+  type: z.literal('text').optional(),
+  text: z.string(),
+  /** Reasoning sent in a separate field (a server with a reasoning parser). */
+  reasoning: z.string().optional(),
+  /** Which field carries `reasoning`: 'reasoning_content' (older vLLM, default), 'reasoning' (newer), or both. */
+  reasoningField: z.enum(['reasoning_content', 'reasoning', 'both']).optional(),
+  finishReason: z.enum(['stop', 'length']).optional(),
+  /** Overrides the usage figures (default: rough counts). */
+  usage: z.strictObject({ prompt_tokens: z.number().int(), completion_tokens: z.number().int() }).optional(),
+  /** The model echoed back (default: the model the request named). */
+  model: z.string().optional(),
+  /** Fixed-size chunks instead of token-sized ones. */
+  chunkSize: z.number().int().positive().optional(),
+  /** Pause between stream chunks. */
+  chunkDelayMs: z.number().nonnegative().optional(),
+  /** Send this many stream frames (or, unstreamed, the headers and half the body), then go silent forever. */
+  stallAfterChunks: z.number().int().nonnegative().optional(),
+  ...Delay,
+});
+
+/** An HTTP error in OpenAI's JSON shape: {"error": {"message", "type", "param", "code"}}. */
+export const ErrorReplySchema = z.strictObject({
+  type: z.literal('error'),
+  status: z.number().int().min(400).max(599),
+  message: z.string().optional(),
+  errorType: z.string().optional(),
+  code: z.union([z.string(), z.number(), z.null()]).optional(),
+  /** e.g. {"retry-after": "1"}, {"retry-after-ms": "50"}. */
+  headers: z.record(z.string(), z.string()).optional(),
+  /** Raw body instead of the OpenAI shape (e.g. vLLM's {"detail": "Not Found"}). */
+  body: z.unknown().optional(),
+  ...Delay,
+});
+
+/** A 200 whose body is not valid JSON (or, streamed, a data frame that is not). */
+export const MalformedReplySchema = z.strictObject({
+  type: z.literal('malformed'),
+  body: z.string().optional(),
+  ...Delay,
+});
+
+/** An error reported inside a 200 stream, the way vLLM does: `data: {"error": {...}}`. */
+export const StreamErrorReplySchema = z.strictObject({
+  type: z.literal('stream-error'),
+  /** Content streamed before the error. */
+  text: z.string().optional(),
+  message: z.string().optional(),
+  ...Delay,
+});
+
+/** Never answers (the connection stays open until the client gives up or the server closes). */
+export const HangReplySchema = z.strictObject({ type: z.literal('hang') });
+
+/** Drops the connection without answering. */
+export const DisconnectReplySchema = z.strictObject({ type: z.literal('disconnect'), ...Delay });
+
+export const ScriptedReplySchema = z.union([
+  TextReplySchema,
+  ErrorReplySchema,
+  MalformedReplySchema,
+  StreamErrorReplySchema,
+  HangReplySchema,
+  DisconnectReplySchema,
+]);
+export type ScriptedReply = z.input<typeof ScriptedReplySchema>;
+export const ScriptSchema = z.array(ScriptedReplySchema);
+
+/** What the client sent (the parsed JSON body; unknown fields kept). */
+export const ChatRequestSchema = z.looseObject({
+  model: z.string(),
+  messages: z.array(z.looseObject({ role: z.string(), content: z.unknown() })).min(1),
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+  chat_template_kwargs: z.record(z.string(), z.unknown()).nullish(),
+  max_tokens: z.number().nullish(),
+  temperature: z.number().nullish(),
+});
+export type ChatRequest = z.infer<typeof ChatRequestSchema>;
+
+export interface OpenAIServerOptions {
+  /** Reply n goes to request n; past the end the last reply repeats. Or a function of the request and its index. */
+  responses: ScriptedReply[] | ((req: ChatRequest, n: number) => ScriptedReply);
+  /** When set, requests naming another model get vLLM's 404 (without using up a scripted reply). */
+  models?: string[];
+  /** When set, requests without `Authorization: Bearer <apiKey>` get OpenAI's 401. */
+  apiKey?: string;
+}
+
+export interface OpenAIServer {
+  /** Base URL including /v1, ready for the SDK's baseURL. */
+  url: string;
+  requests: ChatRequest[];
+  /** Request headers, parallel to `requests`. */
+  headers: Record<string, string>[];
+  close(): Promise<void>;
+}
+
+const errorBody = (message: string, type: string, code: string | number | null, param: string | null = null) => ({
+  error: { message, type, param, code },
+});
+
+export async function startOpenAIServer(opts: OpenAIServerOptions): Promise<OpenAIServer> {
+  const requests: ChatRequest[] = [];
+  const headers: Record<string, string>[] = [];
+
+  const pick = (req: ChatRequest, n: number) => {
+    const r = opts.responses;
+    const reply = typeof r === 'function' ? r(req, n) : (r[Math.min(n, r.length - 1)] ?? { type: 'error', status: 500, message: 'test server: empty script' });
+    return ScriptedReplySchema.parse(reply);
+  };
+
+  const listening = await listen(async (req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/v1/models') return listModels(res, opts.models ?? ['ideator']);
+    if (req.method !== 'POST' || path !== '/v1/chat/completions') return sendJson(res, 404, { detail: 'Not Found' });
+
+    const text = await readBody(req);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return sendJson(res, 400, errorBody('Request body is not valid JSON', 'BadRequestError', 400));
+    }
+    const parsed = ChatRequestSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return sendJson(res, 400, errorBody(`${issue.path.join('.')}: ${issue.message}`, 'BadRequestError', 400));
+    }
+    const chat = parsed.data;
+    const n = requests.length;
+    requests.push(chat);
+    headers.push(headersOf(req));
+
+    if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}`) {
+      return sendJson(res, 401, errorBody('Incorrect API key provided. You can find your API key in your account settings.', 'invalid_request_error', 'invalid_api_key'));
+    }
+    if (opts.models && !opts.models.includes(chat.model)) {
+      return sendJson(res, 404, errorBody(`The model \`${chat.model}\` does not exist.`, 'NotFoundError', 404, 'model'));
+    }
+    await answer(req, res, chat, pick(chat, n));
+  });
+
+  return { url: `${listening.origin}/v1`, requests, headers, close: listening.close };
+}
+
+function listModels(res: ServerResponse, models: string[]): void {
+  const created = Math.floor(Date.now() / 1000);
+  sendJson(res, 200, {
+    object: 'list',
+    data: models.map((id) => ({ id, object: 'model', created, owned_by: 'vllm', root: id, parent: null, max_model_len: 32768 })),
+  });
+}
+
+type Reply = z.infer<typeof ScriptedReplySchema>;
+
+async function answer(req: IncomingMessage, res: ServerResponse, chat: ChatRequest, reply: Reply): Promise<void> {
+  if (reply.type === 'hang') return clientGone(res);
+  if (reply.delayMs) await Promise.race([wait(reply.delayMs), clientGone(res)]);
+  if (res.destroyed) return;
+  const stream = chat.stream === true;
+  switch (reply.type) {
+    case 'disconnect':
+      req.socket.destroy();
+      return;
+    case 'error':
+      return sendJson(res, reply.status, reply.body ?? errorBody(reply.message ?? `HTTP ${reply.status}`, reply.errorType ?? defaultErrorType(reply.status), reply.code ?? null), reply.headers);
+    case 'malformed':
+      if (stream) {
+        startSse(res);
+        writeSse(res, reply.body ?? '{"id": "chatcmpl-x", "object": "chat.completion.chunk", "choices": [{"delta": {"content": "Hel');
+        writeSse(res, '[DONE]');
+        return void res.end();
+      }
+      return sendRaw(res, 200, reply.body ?? '{"id": "chatcmpl-x", "object": "chat.completion", "choices": [{"message": ', 'application/json');
+    case 'stream-error':
+      return streamError(res, chat, reply, stream);
+    default:
+      return stream ? streamText(res, chat, reply) : plainText(res, chat, reply);
+  }
+}
+
+function defaultErrorType(status: number): string {
+  if (status === 401) return 'invalid_request_error';
+  if (status === 404) return 'NotFoundError';
+  if (status === 429) return 'rate_limit_exceeded';
+  return status >= 500 ? 'server_error' : 'invalid_request_error';
+}
+
+const completionId = () => `chatcmpl-${randomBytes(12).toString('hex')}`;
+
+function promptTokens(chat: ChatRequest): number {
+  return roughTokens(chat.messages.map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content))).join('\n'));
+}
+
+type TextReply = z.infer<typeof TextReplySchema>;
+
+function reasoningFields(reply: TextReply, value: string | null): Record<string, string | null> {
+  const field = reply.reasoningField ?? 'reasoning_content';
+  if (field === 'both') return { reasoning_content: value, reasoning: value };
+  return { [field]: value };
+}
+
+function usageOf(reply: TextReply, chat: ChatRequest, completionTokens: number) {
+  const prompt = reply.usage?.prompt_tokens ?? promptTokens(chat);
+  const completion = reply.usage?.completion_tokens ?? completionTokens;
+  return { prompt_tokens: prompt, total_tokens: prompt + completion, completion_tokens: completion, prompt_tokens_details: null };
+}
+
+async function plainText(res: ServerResponse, chat: ChatRequest, reply: TextReply): Promise<void> {
+  const pieces = tokenPieces(reply.text).length + (reply.reasoning ? tokenPieces(reply.reasoning).length : 0);
+  const body = JSON.stringify({
+    id: completionId(),
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: reply.model ?? chat.model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: reply.text, ...reasoningFields(reply, reply.reasoning ?? null), tool_calls: [] },
+        logprobs: null,
+        finish_reason: reply.finishReason ?? 'stop',
+        stop_reason: null,
+      },
+    ],
+    usage: usageOf(reply, chat, pieces),
+    prompt_logprobs: null,
+  });
+  if (reply.stallAfterChunks !== undefined) {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.write(body.slice(0, Math.floor(body.length / 2)));
+    return clientGone(res);
+  }
+  sendRaw(res, 200, body, 'application/json');
+}
+
+async function streamText(res: ServerResponse, chat: ChatRequest, reply: TextReply): Promise<void> {
+  const id = completionId();
+  const created = Math.floor(Date.now() / 1000);
+  const model = reply.model ?? chat.model;
+  const includeUsage = chat.stream_options?.include_usage === true;
+  const frame = (delta: Record<string, unknown>, finish: string | null = null) =>
+    JSON.stringify({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+      ...(includeUsage ? { usage: null } : {}),
+    });
+  const frames = [frame({ role: 'assistant', content: '' })];
+  const reasoning = reply.reasoning ? tokenPieces(reply.reasoning, reply.chunkSize) : [];
+  const content = tokenPieces(reply.text, reply.chunkSize);
+  for (const r of reasoning) frames.push(frame(reasoningFields(reply, r)));
+  for (const c of content) frames.push(frame({ content: c }));
+  frames.push(frame({}, reply.finishReason ?? 'stop'));
+
+  startSse(res);
+  for (let i = 0; i < frames.length; i++) {
+    if (reply.stallAfterChunks !== undefined && i >= reply.stallAfterChunks) return clientGone(res);
+    if (res.destroyed) return;
+    writeSse(res, frames[i]);
+    if (reply.chunkDelayMs) await wait(reply.chunkDelayMs);
+  }
+  if (includeUsage) {
+    writeSse(res, JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: usageOf(reply, chat, reasoning.length + content.length) }));
+  }
+  writeSse(res, '[DONE]');
+  res.end();
+}
+
+async function streamError(res: ServerResponse, chat: ChatRequest, reply: z.infer<typeof StreamErrorReplySchema>, stream: boolean): Promise<void> {
+  const message = reply.message ?? 'The engine encountered an internal error.';
+  if (!stream) return sendJson(res, 500, errorBody(message, 'InternalServerError', 500));
+  const id = completionId();
+  const created = Math.floor(Date.now() / 1000);
+  startSse(res);
+  for (const piece of tokenPieces(reply.text ?? '')) {
+    writeSse(res, JSON.stringify({ id, object: 'chat.completion.chunk', created, model: chat.model, choices: [{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }] }));
+  }
+  writeSse(res, JSON.stringify({ error: { object: 'error', message, type: 'InternalServerError', param: null, code: 500 } }));
+  writeSse(res, '[DONE]');
+  res.end();
+}
