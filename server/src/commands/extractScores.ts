@@ -1,0 +1,95 @@
+/**
+ * `ideator extract-scores [FILE|-] [--metric NAME] [--direction higher|lower] [--json]`
+ *
+ * Streams a run's output (a file, or stdin) through the core ScoreExtractor and prints the primary score and every
+ * metric. The input is streamed, never read whole, so a multi-gigabyte log costs the extractor's bounded memory only.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { DirectionSchema, type Metric, type PrimaryScore } from '../../../src/core/protocol';
+import { ScoreExtractor } from '../../../src/core/scores';
+import { parseFlags, printJson, UsageError, type Command, type CliIO } from './common';
+
+const HELP = `usage: ideator extract-scores [FILE|-] [--metric NAME] [--direction higher|lower] [--json]
+
+Reads run output (FILE, or stdin when FILE is '-' or absent) and prints the metrics it found.
+  --metric NAME        the metric the run is judged by (exact, then case-insensitive, then suffix match);
+                       default: the last validation-like metric printed, else the last metric
+  --direction D        'higher' or 'lower': overrides the guessed direction of the primary metric
+  --json               one JSON document: {primary: {name, value, direction} | null, metrics: [...]}
+`;
+
+/** Opens the input as a text stream; missing files and directories are the user's to fix (exit 2). */
+async function openInput(file: string | undefined, io: CliIO): Promise<AsyncIterable<string | Buffer>> {
+  if (file === undefined || file === '-') return io.stdin as AsyncIterable<string | Buffer>;
+  let info;
+  try {
+    info = await stat(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (info.isDirectory()) throw new UsageError(`${file} is a directory, not a log file`);
+  return createReadStream(file);
+}
+
+function formatNumber(v: number): string {
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+}
+
+function table(primary: PrimaryScore | null, metrics: Metric[]): string {
+  const head = primary
+    ? `primary: ${primary.name} = ${formatNumber(primary.value)} (${primary.direction} is better)`
+    : 'primary: none (no metric found)';
+  if (!metrics.length) return head + '\n';
+  const rows = [['metric', 'last', 'best', 'direction', 'count'], ...metrics.map((m) => [m.name, formatNumber(m.last), formatNumber(m.best), m.direction, String(m.count)])];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const lines = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd());
+  return `${head}\n\n${lines.join('\n')}\n`;
+}
+
+export default (async (argv, io) => {
+  const { values, positionals } = parseFlags(argv, {
+    metric: { type: 'string' },
+    direction: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError(`expected at most one input file, got ${positionals.length}`);
+  let direction;
+  if (values.direction !== undefined) {
+    const parsed = DirectionSchema.safeParse(values.direction);
+    if (!parsed.success) throw new UsageError(`--direction must be 'higher' or 'lower', not '${values.direction}'`);
+    direction = parsed.data;
+  }
+  if (values.metric !== undefined && values.metric.trim() === '') throw new UsageError('--metric needs a metric name');
+
+  const input = await openInput(positionals[0], io);
+  const extractor = new ScoreExtractor({ primaryMetric: values.metric, primaryDirection: direction });
+  // A StringDecoder keeps a UTF-8 character that straddles two reads intact.
+  const decoder = new StringDecoder('utf8');
+  try {
+    for await (const chunk of input) extractor.push(typeof chunk === 'string' ? chunk : decoder.write(chunk));
+  } catch (err) {
+    throw new UsageError(`cannot read ${positionals[0] ?? 'stdin'}: ${(err as Error).message}`);
+  }
+  extractor.push(decoder.end());
+  extractor.end();
+
+  const primary = extractor.primary();
+  const metrics = extractor.metrics();
+  if (values.json) {
+    printJson(io, {
+      primary,
+      metrics: metrics.map((m) => ({ name: m.name, last: m.last, best: m.best, direction: m.direction, count: m.count })),
+    });
+  } else {
+    io.stdout.write(table(primary, metrics));
+  }
+  return 0;
+}) satisfies Command;

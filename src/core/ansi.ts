@@ -1,0 +1,206 @@
+/**
+ * Turns raw terminal output into the plain text a person would read on screen, one chunk at a time.
+ *
+ * Why a state machine and not a regex over the whole text: terminal output arrives in arbitrary chunks (a pty
+ * read, a VS Code shell-integration event), so an escape sequence or a "\r\n" can be split across two chunks, and
+ * a progress bar (tqdm, Keras) redraws one line hundreds of times with "\r". We keep only the final state of each
+ * line, drop every CSI / OSC / DCS sequence (colours, cursor moves, VS Code's OSC 633 and the FinalTerm OSC 133
+ * shell-integration marks), and never hold more than `maxLineLength` characters of one line, so memory stays
+ * bounded even for a 50 MB "line" with no newline.
+ *
+ * Simplification (documented, deliberate): "\r" followed by text *replaces* the line instead of overwriting it
+ * column by column. Progress bars pad their redraws, so on screen the two agree, and replacing avoids keeping
+ * stale tails like "Doneress 50%".
+ */
+
+/** Escape-parser states. Plain text is TEXT; the others are inside a sequence that started with ESC. */
+const enum State {
+  Text,
+  /** Saw ESC; the next character picks the sequence kind. */
+  Esc,
+  /** ESC followed by intermediate bytes (0x20-0x2f), waiting for the final byte, e.g. ESC ( B. */
+  EscIntermediate,
+  /** Control Sequence Introducer: ESC [ params intermediates final. */
+  Csi,
+  /** OSC / DCS / SOS / PM / APC string, ended by BEL or ST (ESC \). */
+  Str,
+  /** Saw ESC inside a string: a backslash ends the string, anything else starts a new escape. */
+  StrEsc,
+}
+
+/** Characters that need the state machine in TEXT state: C0 controls except tab, DEL, and the 8-bit CSI. */
+const SPECIAL = /[\x00-\x08\x0a-\x1f\x7f\x9b]/g;
+/** Characters that end (or abort) an OSC-like string. A newline inside one means it was never terminated. */
+const STRING_END = /[\x07\x1b\n]/g;
+/** A CSI this long is garbage, not a sequence; give up on it rather than swallow text. */
+const MAX_CSI = 64;
+
+export interface CleanerOptions {
+  /** Characters kept per line; the rest of an over-long line is dropped (default 65,536). */
+  maxLineLength?: number;
+}
+
+export class TerminalTextCleaner {
+  private readonly maxLine: number;
+  private line = '';
+  /** A "\r" was seen; the next text replaces the line unless it is "\n" (then it was a CRLF). */
+  private pendingCR = false;
+  private state = State.Text;
+  private csiParams = '';
+  private csiLength = 0;
+
+  constructor(opts: CleanerOptions = {}) {
+    this.maxLine = Math.max(1, opts.maxLineLength ?? 65_536);
+  }
+
+  /** Cleans a chunk and returns the completed lines in it, each ending with "\n". */
+  push(chunk: string): string {
+    const out: string[] = [];
+    this.pushLines(chunk, (line) => out.push(line));
+    return out.length ? out.join('\n') + '\n' : '';
+  }
+
+  /** Ends the stream: returns the last, unterminated line (no trailing "\n"), or ''. */
+  end(): string {
+    const rest = this.line;
+    this.line = '';
+    this.pendingCR = false;
+    this.state = State.Text;
+    return rest;
+  }
+
+  /** Like push(), but hands each completed line (without "\n") to onLine: no joining, no re-splitting. */
+  pushLines(chunk: string, onLine: (line: string) => void): void {
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      if (this.state !== State.Text) {
+        i = this.escape(chunk, i);
+        continue;
+      }
+      SPECIAL.lastIndex = i;
+      const m = SPECIAL.exec(chunk);
+      const stop = m ? m.index : n;
+      if (stop > i) this.append(chunk, i, stop);
+      if (!m) break;
+      i = stop + 1;
+      const c = chunk.charCodeAt(stop);
+      if (c === 0x0a) {
+        onLine(this.line);
+        this.line = '';
+        this.pendingCR = false;
+      } else if (c === 0x0d) {
+        this.pendingCR = true;
+      } else if (c === 0x1b) {
+        this.state = State.Esc;
+      } else if (c === 0x9b) {
+        this.startCsi();
+      } else if (c === 0x08) {
+        // Backspace (Keras progress bars erase with runs of it): the cursor moves left; drop the last character.
+        if (!this.pendingCR && this.line.length) this.line = this.line.slice(0, -1);
+      }
+      // Every other control character (BEL, form feed, ...) has no visible effect on the text.
+    }
+  }
+
+  /** Adds chunk[from, to) to the current line, honouring a pending "\r" and the line cap. */
+  private append(chunk: string, from: number, to: number): void {
+    if (this.pendingCR) {
+      this.line = '';
+      this.pendingCR = false;
+    }
+    const room = this.maxLine - this.line.length;
+    if (room <= 0) return;
+    const end = to - from > room ? from + room : to;
+    this.line = this.line.length === 0 ? chunk.slice(from, end) : this.line + chunk.slice(from, end);
+  }
+
+  private startCsi(): void {
+    this.state = State.Csi;
+    this.csiParams = '';
+    this.csiLength = 0;
+  }
+
+  /** Consumes escape-sequence characters from chunk[i]; returns the index of the first unconsumed one. */
+  private escape(chunk: string, i: number): number {
+    const c = chunk.charCodeAt(i);
+    switch (this.state) {
+      case State.Esc:
+        if (c === 0x5b /* [ */) this.startCsi();
+        else if (c === 0x5d /* ] */ || c === 0x50 /* P */ || c === 0x58 /* X */ || c === 0x5e /* ^ */ || c === 0x5f /* _ */)
+          this.state = State.Str;
+        else if (c >= 0x20 && c <= 0x2f) this.state = State.EscIntermediate;
+        else if (c < 0x20) {
+          // A control character cancels the escape and is processed as usual.
+          this.state = State.Text;
+          return i;
+        } else this.state = State.Text; // two-character sequence such as ESC 7, ESC =, ESC M
+        return i + 1;
+      case State.EscIntermediate:
+        if (c >= 0x30 && c <= 0x7e) this.state = State.Text;
+        else if (!(c >= 0x20 && c <= 0x2f)) {
+          this.state = State.Text;
+          return i;
+        }
+        return i + 1;
+      case State.Csi:
+        if (c >= 0x40 && c <= 0x7e) {
+          this.state = State.Text;
+          this.csiFinal(c);
+          return i + 1;
+        }
+        if (c >= 0x20 && c <= 0x3f && ++this.csiLength <= MAX_CSI) {
+          if (this.csiParams.length < 8) this.csiParams += chunk[i];
+          return i + 1;
+        }
+        // Not a CSI after all (or an absurdly long one): abandon it and treat this character as text.
+        this.state = State.Text;
+        return i;
+      case State.Str: {
+        STRING_END.lastIndex = i;
+        const m = STRING_END.exec(chunk);
+        if (!m) return chunk.length; // still inside the string; its content is never stored
+        const e = m.index;
+        const ch = chunk.charCodeAt(e);
+        if (ch === 0x07) {
+          this.state = State.Text;
+          return e + 1;
+        }
+        if (ch === 0x1b) {
+          this.state = State.StrEsc;
+          return e + 1;
+        }
+        // A newline inside an OSC: it was never terminated. End it here and keep the newline as text.
+        this.state = State.Text;
+        return e;
+      }
+      case State.StrEsc:
+        if (c === 0x5c /* \ */) {
+          this.state = State.Text;
+          return i + 1;
+        }
+        // ESC that is not ST ends the string and begins a new escape sequence.
+        this.state = State.Esc;
+        return i;
+      default:
+        this.state = State.Text;
+        return i;
+    }
+  }
+
+  /** Applies the few CSI sequences that change which text is visible on the current line. */
+  private csiFinal(final: number): void {
+    if (final === 0x4b /* K: erase in line */ && this.csiParams === '2') {
+      this.line = '';
+      this.pendingCR = false;
+    } else if (final === 0x47 /* G: cursor to column */ && (this.csiParams === '' || this.csiParams === '1')) {
+      this.pendingCR = true; // like "\r": the next text redraws the line
+    }
+  }
+}
+
+/** Strips escape sequences and resolves "\r" redraws in a complete text (see TerminalTextCleaner). */
+export function stripAnsi(text: string): string {
+  const cleaner = new TerminalTextCleaner({ maxLineLength: Number.MAX_SAFE_INTEGER });
+  return cleaner.push(text) + cleaner.end();
+}

@@ -1,0 +1,220 @@
+/**
+ * Streaming metric extraction from run output (terminal, task, notebook, sandbox): every metric printed, with its
+ * last and best value, a bounded series and a direction, plus the *primary* score the run is judged by.
+ *
+ * Pipeline: raw chunks → TerminalTextCleaner (ANSI, OSC 633/133, "\r" redraws, CRLF; bounded per line) → one clean
+ * line at a time → a few line-shape handlers (Keras "Epoch 3/10", LightGBM/XGBoost "[50]", classification_report
+ * tables) → the pair scanner ("name: value" / "name=value" in every format we know).
+ *
+ * Decisions worth knowing:
+ * - Percentages keep the number as printed: "acc: 93.5%" records 93.5 (not 0.935), so a script that always
+ *   prints percentages compares with itself; we do not guess a unit for bare numbers.
+ * - Counters and settings (epoch, step, iteration, learning_rate, grad_norm, runtime, *_per_second, sizes, counts)
+ *   are context, not metrics; the latest epoch/step/iteration is kept in context().
+ * - Arrays ("CV scores: [0.81 0.83]"), NaN and infinities are not recorded.
+ * - A LightGBM "best iteration is:" block re-prints the best iteration's scores; they are recorded like any other
+ *   line, so `last` is the score of the model the library returned.
+ * - A configured primary metric that never appears gives primary() === null rather than silently judging the run
+ *   by another metric.
+ */
+import { TerminalTextCleaner } from './ansi';
+import type { Direction, Metric, PrimaryScore } from './protocol';
+import { scanPairs } from './scores/lineScanner';
+import { contextKey, guessDirection, isContextName, isValidationName } from './scores/names';
+import { ClassificationReportReader } from './scores/report';
+import { MetricSeries } from './scores/series';
+
+export { guessDirection, isValidationName } from './scores/names';
+
+export interface ScoreOptions {
+  /** Name of the metric the run is judged by: exact, then case-insensitive, then suffix match. */
+  primaryMetric?: string;
+  /** Overrides the guessed direction of the primary metric. */
+  primaryDirection?: Direction;
+  /** Points kept per series (default 1000); longer series are uniformly subsampled. */
+  maxSeries?: number;
+  /** Characters kept per line (default 65,536). */
+  maxLineLength?: number;
+}
+
+/** Distinct metric names kept; output that invents a new name on every line cannot grow memory without bound. */
+const MAX_METRICS = 512;
+/** Raw-name → classification cache entries (cleared when full). */
+const MAX_CACHE = 4096;
+
+/** What a raw printed name turned out to be. */
+type NameInfo = { kind: 'metric'; name: string } | { kind: 'context'; key: string } | { kind: 'skip' };
+
+/** Lower-case, "valid_0's auc" → "valid_0 auc", trailing punctuation dropped. */
+function normalizeName(raw: string): string {
+  return raw
+    .toLowerCase()
+    .replace(/'s\b/g, '')
+    .replace(/[\s'._-]+$/, '')
+    .replace(/\s+/g, ' ');
+}
+
+function classify(raw: string): NameInfo {
+  const name = normalizeName(raw);
+  if (!name || !/[a-z]/.test(name[0])) return { kind: 'skip' };
+  const key = contextKey(name);
+  if (key) return { kind: 'context', key };
+  if (isContextName(name)) return { kind: 'skip' };
+  return { kind: 'metric', name };
+}
+
+const KERAS_EPOCH = /^Epoch (\d+)\/\d+\s*$/;
+const BRACKET_ITERATION = /^\[(\d+)\]\s/;
+
+export class ScoreExtractor {
+  private readonly cleaner: TerminalTextCleaner;
+  private readonly byName = new Map<string, MetricSeries>();
+  private readonly names = new Map<string, NameInfo>();
+  private readonly ctx = new Map<string, number>();
+  private readonly report = new ClassificationReportReader();
+  private readonly cap: number;
+  private seq = 0;
+  private lineCount = 0;
+  private readonly onLine = (line: string) => this.line(line);
+  private readonly onPair = (raw: string, value: number) => this.record(raw, value);
+
+  constructor(private readonly opts: ScoreOptions = {}) {
+    this.cap = Math.max(2, Math.floor(opts.maxSeries ?? 1000));
+    this.cleaner = new TerminalTextCleaner({ maxLineLength: opts.maxLineLength });
+  }
+
+  /** Lines seen so far (complete lines, plus the final partial one after end()). */
+  get lines(): number {
+    return this.lineCount;
+  }
+
+  push(chunk: string): void {
+    this.cleaner.pushLines(chunk, this.onLine);
+  }
+
+  end(): void {
+    const rest = this.cleaner.end();
+    if (rest) this.line(rest);
+  }
+
+  /** Every metric seen, in first-seen order; `best` follows the configured direction for the primary metric. */
+  metrics(): Metric[] {
+    const primary = this.primarySeries();
+    const out: Metric[] = [];
+    for (const m of this.byName.values()) {
+      out.push(m.toMetric(m === primary && this.opts.primaryDirection ? this.opts.primaryDirection : m.direction));
+    }
+    return out;
+  }
+
+  primary(): PrimaryScore | null {
+    const m = this.primarySeries();
+    if (!m) return null;
+    return { name: m.name, value: m.last, direction: this.opts.primaryDirection ?? m.direction };
+  }
+
+  /** Latest counters seen (epoch, step, iteration, ...): context for a chart or a trajectory, never scored. */
+  context(): Record<string, number> {
+    return Object.fromEntries(this.ctx);
+  }
+
+  private primarySeries(): MetricSeries | undefined {
+    const wanted = this.opts.primaryMetric?.trim();
+    if (wanted) return this.findConfigured(wanted);
+    let lastValidation: MetricSeries | undefined;
+    let lastAny: MetricSeries | undefined;
+    for (const m of this.byName.values()) {
+      if (!lastAny || m.seq > lastAny.seq) lastAny = m;
+      if (m.validation && (!lastValidation || m.seq > lastValidation.seq)) lastValidation = m;
+    }
+    return lastValidation ?? lastAny;
+  }
+
+  private findConfigured(wanted: string): MetricSeries | undefined {
+    const exact = this.byName.get(wanted);
+    if (exact) return exact;
+    const norm = normalizeName(wanted);
+    const folded = this.byName.get(norm);
+    if (folded) return folded;
+    // Suffix on a word boundary: "auc" finds "valid_0 auc" and "validation_1-auc", not "aucpr" or "prauc".
+    let found: MetricSeries | undefined;
+    for (const m of this.byName.values()) {
+      if (!m.name.endsWith(norm)) continue;
+      const before = m.name.charCodeAt(m.name.length - norm.length - 1);
+      if (before >= 0x61 && before <= 0x7a) continue;
+      if (before >= 0x30 && before <= 0x39) continue;
+      if (!found || (m.validation && !found.validation) || (m.validation === found.validation && m.seq > found.seq)) found = m;
+    }
+    return found;
+  }
+
+  private line(line: string): void {
+    this.lineCount++;
+    if (line.length < 3) return;
+    if (this.report.line(line, this.onPair)) return;
+    const first = line.charCodeAt(0);
+    if (first === 0x5b /* [ */) {
+      // LightGBM's own chatter ("[LightGBM] [Info] Number of positive: 10") is never a score.
+      if (line.startsWith('[LightGBM]')) return;
+      const it = BRACKET_ITERATION.exec(line);
+      if (it) this.ctx.set('iteration', Number(it[1]));
+    } else if (first === 0x45 /* E */) {
+      const ep = KERAS_EPOCH.exec(line);
+      if (ep) {
+        this.ctx.set('epoch', Number(ep[1]));
+        return;
+      }
+    }
+    // Hyper-parameter dumps ("Best params: {'C': 1.0, 'gamma': 0.1}") look exactly like metric dicts.
+    if (line.indexOf('aram') >= 0 && /param/i.test(line)) return;
+    // Python warnings quote source lines and values that are not results.
+    if (line.indexOf('Warning:') >= 0) return;
+    scanPairs(line, this.onPair);
+  }
+
+  private record(raw: string, value: number): void {
+    let info = this.names.get(raw);
+    if (!info) {
+      info = classify(raw);
+      if (this.names.size >= MAX_CACHE) this.names.clear();
+      this.names.set(raw, info);
+    }
+    if (info.kind === 'skip') return;
+    if (info.kind === 'context') {
+      this.ctx.set(info.key, value);
+      return;
+    }
+    let m = this.byName.get(info.name);
+    if (!m) {
+      if (this.byName.size >= MAX_METRICS) return;
+      m = new MetricSeries(info.name, guessDirection(info.name), isValidationName(info.name), this.cap);
+      this.byName.set(info.name, m);
+    }
+    m.add(value, ++this.seq);
+  }
+}
+
+/** Extracts metrics from a complete text (a finished run's output, a log file already in memory). */
+export function extractScores(text: string, opts?: ScoreOptions): { primary: PrimaryScore | null; metrics: Metric[] } {
+  const extractor = new ScoreExtractor(opts);
+  extractor.push(text);
+  extractor.end();
+  return { primary: extractor.primary(), metrics: extractor.metrics() };
+}
+
+/**
+ * Did `next` beat `prev`? Strictly better only (a tie is not progress). No next score (null, NaN, ±Infinity) never
+ * improves; a finite next score improves on no previous score (null, undefined or NaN).
+ */
+export function isImprovement(prev: number | null | undefined, next: number | null | undefined, direction: Direction): boolean {
+  if (next === null || next === undefined || !Number.isFinite(next)) return false;
+  if (prev === null || prev === undefined || Number.isNaN(prev)) return true;
+  return direction === 'higher' ? next > prev : next < prev;
+}
+
+/** The better of two values; a NaN loses to any number. */
+export function betterOf(a: number, b: number, direction: Direction): number {
+  if (Number.isNaN(a)) return b;
+  if (Number.isNaN(b)) return a;
+  return direction === 'higher' ? Math.max(a, b) : Math.min(a, b);
+}

@@ -1,0 +1,205 @@
+/**
+ * Finds "name <sep> number" pairs in one clean line of output, where <sep> is ':' or '='.
+ *
+ * One scanner covers Keras ("- loss: 0.41 - val_loss: 0.45"), LightGBM ("valid_0's auc: 0.93"), XGBoost
+ * ("validation_0-logloss:0.31"), HF Trainer dicts ("{'eval_loss': 0.52}"), JSON lines ({"auc": 0.9}), tqdm
+ * postfixes ("loss=0.312]"), sklearn-style prints ("ROC AUC = 0.9", "CV score: 0.82 +/- 0.01") and key=value logs.
+ *
+ * It is hand-written rather than one big regex because it runs on every line of a 100 MB log: it jumps from
+ * separator to separator with indexOf, reads the number after it first (most separators are not followed by one,
+ * so most candidates die after a character or two), and only then walks back to read the name.
+ *
+ * False positives it rejects by shape: times and clocks ("12:30:45", "00:01<00:00": a digit name or a number
+ * followed by ':'), versions ("4.7.0"), fractions and counters ("3/10"), paths and URLs ("train.py:42",
+ * "http://host:8080"), units ("2s", "15ms/step"), call arguments ("LGBMClassifier(n_estimators=100)") and
+ * comparisons ("a == 1").
+ */
+
+/** Receives each pair: the raw name as printed (trimmed) and the value; percent when printed as "93.5%". */
+export type PairSink = (rawName: string, value: number, percent: boolean) => void;
+
+/** Preceding words that end a multi-word name ("the best epoch", "INFO loss"). */
+const STOP_WORDS = new Set([
+  'the', 'a', 'an', 'of', 'at', 'in', 'on', 'for', 'to', 'from', 'with', 'and', 'or', 'is', 'was', 'are', 'were', 'be',
+  'by', 'as', 'after', 'before', 'than', 'when', 'has', 'have', 'had', 'this', 'that', 'our', 'my', 'your', 'its',
+  'info', 'debug', 'warning', 'warn', 'note', 'error', 'critical', 'improved', 'set', 'got', 'reached', 'new',
+]);
+
+/** Words allowed in one name; more is prose, not a metric label. */
+const MAX_WORDS = 4;
+const MAX_NAME = 64;
+
+function isLetter(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a);
+}
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+/** Characters of one word of a name: letters, digits, _ - . @ and the apostrophe of "valid_0's". */
+function isNameChar(c: number): boolean {
+  return isLetter(c) || isDigit(c) || c === 0x5f || c === 0x2d || c === 0x2e || c === 0x40 || c === 0x27;
+}
+
+/** Characters that may directly follow a value: separators, closers, quotes, "+/-", "±", "(". */
+function isValueEnd(c: number): boolean {
+  return (
+    c === 0x20 || c === 0x09 || c === 0x2c || c === 0x3b || c === 0x29 || c === 0x5d || c === 0x7d || c === 0x7c ||
+    c === 0x27 || c === 0x22 || c === 0x28 || c === 0x2b || c === 0xb1
+  );
+}
+
+// parseValue() results, kept in module variables so the hot path allocates nothing.
+let valueOut = 0;
+let percentOut = false;
+
+/** Reads a number starting at i (after optional spaces and a numpy/torch wrapper); returns its end or -1. */
+function parseValue(line: string, i: number): number {
+  const n = line.length;
+  let spaces = 0;
+  while (i < n && (line.charCodeAt(i) === 0x20 || line.charCodeAt(i) === 0x09)) {
+    if (++spaces > 8) return -1;
+    i++;
+  }
+  if (i >= n) return -1;
+  let c = line.charCodeAt(i);
+  /** Closing character a wrapper needs after the number: ')' for np.float64(…) / tensor(…), the quote for '0.52'. */
+  let close = 0;
+  if (!isDigit(c) && c !== 0x2d && c !== 0x2b && c !== 0x2e) {
+    if (c === 0x27 || c === 0x22) {
+      // Recent HF Trainer progress logs format floats as strings: {'eval_loss': '0.5234', 'epoch': '1'}.
+      close = c;
+      i++;
+    } else if (c === 0x6e /* n */ && line.startsWith('np.float', i)) {
+      // numpy 2 scalars print as np.float64(0.93); torch tensors as tensor(0.93) or tensor(0.93, device='cuda:0').
+      close = 0x29;
+      const open = line.indexOf('(', i);
+      if (open < 0 || open > i + 12) return -1;
+      i = open + 1;
+    } else if (c === 0x74 /* t */ && line.startsWith('tensor(', i)) {
+      close = 0x29;
+      i += 7;
+    } else return -1;
+    if (i >= n) return -1;
+    c = line.charCodeAt(i);
+  }
+  const start = i;
+  if (c === 0x2d || c === 0x2b) i++;
+  const intStart = i;
+  while (i < n && isDigit(line.charCodeAt(i))) i++;
+  let digits = i - intStart;
+  if (i < n && line.charCodeAt(i) === 0x2e) {
+    i++;
+    const fracStart = i;
+    while (i < n && isDigit(line.charCodeAt(i))) i++;
+    digits += i - fracStart;
+  }
+  if (digits === 0) return -1;
+  if (i < n && (line.charCodeAt(i) === 0x65 || line.charCodeAt(i) === 0x45)) {
+    let j = i + 1;
+    if (j < n && (line.charCodeAt(j) === 0x2d || line.charCodeAt(j) === 0x2b)) j++;
+    const expStart = j;
+    while (j < n && isDigit(line.charCodeAt(j))) j++;
+    if (j > expStart) i = j; // "1e-3" is a number; "3epochs" is not an exponent
+  }
+  const end = i;
+  if (close !== 0) {
+    if (i >= n) return -1;
+    const w = line.charCodeAt(i);
+    if (w === close) i++;
+    else if (close === 0x29 && w === 0x2c) {
+      const paren = line.indexOf(')', i);
+      if (paren < 0) return -1;
+      i = paren + 1;
+    } else return -1;
+  }
+  percentOut = false;
+  if (i < n) {
+    let t = line.charCodeAt(i);
+    if (t === 0x25 /* % */) {
+      percentOut = true;
+      i++;
+      t = i < n ? line.charCodeAt(i) : 0x20;
+      if (!isValueEnd(t) && t !== 0x2e) return -1;
+    } else if (t === 0x2e /* . */) {
+      // A sentence may end right after the number ("accuracy: 0.95."); "4.7.0" is a version, not a value.
+      const after = i + 1 < n ? line.charCodeAt(i + 1) : 0x20;
+      if (after !== 0x20 && after !== 0x09) return -1;
+    } else if (!isValueEnd(t)) return -1;
+  }
+  const v = Number(line.slice(start, end));
+  if (!Number.isFinite(v)) return -1;
+  valueOut = v;
+  return i;
+}
+
+/** Start of the name that ends just before index `end` (exclusive), or -1 when there is no acceptable name. */
+function nameStart(line: string, end: number): number {
+  let ws = end;
+  while (ws > 0 && isNameChar(line.charCodeAt(ws - 1))) ws--;
+  if (ws === end || !isLetter(line.charCodeAt(ws))) return -1;
+  if (ws > 0) {
+    const before = line.charCodeAt(ws - 1);
+    if (before === 0x2f || before === 0x5c) return -1; // a path or URL component ("/src/train.py:42")
+  }
+  let start = ws;
+  for (let words = 1; words < MAX_WORDS; words++) {
+    // Another word joins the name only across exactly one space ("ROC AUC", "valid_0's auc", "CV score").
+    if (start < 2 || line.charCodeAt(start - 1) !== 0x20 || !isNameChar(line.charCodeAt(start - 2))) break;
+    let p = start - 1;
+    while (p > 0 && isNameChar(line.charCodeAt(p - 1))) p--;
+    if (!isLetter(line.charCodeAt(p))) break;
+    if (p > 0 && (line.charCodeAt(p - 1) === 0x2f || line.charCodeAt(p - 1) === 0x5c)) break;
+    if (start - 1 - p <= 8 && STOP_WORDS.has(line.slice(p, start - 1).toLowerCase())) break;
+    start = p;
+  }
+  return start;
+}
+
+/** Calls sink for every name/number pair in the line. */
+export function scanPairs(line: string, sink: PairSink): void {
+  const n = line.length;
+  let colon = line.indexOf(':');
+  let equals = line.indexOf('=');
+  while (colon >= 0 || equals >= 0) {
+    let p: number;
+    if (equals < 0 || (colon >= 0 && colon < equals)) {
+      p = colon;
+      colon = line.indexOf(':', p + 1);
+    } else {
+      p = equals;
+      equals = line.indexOf('=', p + 1);
+      const prev = p > 0 ? line.charCodeAt(p - 1) : 0;
+      const next = p + 1 < n ? line.charCodeAt(p + 1) : 0;
+      // "==", "!=", "<=", ">=", "=>" are comparisons, not assignments.
+      if (next === 0x3d || next === 0x3e || prev === 0x3d || prev === 0x21 || prev === 0x3c || prev === 0x3e) continue;
+    }
+    const end = parseValue(line, p + 1);
+    if (end < 0) continue;
+    const value = valueOut;
+    const percent = percentOut;
+
+    // Walk back from the separator to the name.
+    let k = p - 1;
+    while (k >= 0 && line.charCodeAt(k) === 0x20) k--;
+    if (k < 0) continue;
+    const q = line.charCodeAt(k);
+    let raw: string;
+    if (q === 0x27 || q === 0x22) {
+      // Quoted key of a Python dict or JSON object: {'eval_loss': 0.52} / {"auc": 0.9}.
+      const open = line.lastIndexOf(q === 0x27 ? "'" : '"', k - 1);
+      if (open < 0 || k - open - 1 < 1 || k - open - 1 > MAX_NAME) continue;
+      if (!isLetter(line.charCodeAt(open + 1))) continue;
+      raw = line.slice(open + 1, k);
+    } else {
+      if (line.charCodeAt(p) === 0x3d) {
+        // Keyword arguments of a call or a repr ("LGBMClassifier(learning_rate=0.05)") are settings, not results.
+        const open = line.lastIndexOf('(', p);
+        if (open > 0 && open > line.lastIndexOf(')', p) && isNameChar(line.charCodeAt(open - 1))) continue;
+      }
+      const s = nameStart(line, k + 1);
+      if (s < 0 || k + 1 - s > MAX_NAME) continue;
+      raw = line.slice(s, k + 1);
+    }
+    sink(raw, value, percent);
+  }
+}

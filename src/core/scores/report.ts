@@ -1,0 +1,47 @@
+/**
+ * scikit-learn's classification_report is a table, not "name: value" pairs, so the pair scanner cannot read it:
+ *
+ *                   precision    recall  f1-score   support
+ *              0       0.95      0.97      0.96        50
+ *       accuracy                           0.95       100
+ *      macro avg       0.95      0.95      0.95       100
+ *   weighted avg       0.95      0.95      0.95       100
+ *
+ * Decision: we keep the summary rows only ("accuracy", "macro avg f1-score", "weighted avg recall", ...). Per-class
+ * rows are skipped: their labels are arbitrary and a 1,000-class report would flood the metric list.
+ */
+import type { PairSink } from './lineScanner';
+
+const HEADER = /^\s*precision\s+recall\s+f1-score\s+support\s*$/;
+const NUMBER = /^-?\d+(?:\.\d+)?(?:e[-+]?\d+)?$/i;
+const COLUMNS = ['precision', 'recall', 'f1-score'];
+
+export class ClassificationReportReader {
+  private active = false;
+
+  /** Returns true when the line belonged to a report (header, blank line inside it, or a row). */
+  line(line: string, sink: PairSink): boolean {
+    if (!this.active) {
+      // Cheap test first: this runs on every line.
+      if (line.indexOf('f1-score') < 0 || !HEADER.test(line)) return false;
+      this.active = true;
+      return true;
+    }
+    const trimmed = line.trim();
+    if (trimmed === '') return true;
+    const parts = trimmed.split(/\s{2,}/);
+    const label = parts[0].toLowerCase();
+    const numbers = parts.slice(1);
+    if (numbers.length < 2 || !numbers.every((p) => NUMBER.test(p))) {
+      this.active = false; // the table ended without the usual summary rows
+      return false;
+    }
+    if (label === 'accuracy' && numbers.length === 2) {
+      sink('accuracy', Number(numbers[0]), false);
+    } else if (label.endsWith(' avg') && numbers.length === 4) {
+      // Multi-label reports add "micro avg" and "samples avg"; the table ends at the first line that is not a row.
+      for (let i = 0; i < 3; i++) sink(`${label} ${COLUMNS[i]}`, Number(numbers[i]), false);
+    }
+    return true;
+  }
+}

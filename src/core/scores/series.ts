@@ -1,0 +1,64 @@
+/**
+ * One metric's running state: last, min and max (so "best" can follow whichever direction is decided later, e.g.
+ * a --direction flag), the true count, and a bounded series.
+ *
+ * The series stays a *uniform* sample of the whole run however long it is: when it reaches the cap we keep every
+ * other point and from then on record every 2nd, 4th, ... value. A chart of a million-iteration run still shows its
+ * whole shape, memory stays O(cap), and the cost per value is O(1) amortised. The last value is always appended
+ * on output so a chart ends where the run ended.
+ */
+import type { Direction, Metric } from '../protocol';
+
+export class MetricSeries {
+  last = 0;
+  min = Infinity;
+  max = -Infinity;
+  count = 0;
+  /** Global order of the latest update, used to find the metric printed last. */
+  seq = 0;
+  private series: number[] = [];
+  private stride = 1;
+
+  constructor(
+    readonly name: string,
+    readonly direction: Direction,
+    readonly validation: boolean,
+    private readonly cap: number,
+  ) {}
+
+  add(value: number, seq: number): void {
+    if (this.count % this.stride === 0) {
+      this.series.push(value);
+      if (this.series.length >= this.cap) {
+        let w = 0;
+        for (let r = 0; r < this.series.length; r += 2) this.series[w++] = this.series[r];
+        this.series.length = w;
+        this.stride *= 2;
+      }
+    }
+    this.count++;
+    this.last = value;
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    this.seq = seq;
+  }
+
+  best(direction: Direction = this.direction): number {
+    return direction === 'higher' ? this.max : this.min;
+  }
+
+  toMetric(direction: Direction = this.direction): Metric {
+    const series = this.series.slice();
+    // The last value is in the sample only when its index falls on the stride.
+    if ((this.count - 1) % this.stride !== 0) series.push(this.last);
+    return {
+      name: this.name,
+      last: this.last,
+      best: this.best(direction),
+      series,
+      count: this.count,
+      direction,
+      validation: this.validation,
+    };
+  }
+}

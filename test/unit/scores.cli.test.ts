@@ -1,0 +1,113 @@
+/** `ideator extract-scores`: in-process through main(argv, io), and once as a real spawned process. */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import { main } from '../../server/src/cli';
+import { DirectionSchema, PrimaryScoreSchema } from '../../src/core/protocol';
+
+const ROOT = join(__dirname, '..', '..');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'logs');
+
+const OutputSchema = z.object({
+  primary: PrimaryScoreSchema.nullable(),
+  metrics: z.array(z.object({ name: z.string(), last: z.number(), best: z.number(), direction: DirectionSchema, count: z.number().int() })),
+});
+
+async function runCli(argv: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const input = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.on('data', (d) => (err += d));
+  input.end(stdin);
+  const code = await main(['extract-scores', ...argv], { stdout, stderr, stdin: input });
+  return { code, stdout: out, stderr: err };
+}
+
+describe('ideator extract-scores', () => {
+  it('--json on a real LightGBM log: one JSON document with the primary score and every metric', async () => {
+    const r = await runCli([join(FIXTURES, 'lightgbm_binary.log'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = OutputSchema.parse(JSON.parse(r.stdout));
+    const expected = JSON.parse(readFileSync(join(FIXTURES, 'lightgbm_binary.expected.json'), 'utf8'));
+    assert.equal(doc.primary?.name, 'valid_1 binary_logloss');
+    assert.ok(Math.abs(doc.primary!.value - expected.primary.value) < 1e-6);
+    assert.deepEqual(doc.metrics.map((m) => m.name).sort(), Object.keys(expected.metrics).sort());
+    assert.equal(r.stderr, '');
+  });
+
+  it('--metric (suffix match) and --direction', async () => {
+    const r = await runCli([join(FIXTURES, 'xgboost_train.log'), '--metric', 'logloss', '--direction', 'higher', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = OutputSchema.parse(JSON.parse(r.stdout));
+    assert.equal(doc.primary?.name, 'eval-logloss');
+    assert.equal(doc.primary?.direction, 'higher');
+    // best follows the overridden direction: the largest eval-logloss XGBoost printed.
+    const printed = [...readFileSync(join(FIXTURES, 'xgboost_train.log'), 'utf8').matchAll(/eval-logloss:([\d.]+)/g)].map((x) => Number(x[1]));
+    const m = doc.metrics.find((x) => x.name === 'eval-logloss')!;
+    assert.equal(m.best, Math.max(...printed));
+    assert.equal(m.count, printed.length);
+  });
+
+  it('reads stdin when FILE is - or absent', async () => {
+    for (const argv of [['-', '--json'], ['--json']]) {
+      const r = await runCli(argv, '\x1b[32mval_acc: 0.9\x1b[0m\r\n');
+      assert.equal(r.code, 0);
+      assert.deepEqual(JSON.parse(r.stdout).primary, { name: 'val_acc', value: 0.9, direction: 'higher' });
+    }
+  });
+
+  it('prints a short table without --json, and null primary when nothing was found', async () => {
+    const r = await runCli([join(FIXTURES, 'tqdm_postfix.log')]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^primary: val_acc = 0\.9 \(higher is better\)/);
+    assert.match(r.stdout, /val_loss\s+0\.3008\s+0\.3008\s+lower\s+3/);
+    const empty = await runCli(['--json'], 'hello world\n');
+    assert.deepEqual(JSON.parse(empty.stdout), { primary: null, metrics: [] });
+    assert.match((await runCli([], 'nothing here\n')).stdout, /primary: none/);
+  });
+
+  it('bad input is a usage error: exit 2, one line on stderr, no stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scores-cli-'));
+    const cases: [string[], RegExp][] = [
+      [[join(dir, 'missing.log')], /no such file/],
+      [[dir], /is a directory/],
+      [['--direction', 'up', '-'], /--direction must be 'higher' or 'lower'/],
+      [['--metric', ' ', '-'], /--metric needs a metric name/],
+      [['--bogus'], /Unknown option/],
+      [['a.log', 'b.log'], /at most one input file/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await runCli(argv);
+      assert.equal(r.code, 2, `${argv.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
+
+  it('works as a spawned process (node --import tsx server/src/cli.ts)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scores-cli-'));
+    const file = join(dir, 'run.log');
+    writeFileSync(file, "Epoch 1/2\n8/8 [====] - 1s 9ms/step - loss: 0.5 - val_loss: 0.6\nEpoch 2/2\n8/8 [====] - 1s 9ms/step - loss: 0.4 - val_loss: 0.55\n");
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server', 'src', 'cli.ts'), 'extract-scores', file, '--json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const doc = OutputSchema.parse(JSON.parse(r.stdout));
+    assert.deepEqual(doc.primary, { name: 'val_loss', value: 0.55, direction: 'lower' });
+    assert.deepEqual(doc.metrics.find((m) => m.name === 'val_loss'), { name: 'val_loss', last: 0.55, best: 0.55, direction: 'lower', count: 2 });
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server', 'src', 'cli.ts'), 'extract-scores', join(dir, 'nope.log')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /no such file/);
+  });
+});

@@ -1,0 +1,229 @@
+/** Score extraction rules: formats, false positives, directions, primary selection, bounds. */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { betterOf, extractScores, guessDirection, isImprovement, isValidationName, ScoreExtractor } from '../../src/core/scores';
+
+function values(text: string): Record<string, number> {
+  return Object.fromEntries(extractScores(text).metrics.map((m) => [m.name, m.last]));
+}
+
+describe('guessDirection / isValidationName', () => {
+  it('lower for losses and errors, higher for accuracies and scores', () => {
+    for (const n of ['loss', 'val_loss', 'eval_loss', 'valid_0 binary_logloss', 'validation_1-mlogloss', 'rmse', 'MAE', 'mse', 'train-error', 'perplexity', 'wer', 'mean_squared_error', 'valloss', 'l2', 'multi_error', 'brier_score'])
+      assert.equal(guessDirection(n), 'lower', n);
+    for (const n of ['accuracy', 'val_acc', 'eval-auc', 'f1', 'macro avg f1-score', 'r2 score', 'map@5', 'ndcg@10', 'precision', 'recall', 'CV score', 'iou', 'dice', 'neg_log_loss', 'neg_mean_squared_error', 'my_custom_metric'])
+      assert.equal(guessDirection(n), 'higher', n);
+  });
+
+  it('validation-like names', () => {
+    for (const n of ['val_loss', 'valid_0 auc', 'validation_1-logloss', 'eval_accuracy', 'eval-auc', 'test accuracy', 'cv score', 'oof auc', 'valAcc'])
+      assert.ok(isValidationName(n), n);
+    for (const n of ['loss', 'training auc', 'train-logloss', 'accuracy', 'interval', 'value', 'evaluator_loss_x'])
+      assert.ok(!isValidationName(n), n);
+  });
+});
+
+describe('isImprovement / betterOf', () => {
+  it('is direction-aware and strict', () => {
+    assert.equal(isImprovement(0.8, 0.81, 'higher'), true);
+    assert.equal(isImprovement(0.8, 0.8, 'higher'), false);
+    assert.equal(isImprovement(0.8, 0.79, 'higher'), false);
+    assert.equal(isImprovement(0.5, 0.4, 'lower'), true);
+    assert.equal(isImprovement(0.5, 0.6, 'lower'), false);
+  });
+  it('handles missing and invalid scores', () => {
+    assert.equal(isImprovement(0.5, null, 'higher'), false);
+    assert.equal(isImprovement(0.5, undefined, 'lower'), false);
+    assert.equal(isImprovement(null, 0.1, 'higher'), true);
+    assert.equal(isImprovement(undefined, 0.1, 'lower'), true);
+    assert.equal(isImprovement(null, null, 'lower'), false);
+    assert.equal(isImprovement(0.5, NaN, 'higher'), false);
+    assert.equal(isImprovement(NaN, NaN, 'lower'), false);
+    assert.equal(isImprovement(NaN, 0.3, 'lower'), true);
+    assert.equal(isImprovement(0.5, Infinity, 'higher'), false);
+  });
+  it('betterOf', () => {
+    assert.equal(betterOf(0.3, 0.4, 'higher'), 0.4);
+    assert.equal(betterOf(0.3, 0.4, 'lower'), 0.3);
+    assert.equal(betterOf(NaN, 0.4, 'lower'), 0.4);
+    assert.equal(betterOf(0.2, NaN, 'higher'), 0.2);
+  });
+});
+
+describe('formats', () => {
+  it('key=value and key: value pairs, scientific notation, signs', () => {
+    assert.deepEqual(values('step 10 loss=1.5e-3 acc=0.91\nval_loss: 2.5E+00, val_acc: .75; r2 = -0.12\n'), {
+      loss: 0.0015,
+      acc: 0.91,
+      val_loss: 2.5,
+      val_acc: 0.75,
+      r2: -0.12,
+    });
+  });
+
+  it('multi-word names from sklearn-style prints', () => {
+    assert.deepEqual(values('ROC AUC = 0.9\nCV score: 0.82 +/- 0.01\nMean CV AUC: 0.88 ± 0.02\nTest accuracy: 0.95.\nFold 3 AUC: 0.87\n'), {
+      'roc auc': 0.9,
+      'cv score': 0.82,
+      'mean cv auc': 0.88,
+      'test accuracy': 0.95,
+      auc: 0.87,
+    });
+  });
+
+  it('percentages keep the printed number', () => {
+    assert.deepEqual(values('acc: 93.5%\n(val_acc=88%)\n'), { acc: 93.5, val_acc: 88 });
+  });
+
+  it('numpy and torch scalar reprs, quoted numbers in dicts', () => {
+    assert.deepEqual(values("{'auc': np.float64(0.91), 'loss': tensor(0.25, device='cuda:0'), 'f1': '0.8'}\n"), { auc: 0.91, loss: 0.25, f1: 0.8 });
+  });
+
+  it('JSON lines with nested objects', () => {
+    assert.deepEqual(values('{"epoch": 2, "metrics": {"val_auc": 0.93, "val_loss": 0.21}, "name": "run-3"}\n'), { val_auc: 0.93, val_loss: 0.21 });
+  });
+
+  it('classification_report summary rows, not per-class rows', () => {
+    const report = [
+      '              precision    recall  f1-score   support',
+      '',
+      '         cat       0.90      0.80      0.85        10',
+      '         dog       0.70      0.90      0.79        10',
+      '',
+      '    accuracy                           0.85        20',
+      '   macro avg       0.80      0.85      0.82        20',
+      'weighted avg       0.80      0.85      0.82        20',
+      '',
+      'done: 1',
+    ].join('\n');
+    const v = values(report);
+    assert.equal(v.accuracy, 0.85);
+    assert.equal(v['macro avg f1-score'], 0.82);
+    assert.equal(v['weighted avg recall'], 0.85);
+    assert.ok(!Object.keys(v).some((k) => k.includes('cat') || k.includes('dog') || k.includes('support')));
+    assert.equal(v.done, 1); // normal parsing resumes after the table
+  });
+});
+
+describe('false positives', () => {
+  const noise = [
+    '2024-05-01 12:30:45,123 - INFO - starting',
+    '[12:30:45] WARNING: some xgboost warning',
+    'lightgbm 4.7.0, xgboost==3.2.0, Version: 4.7.0',
+    '  File "/home/u/train.py", line 42, in <module>',
+    '/home/u/train.py:42: UserWarning: value=3 is odd',
+    'Serving on http://localhost:8080 and 127.0.0.1:9000',
+    '[LightGBM] [Info] Number of positive: 10, number of negative: 10',
+    '[LightGBM] [Info] [binary:BoostFromScore]: pavg=0.500000 -> initscore=0.000000',
+    'Epoch 3/10',
+    'epoch=3 step=1200 global_step: 1200 iteration: 5 lr=0.001 learning_rate: 3e-4 grad_norm: 1.2',
+    '100%|██████████| 50/50 [00:01<00:00, 45.23it/s]',
+    '32/32 [==============================] - 1s 15ms/step',
+    "Best params: {'C': 1.0, 'gamma': 0.1}",
+    'LGBMClassifier(learning_rate=0.05, subsample=0.8, colsample_bytree=0.7)',
+    'train size: 8000 rows: 10000 num_features=20 batch_size=64 seed=42',
+    'elapsed time: 12.5s eta: 3:02 throughput: 100 samples_per_second=5.5 train_runtime: 30.2',
+    'if a == 1 and b >= 2 and c <= 3 and d != 4:',
+    'CV scores: [0.81 0.83 0.85]',
+    'loss: nan acc: inf',
+    'Date: 2024-05-01',
+    'Restoring model weights from the end of the best epoch: 3.',
+  ].join('\n');
+
+  it('finds no metric in timestamps, versions, paths, counters, settings, sizes, arrays', () => {
+    const r = extractScores(noise);
+    assert.deepEqual(r.metrics.map((m) => m.name), []);
+    assert.equal(r.primary, null);
+  });
+
+  it('keeps counters as context', () => {
+    const ex = new ScoreExtractor();
+    ex.push(noise + '\n[50]\tvalid_0\'s auc: 0.9\n');
+    ex.end();
+    const ctx = ex.context();
+    assert.equal(ctx.step, 1200);
+    assert.equal(ctx.iteration, 50);
+    assert.equal(ctx.epoch, 3);
+  });
+});
+
+describe('primary score', () => {
+  const log = "loss=0.5 val_auc=0.80 val_loss=0.40\nloss=0.4 val_auc=0.85 val_loss=0.42\ntrain_acc: 0.99\n";
+
+  it('defaults to the last validation-like metric printed', () => {
+    assert.deepEqual(extractScores(log).primary, { name: 'val_loss', value: 0.42, direction: 'lower' });
+  });
+
+  it('falls back to the last metric when nothing looks like validation', () => {
+    assert.deepEqual(extractScores('loss=0.5 acc=0.7\nloss=0.4\n').primary, { name: 'loss', value: 0.4, direction: 'lower' });
+  });
+
+  it('uses a configured name: exact, then case-insensitive, then suffix on a word boundary', () => {
+    assert.equal(extractScores(log, { primaryMetric: 'val_auc' }).primary?.value, 0.85);
+    assert.equal(extractScores(log, { primaryMetric: 'VAL_AUC' }).primary?.name, 'val_auc');
+    const lgb = "[10]\ttraining's auc: 0.99\tvalid_0's auc: 0.91\n[20]\ttraining's auc: 0.995\tvalid_0's auc: 0.92\ttraining's aucpr: 0.5\n";
+    assert.deepEqual(extractScores(lgb, { primaryMetric: 'auc' }).primary, { name: 'valid_0 auc', value: 0.92, direction: 'higher' });
+    assert.equal(extractScores(lgb, { primaryMetric: "valid_0's auc" }).primary?.name, 'valid_0 auc');
+    assert.equal(extractScores(lgb, { primaryMetric: 'uc' }).primary, null);
+  });
+
+  it('a configured metric that never appears gives null, not another metric', () => {
+    assert.equal(extractScores(log, { primaryMetric: 'map@5' }).primary, null);
+  });
+
+  it('a configured direction overrides the guess, for the primary and its best', () => {
+    const r = extractScores('val_score=0.3\nval_score=0.2\nval_score=0.25\n', { primaryMetric: 'val_score', primaryDirection: 'lower' });
+    assert.deepEqual(r.primary, { name: 'val_score', value: 0.25, direction: 'lower' });
+    assert.equal(r.metrics[0].best, 0.2);
+    assert.equal(r.metrics[0].direction, 'lower');
+    assert.equal(extractScores('val_score=0.3\nval_score=0.2\n').metrics[0].best, 0.3);
+  });
+});
+
+describe('bounds', () => {
+  it('caps a series as a uniform sample that ends with the last value; count stays true', () => {
+    const ex = new ScoreExtractor({ maxSeries: 100 });
+    for (let i = 0; i < 10_000; i++) ex.push(`val_loss: ${i}\n`);
+    ex.end();
+    const [m] = ex.metrics();
+    assert.equal(m.count, 10_000);
+    assert.ok(m.series.length <= 100 && m.series.length >= 50, `length ${m.series.length}`);
+    assert.equal(m.series[0], 0);
+    assert.equal(m.series[m.series.length - 1], 9999);
+    const steps = new Set(m.series.slice(1, -1).map((v, i) => v - m.series[i]));
+    assert.equal(steps.size, 1, 'evenly spaced');
+    assert.equal(m.best, 0);
+    assert.equal(m.last, 9999);
+    assert.equal(ex.lines, 10_000);
+  });
+
+  it('caps the number of distinct metrics', () => {
+    const ex = new ScoreExtractor();
+    for (let i = 0; i < 2000; i++) ex.push(`metric_${i}_score: 0.5\n`);
+    ex.end();
+    assert.equal(ex.metrics().length, 512);
+  });
+
+  it('a 50 MB line without newline does not grow memory, and parsing continues after it', () => {
+    const ex = new ScoreExtractor();
+    const chunk = 'z'.repeat(1 << 20);
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 50; i++) ex.push(chunk);
+    const grown = process.memoryUsage().heapUsed - before;
+    ex.push(' auc: 0.5\nval_auc: 0.7\n');
+    ex.end();
+    assert.ok(grown < 16 * 1024 * 1024, `heap grew ${grown} bytes`);
+    assert.deepEqual(ex.primary(), { name: 'val_auc', value: 0.7, direction: 'higher' });
+    assert.equal(ex.lines, 2);
+  });
+
+  it('counts the final unterminated line', () => {
+    const ex = new ScoreExtractor();
+    ex.push('a: 1\nval_f1: 0.5');
+    assert.equal(ex.lines, 1);
+    assert.equal(ex.primary()?.name, 'a');
+    ex.end();
+    assert.equal(ex.lines, 2);
+    assert.deepEqual(ex.primary(), { name: 'val_f1', value: 0.5, direction: 'higher' });
+  });
+});
