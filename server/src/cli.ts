@@ -11,6 +11,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   'parse-idea': { summary: 'parse an Ideator answer (FILE or -) into {ok, analysis, action, rationale, ...}', load: async () => (await import('./commands/parseIdea')).default },
   'extract-scores': { summary: 'extract metrics and the primary score from run output (FILE or -)', load: async () => (await import('./commands/extractScores')).default },
   prompt: { summary: 'print the full Ideator prompt for --state STATE.json', load: async () => (await import('./commands/prompt')).default },
+  grade: { summary: 'grade a submission CSV against an MLE-bench-format task: {valid, score, normalized}', load: async () => (await import('./commands/grade')).default },
   ask: { summary: 'ask an Ideator about --state STATE.json and print the parsed idea', load: async () => (await import('./commands/ask')).default },
 };
 

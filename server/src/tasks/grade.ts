@@ -20,6 +20,7 @@ export interface GradeOptions {
   timeoutMs?: number;
 }
 
+// One process grades a batch: importing pandas/sklearn costs ~1 s, grading a file milliseconds.
 const GRADE_SNIPPET = `
 import importlib, json, math, sys, traceback
 spec = json.loads(sys.argv[1])
@@ -44,31 +45,30 @@ try:
 except Exception as e:
     emit({"stage": "answers", "reason": f"{type(e).__name__}: {e}"})
     sys.exit(0)
-try:
-    submission = pd.read_csv(spec["submission"])
-except Exception as e:
-    emit({"stage": "grade", "valid": False, "reason": f"cannot read the submission as CSV: {type(e).__name__}: {e}"})
-    sys.exit(0)
-try:
-    score = fn(submission, answers)
-    if score is None:
-        raise ValueError("the grader returned no score")
-    score = float(score)
-except Exception as e:
-    msg = str(e).strip() or type(e).__name__
-    emit({"stage": "grade", "valid": False, "reason": f"{type(e).__name__}: {msg}"})
-    sys.exit(0)
-if math.isnan(score) or math.isinf(score):
-    emit({"stage": "grade", "valid": False, "reason": f"the grader returned {score}"})
-else:
-    emit({"stage": "grade", "valid": True, "score": round(score, 5)})
+def grade_one(path):
+    try:
+        submission = pd.read_csv(path)
+    except Exception as e:
+        return {"valid": False, "reason": f"cannot read the submission as CSV: {type(e).__name__}: {e}"}
+    try:
+        # Graders may mutate their inputs; each submission gets fresh answers.
+        score = fn(submission, answers.copy() if hasattr(answers, "copy") else answers)
+        if score is None:
+            raise ValueError("the grader returned no score")
+        score = float(score)
+    except Exception as e:
+        msg = str(e).strip() or type(e).__name__
+        return {"valid": False, "reason": f"{type(e).__name__}: {msg}"}
+    if math.isnan(score) or math.isinf(score):
+        return {"valid": False, "reason": f"the grader returned {score}"}
+    return {"valid": True, "score": round(score, 5)}
+emit({"stage": "grade", "results": [grade_one(p) for p in spec["submissions"]]})
 `;
 
 interface SnippetOutput {
   stage: 'import' | 'answers' | 'grade';
-  valid?: boolean;
-  score?: number;
   reason?: string;
+  results?: { valid: boolean; score?: number; reason?: string }[];
 }
 
 function invalid(reason: string): GradeResult {
@@ -76,28 +76,42 @@ function invalid(reason: string): GradeResult {
 }
 
 export async function gradeSubmission(task: Task, submissionCsv: string, options: GradeOptions = {}): Promise<GradeResult> {
-  const submission = resolve(submissionCsv);
-  if (!existsSync(submission)) return invalid(`submission file not found: ${submission}`);
+  return (await gradeSubmissions(task, [submissionCsv], options))[0];
+}
+
+/** Grades several submissions of one task in a single Python process; results in input order. */
+export async function gradeSubmissions(task: Task, submissionCsvs: string[], options: GradeOptions = {}): Promise<GradeResult[]> {
+  const files = submissionCsvs.map((f) => resolve(f));
+  const results: (GradeResult | undefined)[] = files.map((f) => (existsSync(f) ? undefined : invalid(`submission file not found: ${f}`)));
+  const pending = files.filter((_, i) => results[i] === undefined);
+  if (!pending.length) return results as GradeResult[];
   const python = options.python ?? resolvePython();
   const { answersPath } = await prepareTask(task, { python, dataDir: options.dataDir });
   const work = mkdtempSync(join(tmpdir(), 'ideator-grade-'));
   try {
     const outFile = join(work, 'result.json');
-    const spec = { root: task.grader.root, module: task.grader.module, fn: task.grader.fn, answers: answersPath, submission };
+    const spec = { root: task.grader.root, module: task.grader.module, fn: task.grader.fn, answers: answersPath, submissions: pending };
     const run = await runPythonCode(python, GRADE_SNIPPET, [JSON.stringify(spec), outFile], {
       cwd: work,
       timeoutMs: options.timeoutMs ?? 5 * 60_000,
     });
-    if (run.timedOut) return invalid(`grading timed out after ${Math.round(run.durationMs / 1000)} s`);
-    if (!existsSync(outFile)) {
-      throw new TaskError(`grader of ${task.id} crashed (exit ${run.exitCode ?? run.signal}):\n${run.stderr.slice(-4000)}`);
+    let graded: GradeResult[];
+    if (run.timedOut) graded = pending.map(() => invalid(`grading timed out after ${Math.round(run.durationMs / 1000)} s`));
+    else {
+      if (!existsSync(outFile)) {
+        throw new TaskError(`grader of ${task.id} crashed (exit ${run.exitCode ?? run.signal}):\n${run.stderr.slice(-4000)}`);
+      }
+      const out = JSON.parse(readFileSync(outFile, 'utf8')) as SnippetOutput;
+      if (out.stage === 'import') throw new TaskError(`cannot import the grader of ${task.id} (${task.grader.file}): ${out.reason}`);
+      if (out.stage === 'answers') throw new TaskError(`cannot read the answers of ${task.id} (${answersPath}): ${out.reason}`);
+      graded = (out.results ?? []).map((r) => {
+        if (!r.valid || typeof r.score !== 'number') return invalid(r.reason ?? 'invalid submission');
+        const normalized = Math.round(normalizedScore(r.score, task.leaderboard) * 1e4) / 1e4;
+        return { valid: true, score: r.score, normalized };
+      });
     }
-    const out = JSON.parse(readFileSync(outFile, 'utf8')) as SnippetOutput;
-    if (out.stage === 'import') throw new TaskError(`cannot import the grader of ${task.id} (${task.grader.file}): ${out.reason}`);
-    if (out.stage === 'answers') throw new TaskError(`cannot read the answers of ${task.id} (${answersPath}): ${out.reason}`);
-    if (!out.valid || typeof out.score !== 'number') return invalid(out.reason ?? 'invalid submission');
-    const normalized = Math.round(normalizedScore(out.score, task.leaderboard) * 1e4) / 1e4;
-    return { valid: true, score: out.score, normalized };
+    let next = 0;
+    return results.map((r) => r ?? graded[next++]);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

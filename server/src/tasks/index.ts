@@ -18,6 +18,7 @@
  *       an unreadable/missing file, or a NaN/inf score → valid:false with the reason. Scores rounded to 5
  *       decimals; normalized = max(0, 100·(s−worst)/(best−worst)) (src/core/grading.ts). Prepares if needed.
  *       Throws TaskError only when the task itself is broken (grader not importable, answers unreadable).
+ *   gradeSubmissions(task, files: string[], opts): Promise<GradeResult[]>   same, one Python process for all.
  *   createWorkdir(task, { python?, dataDir?, dir? }): Promise<string>
  *       A folder with the public data copied into ./data/; solutions write ./submission.csv (WORKDIR_LAYOUT is
  *       the sentence to tell agents).
@@ -28,6 +29,6 @@
 export { TaskConfigSchema, TaskKindSchema, type TaskConfig, type TaskKind } from './config';
 export { bundledTasksDir, defaultDataDir, findTask, listBundledTasks, loadTask, TaskError, type Leaderboard, type LoadOptions, type Task } from './loader';
 export { prepareTask, preparedPaths, type PrepareOptions, type PreparedData } from './prepare';
-export { gradeSubmission, type GradeOptions } from './grade';
+export { gradeSubmission, gradeSubmissions, type GradeOptions } from './grade';
 export { createWorkdir, runSolution, DATA_SUBDIR, SUBMISSION_FILE, WORKDIR_LAYOUT, type SolutionRun, type WorkdirOptions } from './workdir';
 export { packageRoot, resolvePython } from './python';

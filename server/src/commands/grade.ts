@@ -1,0 +1,53 @@
+/**
+ * `ideator grade --task DIR|ID --submission CSV [--data-dir D] [--python P] [--json]` — grades one submission
+ * with the task's own grade.py. Works the same on a bundled task and on a real MLE-bench checkout's competition
+ * folder (then --data-dir is MLE-bench's data dir holding <id>/prepared/...). An invalid submission is a
+ * successful grading (exit 0, valid:false, reason); a broken or missing task is a user error (exit 2).
+ */
+import { GradeResultSchema } from '../../../src/core/protocol';
+import { findTask, gradeSubmission, TaskError } from '../tasks';
+import { parseFlags, printJson, UsageError, type Command } from './common';
+
+const HELP = `usage: ideator grade --task DIR|ID --submission CSV [--data-dir DIR] [--python PATH] [--json]
+Grades CSV with the task's grade.py and prints {valid, score, normalized} (+ reason when invalid).
+  --task       a competition folder (config.yaml, grade.py, leaderboard.csv) or a bundled task id
+  --data-dir   where <id>/prepared/{public,private} live (default: IDEATOR_DATA_DIR, else next to a bundled
+               task, else ~/.cache/mle-bench/data); bundled tasks are prepared there on first use
+  --python     interpreter for grade.py (default: IDEATOR_PYTHON, else .venv/bin/python, else python3)`;
+
+export default (async (argv, io) => {
+  const { values } = parseFlags(
+    argv,
+    {
+      task: { type: 'string' },
+      submission: { type: 'string' },
+      'data-dir': { type: 'string' },
+      python: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    false,
+  );
+  if (values.help) {
+    io.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (!values.task || !values.submission) throw new UsageError('--task and --submission are required (see --help)');
+  let result;
+  let direction;
+  try {
+    const task = await findTask(values.task);
+    direction = task.direction;
+    result = GradeResultSchema.parse(
+      await gradeSubmission(task, values.submission, { dataDir: values['data-dir'], python: values.python }),
+    );
+  } catch (err) {
+    if (err instanceof TaskError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (values.json) printJson(io, result);
+  else if (result.valid) {
+    io.stdout.write(`valid: score ${result.score} (${direction} is better), normalized ${result.normalized}\n`);
+  } else io.stdout.write(`INVALID: ${result.reason}\n`);
+  return 0;
+}) satisfies Command;
