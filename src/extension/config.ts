@@ -27,7 +27,10 @@ export const ExtensionConfigSchema = z.object({
   baseUrl: httpUrl,
   model: optionalText,
   implementerModel: optionalText,
-  thinking: z.boolean().default(false),
+  /** 'default' leaves the server's own choice (OpenAI itself rejects the reasoning switch); booleans are accepted too. */
+  thinking: z
+    .union([z.enum(['default', 'on', 'off']), z.boolean().transform((b) => (b ? 'on' : 'off') as 'on' | 'off')])
+    .default('default'),
   trajectoryTokenBudget: z.number().int().min(1_000, { message: 'must be at least 1000 tokens' }).max(1_000_000).default(32_000),
   maxOutputTokens: z.number().int().min(256).max(200_000).default(4_096),
   requestTimeoutSeconds: z.number().min(5).max(3_600).default(300),

@@ -4,21 +4,11 @@
  * created on first use by whoever needs it.
  */
 import * as vscode from 'vscode';
-import type { IdeaRecord, Step } from '../core/protocol';
+import type { HistoryStore } from '../core/history';
+import type { IdeaRecord } from '../core/protocol';
 import { readConfig, type ConfigResult } from './config';
+import { resolvePython, type PythonInterpreter } from './python';
 import { ApiKeyStore } from './secrets';
-
-/**
- * What Ask Ideator needs from the run history (issue 5's HistoryStore satisfies it structurally).
- * Optional: until run watching is registered, Ask Ideator works with an empty trajectory.
- */
-export interface RunHistoryLike {
-  toTrajectory(): Step[] | Promise<Step[]>;
-  appendIdea(idea: IdeaRecord): unknown;
-  appendApplied?(applied: { ideaId: string; path?: string; diff: string; appliedAt: string; via?: string }): unknown;
-  /** Best/last primary score known to the history, when it tracks one. */
-  lastScore?(): { value: number | null; direction: 'higher' | 'lower'; metric?: string } | undefined;
-}
 
 const IDEA_CACHE_KEY = 'ideator.ideaCache.v1';
 const IDEA_CACHE_MAX = 20;
@@ -83,8 +73,11 @@ export class Services implements vscode.Disposable {
   readonly output: vscode.LogOutputChannel;
   readonly secrets: ApiKeyStore;
   readonly ideas: IdeaCache;
-  /** Set by run watching (issue 5) from extension.ts; undefined until then. */
-  history: RunHistoryLike | undefined;
+  /**
+   * The run history, set by run watching (issue 5) from extension.ts. Optional: without it Ask Ideator works with an
+   * empty trajectory and the score the user last reported.
+   */
+  history: HistoryStore | undefined;
   /** Last primary score seen (by the history or reported by the user), for the status bar and the state. */
   lastScore: { value: number | null; direction: 'higher' | 'lower'; metric?: string } | undefined;
   prompts: UserPrompts;
@@ -119,9 +112,16 @@ export class Services implements vscode.Disposable {
     this.scoreChanged.fire();
   }
 
-  /** Current score: the history's when it knows one, else the last one set. */
+  /** Current score p_t: the history's best run when it knows one, else the last one set. */
   currentScore(): Services['lastScore'] {
-    return this.history?.lastScore?.() ?? this.lastScore;
+    const best = this.history?.bestScore();
+    if (best) return { value: best.value, direction: best.direction, metric: best.name };
+    return this.lastScore;
+  }
+
+  /** The python interpreter for runs (resolved on each call: the user may switch interpreters at any time). */
+  python(resource?: vscode.Uri): Promise<PythonInterpreter> {
+    return resolvePython({ setting: this.config().config.pythonPath, resource });
   }
 
   dispose(): void {

@@ -1,0 +1,121 @@
+/**
+ * Gathers the Ideator's state s_t from the workspace: task description, trajectory, current score and code.
+ * Only runs when the user asks (never at activation).
+ */
+import * as vscode from 'vscode';
+import type { IdeatorState, ScoreState, Step } from '../../core/protocol';
+import type { Services } from '../services';
+
+const TASK_FILES = ['TASK.md', 'task.md', 'description.md', 'DESCRIPTION.md'];
+const REMEMBERED_TASK_KEY = 'ideator.taskDescription.remembered';
+/** Files bigger than this are sent head + tail, so one huge generated file cannot blow the prompt. */
+const MAX_CODE_CHARS = 120_000;
+
+export class UserCancelled extends Error {
+  constructor() {
+    super('cancelled by the user');
+  }
+}
+
+export interface TargetCode {
+  uri: vscode.Uri;
+  /** Workspace-relative path (the key ideas are cached under). */
+  relativePath: string;
+  code: string;
+  isNotebook: boolean;
+}
+
+/** The code the user is looking at: the active text editor, else the active notebook's cells. */
+export function activeTarget(): TargetCode | undefined {
+  const nb = vscode.window.activeNotebookEditor?.notebook;
+  const editor = vscode.window.activeTextEditor;
+  if (editor && editor.document.uri.scheme !== 'vscode-notebook-cell' && editor.document.uri.scheme !== 'output') {
+    return { uri: editor.document.uri, relativePath: vscode.workspace.asRelativePath(editor.document.uri, false), code: editor.document.getText(), isNotebook: false };
+  }
+  if (nb) {
+    const cells = nb.getCells().map((cell, i) => {
+      const header = cell.kind === vscode.NotebookCellKind.Markup ? `# %% [markdown] cell ${i + 1}` : `# %% cell ${i + 1}`;
+      const body = cell.kind === vscode.NotebookCellKind.Markup ? cell.document.getText().replace(/^/gm, '# ') : cell.document.getText();
+      return `${header}\n${body}`;
+    });
+    return { uri: nb.uri, relativePath: vscode.workspace.asRelativePath(nb.uri, false), code: cells.join('\n\n'), isNotebook: true };
+  }
+  return undefined;
+}
+
+function boundCode(code: string): string {
+  if (code.length <= MAX_CODE_CHARS) return code;
+  const half = Math.floor(MAX_CODE_CHARS / 2);
+  return `${code.slice(0, half)}\n# … [${code.length - MAX_CODE_CHARS} characters cut] …\n${code.slice(-half)}`;
+}
+
+async function readTaskFile(): Promise<string | undefined> {
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    for (const name of TASK_FILES) {
+      const uri = vscode.Uri.joinPath(folder.uri, name);
+      try {
+        const bytes = await vscode.workspace.fs.readFile(uri);
+        const text = new TextDecoder().decode(bytes).trim();
+        if (text) return text;
+      } catch {
+        // not there: try the next name
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Task description: setting, else TASK.md / description.md, else the remembered answer, else ask once. */
+export async function taskDescription(services: Services, askIfMissing = true): Promise<string> {
+  const fromSetting = services.config().config.taskDescription;
+  if (fromSetting) return fromSetting;
+  const fromFile = await readTaskFile();
+  if (fromFile) return fromFile;
+  const remembered = services.context.workspaceState.get<string>(REMEMBERED_TASK_KEY);
+  if (remembered) return remembered;
+  if (!askIfMissing) return '';
+  const answer = await promptTaskDescription(services);
+  if (answer === undefined) throw new UserCancelled();
+  return answer;
+}
+
+export async function promptTaskDescription(services: Services, given?: string): Promise<string | undefined> {
+  const answer =
+    given ??
+    (await vscode.window.showInputBox({
+      title: 'MLE Ideator: describe the task (asked once; add a TASK.md for a longer description)',
+      prompt: 'What are you predicting, from which data, and which metric scores it?',
+      placeHolder: 'e.g. Predict customer churn from tabular data (train.csv); metric: ROC AUC on the validation split.',
+      value: services.context.workspaceState.get<string>(REMEMBERED_TASK_KEY) ?? '',
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim().length < 10 ? 'A sentence or two, please (at least 10 characters)' : undefined),
+    }));
+  if (answer === undefined) return undefined;
+  await services.context.workspaceState.update(REMEMBERED_TASK_KEY, answer.trim());
+  return answer.trim();
+}
+
+export function currentScoreState(services: Services): ScoreState {
+  const score = services.currentScore();
+  const cfg = services.config().config;
+  const direction = score?.direction ?? (cfg.metricDirection === 'lower' ? 'lower' : 'higher');
+  return { value: score?.value ?? null, direction, metric: score?.metric ?? cfg.primaryMetric };
+}
+
+export async function gatherState(services: Services, target: TargetCode): Promise<IdeatorState> {
+  let trajectory: Step[] = [];
+  try {
+    trajectory = services.history?.toTrajectory() ?? [];
+  } catch (err) {
+    services.output.warn(`Run history unavailable, asking with an empty trajectory: ${(err as Error).message}`);
+  }
+  const folder = vscode.workspace.getWorkspaceFolder(target.uri);
+  return {
+    taskId: folder?.name ?? vscode.workspace.name,
+    taskDescription: await taskDescription(services),
+    trajectory,
+    score: currentScoreState(services),
+    code: boundCode(target.code),
+    codePath: target.relativePath,
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * The Idea panel: a webview view in our activity-bar container. The extension renders HTML (ideaPanelRender.ts,
+ * everything escaped) and posts it; the page script only swaps it in and appends streamed tokens as text.
+ * CSP: nothing but our own stylesheet and one nonce'd script.
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { IdeaRecord } from '../../core/protocol';
+import { renderEmpty, renderError, renderIdea, renderStreaming } from './ideaPanelRender';
+
+export const IDEA_PANEL_VIEW_ID = 'ideator.ideaPanel';
+
+type Inbound = { type: 'command'; command: 'apply' | 'ask' | 'cancel' | 'log'; ideaId?: string } | { type: 'ready' };
+
+export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Disposable {
+  private view: vscode.WebviewView | undefined;
+  private html = renderEmpty();
+  /** Streamed text so far (kept so a panel opened mid-stream shows everything). */
+  private live = { text: '', thinking: '' };
+  private streaming = false;
+  private readonly disposables: vscode.Disposable[] = [];
+  /** The last HTML posted, for tests and for a re-resolved view. */
+  get currentHtml(): string {
+    return this.html;
+  }
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly onCommand: (command: 'apply' | 'ask' | 'cancel' | 'log', ideaId?: string) => void,
+  ) {}
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    view.webview.options = { enableScripts: true, enableCommandUris: false, localResourceRoots: [media] };
+    view.webview.html = this.shell(view.webview);
+    this.disposables.push(
+      view.webview.onDidReceiveMessage((msg: Inbound) => {
+        if (msg?.type === 'ready') this.postAll();
+        else if (msg?.type === 'command' && ['apply', 'ask', 'cancel', 'log'].includes(msg.command)) {
+          this.onCommand(msg.command, typeof msg.ideaId === 'string' ? msg.ideaId : undefined);
+        }
+      }),
+      view.onDidDispose(() => {
+        if (this.view === view) this.view = undefined;
+      }),
+    );
+  }
+
+  /** Brings the panel into view (opens our activity-bar container). */
+  async reveal(): Promise<void> {
+    if (this.view) this.view.show(true);
+    else await vscode.commands.executeCommand(`${IDEA_PANEL_VIEW_ID}.focus`);
+  }
+
+  showIdea(idea: IdeaRecord, canApply: boolean): void {
+    this.streaming = false;
+    this.setHtml(renderIdea({ idea, canApply }));
+  }
+
+  showEmpty(): void {
+    this.streaming = false;
+    this.setHtml(renderEmpty());
+  }
+
+  startStreaming(label: string, query: string): void {
+    this.streaming = true;
+    this.live = { text: '', thinking: '' };
+    this.setHtml(renderStreaming(label, query));
+  }
+
+  appendToken(delta: string, channel: 'text' | 'thinking'): void {
+    if (!this.streaming) return;
+    if (channel === 'thinking') this.live.thinking += delta;
+    else this.live.text += delta;
+    void this.view?.webview.postMessage({ type: 'token', delta, channel });
+  }
+
+  showError(message: string, hint?: string): void {
+    this.streaming = false;
+    this.setHtml(renderError(message, hint));
+  }
+
+  private setHtml(html: string): void {
+    this.html = html;
+    void this.view?.webview.postMessage({ type: 'render', html });
+  }
+
+  private postAll(): void {
+    const webview = this.view?.webview;
+    if (!webview) return;
+    void webview.postMessage({ type: 'render', html: this.html });
+    if (this.streaming) {
+      if (this.live.thinking) void webview.postMessage({ type: 'token', delta: this.live.thinking, channel: 'thinking' });
+      if (this.live.text) void webview.postMessage({ type: 'token', delta: this.live.text, channel: 'text' });
+    }
+  }
+
+  private shell(webview: vscode.Webview): string {
+    const nonce = randomBytes(16).toString('base64');
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'ideaPanel.css'));
+    const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'ideaPanel.js'));
+    const csp = [
+      "default-src 'none'",
+      `style-src ${webview.cspSource}`,
+      `script-src 'nonce-${nonce}'`,
+      `img-src ${webview.cspSource} data:`,
+      `font-src ${webview.cspSource}`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css.toString()}">
+<title>Idea</title>
+</head>
+<body>
+<main id="root" aria-live="polite"></main>
+<script nonce="${nonce}" src="${js.toString()}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Turns what the Idea panel shows (an idea, a stream in progress, an error) into HTML. Every string that came from a
+ * model, a file or a setting passes through escapeHtml; the only markup is our own. Pure (no 'vscode'), so the
+ * escaping is unit-tested.
+ */
+import type { IdeaRecord } from '../../core/protocol';
+import { escapeHtml, highlight } from './ideaPanelHighlight';
+
+/** Inline markdown the panel understands: `code` and **bold**. Everything else stays literal (escaped). */
+function renderInline(text: string): string {
+  return text
+    .split(/(`[^`\n]+`|\*\*[^*\n]+\*\*)/)
+    .map((part) => {
+      if (part.length > 2 && part.startsWith('`') && part.endsWith('`')) return `<code>${escapeHtml(part.slice(1, -1))}</code>`;
+      if (part.length > 4 && part.startsWith('**') && part.endsWith('**')) return `<strong>${escapeHtml(part.slice(2, -2))}</strong>`;
+      return escapeHtml(part);
+    })
+    .join('');
+}
+
+function renderParagraphs(text: string): string {
+  const blocks = text.split(/\n\s*\n/).map((b) => b.replace(/^\n+|\n+$/g, '')).filter((b) => b.trim() !== '');
+  return blocks
+    .map((block) => {
+      const lines = block.split('\n');
+      if (lines.every((l) => /^\s*(?:[-*•]|\d+[.)])\s+/.test(l) || /^\s{2,}\S/.test(l))) {
+        const ordered = /^\s*\d+[.)]/.test(lines[0]);
+        const items: string[] = [];
+        for (const l of lines) {
+          const m = /^\s*(?:[-*•]|\d+[.)])\s+(.*)$/.exec(l);
+          if (m) items.push(m[1]);
+          else if (items.length) items[items.length - 1] += ' ' + l.trim();
+        }
+        const tag = ordered ? 'ol' : 'ul';
+        return `<${tag}>${items.map((i) => `<li>${renderInline(i)}</li>`).join('')}</${tag}>`;
+      }
+      return `<p>${lines.map(renderInline).join('<br>')}</p>`;
+    })
+    .join('');
+}
+
+/** Light markdown: fenced code blocks (highlighted), paragraphs, lists, inline code and bold. */
+export function renderMarkdown(text: string): string {
+  const out: string[] = [];
+  const lines = text.split('\n');
+  let prose: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^\s*(`{3,}|~{3,})\s*([\w+#.-]*)/.exec(lines[i]);
+    if (!open) {
+      prose.push(lines[i]);
+      continue;
+    }
+    out.push(renderParagraphs(prose.join('\n')));
+    prose = [];
+    const body: string[] = [];
+    let j = i + 1;
+    while (j < lines.length && !(lines[j].trim().startsWith(open[1]) && lines[j].trim().replace(/[`~]/g, '') === '')) body.push(lines[j++]);
+    i = j; // skips the closing fence (or runs to the end when the block is unterminated)
+    const code = body.join('\n');
+    const lang = open[2] ?? '';
+    const looksDiff = /^@@/m.test(code) && /^[-+]/m.test(code);
+    out.push(
+      `<div class="code"><div class="code-lang">${escapeHtml(lang || (looksDiff ? 'diff' : 'code'))}</div>` +
+        `<pre><code>${highlight(code, lang, looksDiff)}</code></pre></div>`,
+    );
+  }
+  out.push(renderParagraphs(prose.join('\n')));
+  return out.join('');
+}
+
+export interface IdeaView {
+  idea: IdeaRecord;
+  /** Whether an apply is possible right now (a target file exists). */
+  canApply: boolean;
+}
+
+function formatTokens(usage: IdeaRecord['usage']): string {
+  if (!usage) return 'tokens: n/a';
+  return `${usage.inputTokens.toLocaleString('en-US')} in · ${usage.outputTokens.toLocaleString('en-US')} out`;
+}
+
+function section(id: string, title: string, body: string): string {
+  const content = body.trim() ? renderMarkdown(body) : '<p class="missing">(missing in the answer)</p>';
+  return `<section class="field" id="${id}"><h2>${title}</h2><div class="body">${content}</div></section>`;
+}
+
+export function renderIdea({ idea, canApply }: IdeaView): string {
+  const p = idea.parsed;
+  const meta = [
+    idea.model ? `<span class="chip" title="model">${escapeHtml(idea.model)}</span>` : '',
+    idea.provider ? `<span class="chip" title="provider">${escapeHtml(idea.provider)}</span>` : '',
+    `<span class="chip" title="tokens used">${escapeHtml(formatTokens(idea.usage))}</span>`,
+    idea.targetPath ? `<span class="chip" title="file the idea is about">${escapeHtml(idea.targetPath)}</span>` : '',
+  ].join('');
+  const badge = p.ok
+    ? '<span class="badge ok" title="The answer passed the format check">format ok</span>'
+    : `<details class="badge-wrap"><summary><span class="badge warn" title="The answer failed the format check; shown as well as it could be read">⚠ format check failed</span></summary><ul class="errors">${p.errors
+        .map((e) => `<li>${escapeHtml(e)}</li>`)
+        .join('')}</ul></details>`;
+  const thinking = p.thinking?.trim()
+    ? `<details class="thinking"><summary>Thinking (${p.thinking.length.toLocaleString('en-US')} chars)</summary><pre>${escapeHtml(p.thinking)}</pre></details>`
+    : '';
+  const fallbackRaw =
+    !p.analysis.trim() && !p.action.trim() && !p.rationale.trim()
+      ? `<section class="field" id="raw"><h2>Raw answer</h2><div class="body">${renderMarkdown(idea.raw)}</div></section>`
+      : '';
+  const actions = canApply
+    ? `<div class="actions"><button id="apply" data-command="apply" data-idea="${escapeHtml(idea.id)}">Apply Ideator action…</button><button class="secondary" data-command="ask">Ask again</button></div>`
+    : `<div class="actions"><button class="secondary" data-command="ask">Ask again</button></div>`;
+  return (
+    `<div class="idea" data-idea-id="${escapeHtml(idea.id)}"><div class="meta">${meta}${badge}</div>${thinking}` +
+    section('analysis', 'ANALYSIS', p.analysis) +
+    section('action', 'ACTION', p.action) +
+    section('rationale', 'RATIONALE', p.rationale) +
+    fallbackRaw +
+    actions +
+    '</div>'
+  );
+}
+
+export function renderEmpty(): string {
+  return (
+    '<div class="empty"><p>No idea yet. Open your training script, then ask the Ideator for the next high-impact change.</p>' +
+    '<div class="actions"><button data-command="ask">Ask Ideator</button></div></div>'
+  );
+}
+
+/** The panel while a request streams; the live text is appended by the webview script with textContent. */
+export function renderStreaming(label: string, query: string): string {
+  return (
+    `<div class="streaming"><div class="meta"><span class="spinner"></span><span class="chip">${escapeHtml(label)}</span></div>` +
+    `<details class="query"><summary>Seek-help query</summary><pre>${escapeHtml(query)}</pre></details>` +
+    '<details class="thinking" id="live-thinking-wrap" hidden><summary>Thinking…</summary><pre id="live-thinking"></pre></details>' +
+    '<pre id="live" class="live"></pre>' +
+    '<div class="actions"><button class="secondary" data-command="cancel">Cancel</button></div></div>'
+  );
+}
+
+export function renderError(message: string, hint?: string): string {
+  return (
+    `<div class="error" role="alert"><h2>Ask Ideator failed</h2><p>${escapeHtml(message)}</p>` +
+    (hint ? `<p class="hint">${escapeHtml(hint)}</p>` : '') +
+    '<div class="actions"><button data-command="ask">Try again</button><button class="secondary" data-command="log">Show log</button></div></div>'
+  );
+}

@@ -1,0 +1,33 @@
+/**
+ * Realistic Ideator answers for the demo workspace's train.py (shared by the extension-host suite and the e2e):
+ * the paper's three fields, a python block that redefines build_model(), and a little thinking.
+ */
+export const GOOD_THINKING = 'The log shows lbfgs ConvergenceWarning at max_iter=200 and the features span 4 orders of magnitude.';
+
+export const GOOD_ANSWER = `ANALYSIS: The baseline fits an unscaled logistic regression; lbfgs stops at max_iter=200 with a ConvergenceWarning, so the coefficients are not at the optimum and the validation AUC (0.994) is limited by optimisation, not by the model class. The 30 features range from ~0.001 (fractal dimension) to ~2500 (worst area).
+
+ACTION: Standardise the features inside a pipeline and give the solver room to converge:
+
+\`\`\`python
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+def build_model():
+    return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))
+\`\`\`
+
+RATIONALE: Scaling makes the problem well conditioned, so lbfgs converges in a few dozen iterations; a slightly stronger L2 penalty (C=0.5) keeps the scaled coefficients from overfitting 455 training rows. Both changes are cheap and usually add 0.002-0.005 AUC on this data.`;
+
+/** The file content expected after applying GOOD_ANSWER to the demo train.py. */
+export function expectedAfterGood(original: string): string {
+  return original
+    .replace(
+      'from sklearn.model_selection import train_test_split\n',
+      'from sklearn.model_selection import train_test_split\nfrom sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\n',
+    )
+    .replace('    return LogisticRegression(max_iter=200)', '    return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))');
+}
+
+/** An answer that fails the format check: prose without the three fields. */
+export const MALFORMED_ANSWER = 'You could try gradient boosting, maybe. Or more data. Hard to say without more context!';
