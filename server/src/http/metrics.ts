@@ -1,0 +1,78 @@
+/**
+ * Prometheus text exposition for GET /metrics. Queue depth, running and finished counts come from the store
+ * (durable, and they include ideas run by `ideator worker` processes); durations and per-request figures are
+ * this process's own, since it started.
+ */
+import type { JobStore } from '../jobs/store';
+
+const DURATION_BUCKETS = [1, 5, 15, 60, 300, 900, 1800, 3600];
+
+class Histogram {
+  readonly counts = new Array<number>(DURATION_BUCKETS.length).fill(0);
+  sum = 0;
+  count = 0;
+  observe(v: number): void {
+    this.sum += v;
+    this.count++;
+    DURATION_BUCKETS.forEach((b, i) => {
+      if (v <= b) this.counts[i]++;
+    });
+  }
+}
+
+function esc(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+export class Metrics {
+  private readonly durations = new Map<string, Histogram>();
+  private readonly requests = new Map<string, number>();
+  private readonly started = Date.now();
+
+  /** One idea finished in this process. */
+  observeIdea(status: string, durationMs: number): void {
+    let h = this.durations.get(status);
+    if (!h) this.durations.set(status, (h = new Histogram()));
+    h.observe(durationMs / 1000);
+  }
+
+  observeRequest(route: string, method: string, code: number): void {
+    const key = `${method}\u0000${route}\u0000${code}`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+  }
+
+  render(store: JobStore, pool: { size: number; busy: number } | undefined): string {
+    const out: string[] = [];
+    const gauge = (name: string, help: string, value: number) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
+    const counts = store.counts();
+    gauge('ideator_queue_depth', 'Ideas waiting to run (all workers sharing the store).', counts.queued);
+    gauge('ideator_ideas_running', 'Ideas running now (all workers sharing the store).', counts.running);
+    gauge('ideator_jobs', 'Reward jobs recorded.', counts.jobs);
+    gauge('ideator_slots', 'Execution slots of this process.', pool?.size ?? 0);
+    gauge('ideator_slots_busy', 'Execution slots of this process running an idea.', pool?.busy ?? 0);
+    gauge('ideator_uptime_seconds', 'Seconds since this process started serving.', Math.round((Date.now() - this.started) / 1000));
+
+    const outcomes = store.outcomeCounts();
+    out.push('# HELP ideator_ideas_done_total Ideas finished, by outcome status (durable).', '# TYPE ideator_ideas_done_total counter');
+    for (const o of outcomes) out.push(`ideator_ideas_done_total{status="${esc(String(o.status))}"} ${o.n}`);
+    out.push('# HELP ideator_reward_sum Sum of rewards of finished ideas, by outcome status.', '# TYPE ideator_reward_sum counter');
+    for (const o of outcomes) out.push(`ideator_reward_sum{status="${esc(String(o.status))}"} ${o.rewardSum}`);
+    const failed = outcomes.filter((o) => o.status === 'exec_failed' || o.status === 'timeout').reduce((a, o) => a + o.n, 0);
+    out.push('# HELP ideator_ideas_failed_total Ideas whose run failed or timed out.', '# TYPE ideator_ideas_failed_total counter', `ideator_ideas_failed_total ${failed}`);
+
+    out.push('# HELP ideator_idea_duration_seconds Time from claim to result per idea, in this process.', '# TYPE ideator_idea_duration_seconds histogram');
+    for (const [status, h] of this.durations) {
+      DURATION_BUCKETS.forEach((b, i) => out.push(`ideator_idea_duration_seconds_bucket{status="${esc(status)}",le="${b}"} ${h.counts[i]}`));
+      out.push(`ideator_idea_duration_seconds_bucket{status="${esc(status)}",le="+Inf"} ${h.count}`);
+      out.push(`ideator_idea_duration_seconds_sum{status="${esc(status)}"} ${h.sum}`);
+      out.push(`ideator_idea_duration_seconds_count{status="${esc(status)}"} ${h.count}`);
+    }
+
+    out.push('# HELP ideator_http_requests_total HTTP requests answered, by route and status code.', '# TYPE ideator_http_requests_total counter');
+    for (const [key, n] of this.requests) {
+      const [method, route, code] = key.split('\u0000');
+      out.push(`ideator_http_requests_total{method="${esc(method)}",route="${esc(route)}",code="${code}"} ${n}`);
+    }
+    return out.join('\n') + '\n';
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * POST /v1/rewards — a state and G candidate ideas in, a job out (202), or the finished job with `?wait=1` (200;
+ * 202 if `waitSec` ran out first). GET /v1/jobs/:id — the job, optionally long-polled the same way.
+ * Idempotency: the body's `idempotencyKey` or an `Idempotency-Key` header; without either, identical content is
+ * the key. A replay answers the original job with `Idempotent-Replayed: true`; a key reused for other content is
+ * a 409.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { JobSchema, RewardRequestSchema, type Job } from '../../../../src/core/protocol';
+import { IdempotencyConflictError } from '../../jobs/store';
+import { waitForJob } from '../../jobs/wait';
+import type { Runtime } from '../../queue/runtime';
+import { submitRewardJob, UnknownTaskError } from '../../rewards/submit';
+import { ErrorBodySchema, HttpError } from '../errors';
+
+const WaitQuerySchema = z.object({
+  wait: z.enum(['0', '1', 'true', 'false']).optional().describe('1/true: answer only when the job is done (or waitSec ran out)'),
+  waitSec: z.coerce.number().positive().max(86_400).optional().describe('longest wait in seconds (default: until done)'),
+});
+
+const IdempotencyHeaderSchema = z.object({
+  'idempotency-key': z.string().min(1).max(200).optional(),
+});
+
+function wants(wait: string | undefined): boolean {
+  return wait === '1' || wait === 'true';
+}
+
+function finished(job: Job): boolean {
+  return job.status === 'done' || job.status === 'failed';
+}
+
+export function rewardRoutes(app: FastifyInstance, rt: Runtime): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post(
+    '/v1/rewards',
+    {
+      schema: {
+        summary: 'Submit a state and G candidate ideas for execution-based rewards',
+        body: RewardRequestSchema,
+        querystring: WaitQuerySchema,
+        headers: IdempotencyHeaderSchema,
+        response: { 200: JobSchema, 202: JobSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 409: ErrorBodySchema, 413: ErrorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const body = { ...request.body };
+      const headerKey = request.headers['idempotency-key'];
+      if (body.idempotencyKey === undefined && headerKey !== undefined) body.idempotencyKey = headerKey;
+      let submitted: { job: Job; created: boolean };
+      try {
+        submitted = submitRewardJob(rt.store, rt.catalog, body);
+      } catch (err) {
+        if (err instanceof UnknownTaskError) throw new HttpError(400, 'unknown_task', err.message);
+        if (err instanceof IdempotencyConflictError) throw new HttpError(409, 'idempotency_conflict', err.message);
+        throw err;
+      }
+      reply.header('location', `/v1/jobs/${submitted.job.id}`);
+      if (!submitted.created) reply.header('idempotent-replayed', 'true');
+      let job = submitted.job;
+      if (wants(request.query.wait) && !finished(job)) {
+        const ac = new AbortController();
+        reply.raw.once('close', () => ac.abort());
+        job = (await waitForJob(rt.store, job.id, { signal: ac.signal, timeoutMs: secs(request.query.waitSec) })) ?? job;
+      }
+      return reply.code(finished(job) && wants(request.query.wait) ? 200 : 202).send(job);
+    },
+  );
+
+  r.get(
+    '/v1/jobs/:id',
+    {
+      schema: {
+        summary: 'A reward job: status, progress and the results so far',
+        params: z.object({ id: z.string().min(1).max(100) }),
+        querystring: WaitQuerySchema,
+        response: { 200: JobSchema, 401: ErrorBodySchema, 404: ErrorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      let job = rt.store.getJob(request.params.id);
+      if (!job) throw new HttpError(404, 'not_found', `no job '${request.params.id}'`);
+      if (wants(request.query.wait) && !finished(job)) {
+        const ac = new AbortController();
+        reply.raw.once('close', () => ac.abort());
+        job = (await waitForJob(rt.store, job.id, { signal: ac.signal, timeoutMs: secs(request.query.waitSec) })) ?? job;
+      }
+      return reply.code(200).send(job);
+    },
+  );
+}
+
+function secs(s: number | undefined): number | undefined {
+  return s === undefined ? undefined : Math.round(s * 1000);
+}

@@ -1,0 +1,333 @@
+/**
+ * The durable record of every reward job and idea run: SQLite (better-sqlite3, WAL) so that a server or worker
+ * killed with SIGKILL loses nothing. Guarantees:
+ * - idempotency: a job is keyed by the client's key, else by a hash of its content; an idea run is keyed by a hash
+ *   of state + idea + scheme + task + timeout, so a retried request (or the same idea in another job) never runs
+ *   twice;
+ * - leases: a worker claims an idea with a lease it renews by heartbeat; only the lease holder can complete it,
+ *   and completion happens once (status 'done' is final), so nothing is double-counted;
+ * - resume: an idea whose lease expired — or whose owner process on this host is gone — is claimed again; after
+ *   `maxAttempts` such losses it is completed as exec_failed instead of crashing workers forever.
+ * Several processes (server + `ideator worker`s) may share one file; claims run in IMMEDIATE transactions.
+ */
+import Database from 'better-sqlite3';
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  IdeatorStateSchema,
+  type IdeatorState,
+  type Job,
+  type JobStatus,
+  type RewardRequest,
+  type RewardResult,
+  type RewardScheme,
+} from '../../../src/core/protocol';
+import { computeReward } from '../../../src/core/rewards';
+import { hashOf } from './hash';
+import { SCHEMA_SQL, SCHEMA_VERSION } from './schema';
+
+/** What a worker needs to run one idea. */
+export interface IdeaWork {
+  key: string;
+  seq: number;
+  state: IdeatorState;
+  raw: string;
+  scheme: RewardScheme;
+  task: string | undefined;
+  timeoutSec: number | undefined;
+  /** 1 on the first claim; higher when resumed after a lost lease. */
+  attempts: number;
+}
+
+/** A finished idea run: the per-idea part of RewardResult (the index belongs to the job). */
+export type IdeaOutcome = Omit<RewardResult, 'index'>;
+
+export class IdempotencyConflictError extends Error {
+  constructor(key: string) {
+    super(`idempotency key '${key}' was already used for a different request`);
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
+export interface StoreOptions {
+  /** How many lost leases an idea survives before it is completed as exec_failed. */
+  maxAttempts?: number;
+}
+
+export interface StoreCounts {
+  queued: number;
+  running: number;
+  done: number;
+  jobs: number;
+}
+
+interface IdeaRow {
+  seq: number;
+  key: string;
+  state_hash: string;
+  raw: string;
+  scheme: string;
+  task: string | null;
+  timeout_sec: number | null;
+  status: string;
+  attempts: number;
+  lease_owner: string | null;
+  lease_expires: number | null;
+  result: string | null;
+}
+
+interface JobRow {
+  id: string;
+  idem_key: string;
+  request_hash: string;
+  kind: 'reward' | 'bench';
+  total: number;
+  created_at: number;
+  updated_at: number;
+  error: string | null;
+}
+
+/** A process-unique lease owner id; the host and pid let a restarted process see that the old owner is gone. */
+export function newOwnerId(label = 'w'): string {
+  return `${hostname()}:${process.pid}:${label}-${randomUUID().slice(0, 8)}`;
+}
+
+/** True when the owner id names a process on this host that no longer exists. */
+export function ownerIsDead(owner: string): boolean {
+  const [host, pidText] = owner.split(':');
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+export class JobStore extends EventEmitter {
+  readonly db: Database.Database;
+  private readonly maxAttempts: number;
+
+  constructor(
+    readonly path: string,
+    opts: StoreOptions = {},
+  ) {
+    super();
+    this.maxAttempts = opts.maxAttempts ?? 3;
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits).
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA_SQL);
+    this.db.prepare('INSERT OR IGNORE INTO meta(name, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** The key of one idea run: content hash of everything that determines its result. */
+  static ideaKey(state: IdeatorState, raw: string, scheme: RewardScheme, task: string | undefined, timeoutSec: number | undefined): string {
+    return hashOf({ v: 1, state, raw, scheme, task: task ?? null, timeoutSec: timeoutSec ?? null });
+  }
+
+  /**
+   * Records a reward request. Returns the existing job when the same request (same client key, or same content
+   * without a key) was seen before; throws IdempotencyConflictError when a client key is reused for other content.
+   */
+  submit(request: RewardRequest): { job: Job; created: boolean } {
+    // The caller resolved the task (rewards/submit.ts); the store records exactly what will run.
+    const task = request.task;
+    const requestHash = hashOf({ state: request.state, ideas: request.ideas, scheme: request.scheme, task: task ?? null, timeoutSec: request.timeoutSec ?? null });
+    const idemKey = request.idempotencyKey !== undefined ? `client:${request.idempotencyKey}` : `auto:${requestHash}`;
+    const stateHash = hashOf(request.state);
+    const now = Date.now();
+
+    const run = this.db.transaction((): { id: string; created: boolean } => {
+      const existing = this.db.prepare('SELECT id, request_hash FROM jobs WHERE idem_key = ?').get(idemKey) as
+        | { id: string; request_hash: string }
+        | undefined;
+      if (existing) {
+        if (existing.request_hash !== requestHash) throw new IdempotencyConflictError(request.idempotencyKey ?? idemKey);
+        return { id: existing.id, created: false };
+      }
+      const id = `job_${randomUUID().replace(/-/g, '')}`;
+      this.db.prepare('INSERT OR IGNORE INTO states(hash, json) VALUES (?, ?)').run(stateHash, JSON.stringify(request.state));
+      this.db
+        .prepare('INSERT INTO jobs(id, idem_key, request_hash, kind, total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(id, idemKey, requestHash, 'reward', request.ideas.length, now, now);
+      const insertIdea = this.db.prepare(
+        `INSERT OR IGNORE INTO ideas(key, state_hash, raw, scheme, task, timeout_sec, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)`,
+      );
+      const link = this.db.prepare('INSERT INTO job_ideas(job_id, idx, idea_key) VALUES (?, ?, ?)');
+      request.ideas.forEach((raw, idx) => {
+        const key = JobStore.ideaKey(request.state, raw, request.scheme, task, request.timeoutSec);
+        insertIdea.run(key, stateHash, raw, request.scheme, task ?? null, request.timeoutSec ?? null, now);
+        link.run(id, idx, key);
+      });
+      return { id, created: true };
+    });
+    const { id, created } = run.immediate();
+    if (created) this.emit('submitted', id);
+    return { job: this.getJob(id)!, created };
+  }
+
+  getJob(id: string): Job | undefined {
+    const job = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    if (!job) return undefined;
+    const rows = this.db
+      .prepare(
+        `SELECT j.idx AS idx, i.status AS status, i.result AS result, i.finished_at AS finished_at
+         FROM job_ideas j JOIN ideas i ON i.key = j.idea_key WHERE j.job_id = ? ORDER BY j.idx`,
+      )
+      .all(id) as { idx: number; status: string; result: string | null; finished_at: number | null }[];
+    const results: RewardResult[] = [];
+    let running = 0;
+    let updated = job.updated_at;
+    for (const row of rows) {
+      if (row.status === 'done' && row.result) {
+        results.push({ index: row.idx, ...(JSON.parse(row.result) as IdeaOutcome) });
+        if (row.finished_at && row.finished_at > updated) updated = row.finished_at;
+      } else if (row.status === 'running') running++;
+    }
+    let status: JobStatus = 'queued';
+    if (job.error) status = 'failed';
+    else if (results.length === job.total) status = 'done';
+    else if (results.length > 0 || running > 0) status = 'running';
+    return {
+      id: job.id,
+      kind: job.kind,
+      status,
+      createdAt: new Date(job.created_at).toISOString(),
+      updatedAt: new Date(updated).toISOString(),
+      progress: { done: results.length, total: job.total },
+      results,
+      ...(job.error ? { error: job.error } : {}),
+    };
+  }
+
+  /**
+   * Leases the oldest runnable idea: first ones whose lease expired or whose owner died (resume), then queued ones.
+   * Returns undefined when there is nothing to do.
+   */
+  claim(owner: string, leaseMs: number): IdeaWork | undefined {
+    const tx = this.db.transaction((): IdeaWork | undefined => {
+      const now = Date.now();
+      for (;;) {
+        const stale = (this.db.prepare(`SELECT * FROM ideas WHERE status = 'running' ORDER BY seq`).all() as IdeaRow[]).find(
+          (r) => (r.lease_expires ?? 0) < now || (r.lease_owner !== null && ownerIsDead(r.lease_owner)),
+        );
+        const row = stale ?? (this.db.prepare(`SELECT * FROM ideas WHERE status = 'queued' ORDER BY seq LIMIT 1`).get() as IdeaRow | undefined);
+        if (!row) return undefined;
+        if (stale && row.attempts >= this.maxAttempts) {
+          this.finish(row, this.abandonedOutcome(row), now);
+          continue;
+        }
+        this.db
+          .prepare(`UPDATE ideas SET status = 'running', attempts = attempts + 1, lease_owner = ?, lease_expires = ?, started_at = ? WHERE key = ?`)
+          .run(owner, now + leaseMs, now, row.key);
+        return this.toWork(row, row.attempts + 1);
+      }
+    });
+    return tx.immediate();
+  }
+
+  /** Renews a lease; false when the lease was lost (another worker took the idea over). */
+  heartbeat(key: string, owner: string, leaseMs: number): boolean {
+    const r = this.db
+      .prepare(`UPDATE ideas SET lease_expires = ? WHERE key = ? AND lease_owner = ? AND status = 'running'`)
+      .run(Date.now() + leaseMs, key, owner);
+    return r.changes === 1;
+  }
+
+  /** Completes an idea run once; false when this owner no longer holds the lease (its result is discarded). */
+  complete(key: string, owner: string, outcome: IdeaOutcome): boolean {
+    const tx = this.db.transaction((): boolean => {
+      const row = this.db.prepare(`SELECT * FROM ideas WHERE key = ? AND lease_owner = ? AND status = 'running'`).get(key, owner) as
+        | IdeaRow
+        | undefined;
+      if (!row) return false;
+      this.finish(row, outcome, Date.now());
+      return true;
+    });
+    const done = tx.immediate();
+    if (done) this.emit('completed', key, outcome);
+    return done;
+  }
+
+  /** Gives an idea back to the queue (graceful shutdown); it keeps its attempt count. */
+  release(key: string, owner: string): boolean {
+    const r = this.db
+      .prepare(`UPDATE ideas SET status = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_expires = NULL WHERE key = ? AND lease_owner = ? AND status = 'running'`)
+      .run(key, owner);
+    return r.changes === 1;
+  }
+
+  counts(): StoreCounts {
+    const rows = this.db.prepare('SELECT status, COUNT(*) AS n FROM ideas GROUP BY status').all() as { status: string; n: number }[];
+    const by = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    const jobs = (this.db.prepare('SELECT COUNT(*) AS n FROM jobs').get() as { n: number }).n;
+    return { queued: by.queued ?? 0, running: by.running ?? 0, done: by.done ?? 0, jobs };
+  }
+
+  /** Finished idea runs by outcome status, with the sum of their rewards (durable totals across restarts). */
+  outcomeCounts(): { status: string; n: number; rewardSum: number }[] {
+    return this.db
+      .prepare(
+        `SELECT json_extract(result, '$.status') AS status, COUNT(*) AS n, COALESCE(SUM(json_extract(result, '$.reward')), 0) AS rewardSum
+         FROM ideas WHERE status = 'done' GROUP BY 1 ORDER BY 1`,
+      )
+      .all() as { status: string; n: number; rewardSum: number }[];
+  }
+
+  /** Number of idea rows that are done; with `attempts` per idea, for audits (tests: nothing ran twice). */
+  ideaAudit(): { key: string; status: string; attempts: number }[] {
+    return this.db.prepare('SELECT key, status, attempts FROM ideas ORDER BY seq').all() as { key: string; status: string; attempts: number }[];
+  }
+
+  private finish(row: IdeaRow, outcome: IdeaOutcome, now: number): void {
+    this.db
+      .prepare(`UPDATE ideas SET status = 'done', result = ?, finished_at = ?, lease_owner = NULL, lease_expires = NULL WHERE key = ?`)
+      .run(JSON.stringify(outcome), now, row.key);
+  }
+
+  private abandonedOutcome(row: IdeaRow): IdeaOutcome {
+    const state = this.loadState(row.state_hash);
+    const input = { status: 'exec_failed' as const, before: state.score.value, after: null, direction: state.score.direction };
+    return {
+      reward: computeReward(row.scheme as RewardScheme, input),
+      status: 'exec_failed',
+      scoreBefore: state.score.value,
+      scoreAfter: null,
+      durationMs: 0,
+      outputTail: '',
+      codeDiff: '',
+      formatErrors: [],
+      error: `abandoned: the worker running it was lost ${row.attempts} times`,
+    };
+  }
+
+  private loadState(hash: string): IdeatorState {
+    const row = this.db.prepare('SELECT json FROM states WHERE hash = ?').get(hash) as { json: string } | undefined;
+    if (!row) throw new Error(`state ${hash} missing from the store`);
+    return IdeatorStateSchema.parse(JSON.parse(row.json));
+  }
+
+  private toWork(row: IdeaRow, attempts: number): IdeaWork {
+    return {
+      key: row.key,
+      seq: row.seq,
+      state: this.loadState(row.state_hash),
+      raw: row.raw,
+      scheme: row.scheme as RewardScheme,
+      task: row.task ?? undefined,
+      timeoutSec: row.timeout_sec ?? undefined,
+      attempts,
+    };
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The flags `ideator serve` and `ideator worker` share (both run ideas from the same store the same way), turned
+ * into a RuntimeConfig. Provider configs (`--implementer`, `--ideator`) are ProviderConfig JSON, inline or a file;
+ * API keys come from the environment only.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createProvider, describeProviderError, ProviderConfigSchema } from '../../../src/core/providers/index';
+import type { Provider } from '../../../src/core/providers/types';
+import { UsageError } from '../commands/common';
+import type { RuntimeConfig } from './runtime';
+
+export const runtimeFlags = {
+  'data-dir': { type: 'string' },
+  slots: { type: 'string' },
+  gpus: { type: 'string' },
+  python: { type: 'string' },
+  'tasks-dir': { type: 'string', multiple: true },
+  'task-data-dir': { type: 'string' },
+  'timeout-sec': { type: 'string' },
+  'memory-mb': { type: 'string' },
+  'max-output-mb': { type: 'string' },
+  'lease-sec': { type: 'string' },
+  'poll-ms': { type: 'string' },
+  implementer: { type: 'string' },
+  'no-isolation': { type: 'boolean' },
+  'keep-workdirs': { type: 'boolean' },
+} as const;
+
+export const RUNTIME_HELP = `  --data-dir DIR        store + work folders (default ./.ideator/server)
+  --slots N             parallel CPU runs (default 1; 0 = store only, run nothing)
+  --gpus 0,1,…          one run per GPU via CUDA_VISIBLE_DEVICES (overrides --slots)
+  --python PATH         interpreter for ideas (default: env IDEATOR_PYTHON, ./.venv/bin/python, python3)
+  --tasks-dir DIR       folder of MLE-bench-format tasks (repeatable; default: the bundled server/tasks)
+  --task-data-dir DIR   where task data is prepared (default: the loader's)
+  --timeout-sec N       per-idea wall clock when a request gives none (default: the task's, else 1200)
+  --memory-mb N         address-space cap per run (default 4096; 0 = none; off by default with --gpus)
+  --max-output-mb N     kill a run after this much output (default 64)
+  --lease-sec N         lease of a running idea; a dead worker's idea is resumed after it (default 30)
+  --implementer JSON    ProviderConfig (inline JSON or file) of the implementer model, for ideas without code
+  --no-isolation        skip namespaces (rlimits and process groups stay)
+  --keep-workdirs       keep each run's folder (debugging)`;
+
+function num(v: string | undefined, flag: string, opts: { min?: number; int?: boolean } = {}): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || n < (opts.min ?? 0)) {
+    throw new UsageError(`--${flag} must be a ${opts.int ? 'whole ' : ''}number ≥ ${opts.min ?? 0}, got '${v}'`);
+  }
+  return n;
+}
+
+/** A ProviderConfig given inline (`{...}`) or as a file path. */
+export function providerFromFlag(value: string | undefined, flag: string): Provider | undefined {
+  if (value === undefined) return undefined;
+  let text = value.trim();
+  if (!text.startsWith('{')) {
+    try {
+      text = readFileSync(value, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--${flag}: cannot read ${value}: ${(err as Error).message}`);
+    }
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--${flag}: not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = ProviderConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(`--${flag}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  try {
+    return createProvider(parsed.data);
+  } catch (err) {
+    throw new UsageError(`--${flag}: ${describeProviderError(err)}`);
+  }
+}
+
+export function runtimeConfigFromFlags(values: Record<string, unknown>, log: (m: string) => void): RuntimeConfig {
+  const v = values as Record<string, string | string[] | boolean | undefined>;
+  const s = (k: string) => v[k] as string | undefined;
+  const gpus = s('gpus')
+    ?.split(',')
+    .map((g) => g.trim())
+    .filter(Boolean);
+  if (gpus?.some((g) => !/^[A-Za-z0-9-]+$/.test(g))) throw new UsageError(`--gpus takes GPU ids separated by commas, e.g. 0,1`);
+  const lease = num(s('lease-sec'), 'lease-sec', { min: 1 });
+  const memoryMb = num(s('memory-mb'), 'memory-mb', { int: true });
+  const maxOutputMb = num(s('max-output-mb'), 'max-output-mb', { min: 0.001 });
+  return {
+    dataDir: s('data-dir') ?? join(process.cwd(), '.ideator', 'server'),
+    slots: num(s('slots'), 'slots', { int: true }),
+    gpus,
+    python: s('python') ?? (process.env.IDEATOR_PYTHON?.trim() || undefined),
+    taskDirs: (v['tasks-dir'] as string[] | undefined)?.length ? (v['tasks-dir'] as string[]) : undefined,
+    taskDataDir: s('task-data-dir'),
+    defaultTimeoutSec: num(s('timeout-sec'), 'timeout-sec', { min: 1 }),
+    limits: {
+      memoryMb,
+      maxOutputBytes: maxOutputMb !== undefined ? Math.round(maxOutputMb * 1024 * 1024) : undefined,
+    },
+    leaseMs: lease !== undefined ? lease * 1000 : undefined,
+    pollMs: num(s('poll-ms'), 'poll-ms', { min: 10, int: true }),
+    implementer: providerFromFlag(s('implementer'), 'implementer'),
+    disableIsolation: Boolean(v['no-isolation']),
+    keepWorkdirs: Boolean(v['keep-workdirs']),
+    log,
+  };
+}

@@ -1,0 +1,130 @@
+/**
+ * Wires the embedded defaults together: the SQLite store and the per-run work folders in one data dir, the task
+ * catalog, the sandbox isolation probe, and (optionally) an in-process worker pool. `ideator serve`, `ideator
+ * worker` and `ideator demo` all start from here, so they run ideas identically.
+ *
+ * Data dir layout: <dataDir>/store/ideator.sqlite (+ WAL files), <dataDir>/work/<pid>-<idea>-XXXX/ (one per run,
+ * removed after it; leftovers of killed processes are swept at start-up).
+ */
+import { mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Provider } from '../../../src/core/providers/types';
+import { probeIsolation, type IsolationInfo } from '../exec/isolation';
+import { DEFAULT_LIMITS, type SandboxLimits } from '../exec/sandbox';
+import { assertSafeRoot, sweepRunDirs } from '../exec/workdir';
+import { Metrics } from '../http/metrics';
+import { JobStore } from '../jobs/store';
+import type { EvalEnv } from '../rewards/evaluate';
+import { TaskCatalog } from '../rewards/taskCatalog';
+import { bundledTasksDir } from '../tasks/loader';
+import { resolvePython } from '../tasks/python';
+import { makeSlots, WorkerPool } from './pool';
+
+export interface RuntimeConfig {
+  dataDir: string;
+  /** CPU slots (ignored when gpus are given). 0 = accept and store only, run nothing (a separate worker will). */
+  slots?: number;
+  /** GPU ids, one slot per GPU. */
+  gpus?: string[];
+  python?: string;
+  /** Folders holding task folders; default the bundled server/tasks. */
+  taskDirs?: string[];
+  /** Where task data is prepared; default the loader's. */
+  taskDataDir?: string;
+  limits?: Partial<SandboxLimits>;
+  defaultTimeoutSec?: number;
+  leaseMs?: number;
+  heartbeatMs?: number;
+  pollMs?: number;
+  maxAttempts?: number;
+  implementer?: Provider;
+  disableIsolation?: boolean;
+  keepWorkdirs?: boolean;
+  ownerLabel?: string;
+  log?: (message: string) => void;
+}
+
+export interface Runtime {
+  config: RuntimeConfig;
+  store: JobStore;
+  pool: WorkerPool | undefined;
+  env: EvalEnv;
+  catalog: TaskCatalog;
+  isolation: IsolationInfo;
+  metrics: Metrics;
+  python: string;
+  close(): Promise<void>;
+}
+
+/** An interpreter path that still works after the run changes directory. */
+export function absolutePython(python: string): string {
+  return python.includes('/') ? resolve(python) : python;
+}
+
+export function createRuntime(config: RuntimeConfig): Runtime {
+  const dataDir = resolve(config.dataDir);
+  const storeDir = join(dataDir, 'store');
+  const workRoot = join(dataDir, 'work');
+  assertSafeRoot(workRoot);
+  mkdirSync(storeDir, { recursive: true });
+  mkdirSync(workRoot, { recursive: true });
+  const swept = sweepRunDirs(workRoot);
+  if (swept) config.log?.(`removed ${swept} work folder(s) left by killed processes`);
+
+  const python = absolutePython(config.python ?? resolvePython());
+  const isolation = probeIsolation({ disable: config.disableIsolation });
+  const gpus = config.gpus?.filter((g) => g.trim() !== '');
+  // RLIMIT_AS breaks CUDA (it reserves huge virtual ranges): no address-space cap on GPU slots unless asked for.
+  const limits: SandboxLimits = {
+    ...DEFAULT_LIMITS,
+    ...(gpus?.length ? { memoryMb: 0 } : {}),
+    ...Object.fromEntries(Object.entries(config.limits ?? {}).filter(([, v]) => v !== undefined)),
+  };
+  const catalog = new TaskCatalog(config.taskDirs ?? [bundledTasksDir()], python, config.taskDataDir);
+  const store = new JobStore(join(storeDir, 'ideator.sqlite'), { maxAttempts: config.maxAttempts });
+  const metrics = new Metrics();
+  const env: EvalEnv = {
+    catalog,
+    python,
+    isolation,
+    limits,
+    defaultTimeoutSec: config.defaultTimeoutSec,
+    workRoot,
+    hide: [storeDir],
+    implementer: config.implementer,
+    keepWorkdirs: config.keepWorkdirs,
+  };
+  const wantSlots = gpus?.length ? gpus.length : (config.slots ?? 1);
+  const pool =
+    wantSlots > 0
+      ? new WorkerPool({
+          store,
+          env,
+          slots: makeSlots({ slots: config.slots, gpus, cpus: cpus().length }),
+          leaseMs: config.leaseMs,
+          heartbeatMs: config.heartbeatMs,
+          pollMs: config.pollMs,
+          ownerLabel: config.ownerLabel,
+          log: config.log,
+          onComplete: (_work, outcome) => metrics.observeIdea(outcome.status, outcome.durationMs),
+        })
+      : undefined;
+  let closed = false;
+  return {
+    config,
+    store,
+    pool,
+    env,
+    catalog,
+    isolation,
+    metrics,
+    python,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool?.stop();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * The reward server as users run it: a real `ideator serve` process on 127.0.0.1, real SQLite, real sandboxed
+ * python runs. Happy path (toy ideas scored from printed metrics, and the bundled churn-binary task graded by its
+ * grade.py), malformed / oversized / unauthenticated requests, idempotent resubmission, health, metrics, OpenAPI.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Job } from '../../src/core/protocol';
+import { api, ideaWithScript, printsAcc, removeDir, REPO, startServer, toyState, type RunningServer } from './serverHarness';
+
+const CHURN = join(REPO, 'server', 'tasks', 'churn-binary');
+
+describe('reward server (open, loopback)', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ args: ['--slots', '2'] });
+  });
+  after(async () => {
+    await server.stop();
+    removeDir(server.dataDir);
+  });
+
+  it('scores a group of ideas: improved +1, not improved 0, crash 0, format error −1', async () => {
+    const ideas = [printsAcc(0.9), printsAcc(0.3), ideaWithScript('import sys\nraise RuntimeError("boom")'), 'just try harder'];
+    const r = await api(server, 'POST', '/v1/rewards?wait=1', { state: toyState(0.5), ideas });
+    assert.equal(r.status, 200, r.text);
+    const job = r.json as Job;
+    assert.equal(job.status, 'done');
+    assert.deepEqual(job.progress, { done: 4, total: 4 });
+    assert.deepEqual(
+      job.results.map((x) => [x.index, x.status, x.reward]),
+      [
+        [0, 'improved', 1],
+        [1, 'not_improved', 0],
+        [2, 'exec_failed', 0],
+        [3, 'format_error', -1],
+      ],
+    );
+    assert.equal(job.results[0].scoreBefore, 0.5);
+    assert.equal(job.results[0].scoreAfter, 0.9);
+    assert.match(job.results[0].codeDiff, /^-print\("acc: 0.5"\)$/m);
+    assert.match(job.results[0].codeDiff, /^\+print\("acc: 0.9"\)$/m);
+    assert.match(job.results[2].error ?? '', /RuntimeError: boom/);
+    assert.match(job.results[2].outputTail, /Traceback/);
+    assert.ok(job.results[3].formatErrors.length > 0);
+    // GET gives the same record.
+    const again = await api(server, 'GET', `/v1/jobs/${job.id}`);
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.json.results, job.results);
+  });
+
+  it('honours the scheme: partial credit and sigmoid', async () => {
+    const ideas = [printsAcc(0.55), ideaWithScript('import sys\nprint("starting")\nraise SystemExit(1)')];
+    const partial = await api(server, 'POST', '/v1/rewards?wait=1', { state: toyState(0.5), ideas, scheme: 'partial' });
+    assert.equal(partial.json.results[0].reward, 1);
+    const failed = partial.json.results[1].reward;
+    assert.ok(failed > -0.5 && failed < 0, `partial credit for a run that started: ${failed}`);
+    const sig = await api(server, 'POST', '/v1/rewards?wait=1', { state: toyState(0.5), ideas: [printsAcc(0.55)], scheme: 'sigmoid' });
+    assert.ok(Math.abs(sig.json.results[0].reward - 1 / (1 + Math.exp(-1))) < 1e-9, String(sig.json.results[0].reward));
+  });
+
+  it('grades a real MLE-bench-format task with its grade.py and hides the private answers', async () => {
+    const baseline = readFileSync(join(CHURN, 'solutions', '01_constant.py'), 'utf8');
+    const better = readFileSync(join(CHURN, 'solutions', '04_logistic_features.py'), 'utf8');
+    const leaderboard = readFileSync(join(CHURN, 'leaderboard.csv'), 'utf8');
+    const expected = Number(/04_logistic_features,([\d.]+)/.exec(leaderboard)![1]);
+    const cheat = [
+      'import pandas as pd',
+      `answers = pd.read_csv(${JSON.stringify(join(CHURN, 'prepared', 'private', 'test.csv'))})`,
+      'answers.to_csv("submission.csv", index=False)',
+    ].join('\n');
+    const state = { taskId: 'churn-binary', taskDescription: 'churn', score: { value: 0.5, direction: 'higher' }, code: baseline };
+    const r = await api(server, 'POST', '/v1/rewards?wait=1', { state, ideas: [ideaWithScript(better), ideaWithScript(cheat)] });
+    assert.equal(r.status, 200, r.text);
+    const [good, hack] = r.json.results;
+    assert.equal(good.status, 'improved', JSON.stringify(good));
+    assert.equal(good.reward, 1);
+    assert.ok(Math.abs((good.scoreAfter ?? 0) - expected) < 1e-4, `grader score ${good.scoreAfter} vs leaderboard ${expected}`);
+    assert.equal(hack.status, 'exec_failed', JSON.stringify(hack));
+    assert.match(hack.error ?? '', /No such file|not found|Permission|Read-only/i);
+  });
+
+  it('answers malformed requests with JSON errors naming the problem', async () => {
+    const badJson = await api(server, 'POST', '/v1/rewards', '{"state": ');
+    assert.equal(badJson.status, 400);
+    assert.equal((badJson.json as unknown as { error: { code: string } }).error.code, 'invalid_json');
+
+    const schema = await api(server, 'POST', '/v1/rewards', { state: toyState(), ideas: [] });
+    assert.equal(schema.status, 400);
+    const e = (schema.json as unknown as { error: { code: string; message: string } }).error;
+    assert.equal(e.code, 'invalid_request');
+    assert.match(e.message, /body\/ideas/);
+
+    const scheme = await api(server, 'POST', '/v1/rewards', { state: toyState(), ideas: ['x'], scheme: 'nope' });
+    assert.equal(scheme.status, 400);
+    assert.match(scheme.text, /scheme/);
+
+    const task = await api(server, 'POST', '/v1/rewards', { state: toyState(), ideas: ['x'], task: '../../etc' });
+    assert.equal(task.status, 400);
+    assert.match(task.text, /unknown_task/);
+
+    const missing = await api(server, 'GET', '/v1/jobs/job_nope');
+    assert.equal(missing.status, 404);
+    assert.match(missing.text, /"code":"not_found"/);
+
+    const route = await api(server, 'GET', '/v2/nothing');
+    assert.equal(route.status, 404);
+  });
+
+  it('never runs a resubmitted request twice (content key, client key, header key, concurrent retries)', async () => {
+    const body = { state: toyState(0.41), ideas: [printsAcc(0.42), printsAcc(0.43)] };
+    const first = await api(server, 'POST', '/v1/rewards?wait=1', body);
+    const second = await api(server, 'POST', '/v1/rewards?wait=1', body);
+    assert.equal(second.json.id, first.json.id);
+    assert.equal(second.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(second.json.results, first.json.results);
+
+    // Ten concurrent retries of one new request → one job.
+    const racing = { state: toyState(0.44), ideas: [printsAcc(0.45)], idempotencyKey: 'race-1' };
+    const ids = new Set((await Promise.all(Array.from({ length: 10 }, () => api(server, 'POST', '/v1/rewards', racing)))).map((r) => r.json.id));
+    assert.equal(ids.size, 1);
+
+    // A client key reused for different content is a conflict, not a silent replay.
+    const conflict = await api(server, 'POST', '/v1/rewards', { ...racing, ideas: [printsAcc(0.46)] });
+    assert.equal(conflict.status, 409);
+    assert.match(conflict.text, /idempotency_conflict/);
+
+    // The Idempotency-Key header works like the body field.
+    const h1 = await api(server, 'POST', '/v1/rewards', { state: toyState(0.47), ideas: [printsAcc(0.48)] }, { 'idempotency-key': 'hdr-1' });
+    const h2 = await api(server, 'POST', '/v1/rewards', { state: toyState(0.47), ideas: [printsAcc(0.48)] }, { 'idempotency-key': 'hdr-1' });
+    assert.equal(h1.json.id, h2.json.id);
+
+    // Every idea row ran exactly once (attempts = 1), whatever the number of submissions.
+    await api(server, 'GET', `/v1/jobs/${h1.json.id}?wait=1`);
+    await api(server, 'GET', `/v1/jobs/${[...ids][0]}?wait=1`);
+    const py = spawnSync(
+      join(REPO, '.venv', 'bin', 'python'),
+      ['-c', 'import sqlite3,sys,json; c=sqlite3.connect(sys.argv[1]); print(json.dumps(c.execute("select count(*), max(attempts), min(attempts) from ideas").fetchone()))', join(server.dataDir, 'store', 'ideator.sqlite')],
+      { encoding: 'utf8' },
+    );
+    const [, maxAttempts, minAttempts] = JSON.parse(py.stdout) as number[];
+    assert.equal(maxAttempts, 1, py.stderr);
+    assert.equal(minAttempts, 1);
+  });
+
+  it('reports health, isolation, Prometheus metrics and its OpenAPI document', async () => {
+    const h = await api(server, 'GET', '/healthz');
+    assert.equal(h.status, 200);
+    const health = h.json as unknown as { status: string; isolation: { mode: string }; slots: number; tasks: string[] };
+    assert.equal(health.status, 'ok');
+    assert.equal(health.slots, 2);
+    assert.ok(health.tasks.includes('churn-binary'));
+    assert.ok(['namespaces', 'user-namespaces', 'net-only', 'none'].includes(health.isolation.mode));
+
+    const m = await api(server, 'GET', '/metrics');
+    assert.equal(m.status, 200);
+    assert.match(m.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.match(m.text, /^ideator_queue_depth \d+$/m);
+    assert.match(m.text, /^ideator_ideas_done_total\{status="improved"\} \d+$/m);
+    assert.match(m.text, /^ideator_idea_duration_seconds_count\{status="improved"\} \d+$/m);
+
+    const o = await api(server, 'GET', '/openapi.json');
+    assert.equal(o.status, 200);
+    const doc = o.json as unknown as { openapi: string; paths: Record<string, unknown> };
+    assert.match(doc.openapi, /^3\./);
+    for (const p of ['/v1/rewards', '/v1/jobs/{id}', '/v1/ideate', '/healthz', '/metrics']) assert.ok(doc.paths[p], `missing ${p}`);
+  });
+});
+
+describe('reward server (token, body limit)', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ args: ['--body-limit-mb', '1', '--slots', '1'], env: { IDEATOR_SERVER_TOKEN: 'sekrit-token' } });
+  });
+  after(async () => {
+    await server.stop();
+    removeDir(server.dataDir);
+  });
+
+  it('requires the bearer token once one is configured (health stays open)', async () => {
+    const body = { state: toyState(), ideas: ['nope'] };
+    const none = await api(server, 'POST', '/v1/rewards', body);
+    assert.equal(none.status, 401);
+    assert.match(none.text, /"code":"unauthorized"/);
+    const wrong = await api(server, 'POST', '/v1/rewards', body, { authorization: 'Bearer wrong' });
+    assert.equal(wrong.status, 401);
+    const jobs = await api(server, 'GET', '/v1/jobs/x');
+    assert.equal(jobs.status, 401);
+    const ok = await api(server, 'POST', '/v1/rewards', body, { authorization: 'Bearer sekrit-token' });
+    assert.equal(ok.status, 202);
+    assert.equal((await api(server, 'GET', '/healthz')).status, 200);
+  });
+
+  it('rejects bodies over the limit with 413', async () => {
+    const big = { state: { ...toyState(), code: 'x'.repeat(1_200_000) }, ideas: ['x'] };
+    const r = await api(server, 'POST', '/v1/rewards', big, { authorization: 'Bearer sekrit-token' });
+    assert.equal(r.status, 413);
+    assert.match(r.text, /"code":"payload_too_large"/);
+  });
+
+  it('refuses to bind beyond loopback without a token', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'server/src/cli.ts', 'serve', '--host', '192.0.2.1', '--port', '0'], {
+      cwd: REPO,
+      encoding: 'utf8',
+      env: { ...process.env, IDEATOR_SERVER_TOKEN: '' },
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /IDEATOR_SERVER_TOKEN/);
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * Starts the REAL reward server as a child process (`node --import tsx server/src/cli.ts serve --port 0 --json`)
+ * on 127.0.0.1 and talks to it over HTTP, so the integration tests exercise exactly what users run — including
+ * what happens when that process is killed with SIGKILL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { formatIdea } from '../../src/core/idea';
+import type { IdeatorStateInput, Job } from '../../src/core/protocol';
+
+export const REPO = resolve(__dirname, '..', '..');
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  pid: number;
+  dataDir: string;
+  proc: ChildProcess;
+  stderr(): string;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for exit. */
+  kill9(): Promise<void>;
+}
+
+export function tempDir(prefix = 'ideator-it-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export async function startServer(opts: { dataDir?: string; args?: string[]; env?: Record<string, string>; command?: string } = {}): Promise<RunningServer> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'server/src/cli.ts', opts.command ?? 'serve', '--port', '0', '--json', '--data-dir', dataDir, ...(opts.args ?? [])],
+    { cwd: REPO, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  let out = '';
+  proc.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-20_000)));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const info = await new Promise<{ url: string; port: number; pid: number }>((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${err}`)), 60_000);
+    proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const line = out.split('\n').find((l) => l.trim().startsWith('{'));
+      if (line && out.includes('\n')) {
+        clearTimeout(timer);
+        resolvePromise(JSON.parse(line));
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before listening:\n${err}`));
+    });
+  });
+  return {
+    ...info,
+    dataDir,
+    proc,
+    stderr: () => err,
+    async stop() {
+      if (proc.exitCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill9() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export async function api(server: { url: string }, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(server.url + path, {
+    method,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json: json as Record<string, unknown> & Job };
+}
+
+/** A well-formed idea whose ACTION carries a complete python script. */
+export function ideaWithScript(code: string, analysis = 'The current solution is a baseline.'): string {
+  return formatIdea({ analysis, action: `Replace the script with:\n\`\`\`python\n${code}\n\`\`\``, rationale: 'It should score higher.' });
+}
+
+/** A state with no server task: scored from the metric the run prints (`acc: X`). */
+export function toyState(score = 0.5): IdeatorStateInput {
+  return {
+    taskDescription: 'Toy task: print acc.',
+    score: { value: score, direction: 'higher', metric: 'acc' },
+    code: `import sys\nprint("acc: ${score}")\n`,
+    codePath: 'solution.py',
+  };
+}
+
+export function printsAcc(value: number, extra = ''): string {
+  return ideaWithScript(`import sys\n${extra}\nprint("acc: ${value}")`);
+}
+
+export async function waitJob(server: { url: string }, id: string, timeoutMs = 120_000): Promise<Job> {
+  const r = await api(server, 'GET', `/v1/jobs/${id}?wait=1&waitSec=${Math.ceil(timeoutMs / 1000)}`);
+  if (r.status !== 200) throw new Error(`GET job ${id}: ${r.status} ${r.text}`);
+  return r.json;
+}
