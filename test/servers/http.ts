@@ -78,7 +78,8 @@ export function clientGone(res: ServerResponse): Promise<void> {
 
 /**
  * Splits text the way a tokenizer-driven server streams it: one token-sized piece per chunk (a word with its
- * leading space, a punctuation mark, a run of digits, a newline; long words in pieces). With `chunkSize`, fixed-size
+ * leading space, a punctuation mark, a run of digits, a newline; long words in pieces; `<think>` and `</think>`
+ * whole, as Qwen3's tokenizer has them as single tokens). With `chunkSize`, fixed-size
  * pieces instead — used to cut tags like `<think>` at awkward places.
  */
 export function tokenPieces(text: string, chunkSize?: number): string[] {
@@ -87,10 +88,10 @@ export function tokenPieces(text: string, chunkSize?: number): string[] {
     for (let i = 0; i < text.length; i += chunkSize) out.push(text.slice(i, i + chunkSize));
     return out;
   }
-  const pieces = text.match(/ ?[A-Za-z]+|\d{1,3}|\n+| +|[^\sA-Za-z\d]|\s/gu) ?? [];
+  const pieces = text.match(/<\/?think>| ?[A-Za-z]+|\d{1,3}|\n+| +|[^\sA-Za-z\d]|\s/gu) ?? [];
   const out: string[] = [];
   for (const p of pieces) {
-    if (p.length <= 7) out.push(p);
+    if (p.length <= 7 || p === '</think>') out.push(p);
     else for (let i = 0; i < p.length; i += 5) out.push(p.slice(i, i + 5));
   }
   return out;

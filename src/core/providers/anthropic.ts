@@ -63,7 +63,6 @@ export class AnthropicProvider implements Provider {
       timeout: settings.timeoutMs,
       maxRetries: settings.maxRetries,
       fetch: guardedFetch(settings.timeoutMs),
-      dangerouslyAllowBrowser: true,
     });
     this.ctx = {
       service: 'Anthropic API',

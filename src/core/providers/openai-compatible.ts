@@ -87,8 +87,6 @@ export class OpenAICompatibleProvider implements Provider {
       timeout: settings.timeoutMs,
       maxRetries: 0,
       fetch: guardedFetch(settings.timeoutMs),
-      // The extension host and browsers-like runtimes look "browser-ish" to the SDK; the key is the user's own.
-      dangerouslyAllowBrowser: true,
     });
     this.ctx = {
       service: 'OpenAI-compatible server',
