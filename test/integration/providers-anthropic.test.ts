@@ -150,7 +150,7 @@ describe('anthropic: retries and errors', () => {
 
   it('404 unknown model names the model', async () => {
     const { provider } = await setup({ responses: [{ text: 'never' }], models: ['claude-test-1'] }, { model: 'claude-old-0' });
-    const err = await rejectsWith(provider.complete(MESSAGES), 'not_found', /model = "claude-old-0"/);
+    const err = await rejectsWith(provider.complete(MESSAGES), 'not_found', /does not serve the model "claude-old-0".*model = "claude-old-0"/);
     assert.equal(err.setting, 'model');
   });
 

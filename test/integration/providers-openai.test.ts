@@ -207,8 +207,16 @@ describe('openai-compatible: retries and errors', () => {
 
   it('a retry-after beyond a minute is reported, not slept', async () => {
     const { server, provider } = await setup({ responses: [{ type: 'error', status: 429, headers: { 'retry-after': '3600' } }] });
-    await rejectsWith(provider.complete(MESSAGES), 'rate_limited', /HTTP 429/);
+    await rejectsWith(provider.complete(MESSAGES), 'rate_limited', /HTTP 429, 1 attempt.*asks to wait 3600 s/);
     assert.equal(server.requests.length, 1);
+  });
+
+  it('a bare 404 (wrong path, e.g. base URL without /v1) names the base URL setting', async () => {
+    const { server } = await setup({ responses: [{ text: 'never' }] });
+    const root = server.url.replace(/\/v1$/, '');
+    const provider = new OpenAICompatibleProvider({ baseUrl: root, model: 'ideator', timeoutMs: 1000, maxRetries: 0 });
+    const err = await rejectsWith(provider.complete(MESSAGES), 'not_found', /no such endpoint \(HTTP 404\): check the base URL setting/);
+    assert.equal(err.setting, 'baseUrl');
   });
 
   it('401 names the API key setting and never shows the key', async () => {
@@ -227,7 +235,7 @@ describe('openai-compatible: retries and errors', () => {
 
   it('404 unknown model names the model setting and the model', async () => {
     const { provider } = await setup({ responses: [{ text: 'never' }], models: ['Qwen/Qwen3-8B'] }, { model: 'ideatr' });
-    const err = await rejectsWith(provider.complete(MESSAGES), 'not_found', /model setting \(model = "ideatr"\)/);
+    const err = await rejectsWith(provider.complete(MESSAGES), 'not_found', /does not serve the model "ideatr".*model setting \(model = "ideatr"\)/);
     assert.match(err.message, /does not exist/);
     assert.equal(err.setting, 'model');
   });

@@ -157,7 +157,9 @@ describe('errors', () => {
     assert.equal(e401.kind, 'auth');
     assert.equal(e401.setting, 'apiKey');
     assert.ok(!e401.message.includes('supersecretvalue'));
-    assert.equal(httpFailure(404, undefined, ctx).setting, 'model');
+    assert.equal(httpFailure(404, 'The model `m` does not exist.', ctx).setting, 'model');
+    assert.equal(httpFailure(404, 'Not Found', ctx).setting, 'baseUrl');
+    assert.match(httpFailure(503, undefined, ctx, undefined, new Headers({ 'retry-after': '30' })).message, /asks to wait 30 s/);
     assert.equal(httpFailure(429, undefined, ctx).kind, 'rate_limited');
     assert.match(httpFailure(529, undefined, ctx).message, /overloaded \(HTTP 529, 4 attempt/);
     assert.equal(httpFailure(503, undefined, ctx).kind, 'server');

@@ -155,7 +155,7 @@ export class AnthropicProvider implements Provider {
       const body = err.error as { error?: { message?: unknown } } | undefined;
       const message = typeof body?.error?.message === 'string' ? body.error.message : err.message;
       if (err.status === undefined) return midStreamFailure(message, ctx, err);
-      return httpFailure(err.status, message, ctx, err);
+      return httpFailure(err.status, message, ctx, err, err.headers);
     }
     return transportFailure(err, ctx, signal);
   }

@@ -4,6 +4,7 @@
  * whether it came from the openai SDK, the Anthropic SDK or our own fetch client. Keys never appear in messages:
  * everything that leaves this file goes through redact().
  */
+import { retryAfterMs } from './retry-after';
 import { ProviderError, type ProviderErrorKind } from './types';
 
 /** The names UIs map to their own settings (the extension: ideator.*; the CLI: --base-url, --model …). */
@@ -113,23 +114,29 @@ function serverSays(message: string | undefined): string {
 }
 
 /** An HTTP status the server answered with, after the SDK (or our client) gave up retrying. */
-export function httpFailure(status: number, serverMessage: string | undefined, ctx: ErrorContext, cause?: unknown): ProviderError {
+export function httpFailure(status: number, serverMessage: string | undefined, ctx: ErrorContext, cause?: unknown, headers?: Headers): ProviderError {
   const said = serverSays(serverMessage);
   const at = `${ctx.service} at ${ctx.baseUrl}`;
+  const asked = headers ? retryAfterMs(headers) : undefined;
+  const waitHint = asked !== undefined && asked > 0 ? `the server asks to wait ${Math.ceil(asked / 1000)} s` : 'wait a little';
   if (status === 401 || status === 403) {
     return make('auth', `${at} rejected the credentials (HTTP ${status}): check the API key (${ctx.keyHint}).${said}`, ctx, SETTING.apiKey, status, cause);
   }
   if (status === 404) {
-    const model = ctx.model === undefined ? '' : ` or model "${ctx.model}" is unknown there`;
-    const fix = ctx.model === undefined ? `check the base URL setting (${SETTING.baseUrl} = ${ctx.baseUrl})` : `check the model setting (${SETTING.model} = "${ctx.model}") and the base URL setting (${SETTING.baseUrl} = ${ctx.baseUrl})`;
-    return make('not_found', `${at} answered HTTP 404: the endpoint is missing${model}; ${fix}.${said}`, ctx, ctx.model === undefined ? SETTING.baseUrl : SETTING.model, status, cause);
+    // vLLM / OpenAI / Anthropic all name the model in a model-not-found message; a bare 404 is a wrong path.
+    const aboutModel = ctx.model !== undefined && (/model/i.test(serverMessage ?? '') || (serverMessage ?? '').includes(ctx.model));
+    if (aboutModel) {
+      return make('not_found', `${at} does not serve the model "${ctx.model}" (HTTP 404): check the model setting (${SETTING.model} = "${ctx.model}"); for a vLLM LoRA adapter it is the name given to --lora-modules.${said}`, ctx, SETTING.model, status, cause);
+    }
+    const hint = ctx.model === undefined ? '' : ` (or the model "${ctx.model}" is unknown there: ${SETTING.model} setting)`;
+    return make('not_found', `${at} has no such endpoint (HTTP 404): check the base URL setting (${SETTING.baseUrl} = ${ctx.baseUrl})${hint}.${said}`, ctx, SETTING.baseUrl, status, cause);
   }
   if (status === 429) {
-    return make('rate_limited', `${at} is rate-limiting requests (HTTP 429, ${ctx.attempts} attempt(s)); wait a little and try again.${said}`, ctx, undefined, status, cause);
+    return make('rate_limited', `${at} is rate-limiting requests (HTTP 429, ${ctx.attempts} attempt(s)); ${waitHint} and try again.${said}`, ctx, undefined, status, cause);
   }
   if (status === 529 || status >= 500) {
     const what = status === 529 ? 'is overloaded' : 'failed with a server error';
-    return make('server', `${at} ${what} (HTTP ${status}, ${ctx.attempts} attempt(s)); try again later.${said}`, ctx, undefined, status, cause);
+    return make('server', `${at} ${what} (HTTP ${status}, ${ctx.attempts} attempt(s)); ${asked !== undefined && asked > 0 ? waitHint + ', then try again' : 'try again later'}.${said}`, ctx, undefined, status, cause);
   }
   if (status === 408) {
     return make('timeout', `${at} timed out the request (HTTP 408, ${ctx.attempts} attempt(s)); raise the timeout setting (${SETTING.timeoutMs} = ${ctx.timeoutMs}).`, ctx, SETTING.timeoutMs, status, cause);

@@ -5,24 +5,12 @@
  * the same pieces for its own retry loop.
  */
 import { abortedError, IdleTimeoutError } from './errors';
+import { retryAfterMs } from './retry-after';
+
+export { retryAfterMs };
 
 /** Longest wait a retry-after may impose before we give up instead (a 1 h wait is better reported than slept). */
 export const MAX_RETRY_WAIT_MS = 60_000;
-
-/** Milliseconds a response asks us to wait: `retry-after-ms`, then `retry-after` as seconds or an HTTP date. */
-export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
-  const ms = headers.get('retry-after-ms');
-  if (ms !== null && ms.trim() !== '') {
-    const v = Number(ms);
-    if (Number.isFinite(v) && v >= 0) return v;
-  }
-  const ra = headers.get('retry-after');
-  if (ra === null || ra.trim() === '') return undefined;
-  const secs = Number(ra);
-  if (Number.isFinite(secs)) return secs >= 0 ? secs * 1000 : undefined;
-  const at = Date.parse(ra);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
 
 /** Exponential backoff with jitter: 0.5 s, 1 s, 2 s … capped at 8 s (the SDKs' own curve). */
 export function backoffMs(attempt: number): number {

@@ -214,7 +214,7 @@ export class OpenAICompatibleProvider implements Provider {
       const detail = (err.error as { message?: unknown } | undefined)?.message;
       const message = typeof detail === 'string' ? detail : err.message;
       if (err.status === undefined) return midStreamFailure(message, ctx, err);
-      return httpFailure(err.status, message, ctx, err);
+      return httpFailure(err.status, message, ctx, err, err.headers);
     }
     return transportFailure(err, ctx, signal);
   }

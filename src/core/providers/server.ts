@@ -92,7 +92,7 @@ export class ServerIdeatorProvider implements Provider {
     } catch (err) {
       const ctx = { ...this.ctx, attempts: Math.max(1, tries.n) };
       if (signal?.aborted) throw transportFailure(err, ctx, signal);
-      if (err instanceof HttpStatusError) throw httpFailure(err.status, err.serverMessage, ctx, err);
+      if (err instanceof HttpStatusError) throw httpFailure(err.status, err.serverMessage, ctx, err, err.headers);
       if (err instanceof AttemptTimeout) throw timeoutFailure(ctx, err);
       throw transportFailure(err, ctx, signal);
     } finally {
