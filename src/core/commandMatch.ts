@@ -139,6 +139,8 @@ export interface TrainingMatch {
   glob: string;
 }
 
+const DEBUG_LAUNCHER = /debugpy[\\/](launcher|adapter)|pydevd\.py$/;
+
 /** `python -m X` modules that are tools, not runs. */
 const TOOL_MODULES = new Set(['pip', 'venv', 'ensurepip', 'http.server', 'pytest', 'unittest', 'jupyter', 'notebook', 'ipykernel', 'json.tool', 'pydoc', 'timeit', 'pdb', 'black', 'ruff', 'mypy', 'pylint', 'flake8', 'isort', 'build', 'twine', 'site', 'tensorboard']);
 
@@ -163,6 +165,8 @@ export function matchTrainingCommand(commandLine: string, globs: readonly string
   for (const raw of tokenizeShell(commandLine)) {
     const segment = stripPrefix(raw);
     if (!segment.length || isInterpreterWithoutScript(segment)) continue;
+    // The debugger's launcher command in the terminal: the debug watcher records that run, not the terminal one.
+    if (segment.some((w) => DEBUG_LAUNCHER.test(w))) continue;
     for (const g of compiled) if (wordsMatch(g.words, segment)) return { segment, glob: g.glob };
   }
   return null;

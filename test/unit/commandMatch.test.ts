@@ -42,6 +42,8 @@ test('everyday commands and interpreter tools are not runs', () => {
     'bash',
     'cat train.py # python train.py',
     'npm test',
+    // The Python debugger's terminal launch: the debug watcher owns that run.
+    '/usr/bin/env /home/u/.venv/bin/python /home/u/.vscode/extensions/ms-python.debugpy-2025.1/bundled/libs/debugpy/launcher 40213 -- /home/u/train.py',
   ]) {
     assert.equal(isTrainingCommand(cmd), false, cmd);
   }
@@ -74,4 +76,12 @@ test('tokenizer handles quotes, escapes, separators and comments', () => {
   assert.deepEqual(tokenizeShell(`a "b c" 'd e'\\ f; g && h|i # c; j`), [['a', 'b c', 'd e f'], ['g'], ['h'], ['i']]);
   assert.deepEqual(tokenizeShell('python "a \\"q\\".py"'), [['python', 'a "q".py']]);
   assert.deepEqual(tokenizeShell(''), []);
+});
+
+test('the default patterns in package.json are the same as the code defaults', async () => {
+  const { DEFAULT_TRAINING_GLOBS } = await import('../../src/core/commandMatch');
+  const pkg = JSON.parse((await import('node:fs')).readFileSync(new URL('../../package.json', `file://${__filename}`), 'utf8'));
+  const setting = pkg.contributes?.configuration?.properties?.['ideator.watch.commandPatterns'];
+  assert.ok(setting, 'ideator.watch.commandPatterns is contributed');
+  assert.deepEqual(setting.default, [...DEFAULT_TRAINING_GLOBS]);
 });

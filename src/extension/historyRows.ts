@@ -1,0 +1,115 @@
+/**
+ * What the Run History tree and the score chart show, computed from the history without 'vscode' (unit-tested):
+ * per run its number, its trend against the best score so far (▲ new best, ▼ worse, = tie), the idea it followed
+ * and that idea's outcome; plus per idea type the success rate for the idea panel.
+ */
+import { beats, runFailed } from '../core/history';
+import type { IdeaRecord, IdeaType, Outcome, Run } from '../core/protocol';
+
+export type Trend = 'new-best' | 'worse' | 'tie' | 'none';
+
+export interface RunRow {
+  run: Run;
+  /** 1-based position, oldest first: the number shown as #N. */
+  n: number;
+  trend: Trend;
+  /** Best score before this run (same metric), null when none. */
+  bestBefore: number | null;
+  /** Best score including this run, for the best-so-far line. */
+  bestAfter: number | null;
+  /** This run holds the current best. */
+  isBest: boolean;
+  durationMs: number | null;
+  idea?: IdeaRecord;
+  outcome?: Outcome;
+}
+
+export interface HistoryView {
+  runs: readonly Run[];
+  ideas: readonly IdeaRecord[];
+  outcomes: readonly Outcome[];
+  baselineId?: string | null;
+}
+
+/** Rows oldest -> newest. Trends start at the baseline; before it they are 'none'. */
+export function buildRunRows(h: HistoryView): RunRow[] {
+  const ideas = new Map(h.ideas.map((i) => [i.id, i]));
+  const outcomes = new Map(h.outcomes.map((o) => [o.ideaId, o]));
+  const baselineAt = h.baselineId ? h.runs.findIndex((r) => r.id === h.baselineId) : -1;
+  // The metric judged is the newest scored run's (the same rule as bestOf).
+  const metric = [...h.runs].reverse().find((r) => r.primary && !runFailed(r))?.primary?.name;
+  let best: { value: number; id: string } | null = null;
+  const rows: RunRow[] = h.runs.map((run, i) => {
+    const inWindow = i >= Math.max(0, baselineAt);
+    const p = run.primary;
+    const comparable = inWindow && !!p && !runFailed(run) && p.name === metric;
+    const bestBefore: number | null = inWindow ? (best?.value ?? null) : null;
+    let trend: Trend = 'none';
+    if (comparable) {
+      if (!best || beats(p!.value, best.value, p!.direction)) {
+        trend = 'new-best';
+        best = { value: p!.value, id: run.id };
+      } else {
+        trend = p!.value === best.value ? 'tie' : 'worse';
+      }
+    } else if (inWindow && run.endedAt && (runFailed(run) || !p) && best) {
+      trend = 'worse';
+    }
+    const start = Date.parse(run.startedAt);
+    const end = run.endedAt ? Date.parse(run.endedAt) : NaN;
+    return {
+      run,
+      n: i + 1,
+      trend,
+      bestBefore,
+      bestAfter: inWindow ? ((best as { value: number } | null)?.value ?? null) : null,
+      isBest: false,
+      durationMs: Number.isFinite(start) && Number.isFinite(end) ? Math.max(0, end - start) : null,
+      idea: run.ideaId ? ideas.get(run.ideaId) : undefined,
+      outcome: run.ideaId ? outcomes.get(run.ideaId) : undefined,
+    };
+  });
+  const bestId = (best as { id: string } | null)?.id;
+  for (const r of rows) r.isBest = r.run.id === bestId;
+  return rows;
+}
+
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return '';
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+export function formatScore(v: number): string {
+  return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : String(Number(v.toPrecision(5)));
+}
+
+export interface TypeRate {
+  type: IdeaType;
+  /** Ideas of this type asked in this workspace. */
+  total: number;
+  /** Of those, ideas whose outcome is known. */
+  judged: number;
+  improved: number;
+  /** improved / judged, null when nothing judged yet. */
+  rate: number | null;
+}
+
+const TYPES: IdeaType[] = ['Data Preparation', 'Feature Engineering', 'Model Architecture', 'Hyperparameter Tuning', 'Model Training', 'Others'];
+
+/**
+ * Per idea type: how many ideas were judged and how many improved the score. For the idea panel
+ * ("Feature Engineering: 3/4 improved"). Ideas without a type count under 'Others'.
+ */
+export function ideaTypeSuccessRates(ideas: readonly IdeaRecord[], outcomes: readonly Outcome[]): TypeRate[] {
+  const byIdea = new Map(outcomes.map((o) => [o.ideaId, o]));
+  return TYPES.map((type) => {
+    const mine = ideas.filter((i) => (i.type ?? 'Others') === type);
+    const judged = mine.filter((i) => byIdea.has(i.id));
+    const improved = judged.filter((i) => byIdea.get(i.id)!.status === 'improved').length;
+    return { type, total: mine.length, judged: judged.length, improved, rate: judged.length ? improved / judged.length : null };
+  });
+}

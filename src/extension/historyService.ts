@@ -1,0 +1,189 @@
+/**
+ * The run recorder: owns the run history store (opened lazily under the workspace storage folder), turns finished
+ * PendingRuns into history records, closes the loop on applied ideas (outcome), updates the status-bar score and
+ * raises the plateau prompt. Watchers only call begin() / complete(); views only read store + active runs.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { HistoryStore } from '../core/history';
+import { recordCompletedRun } from '../core/outcome';
+import { PlateauMonitor } from '../core/plateau';
+import type { CodeSnapshot, Outcome, Run } from '../core/protocol';
+import { readScoreOptions, readWatchConfig, type WatchConfig } from './historyConfig';
+import type { Services } from './services';
+import { makeSnapshot, readScript } from './watchers/codeSnapshot';
+import { PendingRun, type PendingRunInit } from './watchers/pendingRun';
+
+export interface BeginRunInit extends Omit<PendingRunInit, 'code' | 'scoreOptions'> {
+  /** Script file the run executes (absolute, or relative to cwd / the first workspace folder). */
+  scriptPath?: string;
+  /** Code that is not a file on disk (a notebook's cells): [workspace-relative label, content]. */
+  codeText?: [string, string];
+}
+
+/** The command Ask Ideator registers (issue 4); called with { runId } from the tree and the plateau prompt. */
+export const ASK_IDEATOR_COMMAND = 'ideator.askIdeator';
+
+export class RunRecorder implements vscode.Disposable {
+  private opened: HistoryStore | undefined;
+  private cachedConfig: WatchConfig | undefined;
+  private plateau: PlateauMonitor | undefined;
+  private readonly active = new Set<PendingRun>();
+  /** Started but not yet known to be training runs (terminal commands whose text arrives late): not listed. */
+  private readonly provisional = new Set<PendingRun>();
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** History records appended or runs started/finished. */
+  readonly onDidChange = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+
+  constructor(
+    private readonly services: Services,
+    private readonly storageDir: string,
+  ) {
+    this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('ideator.watch')) {
+          this.cachedConfig = undefined;
+          this.plateau = undefined;
+        }
+      }),
+    );
+  }
+
+  static storageDirFor(context: vscode.ExtensionContext): string {
+    // Per workspace when there is one; a shared folder for loose windows.
+    return context.storageUri ? path.join(context.storageUri.fsPath, 'run-history') : path.join(context.globalStorageUri.fsPath, 'run-history-no-workspace');
+  }
+
+  config(): WatchConfig {
+    this.cachedConfig ??= readWatchConfig((m) => {
+      this.services.output.warn(m);
+      void vscode.window.showWarningMessage(`MLE Ideator: ${m}`);
+    });
+    return this.cachedConfig;
+  }
+
+  /** The store, opened on first use (reading the journal is the only slow part, so it never runs at activation). */
+  get store(): HistoryStore {
+    if (!this.opened) {
+      const mb = this.config().maxHistoryMB;
+      this.opened = HistoryStore.open(this.storageDir, {
+        maxSegmentBytes: Math.max(64 * 1024, Math.floor((mb * 1024 * 1024) / 5)),
+        maxSegments: 4,
+        onWarning: (m) => this.services.output.warn(m),
+      });
+      this.disposables.push({ dispose: this.opened.onChange(() => this.changed.fire()) });
+    }
+    return this.opened;
+  }
+
+  activeRuns(): PendingRun[] {
+    return [...this.active];
+  }
+
+  /** Starts a run. A provisional run captures output but is listed (and recorded) only once confirmed. */
+  begin(init: BeginRunInit, opts: { provisional?: boolean } = {}): PendingRun {
+    const run = new PendingRun({ ...init, scoreOptions: readScoreOptions(), code: init.scriptPath || init.codeText ? this.snapshot(init) : undefined });
+    if (opts.provisional) {
+      this.provisional.add(run);
+    } else {
+      this.active.add(run);
+      this.changed.fire();
+    }
+    return run;
+  }
+
+  /** A provisional run turned out to be a training run: list it; `update` fills what was unknown at start. */
+  confirm(run: PendingRun, update: { command?: string; scriptPath?: string } = {}): void {
+    if (!this.provisional.delete(run)) return;
+    if (update.command) run.init.command = update.command;
+    if (!run.init.code && update.scriptPath) run.init.code = this.snapshot({ ...run.init, scriptPath: update.scriptPath });
+    this.active.add(run);
+    this.changed.fire();
+  }
+
+  /** Drops a run that turned out not to be one (e.g. a command that did not match once its final text was known). */
+  discard(run: PendingRun): void {
+    this.provisional.delete(run);
+    if (this.active.delete(run)) this.changed.fire();
+  }
+
+  async complete(pending: PendingRun, exitCode: number | null | undefined, endedAt?: Date): Promise<Run | undefined> {
+    if (!this.active.has(pending)) return undefined;
+    let result: { run: Run; outcome?: Outcome };
+    try {
+      const run = await pending.finish(exitCode, endedAt);
+      result = recordCompletedRun(this.store, run);
+    } catch (err) {
+      this.services.output.error(`Could not record a ${pending.init.source} run: ${(err as Error).message}`);
+      return undefined;
+    } finally {
+      this.active.delete(pending);
+      this.changed.fire();
+    }
+    const { run, outcome } = result;
+    this.services.output.info(
+      `Run ${run.id} (${run.source}) ended, exit ${run.exitCode ?? 'unknown'}, ${run.primary ? `${run.primary.name}=${run.primary.value}` : 'no score'}: ${run.command ?? ''}`,
+    );
+    const last = this.store.lastScore();
+    if (last) this.services.setLastScore(last);
+    if (outcome) this.announceOutcome(outcome);
+    else this.checkPlateau(run);
+    return run;
+  }
+
+  /** Code snapshot at run start: the script on disk, or code passed as text, diffed with the previous run's. */
+  private async snapshot(init: BeginRunInit): Promise<CodeSnapshot | undefined> {
+    let rel: string;
+    let content: string | undefined;
+    if (init.codeText) {
+      [rel, content] = init.codeText;
+    } else if (init.scriptPath) {
+      const base = init.cwd ?? vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
+      const abs = path.isAbsolute(init.scriptPath) ? init.scriptPath : path.resolve(base, init.scriptPath);
+      content = await readScript(abs);
+      rel = vscode.workspace.asRelativePath(vscode.Uri.file(abs), false);
+    } else {
+      return undefined;
+    }
+    if (content === undefined) return undefined;
+    const previous = [...this.store.runs()].reverse().find((r) => r.code?.path === rel)?.code;
+    return makeSnapshot(rel, content, previous ? { hash: previous.hash, content: this.store.codeContent(previous.hash) } : undefined);
+  }
+
+  private announceOutcome(o: Outcome): void {
+    if (!this.config().notifyOutcomes) return;
+    const idea = this.store.idea(o.ideaId);
+    const action = idea?.parsed.action ? `"${truncate(idea.parsed.action, 80)}"` : 'The applied idea';
+    const fmt = (v: number | null) => (v === null ? 'none' : String(Number(v.toPrecision(6))));
+    const verdict = o.status === 'improved' ? 'improved the score' : o.status === 'exec_failed' ? 'was followed by a failed run' : 'did not improve the score';
+    void vscode.window.showInformationMessage(`MLE Ideator: ${action} ${verdict} (${fmt(o.before)} → ${fmt(o.after)}, reward ${o.reward > 0 ? '+' : ''}${o.reward}).`);
+  }
+
+  private checkPlateau(run: Run): void {
+    const cfg = this.config();
+    if (cfg.plateauRuns <= 0) return;
+    this.plateau ??= new PlateauMonitor({ patience: cfg.plateauRuns, cooldownMs: cfg.plateauCooldownMinutes * 60_000 });
+    const signal = this.plateau.check(this.store.runsSinceBaseline(), { ideaPending: this.store.pendingIdea() !== null });
+    if (!signal) return;
+    const { best } = signal;
+    void vscode.window
+      .showInformationMessage(
+        `MLE Ideator: ${signal.runsSinceBest} runs without beating the best ${best.name} (${best.value}). Ask the Ideator for the next idea?`,
+        'Ask Ideator',
+        'Not now',
+      )
+      .then((choice) => {
+        if (choice === 'Ask Ideator') void vscode.commands.executeCommand(ASK_IDEATOR_COMMAND, { runId: run.id });
+      });
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}
+
+function truncate(text: string, n: number): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length > n ? one.slice(0, n - 1) + '…' : one;
+}

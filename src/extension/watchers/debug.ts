@@ -1,0 +1,99 @@
+/**
+ * Debug runs of Python code (debugpy). With the default `console: integratedTerminal` debugpy does not send the
+ * program's output over DAP, so a DebugConfigurationProvider sets `redirectOutput` (output still shows in the
+ * terminal, and is also copied to `output` events); a DebugAdapterTracker then reads `output` and `exited`.
+ * 'python' is the older debug type name of the Python extension; both are watched.
+ */
+import * as vscode from 'vscode';
+import { z } from 'zod';
+import type { RunRecorder } from '../historyService';
+import type { PendingRun } from './pendingRun';
+
+const DEBUG_TYPES = ['debugpy', 'python'];
+
+/** The DAP messages we read, validated (an adapter is an external process). */
+const OutputEventSchema = z.object({
+  type: z.literal('event'),
+  event: z.literal('output'),
+  body: z.object({ category: z.string().optional(), output: z.string() }),
+});
+const ExitedEventSchema = z.object({
+  type: z.literal('event'),
+  event: z.literal('exited'),
+  body: z.object({ exitCode: z.number().int() }),
+});
+
+function describe(config: vscode.DebugConfiguration): { command: string; script?: string } {
+  const args = Array.isArray(config.args) ? config.args.map(String).join(' ') : typeof config.args === 'string' ? config.args : '';
+  if (typeof config.program === 'string') return { command: `python ${config.program} ${args}`.trim(), script: config.program };
+  if (typeof config.module === 'string') return { command: `python -m ${config.module} ${args}`.trim(), script: config.module.replace(/\./g, '/') + '.py' };
+  return { command: config.name };
+}
+
+class RunTracker implements vscode.DebugAdapterTracker {
+  private run: PendingRun | undefined;
+  private exitCode: number | null = null;
+
+  constructor(
+    private readonly session: vscode.DebugSession,
+    private readonly recorder: RunRecorder,
+  ) {}
+
+  onWillStartSession(): void {
+    const { command, script } = describe(this.session.configuration);
+    const cwd = typeof this.session.configuration.cwd === 'string' ? this.session.configuration.cwd : this.session.workspaceFolder?.uri.fsPath;
+    this.run = this.recorder.begin({ source: 'debug', command, cwd, scriptPath: script });
+  }
+
+  onDidSendMessage(message: unknown): void {
+    if (!this.run) return;
+    const out = OutputEventSchema.safeParse(message);
+    if (out.success) {
+      // 'console' and 'telemetry' are the debugger talking, not the program.
+      const cat = out.data.body.category ?? 'console';
+      if (cat === 'stdout' || cat === 'stderr') this.run.push(out.data.body.output);
+      return;
+    }
+    const exited = ExitedEventSchema.safeParse(message);
+    if (exited.success) this.exitCode = exited.data.body.exitCode;
+  }
+
+  onWillStopSession(): void {
+    this.finish();
+  }
+
+  onExit(): void {
+    this.finish();
+  }
+
+  private finish(): void {
+    const run = this.run;
+    this.run = undefined;
+    if (run) void this.recorder.complete(run, this.exitCode);
+  }
+}
+
+export function registerDebugWatcher(recorder: RunRecorder): vscode.Disposable {
+  const disposables: vscode.Disposable[] = [];
+  for (const type of DEBUG_TYPES) {
+    disposables.push(
+      vscode.debug.registerDebugConfigurationProvider(type, {
+        resolveDebugConfiguration(_folder, config) {
+          const cfg = recorder.config();
+          // Only fill in a value the user left unset; `redirectOutput: false` in launch.json is respected.
+          if (cfg.enabled && cfg.debugRedirectOutput && config.request === 'launch' && config.redirectOutput === undefined) {
+            config.redirectOutput = true;
+          }
+          return config;
+        },
+      }),
+      vscode.debug.registerDebugAdapterTrackerFactory(type, {
+        createDebugAdapterTracker(session) {
+          if (!recorder.config().enabled || session.configuration.request !== 'launch') return undefined;
+          return new RunTracker(session, recorder);
+        },
+      }),
+    );
+  }
+  return vscode.Disposable.from(...disposables);
+}
