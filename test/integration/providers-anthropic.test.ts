@@ -42,7 +42,7 @@ async function rejectsWith(p: Promise<unknown>, kind: string, pattern?: RegExp):
 
 describe('anthropic: answers', () => {
   it('plain: system prompt the Anthropic way, usage, stop reason, key header', async () => {
-    const { server, provider } = await setup({ responses: [{ text: ANSWER, usage: { input_tokens: 120, output_tokens: 40 } }] });
+    const { server, provider } = await setup({ responses: [{ text: ANSWER, usage: { input_tokens: 120, output_tokens: 40 } }] }, { stream: false });
     const c = await provider.complete(MESSAGES, { maxTokens: 800, temperature: 0.2 });
     assert.equal(c.text, ANSWER);
     assert.equal(c.model, 'claude-test-1');
@@ -84,7 +84,8 @@ describe('anthropic: answers', () => {
     assert.deepEqual(body.thinking, { type: 'adaptive', display: 'summarized' });
     assert.equal(body.temperature, undefined);
     assert.equal(body.max_tokens, 16000);
-    const plain = await provider.complete(MESSAGES);
+    const plain = await new AnthropicProvider({ apiKey: KEY, baseUrl: server.url, model: 'claude-test-1', thinking: true, timeoutMs: 2000, maxRetries: 0, stream: false }).complete(MESSAGES);
+    assert.equal(server.requests.at(-1)!.stream, false);
     assert.equal(plain.thinking, thinking);
     assert.equal(plain.text, ANSWER);
   });
@@ -160,7 +161,7 @@ describe('anthropic: retries and errors', () => {
   });
 
   it('malformed JSON is bad_response', async () => {
-    const { provider } = await setup({ responses: [{ type: 'malformed' }] });
+    const { provider } = await setup({ responses: [{ type: 'malformed' }] }, { stream: false });
     await rejectsWith(provider.complete(MESSAGES), 'bad_response');
     await rejectsWith(provider.complete(MESSAGES, { onToken: () => {} }), 'bad_response');
   });

@@ -50,7 +50,7 @@ async function rejectsWith(p: Promise<unknown>, kind: string, pattern?: RegExp):
 
 describe('openai-compatible: answers', () => {
   it('plain completion: text, model, usage, finish reason, request body', async () => {
-    const { server, provider } = await setup({ responses: [{ text: ANSWER, usage: { prompt_tokens: 42, completion_tokens: 17 } }] });
+    const { server, provider } = await setup({ responses: [{ text: ANSWER, usage: { prompt_tokens: 42, completion_tokens: 17 } }] }, { stream: false });
     const c = await provider.complete(MESSAGES, { maxTokens: 512, temperature: 0.3 });
     assert.equal(c.text, ANSWER);
     assert.equal(c.thinking, undefined);
@@ -62,10 +62,16 @@ describe('openai-compatible: answers', () => {
     assert.deepEqual(body.messages, MESSAGES);
     assert.equal(body.max_tokens, 512);
     assert.equal(body.temperature, 0.3);
-    assert.ok(!body.stream, 'not streamed without onToken');
+    assert.ok(!body.stream, 'not streamed with stream: false and no onToken');
     assert.equal(body.chat_template_kwargs, undefined, 'no chat_template_kwargs unless thinking is set');
     // vLLM/Ollama need no key: the SDK still sends a placeholder bearer.
     assert.equal(server.headers[0].authorization, 'Bearer EMPTY');
+  });
+
+  it('streams by default even without onToken (timeouts bound silences, not whole answers)', async () => {
+    const { server, provider } = await setup({ responses: [{ text: ANSWER }] });
+    assert.equal((await provider.complete(MESSAGES)).text, ANSWER);
+    assert.equal(server.requests[0].stream, true);
   });
 
   it('streaming: tokens arrive in order, usage from the last chunk', async () => {
@@ -82,7 +88,7 @@ describe('openai-compatible: answers', () => {
   });
 
   it('enable_thinking goes through chat_template_kwargs (true and false)', async () => {
-    const on = await setup({ responses: [{ text: 'x' }] }, { thinking: true });
+    const on = await setup({ responses: [{ text: 'x' }] }, { thinking: true, stream: false });
     await on.provider.complete(MESSAGES);
     assert.deepEqual(on.server.requests[0].chat_template_kwargs, { enable_thinking: true });
     const off = await setup({ responses: [{ text: 'x' }] }, { thinking: false });
@@ -102,7 +108,7 @@ describe('openai-compatible: reasoning', () => {
   for (const field of ['reasoning_content', 'reasoning', 'both'] as const) {
     it(`reads ${field} on the message and on stream deltas`, async () => {
       const reply = { text: ANSWER, reasoning: 'The score plateaued; the target looks skewed.', reasoningField: field };
-      const { provider } = await setup({ responses: [reply] });
+      const { provider } = await setup({ responses: [reply] }, { stream: false });
       const plain = await provider.complete(MESSAGES);
       assert.equal(plain.text, ANSWER);
       assert.equal(plain.thinking, reply.reasoning);
@@ -126,7 +132,7 @@ describe('openai-compatible: reasoning', () => {
       assert.ok(!col.joined('text').includes('think>'), `no tag leaks to the text channel (chunkSize ${chunkSize})`);
       assert.equal(col.joined('text'), ANSWER);
     }
-    const { provider } = await setup({ responses: [{ text: raw }] });
+    const { provider } = await setup({ responses: [{ text: raw }] }, { stream: false });
     const plain = await provider.complete(MESSAGES);
     assert.equal(plain.text, ANSWER);
     assert.equal(plain.thinking, 'Let me look at the trajectory.');
@@ -144,14 +150,14 @@ describe('openai-compatible: reasoning', () => {
   });
 
   it('Qwen3 with thinking off: the empty think block is dropped', async () => {
-    const { provider } = await setup({ responses: [{ text: `<think>\n\n</think>\n\n${ANSWER}` }] });
+    const { provider } = await setup({ responses: [{ text: `<think>\n\n</think>\n\n${ANSWER}` }] }, { stream: false });
     const c = await provider.complete(MESSAGES);
     assert.equal(c.text, ANSWER);
     assert.equal(c.thinking, undefined);
   });
 
   it('a lone </think> (template opened the block in the prompt) still separates thinking', async () => {
-    const { provider } = await setup({ responses: [{ text: `Reasoning here.\n</think>\n\n${ANSWER}` }] });
+    const { provider } = await setup({ responses: [{ text: `Reasoning here.\n</think>\n\n${ANSWER}` }] }, { stream: false });
     const plain = await provider.complete(MESSAGES);
     assert.equal(plain.text, ANSWER);
     assert.equal(plain.thinking, 'Reasoning here.');
@@ -241,10 +247,10 @@ describe('openai-compatible: retries and errors', () => {
   });
 
   it('malformed JSON and empty choices are bad_response', async () => {
-    const { provider } = await setup({ responses: [{ type: 'malformed' }] });
+    const { provider } = await setup({ responses: [{ type: 'malformed' }] }, { stream: false });
     await rejectsWith(provider.complete(MESSAGES), 'bad_response');
     await rejectsWith(provider.complete(MESSAGES, { onToken: () => {} }), 'bad_response');
-    const noChoices = await setup({ responses: [{ type: 'malformed', body: JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', model: 'ideator', choices: [] }) }] });
+    const noChoices = await setup({ responses: [{ type: 'malformed', body: JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion', model: 'ideator', choices: [] }) }] }, { stream: false });
     await rejectsWith(noChoices.provider.complete(MESSAGES), 'bad_response', /no choices/);
   });
 
@@ -281,7 +287,7 @@ describe('openai-compatible: retries and errors', () => {
     const col = collector();
     await rejectsWith(provider.complete(MESSAGES, { onToken: col.onToken }), 'timeout', /stopped sending data for 200 ms/);
     assert.ok(col.tokens.length > 0, 'tokens before the stall were delivered');
-    const plain = await setup({ responses: [{ text: ANSWER, stallAfterChunks: 1 }] }, { timeoutMs: 200 });
+    const plain = await setup({ responses: [{ text: ANSWER, stallAfterChunks: 1 }] }, { timeoutMs: 200, stream: false });
     await rejectsWith(plain.provider.complete(MESSAGES), 'timeout');
   });
 

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { parseIdea } from '../../src/core/idea';
 import { describeProviderError, httpFailure, redact, type ErrorContext } from '../../src/core/providers/errors';
 import { retryAfterMs, withRetries } from '../../src/core/providers/http';
+import { isOpenAIItself } from '../../src/core/providers/openai-compatible';
 import { readSse } from '../../src/core/providers/sse';
 import { NULL_IDEA, TemplateProvider, VAGUE_IDEA } from '../../src/core/providers/template';
 import { splitThink, ThinkSplitter } from '../../src/core/providers/think';
@@ -195,5 +196,14 @@ describe('template ideators (NULL / VAGUE ablations)', () => {
     assert.match(parseIdea(NULL_IDEA).action, /No specific suggestion/);
     assert.match(parseIdea(VAGUE_IDEA).action, /Continue improving/);
     assert.notEqual(NULL_IDEA, VAGUE_IDEA);
+  });
+});
+
+describe('openai-compatible request shape', () => {
+  it('recognises OpenAI itself (max_completion_tokens, no chat_template_kwargs) and nothing else', () => {
+    assert.equal(isOpenAIItself('https://api.openai.com/v1'), true);
+    assert.equal(isOpenAIItself('http://localhost:8000/v1'), false);
+    assert.equal(isOpenAIItself('http://localhost:11434/v1'), false);
+    assert.equal(isOpenAIItself('not a url'), false);
   });
 });

@@ -31,6 +31,8 @@ export interface AnthropicSettings {
   maxRetries: number;
   temperature?: number;
   maxTokens?: number;
+  /** Default true: stream even without onToken, so timeoutMs bounds silences, not the whole answer. */
+  stream?: boolean;
 }
 
 type Turn = { role: 'user' | 'assistant'; content: string };
@@ -78,7 +80,8 @@ export class AnthropicProvider implements Provider {
   async complete(messages: ChatMessage[], options: CompleteOptions = {}): Promise<Completion> {
     const { signal } = options;
     try {
-      const work = options.onToken ? this.streamed(messages, options) : this.plain(messages, options);
+      const stream = options.onToken !== undefined || this.settings.stream !== false;
+      const work = stream ? this.streamed(messages, options) : this.plain(messages, options);
       return await raceAbort(work, signal);
     } catch (err) {
       throw this.mapError(err, signal);

@@ -51,6 +51,8 @@ export const ProviderConfigSchema = z.object({
   maxRetries: z.number().int().min(0).max(10).default(DEFAULT_MAX_RETRIES),
   temperature: z.number().min(0).max(2).optional(),
   maxTokens: z.number().int().positive().max(1_000_000).optional(),
+  /** openai / anthropic: false sends one plain JSON request when nobody listens to tokens (default: always stream). */
+  stream: z.boolean().optional(),
 });
 export type ProviderConfig = z.infer<typeof ProviderConfigSchema>;
 export type ProviderConfigInput = z.input<typeof ProviderConfigSchema>;
@@ -87,6 +89,7 @@ export function createProvider(config: ProviderConfig | ProviderConfigInput, sec
         maxRetries: c.maxRetries,
         temperature: c.temperature,
         maxTokens: c.maxTokens,
+        stream: c.stream,
       });
     case 'anthropic': {
       const apiKey = nonEmpty(secrets.apiKey) ?? nonEmpty(env.ANTHROPIC_API_KEY);
@@ -102,6 +105,7 @@ export function createProvider(config: ProviderConfig | ProviderConfigInput, sec
         maxRetries: c.maxRetries,
         temperature: c.temperature,
         maxTokens: c.maxTokens,
+        stream: c.stream,
       });
     }
     case 'server': {

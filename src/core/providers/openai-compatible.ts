@@ -30,6 +30,20 @@ export interface OpenAICompatibleSettings {
   maxRetries: number;
   temperature?: number;
   maxTokens?: number;
+  /**
+   * Default true: stream even without onToken, so timeoutMs bounds the silence between tokens rather than the
+   * whole generation (a long thinking answer takes minutes). false: one plain JSON request (onToken still streams).
+   */
+  stream?: boolean;
+}
+
+/** True for OpenAI's own API, which differs from the local servers in two request fields (see body()). */
+export function isOpenAIItself(baseUrl: string): boolean {
+  try {
+    return new URL(baseUrl).hostname === 'api.openai.com';
+  } catch {
+    return false;
+  }
 }
 
 /** vLLM's documented "no key" value; servers without --api-key ignore the header. */
@@ -103,7 +117,8 @@ export class OpenAICompatibleProvider implements Provider {
     const { signal } = options;
     const tries = { n: 0 };
     try {
-      const work = options.onToken ? this.streamed(messages, options, tries) : this.plain(messages, options, tries);
+      const stream = options.onToken !== undefined || this.settings.stream !== false;
+      const work = stream ? this.streamed(messages, options, tries) : this.plain(messages, options, tries);
       return await raceAbort(work, signal);
     } catch (err) {
       throw this.mapError(err, signal, tries.n);
@@ -119,13 +134,16 @@ export class OpenAICompatibleProvider implements Provider {
     const s = this.settings;
     const maxTokens = options.maxTokens ?? s.maxTokens;
     const temperature = options.temperature ?? s.temperature;
+    // OpenAI itself refuses max_tokens for its reasoning models and rejects unknown fields such as
+    // chat_template_kwargs; vLLM, SGLang and Ollama read max_tokens and pass chat_template_kwargs to the template.
+    const openai = isOpenAIItself(s.baseUrl);
     return {
       model: s.model,
       messages: messages.map((m) => ({ role: m.role, content: m.content })),
-      ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
+      ...(maxTokens !== undefined ? (openai ? { max_completion_tokens: maxTokens } : { max_tokens: maxTokens }) : {}),
       ...(temperature !== undefined ? { temperature } : {}),
-      // vLLM / SGLang pass these to the chat template; Qwen3's template reads enable_thinking.
-      ...(s.thinking !== undefined ? { chat_template_kwargs: { enable_thinking: s.thinking } } : {}),
+      // Qwen3's chat template reads enable_thinking.
+      ...(s.thinking !== undefined && !openai ? { chat_template_kwargs: { enable_thinking: s.thinking } } : {}),
     };
   }
 
