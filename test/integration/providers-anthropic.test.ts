@@ -134,6 +134,12 @@ describe('anthropic: retries and errors', () => {
     assert.equal(server.requests.length, 2);
   });
 
+  it('a dropped connection is retried by the SDK', async () => {
+    const { server, provider } = await setup({ responses: [{ type: 'disconnect' }, { text: 'after reset' }] });
+    assert.equal((await provider.complete(MESSAGES)).text, 'after reset');
+    assert.equal(server.requests.length, 2);
+  });
+
   it('529 forever: overloaded after maxRetries + 1 attempts', async () => {
     const { server, provider } = await setup({ responses: [{ type: 'error', status: 529, headers: { 'retry-after-ms': '5' } }] }, { maxRetries: 2 });
     await rejectsWith(provider.complete(MESSAGES), 'server', /overloaded \(HTTP 529, 3 attempt/);

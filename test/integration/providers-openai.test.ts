@@ -203,6 +203,12 @@ describe('openai-compatible: retries and errors', () => {
     assert.equal(server.requests.length, 2);
   });
 
+  it('a dropped connection is retried like the SDK would', async () => {
+    const { server, provider } = await setup({ responses: [{ type: 'disconnect' }, { text: 'after reset' }] });
+    assert.equal((await provider.complete(MESSAGES)).text, 'after reset');
+    assert.equal(server.requests.length, 2);
+  });
+
   it('500 forever: a clear error after maxRetries + 1 attempts', async () => {
     const { server, provider } = await setup({ responses: [{ type: 'error', status: 500, message: 'CUDA out of memory', headers: { 'retry-after-ms': '5' } }] }, { maxRetries: 2 });
     const err = await rejectsWith(provider.complete(MESSAGES), 'server', /HTTP 500, 3 attempt/);
