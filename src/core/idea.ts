@@ -420,7 +420,6 @@ function parseUnsafe(raw: string): ParsedIdea {
 
   const actionSection = byKey.action[0];
   result.codeBlocks = actionSection ? actionSection.blocks : [];
-  if (r.sections.length === 0 && errors.length === 0) errors.push('no field headers found');
   result.ok = errors.length === 0;
   return result;
 }
@@ -429,12 +428,18 @@ function unique<T>(a: T[]): T[] {
   return [...new Set(a)];
 }
 
-/** The last paragraph (after a blank line) of a section, outside of any fence; '' when it is the only one. */
+/**
+ * The closing words of the last section: its last paragraph (after a blank line) or, failing that, its last line,
+ * provided it is not the section's only content and not inside a code block. '' when there is none.
+ */
 function lastParagraph(lines: string[]): string {
   const text = fieldText(lines);
-  if (/(^|\n) {0,3}(```|~~~)/.test(text.split(/\n\s*\n/).pop() ?? '')) return '';
   const paras = text.split(/\n[ \t]*\n/);
-  return paras.length > 1 ? paras[paras.length - 1].trim() : '';
+  const last = paras.length > 1 ? paras[paras.length - 1] : '';
+  if (last && !/(^|\n) {0,3}(```|~~~)/.test(last)) return last.trim();
+  const ls = text.split('\n');
+  const tail = ls.length > 1 ? ls[ls.length - 1].trim() : '';
+  return /^(```|~~~)/.test(tail) ? '' : tail;
 }
 
 /** Index of the start of the last line that is an exact ANALYSIS_ON_CURRENT_PROGRESS header, or -1. */

@@ -289,3 +289,11 @@ test('many unterminated fences are handled without blow-up', () => {
   assert.equal(r.ok, false);
   assert.ok(performance.now() - t < 3000);
 });
+
+test('a closing remark on the last line, without a blank line before it, is still caught', () => {
+  const r = parseIdea('ANALYSIS_ON_CURRENT_PROGRESS:\na\n\nACTION:\nb\n\nRATIONALE:\nBecause it helps.\nHope this helps!');
+  assert.equal(r.ok, false);
+  assert.match(r.errors[0], /^closing remark after the fields: "Hope this helps!"/);
+  // A rationale that merely continues on a second line is fine.
+  assert.equal(parseIdea('ANALYSIS_ON_CURRENT_PROGRESS:\na\n\nACTION:\nb\n\nRATIONALE:\nBecause it helps\nthe model generalise.').ok, true);
+});
