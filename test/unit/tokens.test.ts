@@ -53,7 +53,7 @@ const GENRE_BOUND = 0.06;
 
 for (const [genre, text] of Object.entries(genres)) {
   test(`estimateTokens vs the real Qwen3 tokenizer: ${genre}`, () => {
-    const cs = chunks(text, 25, 1);
+    const cs = chunks(text, 12, 1);
     assert.ok(cs.length >= 3, `not enough ${genre} text to judge (${text.length} chars)`);
     let sumReal = 0;
     let sumEst = 0;
@@ -90,7 +90,7 @@ test('estimateTokens is additive enough to budget piece by piece', () => {
 });
 
 test('estimateTokens is much faster than the real tokenizer', () => {
-  const text = genres.trajectory.repeat(3);
+  const text = genres.trajectory;
   let t = performance.now();
   const e = estimateTokens(text);
   const estMs = performance.now() - t;
