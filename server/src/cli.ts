@@ -8,6 +8,7 @@
 import { UsageError, type CliIO, type Command } from './commands/common';
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  demo: { summary: 'run 8 bundled ideas through the real reward pipeline; print rewards and GRPO advantages', load: async () => (await import('./commands/demo')).default },
   serve: { summary: 'run the reward service: HTTP API, SQLite job store, sandboxed worker pool', load: async () => (await import('./commands/serve')).default },
   'parse-idea': { summary: 'parse an Ideator answer (FILE or -) into {ok, analysis, action, rationale, ...}', load: async () => (await import('./commands/parseIdea')).default },
   'extract-scores': { summary: 'extract metrics and the primary score from run output (FILE or -)', load: async () => (await import('./commands/extractScores')).default },

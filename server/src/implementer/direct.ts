@@ -31,11 +31,53 @@ export function isCompleteScript(block: CodeBlock, current: string): boolean {
   return body.length >= Math.max(1, Math.floor(lines(current).length / 2));
 }
 
-/** Normalises a diff so jsdiff accepts it: headers optional, CRLF tolerated, a trailing newline present. */
+/**
+ * Normalises a diff so jsdiff accepts it: headers optional, CRLF tolerated, blank lines inside a hunk read as
+ * blank context lines (markdown and models strip the single space `diff -u` writes), and each hunk header's line
+ * counts recomputed from its body (models miscount, and trailing blank context lines get trimmed).
+ */
 function normalisePatch(patch: string): string {
-  let text = patch.replace(/\r\n/g, '\n');
+  let text = patch.replace(/\r\n/g, '\n').replace(/\n+$/, '');
   if (!/^(---|\+\+\+) /m.test(text)) text = `--- a/solution\n+++ b/solution\n${text}`;
-  return text.endsWith('\n') ? text : `${text}\n`;
+  const lines = text.split('\n');
+  const out: string[] = [];
+  let header = -1;
+  let oldCount = 0;
+  let newCount = 0;
+  const closeHunk = () => {
+    if (header < 0) return;
+    out[header] = out[header].replace(/^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@/, (_m, a: string, b: string) => `@@ -${a},${oldCount} +${b},${newCount} @@`);
+    header = -1;
+  };
+  for (const raw of lines) {
+    if (raw.startsWith('@@')) {
+      closeHunk();
+      header = out.length;
+      oldCount = 0;
+      newCount = 0;
+      out.push(raw);
+      continue;
+    }
+    if (raw.startsWith('--- ') || raw.startsWith('diff ')) closeHunk();
+    if (header < 0) {
+      out.push(raw);
+      continue;
+    }
+    const line = raw === '' ? ' ' : raw;
+    if (line.startsWith('\\')) {
+      out.push(line);
+      continue;
+    }
+    if (line[0] === '-') oldCount++;
+    else if (line[0] === '+') newCount++;
+    else {
+      oldCount++;
+      newCount++;
+    }
+    out.push(line[0] === '-' || line[0] === '+' || line[0] === ' ' ? line : ` ${line}`);
+  }
+  closeHunk();
+  return `${out.join('\n')}\n`;
 }
 
 export function applyDiff(current: string, patch: string): string | undefined {

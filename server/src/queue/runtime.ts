@@ -14,7 +14,7 @@ import { probeIsolation, type IsolationInfo } from '../exec/isolation';
 import { DEFAULT_LIMITS, type SandboxLimits } from '../exec/sandbox';
 import { assertSafeRoot, sweepRunDirs } from '../exec/workdir';
 import { Metrics } from '../http/metrics';
-import { JobStore } from '../jobs/store';
+import { JobStore, type IdeaOutcome, type IdeaWork } from '../jobs/store';
 import type { EvalEnv } from '../rewards/evaluate';
 import { TaskCatalog } from '../rewards/taskCatalog';
 import { bundledTasksDir } from '../tasks/loader';
@@ -43,6 +43,9 @@ export interface RuntimeConfig {
   keepWorkdirs?: boolean;
   ownerLabel?: string;
   log?: (message: string) => void;
+  /** Per-idea hooks of the in-process pool (progress bars). */
+  onStart?: (work: IdeaWork) => void;
+  onComplete?: (work: IdeaWork, outcome: IdeaOutcome) => void;
 }
 
 export interface Runtime {
@@ -107,7 +110,11 @@ export function createRuntime(config: RuntimeConfig): Runtime {
           pollMs: config.pollMs,
           ownerLabel: config.ownerLabel,
           log: config.log,
-          onComplete: (_work, outcome) => metrics.observeIdea(outcome.status, outcome.durationMs),
+          onStart: config.onStart,
+          onComplete: (work, outcome) => {
+            metrics.observeIdea(outcome.status, outcome.durationMs);
+            config.onComplete?.(work, outcome);
+          },
         })
       : undefined;
   let closed = false;

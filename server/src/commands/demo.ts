@@ -1,0 +1,146 @@
+/**
+ * `ideator demo` — the reward phase end to end, in-process, on embedded defaults: a bundled state of the
+ * churn-binary task (C_t = a numeric-only logistic regression, p_t its graded ROC AUC) and 8 bundled candidate
+ * ideas (some good, some useless, one broken, one badly formatted) go through the real pipeline — format check,
+ * implementer, sandboxed run, the task's grade.py, the paper's reward — and it prints the reward table and the
+ * GRPO advantages this group would get. Progress on stderr; the table (or --json) on stdout.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { IdeatorStateSchema, RewardSchemeSchema, type IdeatorState, type Job } from '../../../src/core/protocol';
+import { grpoAdvantages } from '../../../src/core/rewards';
+import { waitForJob } from '../jobs/wait';
+import { createRuntime } from '../queue/runtime';
+import { submitRewardJob } from '../rewards/submit';
+import { packageRoot } from '../tasks/python';
+import { log, parseFlags, printJson, UsageError, type Command } from './common';
+
+const HELP = `usage: ideator demo [--slots N] [--scheme paper|partial|sigmoid] [--data-dir DIR] [--python PATH] [--json]
+Runs the bundled state + 8 candidate ideas through the real reward pipeline and prints rewards and GRPO advantages.
+  --slots N      parallel runs (default: min(2, CPUs))
+  --scheme S     reward scheme (default paper: +1 improved, 0 not improved or failed, -1 format error)
+  --data-dir D   keep the job store here (default: a temporary folder, removed afterwards)
+  --json         print {job, ideas, advantages} as JSON instead of the table`;
+
+export interface DemoBundle {
+  state: IdeatorState;
+  ideas: { name: string; raw: string }[];
+}
+
+export function loadDemoBundle(dir?: string): DemoBundle {
+  const root = dir ?? join(packageRoot() ?? process.cwd(), 'server', 'demo');
+  let state: IdeatorState;
+  try {
+    state = IdeatorStateSchema.parse(JSON.parse(readFileSync(join(root, 'state.json'), 'utf8')));
+  } catch (err) {
+    throw new UsageError(`cannot load the demo state from ${root}/state.json: ${(err as Error).message}`);
+  }
+  const ideaDir = join(root, 'ideas');
+  const ideas = readdirSync(ideaDir)
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => ({ name: basename(f, '.md'), raw: readFileSync(join(ideaDir, f), 'utf8') }));
+  return { state, ideas };
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+function fmt(v: number | null, digits = 5): string {
+  return v === null ? '—' : v.toFixed(digits);
+}
+
+export function rewardTable(names: string[], job: Job, advantages: number[]): string {
+  const header = ['#', 'idea', 'status', 'score', 'reward', 'advantage', 'time'];
+  const rows = job.results.map((r, i) => [
+    String(r.index + 1),
+    names[r.index] ?? `idea ${r.index + 1}`,
+    r.status,
+    fmt(r.scoreAfter),
+    (r.reward >= 0 ? '+' : '') + r.reward.toFixed(r.reward % 1 === 0 ? 0 : 3),
+    (advantages[i] >= 0 ? '+' : '') + advantages[i].toFixed(3),
+    `${(r.durationMs / 1000).toFixed(1)} s`,
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
+  const line = (cells: string[]) => cells.map((cell, c) => pad(cell, widths[c])).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export default (async (argv, io) => {
+  const { values } = parseFlags(
+    argv,
+    {
+      slots: { type: 'string' },
+      scheme: { type: 'string', default: 'paper' },
+      'data-dir': { type: 'string' },
+      python: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    false,
+  );
+  if (values.help) {
+    io.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const scheme = RewardSchemeSchema.safeParse(values.scheme);
+  if (!scheme.success) throw new UsageError(`--scheme must be one of ${RewardSchemeSchema.options.join(', ')}`);
+  const slots = values.slots !== undefined ? Number(values.slots) : Math.min(2, cpus().length);
+  if (!Number.isInteger(slots) || slots < 1) throw new UsageError('--slots must be a whole number ≥ 1');
+
+  const bundle = loadDemoBundle();
+  const names = bundle.ideas.map((i) => i.name);
+  const tempData = values['data-dir'] ? undefined : mkdtempSync(join(tmpdir(), 'ideator-demo-'));
+  const say = (m: string) => log(io, m);
+  const tty = Boolean((io.stderr as NodeJS.WriteStream).isTTY);
+  const bar = new SingleBar(
+    { stream: io.stderr as NodeJS.WriteStream, format: ' {bar} {value}/{total} ideas | {last}', hideCursor: true, clearOnComplete: false, noTTYOutput: false },
+  );
+  let done = 0;
+  const runtime = createRuntime({
+    dataDir: values['data-dir'] ?? tempData!,
+    slots,
+    python: values.python ?? (process.env.IDEATOR_PYTHON?.trim() || undefined),
+    log: say,
+    onComplete: (work, outcome) => {
+      done++;
+      const name = names[bundle.ideas.findIndex((i) => i.raw === work.raw)] ?? '?';
+      if (tty) bar.update(done, { last: `${name}: ${outcome.status}` });
+      else say(`  [${done}/${names.length}] ${name}: ${outcome.status} (reward ${outcome.reward})`);
+    },
+  });
+  const started = Date.now();
+  try {
+    const task = bundle.state.taskId!;
+    const iso = runtime.isolation;
+    say(`ideator demo: task ${task}, ${names.length} ideas, ${slots} slot(s), sandbox ${iso.mode}, python ${runtime.python}`);
+    say(`  current score p_t = ${bundle.state.score.value} (${bundle.state.score.metric ?? 'score'}, ${bundle.state.score.direction} is better)`);
+    say('  preparing task data …');
+    await runtime.catalog.ready(task);
+    const { job } = submitRewardJob(runtime.store, runtime.catalog, { state: bundle.state, ideas: bundle.ideas.map((i) => i.raw), scheme: scheme.data });
+    if (tty) bar.start(names.length, 0, { last: 'running …' });
+    runtime.pool!.start();
+    const finished = (await waitForJob(runtime.store, job.id))!;
+    if (tty) bar.stop();
+    const rewards = finished.results.map((r) => r.reward);
+    const advantages = grpoAdvantages(rewards);
+    const seconds = (Date.now() - started) / 1000;
+    if (values.json) {
+      printJson(io, { job: finished, ideas: names, advantages, seconds });
+    } else {
+      io.stdout.write(`\nRewards (${scheme.data} scheme) for ${names.length} ideas on ${task}, p_t = ${bundle.state.score.value}:\n\n`);
+      io.stdout.write(rewardTable(names, finished, advantages) + '\n\n');
+      const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
+      io.stdout.write(`GRPO advantages (r - mean) / (std + 1e-6), unbiased std: [${advantages.map((a) => a.toFixed(3)).join(', ')}]\n`);
+      io.stdout.write(`mean reward ${mean.toFixed(3)}; ${finished.results.filter((r) => r.status === 'improved').length} of ${names.length} ideas improved the score; ${seconds.toFixed(1)} s\n`);
+    }
+    return 0;
+  } finally {
+    if (tty) bar.stop();
+    await runtime.close();
+    if (tempData) rmSync(tempData, { recursive: true, force: true });
+  }
+}) satisfies Command;
