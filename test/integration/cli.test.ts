@@ -120,7 +120,7 @@ describe('prompt', () => {
 describe('ask', () => {
   let server: Awaited<ReturnType<typeof startOpenAIServer>>;
   before(async () => {
-    server = await startOpenAIServer({ responses: () => ({ content: GOOD_ANSWER, reasoning_content: 'The forest plateaued; try features.' }) });
+    server = await startOpenAIServer({ responses: () => ({ text: GOOD_ANSWER, reasoning: 'The forest plateaued; try features.' }) });
   });
   after(() => server.close());
 
@@ -141,8 +141,8 @@ describe('ask', () => {
     assert.match(idea.thinking ?? '', /plateaued/);
     assert.match(r.err, /Add ratio features/, 'tokens are streamed to stderr');
     const req = server.requests.at(-1)!;
-    assert.equal(req.body.model, 'ideator');
-    assert.ok(JSON.stringify(req.body.messages).includes('telecom customer churns'));
+    assert.equal(req.model, 'ideator');
+    assert.ok(JSON.stringify(req.messages).includes('telecom customer churns'));
   });
 
   test('unreachable base URL: exit 1 with a message naming the URL', async () => {
