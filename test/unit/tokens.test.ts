@@ -46,10 +46,11 @@ const genres: Record<string, string> = {
     .join('\n'),
 };
 
-// The bound this test states and checks: within 20% on any single 1.5-4k-character chunk, and within 6% on the
-// sum of each genre (what a 32k-token budget sees). Measured when fitted: about 12% and 1.5%.
+// The bound this test states and checks: within 20% on any single 1.5-4k-character chunk, and within 8% on the
+// sum of each genre (what a 32k-token budget sees). Measured on this corpus: at most 13% per chunk (Python
+// docstrings), per-genre sums within 0.5% (prose, logs, trajectories), 3% (TypeScript) and 5.7% (sklearn Python).
 const CHUNK_BOUND = 0.2;
-const GENRE_BOUND = 0.06;
+const GENRE_BOUND = 0.08;
 
 for (const [genre, text] of Object.entries(genres)) {
   test(`estimateTokens vs the real Qwen3 tokenizer: ${genre}`, () => {
