@@ -28,8 +28,11 @@ const enum State {
   StrEsc,
 }
 
-/** Characters that need the state machine in TEXT state: C0 controls except tab, DEL, and the 8-bit CSI. */
-const SPECIAL = /[\x00-\x08\x0a-\x1f\x7f\x9b]/g;
+/**
+ * Control characters other than tab, "\n", "\r" and ESC (those three are found with indexOf): the rest of C0, DEL
+ * and the 8-bit CSI. Real logs almost never contain them, so this regex usually runs once per chunk and finds none.
+ */
+const OTHER_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f\x9b]/g;
 /** Characters that end (or abort) an OSC-like string. A newline inside one means it was never terminated. */
 const STRING_END = /[\x07\x1b\n]/g;
 /** A CSI this long is garbage, not a sequence; give up on it rather than swallow text. */
@@ -73,16 +76,32 @@ export class TerminalTextCleaner {
   pushLines(chunk: string, onLine: (line: string) => void): void {
     const n = chunk.length;
     let i = 0;
+    // Next position of each kind of special character at or after i (-1: none left in this chunk). Each is searched
+    // again only once i has passed it, so a chunk costs a few linear scans, not one search per character.
+    let nl = -2;
+    let cr = -2;
+    let esc = -2;
+    let other = -2;
     while (i < n) {
       if (this.state !== State.Text) {
         i = this.escape(chunk, i);
         continue;
       }
-      SPECIAL.lastIndex = i;
-      const m = SPECIAL.exec(chunk);
-      const stop = m ? m.index : n;
+      if (nl !== -1 && nl < i) nl = chunk.indexOf('\n', i);
+      if (cr !== -1 && cr < i) cr = chunk.indexOf('\r', i);
+      if (esc !== -1 && esc < i) esc = chunk.indexOf('\x1b', i);
+      if (other !== -1 && other < i) {
+        OTHER_CONTROL.lastIndex = i;
+        const m = OTHER_CONTROL.exec(chunk);
+        other = m ? m.index : -1;
+      }
+      let stop = n;
+      if (nl >= 0) stop = nl;
+      if (cr >= 0 && cr < stop) stop = cr;
+      if (esc >= 0 && esc < stop) stop = esc;
+      if (other >= 0 && other < stop) stop = other;
       if (stop > i) this.append(chunk, i, stop);
-      if (!m) break;
+      if (stop === n) break;
       i = stop + 1;
       const c = chunk.charCodeAt(stop);
       if (c === 0x0a) {
@@ -91,6 +110,10 @@ export class TerminalTextCleaner {
         this.pendingCR = false;
       } else if (c === 0x0d) {
         this.pendingCR = true;
+        if (i < n && chunk.charCodeAt(i) !== 0x0a) {
+          if (esc !== -1 && esc < i) esc = chunk.indexOf('\x1b', i);
+          i = this.skipRedraws(chunk, i, esc);
+        }
       } else if (c === 0x1b) {
         this.state = State.Esc;
       } else if (c === 0x9b) {
@@ -101,6 +124,25 @@ export class TerminalTextCleaner {
       }
       // Every other control character (BEL, form feed, ...) has no visible effect on the text.
     }
+  }
+
+  /**
+   * Progress bars redraw one line hundreds of times ("\r" + bar, "\r" + bar, ...). Everything before the last
+   * "\r" of the line is overwritten, so jump straight to it instead of walking every redraw. Only when no escape
+   * sequence lies on the rest of the line: an OSC/DCS string must be parsed to know where it ends, and colour codes
+   * after the last "\r" are not text that replaces the line. Returns the new index.
+   */
+  private skipRedraws(chunk: string, i: number, esc: number): number {
+    const nl = chunk.indexOf('\n', i);
+    const limit = nl < 0 ? chunk.length : nl;
+    let last = chunk.lastIndexOf('\r', limit - 1);
+    // A "\r" right at the limit (a CRLF, or the chunk's last character) has nothing after it to replace the line
+    // with: the text before it is what stays on screen, so jump to the "\r" before that one.
+    if (last === limit - 1) last = chunk.lastIndexOf('\r', limit - 2);
+    // Jump only when visible text follows the last "\r": that text is what replaces the line.
+    if (last < i || last + 1 >= limit || chunk.charCodeAt(last + 1) < 0x20) return i;
+    if (esc >= 0 && esc < limit) return i;
+    return last + 1;
   }
 
   /** Adds chunk[from, to) to the current line, honouring a pending "\r" and the line cap. */
@@ -143,19 +185,27 @@ export class TerminalTextCleaner {
           return i;
         }
         return i + 1;
-      case State.Csi:
-        if (c >= 0x40 && c <= 0x7e) {
-          this.state = State.Text;
-          this.csiFinal(c);
-          return i + 1;
+      case State.Csi: {
+        // Colours arrive by the thousand: scan the whole sequence here rather than one call per character.
+        const n = chunk.length;
+        const from = i;
+        for (; i < n; i++) {
+          const ch = chunk.charCodeAt(i);
+          if (ch >= 0x40 && ch <= 0x7e) {
+            this.state = State.Text;
+            if (ch === 0x4b || ch === 0x47) this.csiFinal(ch, this.csiParams + chunk.slice(from, i));
+            return i + 1;
+          }
+          if (ch < 0x20 || ch > 0x3f || ++this.csiLength > MAX_CSI) {
+            // Not a CSI after all (or an absurdly long one): abandon it and treat this character as text.
+            this.state = State.Text;
+            return i;
+          }
         }
-        if (c >= 0x20 && c <= 0x3f && ++this.csiLength <= MAX_CSI) {
-          if (this.csiParams.length < 8) this.csiParams += chunk[i];
-          return i + 1;
-        }
-        // Not a CSI after all (or an absurdly long one): abandon it and treat this character as text.
-        this.state = State.Text;
-        return i;
+        // The sequence continues in the next chunk; keep the few parameter characters that matter.
+        this.csiParams = (this.csiParams + chunk.slice(from)).slice(0, 8);
+        return n;
+      }
       case State.Str: {
         STRING_END.lastIndex = i;
         const m = STRING_END.exec(chunk);
@@ -189,11 +239,11 @@ export class TerminalTextCleaner {
   }
 
   /** Applies the few CSI sequences that change which text is visible on the current line. */
-  private csiFinal(final: number): void {
-    if (final === 0x4b /* K: erase in line */ && this.csiParams === '2') {
+  private csiFinal(final: number, params: string): void {
+    if (final === 0x4b /* K: erase in line */ && params === '2') {
       this.line = '';
       this.pendingCR = false;
-    } else if (final === 0x47 /* G: cursor to column */ && (this.csiParams === '' || this.csiParams === '1')) {
+    } else if (final === 0x47 /* G: cursor to column */ && (params === '' || params === '1')) {
       this.pendingCR = true; // like "\r": the next text redraws the line
     }
   }

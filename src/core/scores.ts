@@ -42,8 +42,11 @@ const MAX_METRICS = 512;
 /** Raw-name → classification cache entries (cleared when full). */
 const MAX_CACHE = 4096;
 
-/** What a raw printed name turned out to be. */
-type NameInfo = { kind: 'metric'; name: string } | { kind: 'context'; key: string } | { kind: 'skip' };
+/** What a raw printed name turned out to be; a metric's series is attached once it exists. */
+type NameInfo = { kind: 'metric'; name: string; series?: MetricSeries } | { kind: 'context'; key: string } | { kind: 'skip' };
+
+/** Slots of the allocation-free cache of recently printed names (a power of two). */
+const RECENT_SLOTS = 256;
 
 /** Lower-case, "valid_0's auc" → "valid_0 auc", trailing punctuation dropped. */
 function normalizeName(raw: string): string {
@@ -64,7 +67,6 @@ function classify(raw: string): NameInfo {
 }
 
 const KERAS_EPOCH = /^Epoch (\d+)\/\d+\s*$/;
-const BRACKET_ITERATION = /^\[(\d+)\]\s/;
 
 export class ScoreExtractor {
   private readonly cleaner: TerminalTextCleaner;
@@ -76,7 +78,14 @@ export class ScoreExtractor {
   private seq = 0;
   private lineCount = 0;
   private readonly onLine = (line: string) => this.line(line);
-  private readonly onPair = (raw: string, value: number) => this.record(raw, value);
+  /** Recently seen raw names by a cheap hash of their shape: most lines repeat the names of the previous ones. */
+  private readonly recentRaw: (string | undefined)[] = new Array(RECENT_SLOTS);
+  private readonly recentInfo: (NameInfo | undefined)[] = new Array(RECENT_SLOTS);
+  private readonly onPair = (text: string, start: number, end: number, value: number) => {
+    if (!this.vetoed(text)) this.record(text, start, end, value);
+  };
+  private vetoChecked = false;
+  private veto = false;
 
   constructor(private readonly opts: ScoreOptions = {}) {
     this.cap = Math.max(2, Math.floor(opts.maxSeries ?? 1000));
@@ -150,14 +159,18 @@ export class ScoreExtractor {
 
   private line(line: string): void {
     this.lineCount++;
+    this.vetoChecked = false;
     if (line.length < 3) return;
-    if (this.report.line(line, this.onPair)) return;
+    if (this.report.wants(line) && this.report.line(line, this.onPair)) return;
     const first = line.charCodeAt(0);
     if (first === 0x5b /* [ */) {
       // LightGBM's own chatter ("[LightGBM] [Info] Number of positive: 10") is never a score.
       if (line.startsWith('[LightGBM]')) return;
-      const it = BRACKET_ITERATION.exec(line);
-      if (it) this.ctx.set('iteration', Number(it[1]));
+      // "[50]\t..." (LightGBM / XGBoost): the iteration is context. Parsed by hand: this runs on every eval line.
+      let k = 1;
+      let iteration = 0;
+      for (let d = line.charCodeAt(k) - 0x30; d >= 0 && d <= 9 && k < 12; d = line.charCodeAt(++k) - 0x30) iteration = iteration * 10 + d;
+      if (k > 1 && line.charCodeAt(k) === 0x5d /* ] */) this.ctx.set('iteration', iteration);
     } else if (first === 0x45 /* E */) {
       const ep = KERAS_EPOCH.exec(line);
       if (ep) {
@@ -165,32 +178,55 @@ export class ScoreExtractor {
         return;
       }
     }
-    // Hyper-parameter dumps ("Best params: {'C': 1.0, 'gamma': 0.1}") look exactly like metric dicts.
-    if (line.indexOf('aram') >= 0 && /param/i.test(line)) return;
-    // Python warnings quote source lines and values that are not results.
-    if (line.indexOf('Warning:') >= 0) return;
     scanPairs(line, this.onPair);
   }
 
-  private record(raw: string, value: number): void {
-    let info = this.names.get(raw);
-    if (!info) {
-      info = classify(raw);
-      if (this.names.size >= MAX_CACHE) this.names.clear();
-      this.names.set(raw, info);
+  /**
+   * Lines whose pairs are never results. Checked only once a line has produced a pair, since most lines do not.
+   * Hyper-parameter dumps ("Best params: {'C': 1.0, 'gamma': 0.1}") look exactly like metric dicts, and Python
+   * warnings quote source lines and values.
+   */
+  private vetoed(line: string): boolean {
+    if (!this.vetoChecked) {
+      this.vetoChecked = true;
+      this.veto = (line.indexOf('aram') >= 0 && /param/i.test(line)) || line.indexOf('Warning:') >= 0;
     }
-    if (info.kind === 'skip') return;
-    if (info.kind === 'context') {
+    return this.veto;
+  }
+
+  private record(text: string, start: number, end: number, value: number): void {
+    const len = end - start;
+    const slot = (len * 31 + text.charCodeAt(start) * 7 + text.charCodeAt(end - 1) * 13 + text.charCodeAt(start + (len >> 1))) & (RECENT_SLOTS - 1);
+    const cached = this.recentRaw[slot];
+    let info: NameInfo | undefined;
+    if (cached !== undefined && cached.length === len && text.startsWith(cached, start)) {
+      info = this.recentInfo[slot]!;
+    } else {
+      const raw = start === 0 && end === text.length ? text : text.slice(start, end);
+      info = this.names.get(raw);
+      if (!info) {
+        info = classify(raw);
+        if (this.names.size >= MAX_CACHE) this.names.clear();
+        this.names.set(raw, info);
+      }
+      this.recentRaw[slot] = raw;
+      this.recentInfo[slot] = info;
+    }
+    if (info.kind === 'metric') {
+      let m = info.series;
+      if (!m) {
+        m = this.byName.get(info.name);
+        if (!m) {
+          if (this.byName.size >= MAX_METRICS) return;
+          m = new MetricSeries(info.name, guessDirection(info.name), isValidationName(info.name), this.cap);
+          this.byName.set(info.name, m);
+        }
+        info.series = m;
+      }
+      m.add(value, ++this.seq);
+    } else if (info.kind === 'context') {
       this.ctx.set(info.key, value);
-      return;
     }
-    let m = this.byName.get(info.name);
-    if (!m) {
-      if (this.byName.size >= MAX_METRICS) return;
-      m = new MetricSeries(info.name, guessDirection(info.name), isValidationName(info.name), this.cap);
-      this.byName.set(info.name, m);
-    }
-    m.add(value, ++this.seq);
   }
 }
 

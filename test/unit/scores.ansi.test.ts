@@ -75,3 +75,32 @@ describe('TerminalTextCleaner', () => {
     assert.equal(stripAnsi('[10]\tvalid_0\'s auc: 0.9\x07\x00\n'), "[10]\tvalid_0's auc: 0.9\n");
   });
 });
+
+describe('TerminalTextCleaner against a reference model', () => {
+  /** The intended semantics, written the slow obvious way: per line, drop SGR codes, keep the last non-empty "\r" segment. */
+  function reference(text: string): string {
+    return text
+      .split('\n')
+      .map((line) => {
+        const segments = line.replace(/\x1b\[[0-9;]*m/g, '').split('\r');
+        for (let i = segments.length - 1; i >= 0; i--) if (segments[i] !== '') return segments[i];
+        return '';
+      })
+      .join('\n');
+  }
+
+  it('agrees on random mixes of text, \\r redraws, CRLF and colours, whatever the chunking', () => {
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const pieces = ['loss=0.3', ' 50%|###|', '\r', '\r\n', '\n', '\x1b[32m', '\x1b[0m', 'val_acc: 0.9', '  ', 'x'];
+    for (let trial = 0; trial < 3000; trial++) {
+      let text = '';
+      const count = 1 + Math.floor(rand() * 40);
+      for (let k = 0; k < count; k++) text += pieces[Math.floor(rand() * pieces.length)];
+      const expected = reference(text);
+      assert.equal(stripAnsi(text), expected, JSON.stringify(text));
+      const size = 1 + Math.floor(rand() * 9);
+      assert.equal(clean(text, size), expected, `${JSON.stringify(text)} in chunks of ${size}`);
+    }
+  });
+});

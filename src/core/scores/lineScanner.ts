@@ -15,15 +15,34 @@
  * comparisons ("a == 1").
  */
 
-/** Receives each pair: the raw name as printed (trimmed) and the value; percent when printed as "93.5%". */
-export type PairSink = (rawName: string, value: number, percent: boolean) => void;
+/**
+ * Receives each pair: the name as printed is text.slice(start, end) (passed as positions so the hot path can look
+ * names up without allocating a substring), the value, and percent when printed as "93.5%".
+ */
+export type PairSink = (text: string, start: number, end: number, value: number, percent: boolean) => void;
 
 /** Preceding words that end a multi-word name ("the best epoch", "INFO loss"). */
-const STOP_WORDS = new Set([
+const STOP_WORDS = [
   'the', 'a', 'an', 'of', 'at', 'in', 'on', 'for', 'to', 'from', 'with', 'and', 'or', 'is', 'was', 'are', 'were', 'be',
   'by', 'as', 'after', 'before', 'than', 'when', 'has', 'have', 'had', 'this', 'that', 'our', 'my', 'your', 'its',
   'info', 'debug', 'warning', 'warn', 'note', 'error', 'critical', 'improved', 'set', 'got', 'reached', 'new',
-]);
+];
+/** STOP_WORDS grouped by length, so the check compares a handful of candidates in place without a substring. */
+const STOP_BY_LENGTH: string[][] = [];
+for (const w of STOP_WORDS) (STOP_BY_LENGTH[w.length] ??= []).push(w);
+
+/** Case-insensitive: is line[from, to) a stop word? */
+function isStopWord(line: string, from: number, to: number): boolean {
+  const candidates = STOP_BY_LENGTH[to - from];
+  if (!candidates) return false;
+  outer: for (const w of candidates) {
+    for (let k = 0; k < w.length; k++) {
+      if ((line.charCodeAt(from + k) | 0x20) !== w.charCodeAt(k)) continue outer;
+    }
+    return true;
+  }
+  return false;
+}
 
 /** Words allowed in one name; more is prose, not a metric label. */
 const MAX_WORDS = 4;
@@ -47,6 +66,9 @@ function isValueEnd(c: number): boolean {
     c === 0x27 || c === 0x22 || c === 0x28 || c === 0x2b || c === 0xb1
   );
 }
+
+/** Exact powers of ten (10^0 … 10^22 are all exactly representable as doubles). */
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
 // parseValue() results, kept in module variables so the hot path allocates nothing.
 let valueOut = 0;
@@ -83,23 +105,45 @@ function parseValue(line: string, i: number): number {
     c = line.charCodeAt(i);
   }
   const start = i;
+  const negative = c === 0x2d;
   if (c === 0x2d || c === 0x2b) i++;
-  const intStart = i;
-  while (i < n && isDigit(line.charCodeAt(i))) i++;
-  let digits = i - intStart;
+  // Digits are accumulated as we go: for up to 15 significant digits and a power of ten within ±22, mantissa and
+  // power are exact doubles and one IEEE multiplication/division rounds correctly, so no substring and no
+  // Number() call is needed on the hot path (Clinger's fast path).
+  let mantissa = 0;
+  let digits = 0;
+  let fraction = 0;
+  while (i < n) {
+    const d = line.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) break;
+    mantissa = mantissa * 10 + d;
+    digits++;
+    i++;
+  }
   if (i < n && line.charCodeAt(i) === 0x2e) {
     i++;
-    const fracStart = i;
-    while (i < n && isDigit(line.charCodeAt(i))) i++;
-    digits += i - fracStart;
+    while (i < n) {
+      const d = line.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) break;
+      mantissa = mantissa * 10 + d;
+      digits++;
+      fraction++;
+      i++;
+    }
   }
   if (digits === 0) return -1;
+  let exponent = 0;
   if (i < n && (line.charCodeAt(i) === 0x65 || line.charCodeAt(i) === 0x45)) {
     let j = i + 1;
+    const expNegative = j < n && line.charCodeAt(j) === 0x2d;
     if (j < n && (line.charCodeAt(j) === 0x2d || line.charCodeAt(j) === 0x2b)) j++;
     const expStart = j;
-    while (j < n && isDigit(line.charCodeAt(j))) j++;
-    if (j > expStart) i = j; // "1e-3" is a number; "3epochs" is not an exponent
+    let e = 0;
+    while (j < n && isDigit(line.charCodeAt(j))) e = e * 10 + (line.charCodeAt(j++) - 0x30);
+    if (j > expStart) {
+      i = j; // "1e-3" is a number; "3epochs" is not an exponent
+      exponent = expNegative ? -e : e;
+    }
   }
   const end = i;
   if (close !== 0) {
@@ -126,7 +170,14 @@ function parseValue(line: string, i: number): number {
       if (after !== 0x20 && after !== 0x09) return -1;
     } else if (!isValueEnd(t)) return -1;
   }
-  const v = Number(line.slice(start, end));
+  const p10 = exponent - fraction;
+  let v: number;
+  if (digits <= 15 && p10 >= -22 && p10 <= 22) {
+    v = p10 < 0 ? mantissa / POW10[-p10] : mantissa * POW10[p10];
+    if (negative) v = -v;
+  } else {
+    v = Number(line.slice(start, end));
+  }
   if (!Number.isFinite(v)) return -1;
   valueOut = v;
   return i;
@@ -149,7 +200,7 @@ function nameStart(line: string, end: number): number {
     while (p > 0 && isNameChar(line.charCodeAt(p - 1))) p--;
     if (!isLetter(line.charCodeAt(p))) break;
     if (p > 0 && (line.charCodeAt(p - 1) === 0x2f || line.charCodeAt(p - 1) === 0x5c)) break;
-    if (start - 1 - p <= 8 && STOP_WORDS.has(line.slice(p, start - 1).toLowerCase())) break;
+    if (isStopWord(line, p, start - 1)) break;
     start = p;
   }
   return start;
@@ -183,13 +234,15 @@ export function scanPairs(line: string, sink: PairSink): void {
     while (k >= 0 && line.charCodeAt(k) === 0x20) k--;
     if (k < 0) continue;
     const q = line.charCodeAt(k);
-    let raw: string;
+    let nameFrom: number;
+    let nameTo: number;
     if (q === 0x27 || q === 0x22) {
       // Quoted key of a Python dict or JSON object: {'eval_loss': 0.52} / {"auc": 0.9}.
       const open = line.lastIndexOf(q === 0x27 ? "'" : '"', k - 1);
       if (open < 0 || k - open - 1 < 1 || k - open - 1 > MAX_NAME) continue;
       if (!isLetter(line.charCodeAt(open + 1))) continue;
-      raw = line.slice(open + 1, k);
+      nameFrom = open + 1;
+      nameTo = k;
     } else {
       if (line.charCodeAt(p) === 0x3d) {
         // Keyword arguments of a call or a repr ("LGBMClassifier(learning_rate=0.05)") are settings, not results.
@@ -198,8 +251,9 @@ export function scanPairs(line: string, sink: PairSink): void {
       }
       const s = nameStart(line, k + 1);
       if (s < 0 || k + 1 - s > MAX_NAME) continue;
-      raw = line.slice(s, k + 1);
+      nameFrom = s;
+      nameTo = k + 1;
     }
-    sink(raw, value, percent);
+    sink(line, nameFrom, nameTo, value, percent);
   }
 }

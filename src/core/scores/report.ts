@@ -19,6 +19,11 @@ const COLUMNS = ['precision', 'recall', 'f1-score'];
 export class ClassificationReportReader {
   private active = false;
 
+  /** True inside a table; outside one, only lines starting with a space can begin one (the header is indented). */
+  wants(line: string): boolean {
+    return this.active || line.charCodeAt(0) === 0x20;
+  }
+
   /** Returns true when the line belonged to a report (header, blank line inside it, or a row). */
   line(line: string, sink: PairSink): boolean {
     if (!this.active) {
@@ -37,10 +42,13 @@ export class ClassificationReportReader {
       return false;
     }
     if (label === 'accuracy' && numbers.length === 2) {
-      sink('accuracy', Number(numbers[0]), false);
+      sink('accuracy', 0, 8, Number(numbers[0]), false);
     } else if (label.endsWith(' avg') && numbers.length === 4) {
       // Multi-label reports add "micro avg" and "samples avg"; the table ends at the first line that is not a row.
-      for (let i = 0; i < 3; i++) sink(`${label} ${COLUMNS[i]}`, Number(numbers[i]), false);
+      for (let i = 0; i < 3; i++) {
+        const name = `${label} ${COLUMNS[i]}`;
+        sink(name, 0, name.length, Number(numbers[i]), false);
+      }
     }
     return true;
   }
