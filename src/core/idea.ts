@@ -163,7 +163,15 @@ const ALTERNATIVE_RES: RegExp[] = [
   /^\W{0,8}(?:option|approach|alternative|idea|plan)[ \t]*(?:#[ \t]*)?(?:[1-9]|a|b|one|two)\b[ \t]*[:.)-]/i,
   /^\W{0,8}(?:plan[ \t]+b|alternatives?)\b[ \t]*[:(-]/i,
   /^\W{0,8}(?:another|other)[ \t]+(?:options?|approach(?:es)?|alternatives?|ideas?)[ \t]*:/i,
+  /^\W{0,4}(?:or|otherwise),?[ \t]+(?:you[ \t]+(?:could|can|might)|try|use|consider|switch)\b/i,
+  /\byou[ \t]+(?:could|can|might)[ \t]+also[ \t]+(?:try|use|consider|switch)\b/i,
 ];
+/**
+ * A commentary section written as a bold or heading label ("**Expected impact:**", "### Notes"): the answer is
+ * adding an item beyond the three fields. Plain sentences that start with "Note:" are left alone.
+ */
+const COMMENTARY_LABEL_RE =
+  /^ {0,3}(?:#{1,6}[ \t]+[*_]{0,3}|[*_]{2,3})[ \t]*(notes?|expected[ \t]+(?:impact|improvement|gain|outcome|results?)|impact|risks?|caveats?|summary|conclusion|next[ \t]+steps|bonus|tips?|warning|background|assumptions?|confidence|implementation[ \t]+notes?|alternatives?)\b[^\n]{0,40}$/i;
 const CLOSING_REMARK_RE = /^\W{0,4}(?:let me know|hope this helps|i hope|good luck|feel free|happy to help|if you (?:need|have|want|'d like)|happy (?:coding|modeling|kaggling))/i;
 const PLACEHOLDER_RE = /^<[^<>\n]{3,200}>$/;
 
@@ -269,6 +277,11 @@ function classifyProse(line: string, headerLevel: number, res: ScanResult): void
   const caps = CAPS_LABEL_RE.exec(line);
   if (caps && caps[1].length >= 3 && (caps[2].trim() === '' || caps[1].includes('_'))) {
     res.extraLabels.push(caps[1]);
+    return;
+  }
+  const commentary = COMMENTARY_LABEL_RE.exec(line);
+  if (commentary && /[:：]|^ {0,3}#/.test(line)) {
+    res.extraLabels.push(commentary[1].replace(/\s+/g, ' '));
     return;
   }
   if (headerLevel > 0) {

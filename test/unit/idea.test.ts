@@ -297,3 +297,16 @@ test('a closing remark on the last line, without a blank line before it, is stil
   // A rationale that merely continues on a second line is fine.
   assert.equal(parseIdea('ANALYSIS_ON_CURRENT_PROGRESS:\na\n\nACTION:\nb\n\nRATIONALE:\nBecause it helps\nthe model generalise.').ok, true);
 });
+
+test('bold or heading commentary labels and "or you could…" alternatives are caught', () => {
+  const base = 'ANALYSIS_ON_CURRENT_PROGRESS:\nKeep going.\n\nACTION:\nAdd lag features of sales at 7 and 14 days.\n\nRATIONALE:\nSales are seasonal.\n\n';
+  const impact = parseIdea(`${base}**Expected impact:** +0.02 AUC`);
+  assert.equal(impact.ok, false);
+  assert.match(impact.errors.join(), /extra section "Expected impact"/);
+  assert.match(parseIdea(`${base}### Notes\nRun it twice.`).errors.join(), /extra section "Notes"/);
+  assert.match(parseIdea(base.replace('Sales are seasonal.', 'Sales are seasonal. You could also try a rolling mean.')).errors.join(), /offers alternatives/);
+  assert.match(parseIdea(base.replace('14 days.', '14 days.\nOr you could use weekly aggregates.')).errors.join(), /offers alternatives/);
+  // Prose that merely mentions notes or options stays fine, and so does a bold sub-label inside ACTION.
+  assert.equal(parseIdea(base.replace('Keep going.', 'Note: the last run improved. The options tried so far all tuned trees.')).ok, true);
+  assert.equal(parseIdea(base.replace('Add lag features', '**Code:**\nAdd lag features')).ok, true);
+});
