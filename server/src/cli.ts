@@ -8,6 +8,7 @@
 import { UsageError, type CliIO, type Command } from './commands/common';
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  worker: { summary: 'execute queued reward ideas from the store of a local `ideator serve` (same --data-dir)', load: async () => (await import('./commands/worker')).default },
   demo: { summary: 'run 8 bundled ideas through the real reward pipeline; print rewards and GRPO advantages', load: async () => (await import('./commands/demo')).default },
   serve: { summary: 'run the reward service: HTTP API, SQLite job store, sandboxed worker pool', load: async () => (await import('./commands/serve')).default },
   'parse-idea': { summary: 'parse an Ideator answer (FILE or -) into {ok, analysis, action, rationale, ...}', load: async () => (await import('./commands/parseIdea')).default },

@@ -37,14 +37,24 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; env
   const dataDir = opts.dataDir ?? tempDir();
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', 'server/src/cli.ts', opts.command ?? 'serve', '--port', '0', '--json', '--data-dir', dataDir, ...(opts.args ?? [])],
+    [
+      '--import',
+      'tsx',
+      'server/src/cli.ts',
+      opts.command ?? 'serve',
+      ...(opts.command === 'worker' ? [] : ['--port', '0']),
+      '--json',
+      '--data-dir',
+      dataDir,
+      ...(opts.args ?? []),
+    ],
     { cwd: REPO, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let err = '';
   let out = '';
   proc.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-20_000)));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  const info = await new Promise<{ url: string; port: number; pid: number }>((resolvePromise, reject) => {
+  const info = await new Promise<{ url: string; port: number; pid: number; owner?: string }>((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${err}`)), 60_000);
     proc.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
