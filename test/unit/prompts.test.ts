@@ -177,6 +177,10 @@ test('defaultPromptsDir works from a bundle one folder below the package root (l
   const entry = join(outDir, 'entry.ts');
   writeFileSync(entry, `import { defaultPromptsDir, loadPrompt } from '${join(root, 'src', 'core', 'prompts').replace(/\\/g, '/')}';\nconsole.log(defaultPromptsDir() + '|' + loadPrompt('ideator').placeholders.length);\n`);
   await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', outfile: join(outDir, 'bundle.js'), logLevel: 'silent' });
-  const out = execFileSync(process.execPath, [join(outDir, 'bundle.js')], { encoding: 'utf8' }).trim();
-  assert.equal(out, `${join(root, 'prompts')}|6`);
+  try {
+    const out = execFileSync(process.execPath, [join(outDir, 'bundle.js')], { encoding: 'utf8' }).trim();
+    assert.equal(out, `${join(root, 'prompts')}|6`);
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
 });
