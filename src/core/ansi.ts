@@ -119,8 +119,14 @@ export class TerminalTextCleaner {
       } else if (c === 0x9b) {
         this.startCsi();
       } else if (c === 0x08) {
-        // Backspace (Keras progress bars erase with runs of it): the cursor moves left; drop the last character.
-        if (!this.pendingCR && this.line.length) this.line = this.line.slice(0, -1);
+        // Backspace: the cursor moves left; drop the last character. Keras erases its bar with runs of a hundred,
+        // so take the whole run at once.
+        let run = 1;
+        while (i < n && chunk.charCodeAt(i) === 0x08) {
+          run++;
+          i++;
+        }
+        if (!this.pendingCR && this.line.length) this.line = this.line.slice(0, Math.max(0, this.line.length - run));
       }
       // Every other control character (BEL, form feed, ...) has no visible effect on the text.
     }

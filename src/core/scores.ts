@@ -59,7 +59,8 @@ function normalizeName(raw: string): string {
 
 function classify(raw: string): NameInfo {
   const name = normalizeName(raw);
-  if (!name || !/[a-z]/.test(name[0])) return { kind: 'skip' };
+  // One-letter names ("C=1", "k: 5") are variables and hyper-parameters, not metrics.
+  if (name.length < 2 || !/[a-z]/.test(name[0])) return { kind: 'skip' };
   const key = contextKey(name);
   if (key) return { kind: 'context', key };
   if (isContextName(name)) return { kind: 'skip' };
@@ -166,6 +167,13 @@ export class ScoreExtractor {
     if (first === 0x5b /* [ */) {
       // LightGBM's own chatter ("[LightGBM] [Info] Number of positive: 10") is never a score.
       if (line.startsWith('[LightGBM]')) return;
+      // GridSearchCV verbose: "[CV 1/5] END C=0.1, gamma=0.01;, score=0.823 total time=0.1s". The hyper-parameters
+      // come before the ';', the result after it.
+      if (line.startsWith('[CV')) {
+        const semi = line.lastIndexOf(';');
+        scanPairs(semi >= 0 ? line.slice(semi + 1) : line, this.onPair);
+        return;
+      }
       // "[50]\t..." (LightGBM / XGBoost): the iteration is context. Parsed by hand: this runs on every eval line.
       let k = 1;
       let iteration = 0;

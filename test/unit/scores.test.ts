@@ -105,6 +105,28 @@ describe('formats', () => {
   });
 });
 
+describe('other common prints', () => {
+  it('PyTorch Lightning bar postfix (v_num is a version, not a metric)', () => {
+    assert.deepEqual(values('Epoch 0: 100%|██████████| 50/50 [00:01<00:00, 30.12it/s, v_num=0, train_loss=0.512, val_loss=0.498, val_acc=0.84]\n'), {
+      train_loss: 0.512,
+      val_loss: 0.498,
+      val_acc: 0.84,
+    });
+  });
+
+  it('GridSearchCV verbose lines: the score, not the hyper-parameters', () => {
+    assert.deepEqual(values('[CV 1/5] END ....C=0.1, gamma=0.01;, score=0.823 total time=   0.1s\n'), { score: 0.823 });
+    assert.deepEqual(values('Best score: 0.91 with C=1\n'), { 'best score': 0.91 });
+  });
+
+  it('PyTorch examples and sklearn MLP verbose output', () => {
+    assert.deepEqual(values('Train Epoch: 1 [640/60000 (1%)]\tLoss: 2.283\nTest set: Average loss: 0.0339, Accuracy: 9890/10000 (99%)\nIteration 1, loss = 0.69314718\n'), {
+      loss: 0.69314718,
+      'average loss': 0.0339,
+    });
+  });
+});
+
 describe('false positives', () => {
   const noise = [
     '2024-05-01 12:30:45,123 - INFO - starting',
@@ -219,9 +241,9 @@ describe('bounds', () => {
 
   it('counts the final unterminated line', () => {
     const ex = new ScoreExtractor();
-    ex.push('a: 1\nval_f1: 0.5');
+    ex.push('ab: 1\nval_f1: 0.5');
     assert.equal(ex.lines, 1);
-    assert.equal(ex.primary()?.name, 'a');
+    assert.equal(ex.primary()?.name, 'ab');
     ex.end();
     assert.equal(ex.lines, 2);
     assert.deepEqual(ex.primary(), { name: 'val_f1', value: 0.5, direction: 'higher' });
