@@ -1,6 +1,7 @@
 /** Score extraction rules: formats, false positives, directions, primary selection, bounds. */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import { MetricSchema, PrimaryScoreSchema } from '../../src/core/protocol';
 import { betterOf, extractScores, guessDirection, isImprovement, isValidationName, ScoreExtractor } from '../../src/core/scores';
 
 function values(text: string): Record<string, number> {
@@ -247,5 +248,50 @@ describe('bounds', () => {
     ex.end();
     assert.equal(ex.lines, 2);
     assert.deepEqual(ex.primary(), { name: 'val_f1', value: 0.5, direction: 'higher' });
+  });
+});
+
+describe('robustness', () => {
+  it('never throws on random input, always returns schema-valid metrics, and chunking never changes the result', () => {
+    let seed = 99;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const atoms = ['loss', 'val_auc', "'", '"', ':', '=', ' ', '\t', '\n', '\r', '\r\n', '0.5', '-1e-3', '12:30', '%', '[', ']', '{', '}', '(', ')',
+      '\x1b[', '\x1b]633;A', '\x07', '\x1b\\', '\b', 'np.float64(', 'tensor(', '.', ',', 'nan', '9'.repeat(30), 'é', '█', 'Epoch 1/3', '[LightGBM]',
+      '              precision    recall  f1-score   support', '  accuracy    0.5   10'];
+    for (let trial = 0; trial < 400; trial++) {
+      let text = '';
+      const count = Math.floor(rand() * 80);
+      for (let k = 0; k < count; k++) text += atoms[Math.floor(rand() * atoms.length)];
+      const whole = extractScores(text);
+      for (const m of whole.metrics) {
+        MetricSchema.parse(m);
+        assert.ok(m.series.length <= m.count);
+      }
+      if (whole.primary) PrimaryScoreSchema.parse(whole.primary);
+      const ex = new ScoreExtractor();
+      const size = 1 + Math.floor(rand() * 7);
+      for (let i = 0; i < text.length; i += size) ex.push(text.slice(i, i + size));
+      ex.end();
+      assert.deepEqual({ primary: ex.primary(), metrics: ex.metrics() }, whole, JSON.stringify(text));
+    }
+  });
+});
+
+describe('number parsing', () => {
+  it('reads every printed number exactly as Number() would (fast path and fallback)', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const texts: string[] = ['0', '-0.0', '+3', '.5', '5.', '1e-7', '2.5E+10', '123456789012345678', '0.1234567890123456789', '1e300', '-7.0000000000000001e-22', '4.5e-05'];
+    for (let i = 0; i < 3000; i++) {
+      const v = (rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20);
+      const forms = [String(v), v.toFixed(Math.floor(rand() * 10)), v.toPrecision(1 + Math.floor(rand() * 20)), v.toExponential(Math.floor(rand() * 16))];
+      texts.push(forms[i % forms.length]);
+    }
+    const ex = new ScoreExtractor({ maxSeries: 10_000 });
+    for (const t of texts) ex.push(`val_metric: ${t}\n`);
+    ex.end();
+    const [m] = ex.metrics();
+    assert.equal(m.count, texts.length);
+    texts.forEach((t, i) => assert.ok(Object.is(m.series[i], Number(t)) || (m.series[i] === 0 && Number(t) === 0), `${t}: ${m.series[i]} != ${Number(t)}`));
   });
 });
