@@ -16,6 +16,11 @@
  *   line, so `last` is the score of the model the library returned.
  * - A configured primary metric that never appears gives primary() === null rather than silently judging the run
  *   by another metric.
+ * - Names are lower-cased as printed ("valid_0's auc" → "valid_0 auc", "ROC AUC" → "roc auc"); one-letter names,
+ *   call arguments ("Model(C=1)"), hyper-parameter lines ("Best params: {...}"), Python warnings, LightGBM's own
+ *   "[LightGBM] [Info]" lines and the parameter half of GridSearchCV "[CV]" lines are never metrics.
+ * - Unknown names default to 'higher'; pass primaryDirection when that guess is wrong (e.g. CatBoost's bare
+ *   "learn:"/"test:" columns, whose direction depends on the loss).
  */
 import { TerminalTextCleaner } from './ansi';
 import type { Direction, Metric, PrimaryScore } from './protocol';
