@@ -112,7 +112,7 @@ export class TerminalTextCleaner {
         this.pendingCR = true;
         if (i < n && chunk.charCodeAt(i) !== 0x0a) {
           if (esc !== -1 && esc < i) esc = chunk.indexOf('\x1b', i);
-          i = this.skipRedraws(chunk, i, esc);
+          i = this.skipRedraws(chunk, i, nl, esc);
         }
       } else if (c === 0x1b) {
         this.state = State.Esc;
@@ -138,8 +138,9 @@ export class TerminalTextCleaner {
    * sequence lies on the rest of the line: an OSC/DCS string must be parsed to know where it ends, and colour codes
    * after the last "\r" are not text that replaces the line. Returns the new index.
    */
-  private skipRedraws(chunk: string, i: number, esc: number): number {
-    const nl = chunk.indexOf('\n', i);
+  private skipRedraws(chunk: string, i: number, nl: number, esc: number): number {
+    // nl and esc come from the caller's cursors (next "\n" / ESC at or after i, -1 for none): searching here again
+    // on every "\r" of a colourised bar that cannot be skipped would be quadratic in the chunk size.
     const limit = nl < 0 ? chunk.length : nl;
     let last = chunk.lastIndexOf('\r', limit - 1);
     // A "\r" right at the limit (a CRLF, or the chunk's last character) has nothing after it to replace the line

@@ -63,6 +63,16 @@ describe('TerminalTextCleaner', () => {
     assert.equal(c.push('\nauc: 0.9\n'), 'x'.repeat(1000) + '\nauc: 0.9\n');
   });
 
+  it('stays linear on a long coloured progress line pushed as one chunk', () => {
+    // Coloured tqdm bars (colour='green') put escape codes in every redraw, so redraws cannot be skipped wholesale.
+    const redraw = (k: number) => `\r\x1b[32m${k}%|${'#'.repeat(k % 10)}\x1b[0m| ${k}/15000 [loss=0.${k}]`;
+    let text = '';
+    for (let k = 0; k < 15000; k++) text += redraw(k);
+    const started = Date.now();
+    assert.equal(stripAnsi(text + '\n'), '14999%|#########| 14999/15000 [loss=0.14999]\n');
+    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+  });
+
   it('push returns completed lines only; end returns the rest', () => {
     const c = new TerminalTextCleaner();
     assert.equal(c.push('loss: 0.'), '');
