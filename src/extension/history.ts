@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { Services } from './services';
+import { registerIdeaClassifier } from './historyClassify';
 import { registerHistoryCommands } from './historyCommands';
 import { ideaTypeSuccessRates, type TypeRate } from './historyRows';
 import { RunRecorder } from './historyService';
@@ -28,6 +29,7 @@ export function registerRunWatching(context: vscode.ExtensionContext, services: 
   const store = () => recorder.store;
   // Ask Ideator / Apply read services.history; a getter keeps the store lazy: it opens on first use, not here.
   Object.defineProperty(services, 'history', { configurable: true, enumerable: true, get: store, set: () => undefined });
+  recorder.whenOpened((s) => registerIdeaClassifier(services, s));
   const chart = registerScoreChart(context, recorder);
   context.subscriptions.push(
     recorder,

@@ -4,7 +4,8 @@
  * and that idea's outcome; plus per idea type the success rate for the idea panel.
  */
 import { beats, runFailed } from '../core/history';
-import type { IdeaRecord, IdeaType, Outcome, Run } from '../core/protocol';
+import { classifyByKeywords, typeStats, type TypeStat } from '../core/ideaTypes';
+import type { IdeaRecord, Outcome, Run } from '../core/protocol';
 
 export type Trend = 'new-best' | 'worse' | 'tie' | 'none';
 
@@ -87,29 +88,18 @@ export function formatScore(v: number): string {
   return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : String(Number(v.toPrecision(5)));
 }
 
-export interface TypeRate {
-  type: IdeaType;
-  /** Ideas of this type asked in this workspace. */
-  total: number;
-  /** Of those, ideas whose outcome is known. */
-  judged: number;
-  improved: number;
-  /** improved / judged, null when nothing judged yet. */
-  rate: number | null;
-}
-
-const TYPES: IdeaType[] = ['Data Preparation', 'Feature Engineering', 'Model Architecture', 'Hyperparameter Tuning', 'Model Training', 'Others'];
+export type TypeRate = TypeStat;
 
 /**
- * Per idea type: how many ideas were judged and how many improved the score. For the idea panel
- * ("Feature Engineering: 3/4 improved"). Ideas without a type count under 'Others'.
+ * Per idea type: how many ideas were judged and how many improved the score, for the idea panel
+ * ("Feature Engineering: 3/4 improved"). Ideas not yet classified are counted under their keyword type.
  */
 export function ideaTypeSuccessRates(ideas: readonly IdeaRecord[], outcomes: readonly Outcome[]): TypeRate[] {
   const byIdea = new Map(outcomes.map((o) => [o.ideaId, o]));
-  return TYPES.map((type) => {
-    const mine = ideas.filter((i) => (i.type ?? 'Others') === type);
-    const judged = mine.filter((i) => byIdea.has(i.id));
-    const improved = judged.filter((i) => byIdea.get(i.id)!.status === 'improved').length;
-    return { type, total: mine.length, judged: judged.length, improved, rate: judged.length ? improved / judged.length : null };
-  });
+  return typeStats(
+    ideas.map((i) => {
+      const o = byIdea.get(i.id);
+      return { type: i.type ?? classifyByKeywords(i.parsed), improved: o ? o.status === 'improved' : null };
+    }),
+  );
 }

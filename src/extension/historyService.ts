@@ -32,6 +32,7 @@ export class RunRecorder implements vscode.Disposable {
   /** Started but not yet known to be training runs (terminal commands whose text arrives late): not listed. */
   private readonly provisional = new Set<PendingRun>();
   private readonly changed = new vscode.EventEmitter<void>();
+  private readonly openedHandlers: ((store: HistoryStore) => vscode.Disposable)[] = [];
   /** History records appended or runs started/finished. */
   readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
@@ -73,8 +74,15 @@ export class RunRecorder implements vscode.Disposable {
         onWarning: (m) => this.services.output.warn(m),
       });
       this.disposables.push({ dispose: this.opened.onChange(() => this.changed.fire()) });
+      for (const h of this.openedHandlers) this.disposables.push(h(this.opened));
     }
     return this.opened;
+  }
+
+  /** Runs `handler` when the store opens (at once if it is open): hooks that must not open it themselves. */
+  whenOpened(handler: (store: HistoryStore) => vscode.Disposable): void {
+    this.openedHandlers.push(handler);
+    if (this.opened) this.disposables.push(handler(this.opened));
   }
 
   activeRuns(): PendingRun[] {

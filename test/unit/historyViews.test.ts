@@ -43,11 +43,13 @@ test('rows: trend vs best so far, failed runs worse, best marked, baseline resta
 });
 
 test('per-type success rates count judged ideas only', () => {
-  const ideas = [idea('a', 'Feature Engineering'), idea('b', 'Feature Engineering'), idea('c', 'Feature Engineering'), idea('d')];
+  const untyped = { ...idea('d'), parsed: { ...idea('d').parsed, action: 'Tune the learning rate and the batch size with a grid search' } };
+  const ideas = [idea('a', 'Feature Engineering'), idea('b', 'Feature Engineering'), idea('c', 'Feature Engineering'), untyped];
   const rates = ideaTypeSuccessRates(ideas, [outcome('a', 'improved'), outcome('b', 'not_improved'), outcome('d', 'exec_failed')]);
   const fe = rates.find((r) => r.type === 'Feature Engineering')!;
-  assert.deepEqual(fe, { type: 'Feature Engineering', total: 3, judged: 2, improved: 1, rate: 0.5 });
-  assert.deepEqual(rates.find((r) => r.type === 'Others'), { type: 'Others', total: 1, judged: 1, improved: 0, rate: 0 });
+  assert.deepEqual(fe, { type: 'Feature Engineering', count: 3, judged: 2, improved: 1, rate: 0.5 });
+  // An idea without a stored type counts under its keyword type.
+  assert.deepEqual(rates.find((r) => r.type === 'Hyperparameter Tuning'), { type: 'Hyperparameter Tuning', count: 1, judged: 1, improved: 0, rate: 0 });
   assert.equal(rates.find((r) => r.type === 'Model Training')!.rate, null);
   assert.equal(rates.length, 6);
 });

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { z } from 'zod';
 import type { RunRecorder } from '../historyService';
 import { buildRunRows, formatScore } from '../historyRows';
-import { escapeXml, renderScoreChart } from './scoreChartSvg';
+import { CHART_LEGEND_HTML, escapeXml, renderScoreChart } from './scoreChartSvg';
 
 export const SCORE_CHART_VIEW_ID = 'ideator.scoreChart';
 
@@ -71,7 +71,7 @@ export class ScoreChartProvider implements vscode.WebviewViewProvider, vscode.Di
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${css}"><title>Score chart</title></head>
-<body><div id="summary">${escapeXml(summary)}</div><div id="chart">${renderScoreChart(rows)}</div><div id="tip" hidden></div>
+<body><div id="summary">${escapeXml(summary)}</div><div id="chart">${renderScoreChart(rows)}</div><div id="legend">${CHART_LEGEND_HTML}</div><div id="tip" hidden></div>
 <script nonce="${nonce}" src="${js}"></script></body></html>`;
   }
 

@@ -44,9 +44,10 @@ function tipFor(row: RunRow): string {
 }
 
 export function renderScoreChart(rows: readonly RunRow[], opts: ChartOptions = {}): string {
-  const W = opts.width ?? 640;
-  const H = opts.height ?? 280;
-  const pad = { l: 56, r: 16, t: 28, b: 52 };
+  // Sized for a sidebar: the SVG scales to the view's width, so a small viewBox keeps the text readable.
+  const W = opts.width ?? 360;
+  const H = opts.height ?? 210;
+  const pad = { l: 44, r: 10, t: 22, b: 24 };
   const scored = rows.filter((r) => r.run.primary);
   if (scored.length === 0) {
     return `<svg xmlns="http://www.w3.org/2000/svg" class="score-chart empty" viewBox="0 0 ${W} 80" role="img" aria-label="No scored runs yet"><text x="${W / 2}" y="44" class="empty-text" text-anchor="middle">No scored runs yet: run a training script and its score appears here.</text></svg>`;
@@ -71,14 +72,14 @@ export function renderScoreChart(rows: readonly RunRow[], opts: ChartOptions = {
 
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" class="score-chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeXml(`Score per run: ${metric.name}`)}">`);
-  parts.push(`<text x="${pad.l}" y="16" class="title">${escapeXml(`${metric.name} (${metric.direction} is better)`)}</text>`);
+  parts.push(`<text x="${pad.l}" y="13" class="title">${escapeXml(`${metric.name} (${metric.direction} is better)`)}</text>`);
   // Axes and grid.
   for (const t of niceTicks(lo, hi)) {
     parts.push(`<line x1="${pad.l}" x2="${W - pad.r}" y1="${f(y(t))}" y2="${f(y(t))}" class="grid"/>`);
     parts.push(`<text x="${pad.l - 6}" y="${f(y(t) + 4)}" class="tick" text-anchor="end">${escapeXml(formatScore(t))}</text>`);
   }
   const xTicks = niceTicks(first, last).filter((t) => Number.isInteger(t));
-  for (const t of xTicks) parts.push(`<text x="${f(x(t))}" y="${H - pad.b + 16}" class="tick" text-anchor="middle">#${t}</text>`);
+  for (const t of xTicks) parts.push(`<text x="${f(x(t))}" y="${H - pad.b + 14}" class="tick" text-anchor="middle">#${t}</text>`);
   parts.push(`<line x1="${pad.l}" x2="${W - pad.r}" y1="${H - pad.b}" y2="${H - pad.b}" class="axis"/>`);
 
   // Best-so-far step line over the runs that have one.
@@ -115,13 +116,18 @@ export function renderScoreChart(rows: readonly RunRow[], opts: ChartOptions = {
     }
     parts.push('</g>');
   }
-  // Legend.
-  const legend: [string, string][] = [['best-line', 'best so far'], ['improved', 'idea: improved'], ['not-improved', 'idea: not improved'], ['pending', 'idea: waiting'], ['failed', 'failed run']];
-  let lx = pad.l;
-  for (const [cls, text] of legend) {
-    parts.push(`<g class="legend ${cls}"><rect x="${lx}" y="${H - 18}" width="10" height="10"/><text x="${lx + 14}" y="${H - 9}" class="tick">${text}</text></g>`);
-    lx += 14 + text.length * 6 + 12;
-  }
   parts.push('</svg>');
   return parts.join('');
 }
+
+/** The legend as HTML (it wraps in a narrow view, unlike SVG text). */
+export const CHART_LEGEND_HTML = [
+  ['best-line', 'best so far'],
+  ['new-best', 'new best'],
+  ['improved', 'idea: improved'],
+  ['not-improved', 'idea: not improved'],
+  ['pending', 'idea: waiting'],
+  ['failed', 'failed run'],
+]
+  .map(([cls, text]) => `<span class="legend ${cls}"><i></i>${text}</span>`)
+  .join(' ');
