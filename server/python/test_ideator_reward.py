@@ -1,0 +1,193 @@
+"""Tests of the VeRL bridge against a REAL running `ideator serve` (URL in IDEATOR_TEST_SERVER_URL).
+
+Run with the system interpreter to prove the bridge needs nothing beyond the standard library:
+    IDEATOR_TEST_SERVER_URL=http://127.0.0.1:PORT /usr/bin/python3 server/python/test_ideator_reward.py
+(test/integration/verl-bridge.test.ts starts the server and does exactly that.)
+"""
+
+import asyncio
+import http.server
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ideator_reward as bridge  # noqa: E402
+
+URL = os.environ.get("IDEATOR_TEST_SERVER_URL", "")
+
+
+def state(score=0.5, tag=""):
+    return {
+        "taskDescription": "Toy task: print acc. " + tag,
+        "score": {"value": score, "direction": "higher", "metric": "acc"},
+        "code": f'import sys\nprint("acc: {score}")\n',
+        "codePath": "solution.py",
+    }
+
+
+def idea(acc, note=""):
+    return (
+        "ANALYSIS_ON_CURRENT_PROGRESS:\nThe score is flat.\n\nACTION:\nUse this script:\n```python\n"
+        f'import sys\n# {note}\nprint("acc: {acc}")\n```\n\nRATIONALE:\nIt prints a better score.\n'
+    )
+
+
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class FlakyProxy:
+    """Answers 503 to the first `failures` requests, then forwards to the real server."""
+
+    def __init__(self, target, failures):
+        self.target = target
+        self.failures = failures
+        self.seen = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _relay(self):
+                proxy.seen += 1
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                if proxy.seen <= proxy.failures:
+                    self.send_response(503)
+                    self.send_header("content-type", "application/json")
+                    payload = b'{"error":{"code":"unavailable","message":"try later"}}'
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                req = urllib.request.Request(proxy.target + self.path, data=body or None, method=self.command, headers={"content-type": "application/json"})
+                try:
+                    with urllib.request.urlopen(req, timeout=120) as res:
+                        payload, status = res.read(), res.status
+                except urllib.error.HTTPError as e:
+                    payload, status = e.read(), e.code
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = _relay
+            do_POST = _relay
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@unittest.skipUnless(URL, "IDEATOR_TEST_SERVER_URL not set")
+class BridgeAgainstRealServer(unittest.TestCase):
+    def setUp(self):
+        os.environ["IDEATOR_SERVER_URL"] = URL
+        os.environ["IDEATOR_REWARD_RETRIES"] = "3"
+        os.environ.pop("IDEATOR_REWARD_ON_ERROR", None)
+        os.environ.pop("IDEATOR_REWARD_RETURN", None)
+
+    def test_newest_keyword_call_with_extra_kwargs(self):
+        r = bridge.compute_score(
+            data_source="mle_ideator",
+            solution_str=idea(0.9, "kw"),
+            ground_truth="",
+            extra_info={"state": state(0.5, "kw"), "num_turns": 1, "index": 3},
+            reward_router_address=None,
+            reward_model_tokenizer=None,
+        )
+        self.assertEqual(set(r), set(bridge.RESULT_KEYS))
+        self.assertEqual(r["score"], 1.0)
+        self.assertEqual(r["improved"], 1.0)
+        self.assertEqual(r["bridge_error"], 0.0)
+
+    def test_same_keys_for_every_outcome(self):
+        s = state(0.5, "keys")
+        outs = [
+            bridge.compute_score("d", idea(0.9, "k1"), json.dumps(s), None),  # positional, state in ground_truth
+            bridge.compute_score("d", idea(0.2, "k2"), json.dumps(s), None),
+            bridge.compute_score("d", "no format at all", json.dumps(s), None),
+            bridge.compute_score("d", idea(0.9), "", {"nothing": "here"}),  # no state -> bridge error
+        ]
+        self.assertTrue(all(set(o) == set(bridge.RESULT_KEYS) for o in outs))
+        self.assertEqual([o["score"] for o in outs], [1.0, 0.0, -1.0, 0.0])
+        self.assertEqual([o["format_error"] for o in outs], [0.0, 0.0, 1.0, 0.0])
+        self.assertEqual(outs[3]["bridge_error"], 1.0)
+        self.assertTrue(all(isinstance(v, float) for o in outs for v in o.values()))
+
+    def test_float_return(self):
+        r = bridge.compute_score(solution_str=idea(0.7, "float"), ground_truth=state(0.5, "float"), extra_info=None, return_kind="float")
+        self.assertEqual(r, 1.0)
+
+    def test_async_variant_many_concurrent(self):
+        async def main():
+            s = state(0.5, "async")
+            calls = [
+                bridge.compute_score_async(data_source="d", solution_str=idea(0.5 + (i - 6) / 100, f"a{i}"), ground_truth="", extra_info={"state": s})
+                for i in range(12)
+            ]
+            return await asyncio.gather(*calls)
+
+        t0 = time.monotonic()
+        outs = asyncio.run(main())
+        self.assertEqual([o["score"] for o in outs], [0.0] * 7 + [1.0] * 5)
+        self.assertLess(time.monotonic() - t0, 120)
+
+    def test_legacy_batch_variant_groups_by_state(self):
+        a, b = state(0.5, "batch-a"), state(0.8, "batch-b")
+        sols = [idea(0.6, "b1"), idea(0.6, "b2"), "broken", idea(0.9, "b3"), idea(0.6, "b4")]
+        extras = [{"state": a}, {"state": b}, {"state": a}, {"state": b}, {"state": a}]
+        outs = bridge.compute_score_batch(data_sources=["d"] * 5, solution_strs=sols, ground_truths=[""] * 5, extra_infos=extras)
+        self.assertEqual([o["score"] for o in outs], [1.0, 0.0, -1.0, 1.0, 1.0])
+
+    def test_retries_5xx_then_succeeds(self):
+        proxy = FlakyProxy(URL, failures=2)
+        try:
+            r = bridge.compute_score(solution_str=idea(0.95, "retry"), ground_truth=state(0.5, "retry"), url=proxy.url, retries=4)
+            self.assertEqual(r["score"], 1.0)
+            self.assertEqual(r["bridge_error"], 0.0)
+            self.assertGreaterEqual(proxy.seen, 3)
+        finally:
+            proxy.close()
+
+    def test_unreachable_server_never_raises_by_default(self):
+        t0 = time.monotonic()
+        r = bridge.compute_score(solution_str=idea(0.9), ground_truth=state(), url=f"http://127.0.0.1:{closed_port()}", retries=1)
+        self.assertEqual(r["bridge_error"], 1.0)
+        self.assertEqual(r["score"], 0.0)
+        self.assertLess(time.monotonic() - t0, 10)
+        r = asyncio.run(bridge.compute_score_async(solution_str=idea(0.9), ground_truth=state(), url=f"http://127.0.0.1:{closed_port()}", retries=0))
+        self.assertEqual(r["bridge_error"], 1.0)
+
+    def test_raise_mode(self):
+        with self.assertRaises(bridge.BridgeError):
+            bridge.compute_score(solution_str=idea(0.9), ground_truth=state(), url=f"http://127.0.0.1:{closed_port()}", retries=0, on_error="raise")
+
+    def test_client_errors_are_not_retried(self):
+        proxy = FlakyProxy(URL, failures=0)
+        try:
+            r = bridge.compute_score(solution_str=idea(0.9), ground_truth=state(), url=proxy.url, scheme="bogus", retries=5)
+            self.assertEqual(r["bridge_error"], 1.0)
+            self.assertEqual(proxy.seen, 1, "a 400 is final")
+        finally:
+            proxy.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
