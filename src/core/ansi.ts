@@ -29,10 +29,12 @@ const enum State {
 }
 
 /**
- * Control characters other than tab, "\n", "\r" and ESC (those three are found with indexOf): the rest of C0, DEL
- * and the 8-bit CSI. Real logs almost never contain them, so this regex usually runs once per chunk and finds none.
+ * Control characters with no visible effect (BEL, NUL, form feed, DEL, the C1 range). The hot path does not look
+ * for them: a regex scan of every chunk would cost as much as the rest of the cleaning, and they cannot form a
+ * metric name or value anyway. pushLines() leaves them in its lines; push(), end() and stripAnsi() remove them.
+ * The 8-bit CSI (U+009B) is removed, not interpreted: terminals reading UTF-8 do not treat it as CSI either.
  */
-const OTHER_CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f\x9b]/g;
+const INVISIBLE = /[\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]/g;
 /** Characters that end (or abort) an OSC-like string. A newline inside one means it was never terminated. */
 const STRING_END = /[\x07\x1b\n]/g;
 /** A CSI this long is garbage, not a sequence; give up on it rather than swallow text. */
@@ -60,19 +62,22 @@ export class TerminalTextCleaner {
   push(chunk: string): string {
     const out: string[] = [];
     this.pushLines(chunk, (line) => out.push(line));
-    return out.length ? out.join('\n') + '\n' : '';
+    return out.length ? (out.join('\n') + '\n').replace(INVISIBLE, '') : '';
   }
 
   /** Ends the stream: returns the last, unterminated line (no trailing "\n"), or ''. */
   end(): string {
-    const rest = this.line;
+    const rest = this.line.replace(INVISIBLE, '');
     this.line = '';
     this.pendingCR = false;
     this.state = State.Text;
     return rest;
   }
 
-  /** Like push(), but hands each completed line (without "\n") to onLine: no joining, no re-splitting. */
+  /**
+   * Like push(), but hands each completed line (without "\n") to onLine: no joining, no re-splitting. For speed
+   * the lines may still hold invisible control characters (BEL, NUL, ...); see INVISIBLE.
+   */
   pushLines(chunk: string, onLine: (line: string) => void): void {
     const n = chunk.length;
     let i = 0;
@@ -81,7 +86,7 @@ export class TerminalTextCleaner {
     let nl = -2;
     let cr = -2;
     let esc = -2;
-    let other = -2;
+    let bs = -2;
     while (i < n) {
       if (this.state !== State.Text) {
         i = this.escape(chunk, i);
@@ -90,16 +95,12 @@ export class TerminalTextCleaner {
       if (nl !== -1 && nl < i) nl = chunk.indexOf('\n', i);
       if (cr !== -1 && cr < i) cr = chunk.indexOf('\r', i);
       if (esc !== -1 && esc < i) esc = chunk.indexOf('\x1b', i);
-      if (other !== -1 && other < i) {
-        OTHER_CONTROL.lastIndex = i;
-        const m = OTHER_CONTROL.exec(chunk);
-        other = m ? m.index : -1;
-      }
+      if (bs !== -1 && bs < i) bs = chunk.indexOf('\b', i);
       let stop = n;
       if (nl >= 0) stop = nl;
       if (cr >= 0 && cr < stop) stop = cr;
       if (esc >= 0 && esc < stop) stop = esc;
-      if (other >= 0 && other < stop) stop = other;
+      if (bs >= 0 && bs < stop) stop = bs;
       if (stop > i) this.append(chunk, i, stop);
       if (stop === n) break;
       i = stop + 1;
@@ -116,9 +117,7 @@ export class TerminalTextCleaner {
         }
       } else if (c === 0x1b) {
         this.state = State.Esc;
-      } else if (c === 0x9b) {
-        this.startCsi();
-      } else if (c === 0x08) {
+      } else {
         // Backspace: the cursor moves left; drop the last character. Keras erases its bar with runs of a hundred,
         // so take the whole run at once.
         let run = 1;
@@ -128,7 +127,6 @@ export class TerminalTextCleaner {
         }
         if (!this.pendingCR && this.line.length) this.line = this.line.slice(0, Math.max(0, this.line.length - run));
       }
-      // Every other control character (BEL, form feed, ...) has no visible effect on the text.
     }
   }
 
