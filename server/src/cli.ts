@@ -15,6 +15,8 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   'extract-scores': { summary: 'extract metrics and the primary score from run output (FILE or -)', load: async () => (await import('./commands/extractScores')).default },
   prompt: { summary: 'print the full Ideator prompt for --state STATE.json', load: async () => (await import('./commands/prompt')).default },
   grade: { summary: 'grade a submission CSV against an MLE-bench-format task: {valid, score, normalized}', load: async () => (await import('./commands/grade')).default },
+  bench: { summary: 'run the dual-agent benchmark on MLE-bench-format tasks: Avg@K / Best@K table, resumable', load: async () => (await import('./commands/bench')).default },
+  export: { summary: 'write a bench state pool as VeRL parquet (--format verl) or JSONL', load: async () => (await import('./commands/export')).default },
   ask: { summary: 'ask an Ideator about --state STATE.json and print the parsed idea', load: async () => (await import('./commands/ask')).default },
 };
 

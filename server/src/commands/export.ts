@@ -1,0 +1,47 @@
+/**
+ * `ideator export [RUN_DIR] --format verl|jsonl --out FILE` — the bench's state pool (every seek-help state,
+ * the idea it got, what happened next) as VeRL's parquet dataset or as JSONL lines the reward server accepts.
+ */
+import { resolve } from 'node:path';
+import { readPool, verlRow, writePoolJsonl, writeVerlParquet } from '../pool';
+import { parseFlags, printJson, UsageError, type Command } from './common';
+
+const HELP = `usage: ideator export [RUN_DIR] --format verl|jsonl --out FILE [--task ID] [--judged-only] [--json]
+Writes the state pool of a bench run directory (default .ideator/bench).
+  verl   parquet with data_source, prompt (chat messages), ability, reward_model {style, ground_truth},
+         extra_info {index, split, state_id, task, config, state (IdeatorState JSON), idea, idea_type,
+         score_before, score_after, reward}
+  jsonl  one {state, idea, outcome, ideaId, ideaType, task, config, runId, stepIdx} per line
+  --judged-only   only states whose idea was followed by a graded submission (or the run's end)`;
+
+export default (async (argv, io) => {
+  const { values, positionals } = parseFlags(argv, {
+    format: { type: 'string' },
+    out: { type: 'string' },
+    task: { type: 'string' },
+    'run-dir': { type: 'string' },
+    'judged-only': { type: 'boolean' },
+    prompts: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.stdout.write(HELP + '\n');
+    return 0;
+  }
+  if (values.format !== 'verl' && values.format !== 'jsonl') throw new UsageError(`--format must be verl or jsonl, got '${values.format ?? ''}'`);
+  if (!values.out) throw new UsageError('--out FILE is required');
+  const runDir = resolve(positionals[0] ?? values['run-dir'] ?? '.ideator/bench');
+  let records;
+  try {
+    records = readPool(runDir, { task: values.task, judgedOnly: values['judged-only'] });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.format === 'verl') writeVerlParquet(values.out, records.map((r, i) => verlRow(r, i, 'train', { promptsDir: values.prompts })));
+  else writePoolJsonl(values.out, records);
+  const summary = { out: resolve(values.out), format: values.format, states: records.length, tasks: [...new Set(records.map((r) => r.task))] };
+  if (values.json) printJson(io, summary);
+  else io.stdout.write(`wrote ${records.length} states (${summary.tasks.join(', ') || 'no tasks'}) to ${summary.out}\n`);
+  return 0;
+}) satisfies Command;

@@ -1,0 +1,44 @@
+/**
+ * The state pool as records: every seek-help state the bench recorded, with the idea it got and what happened
+ * next, turned into the shapes trainers and the reward server read. One JSONL line is core/export's ExportLine
+ * ({state, idea, outcome, ideaId, ideaType}) plus where it came from; the reward server accepts `state` as is.
+ */
+import { paperReward } from '../../../src/core/rewards';
+import { ExportLineSchema, type ExportLine } from '../../../src/core/export';
+import { IdeaTypeSchema, type Outcome, type RewardStatus } from '../../../src/core/protocol';
+import type { PoolRow } from '../bench/store';
+
+export interface PoolRecord extends ExportLine {
+  task: string;
+  config: string;
+  runId: string;
+  stepIdx: number;
+}
+
+/** Outcome in normalized-score units (always higher-is-better); null while the idea was never judged. */
+export function poolOutcome(row: PoolRow): Outcome | null {
+  if (row.improved === null) return null;
+  const status: RewardStatus = !row.ideaOk ? 'format_error' : row.improved ? 'improved' : row.after === null ? 'exec_failed' : 'not_improved';
+  return {
+    ideaId: row.id,
+    runId: row.runId,
+    before: row.before,
+    after: row.after,
+    direction: 'higher',
+    status,
+    reward: paperReward({ status, before: row.before, after: row.after, direction: 'higher' }),
+    recordedAt: row.createdAt,
+  };
+}
+
+export function poolRecord(row: PoolRow): PoolRecord {
+  const type = IdeaTypeSchema.safeParse(row.ideaType);
+  const line = ExportLineSchema.parse({
+    state: row.state,
+    idea: row.ideaRaw,
+    outcome: poolOutcome(row),
+    ideaId: row.id,
+    ideaType: type.success ? type.data : undefined,
+  });
+  return { ...line, task: row.task, config: row.config, runId: row.runId, stepIdx: row.stepIdx };
+}
