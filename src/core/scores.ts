@@ -88,7 +88,7 @@ export class ScoreExtractor {
   private readonly recentRaw: (string | undefined)[] = new Array(RECENT_SLOTS);
   private readonly recentInfo: (NameInfo | undefined)[] = new Array(RECENT_SLOTS);
   private readonly onPair = (text: string, start: number, end: number, value: number) => {
-    if (!this.vetoed(text)) this.record(text, start, end, value);
+    if (!(this.vetoChecked ? this.veto : this.vetoed(text))) this.record(text, start, end, value);
   };
   private vetoChecked = false;
   private veto = false;

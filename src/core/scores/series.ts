@@ -18,6 +18,8 @@ export class MetricSeries {
   seq = 0;
   private series: number[] = [];
   private stride = 1;
+  /** Values to skip before the next one is sampled (a countdown instead of a modulo on every value). */
+  private skip = 0;
 
   constructor(
     readonly name: string,
@@ -27,15 +29,21 @@ export class MetricSeries {
   ) {}
 
   add(value: number, seq: number): void {
-    if (this.count % this.stride === 0) {
+    if (this.skip === 0) {
       this.series.push(value);
+      this.skip = this.stride;
       if (this.series.length >= this.cap) {
+        // Keep the even-indexed samples (values 0, 2s, 4s, ... of the run, s the old stride); the next sample is
+        // due at the next multiple of the new stride after the value just added (index `count`).
         let w = 0;
         for (let r = 0; r < this.series.length; r += 2) this.series[w++] = this.series[r];
         this.series.length = w;
+        const lastKept = (w - 1) * 2 * this.stride;
         this.stride *= 2;
+        this.skip = lastKept + this.stride - this.count;
       }
     }
+    this.skip--;
     this.count++;
     this.last = value;
     if (value < this.min) this.min = value;
