@@ -64,8 +64,9 @@ function normalizeName(raw: string): string {
 
 function classify(raw: string): NameInfo {
   const name = normalizeName(raw);
-  // One-letter names ("C=1", "k: 5") are variables and hyper-parameters, not metrics.
-  if (name.length < 2 || !/[a-z]/.test(name[0])) return { kind: 'skip' };
+  // One-letter names ("C=1", "k: 5") are variables and hyper-parameters, not metrics; a bare "best" repeats
+  // another metric's best with no way to tell which.
+  if (name.length < 2 || !/[a-z]/.test(name[0]) || name === 'best') return { kind: 'skip' };
   const key = contextKey(name);
   if (key) return { kind: 'context', key };
   if (isContextName(name)) return { kind: 'skip' };

@@ -95,14 +95,14 @@ describe('formats', () => {
       '   macro avg       0.80      0.85      0.82        20',
       'weighted avg       0.80      0.85      0.82        20',
       '',
-      'done: 1',
+      'kappa: 1',
     ].join('\n');
     const v = values(report);
     assert.equal(v.accuracy, 0.85);
     assert.equal(v['macro avg f1-score'], 0.82);
     assert.equal(v['weighted avg recall'], 0.85);
     assert.ok(!Object.keys(v).some((k) => k.includes('cat') || k.includes('dog') || k.includes('support')));
-    assert.equal(v.done, 1); // normal parsing resumes after the table
+    assert.equal(v.kappa, 1); // normal parsing resumes after the table
   });
 });
 
@@ -151,6 +151,10 @@ describe('false positives', () => {
     'loss: nan acc: inf',
     'Date: 2024-05-01',
     'Restoring model weights from the end of the best epoch: 3.',
+    'Device: cuda:0, rank: 1, local_rank=0',
+    'Progress: 45% Downloading: 80% done: 3',
+    'loss std: 0.01',
+    'test_score_std: 0.02',
   ].join('\n');
 
   it('finds no metric in timestamps, versions, paths, counters, settings, sizes, arrays', () => {

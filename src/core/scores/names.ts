@@ -29,6 +29,10 @@ const NOT_METRIC = new Set([
   'grad', 'gradient', 'momentum', 'decay', 'warmup', 'patience', 'depth', 'leaves', 'bins', 'estimators', 'width',
   'height', 'line', 'lines', 'index', 'idx', 'positive', 'negative', 'points', 'throughput', 'speed', 'tokens', 'per',
   'ntree', 'trees', 'verbosity', 'verbose', 'dropout', 'temperature', 'instances', 'nrounds',
+  // Spreads, progress and devices: "std: 0.01", "Progress: 45%", "Downloading: 80%", "Device: cuda:0", "rank: 1".
+  'std', 'stdev', 'stddev', 'progress', 'downloading', 'downloaded', 'download', 'uploading', 'upload', 'done',
+  'complete', 'completed', 'percent', 'cuda', 'mps', 'tpu', 'xla', 'device', 'devices', 'rank', 'node', 'nodes',
+  'host', 'worker',
 ]);
 
 /** Context counters worth remembering (the latest value), keyed by a canonical name. */
