@@ -22,7 +22,11 @@ Reads run output (FILE, or stdin when FILE is '-' or absent) and prints the metr
 
 /** Opens the input as a text stream; missing files and directories are the user's to fix (exit 2). */
 async function openInput(file: string | undefined, io: CliIO): Promise<AsyncIterable<string | Buffer>> {
-  if (file === undefined || file === '-') return io.stdin as AsyncIterable<string | Buffer>;
+  if (file === undefined || file === '-') {
+    // Someone typing `ideator extract-scores` alone would otherwise wait on a silent terminal.
+    if ((io.stdin as { isTTY?: boolean }).isTTY) io.stderr.write('reading run output from stdin (end with Ctrl+D)\n');
+    return io.stdin as AsyncIterable<string | Buffer>;
+  }
   let info;
   try {
     info = await stat(file);
