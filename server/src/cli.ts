@@ -17,6 +17,8 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   grade: { summary: 'grade a submission CSV against an MLE-bench-format task: {valid, score, normalized}', load: async () => (await import('./commands/grade')).default },
   bench: { summary: 'run the dual-agent benchmark on MLE-bench-format tasks: Avg@K / Best@K table, resumable', load: async () => (await import('./commands/bench')).default },
   export: { summary: 'write a bench state pool as VeRL parquet (--format verl) or JSONL', load: async () => (await import('./commands/export')).default },
+  report: { summary: 'write a self-contained HTML report (and --png) of a bench run directory', load: async () => (await import('./commands/report')).default },
+  collect: { summary: 'sample train/val sets (per task) from bench state pools, as VeRL parquet or JSONL', load: async () => (await import('./commands/collect')).default },
   ask: { summary: 'ask an Ideator about --state STATE.json and print the parsed idea', load: async () => (await import('./commands/ask')).default },
 };
 

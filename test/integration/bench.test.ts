@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { IdeatorStateSchema } from '../../src/core/protocol';
 import { main } from '../../server/src/cli';
+import { buildReport } from '../../server/src/report';
 import { resolvePython } from '../../server/src/tasks';
 import { startOpenAIServer, type ChatRequest, type OpenAIServer } from '../servers/openai';
 
@@ -234,6 +235,29 @@ print(json.dumps({
       assert.equal(l.config, 'prompted');
       assert.match(l.idea, /^ANALYSIS_ON_CURRENT_PROGRESS:/);
     }
+  });
+
+  it('writes a self-contained HTML report with the figures and renders it in Chromium', async () => {
+    const png = join(root, 'report.png');
+    const r = await cli(['report', runDir, '--png', png, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.runs, 4);
+    assert.equal(summary.states, 2);
+    const html = readFileSync(summary.html, 'utf8');
+    assert.ok(!/<script|<link|@import|src=|href="https?:/i.test(html), 'the report must not load anything');
+    assert.equal((html.match(/<svg /g) ?? []).length, 4);
+    for (const text of ['Avg@2', 'Best@2', 'churn-binary', 'codeact', 'prompted', 'Feature Engineering', 'seek_help frequency']) assert.ok(html.includes(text), text);
+    const { data } = buildReport(runDir);
+    const curve = Object.fromEntries(data.curves.map((c) => [c.name, c.values]));
+    assert.equal(curve.prompted.length, 5);
+    assert.ok(curve.prompted[4] > curve.codeact[4] + 10, 'the Ideator run ends higher');
+    assert.equal(curve.codeact[1], curve.codeact[4], 'a finished run keeps its best');
+    assert.deepEqual(data.seekHelpRate, [0, 0, 1, 0, 0]);
+    assert.deepEqual(data.ideaTypes.map((t) => [t.type, t.count, t.improved, t.rate]), [['Feature Engineering', 2, 2, 1]]);
+    const bytes = readFileSync(png);
+    assert.equal(bytes.subarray(0, 8).toString('hex'), '89504e470d0a1a0a');
+    assert.ok(bytes.length > 20_000, `PNG only ${bytes.length} bytes`);
   });
 
   it('resumes: finished runs are kept, an interrupted run is redone from scratch', async () => {

@@ -1,0 +1,40 @@
+/**
+ * `ideator report [RUN_DIR] [--out FILE.html] [--png FILE.png]` — a self-contained HTML report of a bench run:
+ * Table 1, best-so-far score vs step per configuration, seek_help frequency per step, idea types and their
+ * effectiveness; optionally screenshotted to PNG with headless Chromium.
+ */
+import { resolve } from 'node:path';
+import { writeReport } from '../report';
+import { parseFlags, printJson, UsageError, type Command } from './common';
+
+const HELP = `usage: ideator report [RUN_DIR] [--out FILE.html] [--png FILE.png] [--chromium PATH] [--title TEXT] [--json]
+Writes RUN_DIR/report.html (default RUN_DIR: .ideator/bench): one file, inline SVG, no scripts or CDN.
+--png renders it with headless Chromium (/usr/bin/chromium, or CHROMIUM_PATH).`;
+
+export default (async (argv, io) => {
+  const { values, positionals } = parseFlags(argv, {
+    out: { type: 'string' },
+    png: { type: 'string' },
+    chromium: { type: 'string' },
+    title: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const runDir = resolve(positionals[0] ?? '.ideator/bench');
+  let result;
+  try {
+    result = await writeReport(runDir, { out: values.out, png: values.png, chromium: values.chromium, title: values.title });
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (/no bench store|no Chromium/.test(msg)) throw new UsageError(msg);
+    throw err;
+  }
+  const summary = { html: result.htmlFile, png: result.pngFile ?? null, runs: result.data.runs.length, states: result.data.poolSize };
+  if (values.json) printJson(io, summary);
+  else io.stdout.write(`wrote ${summary.html}${summary.png ? ` and ${summary.png}` : ''}\n`);
+  return 0;
+}) satisfies Command;

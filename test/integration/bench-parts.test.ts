@@ -1,0 +1,182 @@
+/**
+ * The bench's parts in isolation: action parsing, head+tail truncation, provider specs, idea types, the
+ * persistent Python session (real interpreter), bash execution, context compaction, per-task pool splits,
+ * the baseline prompt without seek_help, and the table arithmetic.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { parseAction } from '../../server/src/bench/actions';
+import { compactHistory, DEFAULT_LIMITS } from '../../server/src/bench/agent';
+import { pathWithPython, runBash } from '../../server/src/bench/bash';
+import { classifyIdeaType } from '../../server/src/bench/ideaType';
+import { implementerMessages, withoutSeekHelp } from '../../server/src/bench/prompt';
+import { parseProviderSpec } from '../../server/src/bench/providerSpec';
+import { PythonSession } from '../../server/src/bench/pythonSession';
+import type { RunRow } from '../../server/src/bench/store';
+import { benchTable } from '../../server/src/bench/table';
+import { truncateMiddle } from '../../server/src/bench/truncate';
+import { splitPool, type PoolRecord } from '../../server/src/pool';
+import { resolvePython } from '../../server/src/tasks';
+
+const dir = mkdtempSync(join(tmpdir(), 'ideator-bench-parts-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('parseAction', () => {
+  it('reads each tag, unfences bodies, takes the first action', () => {
+    assert.deepEqual(parseAction('ok\n<execute_bash>ls -la</execute_bash>'), { kind: 'bash', code: 'ls -la' });
+    assert.deepEqual(parseAction('<execute_ipython>\n```python\nx = 1\n```\n</execute_ipython>'), { kind: 'python', code: 'x = 1' });
+    assert.deepEqual(parseAction('<execute_python>print(1)</execute_python>'), { kind: 'python', code: 'print(1)' });
+    assert.equal(parseAction('<seek_help>\nPROBLEM_STATEMENT:\nx\n</seek_help>').kind, 'seek_help');
+    assert.equal(parseAction('done <submit/>').kind, 'submit');
+    assert.equal(parseAction('<submit>final: 0.83</submit>').kind, 'submit');
+    assert.equal(parseAction('<finish></finish>').kind, 'submit');
+    assert.deepEqual(parseAction('<execute_bash>a</execute_bash> then <execute_ipython>b</execute_ipython>'), { kind: 'bash', code: 'a' });
+    assert.deepEqual(parseAction('<execute_ipython>b</execute_ipython> <execute_bash>a</execute_bash>'), { kind: 'python', code: 'b' });
+  });
+  it('falls back to a fenced block, and says what is wrong otherwise', () => {
+    assert.deepEqual(parseAction('Run:\n```bash\npython train.py\n```'), { kind: 'bash', code: 'python train.py' });
+    assert.deepEqual(parseAction('```python\nimport os\n```'), { kind: 'python', code: 'import os' });
+    assert.equal(parseAction('I will think more.').kind, 'none');
+    assert.deepEqual(parseAction('<execute_bash>   </execute_bash>'), { kind: 'none', reason: 'empty <execute_bash> block' });
+  });
+});
+
+describe('truncateMiddle', () => {
+  it('keeps head and tail, marks the cut, leaves short text alone', () => {
+    assert.equal(truncateMiddle('short', 100), 'short');
+    const long = Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n');
+    const t = truncateMiddle(long, 1000);
+    assert.ok(t.length <= 1000);
+    assert.ok(t.startsWith('line 0\n'));
+    assert.ok(t.endsWith('line 1999'));
+    assert.match(t, /\[\.\.\. \d+ characters \(\d+ lines\) omitted \.\.\.\]/);
+  });
+});
+
+describe('parseProviderSpec', () => {
+  it('KIND[:MODEL][@URL], NAME=SPEC, model names with colons, none only for the Ideator', () => {
+    assert.deepEqual(parseProviderSpec('openai:qwen3:8b@http://127.0.0.1:11434/v1', false), { name: 'openai:qwen3:8b', kind: 'openai', model: 'qwen3:8b', baseUrl: 'http://127.0.0.1:11434/v1' });
+    assert.deepEqual(parseProviderSpec('rl=openai:ideator@http://h:8000/v1', true), { name: 'rl', kind: 'openai', model: 'ideator', baseUrl: 'http://h:8000/v1' });
+    assert.equal(parseProviderSpec('template-vague', true).name, 'template-vague');
+    assert.equal(parseProviderSpec('none', true).kind, 'none');
+    assert.throws(() => parseProviderSpec('none', false), /only valid for the Ideator/);
+    assert.throws(() => parseProviderSpec('gpt4', true), /unknown provider kind 'gpt4'/);
+  });
+});
+
+describe('classifyIdeaType', () => {
+  it('maps typical actions to the six types', () => {
+    assert.equal(classifyIdeaType('Lower the learning_rate to 0.03 and raise n_estimators'), 'Hyperparameter Tuning');
+    assert.equal(classifyIdeaType('Add interaction features such as price per room'), 'Feature Engineering');
+    assert.equal(classifyIdeaType('Impute missing ages with the median per group'), 'Data Preparation');
+    assert.equal(classifyIdeaType('Switch to LightGBM'), 'Model Architecture');
+    assert.equal(classifyIdeaType('Use 5-fold cross-validation with early_stopping'), 'Model Training');
+    assert.equal(classifyIdeaType('Double-check the submission file'), 'Others');
+  });
+});
+
+describe('PythonSession (real interpreter)', () => {
+  it('keeps variables, shows the last expression, tracebacks without driver frames, restarts after a timeout', async () => {
+    const s = new PythonSession(resolvePython(), dir);
+    try {
+      const a = await s.run('import sys\nx = 41\nprint("to stderr", file=sys.stderr)\nx + 1', 20_000);
+      assert.equal(a.ok, true);
+      assert.match(a.output, /to stderr\n42/);
+      const b = await s.run('print(x)\n1/0', 20_000);
+      assert.equal(b.ok, false);
+      assert.match(b.output, /^41\nTraceback/);
+      assert.match(b.output, /ZeroDivisionError/);
+      assert.ok(!b.output.includes('line 1, in <module>\n    ast'), 'driver frames leak');
+      const c = await s.run('import time\ntime.sleep(30)', 1500);
+      assert.equal(c.timedOut, true);
+      const d = await s.run('print("x" in globals())', 20_000);
+      assert.equal(d.restarted, true);
+      assert.match(d.output, /False/);
+      const e = await s.run('import os\nos.system("echo from-child")\ninput_ok = True', 20_000);
+      assert.match(e.output, /from-child/);
+    } finally {
+      s.close();
+    }
+  });
+});
+
+describe('runBash', () => {
+  it('merges stderr, reports exit codes, kills on timeout, puts the configured python first on PATH', async () => {
+    const env = pathWithPython(resolvePython());
+    const r = await runBash('echo out; echo err >&2; exit 3', dir, 10_000, env);
+    assert.equal(r.exitCode, 3);
+    assert.match(r.output, /out\nerr/);
+    const t = await runBash('sleep 20', dir, 500, env);
+    assert.equal(t.timedOut, true);
+    const p = await runBash('python -c "import sys; print(sys.executable)"', dir, 20_000, env);
+    assert.equal(p.exitCode, 0, p.output);
+  });
+});
+
+describe('prompts', () => {
+  it('the CodeAct baseline prompt has no seek_help; the dual-agent one does', () => {
+    const base = { taskDescription: 'T', workdir: '/w', maxSteps: 50, timeLimitSec: 3600, actionTimeoutSec: 600, observationChars: 10_000 };
+    const with_ = implementerMessages({ ...base, seekHelp: true });
+    const without = implementerMessages({ ...base, seekHelp: false });
+    assert.match(with_[0].content, /<seek_help>/);
+    assert.ok(!/seek_help|help/i.test(without[0].content), without[0].content);
+    assert.match(without[0].content, /<execute_bash>/);
+    assert.match(without.at(-1)!.content, /# Task\n\nT/);
+    assert.equal(withoutSeekHelp('a\n<seek_help>\nX\n</seek_help>\nb'), 'a\nb');
+  });
+});
+
+describe('compactHistory', () => {
+  it('cuts old observations, keeps the system prompt, the task and the recent turns whole', () => {
+    const long = 'x'.repeat(5000);
+    const msgs = [
+      { role: 'system' as const, content: long },
+      { role: 'user' as const, content: long },
+      ...Array.from({ length: 30 }, (_, i) => ({ role: (i % 2 ? 'user' : 'assistant') as 'user' | 'assistant', content: long })),
+    ];
+    const out = compactHistory(msgs, DEFAULT_LIMITS);
+    assert.equal(out[0].content.length, 5000);
+    assert.equal(out[1].content.length, 5000);
+    assert.ok(out[3].content.length <= DEFAULT_LIMITS.oldObservationChars);
+    assert.equal(out.at(-1)!.content.length, 5000);
+    assert.equal(out.length, msgs.length);
+  });
+});
+
+describe('splitPool', () => {
+  it('per task: validation first, no overlap, deterministic for a seed', () => {
+    const rec = (task: string, i: number) => ({ task, ideaId: `${task}-${i}` }) as unknown as PoolRecord;
+    const records = [...Array.from({ length: 7 }, (_, i) => rec('a', i)), ...Array.from({ length: 3 }, (_, i) => rec('b', i))];
+    const s1 = splitPool(records, { perTask: 4, valPerTask: 2, seed: 1 });
+    const s2 = splitPool(records, { perTask: 4, valPerTask: 2, seed: 1 });
+    assert.deepEqual(s1, s2);
+    assert.equal(s1.val.length, 4);
+    assert.equal(s1.train.length, 4 + 1);
+    const ids = [...s1.train, ...s1.val].map((r) => r.ideaId);
+    assert.equal(new Set(ids).size, ids.length);
+    assert.notDeepEqual(splitPool(records, { perTask: 4, valPerTask: 2, seed: 2 }).val.map((r) => r.ideaId), s1.val.map((r) => r.ideaId));
+  });
+});
+
+describe('benchTable', () => {
+  it('Avg@K over valid runs, Best@K, a task with all runs failed scores 0, overall = mean over tasks', () => {
+    const result = (valid: boolean, normalized: number | null) => ({
+      valid, score: normalized, normalized, steps: 10, seekHelps: 2, endReason: 'submit' as const,
+      implementerTokens: { input: 10, output: 1 }, ideatorTokens: { input: 5, output: 1 }, costUsd: 0.5, durationMs: 1,
+    });
+    const run = (task: string, k: number, r: ReturnType<typeof result>): RunRow => ({ id: `${task}|c|${k}`, task, config: 'c', runIndex: k, status: 'done', result: r });
+    const t = benchTable([
+      run('a', 0, result(true, 40)), run('a', 1, result(false, null)), run('a', 2, result(true, 80)),
+      run('b', 0, result(false, null)), run('b', 1, result(false, null)), run('b', 2, result(false, null)),
+    ]);
+    const a = t.perTask.find((r) => r.task === 'a')!;
+    const b = t.perTask.find((r) => r.task === 'b')!;
+    assert.deepEqual([a.avgAtK, a.bestAtK, a.validRate], [60, 80, 0.67]);
+    assert.deepEqual([b.avgAtK, b.bestAtK, b.validRate], [0, 0, 0]);
+    assert.deepEqual([t.overall[0].avgAtK, t.overall[0].bestAtK, t.overall[0].tokens, t.overall[0].costUsd], [30, 40, 6 * 17, 3]);
+    assert.equal(t.k, 3);
+  });
+});
