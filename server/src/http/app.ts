@@ -5,12 +5,12 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Provider } from '../../../src/core/providers/types';
 import type { Runtime } from '../queue/runtime';
 import { installAuth } from './auth';
-import { installErrorHandlers } from './errors';
+import { installErrorHandlers, sendError } from './errors';
 import { healthRoutes } from './routes/health';
 import { ideateRoutes } from './routes/ideate';
 import { rewardRoutes } from './routes/rewards';
@@ -36,6 +36,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Long-polling (?wait=1) can outlast any fixed request timeout; the client decides how long it waits.
     requestTimeout: 0,
     forceCloseConnections: true,
+    // Router-level failures (malformed URL, over-long path parameter) answer in our error shape too.
+    frameworkErrors: (error, _request, reply) => {
+      void sendError(reply as unknown as FastifyReply, 400, 'invalid_url', error.message);
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -42,6 +42,8 @@ function fastifyCode(err: FastifyError): { status: number; code: string } | unde
   }
 }
 
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
 export function installErrorHandlers(app: FastifyInstance, log: (m: string) => void): void {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof HttpError) return sendError(reply, err.statusCode, err.code, err.message);
@@ -54,5 +56,14 @@ export function installErrorHandlers(app: FastifyInstance, log: (m: string) => v
     log(`internal error on ${request.method} ${request.url}: ${err.stack ?? err.message}`);
     return sendError(reply, 500, 'internal', 'internal server error');
   });
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0];
+    // A known path asked with the wrong method is a 405 with the methods it does accept.
+    const allowed = METHODS.filter((method) => method !== request.method && app.hasRoute({ method, url: path }));
+    if (allowed.length) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(reply, 405, 'method_not_allowed', `${request.method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`);
+    }
+    return sendError(reply, 404, 'not_found', `no route ${request.method} ${path}`);
+  });
 }

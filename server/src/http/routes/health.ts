@@ -45,7 +45,7 @@ export function healthRoutes(app: FastifyInstance, rt: Runtime, extra: { version
     implementer: rt.env.implementer !== undefined,
     ideator: extra.ideator,
   }));
-  r.get('/metrics', { schema: { summary: 'Prometheus metrics', response: { 200: z.string() } } }, async (_request, reply) =>
+  r.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format 0.0.4)', produces: ['text/plain'], response: { 200: z.string() } } }, async (_request, reply) =>
     reply.type('text/plain; version=0.0.4; charset=utf-8').send(rt.metrics.render(rt.store, rt.pool)),
   );
 }

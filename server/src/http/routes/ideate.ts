@@ -34,7 +34,7 @@ export function ideateRoutes(app: FastifyInstance, ideator: Provider | undefined
       schema: {
         summary: 'Ask the configured Ideator for one idea (JSON, or SSE with stream: true)',
         body: IdeateRequestSchema,
-        response: { 200: IdeateResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 502: ErrorBodySchema, 503: ErrorBodySchema },
+        response: { 200: IdeateResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema, 503: ErrorBodySchema, 504: ErrorBodySchema },
       },
     },
     async (request, reply) => {

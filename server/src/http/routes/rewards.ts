@@ -77,7 +77,7 @@ export function rewardRoutes(app: FastifyInstance, rt: Runtime): void {
         summary: 'A reward job: status, progress and the results so far',
         params: z.object({ id: z.string().min(1).max(100) }),
         querystring: WaitQuerySchema,
-        response: { 200: JobSchema, 401: ErrorBodySchema, 404: ErrorBodySchema },
+        response: { 200: JobSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema },
       },
     },
     async (request, reply) => {
