@@ -17,7 +17,7 @@ describe('guessDirection / isValidationName', () => {
   });
 
   it('validation-like names', () => {
-    for (const n of ['val_loss', 'valid_0 auc', 'validation_1-logloss', 'eval_accuracy', 'eval-auc', 'test accuracy', 'cv score', 'oof auc', 'valAcc'])
+    for (const n of ['val_loss', 'valid_0 auc', 'validation_1-logloss', 'eval_accuracy', 'eval-auc', 'test accuracy', 'cv score', 'oof auc', 'valAcc', 'public lb score'])
       assert.ok(isValidationName(n), n);
     for (const n of ['loss', 'training auc', 'train-logloss', 'accuracy', 'interval', 'value', 'evaluator_loss_x'])
       assert.ok(!isValidationName(n), n);

@@ -50,7 +50,7 @@ const CONTEXT_KEYS: Record<string, string> = {
 };
 
 /** Tokens that mark a metric measured on held-out data. */
-const VALIDATION = new Set(['val', 'valid', 'validation', 'eval', 'evaluation', 'test', 'testing', 'cv', 'dev', 'holdout', 'heldout', 'oof']);
+const VALIDATION = new Set(['val', 'valid', 'validation', 'eval', 'evaluation', 'test', 'testing', 'cv', 'dev', 'holdout', 'heldout', 'oof', 'lb', 'leaderboard']);
 
 /** Splits a name into lower-case tokens; "ndcg@10" keeps its '@' so "map@5" stays one token. */
 export function nameTokens(name: string): string[] {
