@@ -1,0 +1,316 @@
+/**
+ * Run watching in a real VS Code (code-server's extension host): a real bash terminal with shell integration runs a
+ * real python script, an `ideator` task runs through our pseudoterminal, a notebook cell is executed by a test
+ * notebook controller, an ordinary command is ignored, and a run printing 200 MB keeps the host's memory bounded.
+ * Finally the Run History and Score Chart views are shown (the runner's final screenshot captures them).
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import * as vscode from 'vscode';
+import type { IdeatorApi } from '../../../src/extension/extension';
+import { ExportLineSchema } from '../../../src/core/export';
+import { IdeatorStateSchema, type Run } from '../../../src/core/protocol';
+
+const EXTENSION_ID = 'mle-ideator.mle-ideator';
+const PYTHON = process.env.IDEATOR_PYTHON || 'python3';
+/**
+ * Size of the "prints a lot" run here. The terminal renderer of headless code-server moves about 1 MB/s, so the
+ * suite uses 20 MB to stay inside the runner's time limit; the 200 MB run is test/vscode/e2e/watch.e2e.ts `big`.
+ */
+const BIG_MB = Number(process.env.IDEATOR_WATCH_BIG_MB ?? 20);
+
+/** A real garbage collection in the extension host (not started with --expose-gc): retained heap, not GC lag. */
+function collectGarbage(): () => void {
+  v8.setFlagsFromString('--expose_gc');
+  return vm.runInNewContext('gc') as () => void;
+}
+
+const EPOCHS_PY = `import sys, time
+# Keras-like epoch lines; the exit code is the first argument.
+for e in range(1, 4):
+    print(f"Epoch {e}/3 - loss: {1 / e:.4f} - val_accuracy: {0.70 + e * 0.05:.4f}", flush=True)
+    time.sleep(0.05)
+sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+`;
+
+const BIG_PY = `import sys
+mb = int(sys.argv[1])
+line = "step 123456 loss: 0.123456 - some progress text to fill the line ......................\\n"
+block = line * (1_000_000 // len(line))
+for i in range(mb):
+    sys.stdout.write(block)
+sys.stdout.write("val_rmse: 0.4321\\n")
+sys.stdout.flush()
+`;
+
+let api: IdeatorApi;
+let folder: vscode.WorkspaceFolder;
+
+function runs(): Run[] {
+  return api.runs.recorder.store.runs();
+}
+
+/** Resolves with the first run recorded after `since` runs that satisfies `match`. */
+function waitForRun(match: (r: Run) => boolean, timeoutMs: number): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const found = runs().find(match);
+      if (found) {
+        sub.dispose();
+        clearTimeout(timer);
+        resolve(found);
+        return true;
+      }
+      return false;
+    };
+    const sub = api.runs.recorder.onDidChange(() => void check());
+    const timer = setTimeout(() => {
+      sub.dispose();
+      reject(new Error(`no matching run within ${timeoutMs} ms; runs: ${JSON.stringify(runs().map((r) => [r.source, r.command, r.exitCode]))}`));
+    }, timeoutMs);
+    check();
+  });
+}
+
+async function bashTerminal(name: string): Promise<vscode.Terminal> {
+  const terminal = vscode.window.createTerminal({ name, shellPath: '/bin/bash', cwd: folder.uri });
+  terminal.show();
+  if (terminal.shellIntegration) return terminal;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('shell integration did not activate in 20 s')), 20_000);
+    const sub = vscode.window.onDidChangeTerminalShellIntegration((e) => {
+      if (e.terminal === terminal) {
+        clearTimeout(timer);
+        sub.dispose();
+        resolve();
+      }
+    });
+  });
+  return terminal;
+}
+
+/** Runs a command through shell integration and resolves when its end event arrives. */
+function execute(terminal: vscode.Terminal, command: string, timeoutMs = 30_000): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const execution = terminal.shellIntegration!.executeCommand(command);
+    const timer = setTimeout(() => reject(new Error(`"${command}" did not end in ${timeoutMs} ms`)), timeoutMs);
+    const sub = vscode.window.onDidEndTerminalShellExecution((e) => {
+      if (e.execution === execution) {
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(e.exitCode);
+      }
+    });
+  });
+}
+
+describe('Run watching in a real VS Code', function () {
+  this.timeout(120_000);
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<IdeatorApi>(EXTENSION_ID);
+    assert.ok(ext, `extension ${EXTENSION_ID} not loaded`);
+    api = await ext.activate();
+    folder = vscode.workspace.workspaceFolders![0];
+    writeFileSync(vscode.Uri.joinPath(folder.uri, 'epochs.py').fsPath, EPOCHS_PY);
+    writeFileSync(vscode.Uri.joinPath(folder.uri, 'big_output.py').fsPath, BIG_PY);
+    mkdirSync(vscode.Uri.joinPath(folder.uri, '.vscode').fsPath, { recursive: true });
+    writeFileSync(
+      vscode.Uri.joinPath(folder.uri, '.vscode', 'tasks.json').fsPath,
+      JSON.stringify({ version: '2.0.0', tasks: [{ type: 'ideator', label: 'epochs', script: 'epochs.py', args: ['0'] }] }, null, 2),
+    );
+  });
+
+  it('records a python run in a bash terminal with its primary score, exit code and code', async () => {
+    const terminal = await bashTerminal('watch-train');
+    const before = runs().length;
+    const exit = await execute(terminal, `${PYTHON} epochs.py 0`);
+    assert.equal(exit, 0);
+    const run = await waitForRun((r) => r.source === 'terminal' && !!r.command?.includes('epochs.py 0'), 10_000);
+    assert.equal(run.exitCode, 0);
+    assert.deepEqual(run.primary, { name: 'val_accuracy', value: 0.85, direction: 'higher' });
+    assert.equal(run.metrics.find((m) => m.name === 'val_accuracy')?.count, 3);
+    assert.match(run.outputHead + run.outputTail, /Epoch 3\/3 - loss: 0\.3333 - val_accuracy: 0\.8500/);
+    assert.doesNotMatch(run.outputHead, /\x1b|\]633;/, 'escape sequences stripped');
+    assert.equal(run.code?.path, 'epochs.py');
+    assert.ok(run.code?.content?.includes('Keras-like'));
+    assert.equal(runs().length, before + 1);
+
+    // A failing run: exit code 3 recorded, score still read.
+    assert.equal(await execute(terminal, `${PYTHON} epochs.py 3`), 3);
+    const failed = await waitForRun((r) => r.source === 'terminal' && !!r.command?.includes('epochs.py 3'), 10_000);
+    assert.equal(failed.exitCode, 3);
+    assert.equal(failed.primary?.value, 0.85);
+    terminal.dispose();
+  });
+
+  it('ignores commands that are not training runs', async () => {
+    const terminal = await bashTerminal('watch-other');
+    const before = runs().length;
+    assert.equal(await execute(terminal, 'echo val_accuracy: 0.99 && ls > /dev/null'), 0);
+    assert.equal(await execute(terminal, `${PYTHON} -c "print('val_accuracy: 0.99')"`), 0);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(runs().length, before, JSON.stringify(runs().slice(before).map((r) => r.command)));
+    assert.equal(api.runs.recorder.activeRuns().length, 0);
+    terminal.dispose();
+  });
+
+  it('captures an ideator task (tasks.json) through its pseudoterminal', async () => {
+    await vscode.workspace.getConfiguration('ideator').update('pythonPath', PYTHON, vscode.ConfigurationTarget.Global);
+    try {
+      // The tasks.json entry goes through our TaskProvider.resolveTask, as when a user runs it.
+      let task: vscode.Task | undefined;
+      for (let i = 0; i < 40 && !task; i++) {
+        task = (await vscode.tasks.fetchTasks({ type: 'ideator' })).find((t) => t.name === 'epochs');
+        if (!task) await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.ok(task, 'tasks.json task "epochs" not found');
+      const ended = new Promise<void>((resolve) => {
+        const sub = vscode.tasks.onDidEndTask((e) => {
+          if (e.execution.task.name === 'epochs') {
+            sub.dispose();
+            resolve();
+          }
+        });
+      });
+      await vscode.tasks.executeTask(task);
+      const run = await waitForRun((r) => r.source === 'task' && !!r.command?.includes('epochs.py'), 30_000);
+      await ended;
+      assert.equal(run.exitCode, 0);
+      assert.deepEqual(run.primary, { name: 'val_accuracy', value: 0.85, direction: 'higher' });
+      assert.match(run.command!, /-u epochs\.py 0$/);
+      assert.equal(run.code?.path, 'epochs.py');
+      assert.match(run.outputTail || run.outputHead, /Epoch 3\/3/);
+    } finally {
+      await vscode.workspace.getConfiguration('ideator').update('pythonPath', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it('records a notebook cell executed by a notebook controller', async () => {
+    const data = new vscode.NotebookData([
+      new vscode.NotebookCellData(vscode.NotebookCellKind.Code, 'for e in range(3):\n    print(f"epoch {e} val_f1: {0.5 + e / 10}")', 'python'),
+    ]);
+    const nb = await vscode.workspace.openNotebookDocument('jupyter-notebook', data);
+    await vscode.window.showNotebookDocument(nb);
+    const controller = vscode.notebooks.createNotebookController('ideator-watch-test', 'jupyter-notebook', 'Watch test kernel');
+    controller.supportedLanguages = ['python'];
+    controller.executeHandler = async (cells) => {
+      for (const cell of cells) {
+        const exec = controller.createNotebookCellExecution(cell);
+        exec.executionOrder = 1;
+        exec.start(Date.now());
+        await exec.replaceOutput([
+          new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.stdout('epoch 0 val_f1: 0.5\nepoch 1 val_f1: 0.6\nepoch 2 val_f1: 0.7\n')]),
+        ]);
+        exec.end(true, Date.now() + 5);
+      }
+    };
+    try {
+      await vscode.commands.executeCommand('notebook.selectKernel', { id: 'ideator-watch-test', extension: EXTENSION_ID });
+      await vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start: 0, end: 1 }], document: nb.uri });
+      const run = await waitForRun((r) => r.source === 'notebook', 15_000);
+      assert.deepEqual(run.primary, { name: 'val_f1', value: 0.7, direction: 'higher' });
+      assert.equal(run.exitCode, 0);
+      assert.match(run.command!, /cell 1: for e in range\(3\):/);
+      assert.match(run.code?.content ?? '', /# %% \[cell 1\]\nfor e in range\(3\)/);
+    } finally {
+      controller.dispose();
+    }
+  });
+
+  it(`keeps memory bounded while a run prints ${BIG_MB} MB`, async function () {
+    this.timeout(600_000);
+    const terminal = await bashTerminal('watch-big');
+    const gc = collectGarbage();
+    gc();
+    const baseHeap = process.memoryUsage().heapUsed;
+    const base = process.memoryUsage().rss;
+    let peak = base;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
+    try {
+      const exit = await execute(terminal, `${PYTHON} big_output.py ${BIG_MB}`, 540_000);
+      assert.equal(exit, 0);
+      const run = await waitForRun((r) => r.source === 'terminal' && !!r.command?.includes('big_output.py'), 30_000);
+      peak = Math.max(peak, process.memoryUsage().rss);
+      const growthMB = (peak - base) / 1024 / 1024;
+      gc();
+      const retainedMB = (process.memoryUsage().heapUsed - baseHeap) / 1024 / 1024;
+      console.log(`watch: ${BIG_MB} MB run: ${(run.outputBytes / 1e6).toFixed(0)} MB seen, extension host peak RSS growth ${growthMB.toFixed(1)} MB, heap retained after GC ${retainedMB.toFixed(1)} MB`);
+      // What stays after the run is the bounded record (head 64K + tail 256K chars, as UTF-16) and bookkeeping.
+      assert.ok(retainedMB < 16, `heap retained ${retainedMB.toFixed(1)} MB after a ${BIG_MB} MB run`);
+      assert.ok(run.outputBytes >= BIG_MB * 0.95e6, `outputBytes ${run.outputBytes}`);
+      assert.ok(run.outputHead.length <= 64 * 1024 && run.outputTail.length <= 256 * 1024);
+      assert.match(run.outputTail, /\nval_rmse: 0\.4321\n?$/);
+      assert.deepEqual(run.primary, { name: 'val_rmse', value: 0.4321, direction: 'lower' });
+      // Bounded: the host did not keep the output (growth well below what was printed).
+      assert.ok(growthMB < Math.max(150, BIG_MB * 0.5), `extension host grew ${growthMB.toFixed(0)} MB for ${BIG_MB} MB printed`);
+    } finally {
+      clearInterval(sampler);
+      terminal.dispose();
+    }
+  });
+
+  it('shows the Run History tree and the score chart', async () => {
+    // An idea with an outcome, so the chart has a coloured marker and the tree an idea row.
+    const store = api.runs.recorder.store;
+    const last = store.runs().filter((r) => r.primary?.name === 'val_accuracy').pop()!;
+    store.appendIdea({
+      id: 'watch-idea-1',
+      createdAt: new Date().toISOString(),
+      raw: 'ANALYSIS: a\nACTION: Add <b>label smoothing</b> & a cosine schedule\nRATIONALE: r',
+      parsed: { ok: true, analysis: 'a', action: 'Add <b>label smoothing</b> & a cosine schedule', rationale: 'r', codeBlocks: [], errors: [] },
+      type: 'Model Training',
+    });
+    store.appendApplied({ ideaId: 'watch-idea-1', path: 'epochs.py', at: new Date().toISOString() });
+    const terminal = await bashTerminal('watch-after-idea');
+    await execute(terminal, `${PYTHON} epochs.py 0`);
+    const after = await waitForRun((r) => r.ideaId === 'watch-idea-1', 10_000);
+    assert.notEqual(after.id, last.id);
+    const outcome = store.outcomeFor('watch-idea-1');
+    assert.equal(outcome?.status, 'not_improved', 'same score as the best: not an improvement');
+    assert.equal(outcome?.reward, 0);
+    terminal.dispose();
+
+    await vscode.commands.executeCommand('ideator.runHistory.focus');
+    await vscode.commands.executeCommand('ideator.scoreChart.focus');
+    await new Promise((r) => setTimeout(r, 1500));
+    const html = api.runs.chart.html({ cspSource: 'vscode-resource:', asWebviewUri: (u: vscode.Uri) => u } as unknown as vscode.Webview);
+    assert.match(html, /Content-Security-Policy" content="default-src 'none';/);
+    assert.match(html, /class="pt idea not-improved"/);
+    assert.ok(html.includes('Add &lt;b&gt;label smoothing&lt;/b&gt; &amp; a cosine schedule'));
+    assert.ok(!html.includes('<b>label'));
+  });
+
+  it('classifies a new idea by keywords when no model answers, and reports per-type rates', async () => {
+    const store = api.runs.recorder.store;
+    store.appendIdea({
+      id: 'watch-classify-1',
+      createdAt: new Date().toISOString(),
+      raw: 'ANALYSIS: a\nACTION: Add polynomial features and a target encoding of the city column\nRATIONALE: r',
+      parsed: { ok: true, analysis: 'a', action: 'Add polynomial features and a target encoding of the city column', rationale: 'r', codeBlocks: [], errors: [] },
+    });
+    assert.equal(store.idea('watch-classify-1')?.type, 'Feature Engineering');
+    const rates = api.runs.ideaTypeRates();
+    assert.equal(rates.length, 6);
+    assert.ok(rates.find((r) => r.type === 'Feature Engineering')!.count >= 1);
+    const training = rates.find((r) => r.type === 'Model Training')!;
+    assert.ok(training.judged >= 1, JSON.stringify(training));
+  });
+
+  it('exports the seek-help states with their outcomes as JSONL in the server state format', async () => {
+    const target = join(tmpdir(), `ideator-export-${Date.now()}.jsonl`);
+    const result = await vscode.commands.executeCommand<{ count: number; path: string }>('ideator.exportStates', target);
+    assert.ok(result && result.count >= 1, JSON.stringify(result));
+    const lines = readFileSync(target, 'utf8').trim().split('\n').map((l) => ExportLineSchema.parse(JSON.parse(l)));
+    const line = lines.find((l) => l.ideaId === 'watch-idea-1');
+    assert.ok(line, 'the judged idea is exported');
+    IdeatorStateSchema.parse(line.state);
+    assert.equal(line.outcome?.status, 'not_improved');
+    assert.ok(line.state.taskDescription.length > 10, 'task description from TASK.md');
+    assert.ok(line.state.trajectory.some((s) => s.kind === 'execute' && /epochs\.py/.test(s.action)));
+  });
+});
