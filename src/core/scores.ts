@@ -80,6 +80,11 @@ export class ScoreExtractor {
   private readonly byName = new Map<string, MetricSeries>();
   private readonly names = new Map<string, NameInfo>();
   private readonly ctx = new Map<string, number>();
+  /** The "[50]" iteration of LightGBM/XGBoost lines: a field, not a Map entry, since every eval line sets it. */
+  private bracketIteration: number | undefined;
+  private bracketIterationSeq = 0;
+  /** Line of the latest "iteration: N" pair, so context() reports whichever iteration was printed last. */
+  private ctxIterationSeq = 0;
   private readonly report = new ClassificationReportReader();
   private readonly cap: number;
   private seq = 0;
@@ -131,7 +136,9 @@ export class ScoreExtractor {
 
   /** Latest counters seen (epoch, step, iteration, ...): context for a chart or a trajectory, never scored. */
   context(): Record<string, number> {
-    return Object.fromEntries(this.ctx);
+    const out: Record<string, number> = Object.fromEntries(this.ctx);
+    if (this.bracketIteration !== undefined && this.bracketIterationSeq > this.ctxIterationSeq) out.iteration = this.bracketIteration;
+    return out;
   }
 
   private primarySeries(): MetricSeries | undefined {
@@ -184,7 +191,10 @@ export class ScoreExtractor {
       let k = 1;
       let iteration = 0;
       for (let d = line.charCodeAt(k) - 0x30; d >= 0 && d <= 9 && k < 12; d = line.charCodeAt(++k) - 0x30) iteration = iteration * 10 + d;
-      if (k > 1 && line.charCodeAt(k) === 0x5d /* ] */) this.ctx.set('iteration', iteration);
+      if (k > 1 && line.charCodeAt(k) === 0x5d /* ] */) {
+        this.bracketIteration = iteration;
+        this.bracketIterationSeq = this.lineCount;
+      }
     } else if (first === 0x45 /* E */) {
       const ep = KERAS_EPOCH.exec(line);
       if (ep) {
@@ -240,6 +250,7 @@ export class ScoreExtractor {
       m.add(value, ++this.seq);
     } else if (info.kind === 'context') {
       this.ctx.set(info.key, value);
+      if (info.key === 'iteration') this.ctxIterationSeq = this.lineCount;
     }
   }
 }
