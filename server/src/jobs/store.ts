@@ -130,9 +130,12 @@ export class JobStore extends EventEmitter {
     this.db.close();
   }
 
-  /** The key of one idea run: content hash of everything that determines its result. */
-  static ideaKey(state: IdeatorState, raw: string, scheme: RewardScheme, task: string | undefined, timeoutSec: number | undefined): string {
-    return hashOf({ v: 1, state, raw, scheme, task: task ?? null, timeoutSec: timeoutSec ?? null });
+  /**
+   * The key of one idea run: a content hash of everything that determines its result. The state enters through
+   * its own hash, so G ideas of one state serialise the (large) state once, not G times.
+   */
+  static ideaKey(stateHash: string, raw: string, scheme: RewardScheme, task: string | undefined, timeoutSec: number | undefined): string {
+    return hashOf({ v: 2, stateHash, raw, scheme, task: task ?? null, timeoutSec: timeoutSec ?? null });
   }
 
   /**
@@ -142,9 +145,9 @@ export class JobStore extends EventEmitter {
   submit(request: RewardRequest): { job: Job; created: boolean } {
     // The caller resolved the task (rewards/submit.ts); the store records exactly what will run.
     const task = request.task;
-    const requestHash = hashOf({ state: request.state, ideas: request.ideas, scheme: request.scheme, task: task ?? null, timeoutSec: request.timeoutSec ?? null });
-    const idemKey = request.idempotencyKey !== undefined ? `client:${request.idempotencyKey}` : `auto:${requestHash}`;
     const stateHash = hashOf(request.state);
+    const requestHash = hashOf({ stateHash, ideas: request.ideas, scheme: request.scheme, task: task ?? null, timeoutSec: request.timeoutSec ?? null });
+    const idemKey = request.idempotencyKey !== undefined ? `client:${request.idempotencyKey}` : `auto:${requestHash}`;
     const now = Date.now();
 
     const run = this.db.transaction((): { id: string; created: boolean } => {
@@ -166,7 +169,7 @@ export class JobStore extends EventEmitter {
       );
       const link = this.db.prepare('INSERT INTO job_ideas(job_id, idx, idea_key) VALUES (?, ?, ?)');
       request.ideas.forEach((raw, idx) => {
-        const key = JobStore.ideaKey(request.state, raw, request.scheme, task, request.timeoutSec);
+        const key = JobStore.ideaKey(stateHash, raw, request.scheme, task, request.timeoutSec);
         insertIdea.run(key, stateHash, raw, request.scheme, task ?? null, request.timeoutSec ?? null, now);
         link.run(id, idx, key);
       });
