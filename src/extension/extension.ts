@@ -6,10 +6,15 @@ import * as vscode from 'vscode';
 import { Services } from './services';
 import { registerStatusBar } from './statusBar';
 import { registerKeyCommands } from './commands/apiKey';
+import { registerIdeaFeatures, type IdeaFeatures } from './commands/index';
+import { registerRunWatching, type RunWatching } from './history';
 
 /** What activate() returns: used by the extension-host tests (and by anyone who wants to script the extension). */
 export interface IdeatorApi {
   services: Services;
+  ideas: IdeaFeatures;
+  /** Run watching (issue 5): recorder + history store, score chart, per-type idea success rates. */
+  runs: RunWatching;
 }
 
 export function activate(context: vscode.ExtensionContext): IdeatorApi {
@@ -32,13 +37,13 @@ export function activate(context: vscode.ExtensionContext): IdeatorApi {
   setTimeout(reportConfig, 0);
 
   // --- Ask Ideator, the Idea panel, code actions, diff preview (issue 4). ---------------------------------------
-  context.subscriptions.push(registerKeyCommands(services), registerStatusBar(services));
+  const ideaFeatures = registerIdeaFeatures(services);
+  context.subscriptions.push(registerKeyCommands(services), registerStatusBar(services), ideaFeatures.disposable);
 
-  // --- Run watching (issue 5): create the history store and register watchers / views here. ---------------------
-  // Set `services.history` (see RunHistoryLike in services.ts) so Ask Ideator uses the real trajectory, and call
-  // services.setLastScore(...) when a run reports a primary score so the status bar follows.
+  // --- Run watching (issue 5): watchers, Run History tree, score chart; sets services.history (opened lazily). ---
+  const runs = registerRunWatching(context, services);
 
-  return { services };
+  return { services, ideas: ideaFeatures.features, runs };
 }
 
 export function deactivate(): void {

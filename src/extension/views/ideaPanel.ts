@@ -117,7 +117,7 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Dis
 <link rel="stylesheet" href="${css.toString()}">
 <title>Idea</title>
 </head>
-<body>
+<body data-ideator-view="idea">
 <main id="root" aria-live="polite"></main>
 <script nonce="${nonce}" src="${js.toString()}"></script>
 </body>

@@ -4,7 +4,7 @@
  */
 export const GOOD_THINKING = 'The log shows lbfgs ConvergenceWarning at max_iter=200 and the features span 4 orders of magnitude.';
 
-export const GOOD_ANSWER = `ANALYSIS: The baseline fits an unscaled logistic regression; lbfgs stops at max_iter=200 with a ConvergenceWarning, so the coefficients are not at the optimum and the validation AUC (0.994) is limited by optimisation, not by the model class. The 30 features range from ~0.001 (fractal dimension) to ~2500 (worst area).
+export const GOOD_ANSWER = `ANALYSIS_ON_CURRENT_PROGRESS: The baseline fits an unscaled logistic regression; lbfgs stops at max_iter=200 with a ConvergenceWarning, so the coefficients are not at the optimum and the validation AUC (0.994) is limited by optimisation, not by the model class. The 30 features range from ~0.001 (fractal dimension) to ~2500 (worst area).
 
 ACTION: Standardise the features inside a pipeline and give the solver room to converge:
 

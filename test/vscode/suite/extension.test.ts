@@ -173,7 +173,8 @@ describe('MLE Ideator in a real VS Code', function () {
       assert.equal(idea.targetPath, 'train.py');
       assert.equal(api.services.ideas.latest?.id, idea.id);
       // What the model saw: the task description from TASK.md and the script.
-      assert.equal(server.requests.length, 1);
+      // The first request is the Ideator's (run watching may classify the idea with a second one).
+      assert.ok(server.requests.length >= 1);
       assert.equal(server.requests[0].stream, true);
       assert.equal(server.requests[0].model, 'ideator-test');
       const prompt = JSON.stringify(server.requests[0].messages);

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// The real-VS-Code tests in one command (called by `npm test` through scripts/test-all.mjs):
+//   1. scripts/install-vscode.sh (fast no-op when code-server, Chromium and playwright-core are in place),
+//   2. the extension-host mocha suite inside code-server (test/vscode/runSuite.ts),
+//   3. the Playwright e2e on the packaged .vsix (test/vscode/runE2E.ts; builds the .vsix with `npm run package`).
+// Closing line: "vscode: N passed, M failed"; exit code non-zero on any failure.
+// Usage: node scripts/test-vscode.mjs [--skip-install] [suite] [e2e]
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const wanted = args.filter((a) => !a.startsWith('--'));
+const parts = wanted.length ? wanted : ['suite', 'e2e'];
+
+if (!args.includes('--skip-install')) {
+  const r = spawnSync('bash', ['scripts/install-vscode.sh'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.log('vscode: 0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+
+function run(file, extra = []) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file, ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (b) => {
+      out += b.toString();
+      process.stdout.write(b);
+    });
+    child.on('close', (code) => resolve({ code: code ?? 1, out }));
+  });
+}
+
+let passed = 0;
+let failed = 0;
+let bad = false;
+for (const part of parts) {
+  const file = part === 'suite' ? 'test/vscode/runSuite.ts' : part === 'e2e' ? 'test/vscode/runE2E.ts' : undefined;
+  if (!file) {
+    console.error(`unknown part '${part}' (suite | e2e)`);
+    process.exit(2);
+  }
+  const r = await run(file);
+  const m = [...r.out.matchAll(/^vscode-(?:suite|e2e): (\d+) passed, (\d+) failed/gm)].pop();
+  if (m) {
+    passed += Number(m[1]);
+    failed += Number(m[2]);
+  } else {
+    failed += 1;
+  }
+  if (r.code !== 0) bad = true;
+}
+console.log(`vscode: ${passed} passed, ${failed} failed`);
+process.exit(bad || failed > 0 ? 1 : 0);

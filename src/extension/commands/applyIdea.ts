@@ -1,0 +1,113 @@
+/**
+ * "Apply Ideator action": the idea's own diff or code block when one fits the file, else the implementer model
+ * (prompts/implementer.md) rewrites the file following the idea. Always a diff preview first; one WorkspaceEdit,
+ * so one Undo reverts it; recorded in the run history as an applied edit.
+ */
+import { createHash } from 'node:crypto';
+import * as vscode from 'vscode';
+import { buildImplementerMessages } from '../../core/prompts';
+import type { IdeaRecord } from '../../core/protocol';
+import { describeProviderError } from '../../core/providers/index';
+import { ProviderError } from '../../core/providers/types';
+import { previewAndApply, type ProposalContentProvider } from '../diffPreview';
+import type { Services } from '../services';
+import { currentScoreState, taskDescription } from './gatherState';
+import { extractImplementerCode, proposeFromCodeBlocks, type Proposal } from './ideaEdit';
+import { makeProvider } from './provider';
+
+export interface ApplyOutcome {
+  status: 'applied' | 'discarded' | 'cancelled' | 'error' | 'no-idea';
+  via?: Proposal['via'] | 'implementer';
+  error?: string;
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+async function resolveTarget(idea: IdeaRecord, uriArg?: string): Promise<vscode.TextDocument | undefined> {
+  if (uriArg) return vscode.workspace.openTextDocument(vscode.Uri.parse(uriArg));
+  if (idea.targetPath) {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    const uri = idea.targetPath.startsWith('/') ? vscode.Uri.file(idea.targetPath) : folder ? vscode.Uri.joinPath(folder.uri, idea.targetPath) : undefined;
+    if (uri) {
+      try {
+        return await vscode.workspace.openTextDocument(uri);
+      } catch {
+        // fall through to the active editor
+      }
+    }
+  }
+  return vscode.window.activeTextEditor?.document;
+}
+
+/** The implementer model's rewrite of the whole file, with a cancellable progress notification. */
+async function implement(services: Services, idea: IdeaRecord, document: vscode.TextDocument): Promise<Proposal | undefined> {
+  const provider = await makeProvider(services, 'implementer');
+  const state = {
+    taskDescription: await taskDescription(services, false),
+    trajectory: [],
+    score: currentScoreState(services),
+    code: document.getText(),
+    codePath: vscode.workspace.asRelativePath(document.uri, false),
+  };
+  const { config } = services.config();
+  const messages = buildImplementerMessages(state, idea.parsed, { overrideDir: config.promptsOverrideDir });
+  const completion = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `MLE Ideator: the implementer (${provider.label}) is rewriting ${state.codePath}`, cancellable: true },
+    (_progress, token) => {
+      const controller = new AbortController();
+      token.onCancellationRequested(() => controller.abort());
+      return provider.complete(messages, {
+        signal: AbortSignal.any([controller.signal, AbortSignal.timeout(config.requestTimeoutSeconds * 1000)]),
+        maxTokens: Math.max(config.maxOutputTokens, 16_000),
+      });
+    },
+  );
+  const code = extractImplementerCode(completion.text);
+  if (!code) throw new Error('The implementer answered without code; nothing to apply (see the log).');
+  services.output.info(`Implementer answer (${completion.model}): ${completion.text.length} chars`);
+  if (code === document.getText()) return undefined;
+  return { content: code, via: 'full-file', summary: `rewritten by the implementer (${completion.model})` };
+}
+
+export async function applyIdea(services: Services, proposals: ProposalContentProvider, ideaId?: string, uriArg?: string): Promise<ApplyOutcome> {
+  const idea = (ideaId ? services.ideas.byId(ideaId) : undefined) ?? services.ideas.latest;
+  if (!idea) {
+    void vscode.window.showInformationMessage('MLE Ideator: no idea yet. Run "Ideator: Ask Ideator" first.');
+    return { status: 'no-idea' };
+  }
+  try {
+    const document = await resolveTarget(idea, uriArg);
+    if (!document) throw new Error(`Open ${idea.targetPath ?? 'the file the idea is about'} to apply the idea.`);
+    if (document.uri.path.endsWith('.ipynb')) throw new Error('Applying ideas to notebooks is not supported yet; copy the code from the Idea panel.');
+    const label = vscode.workspace.asRelativePath(document.uri, false);
+    let proposal = proposeFromCodeBlocks(document.getText(), idea.parsed.codeBlocks);
+    let via: ApplyOutcome['via'] = proposal?.via;
+    if (!proposal) {
+      services.output.info(`Idea ${idea.id}: no code block or diff applies to ${label}; asking the implementer model.`);
+      proposal = await implement(services, idea, document);
+      via = 'implementer';
+    }
+    if (!proposal) {
+      void vscode.window.showInformationMessage(`MLE Ideator: the idea leaves ${label} unchanged.`);
+      return { status: 'discarded', via };
+    }
+    const result = await previewAndApply(proposals, document, proposal.content, `Ideator: ${label} ↔ proposed (${proposal.summary})`, () =>
+      services.prompts.confirmApply(label, proposal.summary),
+    );
+    if (!result.applied) return { status: 'discarded', via };
+    try {
+      services.history?.appendApplied({ ideaId: idea.id, path: label, beforeHash: sha256(result.before), afterHash: sha256(proposal.content), at: new Date().toISOString() });
+    } catch (err) {
+      services.output.warn(`Could not record the applied edit: ${(err as Error).message}`);
+    }
+    services.output.info(`Applied idea ${idea.id} to ${label} via ${via}: ${proposal.summary}`);
+    void vscode.window.showInformationMessage(`MLE Ideator: applied to ${label} (${proposal.summary}). Undo reverts it; run it to score the idea.`);
+    return { status: 'applied', via };
+  } catch (err) {
+    if (err instanceof ProviderError && err.kind === 'aborted') return { status: 'cancelled' };
+    const message = err instanceof ProviderError ? describeProviderError(err) : (err as Error).message;
+    services.output.error(`Apply Ideator action failed: ${message}`);
+    void vscode.window.showErrorMessage(`MLE Ideator: ${message}`);
+    return { status: 'error', error: message };
+  }
+}

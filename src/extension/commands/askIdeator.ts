@@ -1,0 +1,166 @@
+/**
+ * "Ideator: Ask Ideator": state → seek-help query (reviewed) → Ideator prompt → streamed answer → parsed idea in
+ * the panel, cached for the lightbulb and recorded in the run history. Cancellable from the progress notification,
+ * the panel, or the "Cancel Ask Ideator" command (one AbortController, passed to the provider).
+ */
+import { randomUUID } from 'node:crypto';
+import * as vscode from 'vscode';
+import { parseIdea } from '../../core/idea';
+import { buildIdeatorMessages, defaultPromptsDir } from '../../core/prompts';
+import type { IdeaRecord } from '../../core/protocol';
+import { describeProviderError } from '../../core/providers/index';
+import { ProviderError } from '../../core/providers/types';
+import { draftQuery, renderSeekHelp } from '../../core/query';
+import type { Services } from '../services';
+import type { IdeaPanelProvider } from '../views/ideaPanel';
+import { activeTarget, gatherState, UserCancelled } from './gatherState';
+import { makeProvider, SettingsError } from './provider';
+import { reviewQuery } from './reviewQuery';
+
+export interface AskOptions {
+  /** Skip the review step regardless of the setting (scripts, tests). */
+  noReview?: boolean;
+}
+
+export interface AskOutcome {
+  status: 'ok' | 'cancelled' | 'error' | 'no-target';
+  idea?: IdeaRecord;
+  error?: string;
+}
+
+export class AskController {
+  private running: AbortController | undefined;
+
+  constructor(
+    private readonly services: Services,
+    private readonly panel: IdeaPanelProvider,
+  ) {}
+
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  cancel(): void {
+    this.running?.abort();
+  }
+
+  async ask(options: AskOptions = {}): Promise<AskOutcome> {
+    if (this.running) {
+      void vscode.window.showInformationMessage('MLE Ideator: already asking; cancel it first or wait for the answer.');
+      return { status: 'cancelled' };
+    }
+    const services = this.services;
+    const target = activeTarget();
+    if (!target) {
+      void vscode.window.showWarningMessage('MLE Ideator: open the training script (or notebook) the idea should be about, then ask again.');
+      return { status: 'no-target' };
+    }
+    const controller = new AbortController();
+    this.running = controller;
+    await vscode.commands.executeCommand('setContext', 'ideator.asking', true);
+    try {
+      const { config } = services.config();
+      const state = await gatherState(services, target);
+      let query = draftQuery({ trajectory: state.trajectory, score: state.score, taskDescription: state.taskDescription });
+      const provider = await makeProvider(services, 'ideator');
+      if (config.reviewQueryBeforeSending && !options.noReview) {
+        const reviewed = await reviewQuery(query, provider.label);
+        if (!reviewed) throw new UserCancelled();
+        query = reviewed;
+      }
+      state.query = query;
+      const { messages } = buildIdeatorMessages(state, {
+        budgetTokens: config.trajectoryTokenBudget,
+        promptsDir: defaultPromptsDir(),
+        overrideDir: config.promptsOverrideDir,
+      });
+      services.output.info(`Asking ${provider.label} about ${target.relativePath} (${messages.length} messages, trajectory ${state.trajectory.length} steps)`);
+
+      await this.panel.reveal();
+      this.panel.startStreaming(provider.label, renderSeekHelp(query));
+      const started = Date.now();
+      const completion = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'MLE Ideator: asking the Ideator', cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => controller.abort());
+          let chars = 0;
+          let lastReport = 0;
+          const timeout = AbortSignal.timeout(config.requestTimeoutSeconds * 1000);
+          return provider.complete(messages, {
+            signal: AbortSignal.any([controller.signal, timeout]),
+            maxTokens: config.maxOutputTokens,
+            onToken: (delta, channel) => {
+              this.panel.appendToken(delta, channel);
+              chars += delta.length;
+              if (Date.now() - lastReport > 250) {
+                lastReport = Date.now();
+                progress.report({ message: `${channel === 'thinking' ? 'thinking' : 'writing'}… ${chars.toLocaleString('en-US')} chars` });
+              }
+            },
+          });
+        },
+      );
+      const parsed = parseIdea(completion.text);
+      const idea: IdeaRecord = {
+        id: randomUUID(),
+        createdAt: new Date().toISOString(),
+        raw: completion.text,
+        parsed: { ...parsed, thinking: parsed.thinking ?? completion.thinking },
+        query,
+        provider: config.provider,
+        model: completion.model,
+        usage: completion.usage,
+        scoreBefore: state.score,
+        targetPath: target.relativePath,
+      };
+      await services.ideas.add(idea);
+      try {
+        services.history?.appendIdea(idea);
+      } catch (err) {
+        services.output.warn(`Could not record the idea in the run history: ${(err as Error).message}`);
+      }
+      await vscode.commands.executeCommand('setContext', 'ideator.hasIdea', true);
+      this.panel.showIdea(idea, !target.isNotebook);
+      services.output.info(
+        `Idea ${idea.id} from ${completion.model} in ${((Date.now() - started) / 1000).toFixed(1)} s; format ${parsed.ok ? 'ok' : 'FAILED: ' + parsed.errors.join('; ')}`,
+      );
+      if (!parsed.ok) {
+        void vscode.window.showWarningMessage(`MLE Ideator: the answer failed the format check (${parsed.errors[0] ?? 'unknown'}); it is shown as well as it could be read.`);
+      }
+      return { status: 'ok', idea };
+    } catch (err) {
+      return this.fail(err, controller);
+    } finally {
+      this.running = undefined;
+      await vscode.commands.executeCommand('setContext', 'ideator.asking', false);
+    }
+  }
+
+  private fail(err: unknown, controller: AbortController): AskOutcome {
+    const services = this.services;
+    if (err instanceof UserCancelled || (err instanceof ProviderError && err.kind === 'aborted' && controller.signal.aborted)) {
+      services.output.info('Ask Ideator cancelled.');
+      const latest = services.ideas.latest;
+      if (latest) this.panel.showIdea(latest, true);
+      else this.panel.showEmpty();
+      void vscode.window.showInformationMessage('MLE Ideator: request cancelled.');
+      return { status: 'cancelled' };
+    }
+    const message = err instanceof ProviderError || err instanceof SettingsError ? (err instanceof ProviderError ? describeProviderError(err) : err.message) : describeProviderError(err);
+    const hint =
+      err instanceof ProviderError && err.setting
+        ? `Check the setting or variable "${err.setting}".`
+        : err instanceof ProviderError && err.kind === 'auth'
+          ? 'Run "Ideator: Set API Key".'
+          : undefined;
+    services.output.error(`Ask Ideator failed: ${message}`);
+    this.panel.showError(message, hint);
+    const actions = err instanceof ProviderError && err.kind === 'auth' ? ['Set API Key', 'Show Log'] : ['Open Settings', 'Show Log'];
+    void vscode.window.showErrorMessage(`MLE Ideator: ${message}`, ...actions).then((choice) => {
+      if (choice === 'Set API Key') void vscode.commands.executeCommand('ideator.setApiKey');
+      else if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'ideator.');
+      else if (choice === 'Show Log') services.output.show();
+    });
+    return { status: 'error', error: message };
+  }
+}

@@ -1,0 +1,90 @@
+/** Playwright helpers for driving the VS Code workbench served by code-server. */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Frame, Locator, Page } from 'playwright-core';
+import { RESULTS_DIR } from './codeServer';
+
+export async function openWorkbench(page: Page, serverUrl: string, folder: string): Promise<void> {
+  await page.goto(`${serverUrl}/?folder=${encodeURIComponent(folder)}`);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  // The explorer shows the folder once the workbench has restored its layout.
+  await page.locator('.explorer-folders-view, .explorer-viewlet').first().waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(1_000);
+}
+
+/** Opens the quick input with F1 (retrying: the first key press can land before the workbench takes focus). */
+async function openQuickInput(page: Page): Promise<Locator> {
+  const input = page.locator('.quick-input-widget input.input');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await page.locator('.monaco-workbench .part.statusbar').click({ position: { x: 5, y: 5 } }).catch(() => undefined);
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 2_000 });
+      return input;
+    } catch {
+      await page.keyboard.press('Escape');
+    }
+  }
+  throw new Error('the command palette did not open');
+}
+
+/** F1, type the command's title, Enter. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  const input = await openQuickInput(page);
+  await input.fill(`>${title}`);
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** Quick Open a workspace file by name and wait for its editor tab. */
+export async function openFile(page: Page, name: string): Promise<void> {
+  const input = await openQuickInput(page);
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 10_000 });
+  await page.locator('.editor-instance .monaco-editor .view-lines').first().waitFor({ timeout: 10_000 });
+}
+
+/**
+ * The content frame of the Idea panel. Webviews nest an iframe inside an iframe, and other views of the extension
+ * (the score chart) are webviews too, so the frame is picked by the marker the panel's page carries.
+ */
+export async function ideaPanelFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      const isPanel = await frame.evaluate(() => document.body?.dataset.ideatorView === 'idea').catch(() => false);
+      if (isPanel) return frame;
+    }
+    await page.waitForTimeout(250);
+  }
+  const seen = await Promise.all(page.frames().map(async (f) => `${f.url().slice(0, 120)} title=${await f.title().catch(() => '?')}`));
+  throw new Error(`the Idea panel webview did not appear; frames:\n${seen.join('\n')}`);
+}
+
+export function toast(page: Page, text: string | RegExp): Locator {
+  return page.locator('.notifications-toasts .notification-toast', { hasText: text });
+}
+
+export function toastButton(page: Page, toastText: string | RegExp, button: string): Locator {
+  return toast(page, toastText).locator('.monaco-button', { hasText: button }).first();
+}
+
+export async function shot(page: Page, name: string): Promise<string> {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const path = join(RESULTS_DIR, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** Polls `check` until it returns true or the time runs out. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

@@ -1,0 +1,203 @@
+/**
+ * UI end to end in a real VS Code (code-server + Chromium via playwright-core): installs the packaged .vsix, points
+ * the extension at a scripted OpenAI-compatible server (real wire format), and drives the workbench like a user.
+ * Screenshots land in test-results/.
+ * Usage: node --import tsx test/vscode/runE2E.ts [--no-build] [scenario-name-substring]
+ * Last line: "vscode-e2e: N passed, M failed".
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { startOpenAIServer, type OpenAIServer, type ScriptedReply } from '../servers/openai';
+import { expectedAfterGood, GOOD_ANSWER, GOOD_THINKING, MALFORMED_ANSWER } from './lib/answers';
+import { launchBrowser, RESULTS_DIR, ROOT, startCodeServer } from './lib/codeServer';
+import { ideaPanelFrame, openFile, openWorkbench, runCommand, shot, toast, toastButton, until } from './lib/workbench';
+import { copyDemoWorkspace } from './lib/workspace';
+
+const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
+
+interface Ctx {
+  page: Page;
+  workspace: string;
+  server: OpenAIServer;
+  /** What the server answers from now on (retries of a failed request get the same answer). */
+  setReply(reply: ScriptedReply): void;
+}
+
+interface Scenario {
+  name: string;
+  reply: ScriptedReply;
+  settings: Record<string, unknown>;
+  run(ctx: Ctx): Promise<void>;
+}
+
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of readdirSync(dir, { recursive: true }).map(String)) {
+    const p = join(dir, f);
+    if (statSync(p).isFile()) out[f] = readFileSync(p, 'utf8');
+  }
+  return out;
+}
+
+function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new Error(message);
+}
+
+const scenarios: Scenario[] = [
+  {
+    name: 'ask-and-apply',
+    reply: { text: GOOD_ANSWER, reasoning: GOOD_THINKING, chunkSize: 16, chunkDelayMs: 10, usage: { prompt_tokens: 1873, completion_tokens: 214 } },
+    settings: { 'ideator.reviewQueryBeforeSending': true },
+    async run({ page, workspace, server }) {
+      const trainPath = join(workspace, 'train.py');
+      const original = readFileSync(trainPath, 'utf8');
+      await openFile(page, 'train.py');
+      await runCommand(page, 'Ideator: Ask Ideator');
+      // Review step: the drafted seek-help query, Enter sends it.
+      const send = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Send to the Ideator' });
+      await send.waitFor({ timeout: 15_000 });
+      await shot(page, 'e2e-1-review-query');
+      await page.keyboard.press('Enter');
+      const panel = await ideaPanelFrame(page);
+      await panel.locator('h2', { hasText: 'RATIONALE' }).waitFor({ timeout: 30_000 });
+      for (const h of ['ANALYSIS', 'ACTION', 'RATIONALE']) {
+        assert((await panel.locator('h2', { hasText: h }).count()) === 1, `panel lacks ${h}`);
+      }
+      assert((await panel.locator('.tok-keyword', { hasText: 'def' }).count()) >= 1, 'code block not highlighted');
+      assert((await panel.locator('.chip', { hasText: '1,873 in · 214 out' }).count()) === 1, 'tokens not shown');
+      assert((await panel.locator('details.thinking').count()) === 1, 'thinking not collapsed into <details>');
+      assert(server.requests.length >= 1 && server.requests[0].stream === true, 'expected a streamed request');
+      await shot(page, 'e2e-2-idea-panel');
+
+      // Lightbulb on the script: click into the editor, then the light bulb, then our action.
+      await page.locator('.editor-instance .monaco-editor .view-line', { hasText: 'def build_model' }).first().click();
+      const bulb = page.locator('.lightBulbWidget .codicon, .lightBulbWidget').first();
+      await bulb.waitFor({ state: 'visible', timeout: 15_000 });
+      await bulb.click();
+      const item = page.locator('.action-widget .action-label, .action-widget .monaco-list-row', { hasText: 'Apply Ideator action' }).first();
+      await item.waitFor({ timeout: 10_000 });
+      await shot(page, 'e2e-3-lightbulb');
+      // The action menu focuses its first entry; Enter runs it (a mouse click races the menu's hover handling).
+      await page.keyboard.press('Enter');
+      // The diff preview, then the confirmation.
+      await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 15_000 });
+      const apply = toastButton(page, 'Apply the Ideator change to train.py', 'Apply');
+      await apply.waitFor({ timeout: 15_000 });
+      assert(readFileSync(trainPath, 'utf8') === original, 'file changed before the preview was confirmed');
+      await shot(page, 'e2e-4-diff-preview');
+      await apply.click();
+      const expected = expectedAfterGood(original);
+      await until(() => readFileSync(trainPath, 'utf8') === expected, 15_000, 'train.py on disk to hold the applied idea');
+      await toast(page, 'applied to train.py').first().waitFor({ timeout: 10_000 });
+      await shot(page, 'e2e-5-applied');
+    },
+  },
+  {
+    name: 'errors-and-cancel',
+    reply: { text: MALFORMED_ANSWER },
+    settings: { 'ideator.reviewQueryBeforeSending': false },
+    async run({ page, workspace, server, setReply }) {
+      const before = snapshot(workspace);
+      await openFile(page, 'train.py');
+
+      // 1. An answer that fails the format check is shown anyway, with the warning badge.
+      await runCommand(page, 'Ideator: Ask Ideator');
+      const panel = await ideaPanelFrame(page);
+      await panel.locator('.badge.warn').waitFor({ timeout: 30_000 });
+      assert((await panel.locator('body', { hasText: 'gradient boosting' }).count()) === 1, 'malformed answer text not shown');
+      await toast(page, 'failed the format check').first().waitFor({ timeout: 10_000 });
+      await shot(page, 'e2e-6-format-warning');
+      await page.keyboard.press('Escape');
+
+      // 2. A 200 with a body that is not JSON: a clear error, nothing cached.
+      setReply({ type: 'malformed', body: '{"choices": [ this is not json' });
+      await runCommand(page, 'Ideator: Ask Ideator');
+      await panel.locator('.error h2', { hasText: 'Ask Ideator failed' }).waitFor({ timeout: 60_000 });
+      await shot(page, 'e2e-7-malformed-response');
+
+      // 3. HTTP 500 (retried by the provider, then reported).
+      setReply({ type: 'error', status: 500, message: 'CUDA out of memory' });
+      const n = server.requests.length;
+      await runCommand(page, 'Ideator: Ask Ideator');
+      await until(() => server.requests.length > n, 15_000, 'the 500 request');
+      await toast(page, /500|CUDA out of memory/).first().waitFor({ timeout: 60_000 });
+      await shot(page, 'e2e-8-http-500');
+
+      // 4. A server that hangs: Cancel on the progress notification ends it.
+      setReply({ type: 'hang' });
+      const m = server.requests.length;
+      await runCommand(page, 'Ideator: Ask Ideator');
+      await until(() => server.requests.length > m, 15_000, 'the hanging request');
+      const cancel = toastButton(page, 'asking the Ideator', 'Cancel');
+      await cancel.waitFor({ timeout: 10_000 });
+      await shot(page, 'e2e-9-hanging');
+      await cancel.click();
+      await toast(page, 'request cancelled').first().waitFor({ timeout: 10_000 });
+      await shot(page, 'e2e-10-cancelled');
+
+      const after = snapshot(workspace);
+      assert(JSON.stringify(after) === JSON.stringify(before), `the workspace changed: ${Object.keys(after).filter((k) => after[k] !== before[k]).join(', ')}`);
+    },
+  },
+];
+
+async function runScenario(s: Scenario): Promise<void> {
+  let reply = s.reply;
+  const server = await startOpenAIServer({ responses: () => reply });
+  const workspace = copyDemoWorkspace();
+  const cs = await startCodeServer({
+    workspace,
+    vsix: [VSIX],
+    settings: { 'ideator.provider': 'openai', 'ideator.baseUrl': server.url, 'ideator.model': 'ideator-qwen3-4b', 'ideator.requestTimeoutSeconds': 60, ...s.settings },
+  });
+  const { page, close } = await launchBrowser();
+  try {
+    await openWorkbench(page, cs.url, workspace);
+    await s.run({ page, workspace, server, setReply: (r) => (reply = r) });
+  } catch (err) {
+    await shot(page, `e2e-FAILED-${s.name}`).catch(() => undefined);
+    throw err;
+  } finally {
+    await close();
+    await cs.stop();
+    await server.close();
+    rmSync(join(workspace, '..'), { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (!args.includes('--no-build') || !existsSync(VSIX)) {
+    const r = spawnSync('npm', ['run', '--silent', 'package'], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('npm run package failed');
+  }
+  const only = args.filter((a) => !a.startsWith('--'));
+  // Stale screenshots from an earlier run would mislead whoever looks at test-results/.
+  if (existsSync(RESULTS_DIR)) for (const f of readdirSync(RESULTS_DIR)) if (f.startsWith('e2e-') && f.endsWith('.png')) rmSync(join(RESULTS_DIR, f));
+  let passed = 0;
+  let failed = 0;
+  for (const s of scenarios.filter((s) => only.length === 0 || only.some((o) => s.name.includes(o)))) {
+    const t0 = Date.now();
+    try {
+      await runScenario(s);
+      passed++;
+      console.log(`  ✓ e2e ${s.name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    } catch (err) {
+      failed++;
+      console.log(`  ✗ e2e ${s.name}: ${(err as Error).message.split('\n').slice(0, 8).join('\n    ')}`);
+    }
+  }
+  console.log(`vscode-e2e: ${passed} passed, ${failed} failed`);
+  return failed === 0 && passed > 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    console.log('vscode-e2e: 0 passed, 1 failed');
+    process.exit(1);
+  },
+);
