@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parseAction } from '../../server/src/bench/actions';
-import { compactHistory, DEFAULT_LIMITS } from '../../server/src/bench/agent';
+import { compactHistory, DEFAULT_LIMITS, runAgent, type IdeatorClient } from '../../server/src/bench/agent';
+import type { Provider } from '../../src/core/providers/types';
+import { findTask } from '../../server/src/tasks';
 import { pathWithPython, runBash } from '../../server/src/bench/bash';
 import { classifyIdeaType } from '../../server/src/bench/ideaType';
 import { implementerMessages, withoutSeekHelp } from '../../server/src/bench/prompt';
@@ -178,5 +180,44 @@ describe('benchTable', () => {
     assert.deepEqual([b.avgAtK, b.bestAtK, b.validRate], [0, 0, 0]);
     assert.deepEqual([t.overall[0].avgAtK, t.overall[0].bestAtK, t.overall[0].tokens, t.overall[0].costUsd], [30, 40, 6 * 17, 3]);
     assert.equal(t.k, 3);
+  });
+});
+
+describe('runAgent without a reachable Ideator or a submission', () => {
+  it('tells the agent the advisor is unavailable, keeps going, and ends invalid without submission.csv', async () => {
+    const replies = ['<seek_help>\nPROBLEM_STATEMENT:\nstuck\n\nGOAL:\nbetter\n</seek_help>', 'no action here', '<submit/>'];
+    const seen: string[] = [];
+    const implementer: Provider = {
+      kind: 'openai',
+      label: 'scripted in-process implementer',
+      async complete(messages) {
+        seen.push(messages.at(-1)!.content);
+        const turn = messages.filter((m) => m.role === 'assistant').length;
+        return { text: replies[turn], model: 'scripted', usage: { inputTokens: 10, outputTokens: 2 } };
+      },
+    };
+    const ideator: IdeatorClient = {
+      label: 'down',
+      ask: async () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:9');
+      },
+      parseQuery: () => null,
+      renderQuery: (q) => q.problemStatement,
+    };
+    const workdir = mkdtempSync(join(dir, 'work-'));
+    const pool: unknown[] = [];
+    const logs: string[] = [];
+    const result = await runAgent({
+      runId: 'r', task: await findTask('churn-binary'), config: 'c', workdir, python: resolvePython(), implementer, ideator,
+      limits: { ...DEFAULT_LIMITS, maxSteps: 10 }, prices: { implementerIn: 1, implementerOut: 1, ideatorIn: 0, ideatorOut: 0 },
+      onStep: () => undefined, onPool: (p) => pool.push(p), onPoolOutcome: () => undefined, log: (l) => logs.push(l),
+    });
+    assert.match(seen[1], /advisor could not be reached/);
+    assert.match(seen[2], /ERROR: no action found.*<seek_help>/s);
+    assert.equal(pool.length, 0);
+    assert.ok(logs.some((l) => /ideator error: connect ECONNREFUSED/.test(l)));
+    assert.deepEqual([result.valid, result.steps, result.seekHelps, result.endReason], [false, 3, 1, 'submit']);
+    assert.match(result.reason ?? '', /no submission.csv written/);
+    assert.equal(result.costUsd, 36 / 1e6);
   });
 });

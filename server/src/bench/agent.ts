@@ -216,28 +216,39 @@ export async function runAgent(o: AgentRunOptions): Promise<RunResult> {
             codePath: code.path,
             query,
           };
-          const answer = await o.ideator.ask(state, o.signal && AbortSignal.any([o.signal]));
-          ideaTokens = { in: answer.usage?.inputTokens ?? 0, out: answer.usage?.outputTokens ?? 0 };
-          idea.input += ideaTokens.in;
-          idea.output += ideaTokens.out;
-          observation = answer.text;
-          const poolId = randomUUID();
-          o.onPool({
-            id: poolId,
-            runId: o.runId,
-            stepIdx: step,
-            task: o.task.id,
-            config: o.config,
-            state,
-            ideaRaw: answer.raw,
-            ideaOk: answer.ok,
-            ideaType: answer.ideaType ?? null,
-            before: bestValid,
-            after: null,
-            improved: null,
-            createdAt: new Date().toISOString(),
-          });
-          open.push({ id: poolId, before: bestValid });
+          let answer: Awaited<ReturnType<IdeatorClient['ask']>> | undefined;
+          try {
+            answer = await o.ideator.ask(state, o.signal && AbortSignal.any([o.signal]));
+          } catch (err) {
+            // An unreachable Ideator must not end the implementer's run: it is told and carries on alone.
+            if (o.signal?.aborted) throw err;
+            o.log(`ideator error: ${(err as Error).message}`);
+          }
+          if (!answer) {
+            observation = 'The advisor could not be reached this time. Continue on your own.';
+          } else {
+            ideaTokens = { in: answer.usage?.inputTokens ?? 0, out: answer.usage?.outputTokens ?? 0 };
+            idea.input += ideaTokens.in;
+            idea.output += ideaTokens.out;
+            observation = answer.text;
+            const poolId = randomUUID();
+            o.onPool({
+              id: poolId,
+              runId: o.runId,
+              stepIdx: step,
+              task: o.task.id,
+              config: o.config,
+              state,
+              ideaRaw: answer.raw,
+              ideaOk: answer.ok,
+              ideaType: answer.ideaType ?? null,
+              before: bestValid,
+              after: null,
+              improved: null,
+              createdAt: new Date().toISOString(),
+            });
+            open.push({ id: poolId, before: bestValid });
+          }
         }
       } else if (action.kind === 'submit') {
         stepKind = 'submit';

@@ -16,7 +16,7 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(v < 1 ? 2 : 1));
+const fmt = (v: number) => (Math.abs(v) >= 100 || Number.isInteger(v) ? String(Math.round(v)) : String(Number(v.toFixed(2))));
 
 export interface Series {
   name: string;
@@ -84,7 +84,7 @@ export interface Bar {
 }
 
 export function barChart(bars: Bar[], opts: { title: string; xTitle: string; yTitle: string; width?: number; height?: number; yMax?: number; color?: string }): string {
-  const f: Frame = { width: opts.width ?? 640, height: opts.height ?? 260, left: 52, right: 20, top: 28, bottom: 40 };
+  const f: Frame = { width: opts.width ?? 640, height: opts.height ?? 260, left: 52, right: 20, top: 42, bottom: 40 };
   const yMax = opts.yMax ?? niceMax(Math.max(0, ...bars.map((b) => b.value)));
   const plotW = f.width - f.left - f.right;
   const plotH = f.height - f.top - f.bottom;
