@@ -4,7 +4,8 @@
  *
  * Pipeline: raw chunks → TerminalTextCleaner (ANSI, OSC 633/133, "\r" redraws, CRLF; bounded per line) → one clean
  * line at a time → a few line-shape handlers (Keras "Epoch 3/10", LightGBM/XGBoost "[50]", classification_report
- * tables) → the pair scanner ("name: value" / "name=value" in every format we know).
+ * tables) → the pair scanner ("name: value" / "name=value" in every format we know) → for a short line with no
+ * pair, "name number" when the name holds a well-known metric word (print("accuracy", acc)).
  *
  * Decisions worth knowing:
  * - Percentages keep the number as printed: "acc: 93.5%" records 93.5 (not 0.935), so a script that always
@@ -25,7 +26,7 @@
 import { TerminalTextCleaner } from './ansi';
 import type { Direction, Metric, PrimaryScore } from './protocol';
 import { scanPairs } from './scores/lineScanner';
-import { contextKey, guessDirection, isContextName, isValidationName } from './scores/names';
+import { contextKey, guessDirection, isContextName, isKnownMetricName, isValidationName } from './scores/names';
 import { ClassificationReportReader } from './scores/report';
 import { MetricSeries } from './scores/series';
 
@@ -74,6 +75,8 @@ function classify(raw: string): NameInfo {
 }
 
 const KERAS_EPOCH = /^Epoch (\d+)\/\d+\s*$/;
+/** A whole line that is only "name number", as print("accuracy", acc) writes it: "accuracy 0.95", "Val AUC 0.91". */
+const NAME_SPACE_NUMBER = /^\s*([A-Za-z][A-Za-z0-9_.@'-]*(?: [A-Za-z][A-Za-z0-9_.@'-]*){0,3})\s+([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(%?)\s*$/;
 
 export class ScoreExtractor {
   private readonly cleaner: TerminalTextCleaner;
@@ -202,7 +205,22 @@ export class ScoreExtractor {
         return;
       }
     }
+    const before = this.seq;
     scanPairs(line, this.onPair);
+    if (this.seq === before && line.length <= 80) this.spacedPair(line);
+  }
+
+  /**
+   * "accuracy 0.95" with no ':' or '=': accepted only as a whole short line whose name holds a well-known metric
+   * word, because "Epoch 3", "shard 3 of 64" or "Total Bins 5100" have the same shape.
+   */
+  private spacedPair(line: string): void {
+    const last = line.charCodeAt(line.length - 1);
+    if (!((last >= 0x30 && last <= 0x39) || last === 0x25 || last === 0x20 || last === 0x2e)) return;
+    const m = NAME_SPACE_NUMBER.exec(line);
+    if (!m || !isKnownMetricName(m[1]) || this.vetoed(line)) return;
+    const value = Number(m[2]);
+    if (Number.isFinite(value)) this.record(m[1], 0, m[1].length, value);
   }
 
   /**

@@ -80,6 +80,17 @@ describe('formats', () => {
     assert.deepEqual(values("{'auc': np.float64(0.91), 'loss': tensor(0.25, device='cuda:0'), 'f1': '0.8'}\n"), { auc: 0.91, loss: 0.25, f1: 0.8 });
   });
 
+  it('print("accuracy", acc) style: a whole short line "name number" when the name is a known metric', () => {
+    assert.deepEqual(values('accuracy 0.95\nValidation AUC 0.91\nTest accuracy 95.2%\n  f1 0.8  \nrmse 1e-3\n'), {
+      accuracy: 0.95,
+      'validation auc': 0.91,
+      'test accuracy': 95.2,
+      f1: 0.8,
+      rmse: 0.001,
+    });
+    assert.deepEqual(values('Epoch 3\nTotal Bins 5100\nshard 3\nFold 2 AUC 0.9\nloss 0.3 acc 0.9\nPython 3.11\nversion 4.7.0\nstep 100\nparams auc 0.9\n'), {});
+  });
+
   it('JSON lines with nested objects', () => {
     assert.deepEqual(values('{"epoch": 2, "metrics": {"val_auc": 0.93, "val_loss": 0.21}, "name": "run-3"}\n'), { val_auc: 0.93, val_loss: 0.21 });
   });

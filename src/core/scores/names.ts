@@ -16,6 +16,13 @@ const LOWER = new Set([
   'kl', 'kld', 'divergence', 'mase', 'wape', 'rae', 'rse', 'logcosh',
 ]);
 
+/** Tokens of well-known metrics where larger is better (used to recognise a metric printed without ':' or '='). */
+const HIGHER = new Set([
+  'acc', 'accuracy', 'auc', 'aucpr', 'roc', 'f1', 'f2', 'fscore', 'r2', 'map', 'precision', 'recall', 'score', 'ndcg',
+  'iou', 'miou', 'dice', 'bleu', 'rouge', 'rougel', 'meteor', 'chrf', 'kappa', 'qwk', 'mcc', 'gini', 'psnr', 'ssim',
+  'spearman', 'pearson', 'top1', 'top5', 'mrr', 'jaccard', 'specificity', 'sensitivity',
+]);
+
 /**
  * Tokens that make a name context rather than a score: counters (epoch, step), optimiser settings (lr), sizes and
  * counts ("Number of positive: 10"), timings and throughput ("train_samples_per_second"), resources.
@@ -80,6 +87,15 @@ export function isValidationName(name: string): boolean {
   const lower = name.toLowerCase();
   // Glued forms such as "valloss" / "valacc" / "val_acc" written "valAcc".
   return /^val(?:loss|acc|auc|err|f1|score)/.test(lower);
+}
+
+/** True when one of the name's tokens is a well-known metric ("Validation AUC", "test accuracy", "val loss"). */
+export function isKnownMetricName(name: string): boolean {
+  for (const t of nameTokens(name)) {
+    const base = t.includes('@') ? t.slice(0, t.indexOf('@')) : t;
+    if (LOWER.has(base) || HIGHER.has(base)) return true;
+  }
+  return false;
 }
 
 /** True when a name is a counter, a setting or a size rather than a score. */
