@@ -8,6 +8,7 @@
 import { UsageError, type CliIO, type Command } from './commands/common';
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  reward: { summary: 'rewards for --state STATE.json and IDEA.md files (in-process, or --server URL)', load: async () => (await import('./commands/reward')).default },
   worker: { summary: 'execute queued reward ideas from the store of a local `ideator serve` (same --data-dir)', load: async () => (await import('./commands/worker')).default },
   demo: { summary: 'run 8 bundled ideas through the real reward pipeline; print rewards and GRPO advantages', load: async () => (await import('./commands/demo')).default },
   serve: { summary: 'run the reward service: HTTP API, SQLite job store, sandboxed worker pool', load: async () => (await import('./commands/serve')).default },

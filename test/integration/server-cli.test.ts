@@ -1,0 +1,76 @@
+/**
+ * `ideator reward`: the same pipeline from the command line, in-process and against a running server, with the
+ * CLI's contracts (one JSON document on stdout with --json, user errors exit 2 with one line on stderr).
+ */
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Job } from '../../src/core/protocol';
+import { printsAcc, removeDir, REPO, startServer, tempDir, toyState, type RunningServer } from './serverHarness';
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'server/src/cli.ts', ...args], { cwd: REPO, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('ideator reward', () => {
+  let dir: string;
+  let server: RunningServer;
+  before(async () => {
+    dir = tempDir('ideator-cli-');
+    writeFileSync(join(dir, 'state.json'), JSON.stringify(toyState(0.5)));
+    writeFileSync(join(dir, 'good.md'), printsAcc(0.7));
+    writeFileSync(join(dir, 'same.md'), printsAcc(0.5));
+    writeFileSync(join(dir, 'ideas.json'), JSON.stringify(['not an idea']));
+    server = await startServer({ args: ['--slots', '1'] });
+  });
+  after(async () => {
+    await server.stop();
+    removeDir(server.dataDir);
+    removeDir(dir);
+  });
+
+  const expectRewards = (stdout: string) => {
+    const out = JSON.parse(stdout) as { job: Job; ideas: string[]; advantages: number[] };
+    assert.deepEqual(out.ideas, ['good', 'same', 'idea 3']);
+    assert.deepEqual(
+      out.job.results.map((r) => [r.status, r.reward]),
+      [
+        ['improved', 1],
+        ['not_improved', 0],
+        ['format_error', -1],
+      ],
+    );
+    assert.equal(out.advantages.length, 3);
+    assert.ok(out.advantages[0] > 0 && out.advantages[2] < 0);
+  };
+
+  it('runs in-process', async () => {
+    const r = await cli(['reward', '--state', join(dir, 'state.json'), join(dir, 'good.md'), join(dir, 'same.md'), '--ideas-json', join(dir, 'ideas.json'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    expectRewards(r.stdout);
+  });
+
+  it('runs against a server', async () => {
+    const r = await cli(['reward', '--server', server.url, '--state', join(dir, 'state.json'), join(dir, 'good.md'), join(dir, 'same.md'), '--ideas-json', join(dir, 'ideas.json'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    expectRewards(r.stdout);
+  });
+
+  it('reports user errors with exit 2', async () => {
+    const noIdeas = await cli(['reward', '--state', join(dir, 'state.json')]);
+    assert.equal(noIdeas.code, 2);
+    assert.match(noIdeas.stderr, /at least one idea/);
+    const badTask = await cli(['reward', '--state', join(dir, 'state.json'), join(dir, 'good.md'), '--task', 'no-such-task']);
+    assert.equal(badTask.code, 2);
+    assert.match(badTask.stderr, /unknown task/);
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * The server's model-facing parts against a scripted OpenAI-compatible server (the real wire format, as vLLM
+ * answers): the LLM implementer writes C_{t+1} for an idea that carries no code, and POST /v1/ideate proxies the
+ * configured Ideator, as JSON and as SSE.
+ */
+import { strict as assert } from 'node:assert';
+import { after, before, describe, it } from 'node:test';
+import { formatIdea } from '../../src/core/idea';
+import type { IdeateResponse } from '../../src/core/protocol';
+import { startOpenAIServer, type OpenAIServer } from '../servers/openai';
+import { api, removeDir, startServer, toyState, type RunningServer } from './serverHarness';
+
+const IDEA_TEXT = formatIdea({
+  analysis: 'The score is flat at 0.5.',
+  action: 'Print a higher accuracy.',
+  rationale: 'It is the metric.',
+});
+
+describe('server with model providers', () => {
+  let models: OpenAIServer;
+  let server: RunningServer;
+  before(async () => {
+    models = await startOpenAIServer({
+      responses: (req) => {
+        const prompt = JSON.stringify(req.messages);
+        if (req.model === 'ideator') return { text: IDEA_TEXT };
+        if (prompt.includes('BREAK THE IMPLEMENTER')) return { type: 'error', status: 400, message: 'bad request' };
+        return { text: 'Here is the new program:\n```python\nimport sys\nprint("acc: 0.8")\n```\n' };
+      },
+    });
+    const provider = (model: string) => JSON.stringify({ kind: 'openai', baseUrl: models.url, model, maxRetries: 0, timeoutMs: 20_000 });
+    server = await startServer({
+      args: ['--slots', '1', '--implementer', provider('implementer'), '--ideator', provider('ideator')],
+      env: { OPENAI_API_KEY: 'test-key' },
+    });
+  });
+  after(async () => {
+    await server.stop();
+    removeDir(server.dataDir);
+    await models.close();
+  });
+
+  it('implements an idea without code through the implementer model', async () => {
+    const idea = formatIdea({ analysis: 'Flat score.', action: 'Make the script report 0.8 accuracy.', rationale: 'Higher is better.' });
+    const r = await api(server, 'POST', '/v1/rewards?wait=1', { state: toyState(0.5), ideas: [idea] });
+    assert.equal(r.status, 200, r.text);
+    const [res] = r.json.results;
+    assert.equal(res.status, 'improved', JSON.stringify(res));
+    assert.equal(res.scoreAfter, 0.8);
+    assert.match(res.codeDiff, /^\+print\("acc: 0.8"\)$/m);
+    const call = models.requests.find((q) => q.model === 'implementer');
+    assert.ok(call, 'the implementer model was called');
+    const prompt = JSON.stringify(call.messages);
+    assert.match(prompt, /Make the script report 0\.8 accuracy/);
+    assert.match(prompt, /acc: 0\.5/, 'the prompt carries the current code');
+  });
+
+  it('a failing implementer model is an execution failure with the reason', async () => {
+    const idea = formatIdea({ analysis: 'x', action: 'BREAK THE IMPLEMENTER please', rationale: 'y' });
+    const r = await api(server, 'POST', '/v1/rewards?wait=1', { state: toyState(0.5), ideas: [idea] });
+    const [res] = r.json.results;
+    assert.equal(res.status, 'exec_failed');
+    assert.equal(res.reward, 0);
+    assert.match(res.error ?? '', /implementer model failed/);
+  });
+
+  it('POST /v1/ideate answers with the parsed idea (JSON)', async () => {
+    const r = await api(server, 'POST', '/v1/ideate', { state: toyState(0.5) });
+    assert.equal(r.status, 200, r.text);
+    const body = r.json as unknown as IdeateResponse;
+    assert.equal(body.idea.ok, true);
+    assert.match(body.idea.action, /higher accuracy/);
+    assert.equal(body.completion.text, IDEA_TEXT);
+    const call = models.requests.filter((q) => q.model === 'ideator').pop()!;
+    assert.match(JSON.stringify(call.messages), /acc: 0\.5/, 'the server built the Ideator prompt from the state');
+  });
+
+  it('POST /v1/ideate streams tokens then the parsed idea (SSE)', async () => {
+    const res = await fetch(`${server.url}/v1/ideate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'an idea please' }], stream: true }),
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+    const text = await res.text();
+    const events = text
+      .split('\n\n')
+      .filter(Boolean)
+      .map((block) => ({ event: /^event: (.*)$/m.exec(block)?.[1], data: JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null') }));
+    const tokens = events.filter((e) => e.event === 'token');
+    assert.ok(tokens.length > 1, 'several token events');
+    assert.equal(tokens.map((t) => (t.data as { delta: string }).delta).join(''), IDEA_TEXT);
+    const done = events.at(-1)!;
+    assert.equal(done.event, 'done');
+    assert.equal((done.data as IdeateResponse).idea.ok, true);
+  });
+
+  it('POST /v1/ideate validates its body', async () => {
+    const r = await api(server, 'POST', '/v1/ideate', { stream: true });
+    assert.equal(r.status, 400);
+    assert.match(r.text, /exactly one of state or messages/);
+  });
+});
