@@ -15,7 +15,10 @@ export function findChromium(explicit?: string, env: NodeJS.ProcessEnv = process
 export async function renderPng(htmlFile: string, pngFile: string, opts: { chromium?: string; width?: number } = {}): Promise<void> {
   const executablePath = findChromium(opts.chromium);
   if (!executablePath) throw new Error('no Chromium found: install it (apt-get install -y chromium) or set CHROMIUM_PATH');
-  const { chromium } = await import('playwright-core');
+  // A computed specifier keeps esbuild from bundling playwright-core (it reads its own files at run time, and
+  // only --png needs it): it is resolved from node_modules when a report is rendered.
+  const specifier = 'playwright-core';
+  const { chromium } = (await import(specifier)) as typeof import('playwright-core');
   const browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
   try {
     const page = await browser.newPage({ viewport: { width: opts.width ?? 1180, height: 900 } });
