@@ -137,4 +137,24 @@ describe('durability', () => {
       removeDir(dataDir);
     }
   });
+
+  it('SIGTERM mid-job hands running ideas back; the next start runs them without counting a lost attempt', { timeout: 180_000 }, async () => {
+    const dataDir = tempDir();
+    let server: RunningServer | undefined = await startServer({ dataDir, args: ['--slots', '2'] });
+    try {
+      const submit = await api(server, 'POST', '/v1/rewards', { state: toyState(0.5), ideas: slowIdeas(3, 2, 'sigterm') });
+      const id = submit.json.id;
+      await until('a running idea', async () => (ideaRows(dataDir).some((r) => r.status === 'running') ? true : undefined));
+      assert.equal(await server.stop(), 0, 'clean exit');
+      const atStop = ideaRows(dataDir);
+      assert.ok(atStop.every((r) => r.status !== 'running'), `nothing left leased: ${JSON.stringify(atStop)}`);
+      server = await startServer({ dataDir, args: ['--slots', '2'] });
+      const job = await waitJob(server, id);
+      assert.equal(job.status, 'done');
+      assert.ok(ideaRows(dataDir).every((r) => r.status === 'done' && r.attempts === 1));
+    } finally {
+      await server?.stop();
+      removeDir(dataDir);
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { formatIdea } from '../../src/core/idea';
 import type { IdeateResponse } from '../../src/core/protocol';
+import { createProvider, ProviderConfigSchema } from '../../src/core/providers/index';
 import { startOpenAIServer, type OpenAIServer } from '../servers/openai';
 import { api, removeDir, startServer, toyState, type RunningServer } from './serverHarness';
 
@@ -94,6 +95,14 @@ describe('server with model providers', () => {
     const done = events.at(-1)!;
     assert.equal(done.event, 'done');
     assert.equal((done.data as IdeateResponse).idea.ok, true);
+  });
+
+  it("the extension's 'server' provider talks to it end to end", async () => {
+    const provider = createProvider(ProviderConfigSchema.parse({ kind: 'server', baseUrl: server.url, maxRetries: 0 }));
+    const deltas: string[] = [];
+    const completion = await provider.complete([{ role: 'user', content: 'an idea please' }], { onToken: (d) => deltas.push(d) });
+    assert.equal(completion.text, IDEA_TEXT);
+    assert.equal(deltas.join(''), IDEA_TEXT);
   });
 
   it('POST /v1/ideate validates its body', async () => {
