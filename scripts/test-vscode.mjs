@@ -2,16 +2,22 @@
 // The real-VS-Code tests in one command (called by `npm test` through scripts/test-all.mjs):
 //   1. scripts/install-vscode.sh (fast no-op when code-server, Chromium and playwright-core are in place),
 //   2. the extension-host mocha suite inside code-server (test/vscode/runSuite.ts),
-//   3. the Playwright e2e on the packaged .vsix (test/vscode/runE2E.ts; builds the .vsix with `npm run package`).
+//   3. the Playwright e2e on the packaged .vsix (test/vscode/runE2E.ts; builds the .vsix with `npm run package`),
+//   4. every other UI end-to-end file test/vscode/e2e/*.e2e.ts (run with --no-build: it reuses that .vsix).
 // Closing line: "vscode: N passed, M failed"; exit code non-zero on any failure.
 // Usage: node scripts/test-vscode.mjs [--skip-install] [suite] [e2e]
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const wanted = args.filter((a) => !a.startsWith('--'));
-const parts = wanted.length ? wanted : ['suite', 'e2e'];
+const extraE2E = existsSync(join(root, 'test/vscode/e2e'))
+  ? readdirSync(join(root, 'test/vscode/e2e')).filter((f) => f.endsWith('.e2e.ts')).sort().map((f) => `test/vscode/e2e/${f}`)
+  : [];
+const parts = wanted.length ? wanted : ['suite', 'e2e', ...extraE2E];
 
 if (!args.includes('--skip-install')) {
   const r = spawnSync('bash', ['scripts/install-vscode.sh'], { cwd: root, stdio: 'inherit' });
@@ -37,13 +43,14 @@ let passed = 0;
 let failed = 0;
 let bad = false;
 for (const part of parts) {
-  const file = part === 'suite' ? 'test/vscode/runSuite.ts' : part === 'e2e' ? 'test/vscode/runE2E.ts' : undefined;
+  const file = part === 'suite' ? 'test/vscode/runSuite.ts' : part === 'e2e' ? 'test/vscode/runE2E.ts' : part.endsWith('.e2e.ts') ? part : undefined;
   if (!file) {
-    console.error(`unknown part '${part}' (suite | e2e)`);
+    console.error(`unknown part '${part}' (suite | e2e | test/vscode/e2e/NAME.e2e.ts)`);
     process.exit(2);
   }
-  const r = await run(file);
-  const m = [...r.out.matchAll(/^vscode-(?:suite|e2e): (\d+) passed, (\d+) failed/gm)].pop();
+  // The .vsix is built once, by runE2E.ts (or by npm run package when only a later file is asked for).
+  const r = await run(file, part.endsWith('.e2e.ts') ? ['--no-build'] : []);
+  const m = [...r.out.matchAll(/^vscode-[\w-]+: (\d+) passed, (\d+) failed/gm)].pop();
   if (m) {
     passed += Number(m[1]);
     failed += Number(m[2]);

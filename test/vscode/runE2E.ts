@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { startOpenAIServer, type OpenAIServer, type ScriptedReply } from '../servers/openai';
 import { expectedAfterGood, GOOD_ANSWER, GOOD_THINKING, MALFORMED_ANSWER } from './lib/answers';
 import { launchBrowser, RESULTS_DIR, ROOT, startCodeServer } from './lib/codeServer';
-import { ideaPanelFrame, openFile, openWorkbench, runCommand, shot, toast, toastButton, until } from './lib/workbench';
+import { collapseOtherViews, ideaPanelFrame, openFile, openWorkbench, runCommand, shot, toast, toastButton, until } from './lib/workbench';
 import { copyDemoWorkspace } from './lib/workspace';
 
 const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
@@ -69,6 +69,8 @@ const scenarios: Scenario[] = [
       assert((await panel.locator('.chip', { hasText: '1,873 in · 214 out' }).count()) === 1, 'tokens not shown');
       assert((await panel.locator('details.thinking').count()) === 1, 'thinking not collapsed into <details>');
       assert(server.requests.length >= 1 && server.requests[0].stream === true, 'expected a streamed request');
+      // Give the Idea view the whole side bar (the other views of the container collapse, as a user would).
+      await collapseOtherViews(page, 'Idea');
       await shot(page, 'e2e-2-idea-panel');
 
       // Lightbulb on the script: click into the editor, then the light bulb, then our action.
@@ -86,6 +88,7 @@ const scenarios: Scenario[] = [
       const apply = toastButton(page, 'Apply the Ideator change to train.py', 'Apply');
       await apply.waitFor({ timeout: 15_000 });
       assert(readFileSync(trainPath, 'utf8') === original, 'file changed before the preview was confirmed');
+      await page.waitForTimeout(800); // let the notification finish fading in
       await shot(page, 'e2e-4-diff-preview');
       await apply.click();
       const expected = expectedAfterGood(original);

@@ -13,7 +13,7 @@ import { buildExtension, buildSuite } from './lib/build';
 import { launchBrowser, RESULTS_DIR, ROOT, startCodeServer } from './lib/codeServer';
 import { copyDemoWorkspace } from './lib/workspace';
 
-const TIMEOUT_MS = 240_000;
+const TIMEOUT_MS = 480_000;
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);

@@ -88,3 +88,14 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+/** Collapses every expanded view in the side bar except `keep` (matched on the view header's title). */
+export async function collapseOtherViews(page: Page, keep: string): Promise<void> {
+  const headers = page.locator('.part.sidebar .pane-header[aria-expanded="true"]');
+  for (let i = (await headers.count()) - 1; i >= 0; i--) {
+    const header = headers.nth(i);
+    const title = ((await header.locator('.title').first().textContent().catch(() => '')) ?? '').trim();
+    if (title.toLowerCase() !== keep.toLowerCase()) await header.click();
+  }
+  await page.waitForTimeout(300);
+}

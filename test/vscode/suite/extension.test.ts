@@ -159,6 +159,30 @@ describe('MLE Ideator in a real VS Code', function () {
     assert.equal(diffs.length, 0, 'the preview was not closed');
   });
 
+  it('asks the implementer model when the idea carries no applicable code, then previews and applies', async () => {
+    const rewritten = original.replace('LogisticRegression(max_iter=200)', 'LogisticRegression(max_iter=2000, class_weight="balanced")');
+    const server = await startOpenAIServer({ responses: [{ text: 'Here is the updated file:\n\n```python\n' + rewritten + '```\n' }] });
+    try {
+      await useServer(server);
+      await cfg().update('implementerModel', 'implementer-test', G);
+      const idea = cachedIdea('implement-1');
+      idea.parsed = { ...idea.parsed, action: 'Balance the classes and let lbfgs run longer.', codeBlocks: [] };
+      await api.services.ideas.add(idea);
+      await openTrain();
+      api.services.prompts.confirmApply = async () => true;
+      const outcome = await vscode.commands.executeCommand<{ status: string; via: string; error?: string }>('ideator.applyIdea', 'implement-1', trainUri.toString());
+      assert.equal(outcome.status, 'applied', outcome.error);
+      assert.equal(outcome.via, 'implementer');
+      assert.equal(server.requests.length, 1);
+      assert.equal(server.requests[0].model, 'implementer-test');
+      assert.ok(JSON.stringify(server.requests[0].messages).includes('Balance the classes'), 'the idea is missing from the implementer prompt');
+      assert.equal(readFileSync(trainUri.fsPath, 'utf8'), rewritten);
+    } finally {
+      await cfg().update('implementerModel', undefined, G);
+      await server.close();
+    }
+  });
+
   it('asks an OpenAI-compatible server, streams into the panel and caches the idea', async () => {
     const server = await startOpenAIServer({ responses: [{ text: GOOD_ANSWER, reasoning: GOOD_THINKING, chunkSize: 24 }] });
     try {
