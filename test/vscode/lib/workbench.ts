@@ -53,7 +53,13 @@ export async function openFile(page: Page, name: string): Promise<void> {
  */
 export async function ideaPanelFrame(page: Page, timeoutMs = 60_000): Promise<Frame> {
   const deadline = Date.now() + timeoutMs;
+  let nudged = false;
   while (Date.now() < deadline) {
+    // A webview that has not loaded after half the time (seen once on a loaded machine) gets its view focused again.
+    if (!nudged && Date.now() > deadline - timeoutMs / 2) {
+      nudged = true;
+      await runCommand(page, 'Ideator: Show Idea Panel').catch(() => undefined);
+    }
     for (const frame of page.frames()) {
       const isPanel = await frame.evaluate(() => document.body?.dataset.ideatorView === 'idea').catch(() => false);
       if (isPanel) return frame;
