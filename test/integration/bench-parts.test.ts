@@ -11,7 +11,9 @@ import { after, describe, it } from 'node:test';
 import { parseAction } from '../../server/src/bench/actions';
 import { compactHistory, DEFAULT_LIMITS, runAgent, type IdeatorClient } from '../../server/src/bench/agent';
 import type { Provider } from '../../src/core/providers/types';
-import { findTask } from '../../server/src/tasks';
+import { createWorkdir, findTask, prepareTask } from '../../server/src/tasks';
+import { agentSandbox } from '../../server/src/bench/sandbox';
+import { createServer } from 'node:net';
 import { pathWithPython, runBash } from '../../server/src/bench/bash';
 import { classifyIdeaType } from '../../server/src/bench/ideaType';
 import { implementerMessages, withoutSeekHelp } from '../../server/src/bench/prompt';
@@ -219,5 +221,54 @@ describe('runAgent without a reachable Ideator or a submission', () => {
     assert.deepEqual([result.valid, result.steps, result.seekHelps, result.endReason], [false, 3, 1, 'submit']);
     assert.match(result.reason ?? '', /no submission.csv written/);
     assert.equal(result.costUsd, 36 / 1e6);
+  });
+});
+
+describe('the agent sandbox', () => {
+  it('hides the private answers, blocks the network, keeps writes in the workdir and API keys out', async (t) => {
+    const task = await findTask('churn-binary');
+    const dataDir = join(dir, 'sandbox-data');
+    const { privateDir } = await prepareTask(task, { dataDir });
+    const workdir = await createWorkdir(task, { dir: join(dir, 'sandbox-work'), dataDir });
+    const sandbox = agentSandbox({ workdir, python: resolvePython(), hide: [task.dir, privateDir] });
+    if (!sandbox.info.filesystem || !sandbox.info.network) {
+      t.skip(`namespaces unavailable here (${sandbox.info.mode}: ${sandbox.info.notes.join('; ')})`);
+      return;
+    }
+    const listener = createServer((c) => c.end('secret')).listen(0, '127.0.0.1');
+    await new Promise((r) => listener.once('listening', r));
+    const port = (listener.address() as { port: number }).port;
+    process.env.OPENAI_API_KEY = 'sk-test-must-not-leak';
+    const replies = [
+      `<execute_bash>ls ${privateDir} | wc -l; cat ${privateDir}/test.csv; echo "key=[$OPENAI_API_KEY]"; touch ../escape && echo WROTE-OUTSIDE; touch inside && echo WROTE-INSIDE; ls data</execute_bash>`,
+      `<execute_ipython>import socket\ns = socket.socket()\ns.settimeout(3)\ntry:\n    s.connect(("127.0.0.1", ${port})); print("CONNECTED")\nexcept OSError as e:\n    print("blocked:", e)</execute_ipython>`,
+      '<submit/>',
+    ];
+    const seen: string[] = [];
+    const implementer: Provider = {
+      kind: 'openai',
+      label: 'scripted',
+      async complete(messages) {
+        seen.push(messages.at(-1)!.content);
+        return { text: replies[messages.filter((m) => m.role === 'assistant').length], model: 'scripted' };
+      },
+    };
+    try {
+      await runAgent({
+        runId: 's', task, config: 'c', workdir, python: resolvePython(), dataDir, implementer, ideator: null,
+        limits: { ...DEFAULT_LIMITS, maxSteps: 5 }, prices: { implementerIn: 0, implementerOut: 0, ideatorIn: 0, ideatorOut: 0 },
+        onStep: () => undefined, onPool: () => undefined, onPoolOutcome: () => undefined, log: () => undefined, sandbox,
+      });
+    } finally {
+      delete process.env.OPENAI_API_KEY;
+      listener.close();
+    }
+    const bash = seen[1];
+    assert.match(bash, /^OBSERVATION:\n0\n/, bash);
+    assert.ok(!bash.includes('customer_id,churn'), 'the private answers were readable');
+    assert.match(bash, /key=\[\]/);
+    assert.ok(!bash.includes('WROTE-OUTSIDE') && bash.includes('WROTE-INSIDE'), bash);
+    assert.match(bash, /sample_submission\.csv/);
+    assert.match(seen[2], /blocked:/);
   });
 });

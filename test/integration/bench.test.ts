@@ -267,7 +267,7 @@ print(json.dumps({
     assert.equal(impl.requests.length, before, 'a finished bench made new requests');
     assert.deepEqual(JSON.parse(again.stdout).table, table);
 
-    const db = new Database(join(runDir, 'bench.sqlite'));
+    const db = new Database(join(runDir, 'state', 'bench.sqlite'));
     db.prepare("UPDATE runs SET status = 'running', result = NULL WHERE id = 'churn-binary|codeact|1'").run();
     db.close();
     const resumed = await cli(benchArgs());

@@ -75,6 +75,8 @@ export interface AgentRunOptions {
   onPoolOutcome: (id: string, after: number | null, improved: boolean | null) => void;
   log: (line: string) => void;
   signal?: AbortSignal;
+  /** Where actions run: confined and with a clean environment (sandbox.ts); default: unconfined, inherited env. */
+  sandbox?: { wrap: (argv: string[]) => string[]; env: NodeJS.ProcessEnv };
 }
 
 function fileHash(file: string): string | null {
@@ -116,8 +118,9 @@ function actionText(a: Action, query?: string): string {
 export async function runAgent(o: AgentRunOptions): Promise<RunResult> {
   const started = Date.now();
   const deadline = started + o.limits.timeLimitSec * 1000;
-  const env = pathWithPython(o.python, { ...process.env, MPLBACKEND: 'Agg' });
-  const session = new PythonSession(o.python, o.workdir, env);
+  const env = o.sandbox?.env ?? pathWithPython(o.python, { ...process.env, MPLBACKEND: 'Agg' });
+  const wrap = o.sandbox?.wrap ?? ((a: string[]) => a);
+  const session = new PythonSession(o.python, o.workdir, env, undefined, wrap);
   const messages: ChatMessage[] = implementerMessages({
     taskDescription: o.task.description,
     workdir: o.workdir,
@@ -184,7 +187,7 @@ export async function runAgent(o: AgentRunOptions): Promise<RunResult> {
       let ideaTokens = { in: 0, out: 0 };
 
       if (action.kind === 'bash') {
-        const r = await runBash(action.code, o.workdir, actionTimeout, env);
+        const r = await runBash(action.code, o.workdir, actionTimeout, env, undefined, wrap);
         exitCode = r.exitCode;
         observation = `${truncateMiddle(r.output, o.limits.observationChars)}\n[exit code ${r.exitCode ?? 'none'}${r.timedOut ? ', timed out' : ''}]`;
       } else if (action.kind === 'python') {

@@ -18,10 +18,19 @@ export function pathWithPython(python: string, env: NodeJS.ProcessEnv = process.
   return { ...env, PATH: `${dirname(python)}:${env.PATH ?? '/usr/bin:/bin'}` };
 }
 
-export function runBash(command: string, cwd: string, timeoutMs: number, env: NodeJS.ProcessEnv, maxOutput = 1024 * 1024): Promise<BashResult> {
+export function runBash(
+  command: string,
+  cwd: string,
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv,
+  maxOutput = 1024 * 1024,
+  /** Wraps the argv, e.g. in the sandbox (see sandbox.ts). */
+  wrap: (argv: string[]) => string[] = (a) => a,
+): Promise<BashResult> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', `exec 2>&1\n${command}`], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const [bin, ...args] = wrap(['bash', '-c', `exec 2>&1\n${command}`]);
+    const child = spawn(bin, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let head = '';
     let tail = '';
     let total = 0;

@@ -62,10 +62,13 @@ export class PythonSession {
     private readonly cwd: string,
     private readonly env: NodeJS.ProcessEnv = process.env,
     private readonly maxOutput = 1024 * 1024,
+    /** Wraps the interpreter's argv, e.g. in the sandbox (see sandbox.ts); fd 3 passes through. */
+    private readonly wrap: (argv: string[]) => string[] = (a) => a,
   ) {}
 
   private start(): void {
-    const child = spawn(this.python, ['-u', '-c', DRIVER, this.sentinel], {
+    const [bin, ...args] = this.wrap([this.python, '-u', '-c', DRIVER, this.sentinel]);
+    const child = spawn(bin, args, {
       cwd: this.cwd,
       env: { ...this.env, PYTHONUNBUFFERED: '1', MPLBACKEND: 'Agg' },
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],

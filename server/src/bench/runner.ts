@@ -3,15 +3,19 @@
  * says what is done; each run gets a fresh workdir (public data copied in) and its own log file; a progress bar
  * goes to stderr; the table is computed from the store, so a resumed bench reports all runs, old and new.
  *
- * Run directory: bench.sqlite, logs/<task>__<config>__<k>.log, work/<task>/<config>/<k>/ (the agent's files).
+ * Run directory: state/bench.sqlite, logs/<task>__<config>__<k>.log, work/<task>/<config>/<k>/ (the agent's files).
+ * Actions run in the sandbox (sandbox.ts) with the task folder, private data, logs/ and state/ hidden.
  */
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Provider } from '../../../src/core/providers/types';
-import type { Task } from '../tasks/loader';
+import { probeIsolation } from '../exec/isolation';
+import { defaultDataDir, type Task } from '../tasks/loader';
+import { preparedPaths } from '../tasks/prepare';
 import { createWorkdir } from '../tasks/workdir';
 import { runAgent, type AgentLimits, type IdeatorClient, type Prices } from './agent';
+import { agentSandbox } from './sandbox';
 import { BenchStore, runId, type RunKey } from './store';
 import { benchTable, type BenchTable } from './table';
 
@@ -35,23 +39,27 @@ export interface BenchOptions {
   promptsDir?: string;
   /** Keep the agents' workdirs (default: deleted after each run, logs and the store stay). */
   keepWorkdirs?: boolean;
+  /** false: run actions unconfined (still with a clean environment). Default true. */
+  sandbox?: boolean;
   stderr: NodeJS.WritableStream;
   /** Show the progress bar (default: when stderr is a TTY, else one line per finished run). */
   progress?: boolean;
   signal?: AbortSignal;
 }
 
-export const STORE_FILE = 'bench.sqlite';
+/** Under state/ (not the run dir's root) so the sandbox can hide it, with logs/, from the agent. */
+export const STORE_FILE = join('state', 'bench.sqlite');
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
 
 export async function runBench(o: BenchOptions): Promise<BenchTable> {
   mkdirSync(join(o.runDir, 'logs'), { recursive: true });
+  mkdirSync(join(o.runDir, 'state'), { recursive: true });
   const store = new BenchStore(join(o.runDir, STORE_FILE));
   try {
     const keys: RunKey[] = [];
     for (const task of o.tasks) for (const c of o.configs) for (let k = 0; k < o.runs; k++) keys.push({ task: task.id, config: c.name, runIndex: k });
-    store.setMeta('plan', JSON.stringify({ tasks: o.tasks.map((t) => ({ id: t.id, dir: t.dir })), configs: o.configs.map((c) => ({ name: c.name, ideator: c.ideator?.label ?? null })), runs: o.runs, implementer: o.implementer.label, limits: o.limits }));
+    store.setMeta('plan', JSON.stringify({ tasks: o.tasks.map((t) => ({ id: t.id, dir: t.dir })), configs: o.configs.map((c) => ({ name: c.name, ideator: c.ideator?.label ?? null })), runs: o.runs, implementer: o.implementer.label, limits: o.limits, isolation: probeIsolation({ disable: o.sandbox === false }).mode }));
     const planned = store.plan(keys);
     const todo = planned.filter((r) => r.status !== 'done');
     const showBar = o.progress ?? Boolean((o.stderr as NodeJS.WriteStream).isTTY);
@@ -74,6 +82,13 @@ export async function runBench(o: BenchOptions): Promise<BenchTable> {
       rmSync(logFile, { force: true });
       store.startRun(id);
       await createWorkdir(task, { dir: workdir, python: o.python, dataDir: o.dataDir });
+      const data = preparedPaths(task, resolve(o.dataDir ?? defaultDataDir(task)));
+      const sandbox = agentSandbox({
+        workdir,
+        python: o.python,
+        hide: [task.dir, data.privateDir, join(dirname(data.root), 'raw'), join(o.runDir, 'logs'), join(o.runDir, 'state')],
+        disable: o.sandbox === false,
+      });
       const log = (line: string) => appendFileSync(logFile, `[${new Date().toISOString()}] ${line}\n`);
       log(`run ${label}: implementer ${o.implementer.label}, ideator ${config.ideator?.label ?? 'none (CodeAct baseline)'}`);
       let steps = 0;
@@ -90,6 +105,7 @@ export async function runBench(o: BenchOptions): Promise<BenchTable> {
         limits: o.limits,
         prices: o.prices,
         promptsDir: o.promptsDir,
+        sandbox,
         onStep: (s) => {
           store.addStep(s);
           steps = s.idx + 1;

@@ -23,11 +23,13 @@ environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, IDEATOR_SERVER_TOKEN).
   --tasks DIR|ID        a task folder, a folder of task folders, or a bundled task id (repeatable)
   --runs N              runs per task and configuration (default 3)
   --ideator SPEC        an Ideator configuration (repeatable; default none)
-  --run-dir DIR         where bench.sqlite, logs/ and work/ live (default .ideator/bench); re-running with the
+  --run-dir DIR         where state/bench.sqlite, logs/ and work/ live (default .ideator/bench); re-running with the
                         same directory resumes: finished runs are kept, interrupted ones are redone
   --max-steps N         actions per run (default 50)        --time-limit SEC   per run (default 3600)
   --action-timeout SEC  per action (default 600)            --observation-chars N  (default 10000)
   --price-implementer IN,OUT  --price-ideator IN,OUT   USD per million tokens, for the cost column (default 0)
+  --no-sandbox          run actions without namespaces (default: no network, writes only in the workdir, task
+                        folder / private answers / logs hidden, where the OS allows; IDEATOR_SANDBOX=off too)
   --python PATH  --data-dir DIR  --prompts DIR  --keep-workdirs  --no-progress  --json`;
 
 function int(v: string | undefined, name: string, dflt: number, min = 1): number {
@@ -79,6 +81,7 @@ export default (async (argv, io) => {
       'data-dir': { type: 'string' },
       prompts: { type: 'string' },
       'keep-workdirs': { type: 'boolean' },
+      'no-sandbox': { type: 'boolean' },
       'no-progress': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -137,6 +140,7 @@ export default (async (argv, io) => {
       dataDir: values['data-dir'],
       promptsDir: values.prompts,
       keepWorkdirs: values['keep-workdirs'],
+      sandbox: !values['no-sandbox'],
       stderr: io.stderr,
       progress: values['no-progress'] ? false : undefined,
       signal: controller.signal,

@@ -14,6 +14,7 @@ export const PlanSchema = z.object({
   runs: z.number(),
   implementer: z.string(),
   limits: z.record(z.string(), z.unknown()),
+  isolation: z.string().optional(),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 

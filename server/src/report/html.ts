@@ -36,7 +36,7 @@ function runsSection(d: ReportData): string {
 export function reportHtml(d: ReportData, title: string): string {
   const plan = d.plan;
   const meta = plan
-    ? `implementer ${esc(plan.implementer)} · tasks ${plan.tasks.map((t) => esc(t.id)).join(', ')} · ${plan.runs} run(s) per task and configuration · limits ${esc(JSON.stringify(plan.limits))}`
+    ? `implementer ${esc(plan.implementer)} · tasks ${plan.tasks.map((t) => esc(t.id)).join(', ')} · ${plan.runs} run(s) per task and configuration · limits ${esc(JSON.stringify(plan.limits))}${plan.isolation ? ` · sandbox ${esc(plan.isolation)}` : ''}`
     : 'no plan recorded';
   const curve = lineChart(d.curves, { title: 'Best-so-far normalized score vs step (mean over tasks and runs)', xTitle: 'step', yTitle: 'normalized score' , width: 700 });
   const seek = barChart(
