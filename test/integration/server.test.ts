@@ -52,6 +52,19 @@ describe('reward server (open, loopback)', () => {
     assert.deepEqual(again.json.results, job.results);
   });
 
+  it('settles format errors on arrival, without executing or queueing them', async () => {
+    const r = await api(server, 'POST', '/v1/rewards', { state: toyState(0.5), ideas: ['no fields at all', 'ACTION: only one'] });
+    assert.equal(r.status, 202);
+    assert.equal(r.json.status, 'done', 'done in the accept response itself');
+    assert.deepEqual(
+      r.json.results.map((x) => [x.status, x.reward, x.durationMs]),
+      [
+        ['format_error', -1, 0],
+        ['format_error', -1, 0],
+      ],
+    );
+  });
+
   it('honours the scheme: partial credit and sigmoid', async () => {
     const ideas = [printsAcc(0.55), ideaWithScript('import sys\nprint("starting")\nraise SystemExit(1)')];
     const partial = await api(server, 'POST', '/v1/rewards?wait=1', { state: toyState(0.5), ideas, scheme: 'partial' });
@@ -133,17 +146,22 @@ describe('reward server (open, loopback)', () => {
     const h2 = await api(server, 'POST', '/v1/rewards', { state: toyState(0.47), ideas: [printsAcc(0.48)] }, { 'idempotency-key': 'hdr-1' });
     assert.equal(h1.json.id, h2.json.id);
 
-    // Every idea row ran exactly once (attempts = 1), whatever the number of submissions.
+    // Every idea row ran at most once (attempts ≤ 1), whatever the number of submissions.
     await api(server, 'GET', `/v1/jobs/${h1.json.id}?wait=1`);
     await api(server, 'GET', `/v1/jobs/${[...ids][0]}?wait=1`);
     const py = spawnSync(
       join(REPO, '.venv', 'bin', 'python'),
-      ['-c', 'import sqlite3,sys,json; c=sqlite3.connect(sys.argv[1]); print(json.dumps(c.execute("select count(*), max(attempts), min(attempts) from ideas").fetchone()))', join(server.dataDir, 'store', 'ideator.sqlite')],
+      [
+        '-c',
+        `import sqlite3,sys,json; c=sqlite3.connect(sys.argv[1]); print(json.dumps(c.execute("select count(*), max(attempts), min(attempts), sum(attempts > 0 and json_extract(result, '$.status') = 'format_error') from ideas where status = 'done'").fetchone()))`,
+        join(server.dataDir, 'store', 'ideator.sqlite'),
+      ],
       { encoding: 'utf8' },
     );
-    const [, maxAttempts, minAttempts] = JSON.parse(py.stdout) as number[];
+    const [, maxAttempts, minAttempts, formatErrorsRun] = JSON.parse(py.stdout) as number[];
     assert.equal(maxAttempts, 1, py.stderr);
-    assert.equal(minAttempts, 1);
+    assert.equal(minAttempts, 0, 'format errors are settled at submission, never executed');
+    assert.equal(formatErrorsRun, 0);
   });
 
   it('reports health, isolation, Prometheus metrics and its OpenAPI document', async () => {

@@ -141,8 +141,9 @@ export class JobStore extends EventEmitter {
   /**
    * Records a reward request. Returns the existing job when the same request (same client key, or same content
    * without a key) was seen before; throws IdempotencyConflictError when a client key is reused for other content.
+   * `settle` may decide an idea's outcome on the spot (no execution needed); such ideas are stored as done.
    */
-  submit(request: RewardRequest): { job: Job; created: boolean } {
+  submit(request: RewardRequest, opts: { settle?: (raw: string) => IdeaOutcome | undefined } = {}): { job: Job; created: boolean } {
     // The caller resolved the task (rewards/submit.ts); the store records exactly what will run.
     const task = request.task;
     const stateHash = hashOf(request.state);
@@ -167,10 +168,17 @@ export class JobStore extends EventEmitter {
         `INSERT OR IGNORE INTO ideas(key, state_hash, raw, scheme, task, timeout_sec, status, created_at)
          VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)`,
       );
+      const insertSettled = this.db.prepare(
+        `INSERT OR IGNORE INTO ideas(key, state_hash, raw, scheme, task, timeout_sec, status, result, created_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?, ?)`,
+      );
       const link = this.db.prepare('INSERT INTO job_ideas(job_id, idx, idea_key) VALUES (?, ?, ?)');
       request.ideas.forEach((raw, idx) => {
         const key = JobStore.ideaKey(stateHash, raw, request.scheme, task, request.timeoutSec);
-        insertIdea.run(key, stateHash, raw, request.scheme, task ?? null, request.timeoutSec ?? null, now);
+        // Ideas whose outcome needs no execution (format errors) are final on arrival: they never wait in the queue.
+        const settled = opts.settle?.(raw);
+        if (settled) insertSettled.run(key, stateHash, raw, request.scheme, task ?? null, request.timeoutSec ?? null, JSON.stringify(settled), now, now);
+        else insertIdea.run(key, stateHash, raw, request.scheme, task ?? null, request.timeoutSec ?? null, now);
         link.run(id, idx, key);
       });
       return { id, created: true };

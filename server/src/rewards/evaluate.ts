@@ -80,6 +80,26 @@ function failureReason(run: SandboxResult): string {
   return run.exitCode === null ? `killed by ${run.signal}` : `exit code ${run.exitCode}${last ? `: ${last.slice(0, 300)}` : ''}`;
 }
 
+/** The outcome of an idea that fails the paper's format check: −1 (scheme-dependent) without executing anything. */
+export function formatErrorOutcome(state: IdeatorState, raw: string, scheme: RewardScheme): IdeaOutcome | undefined {
+  const parsed = parseIdea(raw);
+  if (parsed.ok) return undefined;
+  const { value, direction } = state.score;
+  return {
+    reward: computeReward(scheme, { status: 'format_error', before: value, after: null, direction }),
+    status: 'format_error',
+    scoreBefore: value,
+    scoreAfter: null,
+    durationMs: 0,
+    outputTail: '',
+    codeDiff: '',
+    formatErrors: parsed.errors,
+    error: FORMAT_ERROR,
+  };
+}
+
+const FORMAT_ERROR = 'the idea does not follow the ANALYSIS / ACTION / RATIONALE format';
+
 export async function evaluateIdea(input: IdeaInput, env: EvalEnv, slot: Slot, signal?: AbortSignal): Promise<IdeaOutcome> {
   const t0 = Date.now();
   const { state } = input;
@@ -109,7 +129,7 @@ export async function evaluateIdea(input: IdeaInput, env: EvalEnv, slot: Slot, s
     };
   };
 
-  if (!parsed.ok) return finish({ status: 'format_error', error: 'the idea does not follow the ANALYSIS / ACTION / RATIONALE format' });
+  if (!parsed.ok) return finish({ status: 'format_error', error: FORMAT_ERROR });
 
   let ready: ReadyTask | undefined;
   if (input.task) {

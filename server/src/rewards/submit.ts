@@ -2,10 +2,11 @@
  * Turning a validated RewardRequest into a stored job: the task is resolved here, once, so the stored request says
  * exactly what will run. An explicitly named task must exist on this server; a state's own taskId is used when the
  * server has that task and ignored otherwise (an extension workspace name is not a server task: such ideas are
- * scored from the run's printed metric instead).
+ * scored from the run's printed metric instead). Ideas failing the format check are settled here, at once.
  */
 import type { Job, RewardRequest } from '../../../src/core/protocol';
 import type { JobStore } from '../jobs/store';
+import { formatErrorOutcome } from './evaluate';
 import type { TaskCatalog } from './taskCatalog';
 
 export class UnknownTaskError extends Error {
@@ -26,5 +27,5 @@ export function resolveTask(request: RewardRequest, catalog: TaskCatalog): strin
 
 export function submitRewardJob(store: JobStore, catalog: TaskCatalog, request: RewardRequest): { job: Job; created: boolean } {
   const task = resolveTask(request, catalog);
-  return store.submit({ ...request, task });
+  return store.submit({ ...request, task }, { settle: (raw) => formatErrorOutcome(request.state, raw, request.scheme) });
 }
