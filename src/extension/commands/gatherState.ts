@@ -28,7 +28,8 @@ export interface TargetCode {
 /** The code the user is looking at: the active text editor, else the active notebook's cells. */
 export function activeTarget(): TargetCode | undefined {
   const nb = vscode.window.activeNotebookEditor?.notebook;
-  const editor = vscode.window.activeTextEditor;
+  // From the Idea panel's buttons focus is in a webview; the visible editor is still what the user means.
+  const editor = vscode.window.activeTextEditor ?? (nb ? undefined : vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'file'));
   if (editor && editor.document.uri.scheme !== 'vscode-notebook-cell' && editor.document.uri.scheme !== 'output') {
     return { uri: editor.document.uri, relativePath: vscode.workspace.asRelativePath(editor.document.uri, false), code: editor.document.getText(), isNotebook: false };
   }
