@@ -92,3 +92,17 @@ test('code snapshot: content and diff only when the code changed', () => {
   assert.match(changed.diffFromPrevious!, /^-lr = 0\.1$/m);
   assert.match(changed.diffFromPrevious!, /^\+lr = 0\.05$/m);
 });
+
+test('debug watching reads program output and exit code from DAP events only', async () => {
+  const { readDapMessage, describeLaunch } = await import('../../src/extension/watchers/debugMessages');
+  assert.deepEqual(readDapMessage({ type: 'event', event: 'output', seq: 4, body: { category: 'stdout', output: 'val_acc: 0.9\n' } }), { output: 'val_acc: 0.9\n' });
+  assert.deepEqual(readDapMessage({ type: 'event', event: 'output', body: { category: 'stderr', output: 'warn\n' } }), { output: 'warn\n' });
+  assert.deepEqual(readDapMessage({ type: 'event', event: 'output', body: { category: 'console', output: 'debugger says\n' } }), {});
+  assert.deepEqual(readDapMessage({ type: 'event', event: 'output', body: { output: 'no category = console\n' } }), {});
+  assert.deepEqual(readDapMessage({ type: 'event', event: 'exited', body: { exitCode: 3 } }), { exitCode: 3 });
+  assert.deepEqual(readDapMessage({ type: 'response', command: 'threads', body: {} }), {});
+  assert.deepEqual(readDapMessage(null), {});
+  assert.deepEqual(describeLaunch({ name: 'Train', program: '/w/train.py', args: ['--lr', '0.1'] }), { command: 'python /w/train.py --lr 0.1', script: '/w/train.py' });
+  assert.deepEqual(describeLaunch({ name: 'Mod', module: 'pkg.train' }), { command: 'python -m pkg.train', script: 'pkg/train.py' });
+  assert.deepEqual(describeLaunch({ name: 'Attach' }), { command: 'Attach' });
+});

@@ -5,30 +5,11 @@
  * 'python' is the older debug type name of the Python extension; both are watched.
  */
 import * as vscode from 'vscode';
-import { z } from 'zod';
 import type { RunRecorder } from '../historyService';
+import { describeLaunch, readDapMessage } from './debugMessages';
 import type { PendingRun } from './pendingRun';
 
 const DEBUG_TYPES = ['debugpy', 'python'];
-
-/** The DAP messages we read, validated (an adapter is an external process). */
-const OutputEventSchema = z.object({
-  type: z.literal('event'),
-  event: z.literal('output'),
-  body: z.object({ category: z.string().optional(), output: z.string() }),
-});
-const ExitedEventSchema = z.object({
-  type: z.literal('event'),
-  event: z.literal('exited'),
-  body: z.object({ exitCode: z.number().int() }),
-});
-
-function describe(config: vscode.DebugConfiguration): { command: string; script?: string } {
-  const args = Array.isArray(config.args) ? config.args.map(String).join(' ') : typeof config.args === 'string' ? config.args : '';
-  if (typeof config.program === 'string') return { command: `python ${config.program} ${args}`.trim(), script: config.program };
-  if (typeof config.module === 'string') return { command: `python -m ${config.module} ${args}`.trim(), script: config.module.replace(/\./g, '/') + '.py' };
-  return { command: config.name };
-}
 
 class RunTracker implements vscode.DebugAdapterTracker {
   private run: PendingRun | undefined;
@@ -40,22 +21,16 @@ class RunTracker implements vscode.DebugAdapterTracker {
   ) {}
 
   onWillStartSession(): void {
-    const { command, script } = describe(this.session.configuration);
+    const { command, script } = describeLaunch(this.session.configuration);
     const cwd = typeof this.session.configuration.cwd === 'string' ? this.session.configuration.cwd : this.session.workspaceFolder?.uri.fsPath;
     this.run = this.recorder.begin({ source: 'debug', command, cwd, scriptPath: script });
   }
 
   onDidSendMessage(message: unknown): void {
     if (!this.run) return;
-    const out = OutputEventSchema.safeParse(message);
-    if (out.success) {
-      // 'console' and 'telemetry' are the debugger talking, not the program.
-      const cat = out.data.body.category ?? 'console';
-      if (cat === 'stdout' || cat === 'stderr') this.run.push(out.data.body.output);
-      return;
-    }
-    const exited = ExitedEventSchema.safeParse(message);
-    if (exited.success) this.exitCode = exited.data.body.exitCode;
+    const m = readDapMessage(message);
+    if (m.output !== undefined) this.run.push(m.output);
+    if (m.exitCode !== undefined) this.exitCode = m.exitCode;
   }
 
   onWillStopSession(): void {
