@@ -272,3 +272,23 @@ describe('the agent sandbox', () => {
     assert.match(seen[2], /blocked:/);
   });
 });
+
+describe('runAgent wall-time limit', () => {
+  it('cuts the action at the deadline and ends the run with time_limit', async () => {
+    const implementer: Provider = {
+      kind: 'openai',
+      label: 'scripted',
+      complete: async () => ({ text: '<execute_ipython>import time\ntime.sleep(60)</execute_ipython>', model: 'scripted' }),
+    };
+    const started = Date.now();
+    const result = await runAgent({
+      runId: 't', task: await findTask('churn-binary'), config: 'c', workdir: mkdtempSync(join(dir, 'tl-')), python: resolvePython(),
+      implementer, ideator: null, limits: { ...DEFAULT_LIMITS, timeLimitSec: 3, maxSteps: 50 },
+      prices: { implementerIn: 0, implementerOut: 0, ideatorIn: 0, ideatorOut: 0 },
+      onStep: () => undefined, onPool: () => undefined, onPoolOutcome: () => undefined, log: () => undefined,
+    });
+    assert.equal(result.endReason, 'time_limit');
+    assert.equal(result.steps, 1);
+    assert.ok(Date.now() - started < 20_000, 'the sleeping cell was not cut at the deadline');
+  });
+});

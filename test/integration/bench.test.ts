@@ -237,6 +237,20 @@ print(json.dumps({
     }
   });
 
+  it('collects per-task train/val splits from the pool', async () => {
+    const out = join(root, 'collected');
+    const r = await cli(['collect', runDir, '--out-dir', out, '--per-task', '5', '--val-per-task', '1', '--format', 'jsonl', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.deepEqual([summary.pooled, summary.train, summary.val, summary.tasks], [2, 1, 1, ['churn-binary']]);
+    const train = readFileSync(join(out, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const val = readFileSync(join(out, 'val.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.notEqual(train[0].ideaId, val[0].ideaId);
+    const pq = await cli(['collect', runDir, '--out-dir', out, '--val-per-task', '1']);
+    assert.equal(pq.code, 0, pq.stderr);
+    assert.ok(existsSync(join(out, 'train.parquet')) && existsSync(join(out, 'val.parquet')));
+  });
+
   it('writes a self-contained HTML report with the figures and renders it in Chromium', async () => {
     const png = join(root, 'report.png');
     const r = await cli(['report', runDir, '--png', png, '--json']);
