@@ -130,6 +130,12 @@ describe('ideator grade', () => {
     assert.match(h.stdout, /^valid: score 0.5 \(higher is better\), normalized 0/);
   });
 
+  it('says so when an MLE-bench leaderboard is still a Git LFS pointer', async () => {
+    const { comp } = fakeMleBench();
+    writeFileSync(join(comp, 'leaderboard.csv'), 'version https://git-lfs.github.com/spec/v1\noid sha256:e071\nsize 125841\n');
+    await assert.rejects(loadTask(comp), /Git LFS pointer.*git lfs pull/);
+  });
+
   it('user errors exit 2 with one line: missing flags, unknown task, broken grader', async () => {
     assert.equal((await cli(['grade', '--task', 'x'])).code, 2);
     const unknown = await cli(['grade', '--task', 'no-such-task', '--submission', 'x.csv']);

@@ -73,6 +73,10 @@ function resolveModule(taskDir: string, ref: string, what: string): PythonFuncti
 }
 
 function parseLeaderboard(text: string, file: string): Leaderboard {
+  // MLE-bench keeps leaderboards in Git LFS: a checkout without `git lfs pull` holds a 3-line pointer instead.
+  if (text.startsWith('version https://git-lfs.github.com/spec/')) {
+    throw new TaskError(`${file} is a Git LFS pointer, not the leaderboard: run 'git lfs pull' in the MLE-bench checkout`);
+  }
   const rows = parseCsvObjects(text);
   if (!rows.length || !('score' in rows[0])) throw new TaskError(`${file}: needs a 'score' column and at least one row`);
   const scores = rows.map((r) => r.score.trim()).filter((s) => s !== '').map(Number).filter((n) => Number.isFinite(n));
