@@ -13,6 +13,9 @@ import { compactHistory, DEFAULT_LIMITS, runAgent, type IdeatorClient } from '..
 import type { Provider } from '../../src/core/providers/types';
 import { createWorkdir, findTask, prepareTask } from '../../server/src/tasks';
 import { agentSandbox } from '../../server/src/bench/sandbox';
+import { ideatorClient } from '../../server/src/bench/ideatorClient';
+import { parseProviderSpec as spec, providerFromSpec } from '../../server/src/bench/providerSpec';
+import { NULL_IDEA, VAGUE_IDEA } from '../../src/core/providers/index';
 import { createServer } from 'node:net';
 import { pathWithPython, runBash } from '../../server/src/bench/bash';
 import { classifyIdeaType } from '../../server/src/bench/ideaType';
@@ -290,5 +293,23 @@ describe('runAgent wall-time limit', () => {
     assert.equal(result.endReason, 'time_limit');
     assert.equal(result.steps, 1);
     assert.ok(Date.now() - started < 20_000, 'the sleeping cell was not cut at the deadline');
+  });
+});
+
+describe('ideatorClient with the paper\'s template ablations', () => {
+  it('template-null and template-vague answer in the three-field format through the shared prompt path', async () => {
+    const state = {
+      taskId: 't', taskDescription: 'Predict y.', trajectory: [], score: { value: 0.7, direction: 'higher' as const }, code: 'print(1)', codePath: 'solution.py',
+      query: { problemStatement: 'stuck', attemptsSoFar: ['a baseline'], goal: 'better' },
+    };
+    const nul = await ideatorClient(providerFromSpec(spec('template-null', true))).ask(state);
+    const vague = await ideatorClient(providerFromSpec(spec('template-vague', true))).ask(state);
+    assert.equal(nul.raw, NULL_IDEA);
+    assert.equal(vague.raw, VAGUE_IDEA);
+    assert.ok(nul.ok && vague.ok);
+    assert.equal(vague.ideaType, 'Others');
+    const c = ideatorClient(providerFromSpec(spec('template-vague', true)));
+    assert.deepEqual(c.parseQuery('PROBLEM_STATEMENT:\nx\n\nATTEMPTS_SO_FAR:\n- y\n\nGOAL:\nz'), { problemStatement: 'x', attemptsSoFar: ['y'], goal: 'z' });
+    assert.equal(c.parseQuery('just words'), null);
   });
 });
