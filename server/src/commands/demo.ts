@@ -121,7 +121,12 @@ export default (async (argv, io) => {
     say('  preparing task data …');
     await runtime.catalog.ready(task);
     const { job } = submitRewardJob(runtime.store, runtime.catalog, { state: bundle.state, ideas: bundle.ideas.map((i) => i.raw), scheme: scheme.data });
-    if (tty) bar.start(names.length, 0, { last: 'running …' });
+    // Format errors are settled at submission (−1 without executing): they count as done from the start.
+    for (const r of job.results) {
+      done++;
+      if (!tty) say(`  [${done}/${names.length}] ${names[r.index]}: ${r.status} (reward ${r.reward}, not executed)`);
+    }
+    if (tty) bar.start(names.length, done, { last: 'running …' });
     runtime.pool!.start();
     const finished = (await waitForJob(runtime.store, job.id))!;
     if (tty) bar.stop();
