@@ -55,9 +55,9 @@ for (const suite of suites) {
     const files = findTests(`test/${suite}`);
     if (files.length === 0) continue;
     const concurrency = suite === 'unit' ? '2' : '1';
-    const r = await run('node', ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files]);
-    const pass = lastCount(r.output, /^ℹ pass (\d+)/gm);
-    const fail = lastCount(r.output, /^ℹ fail (\d+)/gm);
+    const r = await run('node', ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...files]);
+    const pass = lastCount(r.output, /^(?:ℹ|#) pass (\d+)/gm);
+    const fail = lastCount(r.output, /^(?:ℹ|#) fail (\d+)/gm);
     totals.passed += pass;
     totals.failed += fail;
     console.log(`${suite}: ${pass} passed, ${fail} failed`);
