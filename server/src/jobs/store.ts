@@ -53,6 +53,11 @@ export class IdempotencyConflictError extends Error {
 export interface StoreOptions {
   /** How many lost leases an idea survives before it is completed as exec_failed. */
   maxAttempts?: number;
+  /**
+   * Checkpoint the WAL on a timer instead of inside whichever commit crosses SQLite's 1000-page threshold: that
+   * commit — often a client waiting for its job id — would otherwise pay for the whole checkpoint.
+   */
+  checkpointIntervalMs?: number;
 }
 
 export interface StoreCounts {
@@ -109,6 +114,7 @@ export function ownerIsDead(owner: string): boolean {
 export class JobStore extends EventEmitter {
   readonly db: Database.Database;
   private readonly maxAttempts: number;
+  private readonly checkpointTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly path: string,
@@ -124,9 +130,26 @@ export class JobStore extends EventEmitter {
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA_SQL);
     this.db.prepare('INSERT OR IGNORE INTO meta(name, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+    if (opts.checkpointIntervalMs) {
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointTimer = setInterval(() => {
+        try {
+          this.db.pragma('wal_checkpoint(PASSIVE)');
+        } catch {
+          // busy with another process's checkpoint: the next tick retries
+        }
+      }, opts.checkpointIntervalMs);
+      this.checkpointTimer.unref();
+    }
   }
 
   close(): void {
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // another process holds the database; its own close will checkpoint
+    }
     this.db.close();
   }
 

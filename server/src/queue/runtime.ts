@@ -85,7 +85,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     ...Object.fromEntries(Object.entries(config.limits ?? {}).filter(([, v]) => v !== undefined)),
   };
   const catalog = new TaskCatalog(config.taskDirs ?? [bundledTasksDir()], python, config.taskDataDir);
-  const store = new JobStore(join(storeDir, 'ideator.sqlite'), { maxAttempts: config.maxAttempts });
+  const store = new JobStore(join(storeDir, 'ideator.sqlite'), { maxAttempts: config.maxAttempts, checkpointIntervalMs: 2000 });
   const metrics = new Metrics();
   const env: EvalEnv = {
     catalog,
