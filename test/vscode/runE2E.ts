@@ -110,6 +110,12 @@ const scenarios: Scenario[] = [
       const panel = await ideaPanelFrame(page);
       await panel.locator('.badge.warn').waitFor({ timeout: 30_000 });
       assert((await panel.locator('body', { hasText: 'gradient boosting' }).count()) === 1, 'malformed answer text not shown');
+      // Model markup is shown as text, never rendered or run.
+      assert((await panel.locator('img').count()) === 0, 'an <img> from the answer was rendered');
+      assert((await panel.locator('body', { hasText: '<img src=x onerror=' }).count()) === 1, 'the markup is not shown as text');
+      assert((await panel.evaluate(() => document.body.dataset.pwned)) === undefined, 'script from the answer ran');
+      const csp = await panel.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '');
+      assert(csp.includes("default-src 'none'") && /script-src 'nonce-[A-Za-z0-9+/=]{16,}'/.test(csp), `weak CSP: ${csp}`);
       await toast(page, 'failed the format check').first().waitFor({ timeout: 10_000 });
       await shot(page, 'e2e-6-format-warning');
       await page.keyboard.press('Escape');

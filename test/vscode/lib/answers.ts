@@ -29,5 +29,9 @@ export function expectedAfterGood(original: string): string {
     .replace('    return LogisticRegression(max_iter=200)', '    return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))');
 }
 
-/** An answer that fails the format check: prose without the three fields. */
-export const MALFORMED_ANSWER = 'You could try gradient boosting, maybe. Or more data. Hard to say without more context!';
+/**
+ * An answer that fails the format check: prose without the three fields, carrying markup that must stay text
+ * (the panel escapes every model string; a rendered <img> would set the marker through its onerror handler).
+ */
+export const MALFORMED_ANSWER =
+  'You could try gradient boosting, maybe. <img src=x onerror="document.body.dataset.pwned=1"> Or more data. Hard to say without more context!';
