@@ -18,7 +18,6 @@ import { parseProviderSpec as spec, providerFromSpec } from '../../server/src/be
 import { NULL_IDEA, VAGUE_IDEA } from '../../src/core/providers/index';
 import { createServer } from 'node:net';
 import { pathWithPython, runBash } from '../../server/src/bench/bash';
-import { classifyIdeaType } from '../../server/src/bench/ideaType';
 import { implementerMessages, withoutSeekHelp } from '../../server/src/bench/prompt';
 import { parseProviderSpec } from '../../server/src/bench/providerSpec';
 import { PythonSession } from '../../server/src/bench/pythonSession';
@@ -74,16 +73,6 @@ describe('parseProviderSpec', () => {
   });
 });
 
-describe('classifyIdeaType', () => {
-  it('maps typical actions to the six types', () => {
-    assert.equal(classifyIdeaType('Lower the learning_rate to 0.03 and raise n_estimators'), 'Hyperparameter Tuning');
-    assert.equal(classifyIdeaType('Add interaction features such as price per room'), 'Feature Engineering');
-    assert.equal(classifyIdeaType('Impute missing ages with the median per group'), 'Data Preparation');
-    assert.equal(classifyIdeaType('Switch to LightGBM'), 'Model Architecture');
-    assert.equal(classifyIdeaType('Use 5-fold cross-validation with early_stopping'), 'Model Training');
-    assert.equal(classifyIdeaType('Double-check the submission file'), 'Others');
-  });
-});
 
 describe('PythonSession (real interpreter)', () => {
   it('keeps variables, shows the last expression, tracebacks without driver frames, restarts after a timeout', async () => {

@@ -9,7 +9,7 @@ import { parseSeekHelp, renderSeekHelp } from '../../../src/core/query';
 import type { IdeatorState, SeekHelpQuery } from '../../../src/core/protocol';
 import type { Provider } from '../../../src/core/providers/types';
 import type { IdeatorClient } from './agent';
-import { classifyIdeaType } from './ideaType';
+import { classifyByKeywords } from '../../../src/core/ideaTypes';
 
 export function ideatorClient(provider: Provider, opts: { budgetTokens?: number; promptsDir?: string } = {}): IdeatorClient {
   return {
@@ -25,7 +25,7 @@ export function ideatorClient(provider: Provider, opts: { budgetTokens?: number;
         text,
         ok: idea.ok,
         usage: completion.usage,
-        ideaType: idea.ok ? classifyIdeaType(idea.action, idea.analysis) : undefined,
+        ideaType: idea.ok ? classifyByKeywords(idea) : undefined,
       };
     },
     parseQuery: (text: string): SeekHelpQuery | null => parseSeekHelp(`<seek_help>${text}</seek_help>`),
