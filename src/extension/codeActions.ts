@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { IdeaRecord } from '../core/protocol';
+import { ideaPathOf } from './commands/notebookTarget';
 import type { Services } from './services';
 
 export const IDEATOR_QUICKFIX = vscode.CodeActionKind.QuickFix.append('ideator');
@@ -27,7 +28,7 @@ export class IdeaCodeActionProvider implements vscode.CodeActionProvider {
   constructor(private readonly services: Services) {}
 
   provideCodeActions(document: vscode.TextDocument, _range: vscode.Range, context: vscode.CodeActionContext): vscode.CodeAction[] {
-    const idea = this.services.ideas.forPath(vscode.workspace.asRelativePath(document.uri, false));
+    const idea = this.services.ideas.forPath(ideaPathOf(document));
     if (!idea) return [];
     const summary = shortTitle(idea);
     const title = `Apply Ideator action${summary ? `: ${summary}` : ''}`;
@@ -47,6 +48,6 @@ export class IdeaCodeActionProvider implements vscode.CodeActionProvider {
 
 export function registerCodeActions(services: Services): vscode.Disposable {
   const provider = new IdeaCodeActionProvider(services);
-  // Every file: an idea may be about a .py, .R, .jl or any other script; the cache lookup is a map probe.
-  return vscode.languages.registerCodeActionsProvider([{ scheme: 'file' }, { scheme: 'vscode-remote' }, { scheme: 'untitled' }], provider, IdeaCodeActionProvider.metadata);
+  // Every file and notebook cell: an idea may be about a .py, .ipynb, .R or .jl file; the cache lookup is a map probe.
+  return vscode.languages.registerCodeActionsProvider([{ scheme: 'file' }, { scheme: 'vscode-remote' }, { scheme: 'untitled' }, { scheme: 'vscode-notebook-cell' }], provider, IdeaCodeActionProvider.metadata);
 }

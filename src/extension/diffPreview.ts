@@ -61,6 +61,8 @@ export async function previewAndApply(
   proposed: string,
   title: string,
   confirm: () => Promise<boolean>,
+  /** How to persist the edit (default: save the document; a notebook cell saves its notebook). */
+  save: () => Thenable<unknown> = () => document.save(),
 ): Promise<PreviewResult> {
   const before = document.getText();
   const proposalUri = provider.put(document.uri, proposed);
@@ -76,7 +78,7 @@ export async function previewAndApply(
     edit.replace(document.uri, whole, proposed, { label: 'Apply Ideator action', needsConfirmation: false });
     const done = await vscode.workspace.applyEdit(edit);
     if (!done) throw new Error('VS Code refused the edit (is the file read-only?).');
-    await document.save();
+    await save();
     return { applied: true, before };
   } finally {
     await closeDiffTabs(proposalUri);

@@ -61,3 +61,15 @@ test('implementer answers: the longest fenced block, or bare code', () => {
   assert.equal(extractImplementerCode('import os\nprint(1)'), 'import os\nprint(1)\n');
   assert.equal(extractImplementerCode('Sorry, I cannot do that.'), undefined);
 });
+
+test('a snippet sharing a line with a small file replaces the definition, never the whole file', () => {
+  const small = 'import os\n\ndef build_model():\n    return 1\n\nprint(build_model())\n';
+  const p = proposeFromCodeBlocks(small, [{ lang: 'python', code: 'def build_model():\n    return 2\n', isDiff: false }]);
+  assert.ok(p);
+  assert.equal(p.via, 'replace-definitions');
+  assert.equal(p.content, 'import os\n\ndef build_model():\n    return 2\n\nprint(build_model())\n');
+  // Notebook cells never take a whole-file replacement.
+  const cell = 'x = 1\ny = 2\n';
+  assert.equal(proposeFromCodeBlocks(cell, [{ lang: 'python', code: 'x = 1\ny = 2\nz = 3\n', isDiff: false }], { allowFullFile: false }), undefined);
+  assert.equal(proposeFromCodeBlocks(cell, [{ lang: 'python', code: 'x = 1\ny = 2\nz = 3\n', isDiff: false }])?.via, 'full-file');
+});

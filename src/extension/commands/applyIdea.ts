@@ -13,6 +13,7 @@ import { previewAndApply, type ProposalContentProvider } from '../diffPreview';
 import type { Services } from '../services';
 import { currentScoreState, taskDescription } from './gatherState';
 import { extractImplementerCode, proposeFromCodeBlocks, type Proposal } from './ideaEdit';
+import { CELL_SCHEME, notebookOfCell, proposeForNotebook } from './notebookTarget';
 import { makeProvider } from './provider';
 
 export interface ApplyOutcome {
@@ -23,20 +24,33 @@ export interface ApplyOutcome {
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
-async function resolveTarget(idea: IdeaRecord, uriArg?: string): Promise<vscode.TextDocument | undefined> {
-  if (uriArg) return vscode.workspace.openTextDocument(vscode.Uri.parse(uriArg));
-  if (idea.targetPath) {
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    const uri = idea.targetPath.startsWith('/') ? vscode.Uri.file(idea.targetPath) : folder ? vscode.Uri.joinPath(folder.uri, idea.targetPath) : undefined;
-    if (uri) {
-      try {
-        return await vscode.workspace.openTextDocument(uri);
-      } catch {
-        // fall through to the active editor
-      }
+interface Target {
+  /** The document the edit goes to: a script, or a notebook cell. */
+  document?: vscode.TextDocument;
+  notebook?: vscode.NotebookDocument;
+}
+
+function ideaUri(idea: IdeaRecord): vscode.Uri | undefined {
+  if (!idea.targetPath) return undefined;
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  return idea.targetPath.startsWith('/') ? vscode.Uri.file(idea.targetPath) : folder ? vscode.Uri.joinPath(folder.uri, idea.targetPath) : undefined;
+}
+
+async function resolveTarget(idea: IdeaRecord, uriArg?: string): Promise<Target> {
+  const uri = uriArg ? vscode.Uri.parse(uriArg) : ideaUri(idea);
+  if (uri?.scheme === CELL_SCHEME) {
+    const document = await vscode.workspace.openTextDocument(uri);
+    return { document, notebook: notebookOfCell(document) };
+  }
+  if (uri?.path.endsWith('.ipynb')) return { notebook: await vscode.workspace.openNotebookDocument(uri) };
+  if (uri) {
+    try {
+      return { document: await vscode.workspace.openTextDocument(uri) };
+    } catch {
+      // fall through to the active editor
     }
   }
-  return vscode.window.activeTextEditor?.document;
+  return { document: vscode.window.activeTextEditor?.document };
 }
 
 /** The implementer model's rewrite of the whole file, with a cancellable progress notification. */
@@ -76,11 +90,27 @@ export async function applyIdea(services: Services, proposals: ProposalContentPr
     return { status: 'no-idea' };
   }
   try {
-    const document = await resolveTarget(idea, uriArg);
+    const target = await resolveTarget(idea, uriArg);
+    let document = target.document;
+    let proposal: Proposal | undefined;
+    let label: string;
+    let save: (() => Thenable<unknown>) | undefined;
+    const notebook = target.notebook;
+    if (notebook) {
+      // A notebook: the idea's code replaces definitions in the cell it fits; the notebook is saved as a whole.
+      const hit = proposeForNotebook(notebook, idea.parsed.codeBlocks, document);
+      const nbLabel = vscode.workspace.asRelativePath(notebook.uri, false);
+      if (!hit) {
+        throw new Error(`The idea's code does not fit any cell of ${nbLabel}; copy it from the Idea panel (the implementer model rewrites scripts only).`);
+      }
+      document = hit.cell.document;
+      proposal = hit.proposal;
+      label = `${nbLabel} (cell ${hit.cell.index + 1})`;
+      save = () => notebook.save();
+    }
     if (!document) throw new Error(`Open ${idea.targetPath ?? 'the file the idea is about'} to apply the idea.`);
-    if (document.uri.path.endsWith('.ipynb')) throw new Error('Applying ideas to notebooks is not supported yet; copy the code from the Idea panel.');
-    const label = vscode.workspace.asRelativePath(document.uri, false);
-    let proposal = proposeFromCodeBlocks(document.getText(), idea.parsed.codeBlocks);
+    label ??= vscode.workspace.asRelativePath(document.uri, false);
+    proposal ??= proposeFromCodeBlocks(document.getText(), idea.parsed.codeBlocks);
     let via: ApplyOutcome['via'] = proposal?.via;
     if (!proposal) {
       services.output.info(`Idea ${idea.id}: no code block or diff applies to ${label}; asking the implementer model.`);
@@ -91,12 +121,11 @@ export async function applyIdea(services: Services, proposals: ProposalContentPr
       void vscode.window.showInformationMessage(`MLE Ideator: the idea leaves ${label} unchanged.`);
       return { status: 'discarded', via };
     }
-    const result = await previewAndApply(proposals, document, proposal.content, `Ideator: ${label} ↔ proposed (${proposal.summary})`, () =>
-      services.prompts.confirmApply(label, proposal.summary),
-    );
+    const summary = proposal.summary;
+    const result = await previewAndApply(proposals, document, proposal.content, `Ideator: ${label} ↔ proposed (${summary})`, () => services.prompts.confirmApply(label, summary), save);
     if (!result.applied) return { status: 'discarded', via };
     try {
-      services.history?.appendApplied({ ideaId: idea.id, path: label, beforeHash: sha256(result.before), afterHash: sha256(proposal.content), at: new Date().toISOString() });
+      services.history?.appendApplied({ ideaId: idea.id, path: notebook ? vscode.workspace.asRelativePath(notebook.uri, false) : label, beforeHash: sha256(result.before), afterHash: sha256(proposal.content), at: new Date().toISOString() });
     } catch (err) {
       services.output.warn(`Could not record the applied edit: ${(err as Error).message}`);
     }

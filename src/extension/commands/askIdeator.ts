@@ -120,7 +120,7 @@ export class AskController {
         services.output.warn(`Could not record the idea in the run history: ${(err as Error).message}`);
       }
       await vscode.commands.executeCommand('setContext', 'ideator.hasIdea', true);
-      this.panel.showIdea(idea, !target.isNotebook);
+      this.panel.showIdea(idea, true);
       services.output.info(
         `Idea ${idea.id} from ${completion.model} in ${((Date.now() - started) / 1000).toFixed(1)} s; format ${parsed.ok ? 'ok' : 'FAILED: ' + parsed.errors.join('; ')}`,
       );

@@ -91,13 +91,14 @@ function tryDiff(original: string, patch: string): Proposal | undefined {
   }
 }
 
-function tryCodeBlock(original: string, code: string): Proposal | undefined {
+function tryCodeBlock(original: string, code: string, allowFullFile: boolean): Proposal | undefined {
   const origLines = original.split('\n');
   const blockLines = code.replace(/\s+$/, '').split('\n');
   if (blockLines.length === 0 || code.trim() === '') return undefined;
 
-  // Whole file: the block repeats most of the file (the model rewrote it), or the file is empty.
-  if (original.trim() === '' || (blockLines.length >= 0.6 * origLines.filter((l) => l.trim()).length && similarity(origLines, blockLines) >= 0.5)) {
+  // Whole file: the block keeps nearly every line of the file (the model rewrote it), or the file is empty. A lower
+  // bar would let a snippet that happens to share a few lines with a small file wipe the rest of it.
+  if (allowFullFile && (original.trim() === '' || similarity(origLines, blockLines) >= 0.8)) {
     const content = code.replace(/\s+$/, '') + '\n';
     return content === original ? undefined : { content, via: 'full-file', summary: 'replaces the whole file with the idea\'s code' };
   }
@@ -141,14 +142,17 @@ function tryCodeBlock(original: string, code: string): Proposal | undefined {
   };
 }
 
-/** The first of the idea's code blocks that applies cleanly to `original`; diffs are tried first. */
-export function proposeFromCodeBlocks(original: string, blocks: readonly CodeBlock[]): Proposal | undefined {
+/**
+ * The first of the idea's code blocks that applies cleanly to `original`; diffs are tried first.
+ * `allowFullFile: false` (notebook cells) takes only diffs and definition replacements.
+ */
+export function proposeFromCodeBlocks(original: string, blocks: readonly CodeBlock[], options: { allowFullFile?: boolean } = {}): Proposal | undefined {
   for (const b of blocks.filter((b) => b.isDiff)) {
     const p = tryDiff(original, b.code);
     if (p) return p;
   }
   for (const b of blocks.filter((b) => !b.isDiff && CODE_LANGS.has(b.lang))) {
-    const p = tryCodeBlock(original, b.code);
+    const p = tryCodeBlock(original, b.code, options.allowFullFile ?? true);
     if (p) return p;
   }
   return undefined;

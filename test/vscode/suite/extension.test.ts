@@ -183,6 +183,42 @@ describe('MLE Ideator in a real VS Code', function () {
     }
   });
 
+  it('applies an idea to the notebook cell it fits, from the lightbulb on that cell', async () => {
+    const folder = vscode.workspace.workspaceFolders![0].uri;
+    const nbUri = vscode.Uri.joinPath(folder, 'model.ipynb');
+    const cell = (source: string) => ({ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: source.split(/(?<=\n)/) });
+    const ipynb = {
+      cells: [
+        cell('from sklearn.linear_model import LogisticRegression\n'),
+        cell('def build_model():\n    return LogisticRegression(max_iter=200)\n'),
+        cell('model = build_model()\n'),
+      ],
+      metadata: { language_info: { name: 'python' } },
+      nbformat: 4,
+      nbformat_minor: 5,
+    };
+    writeFileSync(nbUri.fsPath, JSON.stringify(ipynb, null, 1));
+    try {
+      const nb = await vscode.workspace.openNotebookDocument(nbUri);
+      await vscode.window.showNotebookDocument(nb);
+      await api.services.ideas.add({ ...cachedIdea('nb-1'), targetPath: 'model.ipynb' });
+      const target = nb.cellAt(1).document;
+      const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', target.uri, new vscode.Range(0, 0, 0, 0));
+      const ours = actions.find((a) => a.title.startsWith('Apply Ideator action'));
+      assert.ok(ours, 'no Ideator action on the notebook cell');
+      api.services.prompts.confirmApply = async () => true;
+      const outcome = await vscode.commands.executeCommand<{ status: string; via: string; error?: string }>('ideator.applyIdea', ...(ours.command!.arguments as string[]));
+      assert.equal(outcome.status, 'applied', outcome.error);
+      assert.match(nb.cellAt(1).document.getText(), /^from sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\ndef build_model\(\):\n {4}return make_pipeline/);
+      assert.equal(nb.cellAt(0).document.getText().trim(), 'from sklearn.linear_model import LogisticRegression', 'another cell changed');
+      const saved = JSON.parse(readFileSync(nbUri.fsPath, 'utf8'));
+      assert.match(saved.cells[1].source.join(''), /make_pipeline\(StandardScaler\(\), LogisticRegression\(C=0.5, max_iter=1000\)\)/);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.workspace.fs.delete(nbUri);
+    }
+  });
+
   it('asks an OpenAI-compatible server, streams into the panel and caches the idea', async () => {
     const server = await startOpenAIServer({ responses: [{ text: GOOD_ANSWER, reasoning: GOOD_THINKING, chunkSize: 24 }] });
     try {
