@@ -34,7 +34,11 @@ export function registerIdeaFeatures(services: Services): { features: IdeaFeatur
     vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, proposals),
     vscode.window.registerWebviewViewProvider(IDEA_PANEL_VIEW_ID, panel),
     registerCodeActions(services),
-    vscode.commands.registerCommand('ideator.askIdeator', (options?: AskOptions) => asker.ask(typeof options === 'object' && options !== null && !(options instanceof vscode.Uri) ? options : {})),
+    // Menus pass their own context (a Uri from the editor title, an object from the notebook toolbar): only the
+    // explicit {noReview: true} of scripts and tests is taken from the argument.
+    vscode.commands.registerCommand('ideator.askIdeator', (options?: unknown) =>
+      asker.ask({ noReview: (options as AskOptions | undefined)?.noReview === true && !(options instanceof vscode.Uri) }),
+    ),
     vscode.commands.registerCommand('ideator.cancelAsk', () => asker.cancel()),
     vscode.commands.registerCommand('ideator.applyIdea', (ideaId?: unknown, uri?: unknown) =>
       applyIdea(services, proposals, typeof ideaId === 'string' ? ideaId : undefined, typeof uri === 'string' ? uri : undefined),
