@@ -96,6 +96,28 @@ describe('reward server (open, loopback)', () => {
     assert.match(hack.error ?? '', /No such file|not found|Permission|Read-only/i);
   });
 
+  it('measures p_t by running C_t through the same sandbox and grader (once per code), not the state\'s own number', async () => {
+    const baseline = readFileSync(join(CHURN, 'solutions', '01_constant.py'), 'utf8');
+    const better = readFileSync(join(CHURN, 'solutions', '03_logistic_onehot.py'), 'utf8');
+    // The state claims 0.95 (say, an optimistic validation metric); the grader gives C_t 0.5.
+    const state = { taskId: 'churn-binary', taskDescription: 'churn', score: { value: 0.95, direction: 'higher' }, code: baseline };
+    const same = `${baseline}\nprint("nothing else changed")\n`;
+    const r = await api(server, 'POST', '/v1/rewards?wait=1', { state, ideas: [ideaWithScript(better), ideaWithScript(same)] });
+    assert.equal(r.status, 200, r.text);
+    const [good, tie] = r.json.results;
+    assert.equal(good.scoreBefore, 0.5, 'p_t is the grader on C_t');
+    assert.equal(good.status, 'improved');
+    assert.equal(tie.scoreBefore, 0.5);
+    assert.equal(tie.scoreAfter, 0.5);
+    assert.equal(tie.status, 'not_improved');
+    const py = spawnSync(
+      join(REPO, '.venv', 'bin', 'python'),
+      ['-c', 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("select count(*) from baselines where score = 0.5").fetchone()[0])', join(server.dataDir, 'store', 'ideator.sqlite')],
+      { encoding: 'utf8' },
+    );
+    assert.equal(py.stdout.trim(), '1', 'one baseline run shared by the group');
+  });
+
   it('answers malformed requests with JSON errors naming the problem', async () => {
     const badJson = await api(server, 'POST', '/v1/rewards', '{"state": ');
     assert.equal(badJson.status, 400);

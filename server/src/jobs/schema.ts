@@ -54,4 +54,12 @@ CREATE TABLE IF NOT EXISTS job_ideas (
   PRIMARY KEY (job_id, idx)
 );
 CREATE INDEX IF NOT EXISTS job_ideas_by_idea ON job_ideas(idea_key);
+
+-- p_t measured by running C_t through the same sandbox and grader as the ideas (one run per code + task).
+CREATE TABLE IF NOT EXISTS baselines (
+  key        TEXT PRIMARY KEY,
+  score      REAL,
+  error      TEXT,
+  created_at INTEGER NOT NULL
+);
 `;

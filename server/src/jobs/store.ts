@@ -309,6 +309,16 @@ export class JobStore extends EventEmitter {
     return { queued: by.queued ?? 0, running: by.running ?? 0, done: by.done ?? 0, jobs };
   }
 
+  /** A measured baseline p_t (score null when C_t itself produced no valid score). */
+  getBaseline(key: string): { score: number | null; error: string | null } | undefined {
+    return this.db.prepare('SELECT score, error FROM baselines WHERE key = ?').get(key) as { score: number | null; error: string | null } | undefined;
+  }
+
+  /** Records a baseline once (a concurrent measurement by another process keeps the first). */
+  putBaseline(key: string, score: number | null, error: string | undefined): void {
+    this.db.prepare('INSERT OR IGNORE INTO baselines(key, score, error, created_at) VALUES (?, ?, ?, ?)').run(key, score, error ?? null, Date.now());
+  }
+
   /** Finished idea runs by outcome status, with the sum of their rewards (durable totals across restarts). */
   outcomeCounts(): { status: string; n: number; rewardSum: number }[] {
     return this.db

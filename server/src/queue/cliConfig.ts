@@ -23,6 +23,7 @@ export const runtimeFlags = {
   'lease-sec': { type: 'string' },
   'poll-ms': { type: 'string' },
   implementer: { type: 'string' },
+  baseline: { type: 'string' },
   'no-isolation': { type: 'boolean' },
   'keep-workdirs': { type: 'boolean' },
 } as const;
@@ -38,6 +39,8 @@ export const RUNTIME_HELP = `  --data-dir DIR        store + work folders (defau
   --max-output-mb N     kill a run after this much output (default 64)
   --lease-sec N         lease of a running idea; a dead worker's idea is resumed after it (default 30)
   --implementer JSON    ProviderConfig (inline JSON or file) of the implementer model, for ideas without code
+  --baseline MODE       p_t of task-graded states: measure (run C_t through the same sandbox + grader, once
+                        per code; default) or state (trust state.score — only when it already is a grader score)
   --no-isolation        skip namespaces (rlimits and process groups stay)
   --keep-workdirs       keep each run's folder (debugging)`;
 
@@ -90,6 +93,8 @@ export function runtimeConfigFromFlags(values: Record<string, unknown>, log: (m:
   const lease = num(s('lease-sec'), 'lease-sec', { min: 1 });
   const memoryMb = num(s('memory-mb'), 'memory-mb', { int: true });
   const maxOutputMb = num(s('max-output-mb'), 'max-output-mb', { min: 0.001 });
+  const baseline = s('baseline');
+  if (baseline !== undefined && baseline !== 'measure' && baseline !== 'state') throw new UsageError(`--baseline must be measure or state, got '${baseline}'`);
   return {
     dataDir: s('data-dir') ?? join(process.cwd(), '.ideator', 'server'),
     slots: num(s('slots'), 'slots', { int: true }),
@@ -105,6 +110,7 @@ export function runtimeConfigFromFlags(values: Record<string, unknown>, log: (m:
     leaseMs: lease !== undefined ? lease * 1000 : undefined,
     pollMs: num(s('poll-ms'), 'poll-ms', { min: 10, int: true }),
     implementer: providerFromFlag(s('implementer'), 'implementer'),
+    baseline,
     disableIsolation: Boolean(v['no-isolation']),
     keepWorkdirs: Boolean(v['keep-workdirs']),
     log,

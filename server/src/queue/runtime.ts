@@ -15,6 +15,7 @@ import { DEFAULT_LIMITS, type SandboxLimits } from '../exec/sandbox';
 import { assertSafeRoot, sweepRunDirs } from '../exec/workdir';
 import { Metrics } from '../http/metrics';
 import { JobStore, type IdeaOutcome, type IdeaWork } from '../jobs/store';
+import { Baselines, type BaselineMode } from '../rewards/baseline';
 import type { EvalEnv } from '../rewards/evaluate';
 import { TaskCatalog } from '../rewards/taskCatalog';
 import { bundledTasksDir } from '../tasks/loader';
@@ -39,6 +40,8 @@ export interface RuntimeConfig {
   pollMs?: number;
   maxAttempts?: number;
   implementer?: Provider;
+  /** p_t for task-graded states: 'measure' (run C_t through the same sandbox + grader, default) or 'state'. */
+  baseline?: BaselineMode;
   disableIsolation?: boolean;
   keepWorkdirs?: boolean;
   ownerLabel?: string;
@@ -97,6 +100,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     hide: [storeDir],
     implementer: config.implementer,
     keepWorkdirs: config.keepWorkdirs,
+    baselines: new Baselines(store, config.baseline ?? 'measure'),
   };
   const wantSlots = gpus?.length ? gpus.length : (config.slots ?? 1);
   const pool =

@@ -1,22 +1,21 @@
 /**
  * One idea through the reward pipeline (paper §3.2): format check (−1 without executing) → implementer writes
- * C_{t+1} in one step → sandboxed run in a fresh workdir holding the task's public data → score from the task's
- * grader on submission.csv (or, with no task, the primary metric the run printed) → outcome status → reward.
+ * C_{t+1} in one step → p_t (measured for task-graded states, see baseline.ts) → sandboxed run in a fresh workdir
+ * holding the task's public data → score from the task's grader on submission.csv (or, with no task, the primary
+ * metric the run printed) → outcome status → reward.
  */
-import { cpSync, existsSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { parseIdea } from '../../../src/core/idea';
 import type { Direction, IdeatorState, RewardScheme, RewardStatus } from '../../../src/core/protocol';
 import type { Provider } from '../../../src/core/providers/types';
 import { computeReward, outcomeStatus, type RunStage } from '../../../src/core/rewards';
 import type { IsolationInfo } from '../exec/isolation';
-import { runInSandbox, type SandboxLimits, type SandboxResult } from '../exec/sandbox';
-import { createRunDir, removeRunDir } from '../exec/workdir';
+import type { SandboxLimits } from '../exec/sandbox';
 import { codeDiff, implementIdea } from '../implementer';
 import type { IdeaOutcome } from '../jobs/store';
-import { gradeSubmission } from '../tasks/grade';
-import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/workdir';
-import { TaskCatalog, type ReadyTask } from './taskCatalog';
+import type { Baselines } from './baseline';
+import { runCode } from './runCode';
+import type { ReadyTask, TaskCatalog } from './taskCatalog';
 
 export interface EvalEnv {
   catalog: TaskCatalog;
@@ -32,6 +31,8 @@ export interface EvalEnv {
   hide: string[];
   implementer?: Provider;
   keepWorkdirs?: boolean;
+  /** How p_t is obtained for task-graded states; undefined = the state's own score. */
+  baselines?: Baselines;
 }
 
 export interface Slot {
@@ -65,21 +66,6 @@ export function safeCodePath(codePath: string): string {
   return name && name !== '.' && name !== '..' ? name : 'solution.py';
 }
 
-function startedRunning(run: SandboxResult): boolean {
-  if (run.exitCode === 0) return true;
-  // Anything printed before a traceback means the program got past start-up.
-  const firstLines = run.outputHead.split('\n').filter((l) => l.trim() !== '');
-  return firstLines.length > 0 && !/^Traceback|^\s*File "/.test(firstLines[0]);
-}
-
-function failureReason(run: SandboxResult): string {
-  if (run.setupFailed) return `sandbox set-up failed: ${run.output.trim().split('\n').pop()}`;
-  if (run.outputLimited) return 'output limit exceeded: the run was killed';
-  if (run.memoryExceeded) return 'memory limit exceeded';
-  const last = run.outputTail.trim().split('\n').pop() ?? '';
-  return run.exitCode === null ? `killed by ${run.signal}` : `exit code ${run.exitCode}${last ? `: ${last.slice(0, 300)}` : ''}`;
-}
-
 /** The outcome of an idea that fails the paper's format check: −1 (scheme-dependent) without executing anything. */
 export function formatErrorOutcome(state: IdeatorState, raw: string, scheme: RewardScheme): IdeaOutcome | undefined {
   const parsed = parseIdea(raw);
@@ -103,7 +89,7 @@ const FORMAT_ERROR = 'the idea does not follow the ANALYSIS / ACTION / RATIONALE
 export async function evaluateIdea(input: IdeaInput, env: EvalEnv, slot: Slot, signal?: AbortSignal): Promise<IdeaOutcome> {
   const t0 = Date.now();
   const { state } = input;
-  const before = state.score.value;
+  let before = state.score.value;
   const parsed = parseIdea(input.raw);
   let direction: Direction = state.score.direction;
 
@@ -146,52 +132,25 @@ export async function evaluateIdea(input: IdeaInput, env: EvalEnv, slot: Slot, s
   if (!impl.ok) return finish({ status: 'exec_failed', error: impl.error });
   const codePath = safeCodePath(state.codePath);
   const diff = codeDiff(codePath, state.code, impl.code);
-  const stages: RunStage[] = ['implemented'];
 
-  const workdir = createRunDir(env.workRoot, input.key.slice(0, 12));
-  try {
-    if (ready) cpSync(ready.publicDir, join(workdir, DATA_SUBDIR), { recursive: true });
-    writeFileSync(join(workdir, codePath), impl.code);
-    const timeoutSec = input.timeoutSec ?? env.defaultTimeoutSec ?? ready?.task.solutionTimeoutSec;
-    const run = await runInSandbox({
-      workdir,
-      command: [env.python, codePath],
-      limits: { ...env.limits, timeoutMs: timeoutSec !== undefined ? timeoutSec * 1000 : env.limits.timeoutMs },
-      isolation: env.isolation,
-      cudaVisibleDevices: slot.cudaVisibleDevices,
-      threads: slot.threads,
-      hide: [...env.hide, ...(ready ? TaskCatalog.hiddenPaths(ready) : [])],
-      score: { primaryMetric: state.score.metric, primaryDirection: ready ? undefined : state.score.direction },
-      signal,
-    });
-    if (run.aborted) throw new EvaluationAborted();
-    if (startedRunning(run)) stages.push('started');
-    if (run.metrics.length) stages.push('metric');
-    const common = { stages, outputTail: run.output, codeDiff: diff };
-    if (run.timedOut) return finish({ ...common, status: 'timeout', error: `timed out after ${timeoutSec ?? env.limits.timeoutMs / 1000} s` });
-    if (run.exitCode !== 0 || run.outputLimited) return finish({ ...common, status: 'exec_failed', error: failureReason(run) });
-
-    let after: number | null = null;
-    let error: string | undefined;
-    if (ready) {
-      const submission = join(workdir, SUBMISSION_FILE);
-      if (!existsSync(submission)) error = `no ${SUBMISSION_FILE} was written`;
-      else {
-        stages.push('submission');
-        const grade = await gradeSubmission(ready.task, submission, { python: env.python, dataDir: ready.dataDir });
-        if (grade.valid) after = grade.score;
-        else error = `invalid submission: ${grade.reason ?? 'rejected by the grader'}`;
+  // p_t measured like p_{t+1} (see baseline.ts). A measurement cut short by another idea's cancellation is retried.
+  if (env.baselines) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        before = (await env.baselines.get({ state, codePath, ready, timeoutSec: input.timeoutSec, env, slot, signal })).score;
+        break;
+      } catch (err) {
+        if (signal?.aborted) throw new EvaluationAborted();
+        if (attempt >= 1) throw err;
       }
-    } else {
-      const primary = run.primary;
-      if (primary) {
-        stages.push('submission');
-        after = primary.value;
-      } else error = state.score.metric ? `the run never printed the metric '${state.score.metric}'` : 'the run printed no score';
     }
-    const status = outcomeStatus({ formatOk: true, failed: after === null, before, after, direction });
-    return finish({ ...common, status, after, error });
-  } finally {
-    if (!env.keepWorkdirs) removeRunDir(workdir);
   }
+
+  const r = await runCode({ code: impl.code, codePath, tag: input.key.slice(0, 12), state, ready, timeoutSec: input.timeoutSec, env, slot, signal });
+  if (r.run.aborted) throw new EvaluationAborted();
+  const common = { stages: ['implemented' as RunStage, ...r.stages], outputTail: r.run.output, codeDiff: diff };
+  if (r.timedOut) return finish({ ...common, status: 'timeout', error: r.error });
+  if (!r.ok) return finish({ ...common, status: 'exec_failed', error: r.error });
+  const status = outcomeStatus({ formatOk: true, failed: r.score === null, before, after: r.score, direction });
+  return finish({ ...common, status, after: r.score, error: r.error });
 }

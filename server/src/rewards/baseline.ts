@@ -1,0 +1,78 @@
+/**
+ * p_t for task-graded states. A state's own score is usually what the agent's code printed (a validation metric),
+ * while p_{t+1} is the task's grader on the new submission: comparing the two would reward ideas for the gap
+ * between validation and test. So by default (`--baseline measure`) p_t is measured the same way — C_t run in the
+ * same sandbox and graded by the same grader — once per (code, task, time limit), shared by the G ideas of a group
+ * and persisted in the store. `--baseline state` trusts the state's score instead (when it already is a grader
+ * score). States without a task are scored from printed metrics on both sides and always use the state's score.
+ */
+import type { IdeatorState } from '../../../src/core/protocol';
+import { hashOf } from '../jobs/hash';
+import type { JobStore } from '../jobs/store';
+import type { EvalEnv, Slot } from './evaluate';
+import { runCode } from './runCode';
+import type { ReadyTask } from './taskCatalog';
+
+export type BaselineMode = 'measure' | 'state';
+
+export interface Baseline {
+  score: number | null;
+  /** Why C_t has no score (it failed, wrote no submission, …); p_t is then null and any valid score improves. */
+  error?: string;
+  measured: boolean;
+}
+
+export class Baselines {
+  private readonly inflight = new Map<string, Promise<Baseline>>();
+
+  constructor(
+    private readonly store: JobStore,
+    readonly mode: BaselineMode = 'measure',
+  ) {}
+
+  static key(state: IdeatorState, codePath: string, task: string, timeoutSec: number | undefined): string {
+    return hashOf({ v: 1, code: state.code, codePath, task, timeoutSec: timeoutSec ?? null });
+  }
+
+  /** p_t for this state; measures (once) when the mode says so and the state has a task. */
+  async get(opts: {
+    state: IdeatorState;
+    codePath: string;
+    ready: ReadyTask | undefined;
+    timeoutSec: number | undefined;
+    env: EvalEnv;
+    slot: Slot;
+    signal?: AbortSignal;
+  }): Promise<Baseline> {
+    const { state, ready } = opts;
+    if (this.mode === 'state' || !ready) return { score: state.score.value, measured: false };
+    const key = Baselines.key(state, opts.codePath, ready.task.id, opts.timeoutSec);
+    const stored = this.store.getBaseline(key);
+    if (stored) return { score: stored.score, error: stored.error ?? undefined, measured: true };
+    let p = this.inflight.get(key);
+    if (!p) {
+      p = (async (): Promise<Baseline> => {
+        const r = await runCode({
+          code: state.code,
+          codePath: opts.codePath,
+          tag: `base-${key.slice(0, 8)}`,
+          state,
+          ready,
+          timeoutSec: opts.timeoutSec,
+          env: opts.env,
+          slot: opts.slot,
+          signal: opts.signal,
+        });
+        if (r.run.aborted) throw new Error('aborted');
+        this.store.putBaseline(key, r.score, r.error);
+        return { score: r.score, error: r.error, measured: true };
+      })();
+      this.inflight.set(key, p);
+      void p.then(
+        () => this.inflight.delete(key),
+        () => this.inflight.delete(key),
+      );
+    }
+    return p;
+  }
+}
