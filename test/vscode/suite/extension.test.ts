@@ -183,7 +183,7 @@ describe('MLE Ideator in a real VS Code', function () {
     }
   });
 
-  it('applies an idea to the notebook cell it fits, from the lightbulb on that cell', async () => {
+  it('asks about a notebook and applies the idea to the cell it fits, from the lightbulb on that cell', async () => {
     const folder = vscode.workspace.workspaceFolders![0].uri;
     const nbUri = vscode.Uri.joinPath(folder, 'model.ipynb');
     const cell = (source: string) => ({ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: source.split(/(?<=\n)/) });
@@ -198,10 +198,17 @@ describe('MLE Ideator in a real VS Code', function () {
       nbformat_minor: 5,
     };
     writeFileSync(nbUri.fsPath, JSON.stringify(ipynb, null, 1));
+    const server = await startOpenAIServer({ responses: [{ text: GOOD_ANSWER }] });
     try {
+      await useServer(server);
       const nb = await vscode.workspace.openNotebookDocument(nbUri);
       await vscode.window.showNotebookDocument(nb);
-      await api.services.ideas.add({ ...cachedIdea('nb-1'), targetPath: 'model.ipynb' });
+      // Asked from the notebook: the prompt carries its cells, the idea is about the notebook.
+      const asked = await vscode.commands.executeCommand<{ status: string; idea?: IdeaRecord; error?: string }>('ideator.askIdeator', { noReview: true });
+      assert.equal(asked.status, 'ok', asked.error);
+      assert.equal(asked.idea?.targetPath, 'model.ipynb');
+      const prompt = JSON.stringify(server.requests[0].messages);
+      assert.ok(prompt.includes('# %% cell 2') && prompt.includes('return LogisticRegression(max_iter=200)'), 'notebook cells missing from the prompt');
       const target = nb.cellAt(1).document;
       const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', target.uri, new vscode.Range(0, 0, 0, 0));
       const ours = actions.find((a) => a.title.startsWith('Apply Ideator action'));
@@ -214,6 +221,7 @@ describe('MLE Ideator in a real VS Code', function () {
       const saved = JSON.parse(readFileSync(nbUri.fsPath, 'utf8'));
       assert.match(saved.cells[1].source.join(''), /make_pipeline\(StandardScaler\(\), LogisticRegression\(C=0.5, max_iter=1000\)\)/);
     } finally {
+      await server.close();
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
       await vscode.workspace.fs.delete(nbUri);
     }
