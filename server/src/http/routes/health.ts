@@ -24,6 +24,7 @@ export const HealthSchema = z.object({
   tasks: z.array(z.string()),
   queue: z.object({ queued: z.number().int(), running: z.number().int(), done: z.number().int(), jobs: z.number().int() }),
   implementer: z.boolean().describe('an implementer model is configured (else only ideas carrying code can run)'),
+  baseline: z.enum(['measure', 'state']).describe('how p_t of task-graded states is obtained'),
   ideator: z.boolean().describe('POST /v1/ideate is available'),
 });
 
@@ -43,6 +44,7 @@ export function healthRoutes(app: FastifyInstance, rt: Runtime, extra: { version
     tasks: extra.taskIds(),
     queue: rt.store.counts(),
     implementer: rt.env.implementer !== undefined,
+    baseline: rt.env.baselines?.mode ?? 'state',
     ideator: extra.ideator,
   }));
   r.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format 0.0.4)', produces: ['text/plain'], response: { 200: z.string() } } }, async (_request, reply) =>
