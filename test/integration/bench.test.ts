@@ -9,13 +9,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { IdeatorStateSchema } from '../../src/core/protocol';
-import { main } from '../../server/src/cli';
 import { buildReport } from '../../server/src/report';
 import { resolvePython } from '../../server/src/tasks';
+import { runCli } from '../cliHarness';
 import { startOpenAIServer, type ChatRequest, type OpenAIServer } from '../servers/openai';
 
 const BASELINE = `<execute_bash>
@@ -97,16 +96,7 @@ const dataDir = join(root, 'data');
 let impl: OpenAIServer;
 let ideator: OpenAIServer;
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += String(c)));
-  stderr.on('data', (c) => (err += String(c)));
-  const code = await main(args, { stdout, stderr, stdin: new PassThrough() });
-  return { code, stdout: out, stderr: err };
-}
+const cli = (args: string[]) => runCli(args);
 
 function benchArgs(): string[] {
   return [

@@ -7,9 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { main } from '../../server/src/cli';
+import { runCli } from '../cliHarness';
 import { startOpenAIServer } from '../servers/openai';
 
 const root = join(__dirname, '..', '..');
@@ -28,16 +27,6 @@ for a, b in [("f0", "f1"), ("f2", "f3")]:
 RATIONALE:
 Tree ensembles struggle to learn ratios from raw columns; explicit interactions usually move AUC more than tuning.`;
 
-async function runCli(argv: string[], stdinText = '') {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const code = await main(argv, { stdout, stderr, stdin: Readable.from([stdinText]) });
-  return { code, out, err };
-}
 
 let dir: string;
 before(() => {
@@ -49,8 +38,8 @@ describe('parse-idea', () => {
     const file = join(dir, 'answer.txt');
     writeFileSync(file, GOOD_ANSWER);
     const r = await runCli(['parse-idea', file, '--json']);
-    assert.equal(r.code, 0, r.err);
-    const idea = JSON.parse(r.out);
+    assert.equal(r.code, 0, r.stderr);
+    const idea = JSON.parse(r.stdout);
     assert.equal(idea.ok, true, JSON.stringify(idea.errors));
     assert.match(idea.analysis, /Keep the random forest/);
     assert.match(idea.action, /ratio features/);
@@ -62,7 +51,7 @@ describe('parse-idea', () => {
   test('stdin with a missing field: exit 0, ok false, the error names the field', async () => {
     const r = await runCli(['parse-idea', '-', '--json'], 'ACTION:\nUse XGBoost.\n\nRATIONALE:\nIt is strong.');
     assert.equal(r.code, 0);
-    const idea = JSON.parse(r.out);
+    const idea = JSON.parse(r.stdout);
     assert.equal(idea.ok, false);
     assert.ok(idea.errors.some((e: string) => /ANALYSIS_ON_CURRENT_PROGRESS/.test(e)), idea.errors.join('; '));
   });
@@ -70,25 +59,25 @@ describe('parse-idea', () => {
   test('missing file: exit 2, one line, no stack trace', async () => {
     const r = await runCli(['parse-idea', join(dir, 'nope.txt'), '--json']);
     assert.equal(r.code, 2);
-    assert.equal(r.out, '');
-    assert.match(r.err, /no such file/);
-    assert.equal(r.err.trim().split('\n').length, 1);
-    assert.doesNotMatch(r.err, /\bat .*\.ts:\d+/);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /no such file/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.doesNotMatch(r.stderr, /\bat .*\.ts:\d+/);
   });
 
   test('unknown flag and unknown command are user errors', async () => {
     assert.equal((await runCli(['parse-idea', '--bogus'])).code, 2);
     const r = await runCli(['frobnicate']);
     assert.equal(r.code, 2);
-    assert.match(r.err, /unknown command 'frobnicate'/);
+    assert.match(r.stderr, /unknown command 'frobnicate'/);
   });
 });
 
 describe('prompt', () => {
   test('the example state renders task, query, trajectory, score and code', async () => {
     const r = await runCli(['prompt', '--state', exampleState, '--json']);
-    assert.equal(r.code, 0, r.err);
-    const built = JSON.parse(r.out);
+    assert.equal(r.code, 0, r.stderr);
+    const built = JSON.parse(r.stdout);
     const text = built.messages.map((m: { content: string }) => m.content).join('\n');
     assert.match(text, /telecom customer churns/);
     assert.match(text, /PROBLEM_STATEMENT/);
@@ -105,7 +94,7 @@ describe('prompt', () => {
     writeFileSync(file, JSON.stringify({ taskDescription: 'x', code: 'print(1)', score: { value: 'high', direction: 'higher' } }));
     const r = await runCli(['prompt', '--state', file]);
     assert.equal(r.code, 2);
-    assert.match(r.err, /score\.value/);
+    assert.match(r.stderr, /score\.value/);
   });
 
   test('invalid JSON: exit 2', async () => {
@@ -113,7 +102,7 @@ describe('prompt', () => {
     writeFileSync(file, '{"taskDescription": ');
     const r = await runCli(['prompt', '--state', file]);
     assert.equal(r.code, 2);
-    assert.match(r.err, /not valid JSON/);
+    assert.match(r.stderr, /not valid JSON/);
   });
 });
 
@@ -126,20 +115,20 @@ describe('ask', () => {
 
   test('template-null answers in the paper format', async () => {
     const r = await runCli(['ask', '--state', exampleState, '--provider', 'template-null', '--quiet']);
-    assert.equal(r.code, 0, r.err);
-    const idea = JSON.parse(r.out);
+    assert.equal(r.code, 0, r.stderr);
+    const idea = JSON.parse(r.stdout);
     assert.equal(idea.ok, true, idea.errors.join('; '));
     assert.equal(idea.model, 'template-null');
   });
 
   test('openai-compatible server (vLLM-style, LoRA adapter as model): streams and parses', async () => {
     const r = await runCli(['ask', '--state', exampleState, '--provider', 'openai', '--base-url', server.url, '--model', 'ideator']);
-    assert.equal(r.code, 0, r.err);
-    const idea = JSON.parse(r.out);
+    assert.equal(r.code, 0, r.stderr);
+    const idea = JSON.parse(r.stdout);
     assert.equal(idea.ok, true, idea.errors.join('; '));
     assert.match(idea.action, /ratio features/);
     assert.match(idea.thinking ?? '', /plateaued/);
-    assert.match(r.err, /Add ratio features/, 'tokens are streamed to stderr');
+    assert.match(r.stderr, /Add ratio features/, 'tokens are streamed to stderr');
     const req = server.requests.at(-1)!;
     assert.equal(req.model, 'ideator');
     assert.ok(JSON.stringify(req.messages).includes('telecom customer churns'));
@@ -148,13 +137,13 @@ describe('ask', () => {
   test('unreachable base URL: exit 1 with a message naming the URL', async () => {
     const r = await runCli(['ask', '--state', exampleState, '--provider', 'openai', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'm', '--quiet']);
     assert.equal(r.code, 1);
-    assert.match(r.err, /127\.0\.0\.1:9/);
+    assert.match(r.stderr, /127\.0\.0\.1:9/);
   });
 
   test('bad provider name: exit 2', async () => {
     const r = await runCli(['ask', '--state', exampleState, '--provider', 'gpt']);
     assert.equal(r.code, 2);
-    assert.match(r.err, /--provider must be one of/);
+    assert.match(r.stderr, /--provider must be one of/);
   });
 });
 

@@ -7,24 +7,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import { main } from '../../server/src/cli';
+import { isOneLineUserError, runCli } from '../cliHarness';
 import { findTask, loadTask, prepareTask } from '../../server/src/tasks';
 
 const root = mkdtempSync(join(tmpdir(), 'ideator-grade-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += String(c)));
-  stderr.on('data', (c) => (err += String(c)));
-  const code = await main(args, { stdout, stderr, stdin: new PassThrough() });
-  return { code, stdout: out, stderr: err };
-}
+const cli = (args: string[]) => runCli(args);
 
 function write(file: string, text: string): void {
   mkdirSync(join(file, '..'), { recursive: true });
@@ -141,6 +131,13 @@ describe('ideator grade', () => {
     const unknown = await cli(['grade', '--task', 'no-such-task', '--submission', 'x.csv']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no task 'no-such-task'/);
+    // A submission path typed wrong is the user's mistake, not an invalid submission with exit 0.
+    const typo = await cli(['grade', '--task', 'churn-binary', '--submission', join(root, 'no-such.csv')]);
+    assert.ok(isOneLineUserError(typo), JSON.stringify(typo));
+    assert.match(typo.stderr, /no such file: .*no-such\.csv/);
+    const folder = await cli(['grade', '--task', 'churn-binary', '--submission', root]);
+    assert.ok(isOneLineUserError(folder), JSON.stringify(folder));
+    assert.match(folder.stderr, /is a directory/);
 
     const { comp, data } = fakeMleBench();
     writeFileSync(join(comp, 'grade.py'), 'def grade(submission, answers)\n    return 1\n');

@@ -4,10 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { main } from '../../server/src/cli';
+import { runCli as runCliAs } from '../cliHarness';
 import { DirectionSchema, PrimaryScoreSchema } from '../../src/core/protocol';
 
 const ROOT = join(__dirname, '..', '..');
@@ -18,18 +17,7 @@ const OutputSchema = z.object({
   metrics: z.array(z.object({ name: z.string(), last: z.number(), best: z.number(), direction: DirectionSchema, count: z.number().int() })),
 });
 
-async function runCli(argv: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const input = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  input.end(stdin);
-  const code = await main(['extract-scores', ...argv], { stdout, stderr, stdin: input });
-  return { code, stdout: out, stderr: err };
-}
+const runCli = (argv: string[], stdin = '') => runCliAs(['extract-scores', ...argv], stdin);
 
 describe('ideator extract-scores', () => {
   it('--json on a real LightGBM log: one JSON document with the primary score and every metric', async () => {

@@ -48,7 +48,10 @@ export default (async (argv, io) => {
   });
   if (!configResult.success) {
     const issue = configResult.error.issues[0];
-    throw new UsageError(`invalid provider option ${issue.path.join('.')}: ${issue.message}`);
+    // Name the flag the user typed, not the config field behind it.
+    const flag = { baseUrl: '--base-url', model: '--model', timeoutMs: '--timeout-ms', thinking: '--thinking' }[String(issue.path[0])];
+    if (flag === '--timeout-ms') throw new UsageError(`--timeout-ms must be a whole number of milliseconds (1 to 3600000), got '${values['timeout-ms']}'`);
+    throw new UsageError(`invalid ${flag ?? issue.path.join('.')}: ${issue.message}`);
   }
   const { state, budgetTokens, overrideDir } = await readStateArgs(values, io);
   const { messages, query } = buildIdeatorMessages(state, { budgetTokens, overrideDir });

@@ -4,10 +4,10 @@
  * task a validation set and a training set without overlap (deterministic for a seed), and write them as
  * train/val files VeRL (or the reward server) reads.
  */
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readPool, splitPool, verlRow, writePoolJsonl, writeVerlParquet, type PoolRecord } from '../pool';
 import { parseFlags, printJson, UsageError, type Command } from './common';
+import { makeOutputDir, writeOutput } from './outputFile';
 
 const HELP = `usage: ideator collect RUN_DIR [RUN_DIR ...] --out-dir DIR [--per-task N] [--val-per-task N] [--seed S]
                        [--format verl|jsonl] [--judged-only] [--json]
@@ -53,16 +53,13 @@ export default (async (argv, io) => {
     valPerTask: count(values['val-per-task'], 'val-per-task', 10),
     seed: count(values.seed, 'seed', 0),
   });
-  const out = resolve(values['out-dir']);
-  mkdirSync(out, { recursive: true });
+  const out = makeOutputDir(values['out-dir']);
   const ext = values.format === 'verl' ? 'parquet' : 'jsonl';
   const files = { train: join(out, `train.${ext}`), val: join(out, `val.${ext}`) };
-  if (values.format === 'verl') {
-    writeVerlParquet(files.train, train.map((r, i) => verlRow(r, i, 'train')));
-    writeVerlParquet(files.val, val.map((r, i) => verlRow(r, i, 'val')));
-  } else {
-    writePoolJsonl(files.train, train);
-    writePoolJsonl(files.val, val);
+  for (const [split, set] of [['train', train], ['val', val]] as const) {
+    await writeOutput(files[split], (file) =>
+      values.format === 'verl' ? writeVerlParquet(file, set.map((r, i) => verlRow(r, i, split))) : writePoolJsonl(file, set),
+    );
   }
   const summary = { pooled: records.length, train: train.length, val: val.length, tasks: [...new Set(records.map((r) => r.task))].sort(), files };
   if (values.json) printJson(io, summary);

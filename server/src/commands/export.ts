@@ -5,8 +5,9 @@
 import { resolve } from 'node:path';
 import { readPool, verlRow, writePoolJsonl, writeVerlParquet } from '../pool';
 import { parseFlags, printJson, UsageError, type Command } from './common';
+import { writeOutput } from './outputFile';
 
-const HELP = `usage: ideator export [RUN_DIR] --format verl|jsonl --out FILE [--task ID] [--judged-only] [--json]
+const HELP = `usage: ideator export [RUN_DIR | --run-dir DIR] --format verl|jsonl --out FILE [--task ID] [--judged-only] [--json]
 Writes the state pool of a bench run directory (default .ideator/bench).
   verl   parquet with data_source, prompt (chat messages), ability, reward_model {style, ground_truth},
          extra_info {index, split, state_id, task, config, state (IdeatorState JSON), idea, idea_type,
@@ -38,8 +39,8 @@ export default (async (argv, io) => {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  if (values.format === 'verl') writeVerlParquet(values.out, records.map((r, i) => verlRow(r, i, 'train', { promptsDir: values.prompts })));
-  else writePoolJsonl(values.out, records);
+  const rows = values.format === 'verl' ? records.map((r, i) => verlRow(r, i, 'train', { promptsDir: values.prompts })) : null;
+  await writeOutput(values.out, (file) => (rows ? writeVerlParquet(file, rows) : writePoolJsonl(file, records)));
   const summary = { out: resolve(values.out), format: values.format, states: records.length, tasks: [...new Set(records.map((r) => r.task))] };
   if (values.json) printJson(io, summary);
   else io.stdout.write(`wrote ${records.length} states (${summary.tasks.join(', ') || 'no tasks'}) to ${summary.out}\n`);

@@ -4,6 +4,7 @@
  * folder (then --data-dir is MLE-bench's data dir holding <id>/prepared/...). An invalid submission is a
  * successful grading (exit 0, valid:false, reason); a broken or missing task is a user error (exit 2).
  */
+import { existsSync, statSync } from 'node:fs';
 import { GradeResultSchema } from '../../../src/core/protocol';
 import { findTask, gradeSubmission, TaskError } from '../tasks';
 import { parseFlags, printJson, UsageError, type Command } from './common';
@@ -38,6 +39,9 @@ export default (async (argv, io) => {
   try {
     const task = await findTask(values.task);
     direction = task.direction;
+    // A path typed wrong is the user's mistake (exit 2); only a file that exists can be an invalid submission.
+    if (!existsSync(values.submission)) throw new UsageError(`no such file: ${values.submission}`);
+    if (statSync(values.submission).isDirectory()) throw new UsageError(`${values.submission} is a directory, not a CSV file`);
     result = GradeResultSchema.parse(
       await gradeSubmission(task, values.submission, { dataDir: values['data-dir'], python: values.python }),
     );

@@ -13,6 +13,8 @@ export function findChromium(explicit?: string, env: NodeJS.ProcessEnv = process
 }
 
 export async function renderPng(htmlFile: string, pngFile: string, opts: { chromium?: string; width?: number } = {}): Promise<void> {
+  // A browser the user named but that is not there is an error, not a silent fallback to another one.
+  if (opts.chromium && !existsSync(opts.chromium)) throw new Error(`no Chromium at ${opts.chromium} (--chromium)`);
   const executablePath = findChromium(opts.chromium);
   if (!executablePath) throw new Error('no Chromium found: install it (apt-get install -y chromium) or set CHROMIUM_PATH');
   // A computed specifier keeps esbuild from bundling playwright-core (it reads its own files at run time, and

@@ -1,0 +1,85 @@
+/**
+ * The CLI's output paths and flags a user gets wrong: `export`, `report` and `collect` writing where they cannot
+ * (missing folder, a file in the way) answer with one line and exit 2 — never an internal error with a stack —
+ * and `report` takes --run-dir like `bench` does. Runs on an empty bench store: no execution needed.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BenchStore } from '../../server/src/bench/store';
+import { STORE_FILE } from '../../server/src/bench/runner';
+import { isOneLineUserError, runCli } from '../cliHarness';
+
+const root = mkdtempSync(join(tmpdir(), 'ideator-cli-outputs-'));
+const runDir = join(root, 'run');
+const aFile = join(root, 'a-file');
+after(() => rmSync(root, { recursive: true, force: true }));
+
+before(() => {
+  mkdirSync(join(runDir, 'state'), { recursive: true });
+  new BenchStore(join(runDir, STORE_FILE)).db.close();
+  writeFileSync(aFile, 'not a folder');
+});
+
+describe('output files the OS refuses are user errors', () => {
+  for (const format of ['jsonl', 'verl']) {
+    it(`export --format ${format} into a missing folder or through a file`, async () => {
+      for (const out of [join(root, 'missing', 'pool.out'), join(aFile, 'pool.out')]) {
+        const r = await runCli(['export', runDir, '--format', format, '--out', out]);
+        assert.ok(isOneLineUserError(r), JSON.stringify(r));
+        assert.match(r.stderr, /^ideator export: cannot write .*pool\.out: (its folder does not exist|a part of the path is a file)/);
+      }
+      assert.equal(existsSync(join(root, 'missing')), false, 'a typo must not leave folders behind');
+    });
+  }
+
+  it('export still writes where it can (the empty pool is an empty file)', async () => {
+    const out = join(root, 'pool.jsonl');
+    const r = await runCli(['export', '--run-dir', runDir, '--format', 'jsonl', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(out, 'utf8'), '');
+  });
+
+  it('report --out into a missing folder', async () => {
+    const r = await runCli(['report', runDir, '--out', join(root, 'missing', 'r.html')]);
+    assert.ok(isOneLineUserError(r), JSON.stringify(r));
+    assert.match(r.stderr, /cannot write .*r\.html: its folder does not exist/);
+  });
+
+  it('collect --out-dir through a file', async () => {
+    const r = await runCli(['collect', runDir, '--out-dir', join(aFile, 'sets'), '--format', 'jsonl']);
+    assert.ok(isOneLineUserError(r), JSON.stringify(r));
+    assert.match(r.stderr, /cannot create .*sets: /);
+  });
+});
+
+describe('report flags', () => {
+  it('takes --run-dir like bench and export', async () => {
+    const r = await runCli(['report', '--run-dir', runDir, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).html, join(runDir, 'report.html'));
+    assert.ok(existsSync(join(runDir, 'report.html')));
+  });
+
+  it('a --chromium that is not there is an error, not a silent fallback to another browser', async () => {
+    const r = await runCli(['report', runDir, '--png', join(root, 'r.png'), '--chromium', join(root, 'no-chromium')]);
+    assert.ok(isOneLineUserError(r), JSON.stringify(r));
+    assert.match(r.stderr, /no Chromium at .*no-chromium/);
+  });
+
+  it('two run directories are refused instead of reporting only the first', async () => {
+    const r = await runCli(['report', runDir, runDir]);
+    assert.ok(isOneLineUserError(r), JSON.stringify(r));
+  });
+});
+
+describe('ask flags', () => {
+  it('--timeout-ms that is not a number names the flag', async () => {
+    const state = join(__dirname, '..', '..', 'server', 'examples', 'state.json');
+    const r = await runCli(['ask', '--state', state, '--provider', 'template-null', '--timeout-ms', 'soon']);
+    assert.ok(isOneLineUserError(r), JSON.stringify(r));
+    assert.match(r.stderr, /--timeout-ms must be a whole number of milliseconds .* got 'soon'/);
+  });
+});
