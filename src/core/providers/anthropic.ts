@@ -11,7 +11,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { ChatMessage, Completion } from '../protocol';
 import { BadResponseError, httpFailure, midStreamFailure, timeoutFailure, transportFailure, unreachableFailure, type ErrorContext } from './errors';
 import { guardedFetch, raceAbort } from './http';
-import { ProviderError, type CompleteOptions, type Provider } from './types';
+import { ProviderError, type CompleteOptions, type Provider, type ProviderTuning } from './types';
 
 /** The default Claude model; model ids change, so users override it with the model setting. */
 export const DEFAULT_ANTHROPIC_MODEL = 'claude-sonnet-5-5';
@@ -20,19 +20,10 @@ export const DEFAULT_ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
 const DEFAULT_MAX_TOKENS = 4096;
 const DEFAULT_MAX_TOKENS_THINKING = 16_000;
 
-export interface AnthropicSettings {
+export interface AnthropicSettings extends ProviderTuning {
   apiKey: string;
   /** Root URL without /v1 (the SDK adds /v1/messages). */
   baseUrl?: string;
-  model: string;
-  /** true: adaptive thinking with summarized thinking text; false: thinking disabled; unset: the model's default. */
-  thinking?: boolean;
-  timeoutMs: number;
-  maxRetries: number;
-  temperature?: number;
-  maxTokens?: number;
-  /** Default true: stream even without onToken, so timeoutMs bounds silences, not the whole answer. */
-  stream?: boolean;
 }
 
 type Turn = { role: 'user' | 'assistant'; content: string };

@@ -10,7 +10,7 @@ import { SETTING } from './errors';
 import { OpenAICompatibleProvider } from './openai-compatible';
 import { ServerIdeatorProvider } from './server';
 import { TemplateProvider } from './template';
-import { ProviderError, type Provider } from './types';
+import { ProviderError, type Provider, type ProviderTuning } from './types';
 
 export { describeProviderError, SETTING } from './errors';
 export { DEFAULT_ANTHROPIC_MODEL } from './anthropic';
@@ -63,6 +63,12 @@ export interface ProviderSecrets {
 
 const nonEmpty = (s: string | undefined) => (s && s.trim() ? s.trim() : undefined);
 
+/** The validated knobs both network providers share, with the model resolved to the provider's default. */
+function tuning(c: ProviderConfig, defaultModel: string): ProviderTuning {
+  const { thinking, timeoutMs, maxRetries, temperature, maxTokens, stream } = c;
+  return { model: c.model ?? defaultModel, thinking, timeoutMs, maxRetries, temperature, maxTokens, stream };
+}
+
 /**
  * Builds the provider a config names. Throws ProviderError('config' | 'auth') for settings that cannot work (no
  * Anthropic key, no server URL) — before any request, with the setting to fix.
@@ -81,15 +87,9 @@ export function createProvider(config: ProviderConfig | ProviderConfigInput, sec
       return new TemplateProvider(c.kind);
     case 'openai':
       return new OpenAICompatibleProvider({
+        ...tuning(c, DEFAULT_OPENAI_MODEL),
         baseUrl: c.baseUrl ?? nonEmpty(env.OPENAI_BASE_URL) ?? DEFAULT_OPENAI_BASE_URL,
-        model: c.model ?? DEFAULT_OPENAI_MODEL,
         apiKey: nonEmpty(secrets.apiKey) ?? nonEmpty(env.OPENAI_API_KEY),
-        thinking: c.thinking,
-        timeoutMs: c.timeoutMs,
-        maxRetries: c.maxRetries,
-        temperature: c.temperature,
-        maxTokens: c.maxTokens,
-        stream: c.stream,
       });
     case 'anthropic': {
       const apiKey = nonEmpty(secrets.apiKey) ?? nonEmpty(env.ANTHROPIC_API_KEY);
@@ -97,15 +97,9 @@ export function createProvider(config: ProviderConfig | ProviderConfigInput, sec
         throw new ProviderError('auth', "no Anthropic API key: set one with the command 'Ideator: Set API Key' or env ANTHROPIC_API_KEY", SETTING.apiKey);
       }
       return new AnthropicProvider({
+        ...tuning(c, DEFAULT_ANTHROPIC_MODEL),
         apiKey,
         baseUrl: c.baseUrl ?? nonEmpty(env.ANTHROPIC_BASE_URL) ?? DEFAULT_ANTHROPIC_BASE_URL,
-        model: c.model ?? DEFAULT_ANTHROPIC_MODEL,
-        thinking: c.thinking,
-        timeoutMs: c.timeoutMs,
-        maxRetries: c.maxRetries,
-        temperature: c.temperature,
-        maxTokens: c.maxTokens,
-        stream: c.stream,
       });
     }
     case 'server': {

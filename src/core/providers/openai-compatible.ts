@@ -17,24 +17,12 @@ import type { ChatMessage, Completion, Usage } from '../protocol';
 import { BadResponseError, httpFailure, midStreamFailure, timeoutFailure, transportFailure, unreachableFailure, type ErrorContext } from './errors';
 import { guardedFetch, isRetryableStatus, raceAbort, withRetries, type RetryVerdict } from './http';
 import { splitThink, ThinkSplitter } from './think';
-import type { CompleteOptions, Provider } from './types';
+import type { CompleteOptions, Provider, ProviderTuning } from './types';
 
-export interface OpenAICompatibleSettings {
+export interface OpenAICompatibleSettings extends ProviderTuning {
   baseUrl: string;
-  model: string;
   /** Absent for vLLM / Ollama / SGLang without auth: a placeholder the SDK accepts is sent instead. */
   apiKey?: string;
-  /** Sent as chat_template_kwargs.enable_thinking when set; left out otherwise (OpenAI itself rejects the field). */
-  thinking?: boolean;
-  timeoutMs: number;
-  maxRetries: number;
-  temperature?: number;
-  maxTokens?: number;
-  /**
-   * Default true: stream even without onToken, so timeoutMs bounds the silence between tokens rather than the
-   * whole generation (a long thinking answer takes minutes). false: one plain JSON request (onToken still streams).
-   */
-  stream?: boolean;
 }
 
 /** True for OpenAI's own API, which differs from the local servers in two request fields (see body()). */

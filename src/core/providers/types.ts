@@ -10,6 +10,28 @@ export interface CompleteOptions {
   temperature?: number;
 }
 
+/**
+ * What every network provider (anthropic, openai-compatible) is tuned by; each adds its address and key.
+ * ProviderConfigSchema validates the same fields from settings.
+ */
+export interface ProviderTuning {
+  model: string;
+  /**
+   * Reasoning on/off. openai-compatible: chat_template_kwargs.enable_thinking (left out when unset; OpenAI itself
+   * rejects the field). anthropic: adaptive thinking with summarized text, or disabled; unset: the model's default.
+   */
+  thinking?: boolean;
+  timeoutMs: number;
+  maxRetries: number;
+  temperature?: number;
+  maxTokens?: number;
+  /**
+   * Default true: stream even without onToken, so timeoutMs bounds the silence between tokens rather than the
+   * whole generation (a long thinking answer takes minutes). false: one plain JSON request (onToken still streams).
+   */
+  stream?: boolean;
+}
+
 export interface Provider {
   readonly kind: ProviderKind;
   /** Human label for logs / UI, e.g. "openai-compatible http://127.0.0.1:8000/v1 (ideator)". Never contains a key. */
