@@ -5,19 +5,11 @@
  * The generators are exported for tests (deterministic for a seed): they produce what implementer trajectories
  * really hold — shell commands, script edits, LightGBM / Keras / tqdm / sklearn output, Python tracebacks.
  */
+import { prng } from '../src/core/prng';
 import type { Step } from '../src/core/protocol';
 
-/** mulberry32: small deterministic PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Re-exported: the tests build their generated inputs from the same seeds.
+export { prng };
 
 const pick = <T>(rand: () => number, a: readonly T[]): T => a[Math.floor(rand() * a.length)];
 

@@ -3,21 +3,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { formatIdea, parseIdea, stripThinking } from '../../src/core/idea';
+import { prng } from '../../src/core/prng';
 import { ParsedIdeaSchema } from '../../src/core/protocol';
 
 const fixture = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', 'ideas', `${name}.txt`), 'utf8');
 
-/** Deterministic PRNG (mulberry32) so fuzz failures reproduce. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded so fuzz failures reproduce. */
+const rng = prng;
 
 test('well-formed answer is ok and fields are exact', () => {
   const r = parseIdea(fixture('well-formed'));

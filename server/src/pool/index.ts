@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { BenchStore } from '../bench/store';
 import { STORE_FILE } from '../bench/runner';
 import { poolRecord, type PoolRecord } from './records';
+import { shuffled } from '../../../src/core/prng';
 
 export { poolOutcome, poolRecord, type PoolRecord } from './records';
 export { verlRow, writeVerlParquet, VERL_ABILITY, type VerlRow } from './verl';
@@ -31,24 +32,6 @@ export function readPool(runDir: string, opts: { judgedOnly?: boolean; task?: st
 
 export function writePoolJsonl(file: string, records: PoolRecord[]): void {
   writeFileSync(file, records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : ''));
-}
-
-/** Deterministic shuffle (mulberry32) so a seed reproduces the same split. */
-function shuffled<T>(items: T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 /** Per task: up to valPerTask states for validation, then up to perTask for training, sampled without overlap. */
