@@ -59,7 +59,12 @@ export default (async (argv, io) => {
   if (bodyMb !== undefined && !(bodyMb > 0)) throw new UsageError(`--body-limit-mb must be > 0`);
   const say = (m: string) => log(io, `ideator serve: ${m}`);
   const ideator = providerFromFlag(values.ideator, 'ideator');
-  const runtime = createRuntime(runtimeConfigFromFlags(values, say));
+  const runtime = createRuntime({
+    ...runtimeConfigFromFlags(values, say),
+    // One line per finished idea: enough to follow a training run's reward phase from the server's log.
+    onComplete: (work, o) =>
+      say(`idea ${work.key.slice(0, 10)}: ${o.status} reward ${o.reward} (${o.scoreBefore ?? '—'} → ${o.scoreAfter ?? '—'}, ${(o.durationMs / 1000).toFixed(1)} s${work.attempts > 1 ? `, attempt ${work.attempts}` : ''})`),
+  });
   const app = await buildApp({
     runtime,
     token,
