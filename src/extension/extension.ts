@@ -15,9 +15,12 @@ export interface IdeatorApi {
   ideas: IdeaFeatures;
   /** Run watching (issue 5): recorder + history store, score chart, per-type idea success rates. */
   runs: RunWatching;
+  /** How long activate() took (registration only; the suite keeps it small). */
+  activationMs: number;
 }
 
 export function activate(context: vscode.ExtensionContext): IdeatorApi {
+  const started = performance.now();
   const services = new Services(context);
   context.subscriptions.push(services);
 
@@ -43,7 +46,9 @@ export function activate(context: vscode.ExtensionContext): IdeatorApi {
   // --- Run watching (issue 5): watchers, Run History tree, score chart; sets services.history (opened lazily). ---
   const runs = registerRunWatching(context, services);
 
-  return { services, ideas: ideaFeatures.features, runs };
+  const activationMs = performance.now() - started;
+  services.output.info(`Activated in ${activationMs.toFixed(1)} ms`);
+  return { services, ideas: ideaFeatures.features, runs, activationMs };
 }
 
 export function deactivate(): void {

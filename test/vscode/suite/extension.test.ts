@@ -75,6 +75,12 @@ describe('MLE Ideator in a real VS Code', function () {
     await resetTrain();
   });
 
+  it('activates by registration only (no network, no file scans, no python discovery)', () => {
+    // The bundle is already loaded when activate() runs; what is left must be object wiring.
+    assert.ok(api.activationMs < 250, `activate() took ${api.activationMs.toFixed(1)} ms`);
+    console.log(`      activate() took ${api.activationMs.toFixed(1)} ms`);
+  });
+
   it('registers every contributed command', async () => {
     const all = new Set(await vscode.commands.getCommands(true));
     const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
