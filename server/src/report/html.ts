@@ -14,6 +14,22 @@ tr.all td{font-weight:600;background:#f3f4f6}.charts{display:flex;flex-wrap:wrap
 
 const n2 = (v: number) => v.toFixed(2);
 
+// The agent limits in words (the plan stores AgentLimits); a key this list does not know is shown as key=value.
+const LIMIT_WORDS: Record<string, (v: string) => string> = {
+  maxSteps: (v) => `${v} steps`,
+  timeLimitSec: (v) => `${v} s per run`,
+  actionTimeoutSec: (v) => `${v} s per action`,
+  observationChars: (v) => `observations cut at ${v} chars`,
+  oldObservationChars: (v) => `older ones at ${v}`,
+  keepRecentSteps: (v) => `the last ${v} steps kept whole`,
+};
+
+export function limitsText(limits: Record<string, unknown>): string {
+  return Object.entries(limits)
+    .map(([k, v]) => (LIMIT_WORDS[k] ? LIMIT_WORDS[k](String(v)) : `${k}=${JSON.stringify(v)}`))
+    .join(', ');
+}
+
 function tableSection(d: ReportData): string {
   const k = d.table.k;
   const head = `<tr><th class="l">task</th><th class="l">config</th><th>runs</th><th>Avg@${k}</th><th>Best@${k}</th><th>valid %</th><th>steps</th><th>seek_help</th><th>tokens</th><th>cost $</th></tr>`;
@@ -36,7 +52,7 @@ function runsSection(d: ReportData): string {
 export function reportHtml(d: ReportData, title: string): string {
   const plan = d.plan;
   const meta = plan
-    ? `implementer ${esc(plan.implementer)} · tasks ${plan.tasks.map((t) => esc(t.id)).join(', ')} · ${plan.runs} run(s) per task and configuration · limits ${esc(JSON.stringify(plan.limits))}${plan.isolation ? ` · sandbox ${esc(plan.isolation)}` : ''}`
+    ? `implementer ${esc(plan.implementer)} · tasks ${plan.tasks.map((t) => esc(t.id)).join(', ')} · ${plan.runs} run(s) per task and configuration · limits: ${esc(limitsText(plan.limits))}${plan.isolation ? ` · sandbox ${esc(plan.isolation)}` : ''}`
     : 'no plan recorded';
   const curve = lineChart(d.curves, { title: 'Best-so-far normalized score vs step (mean over tasks and runs)', xTitle: 'step', yTitle: 'normalized score' , width: 700 });
   const seek = barChart(
