@@ -75,11 +75,30 @@ describe('report flags', () => {
   });
 });
 
+const exampleState = join(__dirname, '..', '..', 'server', 'examples', 'state.json');
+
 describe('ask flags', () => {
+  it('without --provider the template answer is announced as such on stderr', async () => {
+    const r = await runCli(['ask', '--state', exampleState]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /no --provider given: answering with template-vague .* use --provider anthropic\|openai\|server/);
+    assert.equal(JSON.parse(r.stdout).model, 'template-vague');
+    const chosen = await runCli(['ask', '--state', exampleState, '--provider', 'template-vague', '--quiet']);
+    assert.doesNotMatch(chosen.stderr, /no --provider given/);
+  });
+
   it('--timeout-ms that is not a number names the flag', async () => {
-    const state = join(__dirname, '..', '..', 'server', 'examples', 'state.json');
+    const state = exampleState;
     const r = await runCli(['ask', '--state', state, '--provider', 'template-null', '--timeout-ms', 'soon']);
     assert.ok(isOneLineUserError(r), JSON.stringify(r));
     assert.match(r.stderr, /--timeout-ms must be a whole number of milliseconds .* got 'soon'/);
+  });
+});
+
+describe('parse-idea arguments', () => {
+  it('a second file is refused instead of being ignored', async () => {
+    const r = await runCli(['parse-idea', exampleState, exampleState]);
+    assert.ok(isOneLineUserError(r), JSON.stringify(r));
+    assert.match(r.stderr, /at most one answer file, got 2/);
   });
 });

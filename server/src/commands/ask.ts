@@ -10,9 +10,10 @@ import { ProviderError } from '../../../src/core/providers/types';
 import { log, parseFlags, printJson, UsageError, type Command } from './common';
 import { readStateArgs, stateOptions } from './stateArgs';
 
-const HELP = `usage: ideator ask --state STATE.json [--provider anthropic|openai|template-null|template-vague|server]
+const HELP = `usage: ideator ask --state STATE.json [--provider anthropic|openai|server|template-null|template-vague]
                    [--base-url URL] [--model MODEL] [--thinking | --no-thinking] [--timeout-ms N]
                    [--budget TOKENS] [--prompts OVERRIDE_DIR] [--quiet]
+--provider defaults to template-vague (no model: the paper's VAGUE ablation), with a note on stderr.
 Keys come from the environment only: ANTHROPIC_API_KEY, OPENAI_API_KEY, IDEATOR_SERVER_TOKEN.
 Prints {ok, analysis, action, rationale, codeBlocks, errors, thinking?, raw, model, usage, query} on stdout.`;
 
@@ -21,7 +22,7 @@ export default (async (argv, io) => {
     argv,
     {
       ...stateOptions,
-      provider: { type: 'string', default: 'template-vague' },
+      provider: { type: 'string' },
       'base-url': { type: 'string' },
       model: { type: 'string' },
       thinking: { type: 'boolean' },
@@ -37,7 +38,12 @@ export default (async (argv, io) => {
     io.stdout.write(HELP + '\n');
     return 0;
   }
-  const kind = ProviderKindSchema.safeParse(values.provider);
+  // Without --provider the answer comes from the VAGUE template (works with no key or server); say so, or a user
+  // would take its content-free advice for a model's.
+  if (values.provider === undefined) {
+    log(io, "ideator ask: no --provider given: answering with template-vague (the paper's VAGUE ablation, no model); use --provider anthropic|openai|server for a real Ideator");
+  }
+  const kind = ProviderKindSchema.safeParse(values.provider ?? 'template-vague');
   if (!kind.success) throw new UsageError(`--provider must be one of ${ProviderKindSchema.options.join(', ')}, got '${values.provider}'`);
   const configResult = ProviderConfigSchema.safeParse({
     kind: kind.data,

@@ -1,6 +1,6 @@
 /** `ideator parse-idea [FILE|-] [--json]` — the paper's format check plus a tolerant parse of an Ideator answer. */
 import { parseIdea } from '../../../src/core/idea';
-import { parseFlags, printJson, readInput, type Command } from './common';
+import { parseFlags, printJson, readInput, UsageError, type Command } from './common';
 
 const HELP = `usage: ideator parse-idea [FILE|-] [--json]
 Parses an Ideator answer (ANALYSIS_ON_CURRENT_PROGRESS / ACTION / RATIONALE). Exit code 0 whether or not the
@@ -12,6 +12,7 @@ export default (async (argv, io) => {
     io.stdout.write(HELP + '\n');
     return 0;
   }
+  if (positionals.length > 1) throw new UsageError(`expected at most one answer file, got ${positionals.length}`);
   const idea = parseIdea(await readInput(positionals[0], io));
   if (values.json) {
     printJson(io, idea);
