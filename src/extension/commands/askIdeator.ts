@@ -56,6 +56,8 @@ export class AskController {
       return { status: 'no-target' };
     }
     const controller = new AbortController();
+    /** The overall cap (ideator.requestTimeoutSeconds); the provider has its own per-attempt and idle timeouts. */
+    let deadline: AbortSignal | undefined;
     this.running = controller;
     await vscode.commands.executeCommand('setContext', 'ideator.asking', true);
     try {
@@ -85,9 +87,9 @@ export class AskController {
           token.onCancellationRequested(() => controller.abort());
           let chars = 0;
           let lastReport = 0;
-          const timeout = AbortSignal.timeout(config.requestTimeoutSeconds * 1000);
+          deadline = AbortSignal.timeout(config.requestTimeoutSeconds * 1000);
           return provider.complete(messages, {
-            signal: AbortSignal.any([controller.signal, timeout]),
+            signal: AbortSignal.any([controller.signal, deadline]),
             maxTokens: config.maxOutputTokens,
             onToken: (delta, channel) => {
               this.panel.appendToken(delta, channel);
@@ -129,6 +131,10 @@ export class AskController {
       }
       return { status: 'ok', idea };
     } catch (err) {
+      if (deadline?.aborted && !controller.signal.aborted) {
+        const seconds = services.config().config.requestTimeoutSeconds;
+        return this.fail(new SettingsError(`No complete answer within ${seconds} s; raise "ideator.requestTimeoutSeconds" or check the server.`), controller);
+      }
       return this.fail(err, controller);
     } finally {
       this.running = undefined;
@@ -146,7 +152,7 @@ export class AskController {
       void vscode.window.showInformationMessage('MLE Ideator: request cancelled.');
       return { status: 'cancelled' };
     }
-    const message = err instanceof ProviderError || err instanceof SettingsError ? (err instanceof ProviderError ? describeProviderError(err) : err.message) : describeProviderError(err);
+    const message = err instanceof SettingsError ? err.message : describeProviderError(err);
     const hint =
       err instanceof ProviderError && err.setting
         ? `Check the setting or variable "${err.setting}".`

@@ -314,6 +314,25 @@ describe('MLE Ideator in a real VS Code', function () {
     }
   });
 
+  it('gives up on an answer that trickles past ideator.requestTimeoutSeconds, saying which setting to raise', async function () {
+    this.timeout(30_000);
+    // Tokens keep coming (no idle timeout fires) but the whole answer would take about 40 s.
+    const server = await startOpenAIServer({ responses: [{ text: GOOD_ANSWER, chunkSize: 4, chunkDelayMs: 100 }] });
+    try {
+      await useServer(server);
+      await cfg().update('requestTimeoutSeconds', 5, G);
+      await openTrain();
+      const t0 = Date.now();
+      const outcome = await vscode.commands.executeCommand<{ status: string; error?: string }>('ideator.askIdeator', { noReview: true });
+      assert.equal(outcome.status, 'error');
+      assert.match(outcome.error ?? '', /within 5 s.*ideator\.requestTimeoutSeconds/);
+      assert.ok(Date.now() - t0 < 15_000);
+      assert.equal(readFileSync(trainUri.fsPath, 'utf8'), original);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('finds a python interpreter without the Python extension', async () => {
     assert.equal(vscode.extensions.getExtension('ms-python.python'), undefined);
     await cfg().update('pythonPath', '/opt/custom/python', G);
