@@ -5,10 +5,10 @@
  * file system outside the workdir, hidden task folders).
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { probeIsolation, type IsolationInfo } from '../../server/src/exec/isolation';
+import { confirmUidFallback, probeIsolation, type IsolationInfo } from '../../server/src/exec/isolation';
 import { DEFAULT_LIMITS, runInSandbox, type SandboxLimits } from '../../server/src/exec/sandbox';
 import { createRunDir, sweepRunDirs } from '../../server/src/exec/workdir';
 import { absolutePython } from '../../server/src/queue/runtime';
@@ -124,3 +124,39 @@ describe('namespace-only guarantees', () => {
     assert.equal(existsSync(join(work, `${process.pid}-alive-x`)), true);
   });
 });
+
+describe('uid fallback (root without a mount namespace)', () => {
+  const root0 = typeof process.getuid === 'function' && process.getuid() === 0;
+  const sysPython = '/usr/bin/python3';
+  const skip = !root0 ? 'needs a root server' : !existsSync(sysPython) ? 'needs /usr/bin/python3' : false;
+  it('runs the code as nobody: its workdir is writable, folders the server owns are not', { skip }, async () => {
+    const work = join(root, 'uid-work');
+    mkdirSync(work, { recursive: true, mode: 0o755 });
+    chmodSync(root, 0o755); // the test's own temp root must be traversable by nobody, as a data dir is
+    const protectedDir = join(root, 'server-owned');
+    mkdirSync(protectedDir, { recursive: true, mode: 0o755 });
+    const iso = confirmUidFallback({ ...NONE, dropToNobody: true }, sysPython, work);
+    assert.equal(iso.dropToNobody, true, iso.notes.join('; '));
+    const workdir = createRunDir(work, 'uid');
+    writeFileSync(join(workdir, 'main.py'), `import os\nprint("uid", os.getuid())\nopen("inside.txt", "w").write("ok")\ntry:\n    open(${JSON.stringify(join(protectedDir, 'x.txt'))}, "w").write("x"); print("WROTE")\nexcept OSError as e:\n    print("blocked", e.strerror)`);
+    const r = await runInSandbox({ workdir, command: [sysPython, 'main.py'], limits: { ...DEFAULT_LIMITS, timeoutMs: 20_000 }, isolation: iso, cudaVisibleDevices: '', threads: 1 });
+    assert.equal(r.exitCode, 0, r.output);
+    assert.match(r.output, /uid 65534/);
+    assert.match(r.output, /blocked Permission denied/);
+    assert.equal(existsSync(join(workdir, 'inside.txt')), true);
+    assert.equal(existsSync(join(protectedDir, 'x.txt')), false);
+  });
+
+  it('is dropped when nobody cannot run the interpreter (a venv under a private home)', { skip }, () => {
+    const work = join(root, 'uid-work2');
+    mkdirSync(work, { recursive: true, mode: 0o755 });
+    const privateDir = join(root, 'private-home');
+    mkdirSync(privateDir, { recursive: true, mode: 0o700 });
+    const fakePython = join(privateDir, 'python');
+    writeFileSync(fakePython, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const iso = confirmUidFallback({ ...NONE, dropToNobody: true, notes: [] }, fakePython, work);
+    assert.equal(iso.dropToNobody, false);
+    assert.match(iso.notes.join(' '), /cannot run as uid 65534/);
+  });
+});
+

@@ -10,7 +10,7 @@
  * still gets its rlimits, its own process group and a workdir HOME/TMPDIR, and /healthz says isolation is off.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -22,9 +22,16 @@ export interface IsolationInfo {
   pid: boolean;
   /** Runs die with the server (parent-death signal). */
   parentDeath: boolean;
+  /**
+   * Without a mount namespace, a root server still confines writes by running the code as nobody (uid/gid 65534):
+   * it can then write only its (world-writable) workdir and world-writable folders such as /tmp.
+   */
+  dropToNobody?: boolean;
   /** Why the stronger modes were not used. */
   notes: string[];
 }
+
+export const NOBODY = 65534;
 
 /**
  * The in-sandbox set-up, run by /bin/sh before exec'ing the command. Positional args: workdir, RLIMIT_AS in KiB
@@ -71,8 +78,14 @@ function has(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-function prefixFor(mode: IsolationInfo['mode'], parentDeath: boolean): string[] {
+function prefixFor(mode: IsolationInfo['mode'], parentDeath: boolean, dropToNobody = false): string[] {
   const death = parentDeath ? ['setpriv', '--pdeathsig', 'KILL', '--'] : [];
+  if (dropToNobody) {
+    // The uid drop comes last, after any namespace set-up that needs root.
+    const drop = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
+    if (mode === 'net-only') return [...death, 'unshare', '--net', '--', ...drop];
+    if (mode === 'none') return parentDeath ? ['setpriv', '--pdeathsig', 'KILL', ...drop.slice(1)] : drop;
+  }
   switch (mode) {
     case 'namespaces':
       return [...death, 'unshare', '--kill-child', '--pid', '--mount-proc', '--mount', '--net', '--'];
@@ -89,7 +102,7 @@ function prefixFor(mode: IsolationInfo['mode'], parentDeath: boolean): string[] 
 export function wrapCommand(info: IsolationInfo, opts: WrapOptions, command: string[]): string[] {
   const fs = info.filesystem ? '1' : '0';
   return [
-    ...prefixFor(info.mode, info.parentDeath),
+    ...prefixFor(info.mode, info.parentDeath, info.dropToNobody && !info.filesystem),
     'sh',
     '-c',
     SANDBOX_SCRIPT,
@@ -156,7 +169,7 @@ export function probeIsolation(opts: { disable?: boolean } = {}): IsolationInfo 
           parentDeath,
           notes,
         };
-        return cached;
+        return withUidFallback(cached, root);
       }
       notes.push(r.why);
     }
@@ -164,5 +177,32 @@ export function probeIsolation(opts: { disable?: boolean } = {}): IsolationInfo 
     rmSync(base, { recursive: true, force: true });
   }
   cached = { mode: 'none', network: false, filesystem: false, pid: false, parentDeath, notes };
-  return cached;
+  return withUidFallback(cached, root);
+}
+
+/**
+ * Keeps the nobody fallback only if it works here: nobody must reach the work folder and run the interpreter (a
+ * venv under /root, mode 0700, would not be). Otherwise runs stay root and /healthz says writes are not confined.
+ */
+export function confirmUidFallback(info: IsolationInfo, python: string, workRoot: string): IsolationInfo {
+  if (!info.dropToNobody) return info;
+  const dir = mkdtempSync(join(workRoot, `${process.pid}-probe-`));
+  try {
+    const argv = wrapCommand(info, { workdir: dir, memoryKb: 0, fileSizeKb: 0, shmMb: 16 }, [python, '-c', 'open("probe", "w").write("ok")']);
+    chmodSync(dir, 0o777);
+    const r = spawnSync(argv[0], argv.slice(1), { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+    if (r.status === 0) return info;
+    const why = (r.stdout || r.stderr || `exit ${r.status}`).trim().split('\n').pop();
+    return { ...info, dropToNobody: false, notes: [...info.notes.filter((n) => !n.startsWith('no mount namespace')), `cannot run as uid ${NOBODY} here (${why}): runs keep the server's user`] };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Root without a mount namespace: confine writes by running as nobody (when setpriv is there to do it). */
+function withUidFallback(info: IsolationInfo, root: boolean): IsolationInfo {
+  if (!root || info.filesystem || !has('setpriv')) return info;
+  info.dropToNobody = true;
+  info.notes.push(`no mount namespace: runs execute as uid ${NOBODY} (writes limited to the workdir and world-writable folders)`);
+  return info;
 }

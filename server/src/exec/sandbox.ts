@@ -4,7 +4,7 @@
  * environment is built from scratch — the server's secrets (API keys, IDEATOR_SERVER_TOKEN) never reach the run.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { BoundedCapture } from '../../../src/core/capture';
@@ -76,11 +76,13 @@ export interface SandboxResult {
 
 const MEMORY_PATTERNS = /MemoryError|Cannot allocate memory|std::bad_alloc|out of memory|failed to allocate|Unable to allocate/i;
 
-export function sandboxEnv(workdir: string, req: Pick<SandboxRequest, 'cudaVisibleDevices' | 'threads' | 'env'>): Record<string, string> {
+export function sandboxEnv(workdir: string, req: Pick<SandboxRequest, 'cudaVisibleDevices' | 'threads' | 'env'>, shared = false): Record<string, string> {
   const home = join(workdir, '.home');
   const tmp = join(workdir, '.tmp');
   mkdirSync(home, { recursive: true });
   mkdirSync(tmp, { recursive: true });
+  // A run dropped to nobody must be able to write its own folders (and nothing else the server owns).
+  if (shared) for (const d of [workdir, home, tmp]) chmodSync(d, 0o777);
   const threads = String(Math.max(1, Math.floor(req.threads)));
   return {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
@@ -124,7 +126,7 @@ export function runInSandbox(req: SandboxRequest): Promise<SandboxResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), {
       cwd: req.workdir,
-      env: sandboxEnv(req.workdir, req),
+      env: sandboxEnv(req.workdir, req, Boolean(req.isolation.dropToNobody && !req.isolation.filesystem)),
       // stderr is merged into stdout inside the sandbox script (ordering kept); keep ours for set-up errors.
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Provider } from '../../../src/core/providers/types';
-import { probeIsolation, type IsolationInfo } from '../exec/isolation';
+import { confirmUidFallback, probeIsolation, type IsolationInfo } from '../exec/isolation';
 import { DEFAULT_LIMITS, type SandboxLimits } from '../exec/sandbox';
 import { assertSafeRoot, sweepRunDirs } from '../exec/workdir';
 import { Metrics } from '../http/metrics';
@@ -79,7 +79,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   if (swept) config.log?.(`removed ${swept} work folder(s) left by killed processes`);
 
   const python = absolutePython(config.python ?? resolvePython());
-  const isolation = probeIsolation({ disable: config.disableIsolation });
+  const isolation = confirmUidFallback(probeIsolation({ disable: config.disableIsolation }), python, workRoot);
   const gpus = config.gpus?.filter((g) => g.trim() !== '');
   // RLIMIT_AS breaks CUDA (it reserves huge virtual ranges): no address-space cap on GPU slots unless asked for.
   const limits: SandboxLimits = {

@@ -14,6 +14,7 @@ export const HealthSchema = z.object({
     filesystem: z.boolean().describe('runs cannot write outside their workdir (read-only mount namespace)'),
     pid: z.boolean().describe('runs live in their own pid namespace (killing one kills its whole tree)'),
     parentDeath: z.boolean(),
+    dropToNobody: z.boolean().optional().describe('without a mount namespace, runs execute as uid 65534'),
     notes: z.array(z.string()),
   }),
   slots: z.number().int(),
