@@ -24,9 +24,22 @@ function fmt(v: number): string {
   return Number.isFinite(v) ? Number(v.toPrecision(5)).toString() : String(v);
 }
 
+/**
+ * Collapses whitespace and shortens to `max` characters. The cut never falls inside a number or a name: a
+ * shortened `n_estimators=200` must not read as `n_estimators=20…` to the Ideator. It backs off to the last
+ * boundary unless that would drop more than half the text.
+ */
 function oneLine(s: string, max = MAX_BULLET_CHARS): string {
   const t = s.replace(/\s+/g, ' ').trim();
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+  if (t.length <= max) return t;
+  let cut = max - 1;
+  const word = /[\w.]/;
+  if (word.test(t[cut - 1]) && word.test(t[cut])) {
+    let b = cut;
+    while (b > 0 && word.test(t[b - 1])) b--;
+    if (b >= max / 2) cut = b;
+  }
+  return `${t.slice(0, cut).trimEnd()}…`;
 }
 
 function firstLine(s: string): string {

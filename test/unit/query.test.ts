@@ -110,3 +110,22 @@ test('parseSeekHelp returns null when the block is absent or incomplete', () => 
   assert.equal(parseSeekHelp(two)?.problemStatement, 'new');
   assert.deepEqual(parseSeekHelp(renderSeekHelp({ problemStatement: 'p', attemptsSoFar: [], goal: 'g' }))?.attemptsSoFar, []);
 });
+
+test('shortened actions are never cut inside a number or a name', () => {
+  const action = 'Switched LogisticRegression to RandomForestClassifier(n_estimators=200, max_depth=12, min_samples_leaf=3)';
+  const q = draftQuery({
+    trajectory: [
+      { kind: 'edit', action },
+      { kind: 'execute', action: 'python train.py --learning-rate 0.0125 --num-leaves 255 --feature-fraction 0.85 --bagging 0.7', exitCode: 0, score: 0.8, observation: 'auc 0.8' },
+    ],
+    score: { value: 0.8, direction: 'higher', metric: 'auc' },
+  });
+  const edit = q.attemptsSoFar.find((b) => b.includes('edited the code'))!;
+  assert.match(edit, /…/);
+  assert.doesNotMatch(edit, /n_estimators=20…|=2…|[\w.]…/, edit);
+  const ran = q.attemptsSoFar.find((b) => b.includes('ran `python train.py'))!;
+  assert.match(ran, /…/);
+  assert.doesNotMatch(ran, /[\w.]…/, ran);
+  // Every number that survives is one the action really holds.
+  for (const n of `${edit} ${ran}`.match(/\d+(\.\d+)?/g) ?? []) assert.ok(`${action} 0.0125 255 0.85 0.7 0.8 1 2`.includes(n), n);
+});
