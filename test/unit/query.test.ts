@@ -115,7 +115,7 @@ test('shortened actions are never cut inside a number or a name', () => {
   const action = 'Switched LogisticRegression to RandomForestClassifier(n_estimators=200, max_depth=12, min_samples_leaf=3)';
   const q = draftQuery({
     trajectory: [
-      { kind: 'edit', action },
+      { kind: 'edit', action, observation: '' },
       { kind: 'execute', action: 'python train.py --learning-rate 0.0125 --num-leaves 255 --feature-fraction 0.85 --bagging 0.7', exitCode: 0, score: 0.8, observation: 'auc 0.8' },
     ],
     score: { value: 0.8, direction: 'higher', metric: 'auc' },
