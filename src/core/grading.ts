@@ -13,8 +13,8 @@ export interface LeaderboardBounds {
 
 /**
  * max(0, 100 * (s - worst) / (best - worst)). Above 100 when a run beats the leaderboard's best (not capped,
- * as in the paper); 0 for a score at or beyond the worst row. A degenerate leaderboard (best == worst) gives 100
- * for a score at least as good as best, else 0.
+ * as in the paper); 0 for a score at or beyond the worst row. A degenerate leaderboard (best == worst) carries no
+ * direction, so only a score equal to it is known to be as good: 100 for that, else 0.
  */
 export function normalizedScore(score: number, bounds: LeaderboardBounds): number {
   if (!Number.isFinite(score)) return 0;
