@@ -44,6 +44,18 @@ describe('ideator extract-scores', () => {
     assert.equal(m.count, printed.length);
   });
 
+  it('a --metric that matches nothing says so and lists what was found (not "no metric found")', async () => {
+    const log = 'epoch 1 loss: 0.5 - val_accuracy: 0.81\n';
+    const text = await runCli(['-', '--metric', 'f1'], log);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^primary: none \(no metric matches --metric f1; found: loss, val_accuracy\)/);
+    const json = await runCli(['-', '--metric', 'f1', '--json'], log);
+    assert.equal(JSON.parse(json.stdout).primary, null);
+    assert.match(json.stderr, /no metric matches --metric f1; found: loss, val_accuracy/);
+    const none = await runCli(['-', '--metric', 'f1'], 'nothing here\n');
+    assert.match(none.stdout, /^primary: none \(no metric found\)/);
+  });
+
   it('reads stdin when FILE is - or absent', async () => {
     for (const argv of [['-', '--json'], ['--json']]) {
       const r = await runCli(argv, '\x1b[32mval_acc: 0.9\x1b[0m\r\n');

@@ -42,10 +42,18 @@ function formatNumber(v: number): string {
   return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
 }
 
-function table(primary: PrimaryScore | null, metrics: Metric[]): string {
+/** Why there is no primary score: nothing printed at all, or nothing matching --metric (then list what was). */
+function noPrimaryReason(metricFlag: string | undefined, metrics: Metric[]): string {
+  if (!metrics.length) return 'no metric found';
+  const names = metrics.map((m) => m.name);
+  const shown = names.length > 12 ? `${names.slice(0, 12).join(', ')}, … (${names.length} in all)` : names.join(', ');
+  return `no metric matches --metric ${metricFlag}; found: ${shown}`;
+}
+
+function table(primary: PrimaryScore | null, metrics: Metric[], metricFlag: string | undefined): string {
   const head = primary
     ? `primary: ${primary.name} = ${formatNumber(primary.value)} (${primary.direction} is better)`
-    : 'primary: none (no metric found)';
+    : `primary: none (${noPrimaryReason(metricFlag, metrics)})`;
   if (!metrics.length) return head + '\n';
   const rows = [['metric', 'last', 'best', 'direction', 'count'], ...metrics.map((m) => [m.name, formatNumber(m.last), formatNumber(m.best), m.direction, String(m.count)])];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -88,12 +96,14 @@ export default (async (argv, io) => {
   const primary = extractor.primary();
   const metrics = extractor.metrics();
   if (values.json) {
+    // stdout stays one JSON document; a --metric that matched nothing is worth a line on stderr.
+    if (!primary && metrics.length) io.stderr.write(`ideator extract-scores: ${noPrimaryReason(values.metric, metrics)}\n`);
     printJson(io, {
       primary,
       metrics: metrics.map((m) => ({ name: m.name, last: m.last, best: m.best, direction: m.direction, count: m.count })),
     });
   } else {
-    io.stdout.write(table(primary, metrics));
+    io.stdout.write(table(primary, metrics, values.metric));
   }
   return 0;
 }) satisfies Command;
