@@ -115,16 +115,35 @@ function fillText(text: string, values: Record<string, string>, file: string): s
 }
 
 /**
+ * A template (or override folder) the user can fix: a missing folder, an unreadable file, a missing or unknown
+ * placeholder. Hosts show it as a settings/flag error, not as a crash.
+ */
+export class PromptTemplateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PromptTemplateError';
+  }
+}
+
+/**
+ * Loads every template an override folder holds (and checks the folder exists), so that a broken override is
+ * reported when a command starts, not at the first Ideator question an hour into a benchmark run.
+ */
+export function checkPromptOverrides(overrideDir: string, opts: { promptsDir?: string } = {}): void {
+  for (const name of Object.keys(PROMPT_SPECS)) loadPrompt(name, { ...opts, overrideDir });
+}
+
+/**
  * Loads and checks a template. The file in `overrideDir` wins over the package's when it exists.
- * Throws a clear Error for an unknown name, a missing override folder, an unreadable file, a missing required
+ * Throws a PromptTemplateError for an unknown name, a missing override folder, an unreadable file, a missing required
  * placeholder or an unknown placeholder.
  */
 export function loadPrompt(name: string, opts: { promptsDir?: string; overrideDir?: string } = {}): PromptTemplate {
-  if (!isPromptName(name)) throw new Error(`unknown prompt "${name}" (known: ${Object.keys(PROMPT_SPECS).join(', ')})`);
+  if (!isPromptName(name)) throw new PromptTemplateError(`unknown prompt "${name}" (known: ${Object.keys(PROMPT_SPECS).join(', ')})`);
   let file: string | undefined;
   if (opts.overrideDir) {
     const dir = resolve(opts.overrideDir);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`prompt override folder not found: ${dir}`);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new PromptTemplateError(`prompt override folder not found: ${dir}`);
     if (existsSync(join(dir, `${name}.md`))) file = join(dir, `${name}.md`);
   }
   file ??= join(resolve(opts.promptsDir ?? defaultPromptsDir()), `${name}.md`);
@@ -132,7 +151,7 @@ export function loadPrompt(name: string, opts: { promptsDir?: string; overrideDi
   try {
     source = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read prompt template ${file}: ${(err as Error).message}`);
+    throw new PromptTemplateError(`cannot read prompt template ${file}: ${(err as Error).message}`);
   }
   const parts = splitParts(source);
   const whole = parts.map((p) => p.text).join('\n\n');
@@ -140,13 +159,13 @@ export function loadPrompt(name: string, opts: { promptsDir?: string; overrideDi
   const spec = PROMPT_SPECS[name];
   const unknown = used.filter((p) => !spec.required.includes(p) && !spec.optional.includes(p));
   if (unknown.length) {
-    throw new Error(
+    throw new PromptTemplateError(
       `${file}: unknown placeholder ${unknown.map((p) => `{${p}}`).join(', ')} (allowed: ${[...spec.required, ...spec.optional].map((p) => `{${p}}`).join(' ')}; write {{ and }} for literal braces)`,
     );
   }
   const missing = spec.required.filter((p) => !used.includes(p));
-  if (missing.length) throw new Error(`${file}: required placeholder ${missing.map((p) => `{${p}}`).join(', ')} is missing`);
-  if (parts.every((p) => p.text === '')) throw new Error(`${file}: template is empty`);
+  if (missing.length) throw new PromptTemplateError(`${file}: required placeholder ${missing.map((p) => `{${p}}`).join(', ')} is missing`);
+  if (parts.every((p) => p.text === '')) throw new PromptTemplateError(`${file}: template is empty`);
 
   const check = (values: Record<string, string>) => {
     const absent = used.filter((p) => typeof values?.[p] !== 'string');

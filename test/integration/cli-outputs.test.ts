@@ -102,3 +102,28 @@ describe('parse-idea arguments', () => {
     assert.match(r.stderr, /at most one answer file, got 2/);
   });
 });
+
+describe('--prompts override folders are checked when a command starts', () => {
+  it('prompt, ask, bench and export: a missing folder or a broken template is one line, exit 2', async () => {
+    const broken = join(root, 'prompts-broken');
+    mkdirSync(broken, { recursive: true });
+    writeFileSync(join(broken, 'ideator.md'), '{task_description}\n{query}\n{trajectory}\n{score}\n');
+    const unknown = join(root, 'prompts-unknown');
+    mkdirSync(unknown, { recursive: true });
+    writeFileSync(join(unknown, 'codeact-system.md'), '{max_steps} {time_limit_minutes} {gpu}\n');
+    const cases: [string[], RegExp][] = [
+      [['prompt', '--state', exampleState, '--prompts', broken], /--prompts: .*ideator\.md: required placeholder \{code\} is missing/],
+      [['prompt', '--state', exampleState, '--prompts', join(root, 'nowhere')], /--prompts: prompt override folder not found/],
+      [['ask', '--state', exampleState, '--provider', 'template-null', '--prompts', broken], /required placeholder \{code\}/],
+      // bench checks before loading tasks or providers: nothing runs with a template that cannot be filled.
+      [['bench', '--tasks', 'churn-binary', '--implementer', 'template-null', '--prompts', unknown, '--run-dir', join(root, 'b')], /codeact-system\.md: unknown placeholder \{gpu\}/],
+      [['export', runDir, '--format', 'verl', '--out', join(root, 'x.parquet'), '--prompts', broken], /required placeholder \{code\}/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await runCli(argv);
+      assert.ok(isOneLineUserError(r), `${argv[0]}: ${JSON.stringify(r)}`);
+      assert.match(r.stderr, message);
+    }
+    assert.equal(existsSync(join(root, 'b')), false, 'bench must stop before creating its run directory');
+  });
+});

@@ -9,6 +9,8 @@ import { syntheticTrajectory } from '../../bench/trajectory';
 import { formatIdea, parseIdea } from '../../src/core/idea';
 import type { IdeatorStateInput } from '../../src/core/protocol';
 import {
+  checkPromptOverrides,
+  PromptTemplateError,
   buildClassifyMessages,
   buildIdeatorMessages,
   buildImplementerMessages,
@@ -92,6 +94,14 @@ test('load-time errors name the file and the placeholder', () => {
   assert.throws(() => loadPrompt('nope'), /unknown prompt "nope"/);
   assert.throws(() => loadPrompt('ideator', { overrideDir: join(tmp, 'does-not-exist') }), /prompt override folder not found/);
   assert.throws(() => loadPrompt('ideator', { promptsDir: join(tmp, 'empty') }), /cannot read prompt template/);
+});
+
+test('checkPromptOverrides checks every template of a folder up front, as PromptTemplateError', () => {
+  checkPromptOverrides(overrideDir({}));
+  const brokenClassify = overrideDir({ 'classify.md': 'no placeholder at all' });
+  // Not the prompt being built first (ideator): a command that will use classify later fails at its start.
+  assert.throws(() => checkPromptOverrides(brokenClassify), (e: Error) => e instanceof PromptTemplateError && /classify\.md: required placeholder \{idea\}/.test(e.message));
+  assert.throws(() => checkPromptOverrides(join(tmp, 'does-not-exist')), PromptTemplateError);
 });
 
 test('escapes: {{ }} are literal braces; other braces stay; values are not re-expanded', () => {

@@ -14,6 +14,7 @@ import { runBench, type BenchConfig } from '../bench/runner';
 import { formatTable } from '../bench/table';
 import { findTask, loadTask, resolvePython, TaskError, type Task } from '../tasks';
 import { parseFlags, printJson, UsageError, type Command } from './common';
+import { checkPromptsFlag } from './promptsFlag';
 
 const HELP = `usage: ideator bench --tasks DIR|ID [--tasks ...] --implementer SPEC [--ideator SPEC ...] [options]
 Runs every (task × ideator × run) with a CodeAct-style implementer and prints the Avg@K / Best@K table.
@@ -104,6 +105,9 @@ export default (async (argv, io) => {
   const [implementerIn, implementerOut] = prices(values['price-implementer'], 'price-implementer');
   const [ideatorIn, ideatorOut] = prices(values['price-ideator'], 'price-ideator');
   const price: Prices = { implementerIn, implementerOut, ideatorIn, ideatorOut };
+
+  // A broken override would otherwise surface at the first seek_help, possibly an hour into a run.
+  checkPromptsFlag(values.prompts);
 
   let tasks: Task[];
   let implementer;

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { readPool, verlRow, writePoolJsonl, writeVerlParquet } from '../pool';
 import { parseFlags, printJson, UsageError, type Command } from './common';
 import { writeOutput } from './outputFile';
+import { checkPromptsFlag } from './promptsFlag';
 
 const HELP = `usage: ideator export [RUN_DIR | --run-dir DIR] --format verl|jsonl --out FILE [--task ID] [--judged-only] [--json]
 Writes the state pool of a bench run directory (default .ideator/bench).
@@ -32,6 +33,7 @@ export default (async (argv, io) => {
   }
   if (values.format !== 'verl' && values.format !== 'jsonl') throw new UsageError(`--format must be verl or jsonl, got '${values.format ?? ''}'`);
   if (!values.out) throw new UsageError('--out FILE is required');
+  checkPromptsFlag(values.prompts);
   const runDir = resolve(positionals[0] ?? values['run-dir'] ?? '.ideator/bench');
   let records;
   try {

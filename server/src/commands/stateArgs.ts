@@ -1,6 +1,7 @@
 /** Options shared by `ideator prompt` and `ideator ask`: the state file and the prompt knobs. */
 import { IdeatorStateSchema, type IdeatorState } from '../../../src/core/protocol';
 import { readJsonFile, UsageError, type CliIO } from './common';
+import { checkPromptsFlag } from './promptsFlag';
 
 export const stateOptions = {
   state: { type: 'string' },
@@ -16,6 +17,7 @@ export interface StateArgs {
 
 export async function readStateArgs(values: { state?: string; budget?: string; prompts?: string }, io: CliIO): Promise<StateArgs> {
   if (!values.state) throw new UsageError('--state STATE.json is required (use - for stdin)');
+  checkPromptsFlag(values.prompts);
   const state = await readJsonFile(values.state, IdeatorStateSchema, io);
   let budgetTokens: number | undefined;
   if (values.budget !== undefined) {
