@@ -127,3 +127,24 @@ describe('--prompts override folders are checked when a command starts', () => {
     assert.equal(existsSync(join(root, 'b')), false, 'bench must stop before creating its run directory');
   });
 });
+
+describe('--python that cannot run the graders', () => {
+  it('bench stops before any run; grade says so in one line', async () => {
+    const bench = await runCli(['bench', '--tasks', 'churn-binary', '--implementer', 'openai', '--python', join(root, 'no-python'), '--run-dir', join(root, 'p')]);
+    assert.ok(isOneLineUserError(bench), JSON.stringify(bench));
+    assert.match(bench.stderr, /cannot start Python .*no-python.*--python or IDEATOR_PYTHON/);
+    assert.equal(existsSync(join(root, 'p')), false, 'no run directory, no runs recorded as failed');
+    // An interpreter that starts but lacks pandas (a bare system python): same early stop, with Python's reason.
+    const bare = join(root, 'bare-python');
+    writeFileSync(bare, "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'pandas'\" >&2\nexit 1\n", { mode: 0o755 });
+    const noPandas = await runCli(['bench', '--tasks', 'churn-binary', '--implementer', 'openai', '--python', bare, '--run-dir', join(root, 'p')]);
+    assert.ok(isOneLineUserError(noPandas), JSON.stringify(noPandas));
+    assert.match(noPandas.stderr, /cannot import pandas \(ModuleNotFoundError: No module named 'pandas'\)/);
+    assert.equal(existsSync(join(root, 'p')), false);
+    const sample = join(root, 's.csv');
+    writeFileSync(sample, 'customer_id,churn\n');
+    const grade = await runCli(['grade', '--task', 'churn-binary', '--submission', sample, '--python', join(root, 'no-python')]);
+    assert.ok(isOneLineUserError(grade), JSON.stringify(grade));
+    assert.match(grade.stderr, /cannot start Python/);
+  });
+});

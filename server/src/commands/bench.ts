@@ -12,7 +12,7 @@ import { ideatorClient } from '../bench/ideatorClient';
 import { parseProviderSpec, providerFromSpec, SpecError } from '../bench/providerSpec';
 import { runBench, type BenchConfig } from '../bench/runner';
 import { formatTable } from '../bench/table';
-import { findTask, loadTask, resolvePython, TaskError, type Task } from '../tasks';
+import { checkPython, findTask, loadTask, resolvePython, TaskError, type Task } from '../tasks';
 import { parseFlags, printJson, UsageError, type Command } from './common';
 import { checkPromptsFlag } from './promptsFlag';
 
@@ -112,8 +112,10 @@ export default (async (argv, io) => {
   let tasks: Task[];
   let implementer;
   const configs: BenchConfig[] = [];
+  const python = values.python ?? resolvePython();
   try {
     tasks = await tasksFrom(values.tasks);
+    await checkPython(python);
     implementer = providerFromSpec(parseProviderSpec(values.implementer, false));
     for (const text of values.ideator?.length ? values.ideator : ['none']) {
       const spec = parseProviderSpec(text, true);
@@ -140,7 +142,7 @@ export default (async (argv, io) => {
       implementer,
       limits,
       prices: price,
-      python: values.python ?? resolvePython(),
+      python,
       dataDir: values['data-dir'],
       promptsDir: values.prompts,
       keepWorkdirs: values['keep-workdirs'],

@@ -32,3 +32,4 @@ export { prepareTask, preparedPaths, type PrepareOptions, type PreparedData } fr
 export { gradeSubmission, gradeSubmissions, type GradeOptions } from './grade';
 export { createWorkdir, runSolution, DATA_SUBDIR, SUBMISSION_FILE, WORKDIR_LAYOUT, type SolutionRun, type WorkdirOptions } from './workdir';
 export { packageRoot, resolvePython } from './python';
+export { checkPython } from './pythonProcess';

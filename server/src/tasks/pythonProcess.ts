@@ -4,6 +4,7 @@
  * bundled CLI needs no extra files on disk.
  */
 import { spawn } from 'node:child_process';
+import { TaskError } from './loader';
 
 export interface PythonResult {
   exitCode: number | null;
@@ -53,11 +54,23 @@ export function runPythonCode(python: string, code: string, args: string[], opti
       : undefined;
     child.on('error', (err) => {
       if (timer) clearTimeout(timer);
-      reject(new Error(`cannot start Python '${python}': ${err.message} (set IDEATOR_PYTHON)`));
+      // A wrong interpreter path is the user's to fix (--python / IDEATOR_PYTHON): a TaskError, shown as one line.
+      reject(new TaskError(`cannot start Python '${python}': ${err.message} (check --python or IDEATOR_PYTHON)`));
     });
     child.on('close', (exitCode, signal) => {
       if (timer) clearTimeout(timer);
       resolvePromise({ exitCode, signal, stdout, stderr, timedOut, durationMs: Date.now() - started });
     });
   });
+}
+
+/**
+ * Fails fast, as a TaskError, when `python` cannot start or cannot import pandas (every grader needs it): a long
+ * command such as `ideator bench` checks this first instead of recording every run as failed.
+ */
+export async function checkPython(python: string): Promise<void> {
+  const r = await runPythonCode(python, 'import pandas', [], { timeoutMs: 120_000 });
+  if (r.exitCode === 0) return;
+  const last = r.stderr.trim().split('\n').pop() || (r.timedOut ? 'timed out' : `exit ${r.exitCode ?? r.signal}`);
+  throw new TaskError(`Python '${python}' cannot import pandas (${last}): check --python or IDEATOR_PYTHON (scripts/setup-python.sh builds .venv)`);
 }
