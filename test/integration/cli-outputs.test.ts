@@ -4,6 +4,7 @@
  * and `report` takes --run-dir like `bench` does. Runs on an empty bench store: no execution needed.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -146,5 +147,22 @@ describe('--python that cannot run the graders', () => {
     const grade = await runCli(['grade', '--task', 'churn-binary', '--submission', sample, '--python', join(root, 'no-python')]);
     assert.ok(isOneLineUserError(grade), JSON.stringify(grade));
     assert.match(grade.stderr, /cannot start Python/);
+  });
+});
+
+describe('a reader that stops early (ideator … | head)', () => {
+  it('ends quietly with exit 0, no EPIPE stack', async () => {
+    // 4 MB of output: far more than a pipe buffer, so the writes are still going when the reader goes away.
+    const answer = join(root, 'big-answer.txt');
+    writeFileSync(answer, `ANALYSIS_ON_CURRENT_PROGRESS:\n${'x'.repeat(80).concat('\n').repeat(50_000)}\nACTION:\nA\n\nRATIONALE:\nR\n`);
+    const repo = join(__dirname, '..', '..');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'server', 'src', 'cli.ts'), 'parse-idea', answer], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    await new Promise<void>((done) => child.stdout.once('data', () => done()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((done) => child.on('close', (c) => done(c)));
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
   });
 });
