@@ -106,6 +106,9 @@ const CUES: Record<Exclude<IdeaType, 'Others'>, [RegExp, number][]> = {
   ],
   'Data Preparation': [
     [/\b(?:imput(?:e|ation|er)|missing\s+values?|fillna|nan(?:s)?\b|null\s+values)/i, 3],
+    // "fill missing Age values", "missing entries in income": the column name sits between the words.
+    [/\b(?:fill\w*|replac\w*|handl\w*|treat\w*)\b[^.\n]{0,15}\bmissing\b|\bmissing\b[^.\n]{0,25}\b(?:values?|entries|data)\b/i, 3],
+    [/\b(?:drop|remov|filter|exclud|discard)\w*\b[^.\n]{0,30}\brows?\b/i, 2],
     [/\b(?:outliers?|winsori[sz]|clip(?:ping)?\s+(?:extreme|outlier|the target))\b/i, 3],
     [/\b(?:augment(?:ation|ations|ed)?|mixup|cutmix|random(?:horizontal)?flip|randomrotation|colorjitter)\b/i, 3],
     [/\b(?:over-?sampl\w*|under-?sampl\w*|smote|resampl\w*|class\s+balanc\w*)\b/i, 2.5],
