@@ -139,6 +139,10 @@ describe('Run watching in a real VS Code', function () {
     assert.equal(run.code?.path, 'epochs.py');
     assert.ok(run.code?.content?.includes('Keras-like'));
     assert.equal(runs().length, before + 1);
+    // Ask Ideator reads the same store (services.history), and p_t follows the best run.
+    assert.equal(api.services.history, api.runs.recorder.store);
+    assert.equal(api.services.currentScore()?.value, api.runs.recorder.store.bestScore()?.value);
+    assert.ok(api.services.history!.toTrajectory().some((s) => s.kind === 'execute' && s.score === 0.85));
 
     // A failing run: exit code 3 recorded, score still read.
     assert.equal(await execute(terminal, `${PYTHON} epochs.py 3`), 3);
