@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { AnthropicProvider, toAnthropicMessages, type AnthropicSettings } from '../../src/core/providers/anthropic';
-import { ProviderError } from '../../src/core/providers/types';
 import { startAnthropicServer, type AnthropicServer, type AnthropicServerOptions } from '../servers/anthropic';
 import { listen } from '../servers/http';
+import { rejectsWith } from '../providerAsserts';
 
 const KEY = 'sk-ant-api03-TESTKEY-abcdefghijklmnop';
 const ANSWER = 'ANALYSIS_ON_CURRENT_PROGRESS:\nRevert to the LightGBM baseline.\n\nACTION:\nSet num_leaves=63.\n\nRATIONALE:\nThe deeper net overfits.';
@@ -26,18 +26,6 @@ async function setup(opts: AnthropicServerOptions, settings: Partial<AnthropicSe
   servers.push(server);
   const provider = new AnthropicProvider({ apiKey: KEY, baseUrl: server.url, model: 'claude-test-1', timeoutMs: 2000, maxRetries: 3, ...settings });
   return { server, provider };
-}
-
-async function rejectsWith(p: Promise<unknown>, kind: string, pattern?: RegExp): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ProviderError, `expected ProviderError, got ${String(err)}`);
-    assert.equal(err.kind, kind, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return err;
-  }
-  assert.fail(`expected a ${kind} error`);
 }
 
 describe('anthropic: answers', () => {

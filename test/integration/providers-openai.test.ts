@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { OpenAICompatibleProvider, type OpenAICompatibleSettings } from '../../src/core/providers/openai-compatible';
-import { ProviderError } from '../../src/core/providers/types';
 import { startOpenAIServer, type OpenAIServer, type OpenAIServerOptions } from '../servers/openai';
 import { listen } from '../servers/http';
+import { rejectsWith } from '../providerAsserts';
 
 const ANSWER = 'ANALYSIS_ON_CURRENT_PROGRESS:\nKeep refining.\n\nACTION:\nAdd a log1p transform to the target.\n\nRATIONALE:\nThe target is skewed.';
 const MESSAGES = [
@@ -34,18 +34,6 @@ function collector() {
     onToken: (delta: string, channel: 'text' | 'thinking') => tokens.push({ delta, channel }),
     joined: (channel: 'text' | 'thinking') => tokens.filter((t) => t.channel === channel).map((t) => t.delta).join(''),
   };
-}
-
-async function rejectsWith(p: Promise<unknown>, kind: string, pattern?: RegExp): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ProviderError, `expected ProviderError, got ${String(err)}`);
-    assert.equal(err.kind, kind, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return err;
-  }
-  assert.fail(`expected a ${kind} error`);
 }
 
 describe('openai-compatible: answers', () => {

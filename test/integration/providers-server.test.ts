@@ -9,6 +9,7 @@ import { ServerIdeatorProvider, type ServerSettings } from '../../src/core/provi
 import { ProviderError } from '../../src/core/providers/types';
 import { listen } from '../servers/http';
 import { startIdeateServer, type IdeateServer, type IdeateServerOptions } from '../servers/ideate';
+import { rejectsWith } from '../providerAsserts';
 
 const ANSWER = 'ANALYSIS_ON_CURRENT_PROGRESS:\nKeep going.\n\nACTION:\nTry 5-fold CV.\n\nRATIONALE:\nThe holdout is small.';
 const MESSAGES = [
@@ -27,18 +28,6 @@ async function setup(opts: IdeateServerOptions, settings: Partial<ServerSettings
   servers.push(server);
   const provider = new ServerIdeatorProvider({ baseUrl: server.url, timeoutMs: 2000, maxRetries: 3, ...settings });
   return { server, provider };
-}
-
-async function rejectsWith(p: Promise<unknown>, kind: string, pattern?: RegExp): Promise<ProviderError> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ProviderError, `expected ProviderError, got ${String(err)}`);
-    assert.equal(err.kind, kind, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return err;
-  }
-  assert.fail(`expected a ${kind} error`);
 }
 
 describe('server provider (POST /v1/ideate)', () => {
