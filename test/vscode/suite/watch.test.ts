@@ -108,6 +108,40 @@ function execute(terminal: vscode.Terminal, command: string, timeoutMs = 30_000)
   });
 }
 
+/** Awaits one named step of a scenario, failing with the step's name instead of the test's overall timeout. */
+function step<T>(name: string, p: Thenable<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`step "${name}" did not finish in ${ms} ms`)), ms);
+    Promise.resolve(p).then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e: unknown) => (clearTimeout(timer), reject(e instanceof Error ? e : new Error(String(e)))),
+    );
+  });
+}
+
+/**
+ * Selects `controller` for `nb` and resolves once the extension host has been told so. A just-created controller
+ * reaches the workbench asynchronously; asked too early, notebook.selectKernel shows a kernel picker and waits for a
+ * person. So the command is not awaited: selection is confirmed by onDidChangeSelectedNotebooks, and a picker left
+ * open by an early try is closed before the next one.
+ */
+async function selectKernel(controller: vscode.NotebookController, nb: vscode.NotebookDocument, extension: string): Promise<void> {
+  let selected = false;
+  const sub = controller.onDidChangeSelectedNotebooks((e) => {
+    if (e.notebook === nb && e.selected) selected = true;
+  });
+  try {
+    for (let attempt = 1; attempt <= 6 && !selected; attempt++) {
+      void vscode.commands.executeCommand('notebook.selectKernel', { id: controller.id, extension }).then(undefined, () => undefined);
+      for (let t = 0; t < 40 && !selected; t++) await new Promise((r) => setTimeout(r, 125));
+      if (!selected) await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    }
+  } finally {
+    sub.dispose();
+  }
+  assert.ok(selected, `kernel ${extension}/${controller.id} was not selected for ${nb.uri.toString()} after 6 tries`);
+}
+
 describe('Run watching in a real VS Code', function () {
   this.timeout(120_000);
 
@@ -195,11 +229,7 @@ describe('Run watching in a real VS Code', function () {
   });
 
   it('records a notebook cell executed by a notebook controller', async () => {
-    const data = new vscode.NotebookData([
-      new vscode.NotebookCellData(vscode.NotebookCellKind.Code, 'for e in range(3):\n    print(f"epoch {e} val_f1: {0.5 + e / 10}")', 'python'),
-    ]);
-    const nb = await vscode.workspace.openNotebookDocument('jupyter-notebook', data);
-    await vscode.window.showNotebookDocument(nb);
+    // The controller exists before the notebook opens and prefers it, so the workbench knows the kernel when asked.
     const controller = vscode.notebooks.createNotebookController('ideator-watch-test', 'jupyter-notebook', 'Watch test kernel');
     controller.supportedLanguages = ['python'];
     controller.executeHandler = async (cells) => {
@@ -214,8 +244,15 @@ describe('Run watching in a real VS Code', function () {
       }
     };
     try {
-      await vscode.commands.executeCommand('notebook.selectKernel', { id: 'ideator-watch-test', extension: EXTENSION_ID });
-      await vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start: 0, end: 1 }], document: nb.uri });
+      const data = new vscode.NotebookData([
+        new vscode.NotebookCellData(vscode.NotebookCellKind.Code, 'for e in range(3):\n    print(f"epoch {e} val_f1: {0.5 + e / 10}")', 'python'),
+      ]);
+      const nb = await step('open the notebook', vscode.workspace.openNotebookDocument('jupyter-notebook', data), 20_000);
+      await step('show the notebook', vscode.window.showNotebookDocument(nb), 20_000);
+      controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
+      await selectKernel(controller, nb, EXTENSION_ID);
+      // With the kernel selected, executing the cell cannot open a kernel picker.
+      await step('execute the cell', Promise.resolve(vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start: 0, end: 1 }], document: nb.uri })), 20_000);
       const run = await waitForRun((r) => r.source === 'notebook', 15_000);
       assert.deepEqual(run.primary, { name: 'val_f1', value: 0.7, direction: 'higher' });
       assert.equal(run.exitCode, 0);
