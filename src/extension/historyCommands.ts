@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { exportStatesJsonl } from '../core/export';
 import type { Run } from '../core/protocol';
 import { taskDescription, UserCancelled } from './commands/gatherState';
-import { ASK_IDEATOR_COMMAND, type RunRecorder } from './historyService';
+import { ASK_IDEATOR_COMMAND, openRunScript, type RunRecorder } from './historyService';
 import { formatScore } from './historyRows';
 import type { Services } from './services';
 
@@ -103,16 +103,8 @@ export function registerHistoryCommands(services: Services, recorder: RunRecorde
     vscode.commands.registerCommand(
       'ideator.history.askFromRun',
       withRun(async (run) => {
-        // Ask Ideator works on the active editor's code: show the script this run executed first.
-        const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-        if (run.code?.path && folder) {
-          const uri = vscode.Uri.joinPath(folder, run.code.path);
-          try {
-            await vscode.window.showTextDocument(uri, { preview: false });
-          } catch {
-            services.output.warn(`Run ${run.id}: its code ${run.code.path} is no longer in the workspace.`);
-          }
-        }
+        // The idea is applied to the open editor: show the script (or notebook) this run executed first.
+        await openRunScript(run, services.output);
         return vscode.commands.executeCommand(ASK_IDEATOR_COMMAND, { runId: run.id });
       }),
     ),

@@ -21,8 +21,21 @@ export interface BeginRunInit extends Omit<PendingRunInit, 'code' | 'scoreOption
   codeText?: [string, string];
 }
 
-/** The command Ask Ideator registers (issue 4); called with { runId } from the tree and the plateau prompt. */
+/** The command Ask Ideator registers (issue 4); called with { runId } from the tree ("ask from this run"). */
 export const ASK_IDEATOR_COMMAND = 'ideator.askIdeator';
+
+/** Opens the script or notebook a run executed (notebooks in the notebook editor), so Ask Ideator has a target. */
+export async function openRunScript(run: Run, log: { warn(message: string): void }): Promise<void> {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  if (!run.code?.path || !folder) return;
+  const uri = path.isAbsolute(run.code.path) ? vscode.Uri.file(run.code.path) : vscode.Uri.joinPath(folder, run.code.path);
+  try {
+    await vscode.workspace.fs.stat(uri);
+    await vscode.commands.executeCommand('vscode.open', uri, { preview: false });
+  } catch {
+    log.warn(`Run ${run.id}: its code ${run.code.path} is no longer in the workspace.`);
+  }
+}
 
 export class RunRecorder implements vscode.Disposable {
   private opened: HistoryStore | undefined;
@@ -182,7 +195,10 @@ export class RunRecorder implements vscode.Disposable {
         'Not now',
       )
       .then((choice) => {
-        if (choice === 'Ask Ideator') void vscode.commands.executeCommand(ASK_IDEATOR_COMMAND, { runId: run.id });
+        if (choice !== 'Ask Ideator') return;
+        // The newest state, as the palette command asks it; the run's script is opened when no editor is.
+        const hasTarget = vscode.window.activeTextEditor || vscode.window.activeNotebookEditor || vscode.window.visibleTextEditors.length;
+        void (hasTarget ? Promise.resolve() : openRunScript(run, this.services.output)).then(() => vscode.commands.executeCommand(ASK_IDEATOR_COMMAND));
       });
   }
 

@@ -20,6 +20,8 @@ import { reviewQuery } from './reviewQuery';
 export interface AskOptions {
   /** Skip the review step regardless of the setting (scripts, tests). */
   noReview?: boolean;
+  /** Ask from this run of the history: its trajectory prefix, score and code (see gatherState's FromRun). */
+  runId?: string;
 }
 
 export interface AskOutcome {
@@ -62,7 +64,9 @@ export class AskController {
     await vscode.commands.executeCommand('setContext', 'ideator.asking', true);
     try {
       const { config } = services.config();
-      const state = await gatherState(services, target);
+      const fromRun = options.runId ? services.history?.run(options.runId) : undefined;
+      if (options.runId && !fromRun) throw new SettingsError(`Run ${options.runId} is not in the run history (deleted?).`);
+      const state = await gatherState(services, target, fromRun ? { run: fromRun } : undefined);
       let query = draftQuery({ trajectory: state.trajectory, score: state.score, taskDescription: state.taskDescription });
       const provider = await makeProvider(services, 'ideator');
       if (config.reviewQueryBeforeSending && !options.noReview) {
@@ -113,6 +117,7 @@ export class AskController {
         model: completion.model,
         usage: completion.usage,
         scoreBefore: state.score,
+        runId: fromRun?.id,
         targetPath: target.relativePath,
       };
       await services.ideas.add(idea);

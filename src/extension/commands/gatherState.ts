@@ -3,7 +3,7 @@
  * Only runs when the user asks (never at activation).
  */
 import * as vscode from 'vscode';
-import type { IdeatorState, ScoreState, Step } from '../../core/protocol';
+import type { IdeatorState, Run, ScoreState, Step } from '../../core/protocol';
 import type { Services } from '../services';
 
 const TASK_FILES = ['TASK.md', 'task.md', 'description.md', 'DESCRIPTION.md'];
@@ -103,20 +103,50 @@ export function currentScoreState(services: Services): ScoreState {
   return { value: score?.value ?? null, direction, metric: score?.metric ?? cfg.primaryMetric };
 }
 
-export async function gatherState(services: Services, target: TargetCode): Promise<IdeatorState> {
+/**
+ * The state as it was at `run` ("Ask Ideator from this run" in the Run History): the trajectory up to and including
+ * that run, its own primary score as p_t and the code it executed as C_t (the pair the paper scores an idea against).
+ * Without a code snapshot the open file stands in; without a score the current one does.
+ */
+export interface FromRun {
+  run: Run;
+}
+
+/** Just after the run ended: ISO strings compare in time order, and `until` is exclusive. */
+function justAfter(run: Run): string {
+  return new Date(Date.parse(run.endedAt ?? run.startedAt) + 1).toISOString();
+}
+
+export async function gatherState(services: Services, target: TargetCode, from?: FromRun): Promise<IdeatorState> {
   let trajectory: Step[] = [];
   try {
-    trajectory = services.history?.toTrajectory() ?? [];
+    trajectory = services.history?.toTrajectory(from ? { until: justAfter(from.run) } : {}) ?? [];
   } catch (err) {
     services.output.warn(`Run history unavailable, asking with an empty trajectory: ${(err as Error).message}`);
   }
   const folder = vscode.workspace.getWorkspaceFolder(target.uri);
+  let code = target.code;
+  let codePath = target.relativePath;
+  let score = currentScoreState(services);
+  if (from) {
+    const snap = from.run.code;
+    const content = snap ? (snap.content ?? services.history?.codeContent(snap.hash)) : undefined;
+    if (snap && content !== undefined) {
+      code = content;
+      codePath = snap.path ?? codePath;
+      if (content !== target.code) {
+        services.output.info(`${target.relativePath} changed since run ${from.run.id}: the Ideator sees the code that run executed.`);
+      }
+    }
+    const p = from.run.primary;
+    if (p) score = { value: p.value, direction: p.direction, metric: p.name };
+  }
   return {
     taskId: folder?.name ?? vscode.workspace.name,
     taskDescription: await taskDescription(services),
     trajectory,
-    score: currentScoreState(services),
-    code: boundCode(target.code),
-    codePath: target.relativePath,
+    score,
+    code: boundCode(code),
+    codePath,
   };
 }

@@ -35,10 +35,11 @@ export function registerIdeaFeatures(services: Services): { features: IdeaFeatur
     vscode.window.registerWebviewViewProvider(IDEA_PANEL_VIEW_ID, panel),
     registerCodeActions(services),
     // Menus pass their own context (a Uri from the editor title, an object from the notebook toolbar): only the
-    // explicit {noReview: true} of scripts and tests is taken from the argument.
-    vscode.commands.registerCommand('ideator.askIdeator', (options?: unknown) =>
-      asker.ask({ noReview: (options as AskOptions | undefined)?.noReview === true && !(options instanceof vscode.Uri) }),
-    ),
+    // explicit {noReview: true} of scripts and tests and the {runId} of the Run History are taken from the argument.
+    vscode.commands.registerCommand('ideator.askIdeator', (options?: unknown) => {
+      const o = options instanceof vscode.Uri ? undefined : (options as AskOptions | undefined);
+      return asker.ask({ noReview: o?.noReview === true, runId: typeof o?.runId === 'string' ? o.runId : undefined });
+    }),
     vscode.commands.registerCommand('ideator.cancelAsk', () => asker.cancel()),
     vscode.commands.registerCommand('ideator.applyIdea', (ideaId?: unknown, uri?: unknown) =>
       applyIdea(services, proposals, typeof ideaId === 'string' ? ideaId : undefined, typeof uri === 'string' ? uri : undefined),

@@ -13,7 +13,8 @@ import * as vm from 'node:vm';
 import * as vscode from 'vscode';
 import type { IdeatorApi } from '../../../src/extension/extension';
 import { ExportLineSchema } from '../../../src/core/export';
-import { IdeatorStateSchema, type Run } from '../../../src/core/protocol';
+import { IdeatorStateSchema, type IdeaRecord, type Run } from '../../../src/core/protocol';
+import { startOpenAIServer } from '../../servers/openai';
 
 const EXTENSION_ID = 'mle-ideator.mle-ideator';
 const PYTHON = process.env.IDEATOR_PYTHON || 'python3';
@@ -46,6 +47,10 @@ for i in range(mb):
 sys.stdout.write("val_rmse: 0.4321\\n")
 sys.stdout.flush()
 `;
+
+const FROM_RUN_ANSWER = `ANALYSIS: Validation accuracy rose every epoch and had not levelled off at epoch 3.
+ACTION: Train for 10 epochs with early stopping on val_accuracy (patience 2).
+RATIONALE: The curve is still climbing, so more epochs with a stopping rule should add accuracy without overfitting.`;
 
 let api: IdeatorApi;
 let folder: vscode.WorkspaceFolder;
@@ -324,6 +329,40 @@ describe('Run watching in a real VS Code', function () {
     assert.match(html, /class="pt idea not-improved"/);
     assert.ok(html.includes('Add &lt;b&gt;label smoothing&lt;/b&gt; &amp; a cosine schedule'));
     assert.ok(!html.includes('<b>label'));
+  });
+
+  it("asks the Ideator from an older run: that run's trajectory prefix, score and code", async () => {
+    const first = runs().find((r) => r.source === 'terminal' && !!r.command?.includes('epochs.py 0'))!;
+    assert.ok(first, 'the first terminal run is in the history');
+    const script = vscode.Uri.joinPath(folder.uri, 'epochs.py').fsPath;
+    writeFileSync(script, EPOCHS_PY + '# edited after the runs\n');
+    const server = await startOpenAIServer({ responses: [{ text: FROM_RUN_ANSWER, chunkSize: 40 }] });
+    const cfg = vscode.workspace.getConfiguration('ideator');
+    const G = vscode.ConfigurationTarget.Global;
+    try {
+      await cfg.update('provider', 'openai', G);
+      await cfg.update('baseUrl', server.url, G);
+      await cfg.update('model', 'ideator-test', G);
+      await cfg.update('reviewQueryBeforeSending', false, G);
+      const outcome = await step(
+        'ask from the run',
+        vscode.commands.executeCommand<{ status: string; idea?: IdeaRecord; error?: string }>('ideator.history.askFromRun', { runId: first.id }),
+        30_000,
+      );
+      assert.equal(outcome?.status, 'ok', outcome?.error);
+      assert.equal(outcome.idea?.runId, first.id);
+      assert.deepEqual(outcome.idea?.scoreBefore, { value: 0.85, direction: 'higher', metric: 'val_accuracy' });
+      assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, script, 'the run\'s script is opened as the target');
+      const prompt = JSON.stringify(server.requests[0].messages);
+      assert.ok(prompt.includes('Keras-like'), 'the code the run executed is in the prompt');
+      assert.ok(!prompt.includes('edited after the runs'), 'the later edit is not the state of that run');
+      assert.ok(prompt.includes('epochs.py 0'), 'the run itself is in the trajectory');
+      for (const later of ['epochs.py 3', 'big_output.py']) assert.ok(!prompt.includes(later), `a later run (${later}) leaked into the trajectory`);
+    } finally {
+      for (const key of ['provider', 'baseUrl', 'model', 'reviewQueryBeforeSending']) await cfg.update(key, undefined, G);
+      writeFileSync(script, EPOCHS_PY);
+      await server.close();
+    }
   });
 
   it('classifies a new idea by keywords when no model answers, and reports per-type rates', async () => {
