@@ -7,26 +7,45 @@
  */
 import { UsageError, type CliIO, type Command } from './commands/common';
 
-const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  reward: { summary: 'rewards for --state STATE.json and IDEA.md files (in-process, or --server URL)', load: async () => (await import('./commands/reward')).default },
-  worker: { summary: 'execute queued reward ideas from the store of a local `ideator serve` (same --data-dir)', load: async () => (await import('./commands/worker')).default },
-  demo: { summary: 'run 8 bundled ideas through the real reward pipeline; print rewards and GRPO advantages', load: async () => (await import('./commands/demo')).default },
-  serve: { summary: 'run the reward service: HTTP API, SQLite job store, sandboxed worker pool', load: async () => (await import('./commands/serve')).default },
-  'parse-idea': { summary: 'parse an Ideator answer (FILE or -) into {ok, analysis, action, rationale, ...}', load: async () => (await import('./commands/parseIdea')).default },
-  'extract-scores': { summary: 'extract metrics and the primary score from run output (FILE or -)', load: async () => (await import('./commands/extractScores')).default },
-  prompt: { summary: 'print the full Ideator prompt for --state STATE.json', load: async () => (await import('./commands/prompt')).default },
-  grade: { summary: 'grade a submission CSV against an MLE-bench-format task: {valid, score, normalized}', load: async () => (await import('./commands/grade')).default },
-  bench: { summary: 'run the dual-agent benchmark on MLE-bench-format tasks: Avg@K / Best@K table, resumable', load: async () => (await import('./commands/bench')).default },
-  export: { summary: 'write a bench state pool as VeRL parquet (--format verl) or JSONL', load: async () => (await import('./commands/export')).default },
-  report: { summary: 'write a self-contained HTML report (and --png) of a bench run directory', load: async () => (await import('./commands/report')).default },
-  collect: { summary: 'sample train/val sets (per task) from bench state pools, as VeRL parquet or JSONL', load: async () => (await import('./commands/collect')).default },
-  ask: { summary: 'ask an Ideator about --state STATE.json and print the parsed idea', load: async () => (await import('./commands/ask')).default },
+/** The headings of `ideator --help`, in the order it lists them. */
+const GROUPS = {
+  service: 'Reward service (RL training)',
+  bench: 'Benchmark and training data',
+  tools: 'One-shot tools',
+} as const;
+
+interface CommandEntry {
+  group: keyof typeof GROUPS;
+  summary: string;
+  load: () => Promise<Command>;
+}
+
+// Listed in `--help` order within each group.
+const commands: Record<string, CommandEntry> = {
+  serve: { group: 'service', summary: 'run the reward service: HTTP API, SQLite job store, sandboxed worker pool', load: async () => (await import('./commands/serve')).default },
+  worker: { group: 'service', summary: 'execute queued reward ideas from the store of a local `ideator serve` (same --data-dir)', load: async () => (await import('./commands/worker')).default },
+  reward: { group: 'service', summary: 'rewards for --state STATE.json and IDEA.md files (in-process, or --server URL)', load: async () => (await import('./commands/reward')).default },
+  demo: { group: 'service', summary: 'run 8 bundled ideas through the real reward pipeline; print rewards and GRPO advantages', load: async () => (await import('./commands/demo')).default },
+  bench: { group: 'bench', summary: 'run the dual-agent benchmark on MLE-bench-format tasks: Avg@K / Best@K table, resumable', load: async () => (await import('./commands/bench')).default },
+  report: { group: 'bench', summary: 'write a self-contained HTML report (and --png) of a bench run directory', load: async () => (await import('./commands/report')).default },
+  grade: { group: 'bench', summary: 'grade a submission CSV against an MLE-bench-format task: {valid, score, normalized}', load: async () => (await import('./commands/grade')).default },
+  collect: { group: 'bench', summary: 'sample train/val sets (per task) from bench state pools, as VeRL parquet or JSONL', load: async () => (await import('./commands/collect')).default },
+  export: { group: 'bench', summary: 'write a bench state pool as VeRL parquet (--format verl) or JSONL', load: async () => (await import('./commands/export')).default },
+  ask: { group: 'tools', summary: 'ask an Ideator about --state STATE.json and print the parsed idea', load: async () => (await import('./commands/ask')).default },
+  prompt: { group: 'tools', summary: 'print the full Ideator prompt for --state STATE.json', load: async () => (await import('./commands/prompt')).default },
+  'parse-idea': { group: 'tools', summary: 'parse an Ideator answer (FILE or -) into {ok, analysis, action, rationale, ...}', load: async () => (await import('./commands/parseIdea')).default },
+  'extract-scores': { group: 'tools', summary: 'extract metrics and the primary score from run output (FILE or -)', load: async () => (await import('./commands/extractScores')).default },
 };
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((k) => k.length));
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
-  return `usage: ideator <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'ideator <command> --help' for a command's options.\n`;
+  const sections = Object.entries(GROUPS).map(([group, title]) => {
+    const lines = Object.entries(commands)
+      .filter(([, c]) => c.group === group)
+      .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+    return `${title}:\n${lines.join('\n')}`;
+  });
+  return `usage: ideator <command> [options]\n\n${sections.join('\n\n')}\n\nRun 'ideator <command> --help' for a command's options.\n`;
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {

@@ -7,7 +7,7 @@ import { buildIdeatorMessages } from '../../../src/core/prompts';
 import { ProviderKindSchema } from '../../../src/core/protocol';
 import { createProvider, describeProviderError, ProviderConfigSchema } from '../../../src/core/providers/index';
 import { ProviderError } from '../../../src/core/providers/types';
-import { log, parseFlags, printJson, UsageError, type Command } from './common';
+import { defineCommand, log, printJson, UsageError } from './common';
 import { readStateArgs, stateOptions } from './stateArgs';
 
 const HELP = `usage: ideator ask --state STATE.json [--provider anthropic|openai|server|template-null|template-vague]
@@ -17,27 +17,19 @@ const HELP = `usage: ideator ask --state STATE.json [--provider anthropic|openai
 Keys come from the environment only: ANTHROPIC_API_KEY, OPENAI_API_KEY, IDEATOR_SERVER_TOKEN.
 Prints {ok, analysis, action, rationale, codeBlocks, errors, thinking?, raw, model, usage, query} on stdout.`;
 
-export default (async (argv, io) => {
-  const { values } = parseFlags(
-    argv,
-    {
-      ...stateOptions,
-      provider: { type: 'string' },
-      'base-url': { type: 'string' },
-      model: { type: 'string' },
-      thinking: { type: 'boolean' },
-      'no-thinking': { type: 'boolean' },
-      'timeout-ms': { type: 'string' },
-      quiet: { type: 'boolean', short: 'q' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    false,
-  );
-  if (values.help) {
-    io.stdout.write(HELP + '\n');
-    return 0;
-  }
+const FLAGS = {
+  ...stateOptions,
+  provider: { type: 'string' },
+  'base-url': { type: 'string' },
+  model: { type: 'string' },
+  thinking: { type: 'boolean' },
+  'no-thinking': { type: 'boolean' },
+  'timeout-ms': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  json: { type: 'boolean' },
+} as const;
+
+export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, io) => {
   // Without --provider the answer comes from the VAGUE template (works with no key or server); say so, or a user
   // would take its content-free advice for a model's.
   if (values.provider === undefined) {
@@ -101,4 +93,4 @@ export default (async (argv, io) => {
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
-}) satisfies Command;
+});

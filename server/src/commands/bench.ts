@@ -13,7 +13,7 @@ import { parseProviderSpec, providerFromSpec, SpecError } from '../bench/provide
 import { runBench, type BenchConfig } from '../bench/runner';
 import { formatTable } from '../bench/table';
 import { checkPython, findTask, loadTask, resolvePython, TaskError, type Task } from '../tasks';
-import { parseFlags, printJson, UsageError, type Command } from './common';
+import { defineCommand, printJson, UsageError } from './common';
 import { checkPromptsFlag } from './promptsFlag';
 
 const HELP = `usage: ideator bench --tasks DIR|ID [--tasks ...] --implementer SPEC [--ideator SPEC ...] [options]
@@ -63,36 +63,28 @@ async function tasksFrom(args: string[]): Promise<Task[]> {
   return out;
 }
 
-export default (async (argv, io) => {
-  const { values } = parseFlags(
-    argv,
-    {
-      tasks: { type: 'string', multiple: true },
-      runs: { type: 'string' },
-      implementer: { type: 'string' },
-      ideator: { type: 'string', multiple: true },
-      'run-dir': { type: 'string' },
-      'max-steps': { type: 'string' },
-      'time-limit': { type: 'string' },
-      'action-timeout': { type: 'string' },
-      'observation-chars': { type: 'string' },
-      'price-implementer': { type: 'string' },
-      'price-ideator': { type: 'string' },
-      python: { type: 'string' },
-      'data-dir': { type: 'string' },
-      prompts: { type: 'string' },
-      'keep-workdirs': { type: 'boolean' },
-      'no-sandbox': { type: 'boolean' },
-      'no-progress': { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    false,
-  );
-  if (values.help) {
-    io.stdout.write(HELP + '\n');
-    return 0;
-  }
+const FLAGS = {
+  tasks: { type: 'string', multiple: true },
+  runs: { type: 'string' },
+  implementer: { type: 'string' },
+  ideator: { type: 'string', multiple: true },
+  'run-dir': { type: 'string' },
+  'max-steps': { type: 'string' },
+  'time-limit': { type: 'string' },
+  'action-timeout': { type: 'string' },
+  'observation-chars': { type: 'string' },
+  'price-implementer': { type: 'string' },
+  'price-ideator': { type: 'string' },
+  python: { type: 'string' },
+  'data-dir': { type: 'string' },
+  prompts: { type: 'string' },
+  'keep-workdirs': { type: 'boolean' },
+  'no-sandbox': { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, io) => {
   if (!values.tasks?.length) throw new UsageError('--tasks is required (see --help)');
   if (!values.implementer) throw new UsageError('--implementer is required (see --help)');
   const limits: AgentLimits = {
@@ -157,4 +149,4 @@ export default (async (argv, io) => {
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
-}) satisfies Command;
+});

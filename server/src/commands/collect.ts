@@ -6,7 +6,7 @@
  */
 import { join, resolve } from 'node:path';
 import { readPool, splitPool, verlRow, writePoolJsonl, writeVerlParquet, type PoolRecord } from '../pool';
-import { parseFlags, printJson, UsageError, type Command } from './common';
+import { defineCommand, printJson, UsageError } from './common';
 import { makeOutputDir, writeOutput } from './outputFile';
 
 const HELP = `usage: ideator collect RUN_DIR [RUN_DIR ...] --out-dir DIR [--per-task N] [--val-per-task N] [--seed S]
@@ -22,21 +22,17 @@ function count(v: string | undefined, name: string, dflt: number): number {
   return n;
 }
 
-export default (async (argv, io) => {
-  const { values, positionals } = parseFlags(argv, {
-    'out-dir': { type: 'string' },
-    'per-task': { type: 'string' },
-    'val-per-task': { type: 'string' },
-    seed: { type: 'string' },
-    format: { type: 'string', default: 'verl' },
-    'judged-only': { type: 'boolean' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    io.stdout.write(HELP + '\n');
-    return 0;
-  }
+const FLAGS = {
+  'out-dir': { type: 'string' },
+  'per-task': { type: 'string' },
+  'val-per-task': { type: 'string' },
+  seed: { type: 'string' },
+  format: { type: 'string', default: 'verl' },
+  'judged-only': { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, async ({ values, positionals }, io) => {
   if (!positionals.length) throw new UsageError('give at least one bench RUN_DIR');
   if (!values['out-dir']) throw new UsageError('--out-dir DIR is required');
   if (values.format !== 'verl' && values.format !== 'jsonl') throw new UsageError(`--format must be verl or jsonl, got '${values.format}'`);
@@ -65,4 +61,4 @@ export default (async (argv, io) => {
   if (values.json) printJson(io, summary);
   else io.stdout.write(`pooled ${summary.pooled} states from ${summary.tasks.length} task(s): ${summary.train} train → ${files.train}, ${summary.val} val → ${files.val}\n`);
   return 0;
-}) satisfies Command;
+});

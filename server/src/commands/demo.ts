@@ -15,7 +15,7 @@ import { waitForJob } from '../jobs/wait';
 import { createRuntime } from '../queue/runtime';
 import { submitRewardJob } from '../rewards/submit';
 import { packageRoot } from '../tasks/python';
-import { log, parseFlags, printJson, UsageError, type Command } from './common';
+import { defineCommand, log, printJson, UsageError } from './common';
 
 const HELP = `usage: ideator demo [--slots N] [--scheme paper|partial|sigmoid] [--data-dir DIR] [--python PATH] [--json]
 Runs the bundled state + 8 candidate ideas through the real reward pipeline and prints rewards and GRPO advantages.
@@ -69,23 +69,15 @@ export function rewardTable(names: string[], job: Job, advantages: number[]): st
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
-export default (async (argv, io) => {
-  const { values } = parseFlags(
-    argv,
-    {
-      slots: { type: 'string' },
-      scheme: { type: 'string', default: 'paper' },
-      'data-dir': { type: 'string' },
-      python: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    false,
-  );
-  if (values.help) {
-    io.stdout.write(HELP + '\n');
-    return 0;
-  }
+const FLAGS = {
+  slots: { type: 'string' },
+  scheme: { type: 'string', default: 'paper' },
+  'data-dir': { type: 'string' },
+  python: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, io) => {
   const scheme = RewardSchemeSchema.safeParse(values.scheme);
   if (!scheme.success) throw new UsageError(`--scheme must be one of ${RewardSchemeSchema.options.join(', ')}`);
   const slots = values.slots !== undefined ? Number(values.slots) : Math.min(2, cpus().length);
@@ -148,4 +140,4 @@ export default (async (argv, io) => {
     await runtime.close();
     if (tempData) rmSync(tempData, { recursive: true, force: true });
   }
-}) satisfies Command;
+});

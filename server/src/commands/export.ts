@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { readPool, verlRow, writePoolJsonl, writeVerlParquet } from '../pool';
-import { parseFlags, printJson, UsageError, type Command } from './common';
+import { defineCommand, printJson, UsageError } from './common';
 import { writeOutput } from './outputFile';
 import { checkPromptsFlag } from './promptsFlag';
 
@@ -16,21 +16,17 @@ Writes the state pool of a bench run directory (default .ideator/bench).
   jsonl  one {state, idea, outcome, ideaId, ideaType, task, config, runId, stepIdx} per line
   --judged-only   only states whose idea was followed by a graded submission (or the run's end)`;
 
-export default (async (argv, io) => {
-  const { values, positionals } = parseFlags(argv, {
-    format: { type: 'string' },
-    out: { type: 'string' },
-    task: { type: 'string' },
-    'run-dir': { type: 'string' },
-    'judged-only': { type: 'boolean' },
-    prompts: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    io.stdout.write(HELP + '\n');
-    return 0;
-  }
+const FLAGS = {
+  format: { type: 'string' },
+  out: { type: 'string' },
+  task: { type: 'string' },
+  'run-dir': { type: 'string' },
+  'judged-only': { type: 'boolean' },
+  prompts: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, async ({ values, positionals }, io) => {
   if (values.format !== 'verl' && values.format !== 'jsonl') throw new UsageError(`--format must be verl or jsonl, got '${values.format ?? ''}'`);
   if (!values.out) throw new UsageError('--out FILE is required');
   checkPromptsFlag(values.prompts);
@@ -47,4 +43,4 @@ export default (async (argv, io) => {
   if (values.json) printJson(io, summary);
   else io.stdout.write(`wrote ${records.length} states (${summary.tasks.join(', ') || 'no tasks'}) to ${summary.out}\n`);
   return 0;
-}) satisfies Command;
+});

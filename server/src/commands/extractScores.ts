@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { DirectionSchema, type Metric, type PrimaryScore } from '../../../src/core/protocol';
 import { ScoreExtractor } from '../../../src/core/scores';
-import { parseFlags, printJson, UsageError, type Command, type CliIO } from './common';
+import { defineCommand, printJson, UsageError, type CliIO } from './common';
 
 const HELP = `usage: ideator extract-scores [FILE|-] [--metric NAME] [--direction higher|lower] [--json]
 
@@ -61,17 +61,13 @@ function table(primary: PrimaryScore | null, metrics: Metric[], metricFlag: stri
   return `${head}\n\n${lines.join('\n')}\n`;
 }
 
-export default (async (argv, io) => {
-  const { values, positionals } = parseFlags(argv, {
-    metric: { type: 'string' },
-    direction: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    io.stdout.write(HELP);
-    return 0;
-  }
+const FLAGS = {
+  metric: { type: 'string' },
+  direction: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, async ({ values, positionals }, io) => {
   if (positionals.length > 1) throw new UsageError(`expected at most one input file, got ${positionals.length}`);
   let direction;
   if (values.direction !== undefined) {
@@ -106,4 +102,4 @@ export default (async (argv, io) => {
     io.stdout.write(table(primary, metrics, values.metric));
   }
   return 0;
-}) satisfies Command;
+});

@@ -7,7 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { GradeResultSchema } from '../../../src/core/protocol';
 import { findTask, gradeSubmission, TaskError } from '../tasks';
-import { parseFlags, printJson, UsageError, type Command } from './common';
+import { defineCommand, printJson, UsageError } from './common';
 
 const HELP = `usage: ideator grade --task DIR|ID --submission CSV [--data-dir DIR] [--python PATH] [--json]
 Grades CSV with the task's grade.py and prints {valid, score, normalized} (+ reason when invalid).
@@ -16,23 +16,15 @@ Grades CSV with the task's grade.py and prints {valid, score, normalized} (+ rea
                task, else ~/.cache/mle-bench/data); bundled tasks are prepared there on first use
   --python     interpreter for grade.py (default: IDEATOR_PYTHON, else .venv/bin/python, else python3)`;
 
-export default (async (argv, io) => {
-  const { values } = parseFlags(
-    argv,
-    {
-      task: { type: 'string' },
-      submission: { type: 'string' },
-      'data-dir': { type: 'string' },
-      python: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    false,
-  );
-  if (values.help) {
-    io.stdout.write(HELP + '\n');
-    return 0;
-  }
+const FLAGS = {
+  task: { type: 'string' },
+  submission: { type: 'string' },
+  'data-dir': { type: 'string' },
+  python: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, io) => {
   if (!values.task || !values.submission) throw new UsageError('--task and --submission are required (see --help)');
   let result;
   let direction;
@@ -54,4 +46,4 @@ export default (async (argv, io) => {
     io.stdout.write(`valid: score ${result.score} (${direction} is better), normalized ${result.normalized}\n`);
   } else io.stdout.write(`INVALID: ${result.reason}\n`);
   return 0;
-}) satisfies Command;
+});

@@ -1,17 +1,14 @@
 /** `ideator parse-idea [FILE|-] [--json]` — the paper's format check plus a tolerant parse of an Ideator answer. */
 import { parseIdea } from '../../../src/core/idea';
-import { parseFlags, printJson, readInput, UsageError, type Command } from './common';
+import { defineCommand, printJson, readInput, UsageError } from './common';
 
 const HELP = `usage: ideator parse-idea [FILE|-] [--json]
 Parses an Ideator answer (ANALYSIS_ON_CURRENT_PROGRESS / ACTION / RATIONALE). Exit code 0 whether or not the
 answer passes the format check; "ok" says whether it does.`;
 
-export default (async (argv, io) => {
-  const { values, positionals } = parseFlags(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
-  if (values.help) {
-    io.stdout.write(HELP + '\n');
-    return 0;
-  }
+const FLAGS = { json: { type: 'boolean' } } as const;
+
+export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, async ({ values, positionals }, io) => {
   if (positionals.length > 1) throw new UsageError(`expected at most one answer file, got ${positionals.length}`);
   const idea = parseIdea(await readInput(positionals[0], io));
   if (values.json) {
@@ -30,4 +27,4 @@ export default (async (argv, io) => {
   ];
   io.stdout.write(lines.join('\n') + '\n');
   return 0;
-}) satisfies Command;
+});

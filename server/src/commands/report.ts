@@ -5,27 +5,23 @@
  */
 import { join, resolve } from 'node:path';
 import { writeReport } from '../report';
-import { parseFlags, printJson, UsageError, type Command } from './common';
+import { defineCommand, printJson, UsageError } from './common';
 import { writeOutput } from './outputFile';
 
 const HELP = `usage: ideator report [RUN_DIR | --run-dir DIR] [--out FILE.html] [--png FILE.png] [--chromium PATH] [--title TEXT] [--json]
 Writes RUN_DIR/report.html (default RUN_DIR: .ideator/bench): one file, inline SVG, no scripts or CDN.
 --png renders it with headless Chromium (/usr/bin/chromium, or CHROMIUM_PATH).`;
 
-export default (async (argv, io) => {
-  const { values, positionals } = parseFlags(argv, {
-    out: { type: 'string' },
-    'run-dir': { type: 'string' },
-    png: { type: 'string' },
-    chromium: { type: 'string' },
-    title: { type: 'string' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    io.stdout.write(HELP + '\n');
-    return 0;
-  }
+const FLAGS = {
+  out: { type: 'string' },
+  'run-dir': { type: 'string' },
+  png: { type: 'string' },
+  chromium: { type: 'string' },
+  title: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, async ({ values, positionals }, io) => {
   if (positionals.length > 1) throw new UsageError(`expected one RUN_DIR, got ${positionals.length}`);
   const runDir = resolve(positionals[0] ?? values['run-dir'] ?? '.ideator/bench');
   let result;
@@ -43,4 +39,4 @@ export default (async (argv, io) => {
   if (values.json) printJson(io, summary);
   else io.stdout.write(`wrote ${summary.html}${summary.png ? ` and ${summary.png}` : ''}\n`);
   return 0;
-}) satisfies Command;
+});

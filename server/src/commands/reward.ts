@@ -14,7 +14,7 @@ import { waitForJob } from '../jobs/wait';
 import { RUNTIME_HELP, runtimeConfigFromFlags, runtimeFlags } from '../queue/cliConfig';
 import { createRuntime } from '../queue/runtime';
 import { submitRewardJob, UnknownTaskError } from '../rewards/submit';
-import { log, parseFlags, printJson, readJsonFile, UsageError, type Command } from './common';
+import { defineCommand, log, printJson, readJsonFile, UsageError } from './common';
 import { rewardTable } from './demo';
 
 const HELP = `usage: ideator reward --state STATE.json [IDEA.md …] [--ideas-json FILE] [options]
@@ -49,21 +49,17 @@ async function viaServer(url: string, request: RewardRequest): Promise<Job> {
   return job;
 }
 
-export default (async (argv, io) => {
-  const { values, positionals } = parseFlags(argv, {
-    ...runtimeFlags,
-    state: { type: 'string' },
-    'ideas-json': { type: 'string' },
-    server: { type: 'string' },
-    task: { type: 'string' },
-    scheme: { type: 'string', default: 'paper' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    io.stdout.write(HELP + '\n');
-    return 0;
-  }
+const FLAGS = {
+  ...runtimeFlags,
+  state: { type: 'string' },
+  'ideas-json': { type: 'string' },
+  server: { type: 'string' },
+  task: { type: 'string' },
+  scheme: { type: 'string', default: 'paper' },
+  json: { type: 'boolean' },
+} as const;
+
+export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, async ({ values, positionals }, io) => {
   if (!values.state) throw new UsageError('--state STATE.json is required');
   const state = await readJsonFile(values.state, IdeatorStateSchema, io);
   const names: string[] = [];
@@ -134,4 +130,4 @@ export default (async (argv, io) => {
     io.stdout.write(`GRPO advantages: [${advantages.map((a) => a.toFixed(3)).join(', ')}]\n`);
   }
   return 0;
-}) satisfies Command;
+});

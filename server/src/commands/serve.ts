@@ -10,7 +10,7 @@ import { isLoopback } from '../http/auth';
 import { providerFromFlag, RUNTIME_HELP, runtimeConfigFromFlags, runtimeFlags } from '../queue/cliConfig';
 import { createRuntime } from '../queue/runtime';
 import { packageRoot } from '../tasks/python';
-import { log, parseFlags, UsageError, type Command } from './common';
+import { defineCommand, log, untilStopSignal, UsageError } from './common';
 
 const HELP = `usage: ideator serve [--host 127.0.0.1] [--port 8787] [options]
   --host H              bind address (default 127.0.0.1; any other needs env IDEATOR_SERVER_TOKEN)
@@ -30,24 +30,16 @@ export function packageVersion(): string {
   }
 }
 
-export default (async (argv, io) => {
-  const { values } = parseFlags(
-    argv,
-    {
-      ...runtimeFlags,
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '8787' },
-      'body-limit-mb': { type: 'string' },
-      ideator: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    false,
-  );
-  if (values.help) {
-    io.stdout.write(HELP + '\n');
-    return 0;
-  }
+const FLAGS = {
+  ...runtimeFlags,
+  host: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string', default: '8787' },
+  'body-limit-mb': { type: 'string' },
+  ideator: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, io) => {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got '${values.port}'`);
   const host = values.host;
@@ -85,17 +77,8 @@ export default (async (argv, io) => {
   );
   if (values.json) io.stdout.write(JSON.stringify({ url, port: boundPort, pid: process.pid }) + '\n');
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      say('stopping');
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilStopSignal(() => say('stopping'));
   await app.close();
   await runtime.close();
   return 0;
-}) satisfies Command;
+});

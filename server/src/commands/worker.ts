@@ -5,19 +5,16 @@
  */
 import { RUNTIME_HELP, runtimeConfigFromFlags, runtimeFlags } from '../queue/cliConfig';
 import { createRuntime } from '../queue/runtime';
-import { log, parseFlags, UsageError, type Command } from './common';
+import { defineCommand, log, untilStopSignal, UsageError } from './common';
 
 const HELP = `usage: ideator worker --data-dir DIR [options]
 Executes queued reward ideas from the store in DIR until SIGINT/SIGTERM.
   --json                print {"pid","owner","slots"} on stdout once running
 ${RUNTIME_HELP}`;
 
-export default (async (argv, io) => {
-  const { values } = parseFlags(argv, { ...runtimeFlags, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, false);
-  if (values.help) {
-    io.stdout.write(HELP + '\n');
-    return 0;
-  }
+const FLAGS = { ...runtimeFlags, json: { type: 'boolean' } } as const;
+
+export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, io) => {
   if (!values['data-dir']) throw new UsageError('--data-dir is required (the folder `ideator serve --data-dir` uses)');
   const say = (m: string) => log(io, `ideator worker: ${m}`);
   const config = runtimeConfigFromFlags(values, say);
@@ -27,16 +24,7 @@ export default (async (argv, io) => {
   pool.start();
   say(`running ${pool.size} slot(s) on ${runtime.store.path} as ${pool.owner}, isolation ${runtime.isolation.mode}`);
   if (values.json) io.stdout.write(JSON.stringify({ pid: process.pid, owner: pool.owner, slots: pool.size }) + '\n');
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      say('stopping (running ideas go back to the queue)');
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  await untilStopSignal(() => say('stopping (running ideas go back to the queue)'));
   await runtime.close();
   return 0;
-}) satisfies Command;
+});
