@@ -53,6 +53,9 @@ export class TerminalTextCleaner {
   private state = State.Text;
   private csiParams = '';
   private csiLength = 0;
+  /** skipRedraws() cache for the chunk being pushed: end of the stretch last examined, and its jump (-1: none). */
+  private stretchEnd = -1;
+  private stretchJump = -1;
 
   constructor(opts: CleanerOptions = {}) {
     this.maxLine = Math.max(1, opts.maxLineLength ?? 65_536);
@@ -62,12 +65,12 @@ export class TerminalTextCleaner {
   push(chunk: string): string {
     const out: string[] = [];
     this.pushLines(chunk, (line) => out.push(line));
-    return out.length ? (out.join('\n') + '\n').replace(INVISIBLE, '') : '';
+    return out.length ? removeInvisible(out.join('\n') + '\n') : '';
   }
 
   /** Ends the stream: returns the last, unterminated line (no trailing "\n"), or ''. */
   end(): string {
-    const rest = this.line.replace(INVISIBLE, '');
+    const rest = removeInvisible(this.line);
     this.line = '';
     this.pendingCR = false;
     this.state = State.Text;
@@ -87,6 +90,7 @@ export class TerminalTextCleaner {
     let cr = -2;
     let esc = -2;
     let bs = -2;
+    this.stretchEnd = -1;
     while (i < n) {
       if (this.state !== State.Text) {
         i = this.escape(chunk, i);
@@ -132,22 +136,33 @@ export class TerminalTextCleaner {
 
   /**
    * Progress bars redraw one line hundreds of times ("\r" + bar, "\r" + bar, ...). Everything before the last
-   * "\r" of the line is overwritten, so jump straight to it instead of walking every redraw. Only when no escape
-   * sequence lies on the rest of the line: an OSC/DCS string must be parsed to know where it ends, and colour codes
-   * after the last "\r" are not text that replaces the line. Returns the new index.
+   * "\r" of a stretch of plain text is overwritten, so jump straight to it instead of walking every redraw.
+   *
+   * The stretch ends at the next "\n" or the next ESC, whichever comes first: an OSC/DCS string must be parsed to
+   * know where it ends (a "\r" inside one is not a redraw), and a CSI such as "2K" changes the line. Stopping at the
+   * ESC rather than refusing to skip when the line holds one matters for the common shape
+   *   bar\r bar\r ... bar\r ESC[32m epoch 3 ESC[0m loss: 0.4 \n
+   * (uncoloured tqdm bars followed by a coloured log line): the redraws before the colour code are skipped too.
+   * Backspaces and invisible control characters inside the stretch need no parsing: whatever they do to the line
+   * is overwritten by the text after the last "\r". Returns the new index.
    */
   private skipRedraws(chunk: string, i: number, nl: number, esc: number): number {
     // nl and esc come from the caller's cursors (next "\n" / ESC at or after i, -1 for none): searching here again
     // on every "\r" of a colourised bar that cannot be skipped would be quadratic in the chunk size.
-    const limit = nl < 0 ? chunk.length : nl;
-    let last = chunk.lastIndexOf('\r', limit - 1);
-    // A "\r" right at the limit (a CRLF, or the chunk's last character) has nothing after it to replace the line
-    // with: the text before it is what stays on screen, so jump to the "\r" before that one.
-    if (last === limit - 1) last = chunk.lastIndexOf('\r', limit - 2);
-    // Jump only when visible text follows the last "\r": that text is what replaces the line.
-    if (last < i || last + 1 >= limit || chunk.charCodeAt(last + 1) < 0x20) return i;
-    if (esc >= 0 && esc < limit) return i;
-    return last + 1;
+    let limit = nl < 0 ? chunk.length : nl;
+    if (esc >= 0 && esc < limit) limit = esc;
+    // The answer depends on the stretch only, not on i, so it is worked out once per stretch: when a jump is
+    // refused, the caller comes back on every "\r" of the same stretch.
+    if (limit !== this.stretchEnd) {
+      this.stretchEnd = limit;
+      this.stretchJump = redrawJump(chunk, i, limit);
+    }
+    return this.stretchJump > i ? this.stretchJump : i;
+  }
+
+  /** A complete line cut to this cleaner's line cap, exactly as pushLines() would have stored it. */
+  capLine(line: string): string {
+    return line.length > this.maxLine ? line.slice(0, this.maxLine) : line;
   }
 
   /** Adds chunk[from, to) to the current line, honouring a pending "\r" and the line cap. */
@@ -252,6 +267,29 @@ export class TerminalTextCleaner {
       this.pendingCR = true; // like "\r": the next text redraws the line
     }
   }
+}
+
+/**
+ * Where the last redraw of chunk[from, limit) starts: just after its last "\r", or after the one before when the
+ * last "\r" ends the stretch (a CRLF, a "\r" right before a colour code, the chunk's end: the text before it is what
+ * stays on screen). -1 when there is nothing to jump to, or when what follows that "\r" is not visible text.
+ * A backward charCodeAt walk rather than lastIndexOf(): V8 runs lastIndexOf() in its runtime, which costs more than
+ * the few characters a redraw usually has.
+ */
+function redrawJump(chunk: string, from: number, limit: number): number {
+  let last = limit - 1;
+  while (last >= from && chunk.charCodeAt(last) !== 0x0d) last--;
+  if (last === limit - 1) {
+    last--;
+    while (last >= from && chunk.charCodeAt(last) !== 0x0d) last--;
+  }
+  if (last < from || chunk.charCodeAt(last + 1) < 0x20) return -1;
+  return last + 1;
+}
+
+/** Removes the invisible control characters that pushLines() leaves in its lines (see INVISIBLE). */
+export function removeInvisible(text: string): string {
+  return text.replace(INVISIBLE, '');
 }
 
 /** Strips escape sequences and resolves "\r" redraws in a complete text (see TerminalTextCleaner). */

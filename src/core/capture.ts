@@ -10,7 +10,7 @@
  *   capture.live()                -> { bytes, primary }   cheap, for progress display while running
  *   capture.end()                 -> CaptureResult        flushes the last partial line; call once
  */
-import { TerminalTextCleaner } from './ansi';
+import { removeInvisible, TerminalTextCleaner } from './ansi';
 import type { Metric, PrimaryScore } from './protocol';
 import { ScoreExtractor, type ScoreOptions } from './scores';
 
@@ -47,6 +47,11 @@ export class BoundedCapture {
   private dropped = 0;
   private bytes = 0;
   private ended: CaptureResult | null = null;
+  /** Lines of the chunk being pushed, reused from push to push. */
+  private readonly lines: string[] = [];
+  private readonly collect = (line: string) => {
+    this.lines.push(line);
+  };
 
   constructor(opts: CaptureOptions = {}) {
     this.headCap = Math.max(0, opts.headChars ?? 64 * 1024);
@@ -57,7 +62,22 @@ export class BoundedCapture {
   push(chunk: string): void {
     if (this.ended || !chunk) return;
     this.bytes += Buffer.byteLength(chunk, 'utf8');
-    this.addClean(this.cleaner.push(chunk));
+    const lines = this.lines;
+    lines.length = 0;
+    this.cleaner.pushLines(chunk, this.collect);
+    if (lines.length === 0) return;
+    // One cleaning pass serves both consumers: the extractor takes the lines as they are, head and tail take them
+    // joined. The extractor used to get the joined text and split it into lines again with its own cleaner.
+    const joined = lines.join('\n') + '\n';
+    const text = removeInvisible(joined);
+    if (text.length === joined.length) {
+      for (let k = 0; k < lines.length; k++) this.extractor.pushLine(lines[k]);
+    } else {
+      // Rare: BEL, NUL or another invisible control character was printed. The lines must not hold it either.
+      const clean = text.split('\n');
+      for (let k = 0; k < clean.length - 1; k++) this.extractor.pushLine(clean[k]);
+    }
+    this.keep(text);
   }
 
   live(): { bytes: number; primary: PrimaryScore | null } {
@@ -66,7 +86,11 @@ export class BoundedCapture {
 
   end(): CaptureResult {
     if (this.ended) return this.ended;
-    this.addClean(this.cleaner.end());
+    const rest = this.cleaner.end();
+    if (rest) {
+      this.extractor.pushLine(rest);
+      this.keep(rest);
+    }
     this.extractor.end();
     const tail = this.tailChunks.slice(this.tailStart).join('');
     this.tailChunks = [];
@@ -82,10 +106,8 @@ export class BoundedCapture {
     return this.ended;
   }
 
-  private addClean(text: string): void {
-    if (!text) return;
-    // The text is already clean, so the extractor's own cleaner only splits it into lines.
-    this.extractor.push(text);
+  /** Adds cleaned text to the head and the tail. */
+  private keep(text: string): void {
     let rest = text;
     if (this.head.length < this.headCap) {
       const room = this.headCap - this.head.length;

@@ -116,6 +116,15 @@ export class ScoreExtractor {
     this.cleaner.pushLines(chunk, this.onLine);
   }
 
+  /**
+   * Feeds one complete line of text that is already clean (no "\n", "\r", escape sequence or backspace), such as a
+   * line BoundedCapture's own cleaner produced: the same as push(line + "\n"), without cleaning and splitting the
+   * text a second time. Only between lines: never after a push() that left a partial line pending.
+   */
+  pushLine(line: string): void {
+    this.line(this.cleaner.capLine(line));
+  }
+
   end(): void {
     const rest = this.cleaner.end();
     if (rest) this.line(rest);

@@ -1,0 +1,265 @@
+/**
+ * TEST-ONLY REFERENCE: a frozen copy of src/core/ansi.ts as it was before the throughput work (commit fc3bc2e),
+ * kept so test/unit/capture.differential.test.ts can check that the optimised cleaner and capture behave exactly
+ * like it. Do not import from src/. Do not "fix" it: its value is that it does not change.
+ *
+ * Turns raw terminal output into the plain text a person would read on screen, one chunk at a time.
+ *
+ * Why a state machine and not a regex over the whole text: terminal output arrives in arbitrary chunks (a pty
+ * read, a VS Code shell-integration event), so an escape sequence or a "\r\n" can be split across two chunks, and
+ * a progress bar (tqdm, Keras) redraws one line hundreds of times with "\r". We keep only the final state of each
+ * line, drop every CSI / OSC / DCS sequence (colours, cursor moves, VS Code's OSC 633 and the FinalTerm OSC 133
+ * shell-integration marks), and never hold more than `maxLineLength` characters of one line, so memory stays
+ * bounded even for a 50 MB "line" with no newline.
+ *
+ * Simplification (documented, deliberate): "\r" followed by text *replaces* the line instead of overwriting it
+ * column by column. Progress bars pad their redraws, so on screen the two agree, and replacing avoids keeping
+ * stale tails like "Doneress 50%".
+ */
+
+/** Escape-parser states. Plain text is TEXT; the others are inside a sequence that started with ESC. */
+const enum State {
+  Text,
+  /** Saw ESC; the next character picks the sequence kind. */
+  Esc,
+  /** ESC followed by intermediate bytes (0x20-0x2f), waiting for the final byte, e.g. ESC ( B. */
+  EscIntermediate,
+  /** Control Sequence Introducer: ESC [ params intermediates final. */
+  Csi,
+  /** OSC / DCS / SOS / PM / APC string, ended by BEL or ST (ESC \). */
+  Str,
+  /** Saw ESC inside a string: a backslash ends the string, anything else starts a new escape. */
+  StrEsc,
+}
+
+/**
+ * Control characters with no visible effect (BEL, NUL, form feed, DEL, the C1 range). The hot path does not look
+ * for them: a regex scan of every chunk would cost as much as the rest of the cleaning, and they cannot form a
+ * metric name or value anyway. pushLines() leaves them in its lines; push(), end() and stripAnsi() remove them.
+ * The 8-bit CSI (U+009B) is removed, not interpreted: terminals reading UTF-8 do not treat it as CSI either.
+ */
+const INVISIBLE = /[\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]/g;
+/** Characters that end (or abort) an OSC-like string. A newline inside one means it was never terminated. */
+const STRING_END = /[\x07\x1b\n]/g;
+/** A CSI this long is garbage, not a sequence; give up on it rather than swallow text. */
+const MAX_CSI = 64;
+
+export interface CleanerOptions {
+  /** Characters kept per line; the rest of an over-long line is dropped (default 65,536). */
+  maxLineLength?: number;
+}
+
+export class LegacyTerminalTextCleaner {
+  private readonly maxLine: number;
+  private line = '';
+  /** A "\r" was seen; the next text replaces the line unless it is "\n" (then it was a CRLF). */
+  private pendingCR = false;
+  private state = State.Text;
+  private csiParams = '';
+  private csiLength = 0;
+
+  constructor(opts: CleanerOptions = {}) {
+    this.maxLine = Math.max(1, opts.maxLineLength ?? 65_536);
+  }
+
+  /** Cleans a chunk and returns the completed lines in it, each ending with "\n". */
+  push(chunk: string): string {
+    const out: string[] = [];
+    this.pushLines(chunk, (line) => out.push(line));
+    return out.length ? (out.join('\n') + '\n').replace(INVISIBLE, '') : '';
+  }
+
+  /** Ends the stream: returns the last, unterminated line (no trailing "\n"), or ''. */
+  end(): string {
+    const rest = this.line.replace(INVISIBLE, '');
+    this.line = '';
+    this.pendingCR = false;
+    this.state = State.Text;
+    return rest;
+  }
+
+  /**
+   * Like push(), but hands each completed line (without "\n") to onLine: no joining, no re-splitting. For speed
+   * the lines may still hold invisible control characters (BEL, NUL, ...); see INVISIBLE.
+   */
+  pushLines(chunk: string, onLine: (line: string) => void): void {
+    const n = chunk.length;
+    let i = 0;
+    // Next position of each kind of special character at or after i (-1: none left in this chunk). Each is searched
+    // again only once i has passed it, so a chunk costs a few linear scans, not one search per character.
+    let nl = -2;
+    let cr = -2;
+    let esc = -2;
+    let bs = -2;
+    while (i < n) {
+      if (this.state !== State.Text) {
+        i = this.escape(chunk, i);
+        continue;
+      }
+      if (nl !== -1 && nl < i) nl = chunk.indexOf('\n', i);
+      if (cr !== -1 && cr < i) cr = chunk.indexOf('\r', i);
+      if (esc !== -1 && esc < i) esc = chunk.indexOf('\x1b', i);
+      if (bs !== -1 && bs < i) bs = chunk.indexOf('\b', i);
+      let stop = n;
+      if (nl >= 0) stop = nl;
+      if (cr >= 0 && cr < stop) stop = cr;
+      if (esc >= 0 && esc < stop) stop = esc;
+      if (bs >= 0 && bs < stop) stop = bs;
+      if (stop > i) this.append(chunk, i, stop);
+      if (stop === n) break;
+      i = stop + 1;
+      const c = chunk.charCodeAt(stop);
+      if (c === 0x0a) {
+        onLine(this.line);
+        this.line = '';
+        this.pendingCR = false;
+      } else if (c === 0x0d) {
+        this.pendingCR = true;
+        if (i < n && chunk.charCodeAt(i) !== 0x0a) {
+          if (esc !== -1 && esc < i) esc = chunk.indexOf('\x1b', i);
+          i = this.skipRedraws(chunk, i, nl, esc);
+        }
+      } else if (c === 0x1b) {
+        this.state = State.Esc;
+      } else {
+        // Backspace: the cursor moves left; drop the last character. Keras erases its bar with runs of a hundred,
+        // so take the whole run at once.
+        let run = 1;
+        while (i < n && chunk.charCodeAt(i) === 0x08) {
+          run++;
+          i++;
+        }
+        if (!this.pendingCR && this.line.length) this.line = this.line.slice(0, Math.max(0, this.line.length - run));
+      }
+    }
+  }
+
+  /**
+   * Progress bars redraw one line hundreds of times ("\r" + bar, "\r" + bar, ...). Everything before the last
+   * "\r" of the line is overwritten, so jump straight to it instead of walking every redraw. Only when no escape
+   * sequence lies on the rest of the line: an OSC/DCS string must be parsed to know where it ends, and colour codes
+   * after the last "\r" are not text that replaces the line. Returns the new index.
+   */
+  private skipRedraws(chunk: string, i: number, nl: number, esc: number): number {
+    // nl and esc come from the caller's cursors (next "\n" / ESC at or after i, -1 for none): searching here again
+    // on every "\r" of a colourised bar that cannot be skipped would be quadratic in the chunk size.
+    const limit = nl < 0 ? chunk.length : nl;
+    let last = chunk.lastIndexOf('\r', limit - 1);
+    // A "\r" right at the limit (a CRLF, or the chunk's last character) has nothing after it to replace the line
+    // with: the text before it is what stays on screen, so jump to the "\r" before that one.
+    if (last === limit - 1) last = chunk.lastIndexOf('\r', limit - 2);
+    // Jump only when visible text follows the last "\r": that text is what replaces the line.
+    if (last < i || last + 1 >= limit || chunk.charCodeAt(last + 1) < 0x20) return i;
+    if (esc >= 0 && esc < limit) return i;
+    return last + 1;
+  }
+
+  /** Adds chunk[from, to) to the current line, honouring a pending "\r" and the line cap. */
+  private append(chunk: string, from: number, to: number): void {
+    if (this.pendingCR) {
+      this.line = '';
+      this.pendingCR = false;
+    }
+    const room = this.maxLine - this.line.length;
+    if (room <= 0) return;
+    const end = to - from > room ? from + room : to;
+    this.line = this.line.length === 0 ? chunk.slice(from, end) : this.line + chunk.slice(from, end);
+  }
+
+  private startCsi(): void {
+    this.state = State.Csi;
+    this.csiParams = '';
+    this.csiLength = 0;
+  }
+
+  /** Consumes escape-sequence characters from chunk[i]; returns the index of the first unconsumed one. */
+  private escape(chunk: string, i: number): number {
+    const c = chunk.charCodeAt(i);
+    switch (this.state) {
+      case State.Esc:
+        if (c === 0x5b /* [ */) this.startCsi();
+        else if (c === 0x5d /* ] */ || c === 0x50 /* P */ || c === 0x58 /* X */ || c === 0x5e /* ^ */ || c === 0x5f /* _ */)
+          this.state = State.Str;
+        else if (c >= 0x20 && c <= 0x2f) this.state = State.EscIntermediate;
+        else if (c < 0x20) {
+          // A control character cancels the escape and is processed as usual.
+          this.state = State.Text;
+          return i;
+        } else this.state = State.Text; // two-character sequence such as ESC 7, ESC =, ESC M
+        return i + 1;
+      case State.EscIntermediate:
+        if (c >= 0x30 && c <= 0x7e) this.state = State.Text;
+        else if (!(c >= 0x20 && c <= 0x2f)) {
+          this.state = State.Text;
+          return i;
+        }
+        return i + 1;
+      case State.Csi: {
+        // Colours arrive by the thousand: scan the whole sequence here rather than one call per character.
+        const n = chunk.length;
+        const from = i;
+        for (; i < n; i++) {
+          const ch = chunk.charCodeAt(i);
+          if (ch >= 0x40 && ch <= 0x7e) {
+            this.state = State.Text;
+            if (ch === 0x4b || ch === 0x47) this.csiFinal(ch, this.csiParams + chunk.slice(from, i));
+            return i + 1;
+          }
+          if (ch < 0x20 || ch > 0x3f || ++this.csiLength > MAX_CSI) {
+            // Not a CSI after all (or an absurdly long one): abandon it and treat this character as text.
+            this.state = State.Text;
+            return i;
+          }
+        }
+        // The sequence continues in the next chunk; keep the few parameter characters that matter.
+        this.csiParams = (this.csiParams + chunk.slice(from)).slice(0, 8);
+        return n;
+      }
+      case State.Str: {
+        STRING_END.lastIndex = i;
+        const m = STRING_END.exec(chunk);
+        if (!m) return chunk.length; // still inside the string; its content is never stored
+        const e = m.index;
+        const ch = chunk.charCodeAt(e);
+        if (ch === 0x07) {
+          this.state = State.Text;
+          return e + 1;
+        }
+        if (ch === 0x1b) {
+          this.state = State.StrEsc;
+          return e + 1;
+        }
+        // A newline inside an OSC: it was never terminated. End it here and keep the newline as text.
+        this.state = State.Text;
+        return e;
+      }
+      case State.StrEsc:
+        if (c === 0x5c /* \ */) {
+          this.state = State.Text;
+          return i + 1;
+        }
+        // ESC that is not ST ends the string and begins a new escape sequence.
+        this.state = State.Esc;
+        return i;
+      default:
+        this.state = State.Text;
+        return i;
+    }
+  }
+
+  /** Applies the few CSI sequences that change which text is visible on the current line. */
+  private csiFinal(final: number, params: string): void {
+    if (final === 0x4b /* K: erase in line */ && params === '2') {
+      this.line = '';
+      this.pendingCR = false;
+    } else if (final === 0x47 /* G: cursor to column */ && (params === '' || params === '1')) {
+      this.pendingCR = true; // like "\r": the next text redraws the line
+    }
+  }
+}
+
+/** Strips escape sequences and resolves "\r" redraws in a complete text (see TerminalTextCleaner). */
+export function legacyStripAnsi(text: string): string {
+  const cleaner = new LegacyTerminalTextCleaner({ maxLineLength: Number.MAX_SAFE_INTEGER });
+  return cleaner.push(text) + cleaner.end();
+}

@@ -1,0 +1,272 @@
+/**
+ * Differential tests for the capture hot path (TerminalTextCleaner, BoundedCapture, ScoreExtractor).
+ *
+ * The fast paths (jumping over "\r" redraws up to the next escape sequence, one cleaning pass shared by the
+ * extractor and head/tail) must not change any result. Two oracles:
+ *  - the same implementation fed the whole text in one piece (chunk boundaries must never matter);
+ *  - the frozen pre-optimisation implementation in test/reference (fed the same chunks, so even the byte count of
+ *    a split surrogate pair must agree).
+ * Inputs: the real tool logs in test/fixtures/logs, and generated logs mixing ANSI colours, OSC 633/133 marks
+ * (BEL and ST terminated, and unterminated), DCS strings, "\r" redraws, CRLF, backspaces, CSI 2K / 1G, invisible
+ * control characters, non-ASCII text and metric lines of every shape the extractor reads.
+ */
+import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { stripAnsi, TerminalTextCleaner } from '../../src/core/ansi';
+import { BoundedCapture, type CaptureOptions, type CaptureResult } from '../../src/core/capture';
+import { ScoreExtractor, type ScoreOptions } from '../../src/core/scores';
+import { LegacyBoundedCapture } from '../reference/legacyCapture';
+import { LegacyTerminalTextCleaner, legacyStripAnsi } from '../reference/legacyCleaner';
+
+const DIR = join(__dirname, '..', 'fixtures', 'logs');
+
+/** Deterministic PRNG (LCG) so a failure names a reproducible case. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Cuts text into pieces: a fixed size, or random sizes up to `max` when size is 0. */
+function chunks(text: string, size: number, rand: () => number, max = 97): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; ) {
+    const n = size > 0 ? size : 1 + Math.floor(rand() * max);
+    out.push(text.slice(i, i + n));
+    i += n;
+  }
+  return out;
+}
+
+/** Pieces a generated log is assembled from: text, metric lines, redraws, escapes, controls. */
+const PIECES = [
+  // metric lines of the shapes the extractor reads
+  'loss: 0.31 - val_acc: 0.82\n',
+  "[12]\tvalid_0's auc: 0.93\ttraining's binary_logloss: 0.2\n",
+  '[7]\ttrain-logloss:0.51\teval-auc:0.77\n',
+  "{'eval_loss': 0.52, 'epoch': 1.0, 'learning_rate': 5e-05}\n",
+  '{"auc": 0.9, "step": 30}\n',
+  'accuracy 0.95\n',
+  'Best params: {"C": 1.0, "gamma": 0.1}\n',
+  '[CV 1/5] END C=0.1, gamma=0.01;, score=0.823 total time=0.1s\n',
+  'Epoch 3/10\n',
+  '              precision    recall  f1-score   support\n\n           0       0.95      0.97      0.96        50\n    accuracy                           0.95       100\n   macro avg       0.95      0.95      0.95       100\n\n',
+  'UserWarning: loss: 3.2\n',
+  'ROC AUC = 0.91\n',
+  // redraws
+  ' 50%|###   | 5/10 [loss=0.5]',
+  '100%|######| 10/10 [loss=0.2, acc=0.9]',
+  '\r',
+  '\r',
+  '\r\n',
+  '\n',
+  '\n',
+  // escapes
+  '\x1b[32m',
+  '\x1b[0m',
+  '\x1b[1;31m',
+  '\x1b[38;5;196m',
+  '\x1b[2K',
+  '\x1b[1G',
+  '\x1b[G',
+  '\x1b[K',
+  '\x1b[?25l',
+  '\x1b(B',
+  '\x1b7',
+  '\x1b]633;A\x07',
+  '\x1b]633;E;python train.py;nonce\x07',
+  '\x1b]633;D;0\x07',
+  '\x1b]133;D;0\x1b\\',
+  '\x1b]0;title with \r inside\x07',
+  '\x1b]0;unterminated title',
+  '\x1bP+q544e\x1b\\',
+  '\x1b',
+  // controls and other characters
+  '\b',
+  '\b\b\b',
+  '\x07',
+  '\x00',
+  '\x9b',
+  '\t',
+  '█',
+  'é',
+  '😀',
+  'x',
+  ' ',
+  'val_loss=',
+  '0.25',
+  'epoch 3 ',
+];
+
+function generate(rand: () => number, pieces: number): string {
+  let text = '';
+  for (let k = 0; k < pieces; k++) text += PIECES[Math.floor(rand() * PIECES.length)];
+  return text;
+}
+
+/** The bench's shape: uncoloured bars redrawn with "\r", then a coloured metric line. */
+function benchShape(lines: number): string {
+  let text = '';
+  for (let i = 0; i < lines; i++) {
+    for (let b = 1; b < 10; b++) text += `${String((i * 10 + b) % 100).padStart(3)}%|${'#'.repeat(b)}${' '.repeat(20 - b)}| ${b}/100\r`;
+    text += `\x1b[32mepoch ${i}\x1b[0m loss: ${(1 / (i + 1)).toFixed(5)} - val_acc: ${(0.5 + i * 1e-3).toFixed(5)}\n`;
+  }
+  return text;
+}
+
+function cleanNew(pieces: string[]): { text: string; lines: string[] } {
+  const a = new TerminalTextCleaner();
+  const b = new TerminalTextCleaner();
+  let text = '';
+  const lines: string[] = [];
+  for (const p of pieces) {
+    text += a.push(p);
+    b.pushLines(p, (l) => lines.push(l));
+  }
+  return { text: text + a.end(), lines };
+}
+
+function cleanLegacy(pieces: string[]): { text: string; lines: string[] } {
+  const a = new LegacyTerminalTextCleaner();
+  const b = new LegacyTerminalTextCleaner();
+  let text = '';
+  const lines: string[] = [];
+  for (const p of pieces) {
+    text += a.push(p);
+    b.pushLines(p, (l) => lines.push(l));
+  }
+  return { text: text + a.end(), lines };
+}
+
+function captureNew(pieces: string[], opts?: CaptureOptions): CaptureResult {
+  const c = new BoundedCapture(opts);
+  for (const p of pieces) c.push(p);
+  return c.end();
+}
+
+function captureLegacy(pieces: string[], opts?: CaptureOptions): CaptureResult {
+  const c = new LegacyBoundedCapture(opts);
+  for (const p of pieces) c.push(p);
+  return c.end();
+}
+
+function extractNew(pieces: string[], opts?: ScoreOptions) {
+  const ex = new ScoreExtractor(opts);
+  for (const p of pieces) ex.push(p);
+  ex.end();
+  return { metrics: ex.metrics(), primary: ex.primary(), context: ex.context(), lines: ex.lines };
+}
+
+/** The result minus the raw byte count, which legitimately depends on where a surrogate pair was split. */
+function withoutBytes(r: CaptureResult): Omit<CaptureResult, 'bytes'> {
+  const { bytes: _bytes, ...rest } = r;
+  return rest;
+}
+
+const OPTIONS: CaptureOptions[] = [
+  {},
+  { headChars: 100, tailChars: 300 },
+  { headChars: 0, tailChars: 1 },
+  { headChars: 7, tailChars: 50, score: { maxLineLength: 20 } },
+  { score: { primaryMetric: 'auc', maxSeries: 4 } },
+];
+
+/** Checks one text under one chunking against both oracles. */
+function checkAll(text: string, pieces: string[], opts: CaptureOptions, label: string): void {
+  const whole = [text];
+  const newClean = cleanNew(pieces);
+  const legacyWhole = cleanLegacy(whole);
+  assert.equal(newClean.text, legacyWhole.text, `${label}: cleaned text`);
+  assert.deepEqual(newClean.lines, legacyWhole.lines, `${label}: cleaned lines`);
+
+  const got = captureNew(pieces, opts);
+  assert.deepEqual(got, captureLegacy(pieces, opts), `${label}: capture vs reference, same chunks`);
+  assert.deepEqual(withoutBytes(got), withoutBytes(captureNew(whole, opts)), `${label}: capture chunked vs whole`);
+  assert.equal(got.head.length + got.tail.length + got.droppedChars, legacyWhole.text.length, `${label}: nothing lost or doubled`);
+
+  assert.deepEqual(extractNew(pieces, opts.score), extractNew(whole, opts.score), `${label}: extractor chunked vs whole`);
+}
+
+describe('capture hot path: same results as the reference and as one piece', () => {
+  const fixtures = readdirSync(DIR)
+    .filter((f) => f.endsWith('.log'))
+    .sort();
+
+  it('has the real tool logs to replay', () => {
+    assert.ok(fixtures.length >= 10, `only ${fixtures.length} fixtures`);
+  });
+
+  for (const file of fixtures) {
+    it(`${file}: every chunking gives the reference's cleaned text, metrics, primary, head and tail`, () => {
+      const text = readFileSync(join(DIR, file), 'utf8');
+      const rand = rng(file.length * 7919);
+      for (const size of [1, 2, 7, 333, 4096, 0, 0]) {
+        const opts = OPTIONS[Math.floor(rand() * OPTIONS.length)];
+        checkAll(text, chunks(text, size, rand), opts, `${file} size ${size || 'random'} ${JSON.stringify(opts)}`);
+      }
+    });
+  }
+
+  it('generated ANSI / OSC 633 / \\r-heavy logs, random chunkings and options', () => {
+    const rand = rng(20261123);
+    for (let trial = 0; trial < 400; trial++) {
+      const text = generate(rand, 1 + Math.floor(rand() * 120));
+      const opts = OPTIONS[trial % OPTIONS.length];
+      const size = trial % 3 === 0 ? 1 + Math.floor(rand() * 5) : 0;
+      checkAll(text, chunks(text, size, rand, 1 + Math.floor(rand() * 200)), opts, `trial ${trial}: ${JSON.stringify(text)} size ${size}`);
+    }
+  });
+
+  it('the bench shape (bars redrawn with \\r, then a coloured metric line), split everywhere', () => {
+    const text = benchShape(300);
+    const rand = rng(99);
+    for (const size of [1, 3, 64, 1000, 65_536, 0]) checkAll(text, chunks(text, size, rand), {}, `bench shape size ${size}`);
+    const r = captureNew([text]);
+    assert.equal(r.metrics.find((m) => m.name === 'val_acc')?.count, 300);
+    assert.equal(r.head.split('\n')[0], 'epoch 0 loss: 1.00000 - val_acc: 0.50000');
+  });
+
+  it('redraw stretches that cannot be jumped (control character or "\\r\\r" after the last "\\r") stay exact and linear', () => {
+    const parts: string[] = [];
+    for (let k = 0; k < 3000; k++) parts.push(`\r${k}% loss=0.${k}`);
+    for (const tailPiece of ['\r\tlong final text '.repeat(200), '\r\r', '\r\x07', '\r\b\bdone', '\r\x1b[2Kdone']) {
+      const text = parts.join('') + tailPiece + '\n' + parts.join('') + '\x1b[0m\r' + tailPiece;
+      const rand = rng(text.length);
+      for (const size of [0, 4096]) checkAll(text, chunks(text, size, rand, 5000), {}, `unjumpable ${JSON.stringify(tailPiece.slice(0, 20))}`);
+      assert.equal(stripAnsi(text), legacyStripAnsi(text));
+    }
+  });
+
+  it('short redraw texts split at every pair of positions (a chunk ending right after a "\\r", an escape cut in two)', () => {
+    const texts = [
+      'a\rbar1\rbar2\r\nloss: 0.5\n',
+      '1%|#\r2%|##\r\x1b[32mepoch 1\x1b[0m loss: 0.4\r\n',
+      'x\ry\r\r\nacc=0.9\r\x07\n',
+      'p\rq\b\br\rval_auc: 0.7\x1b]633;D;0\x07\rz\n',
+      '\x1b]0;t\rt\x1b\\a\rb: 1\x1b[2K\rc: 2\n',
+    ];
+    for (const text of texts) {
+      for (let i = 1; i < text.length; i++) {
+        for (let j = i; j < text.length; j++) {
+          const pieces = [text.slice(0, i), text.slice(i, j), text.slice(j)].filter((p) => p !== '');
+          checkAll(text, pieces, {}, `${JSON.stringify(text)} split at ${i}, ${j}`);
+        }
+      }
+    }
+  });
+
+  it('lines longer than the line cap, with redraws and colours inside, are cut exactly like the reference', () => {
+    const long = 'v'.repeat(70_000);
+    const text = `a: 1\r${long}\x1b[31m${long}\rloss: 0.5 ${long}\n${long}\rval_auc: 0.7\n${long}`;
+    const rand = rng(5);
+    for (const size of [0, 8192, 65_536]) {
+      for (const opts of [{}, { score: { maxLineLength: 5 } }, { headChars: 10, tailChars: 100_000 }]) {
+        checkAll(text, chunks(text, size, rand, 30_000), opts, `long lines size ${size} ${JSON.stringify(opts)}`);
+      }
+    }
+  });
+});
