@@ -9,12 +9,13 @@ const OPTIONS = {
   name: { type: 'string', short: 'n' },
   tag: { type: 'string', multiple: true },
   force: { type: 'boolean', short: 'f' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** The UsageError parseFlags throws for argv, or a failure when it parses. */
-function flagError(argv: string[], allowPositionals = false): string {
+function flagError(argv: string[], allowPositionals = false, options: Parameters<typeof parseFlags>[1] = OPTIONS): string {
   try {
-    parseFlags(argv, OPTIONS, allowPositionals);
+    parseFlags(argv, options, allowPositionals);
   } catch (err) {
     assert.ok(err instanceof UsageError, `not a UsageError: ${String(err)}`);
     assert.doesNotMatch(err.message, /\n/, 'one line');
@@ -35,6 +36,13 @@ describe('parseFlags errors', () => {
     assert.equal(flagError(['--bogus']), "Unknown option '--bogus' (see --help)");
     assert.equal(flagError(['-x']), "Unknown option '-x' (see --help)");
     assert.equal(flagError(['--bogus'], true), "Unknown option '--bogus' (see --help; an argument that starts with '-' goes after '--')");
+  });
+
+  it('points at --help only where the options have one', () => {
+    const bare = (argv: string[], allowPositionals: boolean) => flagError(argv, allowPositionals, { name: { type: 'string' } });
+    assert.equal(bare(['--bogus'], false), "Unknown option '--bogus'");
+    assert.equal(bare(['--bogus'], true), "Unknown option '--bogus' (an argument that starts with '-' goes after '--')");
+    assert.equal(bare(['x'], false), "Unexpected argument 'x': this command takes only options");
   });
 
   it('a string option at the end, without its value, says it needs one (long name, also when typed short)', () => {

@@ -42,12 +42,14 @@ export function flagErrorMessage(err: unknown, argv: string[], options: FlagOpti
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: unknown } | null)?.code;
   const quoted = /'([^']*)'/.exec(message)?.[1];
+  // Point at --help only where there is one.
+  const seeHelp = 'help' in options ? 'see --help' : undefined;
   if (quoted !== undefined) {
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      const hint = allowPositionals ? "see --help; an argument that starts with '-' goes after '--'" : 'see --help';
-      return `Unknown option '${quoted}' (${hint})`;
+      const hints = [seeHelp, allowPositionals ? "an argument that starts with '-' goes after '--'" : undefined].filter(Boolean);
+      return `Unknown option '${quoted}'${hints.length ? ` (${hints.join('; ')})` : ''}`;
     }
-    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `Unexpected argument '${quoted}': this command takes only options (see --help)`;
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `Unexpected argument '${quoted}': this command takes only options${seeHelp ? ` (${seeHelp})` : ''}`;
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       const flag = longFlag(quoted, options);
       if (/argument missing/.test(message)) return `Option '${flag}' needs a value`;
