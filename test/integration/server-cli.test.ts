@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Job } from '../../src/core/protocol';
-import { printsAcc, removeDir, REPO, startServer, tempDir, toyState, type RunningServer } from './serverHarness';
+import { printsAcc, removeDir, REPO, serverForSuite, tempDir, toyState } from './serverHarness';
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -22,21 +22,16 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 }
 
 describe('ideator reward', () => {
+  const server = serverForSuite({ args: ['--slots', '1'] });
   let dir: string;
-  let server: RunningServer;
-  before(async () => {
+  before(() => {
     dir = tempDir('ideator-cli-');
     writeFileSync(join(dir, 'state.json'), JSON.stringify(toyState(0.5)));
     writeFileSync(join(dir, 'good.md'), printsAcc(0.7));
     writeFileSync(join(dir, 'same.md'), printsAcc(0.5));
     writeFileSync(join(dir, 'ideas.json'), JSON.stringify(['not an idea']));
-    server = await startServer({ args: ['--slots', '1'] });
   });
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
-    removeDir(dir);
-  });
+  after(() => removeDir(dir));
 
   const expectRewards = (stdout: string) => {
     const out = JSON.parse(stdout) as { job: Job; ideas: string[]; advantages: number[] };

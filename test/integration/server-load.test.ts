@@ -5,21 +5,14 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Job } from '../../src/core/protocol';
-import { api, printsAcc, removeDir, REPO, startServer, toyState, waitJob, type RunningServer } from './serverHarness';
+import { api, printsAcc, REPO, serverForSuite, toyState, waitJob } from './serverHarness';
 
 const N = 128;
 
 describe('load', () => {
-  let server: RunningServer;
-  before(async () => {
-    server = await startServer({ args: ['--slots', '2'] });
-  });
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
-  });
+  const server = serverForSuite({ args: ['--slots', '2'] });
 
   it(`${N} concurrent requests (each sent twice) → ${N} results, each idea run once`, { timeout: 300_000 }, async () => {
     const value = (i: number) => Number((0.5 + (i + 1) / 1000).toFixed(3));

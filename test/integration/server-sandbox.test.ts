@@ -8,22 +8,17 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Job } from '../../src/core/protocol';
-import { api, ideaWithScript, removeDir, startServer, tempDir, toyState, type RunningServer } from './serverHarness';
+import { api, ideaWithScript, removeDir, serverForSuite, tempDir, toyState } from './serverHarness';
 
 describe('sandboxed runs through the server', () => {
-  let server: RunningServer;
+  const server = serverForSuite({ args: ['--slots', '2', '--memory-mb', '1024', '--max-output-mb', '2'] });
   let outside: string;
   let isolation: { filesystem: boolean; network: boolean; pid: boolean };
   before(async () => {
     outside = tempDir('ideator-outside-');
-    server = await startServer({ args: ['--slots', '2', '--memory-mb', '1024', '--max-output-mb', '2'] });
     isolation = ((await api(server, 'GET', '/healthz')).json as unknown as { isolation: typeof isolation }).isolation;
   });
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
-    removeDir(outside);
-  });
+  after(() => removeDir(outside));
 
   async function run(code: string, extra: Record<string, unknown> = {}): Promise<Job['results'][number]> {
     const r = await api(server, 'POST', '/v1/rewards?wait=1', { state: toyState(0.5), ideas: [ideaWithScript(code)], ...extra });

@@ -12,8 +12,8 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { removeDir, REPO, startServer, tempDir, type RunningServer } from './serverHarness';
+import { describe, it } from 'node:test';
+import { removeDir, REPO, serverForSuite, tempDir } from './serverHarness';
 
 const SCHEMATHESIS = join(REPO, '.venv', 'bin', 'schemathesis');
 const CHECKS = [
@@ -26,15 +26,8 @@ const CHECKS = [
 ].join(',');
 
 describe('schemathesis against GET /openapi.json', { skip: existsSync(SCHEMATHESIS) ? false : 'schemathesis is not installed in .venv (scripts/setup-python.sh)' }, () => {
-  let server: RunningServer;
-  before(async () => {
-    // A template Ideator makes POST /v1/ideate answerable offline (without one it is a documented 503).
-    server = await startServer({ args: ['--slots', '1', '--ideator', '{"kind":"template-vague"}'] });
-  });
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
-  });
+  // A template Ideator makes POST /v1/ideate answerable offline (without one it is a documented 503).
+  const server = serverForSuite({ args: ['--slots', '1', '--ideator', '{"kind":"template-vague"}'] });
 
   it('finds no server error or contract violation in a bounded run', { timeout: 240_000 }, () => {
     const reports = tempDir('ideator-st-');

@@ -7,21 +7,14 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { Job } from '../../src/core/protocol';
-import { api, ideaWithScript, printsAcc, removeDir, REPO, startServer, toyState, type RunningServer } from './serverHarness';
+import { api, ideaWithScript, printsAcc, REPO, serverForSuite, toyState } from './serverHarness';
 
 const CHURN = join(REPO, 'server', 'tasks', 'churn-binary');
 
 describe('reward server (open, loopback)', () => {
-  let server: RunningServer;
-  before(async () => {
-    server = await startServer({ args: ['--slots', '2'] });
-  });
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
-  });
+  const server = serverForSuite({ args: ['--slots', '2'] });
 
   it('scores a group of ideas: improved +1, not improved 0, crash 0, format error −1', async () => {
     const ideas = [printsAcc(0.9), printsAcc(0.3), ideaWithScript('import sys\nraise RuntimeError("boom")'), 'just try harder'];
@@ -211,14 +204,7 @@ describe('reward server (open, loopback)', () => {
 });
 
 describe('reward server (token, body limit)', () => {
-  let server: RunningServer;
-  before(async () => {
-    server = await startServer({ args: ['--body-limit-mb', '1', '--slots', '1'], env: { IDEATOR_SERVER_TOKEN: 'sekrit-token' } });
-  });
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
-  });
+  const server = serverForSuite({ args: ['--body-limit-mb', '1', '--slots', '1'], env: { IDEATOR_SERVER_TOKEN: 'sekrit-token' } });
 
   it('requires the bearer token once one is configured (health stays open)', async () => {
     const body = { state: toyState(), ideas: ['nope'] };

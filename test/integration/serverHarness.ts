@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { formatIdea } from '../../src/core/idea';
 import type { IdeatorStateInput, Job } from '../../src/core/protocol';
 
@@ -85,6 +86,23 @@ export async function startServer(opts: { dataDir?: string; args?: string[]; env
       await exited;
     },
   };
+}
+
+/**
+ * One server for the enclosing describe(): started in its before() hook, stopped (and its data dir removed) in
+ * its after() hook. The returned object is filled in when the server starts, so use it inside hooks and tests.
+ */
+export function serverForSuite(opts: Parameters<typeof startServer>[0] = {}): RunningServer {
+  const server = {} as RunningServer;
+  before(async () => {
+    Object.assign(server, await startServer(opts));
+  });
+  after(async () => {
+    if (!server.proc) return; // it never started: before() failed and said why
+    await server.stop();
+    removeDir(server.dataDir);
+  });
+  return server;
 }
 
 export async function api(server: { url: string }, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {

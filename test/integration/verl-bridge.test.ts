@@ -7,20 +7,13 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { removeDir, REPO, startServer, type RunningServer } from './serverHarness';
+import { describe, it } from 'node:test';
+import { REPO, serverForSuite } from './serverHarness';
 
 const SYSTEM_PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 describe('VeRL reward bridge', () => {
-  let server: RunningServer;
-  before(async () => {
-    server = await startServer({ args: ['--slots', '2'] });
-  });
-  after(async () => {
-    await server.stop();
-    removeDir(server.dataDir);
-  });
+  const server = serverForSuite({ args: ['--slots', '2'] });
 
   it('passes its unittest suite with the system python against the real server', { timeout: 180_000 }, () => {
     const r = spawnSync(SYSTEM_PYTHON, ['-I', join(REPO, 'server', 'python', 'test_ideator_reward.py')], {
