@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { clientGone, headersOf, listen, readBody, roughTokens, sendJson, sendRaw, startSse, tokenPieces, wait, writeSse } from './http';
+import { clientGone, listen, readBody, ReplyScript, roughTokens, sendJson, sendRaw, startSse, tokenPieces, wait, writeSse } from './http';
 
 const Delay = { delayMs: z.number().nonnegative().optional() };
 
@@ -104,13 +104,7 @@ const requestId = () => `req_${randomBytes(12).toString('hex')}`;
 const errorBody = (type: string, message: string) => ({ type: 'error', error: { type, message }, request_id: requestId() });
 
 export async function startAnthropicServer(opts: AnthropicServerOptions): Promise<AnthropicServer> {
-  const requests: MessagesRequest[] = [];
-  const headers: Record<string, string>[] = [];
-  const pick = (req: MessagesRequest, n: number) => {
-    const r = opts.responses;
-    const reply = typeof r === 'function' ? r(req, n) : (r[Math.min(n, r.length - 1)] ?? { type: 'error', status: 500, message: 'test server: empty script' });
-    return AnthropicScriptedReplySchema.parse(reply);
-  };
+  const script = new ReplyScript(opts.responses, AnthropicScriptedReplySchema);
 
   const listening = await listen(async (req, res) => {
     const path = (req.url ?? '').split('?')[0];
@@ -128,18 +122,16 @@ export async function startAnthropicServer(opts: AnthropicServerOptions): Promis
       return sendJson(res, 400, errorBody('invalid_request_error', `${issue.path.join('.')}: ${issue.message}`));
     }
     const body = parsed.data;
-    const n = requests.length;
-    requests.push(body);
-    headers.push(headersOf(req));
+    const n = script.record(req, body);
     if (opts.apiKey !== undefined && presentedKey(req) !== opts.apiKey) {
       return sendJson(res, 401, errorBody('authentication_error', 'invalid x-api-key'), { 'request-id': requestId() });
     }
     if (opts.models && !opts.models.includes(body.model)) {
       return sendJson(res, 404, errorBody('not_found_error', `model: ${body.model}`), { 'request-id': requestId() });
     }
-    await answer(req, res, body, pick(body, n));
+    await answer(req, res, body, script.reply(body, n));
   });
-  return { url: listening.origin, requests, headers, close: listening.close };
+  return { url: listening.origin, requests: script.requests, headers: script.headers, close: listening.close };
 }
 
 /** The key as sent: `x-api-key` (older SDKs, curl examples) or `Authorization: Bearer` (SDK 1.x). */

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { z } from 'zod';
 
 export interface Listening {
   server: Server;
@@ -37,6 +38,35 @@ export async function listen(handler: (req: IncomingMessage, res: ServerResponse
       return closed;
     },
   };
+}
+
+/**
+ * A scripted server's memory: every request body and its headers in arrival order, and the scripted reply for
+ * request n. With an array, reply n answers request n and past its end the last one repeats.
+ */
+export class ReplyScript<Req, S extends z.ZodType> {
+  readonly requests: Req[] = [];
+  /** Request headers, parallel to `requests`. */
+  readonly headers: Record<string, string>[] = [];
+
+  constructor(
+    private readonly responses: z.input<S>[] | ((req: Req, n: number) => z.input<S>),
+    private readonly schema: S,
+  ) {}
+
+  /** Keeps the request; returns its index n, which picks its reply. */
+  record(req: IncomingMessage, body: Req): number {
+    this.requests.push(body);
+    this.headers.push(headersOf(req));
+    return this.requests.length - 1;
+  }
+
+  /** The reply for request n, checked against the schema (a bad function reply fails here, loudly). */
+  reply(body: Req, n: number): z.infer<S> {
+    const r = this.responses;
+    const reply: unknown = typeof r === 'function' ? r(body, n) : (r[Math.min(n, r.length - 1)] ?? { type: 'error', status: 500, message: 'test server: empty script' });
+    return this.schema.parse(reply);
+  }
 }
 
 export async function readBody(req: IncomingMessage): Promise<string> {

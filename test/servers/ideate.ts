@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { parseIdea } from '../../src/core/idea';
 import { IdeateRequestSchema, type IdeateRequest, type IdeateResponse } from '../../src/core/protocol';
-import { clientGone, headersOf, listen, readBody, roughTokens, sendJson, sendRaw, startSse, tokenPieces, wait, writeSse } from './http';
+import { clientGone, listen, readBody, ReplyScript, roughTokens, sendJson, sendRaw, startSse, tokenPieces, wait, writeSse } from './http';
 
 const Delay = { delayMs: z.number().nonnegative().optional() };
 
@@ -56,13 +56,7 @@ export interface IdeateServer {
 const fail = (res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}) => sendJson(res, status, { error: { code, message } }, headers);
 
 export async function startIdeateServer(opts: IdeateServerOptions): Promise<IdeateServer> {
-  const requests: IdeateRequest[] = [];
-  const headers: Record<string, string>[] = [];
-  const pick = (req: IdeateRequest, n: number) => {
-    const r = opts.responses;
-    const reply = typeof r === 'function' ? r(req, n) : (r[Math.min(n, r.length - 1)] ?? { type: 'error', status: 500, message: 'test server: empty script' });
-    return IdeateScriptedReplySchema.parse(reply);
-  };
+  const script = new ReplyScript(opts.responses, IdeateScriptedReplySchema);
   const listening = await listen(async (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'POST' || path !== '/v1/ideate') return fail(res, 404, 'not_found', `no route ${req.method} ${path}`);
@@ -80,12 +74,10 @@ export async function startIdeateServer(opts: IdeateServerOptions): Promise<Idea
       const issue = parsed.error.issues[0];
       return fail(res, 400, 'bad_request', `body/${issue.path.join('/')} ${issue.message}`);
     }
-    const n = requests.length;
-    requests.push(parsed.data);
-    headers.push(headersOf(req));
-    await answer(req, res, parsed.data, pick(parsed.data, n));
+    const n = script.record(req, parsed.data);
+    await answer(req, res, parsed.data, script.reply(parsed.data, n));
   });
-  return { url: listening.origin, requests, headers, close: listening.close };
+  return { url: listening.origin, requests: script.requests, headers: script.headers, close: listening.close };
 }
 
 type Reply = z.infer<typeof IdeateScriptedReplySchema>;

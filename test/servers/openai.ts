@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { clientGone, headersOf, listen, readBody, roughTokens, sendJson, sendRaw, startSse, tokenPieces, wait, writeSse } from './http';
+import { clientGone, listen, readBody, ReplyScript, roughTokens, sendJson, sendRaw, startSse, tokenPieces, wait, writeSse } from './http';
 
 const Delay = { delayMs: z.number().nonnegative().optional() };
 
@@ -115,14 +115,7 @@ const errorBody = (message: string, type: string, code: string | number | null, 
 });
 
 export async function startOpenAIServer(opts: OpenAIServerOptions): Promise<OpenAIServer> {
-  const requests: ChatRequest[] = [];
-  const headers: Record<string, string>[] = [];
-
-  const pick = (req: ChatRequest, n: number) => {
-    const r = opts.responses;
-    const reply = typeof r === 'function' ? r(req, n) : (r[Math.min(n, r.length - 1)] ?? { type: 'error', status: 500, message: 'test server: empty script' });
-    return ScriptedReplySchema.parse(reply);
-  };
+  const script = new ReplyScript(opts.responses, ScriptedReplySchema);
 
   const listening = await listen(async (req, res) => {
     const path = (req.url ?? '').split('?')[0];
@@ -142,9 +135,7 @@ export async function startOpenAIServer(opts: OpenAIServerOptions): Promise<Open
       return sendJson(res, 400, errorBody(`${issue.path.join('.')}: ${issue.message}`, 'BadRequestError', 400));
     }
     const chat = parsed.data;
-    const n = requests.length;
-    requests.push(chat);
-    headers.push(headersOf(req));
+    const n = script.record(req, chat);
 
     if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}`) {
       return sendJson(res, 401, errorBody('Incorrect API key provided. You can find your API key in your account settings.', 'invalid_request_error', 'invalid_api_key'));
@@ -152,10 +143,10 @@ export async function startOpenAIServer(opts: OpenAIServerOptions): Promise<Open
     if (opts.models && !opts.models.includes(chat.model)) {
       return sendJson(res, 404, errorBody(`The model \`${chat.model}\` does not exist.`, 'NotFoundError', 404, 'model'));
     }
-    await answer(req, res, chat, pick(chat, n));
+    await answer(req, res, chat, script.reply(chat, n));
   });
 
-  return { url: `${listening.origin}/v1`, requests, headers, close: listening.close };
+  return { url: `${listening.origin}/v1`, requests: script.requests, headers: script.headers, close: listening.close };
 }
 
 function listModels(res: ServerResponse, models: string[]): void {

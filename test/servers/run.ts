@@ -9,15 +9,13 @@
  * --log appends each request body as one JSON line, so the caller can check what was sent.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { z } from 'zod';
+import { parseFlags, UsageError } from '../../server/src/commands/common';
 import { AnthropicScriptSchema, startAnthropicServer } from './anthropic';
 import { IdeateScriptSchema, startIdeateServer } from './ideate';
 import { ScriptSchema, startOpenAIServer } from './openai';
 
 const USAGE = 'usage: run.ts openai|anthropic|ideate --script FILE.json [--models a,b] [--api-key KEY] [--token TOKEN] [--log FILE.jsonl]';
-
-class UsageError extends Error {}
 
 function readScript<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
   let json: unknown;
@@ -43,23 +41,17 @@ function responder<Req, Reply>(script: Reply[], log: string | undefined) {
 }
 
 async function main(argv: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        script: { type: 'string' },
-        models: { type: 'string' },
-        'api-key': { type: 'string' },
-        token: { type: 'string' },
-        log: { type: 'string' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0]);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      script: { type: 'string' },
+      models: { type: 'string' },
+      'api-key': { type: 'string' },
+      token: { type: 'string' },
+      log: { type: 'string' },
+    },
+    true,
+  );
   const kind = positionals[0];
   if (positionals.length !== 1 || !values.script) throw new UsageError(USAGE);
   const models = values.models ? values.models.split(',').map((m) => m.trim()).filter(Boolean) : undefined;
