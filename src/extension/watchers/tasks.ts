@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { z } from 'zod';
 import { extractScriptPath, isTrainingCommand } from '../../core/commandMatch';
+import { DisplayThrottle } from '../../core/displayThrottle';
 import type { RunRecorder } from '../historyService';
 import { resolvePython } from '../python';
 import type { Services } from '../services';
@@ -57,9 +58,16 @@ class IdeatorTaskTerminal implements vscode.Pseudoterminal {
     void this.start();
   }
 
+  /**
+   * What the program prints goes to the terminal through a throttle: a pseudoterminal has no flow control, so a
+   * flood would queue in this process faster than the terminal draws (see core/displayThrottle). A pseudoterminal
+   * needs CRLF; the capture gets the text as the program printed it, all of it.
+   */
+  private readonly display = new DisplayThrottle((text) => this.write.fire(text.replace(/\r?\n/g, '\r\n')));
+
+  /** Our own lines: never held back. */
   private out(text: string): void {
-    // A pseudoterminal needs CRLF; the capture gets the text as the program printed it.
-    this.write.fire(text.replace(/\r?\n/g, '\r\n'));
+    this.display.writeNow(text);
   }
 
   private async start(): Promise<void> {
@@ -80,7 +88,7 @@ class IdeatorTaskTerminal implements vscode.Pseudoterminal {
     child.stdout!.setEncoding('utf8');
     child.stderr!.setEncoding('utf8');
     const onData = (d: string) => {
-      this.out(d);
+      this.display.push(d);
       run.push(d);
     };
     child.stdout!.on('data', onData);
