@@ -132,7 +132,7 @@ export class DisplayThrottle {
     this.heldChars = 0;
     this.heldLines = 0;
     this.heldTail = '';
-    const note = `\x1b[0m\x1b[2m[… ${hiddenLines.toLocaleString('en-US')} line${hiddenLines === 1 ? '' : 's'} (${megabytes(hiddenChars)}) printed faster than the terminal shows; the run history keeps the output and scores every line …]\x1b[0m\n`;
+    const note = `\x1b[0m\x1b[2m[… ${hiddenLines.toLocaleString('en-US')} line${hiddenLines === 1 ? '' : 's'} (${megabytes(hiddenChars)}) not shown: printed faster than a terminal draws; every line was scored, and the Run History keeps the head and tail …]\x1b[0m\n`;
     this.show(note + newest);
   }
 }

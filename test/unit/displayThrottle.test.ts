@@ -58,7 +58,7 @@ describe('DisplayThrottle', () => {
     assert.equal(h.text(), all.slice(0, 96));
     h.advance(100);
     const out = h.text();
-    assert.match(out, /\[… 45 lines \(1 KB\) printed faster than the terminal shows;/);
+    assert.match(out, /\[… 45 lines \(1 KB\) not shown: printed faster than a terminal draws;/);
     assert.ok(out.endsWith(line(49)), 'the newest line follows the note');
     const s = h.throttle.stats;
     assert.equal(s.hiddenLines, 45);
