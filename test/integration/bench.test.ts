@@ -15,6 +15,7 @@ import { IdeatorStateSchema } from '../../src/core/protocol';
 import { buildReport } from '../../server/src/report';
 import { resolvePython } from '../../server/src/tasks';
 import { runCli } from '../cliHarness';
+import { ideaWithScript, removeDir, REPO, startServer } from './serverHarness';
 import { startOpenAIServer, type ChatRequest, type OpenAIServer } from '../servers/openai';
 
 const BASELINE = `<execute_bash>
@@ -210,6 +211,38 @@ print(json.dumps({
     assert.ok(state.trajectory.length === 2 && state.score.value !== null && state.score.value > 0.5);
     assert.equal(got.reward, 1);
     assert.ok(got.after > got.before);
+  });
+
+  it('the reward server scores an exported state as a VeRL trainer hands it over (parquet row → bridge → reward)', { timeout: 240_000 }, async () => {
+    const server = await startServer({ args: ['--slots', '2'] });
+    try {
+      const better = readFileSync(join(REPO, 'server', 'tasks', 'churn-binary', 'solutions', '04_logistic_features.py'), 'utf8');
+      const py = `
+import json, sys
+import pandas as pd
+sys.path.insert(0, sys.argv[2])
+import ideator_reward
+row = pd.read_parquet(sys.argv[1]).iloc[0]
+ideas = json.loads(sys.argv[3])
+out = [ideator_reward.compute_score(data_source=row["data_source"], solution_str=idea, ground_truth=row["reward_model"]["ground_truth"], extra_info=dict(row["extra_info"])) for idea in ideas]
+print(json.dumps(out))`;
+      const ideas = [ideaWithScript(better), 'ACTION without the other two fields'];
+      const got = JSON.parse(
+        execFileSync(resolvePython(), ['-c', py, join(root, 'pool.parquet'), join(REPO, 'server', 'python'), JSON.stringify(ideas)], {
+          encoding: 'utf8',
+          env: { ...process.env, IDEATOR_SERVER_URL: server.url, IDEATOR_REWARD_ON_ERROR: 'raise' },
+          timeout: 200_000,
+        }),
+      ) as Record<string, number>[];
+      assert.equal(got[0].bridge_error, 0, JSON.stringify(got[0]));
+      assert.equal(got[0].improved, 1, `the feature-engineered solution beats the exported state's C_t: ${JSON.stringify(got[0])}`);
+      assert.equal(got[0].score, 1);
+      assert.equal(got[1].format_error, 1, JSON.stringify(got[1]));
+      assert.equal(got[1].score, -1);
+    } finally {
+      await server.stop();
+      removeDir(server.dataDir);
+    }
   });
 
   it('exports JSONL lines in the shared export format', async () => {
