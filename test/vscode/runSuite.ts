@@ -1,14 +1,16 @@
 /**
  * Runs the extension-host mocha suite (test/vscode/suite) inside code-server: the extension is loaded from this
  * checkout as a development extension and the suite as `extensionTestsPath`, both passed in the page URL's payload
- * (code-server refuses them on its command line). Chromium only hosts the workbench; results come back through a
+ * (code-server refuses them on its command line). test/vscode/fixtures/debugpy-shim (the real debugpy adapter for the
+ * debug watcher's test) is installed as a .vsix beside it. Chromium only hosts the workbench; results come back through a
  * JSON file the suite writes, and codeAutomationExit.
  * Usage: node --import tsx test/vscode/runSuite.ts [--no-build] [--grep TEXT]
  * Last line: "vscode-suite: N passed, M failed".
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { packDebugpyShim, debugpyPython } from './fixtures/debugpyShim';
 import { buildExtension, buildSuite } from './lib/build';
 import { launchBrowser, RESULTS_DIR, ROOT, startCodeServer } from './lib/codeServer';
 import { copyDemoWorkspace } from './lib/workspace';
@@ -22,9 +24,11 @@ async function main(): Promise<number> {
   const suiteIndex = await buildSuite();
   const workspace = copyDemoWorkspace();
   const resultFile = join(tmpdir(), `ideator-suite-${process.pid}-${Date.now()}.json`);
-  const env: Record<string, string> = { IDEATOR_VSCODE_RESULT: resultFile };
+  const env: Record<string, string> = { IDEATOR_VSCODE_RESULT: resultFile, IDEATOR_DEBUGPY_PYTHON: debugpyPython() };
   if (grepAt >= 0 && args[grepAt + 1]) env.IDEATOR_VSCODE_GREP = args[grepAt + 1];
-  const server = await startCodeServer({ workspace, env });
+  // The test-only 'debugpy' debug type (the Python Debugger extension cannot be installed here).
+  const shimVsix = packDebugpyShim();
+  const server = await startCodeServer({ workspace, env, vsix: [shimVsix] }).finally(() => rmSync(dirname(shimVsix), { recursive: true, force: true }));
   const { page, close } = await launchBrowser();
   const consoleLines: string[] = [];
   try {

@@ -242,6 +242,69 @@ describe('Run watching in a real VS Code', function () {
     }
   });
 
+  // The real debugpy adapter (requirements.txt), started by test/vscode/fixtures/debugpy-shim as the Python Debugger
+  // extension would. integratedTerminal is that extension's default: debugpy then sends no output over DAP unless
+  // redirectOutput is set, which is what our DebugConfigurationProvider adds.
+  const debugCases = [
+    { consoleMode: 'internalConsole', exit: 0 },
+    { consoleMode: 'integratedTerminal', exit: 0 },
+    { consoleMode: 'integratedTerminal', exit: 3 },
+  ] as const;
+  for (const { consoleMode, exit } of debugCases) {
+    it(`records a debugpy debug session (console: ${consoleMode}, exit ${exit}) through the real debugpy adapter`, async function () {
+      this.timeout(90_000);
+      const name = `watch debug ${consoleMode} ${exit}`;
+      const known = new Set(runs().map((r) => r.id));
+      const terminalsBefore = new Set(vscode.window.terminals);
+      let session: vscode.DebugSession | undefined;
+      const startSub = vscode.debug.onDidStartDebugSession((s) => {
+        if (s.name === name) session = s;
+      });
+      // debugpy stops on an uncaught SystemExit with a non-zero code (as in the Python Debugger); continue, as a user would.
+      const stops: string[] = [];
+      const continuer = vscode.debug.registerDebugAdapterTrackerFactory('debugpy', {
+        createDebugAdapterTracker: (s) => (s.name !== name ? undefined : {
+          onDidSendMessage: (m: { type?: string; event?: string; body?: { reason?: string; threadId?: number } }) => {
+            if (m.type !== 'event' || m.event !== 'stopped') return;
+            stops.push(m.body?.reason ?? '?');
+            void s.customRequest('continue', { threadId: m.body?.threadId }).then(undefined, () => undefined);
+          },
+        }),
+      });
+      let endSub: vscode.Disposable | undefined;
+      const ended = new Promise<void>((resolve) => {
+        endSub = vscode.debug.onDidTerminateDebugSession((s) => {
+          if (s.name === name) resolve();
+        });
+      });
+      const t0 = Date.now();
+      try {
+        const config = { type: 'debugpy', request: 'launch', name, program: '${workspaceFolder}/epochs.py', args: [String(exit)], console: consoleMode };
+        assert.ok(await step('start debugging', vscode.debug.startDebugging(folder, config), 30_000), 'startDebugging returned false');
+        await step('debug session ends', ended, 60_000);
+        const run = await waitForRun((r) => r.source === 'debug' && !known.has(r.id), 10_000);
+        console.log(`watch: debugpy session (${consoleMode}, exit ${exit}) started and recorded in ${Date.now() - t0} ms`);
+        assert.equal(run.exitCode, exit, 'the exit code from the adapter\'s exited event');
+        assert.deepEqual(run.primary, { name: 'val_accuracy', value: 0.85, direction: 'higher' });
+        assert.equal(run.metrics.find((m) => m.name === 'val_accuracy')?.count, 3);
+        assert.match(run.outputHead + run.outputTail, /Epoch 3\/3 - loss: 0\.3333 - val_accuracy: 0\.8500/);
+        assert.match(run.command!, new RegExp(`epochs\\.py ${exit}$`));
+        assert.equal(run.code?.path, 'epochs.py');
+        assert.equal(session?.configuration.redirectOutput, true, 'our DebugConfigurationProvider set redirectOutput');
+        assert.deepEqual(stops, exit === 0 ? [] : ['exception'], 'stopped only on the non-zero SystemExit');
+        // One run for one session: the debugger's own terminal command is not recorded again by the terminal watcher.
+        const added = runs().filter((r) => !known.has(r.id));
+        assert.deepEqual(added.map((r) => r.source), ['debug'], JSON.stringify(added.map((r) => [r.source, r.command])));
+        assert.equal(api.runs.recorder.activeRuns().length, 0);
+      } finally {
+        startSub.dispose();
+        continuer.dispose();
+        endSub?.dispose();
+        for (const t of vscode.window.terminals) if (!terminalsBefore.has(t)) t.dispose();
+      }
+    });
+  }
+
   it('records a notebook cell executed by a notebook controller', async () => {
     // The controller exists before the notebook opens and prefers it, so the workbench knows the kernel when asked.
     const controller = vscode.notebooks.createNotebookController('ideator-watch-test', 'jupyter-notebook', 'Watch test kernel');
