@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTests } from '@vscode/test-electron';
+import { debugpyPython } from './fixtures/debugpyShim';
 import { buildExtension, buildSuite } from './lib/build';
 import { ROOT } from './lib/codeServer';
 import { copyDemoWorkspace } from './lib/workspace';
@@ -21,11 +22,13 @@ async function main(): Promise<number> {
   const resultFile = join(userData, 'result.json');
   try {
     const code = await runTests({
-      extensionDevelopmentPath: ROOT,
+      // The debugpy shim stands in for the Python Debugger extension (desktop VS Code loads several dev paths).
+      extensionDevelopmentPath: [ROOT, join(ROOT, 'test/vscode/fixtures/debugpy-shim')],
       extensionTestsPath: suiteIndex,
       launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome', `--user-data-dir=${userData}`],
       extensionTestsEnv: {
         IDEATOR_VSCODE_RESULT: resultFile,
+        IDEATOR_DEBUGPY_PYTHON: debugpyPython(),
         ...(grepAt >= 0 && args[grepAt + 1] ? { IDEATOR_VSCODE_GREP: args[grepAt + 1] } : {}),
       },
     });
