@@ -105,22 +105,33 @@ export class TerminalTextCleaner {
       if (cr >= 0 && cr < stop) stop = cr;
       if (esc >= 0 && esc < stop) stop = esc;
       if (bs >= 0 && bs < stop) stop = bs;
+      const c = stop < n ? chunk.charCodeAt(stop) : -1;
+      if (c === 0x0d && stop + 1 < n && chunk.charCodeAt(stop + 1) !== 0x0a) {
+        // A redraw. When it can be jumped over, the text before this "\r" is overwritten too: skip appending it.
+        // (stop < esc here, so the caller's esc cursor is still valid for stop + 1.)
+        const to = this.skipRedraws(chunk, stop + 1, nl, esc);
+        if (to === stop + 1 && stop > i) this.append(chunk, i, stop);
+        this.pendingCR = true;
+        i = to;
+        continue;
+      }
       if (stop > i) this.append(chunk, i, stop);
       if (stop === n) break;
       i = stop + 1;
-      const c = chunk.charCodeAt(stop);
       if (c === 0x0a) {
         onLine(this.line);
         this.line = '';
         this.pendingCR = false;
       } else if (c === 0x0d) {
-        this.pendingCR = true;
-        if (i < n && chunk.charCodeAt(i) !== 0x0a) {
-          if (esc !== -1 && esc < i) esc = chunk.indexOf('\x1b', i);
-          i = this.skipRedraws(chunk, i, nl, esc);
-        }
+        this.pendingCR = true; // a CRLF's "\r", or the chunk's last character
       } else if (c === 0x1b) {
         this.state = State.Esc;
+        // Most escapes are colour codes: go straight to the CSI scan rather than round the loop once more.
+        if (i < n && chunk.charCodeAt(i) === 0x5b /* [ */) {
+          this.startCsi();
+          if (i + 1 < n) i = this.escape(chunk, i + 1);
+          else i++;
+        }
       } else {
         // Backspace: the cursor moves left; drop the last character. Keras erases its bar with runs of a hundred,
         // so take the whole run at once.

@@ -55,8 +55,13 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 /** Characters of one word of a name: letters, digits, _ - . @ and the apostrophe of "valid_0's". */
+const NAME_CHARS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  if (isLetter(c) || isDigit(c) || c === 0x5f || c === 0x2d || c === 0x2e || c === 0x40 || c === 0x27) NAME_CHARS[c] = 1;
+}
+/** A table lookup: names are walked backwards one character at a time on every pair of every line. */
 function isNameChar(c: number): boolean {
-  return isLetter(c) || isDigit(c) || c === 0x5f || c === 0x2d || c === 0x2e || c === 0x40 || c === 0x27;
+  return c < 128 && NAME_CHARS[c] === 1;
 }
 
 /** Characters that may directly follow a value: separators, closers, quotes, "+/-", "±", "(". */
