@@ -84,7 +84,8 @@ export class BoundedCapture {
     // One cleaning pass serves both consumers. The extractor used to get the joined text and clean it again with
     // its own cleaner; now it takes the lines of the joined text, which is also what head and tail keep. Splitting
     // the joined text (rather than handing over the cleaner's lines) gives lines free of invisible characters.
-    const text = removeInvisible(lines.join('\n') + '\n');
+    lines.push(''); // the joined text ends with "\n"; joining it in is cheaper than appending to a long string
+    const text = removeInvisible(lines.join('\n'));
     const clean = text.split('\n');
     for (let k = 0; k < clean.length - 1; k++) this.extractor.pushLine(clean[k]);
     this.keep(text);
