@@ -105,9 +105,12 @@ const SEGMENT_RE = /^history\.(\d+)\.jsonl$/;
 // Pure helpers (shared by export.ts and tests)
 // ---------------------------------------------------------------------------------------------------------------
 
-/** A run counts as failed when it reported a non-zero exit code; null/undefined (unknown) is not a failure. */
+/**
+ * A run counts as failed when it reported a non-zero exit code (null/undefined, unknown, is not a failure) or its
+ * primary metric diverged (NaN / inf printed after the last finite value): its last finite score is not its result.
+ */
 export function runFailed(run: Run): boolean {
-  return typeof run.exitCode === 'number' && run.exitCode !== 0;
+  return (typeof run.exitCode === 'number' && run.exitCode !== 0) || run.primary?.diverged === true;
 }
 
 /** Direction-aware "a is better than b". */

@@ -28,14 +28,21 @@ export const MetricSchema = z.object({
   direction: DirectionSchema,
   /** True when the name looks like a validation/test metric (val_, valid, eval_, test_, cv). */
   validation: z.boolean(),
+  /** NaN / infinite values printed for it (never part of last, best or series). */
+  nonFinite: z.number().int().nonnegative().optional(),
+  /** The latest value printed was NaN or infinite. */
+  diverged: z.boolean().optional(),
 });
 export type Metric = z.infer<typeof MetricSchema>;
 
 /** The score a run is judged by. */
 export const PrimaryScoreSchema = z.object({
   name: z.string().min(1),
+  /** The last finite value printed. */
   value: z.number(),
   direction: DirectionSchema,
+  /** Printed NaN / inf after `value`: the run diverged, and is judged as a failed run. */
+  diverged: z.boolean().optional(),
 });
 export type PrimaryScore = z.infer<typeof PrimaryScoreSchema>;
 

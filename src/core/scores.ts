@@ -12,7 +12,9 @@
  *   prints percentages compares with itself; we do not guess a unit for bare numbers.
  * - Counters and settings (epoch, step, iteration, learning_rate, grad_norm, runtime, *_per_second, sizes, counts)
  *   are context, not metrics; the latest epoch/step/iteration is kept in context().
- * - Arrays ("CV scores: [0.81 0.83]"), NaN and infinities are not recorded.
+ * - Arrays ("CV scores: [0.81 0.83]") are not recorded. NaN and infinities are never values: printed for a metric
+ *   that already has values they are counted (nonFinite), and when one is the latest printed the metric, and a
+ *   primary score on it, is marked diverged: the run blew up after its last finite value.
  * - A LightGBM "best iteration is:" block re-prints the best iteration's scores; they are recorded like any other
  *   line, so `last` is the score of the model the library returned.
  * - A configured primary metric that never appears gives primary() === null rather than silently judging the run
@@ -154,7 +156,8 @@ export class ScoreExtractor {
   primary(): PrimaryScore | null {
     const m = this.primarySeries();
     if (!m) return null;
-    return { name: m.name, value: m.last, direction: this.opts.primaryDirection ?? m.direction };
+    const direction = this.opts.primaryDirection ?? m.direction;
+    return m.diverged ? { name: m.name, value: m.last, direction, diverged: true } : { name: m.name, value: m.last, direction };
   }
 
   /** Latest counters seen (epoch, step, iteration, ...): context for a chart or a trajectory, never scored. */
@@ -275,6 +278,14 @@ export class ScoreExtractor {
       }
       this.recentRaw[slot] = raw;
       this.recentInfo[slot] = info;
+    }
+    if (!Number.isFinite(value)) {
+      // NaN / inf marks a metric that already has values as diverged; it never starts a metric or sets a counter.
+      if (info.kind === 'metric') {
+        const m = info.series ?? this.byName.get(info.name);
+        if (m) m.addNonFinite(++this.seq);
+      }
+      return;
     }
     if (info.kind === 'metric') {
       let m = info.series;

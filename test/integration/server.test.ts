@@ -45,6 +45,17 @@ describe('reward server (open, loopback)', () => {
     assert.deepEqual(again.json.results, job.results);
   });
 
+  it('a run whose metric ends in NaN diverged: no score, not an improvement, and the reason says so', async () => {
+    const ideas = [ideaWithScript('import sys\nprint("acc: 0.9")\nprint("acc: nan")'), printsAcc(0.9)];
+    const r = await api(server, 'POST', '/v1/rewards?wait=1', { state: toyState(0.5), ideas });
+    assert.equal(r.status, 200, r.text);
+    const [diverged, fine] = r.json.results;
+    assert.equal(diverged.status, 'exec_failed', JSON.stringify(diverged));
+    assert.equal(diverged.reward, 0);
+    assert.match(diverged.error ?? '', /diverged \(NaN\/inf printed after 0\.9\)/);
+    assert.equal(fine.status, 'improved');
+  });
+
   it('settles format errors on arrival, without executing or queueing them', async () => {
     const r = await api(server, 'POST', '/v1/rewards', { state: toyState(0.5), ideas: ['no fields at all', 'ACTION: only one'] });
     assert.equal(r.status, 202);

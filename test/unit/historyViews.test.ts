@@ -75,6 +75,16 @@ test('chart SVG: a point per run, best-so-far line, idea markers by outcome, eve
   assert.equal(escapeXml(`<&>"'`), '&lt;&amp;&gt;&quot;&#39;');
 });
 
+test('a diverged run (NaN after its last finite score) is a failed run in the rows and the chart', () => {
+  const runs = [run(0.8), run(0.95, { primary: { name: 'val_acc', value: 0.95, direction: 'higher', diverged: true } }), run(0.82)];
+  const rows = buildRunRows({ runs, ideas: [], outcomes: [] });
+  assert.deepEqual(rows.map((r) => r.trend), ['new-best', 'worse', 'new-best']);
+  assert.deepEqual(rows.map((r) => r.bestAfter), [0.8, 0.8, 0.82], 'its last finite 0.95 is never the best');
+  const svg = renderScoreChart(rows);
+  assert.equal((svg.match(/class="pt failed"/g) ?? []).length, 1);
+  assert.match(svg, /diverged: val_acc became NaN\/inf after 0\.95/);
+});
+
 test('chart y ticks are round numbers covering the range', () => {
   assert.deepEqual(niceTicks(0.81, 0.9), [0.825, 0.85, 0.875, 0.9]);
   assert.deepEqual(niceTicks(1, 1), [1]);

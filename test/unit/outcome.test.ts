@@ -75,3 +75,18 @@ test('recordCompletedRun tags the first run after the applied edit and records i
   assert.equal(next.run.ideaId, undefined);
   assert.equal(store.outcomes().length, 1);
 });
+
+test('a run whose primary metric diverged (NaN/inf after its last finite value) is a failed run, not a score', () => {
+  const before = { value: 0.35, direction: 'lower' as const, metric: 'val_loss' };
+  const t = '2026-11-23T10:00:00Z';
+  // The last finite val_loss (0.30) would beat p_t, but the run ended in NaN: reward 0, status exec_failed.
+  const diverged = run('d', null, t, { primary: { name: 'val_loss', value: 0.3, direction: 'lower', diverged: true } });
+  const outcome = judgeOutcome({ ideaId: 'i', run: diverged, before });
+  assert.equal(outcome.status, 'exec_failed');
+  assert.equal(outcome.reward, 0);
+  const store = HistoryStore.open(fs.mkdtempSync(path.join(os.tmpdir(), 'ideator-diverged-')), { onWarning: () => {} });
+  store.appendRun(run('ok', null, '2026-11-23T09:00:00Z', { primary: { name: 'val_loss', value: 0.4, direction: 'lower' }, endedAt: '2026-11-23T09:01:00Z' }));
+  store.appendRun({ ...diverged, endedAt: '2026-11-23T10:01:00Z' });
+  assert.equal(store.bestScore()?.value, 0.4, 'the diverged run is not the best run');
+  assert.equal(store.lastScore()?.value, 0.4, 'nor the current score');
+});

@@ -14,8 +14,8 @@ import { extractScores, ScoreExtractor } from '../../src/core/scores';
 const DIR = join(__dirname, '..', 'fixtures', 'logs');
 
 interface Expected {
-  metrics: Record<string, { last: number; count: number; best?: number; tol?: number }>;
-  primary: { name: string; value: number; direction: 'higher' | 'lower' };
+  metrics: Record<string, { last: number; count: number; best?: number; tol?: number; nonFinite?: number }>;
+  primary: { name: string; value: number; direction: 'higher' | 'lower'; diverged?: boolean };
   not_metrics?: string[];
   context?: Record<string, number>;
 }
@@ -35,7 +35,7 @@ function byName(metrics: Metric[]): Map<string, Metric> {
 
 describe('score extraction on tool fixtures', () => {
   it('has the real-tool and hand-written fixtures', () => {
-    for (const name of ['lightgbm_binary', 'lightgbm_sklearn_regression', 'xgboost_train', 'xgboost_sklearn', 'sklearn_prints', 'tqdm_postfix', 'keras2_tty', 'keras3_tty', 'hf_trainer_floats', 'hf_trainer_strings', 'jsonl_metrics']) {
+    for (const name of ['lightgbm_binary', 'lightgbm_sklearn_regression', 'xgboost_train', 'xgboost_sklearn', 'sklearn_prints', 'tqdm_postfix', 'keras2_tty', 'keras3_tty', 'hf_trainer_floats', 'hf_trainer_strings', 'jsonl_metrics', 'diverging_numpy']) {
       assert.ok(fixtures.includes(`${name}.log`), `missing fixture ${name}.log`);
     }
   });
@@ -56,6 +56,8 @@ describe('score extraction on tool fixtures', () => {
         if (exp.best !== undefined) assert.ok(close(m.best, exp.best, exp.tol), `${file}: ${name} best ${m.best} != ${exp.best}`);
         assert.equal(m.series.length, m.count, `${file}: ${name} series length`);
         assert.ok(close(m.series[m.series.length - 1], exp.last, exp.tol));
+        // NaN / inf printed: counted apart, never a value (the sidecar counts what the loop really produced).
+        assert.equal(m.nonFinite ?? 0, exp.nonFinite ?? 0, `${file}: ${name} non-finite values`);
       }
       for (const name of expected.not_metrics ?? []) assert.ok(!got.has(name), `${file}: '${name}' is context, not a metric`);
     });
@@ -68,6 +70,7 @@ describe('score extraction on tool fixtures', () => {
       assert.equal(primary.direction, expected.primary.direction);
       const tol = expected.metrics[expected.primary.name]?.tol;
       assert.ok(close(primary.value, expected.primary.value, tol), `${file}: primary ${primary.value} != ${expected.primary.value}`);
+      assert.equal(primary.diverged ?? false, expected.primary.diverged ?? false, `${file}: primary diverged`);
     });
 
     it(`${file}: identical when streamed in small, odd-sized chunks`, () => {

@@ -310,3 +310,54 @@ describe('number parsing', () => {
     texts.forEach((t, i) => assert.ok(Object.is(m.series[i], Number(t)) || (m.series[i] === 0 && Number(t) === 0), `${t}: ${m.series[i]} != ${Number(t)}`));
   });
 });
+
+describe('NaN and infinity (a run that diverged)', () => {
+  it('reads nan / inf in every value shape, never as a value, and marks the metric and the primary diverged', () => {
+    for (const line of [
+      'val_loss: nan',
+      'val_loss=NaN',
+      'val_loss = -inf',
+      "{'val_loss': nan, 'epoch': 3}",
+      "{'val_loss': 'nan'}",
+      '{"val_loss": Infinity}',
+      'val_loss: tensor(nan, device=\'cuda:0\')',
+      'val_loss: np.float64(nan)',
+      'Epoch 4/10 - loss: nan - val_loss: nan',
+    ]) {
+      const r = extractScores(`val_loss: 0.52\nval_loss: 0.48\n${line}\n`);
+      const m = r.metrics.find((x) => x.name === 'val_loss');
+      assert.ok(m, line);
+      MetricSchema.parse(m);
+      assert.equal(m.last, 0.48, line);
+      assert.equal(m.count, 2, line);
+      assert.deepEqual(m.series, [0.52, 0.48], line);
+      assert.equal(m.nonFinite, 1, line);
+      assert.equal(m.diverged, true, line);
+      assert.deepEqual(PrimaryScoreSchema.parse(r.primary), { name: 'val_loss', value: 0.48, direction: 'lower', diverged: true }, line);
+    }
+  });
+
+  it('a finite value after a NaN recovers the metric; a NaN-only name is never a metric', () => {
+    const r = extractScores('acc: 0.7\nacc: nan\nacc: 0.75\ngrad_norm: nan\nweird_metric: nan\n');
+    const acc = r.metrics.find((m) => m.name === 'acc')!;
+    assert.equal(acc.nonFinite, 1);
+    assert.equal(acc.diverged, false);
+    assert.deepEqual(r.primary, { name: 'acc', value: 0.75, direction: 'higher' });
+    assert.ok(!r.metrics.some((m) => m.name === 'weird_metric'));
+  });
+
+  it('two non-finite pairs on one line are two values, and words that merely start alike are not values', () => {
+    const r = extractScores('loss=1.0 val_loss=0.9\nloss=inf val_loss=nan\nnanny: 3\ninfo: 4 files\n');
+    assert.equal(r.metrics.find((m) => m.name === 'loss')?.nonFinite, 1);
+    assert.equal(r.metrics.find((m) => m.name === 'val_loss')?.nonFinite, 1);
+    assert.ok(!r.metrics.some((m) => /^(inf|nan) /.test(m.name)), JSON.stringify(r.metrics.map((m) => m.name)));
+    assert.equal(values('accuracy: info\n').accuracy, undefined);
+    assert.equal(values('accuracy: nanometers\n').accuracy, undefined);
+  });
+
+  it('a number too large for a double is infinite, not a score', () => {
+    const r = extractScores('train_loss: 3.2\ntrain_loss: 1e999\n');
+    assert.equal(r.metrics[0].last, 3.2);
+    assert.equal(r.metrics[0].diverged, true);
+  });
+});

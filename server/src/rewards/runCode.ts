@@ -89,6 +89,9 @@ export async function runCode(opts: {
         ? { ...base, ok: true, score: grade.score }
         : { ...base, ok: true, score: null, error: `invalid submission: ${grade.reason ?? 'rejected by the grader'}` };
     }
+    if (run.primary?.diverged) {
+      return { ...base, ok: true, score: null, error: `the metric '${run.primary.name}' diverged (NaN/inf printed after ${run.primary.value})` };
+    }
     if (run.primary) {
       stages.push('submission');
       return { ...base, ok: true, score: run.primary.value };

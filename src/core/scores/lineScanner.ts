@@ -79,6 +79,39 @@ const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 let valueOut = 0;
 let percentOut = false;
 
+/**
+ * End of a NaN / infinity token at i ("nan", "NaN", "inf", "Infinity", any case), or -1. The token must end where a
+ * value ends, so words such as "nanny" or "info" are not values.
+ */
+function nonFiniteEnd(line: string, i: number): number {
+  const c = line.charCodeAt(i) | 0x20;
+  let len = 0;
+  if (c === 0x6e /* n */ && (line.charCodeAt(i + 1) | 0x20) === 0x61 && (line.charCodeAt(i + 2) | 0x20) === 0x6e) len = 3;
+  else if (c === 0x69 /* i */ && (line.charCodeAt(i + 1) | 0x20) === 0x6e && (line.charCodeAt(i + 2) | 0x20) === 0x66) {
+    len = line.slice(i, i + 8).toLowerCase() === 'infinity' ? 8 : 3;
+  } else return -1;
+  const end = i + len;
+  return end >= line.length || isValueEnd(line.charCodeAt(end)) || line.charCodeAt(end) === 0x2e ? end : -1;
+}
+
+/** The tail of parseValue() for a NaN / infinity token ending at i: the wrapper's closer, then a value end. */
+function finishNonFinite(line: string, i: number, close: number, negative: boolean): number {
+  const isNan = (line.charCodeAt(i - 1) | 0x20) === 0x6e;
+  if (close !== 0) {
+    const w = line.charCodeAt(i);
+    if (w === close) i++;
+    else if (close === 0x29 && w === 0x2c) {
+      const paren = line.indexOf(')', i);
+      if (paren < 0) return -1;
+      i = paren + 1;
+    } else return -1;
+  }
+  if (i < line.length && !isValueEnd(line.charCodeAt(i)) && line.charCodeAt(i) !== 0x2e) return -1;
+  valueOut = isNan ? NaN : negative ? -Infinity : Infinity;
+  percentOut = false;
+  return i;
+}
+
 /** Reads a number starting at i (after optional spaces and a numpy/torch wrapper); returns its end or -1. */
 function parseValue(line: string, i: number): number {
   const n = line.length;
@@ -105,11 +138,14 @@ function parseValue(line: string, i: number): number {
     } else if (c === 0x74 /* t */ && line.startsWith('tensor(', i)) {
       close = 0x29;
       i += 7;
-    } else return -1;
+    } else if (nonFiniteEnd(line, i) < 0) return -1;
     if (i >= n) return -1;
     c = line.charCodeAt(i);
   }
   const start = i;
+  // "loss: nan", "val_loss=-inf", tensor(nan): a value that diverged, recorded as such (never as a score).
+  const nf = nonFiniteEnd(line, c === 0x2d || c === 0x2b ? i + 1 : i);
+  if (nf >= 0) return finishNonFinite(line, nf, close, c === 0x2d);
   const negative = c === 0x2d;
   if (c === 0x2d || c === 0x2b) i++;
   // Digits are accumulated as we go: for up to 15 significant digits and a power of ten within ±22, mantissa and
@@ -183,8 +219,7 @@ function parseValue(line: string, i: number): number {
   } else {
     v = Number(line.slice(start, end));
   }
-  if (!Number.isFinite(v)) return -1;
-  valueOut = v;
+  valueOut = v; // 1e999 overflows to Infinity: as diverged as a printed "inf"
   return i;
 }
 
@@ -206,6 +241,8 @@ function nameStart(line: string, end: number): number {
     if (!isLetter(line.charCodeAt(p))) break;
     if (p > 0 && (line.charCodeAt(p - 1) === 0x2f || line.charCodeAt(p - 1) === 0x5c)) break;
     if (isStopWord(line, p, start - 1)) break;
+    // "loss=nan val_loss=nan": the previous word is the last pair's value, not part of this name.
+    if (nonFiniteEnd(line, p) === start - 1) break;
     start = p;
   }
   return start;

@@ -16,6 +16,10 @@ export class MetricSeries {
   count = 0;
   /** Global order of the latest update, used to find the metric printed last. */
   seq = 0;
+  /** NaN / infinite values printed (kept out of last/min/max/series). */
+  nonFinite = 0;
+  /** The latest value printed was NaN or infinite: the run diverged after `last`. */
+  diverged = false;
   private series: number[] = [];
   private stride = 1;
   /** Values to skip before the next one is sampled (a countdown instead of a modulo on every value). */
@@ -45,9 +49,17 @@ export class MetricSeries {
     }
     this.skip--;
     this.count++;
+    this.diverged = false;
     this.last = value;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
+    this.seq = seq;
+  }
+
+  /** A NaN / infinity printed for this metric: counted and remembered, never a value to compare. */
+  addNonFinite(seq: number): void {
+    this.nonFinite++;
+    this.diverged = true;
     this.seq = seq;
   }
 
@@ -67,6 +79,7 @@ export class MetricSeries {
       count: this.count,
       direction,
       validation: this.validation,
+      ...(this.nonFinite > 0 ? { nonFinite: this.nonFinite, diverged: this.diverged } : {}),
     };
   }
 }

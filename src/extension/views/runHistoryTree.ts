@@ -44,6 +44,7 @@ class ActiveItem extends vscode.TreeItem {
 function label(row: RunRow): string {
   const p = row.run.primary;
   if (!p) return `#${row.n}  —`;
+  if (p.diverged) return `#${row.n}  NaN ▼ (diverged after ${formatScore(p.value)})`;
   const arrow = row.trend === 'new-best' ? '▲' : row.trend === 'worse' ? '▼' : row.trend === 'tie' ? '=' : '';
   const delta = row.trend === 'worse' && row.bestBefore !== null ? ` (${formatScore(p.value - row.bestBefore)} vs best)` : '';
   return `#${row.n}  ${formatScore(p.value)} ${arrow}${delta}`.trimEnd();
@@ -52,6 +53,7 @@ function label(row: RunRow): string {
 function icon(row: RunRow): vscode.ThemeIcon {
   const r = row.run;
   if (typeof r.exitCode === 'number' && r.exitCode !== 0) return new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+  if (r.primary?.diverged && !row.idea) return new vscode.ThemeIcon('warning', new vscode.ThemeColor('testing.iconFailed'));
   if (row.idea) {
     const color = !row.outcome ? undefined : new vscode.ThemeColor(row.outcome.status === 'improved' ? 'testing.iconPassed' : 'testing.iconFailed');
     return new vscode.ThemeIcon('lightbulb', color);

@@ -7,6 +7,7 @@
  */
 import type { RunRow } from '../historyRows';
 import { formatScore } from '../historyRows';
+import { runFailed } from '../../core/history';
 
 export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -33,6 +34,7 @@ function tipFor(row: RunRow): string {
   const r = row.run;
   const lines = [`Run #${row.n}${r.primary ? ` · ${r.primary.name} ${formatScore(r.primary.value)}` : ' · no score'}`];
   if (typeof r.exitCode === 'number' && r.exitCode !== 0) lines.push(`failed (exit ${r.exitCode})`);
+  else if (r.primary?.diverged) lines.push(`diverged: ${r.primary.name} became NaN/inf after ${formatScore(r.primary.value)}`);
   if (row.bestAfter !== null) lines.push(`best so far ${formatScore(row.bestAfter)}`);
   if (r.command) lines.push(r.command.length > 120 ? r.command.slice(0, 119) + '…' : r.command);
   if (row.idea) {
@@ -93,13 +95,13 @@ export function renderScoreChart(rows: readonly RunRow[], opts: ChartOptions = {
   }
   if (steps.length > 1) parts.push(`<polyline points="${steps.join(' ')}" class="best-line"/>`);
   // Score line through the scored runs of the current metric.
-  const pts = scored.filter((r) => r.run.primary!.name === metric.name && !(typeof r.run.exitCode === 'number' && r.run.exitCode !== 0));
+  const pts = scored.filter((r) => r.run.primary!.name === metric.name && !runFailed(r.run));
   if (pts.length > 1) parts.push(`<polyline points="${pts.map((r) => `${f(x(r.n))},${f(y(r.run.primary!.value))}`).join(' ')}" class="score-line"/>`);
 
   for (const r of rows) {
     const tip = escapeXml(tipFor(r));
     const cx = f(x(r.n));
-    const failed = typeof r.run.exitCode === 'number' && r.run.exitCode !== 0;
+    const failed = runFailed(r.run);
     const p = r.run.primary;
     const onAxis = !p || p.name !== metric.name || failed;
     const cy = onAxis ? H - pad.b : y(p!.value);
