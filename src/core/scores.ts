@@ -57,6 +57,15 @@ type NameInfo = { kind: 'metric'; name: string; series?: MetricSeries } | { kind
 const RECENT_SLOTS = 256;
 
 /**
+ * A copy of a short slice that does not keep its line alive. V8 makes a substring of 13+ characters a view into the
+ * whole line (up to 64K characters); the name caches hold thousands of names, so they must not pin thousands of
+ * lines. Concatenating flattens into a new small string, which the slice then refers to. Runs on cache misses only.
+ */
+function detach(name: string): string {
+  return name.length < 13 ? name : (' ' + name).slice(1);
+}
+
+/**
  * text.startsWith(name, start), by hand: V8 sends startsWith() with a position to its runtime when the strings are
  * slices of larger ones (as lines are), which costs more than comparing a short name character by character.
  */
@@ -269,7 +278,7 @@ export class ScoreExtractor {
     if (cached !== undefined && cached.length === len && sameAt(text, start, cached)) {
       info = this.recentInfo[slot]!;
     } else {
-      const raw = start === 0 && end === text.length ? text : text.slice(start, end);
+      const raw = detach(start === 0 && end === text.length ? text : text.slice(start, end));
       info = this.names.get(raw);
       if (!info) {
         info = classify(raw);

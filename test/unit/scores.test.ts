@@ -361,3 +361,30 @@ describe('NaN and infinity (a run that diverged)', () => {
     assert.equal(r.metrics[0].diverged, true);
   });
 });
+
+describe('memory', () => {
+  it('the name caches do not keep whole lines alive (names printed at the end of 60K-character lines)', async () => {
+    const v8 = await import('node:v8');
+    const vm = await import('node:vm');
+    v8.setFlagsFromString('--expose_gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const word = (i: number) => {
+      let s = '';
+      do {
+        s += String.fromCharCode(97 + (i % 26));
+        i = Math.floor(i / 26);
+      } while (i > 0);
+      return s;
+    };
+    const pad = 'x '.repeat(30_000);
+    gc();
+    const base = process.memoryUsage().heapUsed;
+    const ex = new ScoreExtractor();
+    for (let i = 0; i < 1000; i++) ex.push(`${pad}- validation_${word(i)}_accuracy: 0.5\n`);
+    gc();
+    const retainedMB = (process.memoryUsage().heapUsed - base) / 1e6;
+    assert.equal(ex.metrics().length, 512, 'distinct metrics are capped');
+    // 1000 lines of 120 KB each: a cache entry pinning its line would retain ~60-120 MB.
+    assert.ok(retainedMB < 16, `retained ${retainedMB.toFixed(1)} MB`);
+  });
+});
