@@ -1,8 +1,10 @@
 /**
- * The run recorder: owns the run history store (opened lazily under the workspace storage folder), turns finished
+ * The run recorder: owns the run history store (opened lazily; one per workspace, under global storage), turns finished
  * PendingRuns into history records, closes the loop on applied ideas (outcome), updates the status-bar score and
  * raises the plateau prompt. Watchers only call begin() / complete(); views only read store + active runs.
  */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { HistoryStore } from '../core/history';
@@ -64,9 +66,24 @@ export class RunRecorder implements vscode.Disposable {
     );
   }
 
+  /**
+   * The history's folder: global storage, keyed by the workspace (its .code-workspace file, else its first folder).
+   * Not context.storageUri: when a window reloads while the previous extension host still holds that folder's lock,
+   * VS Code hands the new host a suffixed sibling ("<id>-1"), and the run history would seem to vanish until the
+   * next reload (seen in code-server on every few reloads). A history written to the old place is copied over once.
+   */
   static storageDirFor(context: vscode.ExtensionContext): string {
-    // Per workspace when there is one; a shared folder for loose windows.
-    return context.storageUri ? path.join(context.storageUri.fsPath, 'run-history') : path.join(context.globalStorageUri.fsPath, 'run-history-no-workspace');
+    const ws = vscode.workspace.workspaceFile ?? vscode.workspace.workspaceFolders?.[0]?.uri;
+    if (!ws || ws.scheme === 'untitled') return path.join(context.globalStorageUri.fsPath, 'run-history-no-workspace');
+    const key = createHash('sha256').update(ws.toString()).digest('hex').slice(0, 16);
+    const dir = path.join(context.globalStorageUri.fsPath, 'run-history', key);
+    const old = context.storageUri && path.join(context.storageUri.fsPath, 'run-history');
+    try {
+      if (old && fs.existsSync(old) && !fs.existsSync(dir)) fs.cpSync(old, dir, { recursive: true });
+    } catch {
+      // Nothing to keep: the store starts empty.
+    }
+    return dir;
   }
 
   config(): WatchConfig {

@@ -35,11 +35,18 @@ function assert(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);
 }
 
+function allHistories(dir: string): string[] {
+  return readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => f.includes(`${join('mle-ideator.mle-ideator', 'run-history')}/`) && f.endsWith('history.jsonl'))
+    .map((f) => join(dir, f));
+}
+
 function findHistory(dir: string): string | undefined {
-  for (const f of readdirSync(dir, { recursive: true }).map(String)) {
-    if (f.endsWith(join('run-history', 'history.jsonl'))) return join(dir, f);
-  }
-  return undefined;
+  // One per workspace, in global storage (a reload must not move it: historyService.storageDirFor).
+  const all = allHistories(dir);
+  assert(all.length <= 1, `${all.length} run histories for one workspace: ${all.map((f) => f.slice(dir.length)).join(', ')}`);
+  return all[0];
 }
 
 function runCount(file: string | undefined): number {
