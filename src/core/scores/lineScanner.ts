@@ -94,18 +94,25 @@ function nonFiniteEnd(line: string, i: number): number {
   return end >= line.length || isValueEnd(line.charCodeAt(end)) || line.charCodeAt(end) === 0x2e ? end : -1;
 }
 
+/**
+ * After a wrapped value ('0.52', np.float64(0.93), tensor(0.93, device='cuda:0')): the index past the wrapper's
+ * closer, or -1 when it is not there.
+ */
+function closeWrapper(line: string, i: number, close: number): number {
+  if (i >= line.length) return -1;
+  const w = line.charCodeAt(i);
+  if (w === close) return i + 1;
+  if (close === 0x29 && w === 0x2c) {
+    const paren = line.indexOf(')', i);
+    return paren < 0 ? -1 : paren + 1;
+  }
+  return -1;
+}
+
 /** The tail of parseValue() for a NaN / infinity token ending at i: the wrapper's closer, then a value end. */
 function finishNonFinite(line: string, i: number, close: number, negative: boolean): number {
   const isNan = (line.charCodeAt(i - 1) | 0x20) === 0x6e;
-  if (close !== 0) {
-    const w = line.charCodeAt(i);
-    if (w === close) i++;
-    else if (close === 0x29 && w === 0x2c) {
-      const paren = line.indexOf(')', i);
-      if (paren < 0) return -1;
-      i = paren + 1;
-    } else return -1;
-  }
+  if (close !== 0 && (i = closeWrapper(line, i, close)) < 0) return -1;
   if (i < line.length && !isValueEnd(line.charCodeAt(i)) && line.charCodeAt(i) !== 0x2e) return -1;
   valueOut = isNan ? NaN : negative ? -Infinity : Infinity;
   percentOut = false;
@@ -187,16 +194,7 @@ function parseValue(line: string, i: number): number {
     }
   }
   const end = i;
-  if (close !== 0) {
-    if (i >= n) return -1;
-    const w = line.charCodeAt(i);
-    if (w === close) i++;
-    else if (close === 0x29 && w === 0x2c) {
-      const paren = line.indexOf(')', i);
-      if (paren < 0) return -1;
-      i = paren + 1;
-    } else return -1;
-  }
+  if (close !== 0 && (i = closeWrapper(line, i, close)) < 0) return -1;
   percentOut = false;
   if (i < n) {
     let t = line.charCodeAt(i);

@@ -119,6 +119,16 @@ function execute(terminal: vscode.Terminal, command: string, timeoutMs = 30_000)
   });
 }
 
+/** A tasks.json task, resolved through our TaskProvider as when a user runs it (the provider may register late). */
+async function tasksJsonTask(name: string): Promise<vscode.Task> {
+  for (let i = 0; i < 40; i++) {
+    const task = (await vscode.tasks.fetchTasks({ type: 'ideator' })).find((t) => t.name === name);
+    if (task) return task;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`tasks.json task "${name}" not found`);
+}
+
 /** Awaits one named step of a scenario, failing with the step's name instead of the test's overall timeout. */
 function step<T>(name: string, p: Thenable<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -215,12 +225,7 @@ describe('Run watching in a real VS Code', function () {
     await vscode.workspace.getConfiguration('ideator').update('pythonPath', PYTHON, vscode.ConfigurationTarget.Global);
     try {
       // The tasks.json entry goes through our TaskProvider.resolveTask, as when a user runs it.
-      let task: vscode.Task | undefined;
-      for (let i = 0; i < 40 && !task; i++) {
-        task = (await vscode.tasks.fetchTasks({ type: 'ideator' })).find((t) => t.name === 'epochs');
-        if (!task) await new Promise((r) => setTimeout(r, 250));
-      }
-      assert.ok(task, 'tasks.json task "epochs" not found');
+      const task = await tasksJsonTask('epochs');
       const ended = new Promise<void>((resolve) => {
         const sub = vscode.tasks.onDidEndTask((e) => {
           if (e.execution.task.name === 'epochs') {
@@ -377,12 +382,7 @@ describe('Run watching in a real VS Code', function () {
     await vscode.workspace.getConfiguration('ideator').update('pythonPath', PYTHON, vscode.ConfigurationTarget.Global);
     const gc = collectGarbage();
     try {
-      let task: vscode.Task | undefined;
-      for (let i = 0; i < 40 && !task; i++) {
-        task = (await vscode.tasks.fetchTasks({ type: 'ideator' })).find((t) => t.name === 'big');
-        if (!task) await new Promise((r) => setTimeout(r, 250));
-      }
-      assert.ok(task, 'tasks.json task "big" not found');
+      const task = await tasksJsonTask('big');
       gc();
       const base = process.memoryUsage();
       const peak = { rss: base.rss, external: base.external };
