@@ -118,9 +118,16 @@ function benchShape(lines: number): string {
   return text;
 }
 
-function cleanNew(pieces: string[]): { text: string; lines: string[] } {
-  const a = new TerminalTextCleaner();
-  const b = new TerminalTextCleaner();
+/** What both cleaners offer; each is fed the same pieces through both of its entry points. */
+interface Cleaner {
+  push(chunk: string): string;
+  pushLines(chunk: string, onLine: (line: string) => void): void;
+  end(): string;
+}
+
+function cleanWith(make: () => Cleaner, pieces: string[]): { text: string; lines: string[] } {
+  const a = make();
+  const b = make();
   let text = '';
   const lines: string[] = [];
   for (const p of pieces) {
@@ -130,29 +137,16 @@ function cleanNew(pieces: string[]): { text: string; lines: string[] } {
   return { text: text + a.end(), lines };
 }
 
-function cleanLegacy(pieces: string[]): { text: string; lines: string[] } {
-  const a = new LegacyTerminalTextCleaner();
-  const b = new LegacyTerminalTextCleaner();
-  let text = '';
-  const lines: string[] = [];
-  for (const p of pieces) {
-    text += a.push(p);
-    b.pushLines(p, (l) => lines.push(l));
-  }
-  return { text: text + a.end(), lines };
-}
+const cleanNew = (pieces: string[]) => cleanWith(() => new TerminalTextCleaner(), pieces);
+const cleanLegacy = (pieces: string[]) => cleanWith(() => new LegacyTerminalTextCleaner(), pieces);
 
-function captureNew(pieces: string[], opts?: CaptureOptions): CaptureResult {
-  const c = new BoundedCapture(opts);
+function captureWith(c: { push(chunk: string): void; end(): CaptureResult }, pieces: string[]): CaptureResult {
   for (const p of pieces) c.push(p);
   return c.end();
 }
 
-function captureLegacy(pieces: string[], opts?: CaptureOptions): CaptureResult {
-  const c = new LegacyBoundedCapture(opts);
-  for (const p of pieces) c.push(p);
-  return c.end();
-}
+const captureNew = (pieces: string[], opts?: CaptureOptions) => captureWith(new BoundedCapture(opts), pieces);
+const captureLegacy = (pieces: string[], opts?: CaptureOptions) => captureWith(new LegacyBoundedCapture(opts), pieces);
 
 function extractNew(pieces: string[], opts?: ScoreOptions) {
   const ex = new ScoreExtractor(opts);

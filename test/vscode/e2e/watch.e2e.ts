@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { launchBrowser, ROOT, startCodeServer } from '../lib/codeServer';
 import { openWorkbench, runCommand, shot, toast, until } from '../lib/workbench';
+import { BIG_OUTPUT_PY } from '../lib/scripts';
 import { copyDemoWorkspace } from '../lib/workspace';
 
 const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
@@ -43,7 +44,7 @@ function allHistories(dir: string): string[] {
 }
 
 function findHistory(dir: string): string | undefined {
-  // One per workspace, in global storage (a reload must not move it: historyService.storageDirFor).
+  // One per workspace, in global storage (a reload must not move it: historyService.storageFor).
   const all = allHistories(dir);
   assert(all.length <= 1, `${all.length} run histories for one workspace: ${all.map((f) => f.slice(dir.length)).join(', ')}`);
   return all[0];
@@ -200,15 +201,6 @@ async function scenario(page: Page, serverUrl: string, workspace: string, userDa
 }
 
 const BIG_MB = Number(process.env.IDEATOR_WATCH_BIG_MB ?? 200);
-const BIG_PY = `import sys
-mb = int(sys.argv[1])
-line = "step 123456 loss: 0.123456 - some progress text to fill the line ......................\\n"
-block = line * (1_000_000 // len(line))
-for i in range(mb):
-    sys.stdout.write(block)
-sys.stdout.write("val_rmse: 0.4321\\n")
-sys.stdout.flush()
-`;
 
 /** The extension host of this code-server: the process whose environment carries our isolated XDG folder. */
 function extensionHostPid(base: string): number | undefined {
@@ -235,7 +227,7 @@ function rssMB(pid: number): number {
  * than a run's bounded record if nothing is retained. The extension-host suite checks retained heap after a real GC.
  */
 async function bigScenario(page: Page, serverUrl: string, workspace: string, dirs: { base: string; userData: string }): Promise<void> {
-  writeFileSync(join(workspace, 'big_output.py'), BIG_PY);
+  writeFileSync(join(workspace, 'big_output.py'), BIG_OUTPUT_PY);
   await openWorkbench(page, serverUrl, workspace);
   await newTerminal(page);
   const pid = extensionHostPid(dirs.base);

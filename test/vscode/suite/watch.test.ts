@@ -16,6 +16,7 @@ import type { IdeatorApi } from '../../../src/extension/extension';
 import { ExportLineSchema } from '../../../src/core/export';
 import { IdeatorStateSchema, type IdeaRecord, type Run } from '../../../src/core/protocol';
 import { startOpenAIServer } from '../../servers/openai';
+import { BIG_OUTPUT_PY } from '../lib/scripts';
 
 const EXTENSION_ID = 'mle-ideator.mle-ideator';
 const PYTHON = process.env.IDEATOR_PYTHON || 'python3';
@@ -44,15 +45,6 @@ for e in range(1, 4):
 sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
 `;
 
-const BIG_PY = `import sys
-mb = int(sys.argv[1])
-line = "step 123456 loss: 0.123456 - some progress text to fill the line ......................\\n"
-block = line * (1_000_000 // len(line))
-for i in range(mb):
-    sys.stdout.write(block)
-sys.stdout.write("val_rmse: 0.4321\\n")
-sys.stdout.flush()
-`;
 
 const FROM_RUN_ANSWER = `ANALYSIS: Validation accuracy rose every epoch and had not levelled off at epoch 3.
 ACTION: Train for 10 epochs with early stopping on val_accuracy (patience 2).
@@ -172,7 +164,7 @@ describe('Run watching in a real VS Code', function () {
     api = await ext.activate();
     folder = vscode.workspace.workspaceFolders![0];
     writeFileSync(vscode.Uri.joinPath(folder.uri, 'epochs.py').fsPath, EPOCHS_PY);
-    writeFileSync(vscode.Uri.joinPath(folder.uri, 'big_output.py').fsPath, BIG_PY);
+    writeFileSync(vscode.Uri.joinPath(folder.uri, 'big_output.py').fsPath, BIG_OUTPUT_PY);
     mkdirSync(vscode.Uri.joinPath(folder.uri, '.vscode').fsPath, { recursive: true });
     writeFileSync(
       vscode.Uri.joinPath(folder.uri, '.vscode', 'tasks.json').fsPath,
