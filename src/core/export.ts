@@ -10,7 +10,7 @@
  *   exportStatesJsonl(store, opts)    -> { text, count }  from a HistoryStore
  */
 import { z } from 'zod';
-import { buildTrajectory, runFailed, type HistoryStore } from './history';
+import { buildTrajectory, newestScore, type HistoryStore } from './history';
 import {
   IdeaTypeSchema,
   IdeatorStateSchema,
@@ -49,12 +49,7 @@ export interface ExportOptions {
 }
 
 function scoreAt(idea: IdeaRecord, before: readonly Run[]): ScoreState {
-  if (idea.scoreBefore) return idea.scoreBefore;
-  for (let i = before.length - 1; i >= 0; i--) {
-    const p = before[i].primary;
-    if (p && !runFailed(before[i])) return { value: p.value, direction: p.direction, metric: p.name };
-  }
-  return { value: null, direction: 'higher' };
+  return idea.scoreBefore ?? newestScore(before) ?? { value: null, direction: 'higher' };
 }
 
 export function buildExportLines(history: ExportHistory, opts: ExportOptions): ExportLine[] {

@@ -29,7 +29,9 @@ import {
   type Direction,
   type IdeaRecord,
   type Outcome,
+  type PrimaryScore,
   type Run,
+  type ScoreState,
   type Step,
 } from './protocol';
 
@@ -111,6 +113,20 @@ const SEGMENT_RE = /^history\.(\d+)\.jsonl$/;
  */
 export function runFailed(run: Run): boolean {
   return (typeof run.exitCode === 'number' && run.exitCode !== 0) || run.primary?.diverged === true;
+}
+
+/** A run's primary score as the state's score p_t. */
+export function scoreStateOf(p: PrimaryScore): ScoreState {
+  return { value: p.value, direction: p.direction, metric: p.name };
+}
+
+/** The score of the newest scored, non-failed run among `runs` that `accept` lets through (p_t at some moment). */
+export function newestScore(runs: readonly Run[], accept: (run: Run) => boolean = () => true): ScoreState | undefined {
+  for (let i = runs.length - 1; i >= 0; i--) {
+    const r = runs[i];
+    if (r.primary && !runFailed(r) && accept(r)) return scoreStateOf(r.primary);
+  }
+  return undefined;
 }
 
 /** Direction-aware "a is better than b". */
@@ -426,13 +442,8 @@ export class HistoryStore {
    * The current solution's score p_t: the newest completed, non-failed run's primary score (same metric as the best).
    * Shape matches services.ts RunHistoryLike.lastScore.
    */
-  lastScore(): { value: number | null; direction: Direction; metric?: string } | undefined {
-    const runs = this.runsSinceBaseline();
-    for (let i = runs.length - 1; i >= 0; i--) {
-      const p = runs[i].primary;
-      if (p && !runFailed(runs[i])) return { value: p.value, direction: p.direction, metric: p.name };
-    }
-    return undefined;
+  lastScore(): ScoreState | undefined {
+    return newestScore(this.runsSinceBaseline());
   }
 
   /** The newest applied idea that has no outcome yet: the next completed run will judge it. */

@@ -9,7 +9,7 @@
  *   recordCompletedRun(store, run, now?)                      -> { run, outcome? }  appends both to the history
  */
 import type { HistoryStore, AppliedEdit } from './history';
-import { runFailed } from './history';
+import { newestScore, runFailed } from './history';
 import type { Direction, IdeaRecord, Outcome, Run, ScoreState } from './protocol';
 import { outcomeStatus, paperReward } from './rewards';
 
@@ -46,12 +46,7 @@ export function judgeOutcome(input: {
  */
 export function scoreBeforeIdea(idea: IdeaRecord | undefined, applied: AppliedEdit, runs: readonly Run[]): ScoreState | null {
   if (idea?.scoreBefore) return idea.scoreBefore;
-  for (let i = runs.length - 1; i >= 0; i--) {
-    const r = runs[i];
-    if ((r.endedAt ?? r.startedAt) > applied.at) continue;
-    if (r.primary && !runFailed(r)) return { value: r.primary.value, direction: r.primary.direction, metric: r.primary.name };
-  }
-  return null;
+  return newestScore(runs, (r) => (r.endedAt ?? r.startedAt) <= applied.at) ?? null;
 }
 
 /**

@@ -20,7 +20,7 @@ import { reviewQuery } from './reviewQuery';
 export interface AskOptions {
   /** Skip the review step regardless of the setting (scripts, tests). */
   noReview?: boolean;
-  /** Ask from this run of the history: its trajectory prefix, score and code (see gatherState's FromRun). */
+  /** Ask from this run of the history: its trajectory prefix, score and code (see gatherState). */
   runId?: string;
 }
 
@@ -66,7 +66,7 @@ export class AskController {
       const { config } = services.config();
       const fromRun = options.runId ? services.history?.run(options.runId) : undefined;
       if (options.runId && !fromRun) throw new SettingsError(`Run ${options.runId} is not in the run history (deleted?).`);
-      const state = await gatherState(services, target, fromRun ? { run: fromRun } : undefined);
+      const state = await gatherState(services, target, fromRun);
       let query = draftQuery({ trajectory: state.trajectory, score: state.score, taskDescription: state.taskDescription });
       const provider = await makeProvider(services, 'ideator');
       if (config.reviewQueryBeforeSending && !options.noReview) {

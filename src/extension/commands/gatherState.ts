@@ -3,6 +3,7 @@
  * Only runs when the user asks (never at activation).
  */
 import * as vscode from 'vscode';
+import { scoreStateOf } from '../../core/history';
 import type { IdeatorState, Run, ScoreState, Step } from '../../core/protocol';
 import type { Services } from '../services';
 
@@ -103,24 +104,20 @@ export function currentScoreState(services: Services): ScoreState {
   return { value: score?.value ?? null, direction, metric: score?.metric ?? cfg.primaryMetric };
 }
 
-/**
- * The state as it was at `run` ("Ask Ideator from this run" in the Run History): the trajectory up to and including
- * that run, its own primary score as p_t and the code it executed as C_t (the pair the paper scores an idea against).
- * Without a code snapshot the open file stands in; without a score the current one does.
- */
-export interface FromRun {
-  run: Run;
-}
-
 /** Just after the run ended: ISO strings compare in time order, and `until` is exclusive. */
 function justAfter(run: Run): string {
   return new Date(Date.parse(run.endedAt ?? run.startedAt) + 1).toISOString();
 }
 
-export async function gatherState(services: Services, target: TargetCode, from?: FromRun): Promise<IdeatorState> {
+/**
+ * The state s_t, now or (with `fromRun`, "Ask Ideator from this run" in the Run History) as it was at that run: the
+ * trajectory up to and including it, its own primary score as p_t and the code it executed as C_t (the pair the
+ * paper scores an idea against). Without a code snapshot the open file stands in; without a score the current one.
+ */
+export async function gatherState(services: Services, target: TargetCode, fromRun?: Run): Promise<IdeatorState> {
   let trajectory: Step[] = [];
   try {
-    trajectory = services.history?.toTrajectory(from ? { until: justAfter(from.run) } : {}) ?? [];
+    trajectory = services.history?.toTrajectory(fromRun ? { until: justAfter(fromRun) } : {}) ?? [];
   } catch (err) {
     services.output.warn(`Run history unavailable, asking with an empty trajectory: ${(err as Error).message}`);
   }
@@ -128,18 +125,17 @@ export async function gatherState(services: Services, target: TargetCode, from?:
   let code = target.code;
   let codePath = target.relativePath;
   let score = currentScoreState(services);
-  if (from) {
-    const snap = from.run.code;
+  if (fromRun) {
+    const snap = fromRun.code;
     const content = snap ? (snap.content ?? services.history?.codeContent(snap.hash)) : undefined;
     if (snap && content !== undefined) {
       code = content;
       codePath = snap.path ?? codePath;
       if (content !== target.code) {
-        services.output.info(`${target.relativePath} changed since run ${from.run.id}: the Ideator sees the code that run executed.`);
+        services.output.info(`${target.relativePath} changed since run ${fromRun.id}: the Ideator sees the code that run executed.`);
       }
     }
-    const p = from.run.primary;
-    if (p) score = { value: p.value, direction: p.direction, metric: p.name };
+    if (fromRun.primary) score = scoreStateOf(fromRun.primary);
   }
   return {
     taskId: folder?.name ?? vscode.workspace.name,
