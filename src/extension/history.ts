@@ -25,7 +25,7 @@ export interface RunWatching {
 }
 
 export function registerRunWatching(context: vscode.ExtensionContext, services: Services): RunWatching {
-  const recorder = new RunRecorder(services, RunRecorder.storageDirFor(context));
+  const recorder = new RunRecorder(services, RunRecorder.storageFor(context));
   const store = () => recorder.store;
   // Ask Ideator / Apply read services.history; a getter keeps the store lazy: it opens on first use, not here.
   Object.defineProperty(services, 'history', { configurable: true, enumerable: true, get: store, set: () => undefined });

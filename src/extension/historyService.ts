@@ -11,6 +11,7 @@ import { HistoryStore } from '../core/history';
 import { recordCompletedRun } from '../core/outcome';
 import { PlateauMonitor } from '../core/plateau';
 import type { CodeSnapshot, Outcome, Run } from '../core/protocol';
+import { activeTarget } from './commands/gatherState';
 import { readScoreOptions, readWatchConfig, type WatchConfig } from './historyConfig';
 import type { Services } from './services';
 import { makeSnapshot, readScript } from './watchers/codeSnapshot';
@@ -21,6 +22,12 @@ export interface BeginRunInit extends Omit<PendingRunInit, 'code' | 'scoreOption
   scriptPath?: string;
   /** Code that is not a file on disk (a notebook's cells): [workspace-relative label, content]. */
   codeText?: [string, string];
+}
+
+/** Where a workspace's run history lives, and where an older version kept it. */
+export interface HistoryLocation {
+  dir: string;
+  previousDir?: string;
 }
 
 /** The command Ask Ideator registers (issue 4); called with { runId } from the tree ("ask from this run"). */
@@ -54,7 +61,7 @@ export class RunRecorder implements vscode.Disposable {
 
   constructor(
     private readonly services: Services,
-    private readonly storageDir: string,
+    private readonly storage: HistoryLocation,
   ) {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -70,20 +77,17 @@ export class RunRecorder implements vscode.Disposable {
    * The history's folder: global storage, keyed by the workspace (its .code-workspace file, else its first folder).
    * Not context.storageUri: when a window reloads while the previous extension host still holds that folder's lock,
    * VS Code hands the new host a suffixed sibling ("<id>-1"), and the run history would seem to vanish until the
-   * next reload (seen in code-server on every few reloads). A history written to the old place is copied over once.
+   * next reload (seen in code-server on every few reloads). A history written to the old place (`previousDir`) is
+   * copied over once, when the store first opens. No I/O here: this runs at activation.
    */
-  static storageDirFor(context: vscode.ExtensionContext): string {
+  static storageFor(context: vscode.ExtensionContext): HistoryLocation {
     const ws = vscode.workspace.workspaceFile ?? vscode.workspace.workspaceFolders?.[0]?.uri;
-    if (!ws || ws.scheme === 'untitled') return path.join(context.globalStorageUri.fsPath, 'run-history-no-workspace');
+    if (!ws || ws.scheme === 'untitled') return { dir: path.join(context.globalStorageUri.fsPath, 'run-history-no-workspace') };
     const key = createHash('sha256').update(ws.toString()).digest('hex').slice(0, 16);
-    const dir = path.join(context.globalStorageUri.fsPath, 'run-history', key);
-    const old = context.storageUri && path.join(context.storageUri.fsPath, 'run-history');
-    try {
-      if (old && fs.existsSync(old) && !fs.existsSync(dir)) fs.cpSync(old, dir, { recursive: true });
-    } catch {
-      // Nothing to keep: the store starts empty.
-    }
-    return dir;
+    return {
+      dir: path.join(context.globalStorageUri.fsPath, 'run-history', key),
+      previousDir: context.storageUri && path.join(context.storageUri.fsPath, 'run-history'),
+    };
   }
 
   config(): WatchConfig {
@@ -97,8 +101,14 @@ export class RunRecorder implements vscode.Disposable {
   /** The store, opened on first use (reading the journal is the only slow part, so it never runs at activation). */
   get store(): HistoryStore {
     if (!this.opened) {
+      const { dir, previousDir } = this.storage;
+      try {
+        if (previousDir && fs.existsSync(previousDir) && !fs.existsSync(dir)) fs.cpSync(previousDir, dir, { recursive: true });
+      } catch (err) {
+        this.services.output.warn(`Could not copy the run history from ${previousDir}: ${(err as Error).message}`);
+      }
       const mb = this.config().maxHistoryMB;
-      this.opened = HistoryStore.open(this.storageDir, {
+      this.opened = HistoryStore.open(dir, {
         maxSegmentBytes: Math.max(64 * 1024, Math.floor((mb * 1024 * 1024) / 5)),
         maxSegments: 4,
         onWarning: (m) => this.services.output.warn(m),
@@ -214,8 +224,7 @@ export class RunRecorder implements vscode.Disposable {
       .then((choice) => {
         if (choice !== 'Ask Ideator') return;
         // The newest state, as the palette command asks it; the run's script is opened when no editor is.
-        const hasTarget = vscode.window.activeTextEditor || vscode.window.activeNotebookEditor || vscode.window.visibleTextEditors.length;
-        void (hasTarget ? Promise.resolve() : openRunScript(run, this.services.output)).then(() => vscode.commands.executeCommand(ASK_IDEATOR_COMMAND));
+        void (activeTarget() ? Promise.resolve() : openRunScript(run, this.services.output)).then(() => vscode.commands.executeCommand(ASK_IDEATOR_COMMAND));
       });
   }
 
