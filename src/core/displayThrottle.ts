@@ -63,11 +63,7 @@ export class DisplayThrottle {
   push(text: string): void {
     if (!text) return;
     const t = this.now();
-    if (t - this.windowStart >= this.windowMs) {
-      this.flush();
-      this.windowStart = t;
-      this.used = 0;
-    }
+    if (t - this.windowStart >= this.windowMs) this.newWindow(t);
     if (this.heldChars === 0 && this.used + text.length <= this.perWindow) {
       this.show(text);
       return;
@@ -84,10 +80,15 @@ export class DisplayThrottle {
     this.hold(rest);
     this.timer ??= this.setTimer(() => {
       this.timer = undefined;
-      this.release();
-      this.windowStart = this.now();
-      this.used = 0;
-    }, Math.max(1, this.windowMs - (this.now() - this.windowStart)));
+      this.newWindow(this.now());
+    }, Math.max(1, this.windowMs - (t - this.windowStart)));
+  }
+
+  /** Reports what the last window held back, then starts a window at `t` with its whole budget. */
+  private newWindow(t: number): void {
+    this.flush();
+    this.windowStart = t;
+    this.used = 0;
   }
 
   /** Writes the note for anything still held back (call before the run's closing line). */

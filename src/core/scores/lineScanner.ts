@@ -145,7 +145,7 @@ function parseValue(line: string, i: number): number {
     } else if (c === 0x74 /* t */ && line.startsWith('tensor(', i)) {
       close = 0x29;
       i += 7;
-    } else if (nonFiniteEnd(line, i) < 0) return -1;
+    } else if ((c | 0x20) !== 0x6e && (c | 0x20) !== 0x69) return -1; // n / i: maybe nan / inf, read below
     if (i >= n) return -1;
     c = line.charCodeAt(i);
   }
