@@ -52,7 +52,7 @@ export function renderScoreChart(rows: readonly RunRow[], opts: ChartOptions = {
   const pad = { l: 44, r: 10, t: 22, b: 24 };
   const scored = rows.filter((r) => r.run.primary);
   if (scored.length === 0) {
-    return `<svg xmlns="http://www.w3.org/2000/svg" class="score-chart empty" viewBox="0 0 ${W} 80" role="img" aria-label="No scored runs yet"><text x="${W / 2}" y="44" class="empty-text" text-anchor="middle">No scored runs yet: run a training script and its score appears here.</text></svg>`;
+    return `<svg xmlns="http://www.w3.org/2000/svg" class="score-chart empty" viewBox="0 0 ${W} 80" role="img" aria-label="No scored runs yet"><text x="${W / 2}" y="34" class="empty-text" text-anchor="middle">No scored runs yet.</text><text x="${W / 2}" y="54" class="empty-text" text-anchor="middle">Run a training script: its score appears here.</text></svg>`;
   }
   const metric = scored[scored.length - 1].run.primary!;
   const values = scored.filter((r) => r.run.primary!.name === metric.name).map((r) => r.run.primary!.value);
