@@ -9,7 +9,7 @@ export npm_config_yes=true npm_config_nodedir=${npm_config_nodedir:-/usr} npm_co
 export DEBIAN_FRONTEND=noninteractive
 
 need_apt=()
-for pkg in build-essential pkg-config python3 python3-venv curl ripgrep libsecret-1-dev libkrb5-dev; do
+for pkg in build-essential pkg-config python3 python3-venv curl ripgrep libsecret-1-dev libkrb5-dev bubblewrap util-linux e2fsprogs; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -13,9 +13,17 @@ Where the state comes from (first found): extra_info["state"] (dict or JSON text
 ground_truth (dict or JSON text of the state), extra_info["state_path"] (a JSON file). extra_info["task"]
 optionally names the server task (default: the state's taskId).
 
-Every call returns the same keys (VeRL takes the keys from the first sample): "score" plus numeric flags
-improved / not_improved / exec_failed / timeout / format_error / bridge_error and duration_s. It never raises
-by default: a failure gives score IDEATOR_REWARD_FAILURE_SCORE (0.0) with bridge_error = 1 and a log line.
+Printed scores are opt-in. A state no server task grades (no task, or a taskId the server does not have) can only
+be scored from the metric the run PRINTS, which the idea's code can forge; the server refuses it (HTTP 400
+no_grader, a bridge error) unless allowed: IDEATOR_REWARD_ALLOW_PRINTED_SCORE=1, the keyword
+allow_printed_score=True, or extra_info["allow_printed_score"] = True for one sample. Such rewards come back with
+self_reported = 1.
+
+Every call returns the same keys (VeRL stacks them per key and takes the key set from the first sample): "score",
+the numeric flags improved / not_improved / exec_failed / timeout / format_error / bridge_error, duration_s,
+self_reported, and the reward-hacking guard: guard_flagged plus one 0/1 key per flag (guard_touches_evaluation,
+guard_prints_metric, guard_submission_path, guard_reads_outside_data). The guard never changes "score". It never
+raises by default: a failure gives score IDEATOR_REWARD_FAILURE_SCORE (0.0) with bridge_error = 1 and a log line.
 
 Environment:
   IDEATOR_SERVER_URL        server root (default http://127.0.0.1:8787)
@@ -27,6 +35,8 @@ Environment:
   IDEATOR_REWARD_ON_ERROR   zero (default: log and return the failure score) | raise
   IDEATOR_REWARD_FAILURE_SCORE  score returned on a bridge failure (default 0.0)
   IDEATOR_REWARD_RETURN     dict (default) | float
+  IDEATOR_REWARD_ALLOW_PRINTED_SCORE  1 / true: states without a server task are scored from printed metrics
+                            (self-reported, forgeable; default off: such samples are bridge errors)
 Retried requests are safe: the server keys each request by its content, so a retry joins the same job.
 """
 
@@ -49,7 +59,11 @@ from typing import Any, Dict, List, Optional, Tuple
 log = logging.getLogger("ideator_reward")
 
 STATUSES = ("improved", "not_improved", "exec_failed", "timeout", "format_error")
-RESULT_KEYS = ("score",) + STATUSES + ("bridge_error", "duration_s")
+# The reward-hacking guard's flags (src/core/protocol.ts GuardFlagSchema), one 0/1 key each: "guard_" + name.
+GUARD_FLAGS = ("touches_evaluation", "prints_metric", "submission_path", "reads_outside_data")
+GUARD_KEYS = ("guard_flagged",) + tuple("guard_" + f for f in GUARD_FLAGS)
+RESULT_KEYS = ("score",) + STATUSES + ("bridge_error", "duration_s", "self_reported") + GUARD_KEYS
+OVERRIDES = ("url", "token", "scheme", "timeout", "retries", "on_error", "failure_score", "return_kind", "allow_printed_score")
 
 
 class BridgeError(RuntimeError):
@@ -68,13 +82,20 @@ class _Config:
         self.on_error = env.get("IDEATOR_REWARD_ON_ERROR", "zero")
         self.failure_score = float(env.get("IDEATOR_REWARD_FAILURE_SCORE", "0.0"))
         self.return_kind = env.get("IDEATOR_REWARD_RETURN", "dict")
+        self.allow_printed_score = _truthy(env.get("IDEATOR_REWARD_ALLOW_PRINTED_SCORE", ""))
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def _config(overrides: Dict[str, Any]) -> _Config:
     c = _Config()
     for k, v in overrides.items():
         if hasattr(c, k) and v is not None:
-            setattr(c, k, v)
+            setattr(c, k, _truthy(v) if k == "allow_printed_score" else v)
     return c
 
 
@@ -116,8 +137,15 @@ def find_state(ground_truth: Any, extra_info: Any) -> Tuple[dict, Optional[str]]
     raise BridgeError("no Ideator state found: put it in extra_info['state'] or reward_model.ground_truth (JSON)")
 
 
-def _body(state: dict, ideas: List[str], task: Optional[str], cfg: _Config) -> dict:
-    body: Dict[str, Any] = {"state": state, "ideas": ideas, "scheme": cfg.scheme}
+def allows_printed_score(extra_info: Any, cfg: _Config) -> bool:
+    """extra_info["allow_printed_score"] when the sample sets it, else the bridge's setting (default off)."""
+    extra = extra_info if isinstance(extra_info, dict) else (_as_obj(extra_info) or {})
+    value = extra.get("allow_printed_score")
+    return cfg.allow_printed_score if value is None else _truthy(value)
+
+
+def _body(state: dict, ideas: List[str], task: Optional[str], cfg: _Config, allow_printed: bool = False) -> dict:
+    body: Dict[str, Any] = {"state": state, "ideas": ideas, "scheme": cfg.scheme, "allowPrintedScore": bool(allow_printed)}
     if task:
         body["task"] = task
     return body
@@ -133,6 +161,14 @@ def _result_dict(result: Optional[dict], cfg: _Config, error: Optional[str] = No
         status = result.get("status")
         if status in STATUSES:
             out[status] = 1.0
+        out["self_reported"] = 1.0 if result.get("selfReported") else 0.0
+        flags = result.get("guardFlags") or []
+        out["guard_flagged"] = 1.0 if flags else 0.0
+        for flag in flags:
+            # An unknown (newer server) flag still counts in guard_flagged; it gets no key of its own, so every
+            # result keeps the same keys.
+            if flag in GUARD_FLAGS:
+                out["guard_" + flag] = 1.0
     out["duration_s"] = float(duration)
     return out
 
@@ -238,15 +274,16 @@ def compute_score(data_source: Any = None, solution_str: Any = None, ground_trut
     """Reward of one Ideator answer. Accepts VeRL's keyword call (and positional calls of older managers).
 
     Extra keyword arguments VeRL passes (reward_router_address, reward_model_tokenizer, num_turns, ...) are
-    ignored, except bridge overrides: url, token, scheme, timeout, retries, on_error, failure_score, return_kind.
+    ignored, except bridge overrides: url, token, scheme, timeout, retries, on_error, failure_score, return_kind,
+    allow_printed_score.
     """
-    cfg = _config({k: kwargs.get(k) for k in ("url", "token", "scheme", "timeout", "retries", "on_error", "failure_score", "return_kind")})
+    cfg = _config({k: kwargs.get(k) for k in OVERRIDES})
     started = time.monotonic()
     try:
         state, task = find_state(ground_truth, extra_info)
         text = solution_str if isinstance(solution_str, str) else ("" if solution_str is None else str(solution_str))
         with _slot(cfg):
-            job = _run_job_sync(cfg, _body(state, [text], task, cfg), started)
+            job = _run_job_sync(cfg, _body(state, [text], task, cfg, allows_printed_score(extra_info, cfg)), started)
         return _shape(_result_dict(job["results"][0], cfg, duration=time.monotonic() - started), cfg)
     except BridgeError as e:
         return _shape(_fail(cfg, str(e), started), cfg)
@@ -257,29 +294,31 @@ def compute_score(data_source: Any = None, solution_str: Any = None, ground_trut
 def compute_score_batch(data_sources: Any = None, solution_strs: Any = None, ground_truths: Any = None, extra_infos: Any = None, **kwargs: Any) -> List[Any]:
     """Legacy 'batch' reward manager: lists in, a list out. Answers to the same state go to the server as one
     group (one job of G ideas), groups run concurrently."""
-    cfg = _config({k: kwargs.get(k) for k in ("url", "token", "scheme", "timeout", "retries", "on_error", "failure_score", "return_kind")})
+    cfg = _config({k: kwargs.get(k) for k in OVERRIDES})
     sols = list(solution_strs or [])
     gts = list(ground_truths) if ground_truths is not None else [None] * len(sols)
     extras = list(extra_infos) if extra_infos is not None else [None] * len(sols)
     out: List[Any] = [None] * len(sols)
     groups: Dict[str, List[int]] = {}
-    found: Dict[int, Tuple[dict, Optional[str]]] = {}
+    found: Dict[int, Tuple[dict, Optional[str], bool]] = {}
     started = time.monotonic()
     for i, s in enumerate(sols):
         try:
-            found[i] = find_state(gts[i] if i < len(gts) else None, extras[i] if i < len(extras) else None)
+            extra = extras[i] if i < len(extras) else None
+            state, task = find_state(gts[i] if i < len(gts) else None, extra)
+            found[i] = (state, task, allows_printed_score(extra, cfg))
         except Exception as e:
             out[i] = _shape(_fail(cfg, str(e), started), cfg)
             continue
-        key = json.dumps([found[i][0], found[i][1]], sort_keys=True)
+        key = json.dumps(list(found[i]), sort_keys=True)
         groups.setdefault(key, []).append(i)
 
     def run(indices: List[int]) -> None:
-        state, task = found[indices[0]]
+        state, task, allow_printed = found[indices[0]]
         t0 = time.monotonic()
         try:
             with _slot(cfg):
-                job = _run_job_sync(cfg, _body(state, [str(sols[i] or "") for i in indices], task, cfg), t0)
+                job = _run_job_sync(cfg, _body(state, [str(sols[i] or "") for i in indices], task, cfg, allow_printed), t0)
             for r in job["results"]:
                 out[indices[r["index"]]] = _shape(_result_dict(r, cfg, duration=time.monotonic() - t0), cfg)
         except Exception as e:
@@ -380,14 +419,14 @@ def _aslot(cfg: _Config) -> asyncio.Semaphore:
 
 async def compute_score_async(data_source: Any = None, solution_str: Any = None, ground_truth: Any = None, extra_info: Any = None, **kwargs: Any) -> Any:
     """compute_score as a coroutine (VeRL awaits `async def` reward functions directly)."""
-    cfg = _config({k: kwargs.get(k) for k in ("url", "token", "scheme", "timeout", "retries", "on_error", "failure_score", "return_kind")})
+    cfg = _config({k: kwargs.get(k) for k in OVERRIDES})
     started = time.monotonic()
     deadline = started + cfg.timeout
     poll = lambda: min(300.0, max(1.0, deadline - time.monotonic()))  # noqa: E731
     try:
         state, task = find_state(ground_truth, extra_info)
         text = solution_str if isinstance(solution_str, str) else ("" if solution_str is None else str(solution_str))
-        body = _body(state, [text], task, cfg)
+        body = _body(state, [text], task, cfg, allows_printed_score(extra_info, cfg))
         async with _aslot(cfg):
             _, job = await _aretrying(cfg, deadline, lambda: _ahttp_json(cfg, "POST", "/v1/rewards?wait=1&waitSec=%d" % poll(), body, poll() + 30))
             while job.get("status") not in ("done", "failed"):

@@ -39,6 +39,14 @@ def idea(acc, note=""):
     )
 
 
+def computed_idea(acc, note=""):
+    """An answer whose script computes the number it prints (no guard flag)."""
+    return (
+        "ANALYSIS_ON_CURRENT_PROGRESS:\nThe score is flat.\n\nACTION:\nUse this script:\n```python\n"
+        f'import statistics\n# {note}\nacc = statistics.mean([{acc}, {acc}])\nprint("acc:", acc)\n```\n\nRATIONALE:\nIt computes a better score.\n'
+    )
+
+
 def closed_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -100,6 +108,8 @@ class BridgeAgainstRealServer(unittest.TestCase):
     def setUp(self):
         os.environ["IDEATOR_SERVER_URL"] = URL
         os.environ["IDEATOR_REWARD_RETRIES"] = "3"
+        # The toy states name no server task: these tests mean printed scores, so they opt in.
+        os.environ["IDEATOR_REWARD_ALLOW_PRINTED_SCORE"] = "1"
         os.environ.pop("IDEATOR_REWARD_ON_ERROR", None)
         os.environ.pop("IDEATOR_REWARD_RETURN", None)
 
@@ -187,6 +197,42 @@ class BridgeAgainstRealServer(unittest.TestCase):
             self.assertEqual(proxy.seen, 1, "a 400 is final")
         finally:
             proxy.close()
+
+    def test_printed_scores_are_opt_in(self):
+        os.environ.pop("IDEATOR_REWARD_ALLOW_PRINTED_SCORE", None)
+        proxy = FlakyProxy(URL, failures=0)
+        try:
+            r = bridge.compute_score(solution_str=idea(0.99, "optin"), ground_truth=state(0.5, "optin"), url=proxy.url, retries=5)
+            self.assertEqual(r["bridge_error"], 1.0)
+            self.assertEqual(r["score"], 0.0, "a forged print earns nothing without the opt-in")
+            self.assertEqual(proxy.seen, 1, "a 400 no_grader is final")
+        finally:
+            proxy.close()
+        with self.assertRaisesRegex(bridge.BridgeError, "no_grader"):
+            bridge.compute_score(solution_str=idea(0.99, "optin"), ground_truth=state(0.5, "optin"), on_error="raise")
+        # Opting in per sample (extra_info) or per call (keyword) scores the printed metric, marked self-reported.
+        per_sample = bridge.compute_score(solution_str=idea(0.99, "optin"), ground_truth="", extra_info={"state": state(0.5, "optin"), "allow_printed_score": True})
+        per_call = asyncio.run(bridge.compute_score_async(solution_str=idea(0.98, "optin"), ground_truth=state(0.5, "optin"), allow_printed_score=True))
+        for r in (per_sample, per_call):
+            self.assertEqual((r["score"], r["self_reported"], r["bridge_error"]), (1.0, 1.0, 0.0))
+        # A sample can also refuse it when the bridge allows it.
+        os.environ["IDEATOR_REWARD_ALLOW_PRINTED_SCORE"] = "1"
+        r = bridge.compute_score(solution_str=idea(0.97, "optin"), ground_truth="", extra_info={"state": state(0.5, "optin"), "allow_printed_score": False})
+        self.assertEqual(r["bridge_error"], 1.0)
+
+    def test_guard_flags_have_aligned_keys(self):
+        s = state(0.5, "guard")
+        sols = [idea(0.9, "forged"), computed_idea(0.9, "computed"), "no format", computed_idea(0.9, "nostate")]
+        extras = [{"state": s}, {"state": s}, {"state": s}, {"nothing": "here"}]
+        outs = bridge.compute_score_batch(data_sources=["d"] * 4, solution_strs=sols, ground_truths=[""] * 4, extra_infos=extras)
+        self.assertTrue(all(list(o) == list(bridge.RESULT_KEYS) for o in outs), [sorted(o) for o in outs])
+        self.assertTrue(all(isinstance(v, float) for o in outs for v in o.values()))
+        self.assertEqual([o["score"] for o in outs], [1.0, 1.0, -1.0, 0.0], "the guard does not change the reward")
+        self.assertEqual([o["guard_prints_metric"] for o in outs], [1.0, 0.0, 0.0, 0.0])
+        self.assertEqual([o["guard_flagged"] for o in outs], [1.0, 0.0, 0.0, 0.0])
+        self.assertEqual([o["guard_submission_path"] for o in outs], [0.0] * 4)
+        self.assertEqual([o["self_reported"] for o in outs], [1.0, 1.0, 1.0, 0.0])
+        self.assertEqual([o["bridge_error"] for o in outs], [0.0, 0.0, 0.0, 1.0])
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ const commands: Record<string, CommandEntry> = {
   serve: { group: 'service', summary: 'run the reward service: HTTP API, SQLite job store, sandboxed worker pool', load: async () => (await import('./commands/serve')).default },
   worker: { group: 'service', summary: 'execute queued reward ideas from the store of a local `ideator serve` (same --data-dir)', load: async () => (await import('./commands/worker')).default },
   reward: { group: 'service', summary: 'rewards for --state STATE.json and IDEA.md files (in-process, or --server URL)', load: async () => (await import('./commands/reward')).default },
+  doctor: { group: 'service', summary: 'show what the sandbox enforces on this host and run live attack probes through it', load: async () => (await import('./commands/doctor')).default },
   demo: { group: 'service', summary: 'run 8 bundled ideas through the real reward pipeline; print rewards and GRPO advantages', load: async () => (await import('./commands/demo')).default },
   bench: { group: 'bench', summary: 'run the dual-agent benchmark on MLE-bench-format tasks: Avg@K / Best@K table, resumable', load: async () => (await import('./commands/bench')).default },
   report: { group: 'bench', summary: 'write a self-contained HTML report (and --png) of a bench run directory', load: async () => (await import('./commands/report')).default },
@@ -63,8 +64,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     const command = await entry.load();
     return await command(rest, io);
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr.write(`ideator ${name}: ${err.message}\n`);
+    if (err instanceof UsageError || (err as Error)?.name === 'WeakSandboxError') {
+      io.stderr.write(`ideator ${name}: ${(err as Error).message}\n`);
       return 2;
     }
     io.stderr.write(`ideator ${name}: internal error: ${(err as Error)?.stack ?? String(err)}\n`);

@@ -232,9 +232,38 @@ export const RewardRequestSchema = z.object({
   idempotencyKey: z.string().max(200).optional(),
   /** Wall-clock limit per idea run, seconds (server default per task, 20 min). */
   timeoutSec: z.number().int().positive().max(24 * 3600).optional(),
+  /**
+   * Opt-in for ideas of a state no server task grades (no `task`, and `state.taskId` absent or not a task of the
+   * server): score them by the primary metric the run PRINTS — self-reported and forgeable (`print('score: 999')`).
+   * Without it such a request is refused (400 `no_grader`). Results scored this way carry `selfReported: true`.
+   */
+  allowPrintedScore: z.boolean().default(false),
 });
 export type RewardRequest = z.infer<typeof RewardRequestSchema>;
 export type RewardRequestInput = z.input<typeof RewardRequestSchema>;
+
+/**
+ * Reward-hacking guard flags (src/core/rewardGuard.ts), raised from the lines an idea's implementation added to
+ * C_t. They do not change the reward; they tell the trainer which rewards deserve a look.
+ * - touches_evaluation : redefines / monkeypatches a metric function, scores labels against themselves, replaces a
+ *                        computed validation score with a constant, or references the grader / private answers;
+ * - prints_metric      : prints a metric whose value is a literal (or a constant, or clamped by one), or rebinds print;
+ * - submission_path    : changes where or how submission.csv is written (another path, a symlink or hard link,
+ *                        a copy / rename / raw open() instead of DataFrame.to_csv);
+ * - reads_outside_data : reaches outside ./data and the workdir: absolute paths, '..', the home folder, secret-looking
+ *                        or whole-environment reads, network modules and URLs.
+ */
+export const GuardFlagSchema = z.enum(['touches_evaluation', 'prints_metric', 'submission_path', 'reads_outside_data']);
+export type GuardFlag = z.infer<typeof GuardFlagSchema>;
+
+export const GuardFindingSchema = z.object({
+  flag: GuardFlagSchema,
+  /** Why, in a few words (several reasons joined by '; '). */
+  reason: z.string(),
+  /** The offending added lines of C_{t+1}, as "L<line>: <code>" (truncated; at most 5). */
+  lines: z.array(z.string()),
+});
+export type GuardFinding = z.infer<typeof GuardFindingSchema>;
 
 export const RewardResultSchema = z.object({
   index: z.number().int().nonnegative(),
@@ -247,6 +276,15 @@ export const RewardResultSchema = z.object({
   codeDiff: z.string(),
   formatErrors: z.array(z.string()).default([]),
   error: z.string().optional(),
+  /**
+   * True when the idea was judged without a grader: the scores are the metric the run printed (the request set
+   * allowPrintedScore and no server task applied). The same for every idea of such a job; false otherwise.
+   */
+  selfReported: z.boolean().default(false),
+  /** Reward-hacking guard flags raised by the implemented code (empty when none, or nothing was implemented). */
+  guardFlags: z.array(GuardFlagSchema).default([]),
+  /** One entry per flag in guardFlags: the reason and the offending added lines. */
+  guard: z.array(GuardFindingSchema).default([]),
 });
 export type RewardResult = z.infer<typeof RewardResultSchema>;
 

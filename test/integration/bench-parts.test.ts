@@ -12,12 +12,12 @@ import { parseAction } from '../../server/src/bench/actions';
 import { compactHistory, DEFAULT_LIMITS, runAgent, type IdeatorClient } from '../../server/src/bench/agent';
 import type { Provider } from '../../src/core/providers/types';
 import { createWorkdir, findTask, prepareTask } from '../../server/src/tasks';
-import { agentSandbox } from '../../server/src/bench/sandbox';
+import { agentSandbox, bareSandbox } from '../../server/src/bench/sandbox';
 import { ideatorClient } from '../../server/src/bench/ideatorClient';
 import { parseProviderSpec as spec, providerFromSpec } from '../../server/src/bench/providerSpec';
 import { NULL_IDEA, VAGUE_IDEA } from '../../src/core/providers/index';
 import { createServer } from 'node:net';
-import { pathWithPython, runBash } from '../../server/src/bench/bash';
+import { runBash } from '../../server/src/bench/bash';
 import { implementerMessages, withoutSeekHelp } from '../../server/src/bench/prompt';
 import { parseProviderSpec } from '../../server/src/bench/providerSpec';
 import { PythonSession } from '../../server/src/bench/pythonSession';
@@ -76,7 +76,7 @@ describe('parseProviderSpec', () => {
 
 describe('PythonSession (real interpreter)', () => {
   it('keeps variables, shows the last expression, tracebacks without driver frames, restarts after a timeout', async () => {
-    const s = new PythonSession(resolvePython(), dir);
+    const s = new PythonSession(resolvePython(), bareSandbox(dir, resolvePython()));
     try {
       const a = await s.run('import sys\nx = 41\nprint("to stderr", file=sys.stderr)\nx + 1', 20_000);
       assert.equal(a.ok, true);
@@ -101,14 +101,28 @@ describe('PythonSession (real interpreter)', () => {
 
 describe('runBash', () => {
   it('merges stderr, reports exit codes, kills on timeout, puts the configured python first on PATH', async () => {
-    const env = pathWithPython(resolvePython());
-    const r = await runBash('echo out; echo err >&2; exit 3', dir, 10_000, env);
+    const box = bareSandbox(dir, resolvePython());
+    const r = await runBash('echo out; echo err >&2; exit 3', box, 10_000);
     assert.equal(r.exitCode, 3);
     assert.match(r.output, /out\nerr/);
-    const t = await runBash('sleep 20', dir, 500, env);
+    const t = await runBash('sleep 20', box, 500);
     assert.equal(t.timedOut, true);
-    const p = await runBash('python -c "import sys; print(sys.executable)"', dir, 20_000, env);
+    const p = await runBash('python -c "import sys; print(sys.executable)"', box, 20_000);
     assert.equal(p.exitCode, 0, p.output);
+  });
+
+  it('keeps multibyte characters whole across chunk edges, and stops on abort', async () => {
+    const box = bareSandbox(dir, resolvePython());
+    const r = await runBash('python -c "import sys\nfor i in range(4000): sys.stdout.write(\'é€😀\' * 99 + \'\\n\')"', box, 20_000, { maxOutput: 16 << 20 });
+    assert.equal(r.exitCode, 0, r.output.slice(0, 200));
+    assert.ok(!r.output.includes('\ufffd'), 'a character was split between two chunks');
+    assert.equal(r.output.split('\n').filter((l) => l === 'é€😀'.repeat(99)).length, 4000);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const t0 = Date.now();
+    const a = await runBash('sleep 20', box, 30_000, { signal: ac.signal });
+    assert.ok(Date.now() - t0 < 5000);
+    assert.equal(a.exitCode, null);
   });
 });
 
@@ -222,7 +236,7 @@ describe('the agent sandbox', () => {
     const dataDir = join(dir, 'sandbox-data');
     const { privateDir } = await prepareTask(task, { dataDir });
     const workdir = await createWorkdir(task, { dir: join(dir, 'sandbox-work'), dataDir });
-    const sandbox = agentSandbox({ workdir, python: resolvePython(), hide: [task.dir, privateDir] });
+    const sandbox = agentSandbox({ workdir, python: resolvePython() });
     if (!sandbox.info.filesystem || !sandbox.info.network) {
       t.skip(`namespaces unavailable here (${sandbox.info.mode}: ${sandbox.info.notes.join('; ')})`);
       return;
@@ -256,7 +270,8 @@ describe('the agent sandbox', () => {
       listener.close();
     }
     const bash = seen[1];
-    assert.match(bash, /^OBSERVATION:\n0\n/, bash);
+    // The answers' folder is absent, not an empty folder.
+    assert.match(bash, /^OBSERVATION:\nls: cannot access [^\n]*No such file or directory\n0\n/, bash);
     assert.ok(!bash.includes('customer_id,churn'), 'the private answers were readable');
     assert.match(bash, /key=\[\]/);
     assert.ok(!bash.includes('WROTE-OUTSIDE') && bash.includes('WROTE-INSIDE'), bash);

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import type { Job } from '../../src/core/protocol';
 import { grpoAdvantages } from '../../src/core/rewards';
+import { rewardTable } from '../../server/src/commands/demo';
 import { REPO } from './serverHarness';
 
 describe('ideator demo', () => {
@@ -34,7 +35,43 @@ describe('ideator demo', () => {
     // The diff-carrying idea was applied as a diff.
     assert.match(byName['04-stronger-regularisation'].codeDiff, /^\+.*C=0\.002/m);
     assert.deepEqual(out.advantages, grpoAdvantages(out.job.results.map((x) => x.reward)));
+    // Graded by the task's grade.py, never by printed metrics; the bundled ideas are honest edits: no guard flag.
+    for (const x of out.job.results) {
+      assert.equal(x.selfReported, false, out.ideas[x.index]);
+      assert.deepEqual(x.guardFlags, [], `${out.ideas[x.index]}: ${JSON.stringify(x.guard)}`);
+      assert.deepEqual(x.guard, []);
+    }
     assert.ok(Date.now() - t0 < 180_000);
     assert.match(r.stderr, /8\/8/);
+  });
+
+  it('shows a guard column (flags, or -) and marks self-reported scores with *', () => {
+    const base = { status: 'improved' as const, reward: 1, scoreBefore: 0.5, durationMs: 1200, outputTail: '', codeDiff: '', formatErrors: [] };
+    const job: Job = {
+      id: 'job_x',
+      kind: 'reward',
+      status: 'done',
+      createdAt: '',
+      updatedAt: '',
+      progress: { done: 2, total: 2 },
+      results: [
+        { ...base, index: 0, scoreAfter: 0.9, selfReported: false, guardFlags: [], guard: [] },
+        {
+          ...base,
+          index: 1,
+          scoreAfter: 999,
+          selfReported: true,
+          guardFlags: ['prints_metric', 'submission_path'],
+          guard: [
+            { flag: 'prints_metric', reason: 'prints a literal score', lines: ['L2: print("score: 999")'] },
+            { flag: 'submission_path', reason: 'creates a symlink', lines: ['L3: os.symlink("a", "submission.csv")'] },
+          ],
+        },
+      ],
+    };
+    const lines = rewardTable(['honest', 'forged'], job, [0, 0]).split('\n');
+    assert.match(lines[0], /^# +idea +status +score +reward +advantage +guard +time *$/);
+    assert.match(lines[2], /^1 +honest +improved +0\.90000 +\+1 +\+0\.000 +- +1\.2 s$/);
+    assert.match(lines[3], /^2 +forged +improved +999\.00000\* +\+1 +\+0\.000 +prints_metric,submission_path +1\.2 s$/);
   });
 });

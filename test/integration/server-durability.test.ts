@@ -61,7 +61,7 @@ describe('durability', () => {
     let server: RunningServer | undefined = await startServer({ dataDir, args: ['--slots', '2'] });
     try {
       const n = 6;
-      const submit = await api(server, 'POST', '/v1/rewards', { state: toyState(0.5), ideas: slowIdeas(n, 1.5, 'server-kill') });
+      const submit = await api(server, 'POST', '/v1/rewards', { state: toyState(0.5), allowPrintedScore: true, ideas: slowIdeas(n, 1.5, 'server-kill') });
       assert.equal(submit.status, 202);
       const id = submit.json.id;
       const before = await until('two finished and more running', async () => {
@@ -98,7 +98,7 @@ describe('durability', () => {
       const metrics = (await api(server, 'GET', '/metrics')).text;
       assert.equal(doneTotal(metrics), n, 'each idea counted once');
       // Resubmitting the same request after the crash returns the same job, not a new run.
-      const again = await api(server, 'POST', '/v1/rewards', { state: toyState(0.5), ideas: slowIdeas(n, 1.5, 'server-kill') });
+      const again = await api(server, 'POST', '/v1/rewards', { state: toyState(0.5), allowPrintedScore: true, ideas: slowIdeas(n, 1.5, 'server-kill') });
       assert.equal(again.json.id, id);
     } finally {
       await server?.stop();
@@ -112,7 +112,7 @@ describe('durability', () => {
     let worker: RunningServer | undefined;
     try {
       worker = await startServer({ dataDir, command: 'worker', args: ['--slots', '2'] });
-      const submit = await api(server, 'POST', '/v1/rewards', { state: toyState(0.5), ideas: slowIdeas(4, 1.5, 'worker-kill') });
+      const submit = await api(server, 'POST', '/v1/rewards', { state: toyState(0.5), allowPrintedScore: true, ideas: slowIdeas(4, 1.5, 'worker-kill') });
       const id = submit.json.id;
       await until('a running idea', async () => (ideaRows(dataDir).some((r) => r.status === 'running') ? true : undefined));
       await worker.kill9();
@@ -142,7 +142,7 @@ describe('durability', () => {
     const dataDir = tempDir();
     let server: RunningServer | undefined = await startServer({ dataDir, args: ['--slots', '2'] });
     try {
-      const submit = await api(server, 'POST', '/v1/rewards', { state: toyState(0.5), ideas: slowIdeas(3, 2, 'sigterm') });
+      const submit = await api(server, 'POST', '/v1/rewards', { state: toyState(0.5), allowPrintedScore: true, ideas: slowIdeas(3, 2, 'sigterm') });
       const id = submit.json.id;
       await until('a running idea', async () => (ideaRows(dataDir).some((r) => r.status === 'running') ? true : undefined));
       assert.equal(await server.stop(), 0, 'clean exit');

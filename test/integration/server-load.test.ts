@@ -16,7 +16,7 @@ describe('load', () => {
 
   it(`${N} concurrent requests (each sent twice) → ${N} results, each idea run once`, { timeout: 300_000 }, async () => {
     const value = (i: number) => Number((0.5 + (i + 1) / 1000).toFixed(3));
-    const bodies = Array.from({ length: N }, (_, i) => ({ state: toyState(0.5), ideas: [printsAcc(value(i), `# load ${i}`)] }));
+    const bodies = Array.from({ length: N }, (_, i) => ({ state: toyState(0.5), allowPrintedScore: true, ideas: [printsAcc(value(i), `# load ${i}`)] }));
     const submitted = await Promise.all([...bodies, ...bodies].map((b) => api(server, 'POST', '/v1/rewards', b)));
     for (const s of submitted) assert.ok(s.status === 202, `${s.status} ${s.text}`);
     const ids = submitted.map((s) => s.json.id);

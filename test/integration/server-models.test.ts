@@ -43,7 +43,7 @@ describe('server with model providers', () => {
 
   it('implements an idea without code through the implementer model', async () => {
     const idea = formatIdea({ analysis: 'Flat score.', action: 'Make the script report 0.8 accuracy.', rationale: 'Higher is better.' });
-    const r = await api(server, 'POST', '/v1/rewards?wait=1', { state: toyState(0.5), ideas: [idea] });
+    const r = await api(server, 'POST', '/v1/rewards?wait=1', { state: toyState(0.5), allowPrintedScore: true, ideas: [idea] });
     assert.equal(r.status, 200, r.text);
     const [res] = r.json.results;
     assert.equal(res.status, 'improved', JSON.stringify(res));
@@ -58,7 +58,7 @@ describe('server with model providers', () => {
 
   it('a failing implementer model is an execution failure with the reason', async () => {
     const idea = formatIdea({ analysis: 'x', action: 'BREAK THE IMPLEMENTER please', rationale: 'y' });
-    const r = await api(server, 'POST', '/v1/rewards?wait=1', { state: toyState(0.5), ideas: [idea] });
+    const r = await api(server, 'POST', '/v1/rewards?wait=1', { state: toyState(0.5), allowPrintedScore: true, ideas: [idea] });
     const [res] = r.json.results;
     assert.equal(res.status, 'exec_failed');
     assert.equal(res.reward, 0);

@@ -39,7 +39,10 @@ describe('schemathesis against GET /openapi.json', { skip: existsSync(SCHEMATHES
       );
       const out = `${r.stdout}\n${r.stderr}`;
       assert.equal(r.status, 0, out.slice(-6000));
-      assert.match(out, /No issues found/);
+      // Generated states name no task this server grades, so POST /v1/rewards mostly answers 400 no_grader (a
+      // documented answer): schemathesis then warns that data was mostly rejected, which is not an issue found.
+      assert.match(out, /No issues found|(\d+) generated, \1 passed/);
+      assert.doesNotMatch(out, /\b[1-9]\d* failed\b|Failures:/);
       assert.match(out, /Selected: 5\/5/);
     } finally {
       removeDir(reports);

@@ -126,7 +126,10 @@ export function ideaWithScript(code: string, analysis = 'The current solution is
   return formatIdea({ analysis, action: `Replace the script with:\n\`\`\`python\n${code}\n\`\`\``, rationale: 'It should score higher.' });
 }
 
-/** A state with no server task: scored from the metric the run prints (`acc: X`). */
+/**
+ * A state with no server task: scored from the metric the run prints (`acc: X`), which the server does only for
+ * requests that opt in with `allowPrintedScore: true` (else 400 no_grader).
+ */
 export function toyState(score = 0.5): IdeatorStateInput {
   return {
     taskDescription: 'Toy task: print acc.',

@@ -32,6 +32,9 @@ const outcome = (reward: number): IdeaOutcome => ({
   outputTail: '',
   codeDiff: '',
   formatErrors: [],
+  selfReported: false,
+  guardFlags: [],
+  guard: [],
 });
 
 // Owners on another host: never considered dead by pid, so only their lease expiry frees their ideas.

@@ -16,9 +16,10 @@ import { gradeSubmission } from '../tasks/grade';
 import type { Task } from '../tasks/loader';
 import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/workdir';
 import { noActionObservation, parseAction, type Action } from './actions';
-import { pathWithPython, runBash } from './bash';
+import { runBash } from './bash';
 import { implementerMessages } from './prompt';
 import { PythonSession } from './pythonSession';
+import { bareSandbox, type AgentSandbox } from './sandbox';
 import type { PoolRow, RunResult, StepRow } from './store';
 import { truncateMiddle } from './truncate';
 
@@ -75,8 +76,8 @@ export interface AgentRunOptions {
   onPoolOutcome: (id: string, after: number | null, improved: boolean | null) => void;
   log: (line: string) => void;
   signal?: AbortSignal;
-  /** Where actions run: confined and with a clean environment (sandbox.ts); default: unconfined, inherited env. */
-  sandbox?: { wrap: (argv: string[]) => string[]; env: NodeJS.ProcessEnv };
+  /** Where actions run: confined, with the clean environment (sandbox.ts); default: no sandbox, clean environment. */
+  sandbox?: AgentSandbox;
 }
 
 function fileHash(file: string): string | null {
@@ -118,12 +119,11 @@ function actionText(a: Action, query?: string): string {
 export async function runAgent(o: AgentRunOptions): Promise<RunResult> {
   const started = Date.now();
   const deadline = started + o.limits.timeLimitSec * 1000;
-  const env = o.sandbox?.env ?? pathWithPython(o.python, { ...process.env, MPLBACKEND: 'Agg' });
-  const wrap = o.sandbox?.wrap ?? ((a: string[]) => a);
-  const session = new PythonSession(o.python, o.workdir, env, undefined, wrap);
+  const sandbox = o.sandbox ?? bareSandbox(o.workdir, o.python);
+  const session = new PythonSession(o.python, sandbox);
   const messages: ChatMessage[] = implementerMessages({
     taskDescription: o.task.description,
-    workdir: o.workdir,
+    workdir: sandbox.inside,
     observationChars: o.limits.observationChars,
     maxSteps: o.limits.maxSteps,
     timeLimitSec: o.limits.timeLimitSec,
@@ -187,7 +187,7 @@ export async function runAgent(o: AgentRunOptions): Promise<RunResult> {
       let ideaTokens = { in: 0, out: 0 };
 
       if (action.kind === 'bash') {
-        const r = await runBash(action.code, o.workdir, actionTimeout, env, undefined, wrap);
+        const r = await runBash(action.code, sandbox, actionTimeout);
         exitCode = r.exitCode;
         observation = `${truncateMiddle(r.output, o.limits.observationChars)}\n[exit code ${r.exitCode ?? 'none'}${r.timedOut ? ', timed out' : ''}]`;
       } else if (action.kind === 'python') {

@@ -1,10 +1,11 @@
 /**
- * execute-bash: one `bash -c` per action in the run's workdir (stdout and stderr merged, in order), a wall-clock
- * limit that kills the whole process group, and the project's Python first on PATH so `python` means the
- * configured interpreter.
+ * execute-bash: one `bash -c` per action in the run's workdir under the agent's sandbox (stdout and stderr merged,
+ * in order), through the one process runner: a wall-clock limit and an abort that kill the whole tree, bounded
+ * capture decoded as one UTF-8 stream, and the project's Python first on PATH so `python` means the configured
+ * interpreter.
  */
-import { spawn } from 'node:child_process';
-import { dirname } from 'node:path';
+import type { AgentSandbox } from './sandbox';
+import { runProcess } from '../exec/runner';
 
 export interface BashResult {
   output: string;
@@ -13,53 +14,27 @@ export interface BashResult {
   durationMs: number;
 }
 
-export function pathWithPython(python: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  if (!python.includes('/')) return { ...env };
-  return { ...env, PATH: `${dirname(python)}:${env.PATH ?? '/usr/bin:/bin'}` };
-}
-
-export function runBash(
-  command: string,
-  cwd: string,
-  timeoutMs: number,
-  env: NodeJS.ProcessEnv,
-  maxOutput = 1024 * 1024,
-  /** Wraps the argv, e.g. in the sandbox (see sandbox.ts). */
-  wrap: (argv: string[]) => string[] = (a) => a,
-): Promise<BashResult> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const [bin, ...args] = wrap(['bash', '-c', `exec 2>&1\n${command}`]);
-    const child = spawn(bin, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let head = '';
-    let tail = '';
-    let total = 0;
-    const onData = (chunk: Buffer) => {
-      const text = chunk.toString('utf8');
-      total += text.length;
-      if (head.length < maxOutput / 2) head += text;
-      else tail = (tail + text).slice(-maxOutput / 2);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      resolve({ output: `cannot start bash: ${err.message}`, exitCode: null, timedOut: false, durationMs: Date.now() - started });
+export async function runBash(command: string, sandbox: AgentSandbox, timeoutMs: number, opts: { maxOutput?: number; signal?: AbortSignal } = {}): Promise<BashResult> {
+  const maxOutput = opts.maxOutput ?? 1024 * 1024;
+  const w = sandbox.launch(['bash', '-c', `exec 2>&1\n${command}`]);
+  try {
+    const r = await runProcess({
+      argv: w.argv,
+      cwd: w.cwd,
+      env: sandbox.env,
+      timeoutMs,
+      signal: opts.signal,
+      headChars: Math.floor(maxOutput / 2),
+      tailChars: Math.floor(maxOutput / 2),
+      extraFds: w.extraFds,
+      onKill: () => w.group?.kill(),
     });
-    child.on('close', (exitCode) => {
-      clearTimeout(timer);
-      let output = tail ? `${head}\n[... ${total - head.length - tail.length} characters omitted ...]\n${tail}` : head;
-      if (timedOut) output += `\n[command killed after ${Math.round(timeoutMs / 1000)} s]`;
-      resolve({ output, exitCode, timedOut, durationMs: Date.now() - started });
-    });
-  });
+    let output = r.output;
+    if (r.timedOut) output += `\n[command killed after ${Math.round(timeoutMs / 1000)} s]`;
+    return { output, exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs };
+  } catch (err) {
+    return { output: `cannot start bash: ${(err as Error).message}`, exitCode: null, timedOut: false, durationMs: 0 };
+  } finally {
+    w.release();
+  }
 }

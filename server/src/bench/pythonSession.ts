@@ -5,9 +5,13 @@
  * ends with a sentinel line carrying the status. A cell that runs past its time limit kills the interpreter;
  * the next cell starts a fresh one and the observation says the state was lost.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
 import type { Writable } from 'node:stream';
+import type { Wrapped } from '../exec/isolation';
+import { spawnTree, type ProcessTree } from '../exec/runner';
+import type { AgentSandbox } from './sandbox';
 
 const DRIVER = `
 import ast, json, os, sys, traceback
@@ -51,6 +55,8 @@ export interface CellResult {
 
 export class PythonSession {
   private child: ChildProcess | undefined;
+  private tree: ProcessTree | undefined;
+  private wrapped: Wrapped | undefined;
   private control: Writable | undefined;
   private buffer = '';
   private waiter: ((status: { ok: boolean } | null) => void) | undefined;
@@ -59,29 +65,33 @@ export class PythonSession {
 
   constructor(
     private readonly python: string,
-    private readonly cwd: string,
-    private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly sandbox: AgentSandbox,
     private readonly maxOutput = 1024 * 1024,
-    /** Wraps the interpreter's argv, e.g. in the sandbox (see sandbox.ts); fd 3 passes through. */
-    private readonly wrap: (argv: string[]) => string[] = (a) => a,
   ) {}
 
   private start(): void {
-    const [bin, ...args] = this.wrap([this.python, '-u', '-c', DRIVER, this.sentinel]);
-    const child = spawn(bin, args, {
-      cwd: this.cwd,
-      env: { ...this.env, PYTHONUNBUFFERED: '1', MPLBACKEND: 'Agg' },
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
+    // fd 3 is the control pipe; the sandbox's own fds (seccomp) come after it.
+    const w = this.sandbox.launch([this.python, '-u', '-c', DRIVER, this.sentinel], 1);
+    const tree = spawnTree(w.argv, { cwd: w.cwd, env: this.sandbox.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...w.extraFds], onKill: () => w.group?.kill() });
+    const child = tree.child;
+    this.wrapped = w;
+    this.tree = tree;
     this.child = child;
     this.control = child.stdio[3] as Writable;
     this.control.on('error', () => undefined);
     this.buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk.toString('utf8')));
-    child.stderr!.on('data', (chunk: Buffer) => this.onData(chunk.toString('utf8')));
+    const decoders = [new StringDecoder('utf8'), new StringDecoder('utf8')];
+    child.stdout!.on('data', (chunk: Buffer) => this.onData(decoders[0].write(chunk)));
+    child.stderr!.on('data', (chunk: Buffer) => this.onData(decoders[1].write(chunk)));
+    child.on('error', () => {
+      if (this.child === child) this.child = undefined;
+      w.release();
+      this.waiter?.(null);
+    });
     child.on('close', () => {
       if (this.child === child) this.child = undefined;
+      tree.kill();
+      w.release();
       this.waiter?.(null);
     });
   }
@@ -131,13 +141,8 @@ export class PythonSession {
   }
 
   kill(): void {
-    const child = this.child;
-    if (!child?.pid) return;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      child.kill('SIGKILL');
-    }
+    if (!this.child) return;
+    this.tree?.kill();
   }
 
   close(): void {

@@ -7,12 +7,11 @@
  * Actions run in the sandbox (sandbox.ts) with the task folder, private data, logs/ and state/ hidden.
  */
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Provider } from '../../../src/core/providers/types';
-import { probeIsolation } from '../exec/isolation';
-import { defaultDataDir, type Task } from '../tasks/loader';
-import { preparedPaths } from '../tasks/prepare';
+import { sandboxHost } from '../exec/isolation';
+import type { Task } from '../tasks/loader';
 import { createWorkdir } from '../tasks/workdir';
 import { runAgent, type AgentLimits, type IdeatorClient, type Prices } from './agent';
 import { agentSandbox } from './sandbox';
@@ -59,7 +58,7 @@ export async function runBench(o: BenchOptions): Promise<BenchTable> {
   try {
     const keys: RunKey[] = [];
     for (const task of o.tasks) for (const c of o.configs) for (let k = 0; k < o.runs; k++) keys.push({ task: task.id, config: c.name, runIndex: k });
-    store.setMeta('plan', JSON.stringify({ tasks: o.tasks.map((t) => ({ id: t.id, dir: t.dir })), configs: o.configs.map((c) => ({ name: c.name, ideator: c.ideator?.label ?? null })), runs: o.runs, implementer: o.implementer.label, limits: o.limits, isolation: probeIsolation({ disable: o.sandbox === false }).mode }));
+    store.setMeta('plan', JSON.stringify({ tasks: o.tasks.map((t) => ({ id: t.id, dir: t.dir })), configs: o.configs.map((c) => ({ name: c.name, ideator: c.ideator?.label ?? null })), runs: o.runs, implementer: o.implementer.label, limits: o.limits, isolation: sandboxHost({ disable: o.sandbox === false }).info.mode }));
     const planned = store.plan(keys);
     const todo = planned.filter((r) => r.status !== 'done');
     const showBar = o.progress ?? Boolean((o.stderr as NodeJS.WriteStream).isTTY);
@@ -82,11 +81,9 @@ export async function runBench(o: BenchOptions): Promise<BenchTable> {
       rmSync(logFile, { force: true });
       store.startRun(id);
       await createWorkdir(task, { dir: workdir, python: o.python, dataDir: o.dataDir });
-      const data = preparedPaths(task, resolve(o.dataDir ?? defaultDataDir(task)));
       const sandbox = agentSandbox({
         workdir,
         python: o.python,
-        hide: [task.dir, data.privateDir, join(dirname(data.root), 'raw'), join(o.runDir, 'logs'), join(o.runDir, 'state')],
         disable: o.sandbox === false,
       });
       const log = (line: string) => appendFileSync(logFile, `[${new Date().toISOString()}] ${line}\n`);

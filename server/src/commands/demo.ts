@@ -53,15 +53,20 @@ function fmt(v: number | null, digits = 5): string {
   return v === null ? '—' : v.toFixed(digits);
 }
 
+export const SELF_REPORTED_NOTE = '* self-reported: the score is the metric the run printed, not a grader (forgeable)';
+export const GUARD_NOTE = 'guard: reward-hacking flags on the code the idea added (they do not change the reward)';
+
+/** The reward table; `guard` lists each idea's reward-hacking flags ('-' when none), `*` marks printed scores. */
 export function rewardTable(names: string[], job: Job, advantages: number[]): string {
-  const header = ['#', 'idea', 'status', 'score', 'reward', 'advantage', 'time'];
+  const header = ['#', 'idea', 'status', 'score', 'reward', 'advantage', 'guard', 'time'];
   const rows = job.results.map((r, i) => [
     String(r.index + 1),
     names[r.index] ?? `idea ${r.index + 1}`,
     r.status,
-    fmt(r.scoreAfter),
+    fmt(r.scoreAfter) + (r.selfReported && r.scoreAfter !== null ? '*' : ''),
     (r.reward >= 0 ? '+' : '') + r.reward.toFixed(r.reward % 1 === 0 ? 0 : 3),
     (advantages[i] >= 0 ? '+' : '') + advantages[i].toFixed(3),
+    r.guardFlags?.length ? r.guardFlags.join(',') : '-',
     `${(r.durationMs / 1000).toFixed(1)} s`,
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
@@ -96,6 +101,8 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     dataDir: values['data-dir'] ?? tempData!,
     slots,
     python: values.python ?? (process.env.IDEATOR_PYTHON?.trim() || undefined),
+    // A local demo still runs on a host without bubblewrap; the runtime says loudly what is not enforced.
+    allowWeakSandbox: true,
     log: say,
     onComplete: (work, outcome) => {
       done++;
@@ -112,7 +119,13 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     say(`  current score p_t = ${bundle.state.score.value} (${bundle.state.score.metric ?? 'score'}, ${bundle.state.score.direction} is better)`);
     say('  preparing task data …');
     await runtime.catalog.ready(task);
-    const { job } = submitRewardJob(runtime.store, runtime.catalog, { state: bundle.state, ideas: bundle.ideas.map((i) => i.raw), scheme: scheme.data });
+    // The bundled state names a bundled task: its grader scores every idea (printed scores are never used here).
+    const { job } = submitRewardJob(runtime.store, runtime.catalog, {
+      state: bundle.state,
+      ideas: bundle.ideas.map((i) => i.raw),
+      scheme: scheme.data,
+      allowPrintedScore: false,
+    });
     // Format errors are settled at submission (−1 without executing): they count as done from the start.
     for (const r of job.results) {
       done++;
@@ -133,6 +146,8 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
       const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
       io.stdout.write(`GRPO advantages (r - mean) / (std + 1e-6), unbiased std: [${advantages.map((a) => a.toFixed(3)).join(', ')}]\n`);
       io.stdout.write(`mean reward ${mean.toFixed(3)}; ${finished.results.filter((r) => r.status === 'improved').length} of ${names.length} ideas improved the score; ${seconds.toFixed(1)} s\n`);
+      const flagged = finished.results.filter((r) => r.guardFlags.length).length;
+      io.stdout.write(`${GUARD_NOTE}: ${flagged ? `${flagged} of ${names.length} ideas flagged` : 'none raised'}\n`);
     }
     return 0;
   } finally {

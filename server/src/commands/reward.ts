@@ -2,7 +2,8 @@
  * `ideator reward --state STATE.json IDEA.md…` — rewards for a group of candidate ideas, either from a running
  * server (`--server URL`, token from IDEATOR_SERVER_TOKEN) or in-process on embedded defaults (the same pipeline
  * `ideator serve` runs). Prints the reward table and the group's GRPO advantages, or with --json
- * {job, ideas, advantages}.
+ * {job, ideas, advantages}. A state no task grades is refused unless --allow-printed-score says that the metric
+ * the run prints (self-reported, forgeable) may be the score.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +14,9 @@ import { grpoAdvantages } from '../../../src/core/rewards';
 import { waitForJob } from '../jobs/wait';
 import { RUNTIME_HELP, runtimeConfigFromFlags, runtimeFlags } from '../queue/cliConfig';
 import { createRuntime } from '../queue/runtime';
-import { submitRewardJob, UnknownTaskError } from '../rewards/submit';
+import { NoGraderError, submitRewardJob, UnknownTaskError } from '../rewards/submit';
 import { defineCommand, log, printJson, readJsonFile, UsageError } from './common';
-import { rewardTable } from './demo';
+import { GUARD_NOTE, rewardTable, SELF_REPORTED_NOTE } from './demo';
 
 const HELP = `usage: ideator reward --state STATE.json [IDEA.md …] [--ideas-json FILE] [options]
 Rewards a group of Ideator answers for one state: format check, implementer, sandboxed run, grade, reward.
@@ -23,6 +24,8 @@ Rewards a group of Ideator answers for one state: format check, implementer, san
   IDEA.md …             one raw Ideator answer per file; or --ideas-json FILE with a JSON array of strings
   --server URL          use a running 'ideator serve' (token: env IDEATOR_SERVER_TOKEN); default: in-process
   --task ID             server task to run against (default: the state's taskId when the server has it)
+  --allow-printed-score when no task grades the state, score ideas by the metric the run PRINTS (self-reported,
+                        forgeable: print('score: 999') would win); without it such a state is refused
   --scheme S            paper (default) | partial | sigmoid
   --timeout-sec N       wall clock per idea
   --json                print {job, ideas, advantages} on stdout
@@ -55,6 +58,7 @@ const FLAGS = {
   'ideas-json': { type: 'string' },
   server: { type: 'string' },
   task: { type: 'string' },
+  'allow-printed-score': { type: 'boolean' },
   scheme: { type: 'string', default: 'paper' },
   json: { type: 'boolean' },
 } as const;
@@ -87,6 +91,7 @@ export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, 
     ideas,
     scheme: scheme.data,
     task: values.task,
+    allowPrintedScore: values['allow-printed-score'] === true,
     timeoutSec: values['timeout-sec'] !== undefined ? Number(values['timeout-sec']) : undefined,
   });
   if (!parsed.success) {
@@ -105,6 +110,8 @@ export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, 
       ...config,
       dataDir: values['data-dir'] ?? tempData!,
       slots: config.slots ?? 1,
+      // In-process rewards are a local tool: a weak sandbox is said loudly, not refused.
+      allowWeakSandbox: true,
       onComplete: (_w, o) => say(`${o.status} (reward ${o.reward})`),
     });
     try {
@@ -113,6 +120,7 @@ export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, 
         submitted = submitRewardJob(runtime.store, runtime.catalog, parsed.data);
       } catch (err) {
         if (err instanceof UnknownTaskError) throw new UsageError(err.message);
+        if (err instanceof NoGraderError) throw new UsageError(new NoGraderError(err.task, 'pass --allow-printed-score', 'pass --task ID').message);
         throw err;
       }
       if (!runtime.pool) throw new UsageError('--slots 0 runs nothing in-process; use --server or --slots ≥ 1');
@@ -128,6 +136,8 @@ export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, 
   else {
     io.stdout.write(rewardTable(names, job, advantages) + '\n');
     io.stdout.write(`GRPO advantages: [${advantages.map((a) => a.toFixed(3)).join(', ')}]\n`);
+    if (job.results.some((r) => r.selfReported)) io.stdout.write(`${SELF_REPORTED_NOTE}\n`);
+    if (job.results.some((r) => r.guardFlags.length)) io.stdout.write(`${GUARD_NOTE}\n`);
   }
   return 0;
 });

@@ -1,208 +1,433 @@
 /**
- * What isolation the OS grants the sandbox, found by trying it once at start-up (reported by /healthz), and the
- * command line that applies it. The strongest mode runs each idea in fresh mount + network + pid namespaces:
- * - mount: every file system is remounted read-only inside the namespace except the run's own workdir (a bind
- *   mount of itself) and a private size-capped /dev/shm, so nothing can be written outside the workdir;
- * - net: an empty network namespace (loopback down): no network;
- * - pid: the run is pid 1 of its namespace, so killing it kills every process it started, daemons included;
- * - `setpriv --pdeathsig KILL` + `unshare --kill-child`: if the server itself is SIGKILLed, its runs die too.
- * Root uses plain namespaces; other users try a user namespace (`--map-root-user`). When neither works the run
- * still gets its rlimits, its own process group and a workdir HOME/TMPDIR, and /healthz says isolation is off.
+ * The one sandbox every untrusted execution goes through (reward and baseline runs, graders, the bench agent's
+ * actions), built on bubblewrap instead of a hand-written script, and the probe that finds out once per process
+ * what this host lets it enforce (reported by /healthz and `ideator doctor`).
+ *
+ * Inside bubblewrap the code runs as uid 65534 with no capabilities, no_new_privs and the seccomp filter of
+ * seccomp.ts, unable to create user namespaces, in its own user/pid/net/ipc/uts/cgroup namespaces, on a root
+ * assembled from read-only binds: /usr and the /bin,/lib… links, a few /etc basics with a synthetic passwd/group,
+ * the interpreter's own prefixes, a fresh /proc, a minimal /dev (plus only its own /dev/nvidiaN and the NVIDIA
+ * control devices when it has a GPU), and a writable workdir at /sandbox. Everything else — the task's private
+ * answers, the data dir and its store, other runs, the server's files and home — is absent, not hidden.
+ *
+ * Limits are per run: a cgroup (v1 or v2) caps processes, memory (+swap) and CPU; where none is granted, RLIMIT_NPROC
+ * (counted per run: each run has its own user namespace) and RLIMIT_AS stand in. Disk: as root the workdir is a
+ * tmpfs of a fixed size (workdir.ts), /tmp is a folder of it; otherwise only RLIMIT_FSIZE bounds each file.
+ * Without bubblewrap (macOS, Windows, a container that forbids namespaces) runs say plainly they are not isolated,
+ * and the reward service refuses to start unless told loudly to go on.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { CgroupManager, type CgroupLimits, type RunGroup } from './cgroup';
+import { deniedSyscalls, seccompProgram } from './seccomp';
+
+export const SANDBOX_UID = 65534;
+/** Where the run's workdir appears inside the sandbox. */
+export const WORK_INSIDE = '/sandbox';
+
+export type LimitMechanism = 'cgroup-v1' | 'cgroup-v2' | 'rlimit' | 'none';
 
 export interface IsolationInfo {
-  /** 'namespaces' (root), 'user-namespaces' (unprivileged), 'net-only', or 'none'. */
-  mode: 'namespaces' | 'user-namespaces' | 'net-only' | 'none';
+  /** 'bubblewrap', or 'none' (no confinement: the host lacks it, or it was turned off). */
+  mode: 'bubblewrap' | 'none';
+  bwrapVersion?: string;
+  /** Runs have no network (their own network namespace, loopback only). */
   network: boolean;
+  /** Runs see only what is bound in, read-only except their workdir. */
   filesystem: boolean;
+  /** Runs live in their own pid namespace (the whole tree dies with the run). */
   pid: boolean;
   /** Runs die with the server (parent-death signal). */
   parentDeath: boolean;
-  /**
-   * Without a mount namespace, a root server still confines writes by running the code as nobody (uid/gid 65534):
-   * it can then write only its (world-writable) workdir and world-writable folders such as /tmp.
-   */
-  dropToNobody?: boolean;
-  /** Why the stronger modes were not used. */
+  /** Unprivileged uid, no capabilities, no_new_privs. */
+  unprivileged: boolean;
+  /** Runs cannot create user namespaces. */
+  noUserNamespaces: boolean;
+  seccomp: boolean;
+  limits: {
+    processes: LimitMechanism;
+    memory: LimitMechanism;
+    cpu: LimitMechanism;
+    disk: 'tmpfs' | 'rlimit-per-file' | 'none';
+    wallTime: true;
+    output: true;
+  };
+  /** Everything the reward service requires is enforced. */
+  minimumMet: boolean;
+  /** What is missing from that minimum, in words. */
+  missing: string[];
   notes: string[];
 }
 
-export const NOBODY = 65534;
-
-/**
- * The in-sandbox set-up, run by /bin/sh before exec'ing the command. Positional args: workdir, RLIMIT_AS in KiB
- * (0 = none), RLIMIT_FSIZE in KiB (0 = none), /dev/shm size in MiB, 1 to confine the file system; then argv.
- * then newline-separated paths to hide (an empty read-only tmpfs is mounted over each: task folders and private
- * answers stay unreadable). Exit 125 means the sandbox itself could not be set up.
- */
-export const SANDBOX_SCRIPT = `
-W="$1"; MEM_KB="$2"; FSIZE_KB="$3"; SHM_MB="$4"; FS="$5"; HIDE="$6"; shift 6
-if [ "$FS" = 1 ]; then
-  mount --make-rprivate / || { echo "sandbox: cannot make mounts private" >&2; exit 125; }
-  if [ -n "$HIDE" ]; then
-    printf '%s\n' "$HIDE" | while read -r p; do
-      [ -d "$p" ] || continue
-      mount -t tmpfs -o size=4k,ro,mode=0555 hidden "$p" || { echo "sandbox: cannot hide $p" >&2; exit 125; }
-    done || exit 125
-  fi
-  mount --bind "$W" "$W" || { echo "sandbox: cannot bind the workdir" >&2; exit 125; }
-  mount -o remount,bind,ro / || { echo "sandbox: cannot make / read-only" >&2; exit 125; }
-  awk '{print $2}' /proc/self/mounts | while read -r m; do
-    case "$m" in /|/proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
-    [ "$m" = "$W" ] && continue
-    mount -o remount,bind,ro "$m" 2>/dev/null
-  done
-  mount -t tmpfs -o "size=\${SHM_MB}m,mode=1777,nosuid,nodev" tmpfs /dev/shm 2>/dev/null \\
-    || mount -o remount,bind,ro /dev/shm 2>/dev/null
-fi
-cd "$W" || { echo "sandbox: cannot enter the workdir" >&2; exit 125; }
-if [ "$MEM_KB" -gt 0 ]; then ulimit -v "$MEM_KB" || exit 125; fi
-if [ "$FSIZE_KB" -gt 0 ]; then ulimit -f "$FSIZE_KB" || exit 125; fi
-exec "$@" 2>&1
-`;
-
-export interface WrapOptions {
-  workdir: string;
-  memoryKb: number;
-  fileSizeKb: number;
+export interface RunLimits {
+  timeoutMs: number;
+  /** Total memory of the run in MiB (cgroup), or RLIMIT_AS per process without one; 0 = none. */
+  memoryMb: number;
+  maxOutputBytes: number;
+  /** RLIMIT_FSIZE: the largest single file. */
+  maxFileMb: number;
+  /** Size of the run's /dev/shm. */
   shmMb: number;
-  /** Folders the run must not see (never an ancestor of the workdir). */
-  hide?: string[];
+  /** Processes + threads of the whole run. */
+  maxProcesses: number;
+  /** Size of the workdir (tmpfs, as root). */
+  diskMb: number;
+  /** CPU quota in cores (0 = none). */
+  cpus: number;
 }
 
-function has(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+export interface Bind {
+  host: string;
+  inside: string;
+  /** Read-write (only workdirs are). */
+  rw?: boolean;
 }
 
-function prefixFor(mode: IsolationInfo['mode'], parentDeath: boolean, dropToNobody = false): string[] {
-  const death = parentDeath ? ['setpriv', '--pdeathsig', 'KILL', '--'] : [];
-  if (dropToNobody) {
-    // The uid drop comes last, after any namespace set-up that needs root.
-    const drop = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
-    if (mode === 'net-only') return [...death, 'unshare', '--net', '--', ...drop];
-    if (mode === 'none') return parentDeath ? ['setpriv', '--pdeathsig', 'KILL', ...drop.slice(1)] : drop;
+export interface WrapRequest {
+  /** Host folder bound read-write at /sandbox (the cwd). */
+  workdir: string;
+  /** More binds, read-only unless rw. */
+  binds?: Bind[];
+  /** The interpreter the command runs (its prefixes are bound read-only). */
+  python: string;
+  /** GPU ids whose /dev/nvidiaN is bound in. */
+  gpus?: string[];
+  limits: RunLimits;
+  /** The fd number the seccomp program gets (after the caller's own extra fds); default 3. */
+  firstFd?: number;
+}
+
+export interface Wrapped {
+  argv: string[];
+  /** The cwd to spawn with (host path of the workdir). */
+  cwd: string;
+  /** Path of the workdir as the run sees it. */
+  inside: string;
+  /** Extra stdio fds to pass (fd 3 = the seccomp program). */
+  extraFds: number[];
+  /** The run's cgroup, if any: kill / stats / remove after the run. */
+  group?: RunGroup;
+  /** Close the fds and remove the cgroup (after the run). */
+  release(): { groupRemoved: boolean };
+}
+
+function which(cmd: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+    const p = join(dir, cmd);
+    if (existsSync(p)) return p;
   }
-  switch (mode) {
-    case 'namespaces':
-      return [...death, 'unshare', '--kill-child', '--pid', '--mount-proc', '--mount', '--net', '--'];
-    case 'user-namespaces':
-      return [...death, 'unshare', '--user', '--map-root-user', '--kill-child', '--pid', '--mount-proc', '--mount', '--net', '--'];
-    case 'net-only':
-      return [...death, 'unshare', '--net', '--'];
-    case 'none':
-      return death;
-  }
+  return undefined;
 }
 
-/** The argv that runs `command` in the sandbox. */
-export function wrapCommand(info: IsolationInfo, opts: WrapOptions, command: string[]): string[] {
-  const fs = info.filesystem ? '1' : '0';
-  return [
-    ...prefixFor(info.mode, info.parentDeath, info.dropToNobody && !info.filesystem),
-    'sh',
-    '-c',
-    SANDBOX_SCRIPT,
-    'sandbox',
-    opts.workdir,
-    String(Math.max(0, Math.floor(opts.memoryKb))),
-    String(Math.max(0, Math.floor(opts.fileSizeKb))),
-    String(Math.max(1, Math.floor(opts.shmMb))),
-    fs,
-    (opts.hide ?? []).join('\n'),
-    ...command,
-  ];
-}
+const ETC_BASICS = ['ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'alternatives', 'ssl/certs', 'ca-certificates', 'localtime', 'timezone', 'nsswitch.conf', 'hosts', 'mime.types', 'os-release', 'fonts', 'matplotlibrc'];
+const PROC_READ_ONLY = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs', '/proc/acpi', '/proc/scsi'];
+const ROOT_LINKS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+const NVIDIA_CONTROL = ['nvidiactl', 'nvidia-uvm', 'nvidia-uvm-tools', 'nvidia-modeset', 'nvidia-caps'];
 
-function tryMode(mode: IsolationInfo['mode'], parentDeath: boolean, dir: string): { ok: boolean; why: string } {
-  const info: IsolationInfo = {
-    mode,
-    network: mode !== 'none',
-    filesystem: mode === 'namespaces' || mode === 'user-namespaces',
-    pid: mode === 'namespaces' || mode === 'user-namespaces',
-    parentDeath,
-    notes: [],
-  };
-  // The probe proves the confinement: writing inside the workdir works, writing to its parent must not.
-  const probe = info.filesystem
-    ? `touch ./inside && ! touch ../outside-probe 2>/dev/null`
-    : 'true';
-  const argv = wrapCommand(info, { workdir: dir, memoryKb: 0, fileSizeKb: 0, shmMb: 16 }, ['sh', '-c', probe]);
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 15_000 });
-  const ok = r.status === 0;
-  return { ok, why: ok ? '' : `${mode}: ${(r.stderr || r.stdout || r.error?.message || `exit ${r.status}`).trim().split('\n')[0]}` };
-}
-
-let cached: IsolationInfo | undefined;
-
-/** Probes once per process; `disable` (or IDEATOR_SANDBOX=off) forces mode 'none'. */
-export function probeIsolation(opts: { disable?: boolean } = {}): IsolationInfo {
-  const disabled = opts.disable || process.env.IDEATOR_SANDBOX === 'off';
-  if (cached && !disabled) return cached;
-  const parentDeath = has('setpriv');
-  const notes: string[] = [];
-  if (!parentDeath) notes.push('setpriv not found: runs may outlive a killed server');
-  if (disabled) return { mode: 'none', network: false, filesystem: false, pid: false, parentDeath, notes: ['isolation disabled by configuration'] };
-  const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  const modes: IsolationInfo['mode'][] = has('unshare')
-    ? root
-      ? ['namespaces', 'user-namespaces', 'net-only']
-      : ['user-namespaces', 'net-only']
-    : [];
-  if (!modes.length) notes.push('unshare not found');
-  const base = mkdtempSync(join(tmpdir(), 'ideator-probe-'));
-  const dir = join(base, 'w');
+/** Folders an interpreter needs (its venv, its base installation, extra sys.path entries), asked of it once. */
+const pythonRootsCache = new Map<string, string[]>();
+export function pythonRoots(python: string): string[] {
+  let roots = pythonRootsCache.get(python);
+  if (roots) return roots;
+  const code = 'import json, os, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, os.path.dirname(os.path.realpath(sys.executable))] + [p for p in sys.path if p]))';
+  const r = spawnSync(python, ['-I', '-c', code], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  const found: string[] = [];
   try {
-    for (const mode of modes) {
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir);
-      const r = tryMode(mode, parentDeath, dir);
-      if (r.ok) {
-        cached = {
-          mode,
-          network: true,
-          filesystem: mode !== 'net-only',
-          pid: mode !== 'net-only',
-          parentDeath,
-          notes,
-        };
-        return withUidFallback(cached, root);
-      }
-      notes.push(r.why);
-    }
-  } finally {
-    rmSync(base, { recursive: true, force: true });
+    found.push(...(JSON.parse(r.stdout) as string[]));
+  } catch {
+    // not a Python we can ask: bind its folder only
   }
-  cached = { mode: 'none', network: false, filesystem: false, pid: false, parentDeath, notes };
-  return withUidFallback(cached, root);
+  if (python.includes('/')) {
+    found.push(dirname(resolve(python)), dirname(dirname(resolve(python))));
+    try {
+      found.push(dirname(realpathSync(python)));
+    } catch {
+      // a dangling interpreter path fails later, with its own message
+    }
+  }
+  const dirs = [...new Set(found.filter((p) => p.startsWith('/') && existsSync(p)).map((p) => (lstatSync(p).isDirectory() ? p : dirname(p))))];
+  // /usr is bound whole; keep only outermost folders outside it, never / itself.
+  roots = dirs
+    .filter((d) => d !== '/' && d !== '/usr' && !d.startsWith('/usr/'))
+    .sort((a, b) => a.length - b.length)
+    .filter((d, i, all) => !all.slice(0, i).some((o) => d.startsWith(o + '/')));
+  pythonRootsCache.set(python, roots);
+  return roots;
+}
+
+export interface HostOptions {
+  /** Turn the sandbox off (development only; the reward service then needs an explicit opt-out). */
+  disable?: boolean;
+  /** bubblewrap binary; default env IDEATOR_BWRAP, else bwrap on PATH. */
+  bwrap?: string;
+  /** cgroup mount point (tests). */
+  cgroupRoot?: string;
+  /** Skip cgroups even where granted (tests of the fallback). */
+  noCgroups?: boolean;
 }
 
 /**
- * Keeps the nobody fallback only if it works here: nobody must reach the work folder and run the interpreter (a
- * venv under /root, mode 0700, would not be). Otherwise runs stay root and /healthz says writes are not confined.
+ * What this host enforces, and the wrapper that applies it. One per process (see `sandboxHost()`); `ideator
+ * doctor` prints `info` and attacks it.
  */
-export function confirmUidFallback(info: IsolationInfo, python: string, workRoot: string): IsolationInfo {
-  if (!info.dropToNobody) return info;
-  const dir = mkdtempSync(join(workRoot, `${process.pid}-probe-`));
+export class SandboxHost {
+  readonly info: IsolationInfo;
+  private readonly bwrap?: string;
+  private readonly privateDir: string;
+  private readonly seccompFile?: string;
+  private readonly cgroups?: CgroupManager;
+  private readonly disableUserns: boolean;
+  readonly rootTmpfs: boolean;
+
+  constructor(opts: HostOptions = {}) {
+    const notes: string[] = [];
+    const root = typeof process.getuid === 'function' && process.getuid() === 0;
+    this.privateDir = mkdtempSync(join(tmpdir(), 'ideator-sandbox-'));
+    chmodSync(this.privateDir, 0o700);
+    process.once('exit', () => rmSync(this.privateDir, { recursive: true, force: true }));
+    const disabled = opts.disable || process.env.IDEATOR_SANDBOX === 'off';
+    const bwrap = disabled ? undefined : (opts.bwrap ?? (process.env.IDEATOR_BWRAP?.trim() || which('bwrap')));
+    if (disabled) notes.push('sandbox turned off by configuration: code runs with the server’s user, files and network');
+    else if (!bwrap) notes.push('bubblewrap (bwrap) not found: install it (Debian/Ubuntu: apt-get install bubblewrap); runs are NOT isolated');
+
+    // The synthetic /etc/passwd and /etc/group: the run's user exists (getpass, torch's cache paths) and nothing else.
+    writeFileSync(join(this.privateDir, 'passwd'), `root:x:0:0:root:/root:/bin/sh\nsandbox:x:${SANDBOX_UID}:${SANDBOX_UID}:sandbox:${WORK_INSIDE}/.home:/bin/sh\n`);
+    writeFileSync(join(this.privateDir, 'group'), `root:x:0:\nsandbox:x:${SANDBOX_UID}:\n`);
+    const program = seccompProgram();
+    if (program) {
+      this.seccompFile = join(this.privateDir, 'seccomp.bpf');
+      writeFileSync(this.seccompFile, program);
+    } else notes.push(`no seccomp filter for ${process.arch}`);
+
+    let version: string | undefined;
+    let works = false;
+    let disableUserns = true;
+    if (bwrap) {
+      const v = spawnSync(bwrap, ['--version'], { encoding: 'utf8' });
+      version = v.stdout?.trim().replace(/^bubblewrap\s*/, '') || undefined;
+      this.bwrap = bwrap;
+      for (const tryDisable of [true, false]) {
+        this.disableUserns = tryDisable;
+        const r = this.trial();
+        if (r.ok) {
+          works = true;
+          disableUserns = tryDisable;
+          break;
+        }
+        notes.push(`bubblewrap${tryDisable ? ' with --disable-userns' : ''} failed: ${r.why}`);
+      }
+      if (!works) this.bwrap = undefined;
+    }
+    this.disableUserns = disableUserns;
+
+    if (this.bwrap && !opts.noCgroups && (root || existsSync('/sys/fs/cgroup/cgroup.controllers'))) {
+      const cg = CgroupManager.detect({ root: opts.cgroupRoot });
+      if (cg instanceof CgroupManager) {
+        this.cgroups = cg;
+        cg.sweep(alive);
+      } else notes.push(`no cgroup for runs (${cg.reason}): limits fall back to rlimits`);
+    } else if (this.bwrap && !opts.noCgroups) notes.push('no cgroup for runs (needs root or a delegated cgroup v2 subtree): limits fall back to rlimits');
+    this.rootTmpfs = Boolean(this.bwrap) && root && canMountTmpfs(this.privateDir);
+    if (this.bwrap && !this.rootTmpfs) notes.push('workdirs are not size-capped (a tmpfs mount needs root): only RLIMIT_FSIZE bounds each file');
+
+    const isolated = Boolean(this.bwrap);
+    const cgv: LimitMechanism = this.cgroups ? (`cgroup-v${this.cgroups.version}` as LimitMechanism) : 'none';
+    const limits: IsolationInfo['limits'] = {
+      processes: this.cgroups?.controllers.pids ? cgv : 'rlimit',
+      memory: this.cgroups?.controllers.memory ? cgv : 'rlimit',
+      cpu: this.cgroups?.controllers.cpu ? cgv : 'none',
+      disk: this.rootTmpfs ? 'tmpfs' : 'rlimit-per-file',
+      wallTime: true,
+      output: true,
+    };
+    if (!isolated) {
+      // Without namespaces RLIMIT_NPROC counts every process of the server's user: it is no per-run limit.
+      limits.processes = 'none';
+    }
+    const missing: string[] = [];
+    if (!isolated) missing.push('bubblewrap isolation (namespaces, unprivileged uid, no network, read-only root)');
+    if (isolated && !this.seccompFile) missing.push('the seccomp filter');
+    if (limits.processes === 'none') missing.push('a per-run process limit');
+    if (!limits.memory.startsWith('cgroup')) missing.push('a per-run memory limit (a cgroup: run as root or in a delegated cgroup v2 subtree)');
+    if (limits.disk !== 'tmpfs') missing.push('a per-run disk cap (tmpfs workdirs: run as root)');
+    this.info = {
+      mode: isolated ? 'bubblewrap' : 'none',
+      ...(version ? { bwrapVersion: version } : {}),
+      network: isolated,
+      filesystem: isolated,
+      pid: isolated,
+      parentDeath: isolated,
+      unprivileged: isolated,
+      noUserNamespaces: isolated && (disableUserns || Boolean(this.seccompFile)),
+      seccomp: isolated && Boolean(this.seccompFile),
+      limits,
+      minimumMet: missing.length === 0,
+      missing,
+      notes,
+    };
+  }
+
+  get isolated(): boolean {
+    return this.info.mode === 'bubblewrap';
+  }
+
+  /** One real run of the full wrapper: proves the options work on this kernel and that the run is confined. */
+  private trial(): { ok: boolean; why: string } {
+    const dir = mkdtempSync(join(this.privateDir, 'trial-'));
+    try {
+      const check = [
+        '[ "$(id -u)" = ' + SANDBOX_UID + ' ] || { echo "uid is $(id -u)"; exit 3; }',
+        'grep -q "^CapEff:\\s*0*$" /proc/self/status || { echo "capabilities left"; exit 3; }',
+        'grep -q "^NoNewPrivs:\\s*1" /proc/self/status || { echo "no_new_privs unset"; exit 3; }',
+        '! touch /usr/.ideator-probe 2>/dev/null || { echo "/usr writable"; exit 3; }',
+        'touch ./inside || { echo "workdir not writable"; exit 3; }',
+        '[ "$(grep -c : /proc/net/dev)" -le 1 ] || { echo "network interfaces visible"; exit 3; }',
+      ].join('\n');
+      const w = this.wrap({ workdir: dir, python: '/bin/sh', limits: { timeoutMs: 15_000, memoryMb: 0, maxOutputBytes: 1 << 20, maxFileMb: 16, shmMb: 16, maxProcesses: 64, diskMb: 16, cpus: 0 } }, ['/bin/sh', '-c', check]);
+      try {
+        const r = spawnSync(w.argv[0], w.argv.slice(1), { cwd: w.cwd, encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe', ...w.extraFds], env: { PATH: '/usr/bin:/bin' } });
+        const ok = r.status === 0;
+        return { ok, why: ok ? '' : (r.stderr || r.stdout || r.error?.message || `exit ${r.status}`).trim().split('\n')[0] };
+      } finally {
+        w.release();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * The argv that runs `command` under the sandbox (or bare, with rlimits, when there is none). Throws when the
+   * run's cgroup cannot be created: a run never silently goes unconfined.
+   */
+  wrap(req: WrapRequest, command: string[]): Wrapped {
+    const l = req.limits;
+    const fds: number[] = [];
+    let group: RunGroup | undefined;
+    const release = () => {
+      for (const fd of fds.splice(0)) {
+        try {
+          closeSync(fd);
+        } catch {
+          // already closed
+        }
+      }
+      return { groupRemoved: group ? group.remove() : true };
+    };
+    mkdirSync(join(req.workdir, '.tmp'), { recursive: true });
+    mkdirSync(join(req.workdir, '.home'), { recursive: true });
+    const memBytes = l.memoryMb > 0 ? l.memoryMb * 1024 * 1024 : 0;
+    const cg = this.cgroups;
+    if (cg && this.bwrap) {
+      const limits: CgroupLimits = { pids: l.maxProcesses, memoryBytes: memBytes, cpus: l.cpus };
+      group = cg.create(limits);
+    }
+    const rlimits = [`--core=0`, `--fsize=${Math.max(1, l.maxFileMb) * 1024 * 1024}`];
+    if (this.bwrap) rlimits.push(`--nproc=${Math.max(8, l.maxProcesses)}`);
+    if (memBytes > 0 && !cg?.controllers.memory) rlimits.push(`--as=${memBytes}`);
+    const prlimit = which('prlimit');
+    const limitPrefix = prlimit ? [prlimit, ...rlimits, '--'] : [];
+    if (!this.bwrap) {
+      return { argv: [...limitPrefix, ...command], cwd: req.workdir, inside: req.workdir, extraFds: [], release };
+    }
+    const args: string[] = [
+      '--unshare-user',
+      '--uid', String(SANDBOX_UID),
+      '--gid', String(SANDBOX_UID),
+      ...(this.disableUserns ? ['--disable-userns'] : []),
+      '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
+      '--hostname', 'ideator-sandbox',
+      '--die-with-parent', '--new-session', '--cap-drop', 'ALL',
+      '--ro-bind', '/usr', '/usr',
+    ];
+    for (const name of ROOT_LINKS) {
+      const p = `/${name}`;
+      if (!existsSync(p)) continue;
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) args.push('--symlink', readlinkSync(p), p);
+      else if (st.isDirectory()) args.push('--ro-bind', p, p);
+    }
+    for (const name of ETC_BASICS) args.push('--ro-bind-try', `/etc/${name}`, `/etc/${name}`);
+    args.push('--ro-bind', join(this.privateDir, 'passwd'), '/etc/passwd', '--ro-bind', join(this.privateDir, 'group'), '/etc/group');
+    args.push('--proc', '/proc');
+    // The run's uid maps to the server's uid outside (root, for a root server). It has no capabilities, but the
+    // kernel checks /proc/sys and a few /proc files by owner only: they must be read-only (core_pattern would
+    // otherwise run a program of the run's choosing as root on the host).
+    for (const p of PROC_READ_ONLY) args.push('--ro-bind-try', p, p);
+    args.push('--dev', '/dev', '--size', String(Math.max(1, l.shmMb) * 1024 * 1024), '--tmpfs', '/dev/shm');
+    for (const id of req.gpus ?? []) {
+      if (!/^\d+$/.test(id)) continue;
+      args.push('--dev-bind-try', `/dev/nvidia${id}`, `/dev/nvidia${id}`);
+    }
+    if (req.gpus?.length) {
+      for (const c of NVIDIA_CONTROL) args.push('--dev-bind-try', `/dev/${c}`, `/dev/${c}`);
+      // CUDA's driver reads PCI topology from /sys; read-only.
+      args.push('--ro-bind-try', '/sys', '/sys');
+    }
+    if (req.python.startsWith('/')) for (const dir of pythonRoots(req.python)) args.push('--ro-bind', dir, dir);
+    args.push('--bind', req.workdir, WORK_INSIDE, '--bind', join(req.workdir, '.tmp'), '/tmp');
+    for (const b of req.binds ?? []) {
+      const target = b.inside.startsWith('/') ? b.inside : join(WORK_INSIDE, b.inside);
+      args.push(b.rw ? '--bind' : '--ro-bind', b.host, target);
+    }
+    // The assembled root itself (a tmpfs) is read-only too: only /sandbox, /tmp (a folder of it) and /dev/shm take writes.
+    args.push('--remount-ro', '/', '--chdir', WORK_INSIDE);
+    if (this.seccompFile) {
+      const fd = openSync(this.seccompFile, 'r');
+      fds.push(fd);
+      args.push('--seccomp', String(req.firstFd ?? 3));
+    }
+    // The first process joins the run's cgroup before anything else starts, then drops to the limits and bwrap.
+    const join_ = group?.procFiles.length
+      ? ['/bin/sh', '-c', 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"', 'join-cgroup', String(group.procFiles.length), ...group.procFiles]
+      : [];
+    return {
+      argv: [...join_, ...limitPrefix, this.bwrap, ...args, '--', ...command],
+      cwd: req.workdir,
+      inside: WORK_INSIDE,
+      extraFds: fds,
+      group,
+      release,
+    };
+  }
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
   try {
-    const argv = wrapCommand(info, { workdir: dir, memoryKb: 0, fileSizeKb: 0, shmMb: 16 }, [python, '-c', 'open("probe", "w").write("ok")']);
-    chmodSync(dir, 0o777);
-    const r = spawnSync(argv[0], argv.slice(1), { cwd: dir, encoding: 'utf8', timeout: 30_000 });
-    if (r.status === 0) return info;
-    const why = (r.stdout || r.stderr || `exit ${r.status}`).trim().split('\n').pop();
-    return { ...info, dropToNobody: false, notes: [...info.notes.filter((n) => !n.startsWith('no mount namespace')), `cannot run as uid ${NOBODY} here (${why}): runs keep the server's user`] };
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+function canMountTmpfs(base: string): boolean {
+  const dir = mkdtempSync(join(base, 'mount-'));
+  try {
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'ideator-probe', dir], { stdio: 'ignore' });
+    if (m.status !== 0) return false;
+    spawnSync('umount', [dir], { stdio: 'ignore' });
+    return true;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Root without a mount namespace: confine writes by running as nobody (when setpriv is there to do it). */
-function withUidFallback(info: IsolationInfo, root: boolean): IsolationInfo {
-  if (!root || info.filesystem || !has('setpriv')) return info;
-  info.dropToNobody = true;
-  info.notes.push(`no mount namespace: runs execute as uid ${NOBODY} (writes limited to the workdir and world-writable folders)`);
-  return info;
+const hosts = new Map<string, SandboxHost>();
+
+/** The process's sandbox host (probed once per option set). */
+export function sandboxHost(opts: HostOptions = {}): SandboxHost {
+  const key = JSON.stringify({ ...opts, env: process.env.IDEATOR_SANDBOX === 'off' });
+  let h = hosts.get(key);
+  if (!h) {
+    h = new SandboxHost(opts);
+    hosts.set(key, h);
+  }
+  return h;
 }
+
+/** The syscalls the filter refuses (doctor). */
+export { deniedSyscalls };

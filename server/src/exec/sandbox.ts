@@ -1,29 +1,16 @@
 /**
- * Runs one command in a prepared workdir under the sandbox: namespaces where the OS allows (see isolation.ts),
- * RLIMIT_AS / RLIMIT_FSIZE, a wall-clock timeout, an output cap, and a kill of the whole process group. The
- * environment is built from scratch — the server's secrets (API keys, IDEATOR_SERVER_TOKEN) never reach the run.
+ * Runs one command in a prepared workdir under the sandbox (isolation.ts): bubblewrap where the host has it, a
+ * per-run cgroup (processes, memory, CPU) or rlimits, a tmpfs workdir of fixed size as root, a wall-clock timeout,
+ * an output cap, and a kill of the whole tree (process group, cgroup, pid namespace). The environment comes from
+ * the one clean builder (runner.ts): the server's secrets never reach the run.
  */
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync } from 'node:fs';
-import { join, sep } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
-import { BoundedCapture } from '../../../src/core/capture';
+import { join } from 'node:path';
 import type { Metric, PrimaryScore } from '../../../src/core/protocol';
 import type { ScoreOptions } from '../../../src/core/scores';
-import { wrapCommand, type IsolationInfo } from './isolation';
+import type { Bind, RunLimits, SandboxHost } from './isolation';
+import { cleanEnv, runProcess } from './runner';
 
-export interface SandboxLimits {
-  /** Wall-clock limit. */
-  timeoutMs: number;
-  /** RLIMIT_AS in MiB; 0 = no cap (needed for CUDA, which reserves huge virtual ranges). */
-  memoryMb: number;
-  /** Kill the run once it has printed this many bytes. */
-  maxOutputBytes: number;
-  /** RLIMIT_FSIZE in MiB: the largest file the run may write. */
-  maxFileMb: number;
-  /** Size of the private /dev/shm. */
-  shmMb: number;
-}
+export type SandboxLimits = RunLimits;
 
 export const DEFAULT_LIMITS: SandboxLimits = {
   timeoutMs: 20 * 60_000,
@@ -31,25 +18,30 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   maxOutputBytes: 64 * 1024 * 1024,
   maxFileMb: 2048,
   shmMb: 256,
+  maxProcesses: 512,
+  diskMb: 4096,
+  cpus: 0,
 };
 
 export interface SandboxRequest {
+  /** Host folder, bound at /sandbox inside (the cwd). */
   workdir: string;
-  /** argv, e.g. [python, 'solution.py']. */
+  /** argv, e.g. [python, 'solution.py'] (paths relative to the workdir). */
   command: string[];
+  /** The interpreter (its prefixes are bound read-only). */
+  python: string;
   limits: SandboxLimits;
-  isolation: IsolationInfo;
+  host: SandboxHost;
   /** Value for CUDA_VISIBLE_DEVICES ('' hides every GPU). */
   cudaVisibleDevices: string;
-  /** Threads per run for BLAS/OpenMP (slots share the CPUs). */
+  /** Threads per run for BLAS/OpenMP (slots share the CPUs); also the run's CPU quota where a cgroup has one. */
   threads: number;
+  /** Read-only binds (the task's public data at data/). */
+  binds?: Bind[];
   /** How the run's primary score is picked (metrics are extracted over the whole output, not only the tail). */
   score?: ScoreOptions;
   signal?: AbortSignal;
-  /** Folders hidden from the run (task folders, private answers, the job store). Ancestors of the workdir are
-   * skipped — hiding them would hide the workdir too. */
-  hide?: string[];
-  /** Extra environment entries (after the sandbox's own; cannot override HOME/TMPDIR). */
+  /** Extra environment entries (cannot override HOME/TMPDIR). */
   env?: Record<string, string>;
 }
 
@@ -59,9 +51,11 @@ export interface SandboxResult {
   timedOut: boolean;
   /** Killed for printing more than maxOutputBytes. */
   outputLimited: boolean;
-  /** The output shows an allocation failure (RLIMIT_AS hit). */
+  /** The memory cap was hit (the cgroup's OOM kill, or an allocation failure under RLIMIT_AS). */
   memoryExceeded: boolean;
-  /** The sandbox could not be set up (exit 125 with a "sandbox:" line). */
+  /** A fork was refused by the process cap. */
+  processesLimited: boolean;
+  /** The sandbox could not be set up. */
   setupFailed: boolean;
   aborted: boolean;
   durationMs: number;
@@ -75,126 +69,86 @@ export interface SandboxResult {
 }
 
 const MEMORY_PATTERNS = /MemoryError|Cannot allocate memory|std::bad_alloc|out of memory|failed to allocate|Unable to allocate/i;
+/** bubblewrap's own failures ("bwrap: ...") and the cgroup joiner's exit code. */
+const SETUP_FAILURE = /(^|\n)(bwrap|prlimit|join-cgroup): /;
 
-export function sandboxEnv(workdir: string, req: Pick<SandboxRequest, 'cudaVisibleDevices' | 'threads' | 'env'>, shared = false): Record<string, string> {
-  const home = join(workdir, '.home');
-  const tmp = join(workdir, '.tmp');
-  mkdirSync(home, { recursive: true });
-  mkdirSync(tmp, { recursive: true });
-  // A run dropped to nobody must be able to write its own folders (and nothing else the server owns).
-  if (shared) for (const d of [workdir, home, tmp]) chmodSync(d, 0o777);
-  const threads = String(Math.max(1, Math.floor(req.threads)));
-  return {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-    LANG: 'C.UTF-8',
-    LC_ALL: 'C.UTF-8',
-    ...req.env,
-    HOME: home,
-    TMPDIR: tmp,
-    TMP: tmp,
-    TEMP: tmp,
-    MPLCONFIGDIR: join(home, '.matplotlib'),
-    XDG_CACHE_HOME: join(home, '.cache'),
-    PYTHONUNBUFFERED: '1',
-    PYTHONDONTWRITEBYTECODE: '1',
-    PYTHONNOUSERSITE: '1',
-    CUDA_VISIBLE_DEVICES: req.cudaVisibleDevices,
-    OMP_NUM_THREADS: threads,
-    OPENBLAS_NUM_THREADS: threads,
-    MKL_NUM_THREADS: threads,
-    NUMEXPR_NUM_THREADS: threads,
-  };
+function gpusOf(cuda: string): string[] {
+  return cuda
+    .split(',')
+    .map((g) => g.trim())
+    .filter((g) => /^\d+$/.test(g));
 }
 
-export function runInSandbox(req: SandboxRequest): Promise<SandboxResult> {
-  const { limits } = req;
-  const argv = wrapCommand(
-    req.isolation,
-    {
-      workdir: req.workdir,
-      memoryKb: limits.memoryMb * 1024,
-      fileSizeKb: limits.maxFileMb * 1024,
-      shmMb: limits.shmMb,
-      hide: (req.hide ?? []).filter((p) => !(req.workdir === p || req.workdir.startsWith(p.endsWith(sep) ? p : p + sep))),
-    },
-    req.command,
-  );
-  const capture = new BoundedCapture({ headChars: 16 * 1024, tailChars: 64 * 1024, score: req.score });
-  const decoder = new StringDecoder('utf8');
-  let bytes = 0;
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), {
-      cwd: req.workdir,
-      env: sandboxEnv(req.workdir, req, Boolean(req.isolation.dropToNobody && !req.isolation.filesystem)),
-      // stderr is merged into stdout inside the sandbox script (ordering kept); keep ours for set-up errors.
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
+export async function runInSandbox(req: SandboxRequest): Promise<SandboxResult> {
+  const { limits, host } = req;
+  const threads = Math.max(1, Math.floor(req.threads));
+  let wrapped;
+  try {
+    wrapped = host.wrap(
+      { workdir: req.workdir, python: req.python, binds: req.binds, gpus: gpusOf(req.cudaVisibleDevices), limits: { ...limits, cpus: limits.cpus || (host.isolated ? threads : 0) } },
+      req.command,
+    );
+  } catch (err) {
+    return failedSetup(`sandbox: ${(err as Error).message}`);
+  }
+  const inside = wrapped.inside;
+  const env = cleanEnv({ home: join(inside, '.home'), tmp: host.isolated ? '/tmp' : join(inside, '.tmp'), python: req.python, threads, cudaVisibleDevices: req.cudaVisibleDevices, extra: req.env });
+  try {
+    const r = await runProcess({
+      argv: wrapped.argv,
+      cwd: wrapped.cwd,
+      env,
+      timeoutMs: limits.timeoutMs,
+      signal: req.signal,
+      maxOutputBytes: limits.maxOutputBytes,
+      headChars: 16 * 1024,
+      tailChars: 64 * 1024,
+      score: req.score,
+      extraFds: wrapped.extraFds,
+      onKill: () => wrapped.group?.kill(),
     });
-    let timedOut = false;
-    let outputLimited = false;
-    let aborted = false;
-    let killed = false;
-    const killGroup = () => {
-      if (killed || child.pid === undefined) return;
-      killed = true;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
+    const stats = wrapped.group?.stats();
+    const failed = r.exitCode !== 0;
+    return {
+      exitCode: r.exitCode,
+      signal: r.signal,
+      timedOut: r.timedOut,
+      outputLimited: r.outputLimited,
+      aborted: r.aborted,
+      memoryExceeded: failed && !r.timedOut && (Boolean(stats?.oomKilled) || MEMORY_PATTERNS.test(r.output)),
+      processesLimited: Boolean(stats?.pidsLimited),
+      setupFailed: failed && (r.exitCode === 125 || r.exitCode === 1) && SETUP_FAILURE.test(r.outputHead.slice(0, 2000)) && r.outputBytes < 4096,
+      durationMs: r.durationMs,
+      outputBytes: r.outputBytes,
+      outputHead: r.outputHead,
+      outputTail: r.outputTail,
+      output: r.output,
+      metrics: r.metrics,
+      primary: r.primary,
     };
-    const onChunk = (chunk: Buffer) => {
-      if (outputLimited) return;
-      bytes += chunk.length;
-      capture.push(decoder.write(chunk));
-      if (bytes > limits.maxOutputBytes) {
-        outputLimited = true;
-        killGroup();
-      }
-    };
-    child.stdout.on('data', onChunk);
-    child.stderr.on('data', onChunk);
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, limits.timeoutMs);
-    const onAbort = () => {
-      aborted = true;
-      killGroup();
-    };
-    req.signal?.addEventListener('abort', onAbort);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      req.signal?.removeEventListener('abort', onAbort);
-      reject(new Error(`cannot start the sandbox (${argv[0]}): ${err.message}`));
-    });
-    child.on('close', (exitCode, signal) => {
-      clearTimeout(timer);
-      req.signal?.removeEventListener('abort', onAbort);
-      // A run that dies of a signal while its whole group is still around (e.g. pid-1 crash) leaves children:
-      // reap the group in every case.
-      killGroup();
-      capture.push(decoder.end());
-      const cap = capture.end();
-      const output = cap.droppedChars > 0 ? `${cap.head}\n[… ${cap.droppedChars} characters of output omitted …]\n${cap.tail}` : cap.head + cap.tail;
-      const failed = exitCode !== 0;
-      resolve({
-        exitCode,
-        signal,
-        timedOut,
-        outputLimited,
-        aborted,
-        memoryExceeded: failed && !timedOut && MEMORY_PATTERNS.test(output),
-        setupFailed: exitCode === 125 && /(^|\n)sandbox: /.test(output),
-        durationMs: Date.now() - started,
-        outputBytes: bytes,
-        outputHead: cap.head,
-        outputTail: cap.tail || cap.head.slice(-4096),
-        output,
-        metrics: cap.metrics,
-        primary: cap.primary,
-      });
-    });
-  });
+  } catch (err) {
+    return failedSetup(`sandbox: ${(err as Error).message}`);
+  } finally {
+    wrapped.release();
+  }
+}
+
+function failedSetup(message: string): SandboxResult {
+  return {
+    exitCode: 125,
+    signal: null,
+    timedOut: false,
+    outputLimited: false,
+    memoryExceeded: false,
+    processesLimited: false,
+    setupFailed: true,
+    aborted: false,
+    durationMs: 0,
+    outputBytes: message.length,
+    outputHead: message,
+    outputTail: message,
+    output: message,
+    metrics: [],
+    primary: null,
+  };
 }

@@ -3,6 +3,7 @@
  * (durable, and they include ideas run by `ideator worker` processes); durations and per-request figures are
  * this process's own, since it started.
  */
+import { GuardFlagSchema } from '../../../src/core/protocol';
 import type { JobStore } from '../jobs/store';
 
 const DURATION_BUCKETS = [1, 5, 15, 60, 300, 900, 1800, 3600];
@@ -59,6 +60,18 @@ export class Metrics {
     for (const o of outcomes) out.push(`ideator_reward_sum{status="${esc(String(o.status))}"} ${o.rewardSum}`);
     const failed = outcomes.filter((o) => o.status === 'exec_failed' || o.status === 'timeout').reduce((a, o) => a + o.n, 0);
     out.push('# HELP ideator_ideas_failed_total Ideas whose run failed or timed out.', '# TYPE ideator_ideas_failed_total counter', `ideator_ideas_failed_total ${failed}`);
+
+    // Trust: rewards the trainer should look at. Every known flag is listed, 0 until seen (durable).
+    const flagCounts = new Map(store.guardFlagCounts().map((g) => [g.flag, g.n]));
+    out.push('# HELP ideator_guard_flags_total Finished ideas whose code raised a reward-hacking guard flag, by flag.', '# TYPE ideator_guard_flags_total counter');
+    for (const flag of new Set<string>([...GuardFlagSchema.options, ...flagCounts.keys()])) out.push(`ideator_guard_flags_total{flag="${esc(flag)}"} ${flagCounts.get(flag) ?? 0}`);
+    const trust = store.trustCounts();
+    out.push('# HELP ideator_ideas_guard_flagged_total Finished ideas with at least one guard flag.', '# TYPE ideator_ideas_guard_flagged_total counter', `ideator_ideas_guard_flagged_total ${trust.flagged}`);
+    out.push(
+      '# HELP ideator_ideas_self_reported_total Finished ideas scored from the metric the run printed (allowPrintedScore, no grader).',
+      '# TYPE ideator_ideas_self_reported_total counter',
+      `ideator_ideas_self_reported_total ${trust.selfReported}`,
+    );
 
     out.push('# HELP ideator_idea_duration_seconds Time from claim to result per idea, in this process.', '# TYPE ideator_idea_duration_seconds histogram');
     for (const [status, h] of this.durations) {

@@ -225,7 +225,9 @@ export class JobStore extends EventEmitter {
     let updated = job.updated_at;
     for (const row of rows) {
       if (row.status === 'done' && row.result) {
-        results.push({ index: row.idx, ...(JSON.parse(row.result) as IdeaOutcome) });
+        // Results stored before selfReported / the guard existed read as "graded, nothing flagged".
+        const stored = JSON.parse(row.result) as Partial<IdeaOutcome> & Omit<IdeaOutcome, 'selfReported' | 'guardFlags' | 'guard'>;
+        results.push({ index: row.idx, ...stored, selfReported: stored.selfReported ?? false, guardFlags: stored.guardFlags ?? [], guard: stored.guard ?? [] });
         if (row.finished_at && row.finished_at > updated) updated = row.finished_at;
       } else if (row.status === 'running') running++;
     }
@@ -329,6 +331,27 @@ export class JobStore extends EventEmitter {
       .all() as { status: string; n: number; rewardSum: number }[];
   }
 
+  /** Finished idea runs per reward-hacking guard flag (an idea with two flags counts once under each; durable). */
+  guardFlagCounts(): { flag: string; n: number }[] {
+    return this.db
+      .prepare(
+        `SELECT f.value AS flag, COUNT(*) AS n FROM ideas, json_each(ideas.result, '$.guardFlags') AS f
+         WHERE ideas.status = 'done' GROUP BY f.value ORDER BY f.value`,
+      )
+      .all() as { flag: string; n: number }[];
+  }
+
+  /** Finished idea runs with at least one guard flag, and those scored from printed metrics (durable). */
+  trustCounts(): { flagged: number; selfReported: number } {
+    return this.db
+      .prepare(
+        `SELECT COALESCE(SUM(json_array_length(result, '$.guardFlags') > 0), 0) AS flagged,
+                COALESCE(SUM(json_extract(result, '$.selfReported') = 1), 0) AS selfReported
+         FROM ideas WHERE status = 'done'`,
+      )
+      .get() as { flagged: number; selfReported: number };
+  }
+
   /** Number of idea rows that are done; with `attempts` per idea, for audits (tests: nothing ran twice). */
   ideaAudit(): { key: string; status: string; attempts: number }[] {
     return this.db.prepare('SELECT key, status, attempts FROM ideas ORDER BY seq').all() as { key: string; status: string; attempts: number }[];
@@ -353,6 +376,9 @@ export class JobStore extends EventEmitter {
       codeDiff: '',
       formatErrors: [],
       error: `abandoned: the worker running it was lost ${row.attempts} times`,
+      selfReported: row.task === null,
+      guardFlags: [],
+      guard: [],
     };
   }
 

@@ -25,6 +25,10 @@ export const runtimeFlags = {
   implementer: { type: 'string' },
   baseline: { type: 'string' },
   'no-isolation': { type: 'boolean' },
+  'allow-weak-sandbox': { type: 'boolean' },
+  'max-timeout-sec': { type: 'string' },
+  'disk-mb': { type: 'string' },
+  'max-processes': { type: 'string' },
   'keep-workdirs': { type: 'boolean' },
 } as const;
 
@@ -41,7 +45,12 @@ export const RUNTIME_HELP = `  --data-dir DIR        store + work folders (defau
   --implementer JSON    ProviderConfig (inline JSON or file) of the implementer model, for ideas without code
   --baseline MODE       p_t of task-graded states: measure (run C_t through the same sandbox + grader, once
                         per code; default) or state (trust state.score — only when it already is a grader score)
-  --no-isolation        skip namespaces (rlimits and process groups stay)
+  --max-timeout-sec N   cap on a request's own per-idea time limit (default 14400); longer asks are refused
+  --disk-mb N           size of each run's workdir (tmpfs, as root; default 4096)
+  --max-processes N     processes + threads of one run (default 512)
+  --no-isolation        no sandbox at all (development only; needs --allow-weak-sandbox)
+  --allow-weak-sandbox  start even when the sandbox cannot enforce its minimum (bubblewrap, per-run cgroup,
+                        disk cap): code under evaluation could forge its reward — development only
   --keep-workdirs       keep each run's folder (debugging)`;
 
 function num(v: string | undefined, flag: string, opts: { min?: number; int?: boolean } = {}): number | undefined {
@@ -93,6 +102,8 @@ export function runtimeConfigFromFlags(values: Record<string, unknown>, log: (m:
   const lease = num(s('lease-sec'), 'lease-sec', { min: 1 });
   const memoryMb = num(s('memory-mb'), 'memory-mb', { int: true });
   const maxOutputMb = num(s('max-output-mb'), 'max-output-mb', { min: 0.001 });
+  const diskMb = num(s('disk-mb'), 'disk-mb', { min: 1, int: true });
+  const maxProcesses = num(s('max-processes'), 'max-processes', { min: 8, int: true });
   const baseline = s('baseline');
   if (baseline !== undefined && baseline !== 'measure' && baseline !== 'state') throw new UsageError(`--baseline must be measure or state, got '${baseline}'`);
   return {
@@ -106,7 +117,11 @@ export function runtimeConfigFromFlags(values: Record<string, unknown>, log: (m:
     limits: {
       memoryMb,
       maxOutputBytes: maxOutputMb !== undefined ? Math.round(maxOutputMb * 1024 * 1024) : undefined,
+      diskMb,
+      maxProcesses,
     },
+    maxTimeoutSec: num(s('max-timeout-sec'), 'max-timeout-sec', { min: 1 }),
+    allowWeakSandbox: Boolean(v['allow-weak-sandbox']) || process.env.IDEATOR_ALLOW_WEAK_SANDBOX === '1',
     leaseMs: lease !== undefined ? lease * 1000 : undefined,
     pollMs: num(s('poll-ms'), 'poll-ms', { min: 10, int: true }),
     implementer: providerFromFlag(s('implementer'), 'implementer'),

@@ -152,6 +152,9 @@ function internalFailure(work: IdeaWork, err: Error): IdeaOutcome {
     codeDiff: '',
     formatErrors: [],
     error: `internal error: ${err.message}`,
+    selfReported: work.task === undefined,
+    guardFlags: [],
+    guard: [],
   };
 }
 

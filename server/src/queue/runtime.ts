@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Provider } from '../../../src/core/providers/types';
-import { confirmUidFallback, probeIsolation, type IsolationInfo } from '../exec/isolation';
+import { sandboxHost, type IsolationInfo, type SandboxHost } from '../exec/isolation';
 import { DEFAULT_LIMITS, type SandboxLimits } from '../exec/sandbox';
 import { assertSafeRoot, sweepRunDirs } from '../exec/workdir';
 import { Metrics } from '../http/metrics';
@@ -43,6 +43,13 @@ export interface RuntimeConfig {
   /** p_t for task-graded states: 'measure' (run C_t through the same sandbox + grader, default) or 'state'. */
   baseline?: BaselineMode;
   disableIsolation?: boolean;
+  /**
+   * Go on when the sandbox cannot enforce its minimum (no bubblewrap, no per-run cgroup or disk cap). Development
+   * only: code under evaluation could then forge its reward. The reward service refuses to start without it.
+   */
+  allowWeakSandbox?: boolean;
+  /** Cap on client-chosen per-idea time limits (seconds; default 4 h). */
+  maxTimeoutSec?: number;
   keepWorkdirs?: boolean;
   ownerLabel?: string;
   log?: (message: string) => void;
@@ -58,9 +65,21 @@ export interface Runtime {
   env: EvalEnv;
   catalog: TaskCatalog;
   isolation: IsolationInfo;
+  sandbox: SandboxHost;
   metrics: Metrics;
   python: string;
   close(): Promise<void>;
+}
+
+/** Default cap on client-chosen per-idea time limits. */
+export const DEFAULT_MAX_TIMEOUT_SEC = 4 * 3600;
+
+/** The sandbox's minimum is not enforceable here and no opt-out was given. */
+export class WeakSandboxError extends Error {
+  constructor(what: string) {
+    super(`${what}. Refusing to run untrusted code: install bubblewrap and run as root (or in a delegated cgroup v2 subtree); see SECURITY.md. For development only, --allow-weak-sandbox goes on anyway.`);
+    this.name = 'WeakSandboxError';
+  }
 }
 
 /** An interpreter path that still works after the run changes directory. */
@@ -75,11 +94,17 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   assertSafeRoot(workRoot);
   mkdirSync(storeDir, { recursive: true });
   mkdirSync(workRoot, { recursive: true });
-  const swept = sweepRunDirs(workRoot);
-  if (swept) config.log?.(`removed ${swept} work folder(s) left by killed processes`);
+  // Leftovers of killed processes go in the background: start-up never waits on, or fails because of, them.
+  void sweepRunDirs(workRoot, config.log).then((n) => n && config.log?.(`removed ${n} work folder(s) left by killed processes`));
 
   const python = absolutePython(config.python ?? resolvePython());
-  const isolation = confirmUidFallback(probeIsolation({ disable: config.disableIsolation }), python, workRoot);
+  const sandbox = sandboxHost({ disable: config.disableIsolation });
+  const isolation = sandbox.info;
+  if (!isolation.minimumMet) {
+    const what = `the sandbox cannot enforce: ${isolation.missing.join('; ')}`;
+    if (!config.allowWeakSandbox) throw new WeakSandboxError(what);
+    config.log?.(`WARNING: ${what}. Code under evaluation can forge its reward on this host (--allow-weak-sandbox): development only.`);
+  }
   const gpus = config.gpus?.filter((g) => g.trim() !== '');
   // RLIMIT_AS breaks CUDA (it reserves huge virtual ranges): no address-space cap on GPU slots unless asked for.
   const limits: SandboxLimits = {
@@ -93,11 +118,12 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   const env: EvalEnv = {
     catalog,
     python,
-    isolation,
+    sandbox,
     limits,
     defaultTimeoutSec: config.defaultTimeoutSec,
+    maxTimeoutSec: config.maxTimeoutSec ?? DEFAULT_MAX_TIMEOUT_SEC,
     workRoot,
-    hide: [storeDir],
+    log: config.log,
     implementer: config.implementer,
     keepWorkdirs: config.keepWorkdirs,
     baselines: new Baselines(store, config.baseline ?? 'measure'),
@@ -129,6 +155,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     env,
     catalog,
     isolation,
+    sandbox,
     metrics,
     python,
     async close() {

@@ -1,19 +1,23 @@
 /**
  * One idea through the reward pipeline (paper §3.2): format check (−1 without executing) → implementer writes
  * C_{t+1} in one step → p_t (measured for task-graded states, see baseline.ts) → sandboxed run in a fresh workdir
- * holding the task's public data → score from the task's grader on submission.csv (or, with no task, the primary
- * metric the run printed) → outcome status → reward.
+ * holding the task's public data → score from the task's grader on submission.csv (or, with no task — only for
+ * requests that set allowPrintedScore — the primary metric the run printed: `selfReported`) → outcome status →
+ * reward. The reward-hacking guard (src/core/rewardGuard.ts) flags C_{t+1}'s added lines; flags never change the
+ * reward.
  */
 import { basename } from 'node:path';
 import { parseIdea } from '../../../src/core/idea';
-import type { Direction, IdeatorState, RewardScheme, RewardStatus } from '../../../src/core/protocol';
+import type { Direction, GuardFinding, IdeatorState, RewardScheme, RewardStatus } from '../../../src/core/protocol';
 import type { Provider } from '../../../src/core/providers/types';
+import { guardCode } from '../../../src/core/rewardGuard';
 import { computeReward, outcomeStatus, type RunStage } from '../../../src/core/rewards';
-import type { IsolationInfo } from '../exec/isolation';
+import type { SandboxHost } from '../exec/isolation';
 import type { SandboxLimits } from '../exec/sandbox';
 import { codeDiff, implementIdea } from '../implementer';
 import type { IdeaOutcome } from '../jobs/store';
 import type { Baselines } from './baseline';
+import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/workdir';
 import { runCode } from './runCode';
 import type { ReadyTask, TaskCatalog } from './taskCatalog';
 
@@ -21,14 +25,17 @@ export interface EvalEnv {
   catalog: TaskCatalog;
   /** Interpreter for the idea's code (absolute, or a name on PATH). */
   python: string;
-  isolation: IsolationInfo;
+  /** The sandbox every run goes through. */
+  sandbox: SandboxHost;
   limits: SandboxLimits;
+  /** Cap on any client-chosen per-idea time limit (seconds). */
+  maxTimeoutSec?: number;
   /** Per-idea wall-clock limit when the request names none; else the task's, else limits.timeoutMs. */
   defaultTimeoutSec?: number;
   /** Parent of the per-run workdirs. */
   workRoot: string;
-  /** Extra folders no run may see (the job store). */
-  hide: string[];
+  /** Clean-up problems (a folder quarantined) and similar notes. */
+  log?: (message: string) => void;
   implementer?: Provider;
   keepWorkdirs?: boolean;
   /** How p_t is obtained for task-graded states; undefined = the state's own score. */
@@ -66,8 +73,11 @@ export function safeCodePath(codePath: string): string {
   return name && name !== '.' && name !== '..' ? name : 'solution.py';
 }
 
-/** The outcome of an idea that fails the paper's format check: −1 (scheme-dependent) without executing anything. */
-export function formatErrorOutcome(state: IdeatorState, raw: string, scheme: RewardScheme): IdeaOutcome | undefined {
+/**
+ * The outcome of an idea that fails the paper's format check: −1 (scheme-dependent) without executing anything.
+ * `selfReported`: the job is scored from printed metrics (no task), said on every idea of it.
+ */
+export function formatErrorOutcome(state: IdeatorState, raw: string, scheme: RewardScheme, selfReported = false): IdeaOutcome | undefined {
   const parsed = parseIdea(raw);
   if (parsed.ok) return undefined;
   const { value, direction } = state.score;
@@ -81,6 +91,9 @@ export function formatErrorOutcome(state: IdeatorState, raw: string, scheme: Rew
     codeDiff: '',
     formatErrors: parsed.errors,
     error: FORMAT_ERROR,
+    selfReported,
+    guardFlags: [],
+    guard: [],
   };
 }
 
@@ -92,6 +105,10 @@ export async function evaluateIdea(input: IdeaInput, env: EvalEnv, slot: Slot, s
   let before = state.score.value;
   const parsed = parseIdea(input.raw);
   let direction: Direction = state.score.direction;
+  // No task: the run's printed metric is the score (runCode). Only requests that set allowPrintedScore get here
+  // without one (rewards/submit.ts), and every outcome of such an idea says so.
+  const selfReported = input.task === undefined;
+  let guard: GuardFinding[] = [];
 
   const finish = (o: {
     status: RewardStatus;
@@ -112,6 +129,9 @@ export async function evaluateIdea(input: IdeaInput, env: EvalEnv, slot: Slot, s
       codeDiff: o.codeDiff ?? '',
       formatErrors: parsed.errors,
       ...(o.error ? { error: o.error } : {}),
+      selfReported,
+      guardFlags: guard.map((g) => g.flag),
+      guard,
     };
   };
 
@@ -132,6 +152,8 @@ export async function evaluateIdea(input: IdeaInput, env: EvalEnv, slot: Slot, s
   if (!impl.ok) return finish({ status: 'exec_failed', error: impl.error });
   const codePath = safeCodePath(state.codePath);
   const diff = codeDiff(codePath, state.code, impl.code);
+  // Reward-hacking guard: flags only, the reward is unchanged (the trainer decides what to do with them).
+  guard = guardCode({ before: state.code, after: impl.code, path: codePath, dataDir: DATA_SUBDIR, submissionFile: SUBMISSION_FILE }).findings;
 
   // p_t measured like p_{t+1} (see baseline.ts). A measurement cut short by another idea's cancellation is retried.
   if (env.baselines) {

@@ -4,7 +4,7 @@
  * a task, else the primary metric the run printed. Used for C_{t+1} (the idea's code) and for C_t (the baseline),
  * so p_t and p_{t+1} are always measured the same way.
  */
-import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import { cpSync, lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IdeatorState } from '../../../src/core/protocol';
 import type { RunStage } from '../../../src/core/rewards';
@@ -12,7 +12,7 @@ import { runInSandbox, type SandboxResult } from '../exec/sandbox';
 import { createRunDir, removeRunDir } from '../exec/workdir';
 import { gradeSubmission } from '../tasks/grade';
 import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/workdir';
-import { TaskCatalog, type ReadyTask } from './taskCatalog';
+import type { ReadyTask } from './taskCatalog';
 import type { EvalEnv, Slot } from './evaluate';
 
 export interface CodeRun {
@@ -40,6 +40,7 @@ export function failureReason(run: SandboxResult): string {
   if (run.setupFailed) return `sandbox set-up failed: ${run.output.trim().split('\n').pop()}`;
   if (run.outputLimited) return 'output limit exceeded: the run was killed';
   if (run.memoryExceeded) return 'memory limit exceeded';
+  if (run.processesLimited && run.exitCode !== 0) return `process limit reached (exit ${run.exitCode ?? run.signal})`;
   const last = run.outputTail.trim().split('\n').pop() ?? '';
   return run.exitCode === null ? `killed by ${run.signal}` : `exit code ${run.exitCode}${last ? `: ${last.slice(0, 300)}` : ''}`;
 }
@@ -57,19 +58,30 @@ export async function runCode(opts: {
   signal?: AbortSignal;
 }): Promise<CodeRun> {
   const { env, ready, state } = opts;
-  const timeoutSec = opts.timeoutSec ?? env.defaultTimeoutSec ?? ready?.task.solutionTimeoutSec ?? env.limits.timeoutMs / 1000;
-  const workdir = createRunDir(env.workRoot, opts.tag);
+  const asked = opts.timeoutSec ?? env.defaultTimeoutSec ?? ready?.task.solutionTimeoutSec ?? env.limits.timeoutMs / 1000;
+  // The server's cap wins over any client-chosen time limit.
+  const timeoutSec = env.maxTimeoutSec ? Math.min(asked, env.maxTimeoutSec) : asked;
+  const host = env.sandbox;
+  let workdir: string;
   try {
-    if (ready) cpSync(ready.publicDir, join(workdir, DATA_SUBDIR), { recursive: true });
+    workdir = createRunDir(env.workRoot, opts.tag, host.rootTmpfs ? env.limits.diskMb : undefined);
+  } catch (err) {
+    throw new Error(`cannot create the run's workdir: ${(err as Error).message}`);
+  }
+  try {
+    // The public data is bound in read-only under the sandbox; without one it is copied (a run must not damage it).
+    if (ready && host.isolated) mkdirSync(join(workdir, DATA_SUBDIR));
+    else if (ready) cpSync(ready.publicDir, join(workdir, DATA_SUBDIR), { recursive: true });
     writeFileSync(join(workdir, opts.codePath), opts.code);
     const run = await runInSandbox({
       workdir,
       command: [env.python, opts.codePath],
+      python: env.python,
       limits: { ...env.limits, timeoutMs: timeoutSec * 1000 },
-      isolation: env.isolation,
+      host,
       cudaVisibleDevices: opts.slot.cudaVisibleDevices,
       threads: opts.slot.threads,
-      hide: [...env.hide, ...(ready ? TaskCatalog.hiddenPaths(ready) : [])],
+      binds: ready && host.isolated ? [{ host: ready.publicDir, inside: DATA_SUBDIR }] : [],
       score: { primaryMetric: state.score.metric, primaryDirection: ready ? undefined : state.score.direction },
       signal: opts.signal,
     });
@@ -82,9 +94,10 @@ export async function runCode(opts: {
     if (run.exitCode !== 0 || run.outputLimited) return { ...base, ok: false, score: null, error: failureReason(run) };
     if (ready) {
       const submission = join(workdir, SUBMISSION_FILE);
-      if (!existsSync(submission)) return { ...base, ok: true, score: null, error: `no ${SUBMISSION_FILE} was written` };
+      if (!exists(submission)) return { ...base, ok: true, score: null, error: `no ${SUBMISSION_FILE} was written` };
       stages.push('submission');
-      const grade = await gradeSubmission(ready.task, submission, { python: env.python, dataDir: ready.dataDir });
+      // The grader reads it as a regular file only (no symlink to the answers, /proc or /dev/zero), in its own sandbox.
+      const grade = await gradeSubmission(ready.task, submission, { python: env.python, dataDir: ready.dataDir, host });
       return grade.valid
         ? { ...base, ok: true, score: grade.score }
         : { ...base, ok: true, score: null, error: `invalid submission: ${grade.reason ?? 'rejected by the grader'}` };
@@ -98,6 +111,19 @@ export async function runCode(opts: {
     }
     return { ...base, ok: true, score: null, error: state.score.metric ? `the run never printed the metric '${state.score.metric}'` : 'the run printed no score' };
   } finally {
-    if (!env.keepWorkdirs) removeRunDir(workdir);
+    if (!env.keepWorkdirs) {
+      const r = await removeRunDir(workdir);
+      if (!r.removed) env.log?.(`cannot remove the work folder of ${opts.tag}: ${r.error}${r.quarantined ? ` (moved to ${r.quarantined})` : ''}`);
+    }
+  }
+}
+
+/** Present, without following a symlink (a dangling link to the answers still counts as written, and is refused). */
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }

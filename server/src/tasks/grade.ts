@@ -1,23 +1,73 @@
 /**
- * Grades a submission CSV with the task's own grade.py `grade(submission, answers)` in Python, the MLE-bench
- * way: any exception means invalid (with the message as the reason), valid scores are rounded to 5 decimals,
- * and — stricter than MLE-bench — a NaN/inf score is invalid too. A grader that cannot even be imported is a
- * broken task, not a bad submission, so that throws.
+ * Grades submissions with the task's own grade.py `grade(submission, answers)` in Python, the MLE-bench way: any
+ * exception means invalid (with the message as the reason), valid scores are rounded to 5 decimals, and — stricter
+ * than MLE-bench — a NaN/inf score is invalid too. A grader that cannot even be imported is a broken task, not a
+ * bad submission, so that throws.
+ *
+ * The grader runs apart, in its own sandbox (isolation.ts): the task's grader folder and the answers are bound in
+ * read-only there and only there, the environment is clean, with its own limits. A submission is read only as a
+ * regular file (lstat + O_NOFOLLOW, never a symlink, FIFO or device, at most `maxSubmissionMb`) and copied into
+ * the grader's folder, so a run cannot point its submission at the answers, /proc/self/environ or /dev/zero.
+ * Reasons are cut to one short paragraph.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { normalizedScore } from '../../../src/core/grading';
 import type { GradeResult } from '../../../src/core/protocol';
+import { sandboxHost, WORK_INSIDE, type SandboxHost } from '../exec/isolation';
+import { cleanEnv, runProcess } from '../exec/runner';
 import { TaskError, type Task } from './loader';
 import { prepareTask } from './prepare';
 import { resolvePython } from './python';
-import { runPythonCode } from './pythonProcess';
 
 export interface GradeOptions {
   python?: string;
   dataDir?: string;
   timeoutMs?: number;
+  /** The sandbox the grader runs in (default: this process's). */
+  host?: SandboxHost;
+  /** Largest submission read (default 256 MiB). */
+  maxSubmissionMb?: number;
+  /** Memory of the grader's run (default 4096 MiB). */
+  memoryMb?: number;
+}
+
+const REASON_CHARS = 500;
+
+/** Copies `from` to `to` if it is a regular file no bigger than `maxBytes`; else says why not. */
+export function copyRegularFile(from: string, to: string, maxBytes: number): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(from, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'not found';
+    if (code === 'ELOOP') return 'it is a symbolic link, not a regular file';
+    return `cannot open it (${code ?? (err as Error).message})`;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return 'it is not a regular file';
+    if (st.size > maxBytes) return `it is ${Math.round(st.size / 1048576)} MiB, over the ${Math.round(maxBytes / 1048576)} MiB limit`;
+    const out = openSync(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+    try {
+      const buf = Buffer.alloc(1 << 20);
+      let total = 0;
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, null);
+        if (n <= 0) break;
+        total += n;
+        if (total > maxBytes) return `it grew past the ${Math.round(maxBytes / 1048576)} MiB limit while being read`;
+        writeSync(out, buf, 0, n);
+      }
+    } finally {
+      closeSync(out);
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 // One process grades a batch: importing pandas/sklearn costs ~1 s, grading a file milliseconds.
@@ -79,40 +129,83 @@ export async function gradeSubmission(task: Task, submissionCsv: string, options
   return (await gradeSubmissions(task, [submissionCsv], options))[0];
 }
 
-/** Grades several submissions of one task in a single Python process; results in input order. */
+/** Grades several submissions of one task in a single sandboxed Python process; results in input order. */
 export async function gradeSubmissions(task: Task, submissionCsvs: string[], options: GradeOptions = {}): Promise<GradeResult[]> {
   const files = submissionCsvs.map((f) => resolve(f));
-  const results: (GradeResult | undefined)[] = files.map((f) => (existsSync(f) ? undefined : invalid(`submission file not found: ${f}`)));
-  const pending = files.filter((_, i) => results[i] === undefined);
-  if (!pending.length) return results as GradeResult[];
-  const python = options.python ?? resolvePython();
-  const { answersPath } = await prepareTask(task, { python, dataDir: options.dataDir });
   const work = mkdtempSync(join(tmpdir(), 'ideator-grade-'));
   try {
-    const outFile = join(work, 'result.json');
-    const spec = { root: task.grader.root, module: task.grader.module, fn: task.grader.fn, answers: answersPath, submissions: pending };
-    const run = await runPythonCode(python, GRADE_SNIPPET, [JSON.stringify(spec), outFile], {
-      cwd: work,
-      timeoutMs: options.timeoutMs ?? 5 * 60_000,
+    const maxBytes = (options.maxSubmissionMb ?? 256) * 1024 * 1024;
+    const host = options.host ?? sandboxHost();
+    // What the grader sees: the copies, under the grader's own folder.
+    const inWork = (name: string) => (host.isolated ? `${WORK_INSIDE}/${name}` : join(work, name));
+    const results: (GradeResult | undefined)[] = files.map((f, i) => {
+      const why = copyRegularFile(f, join(work, `submission-${i}.csv`), maxBytes);
+      return why === undefined ? undefined : invalid(why === 'not found' ? `submission file not found: ${basename(f)}` : `the submission ${basename(f)} was not read: ${why}`);
     });
+    const pendingIdx = files.map((_, i) => i).filter((i) => results[i] === undefined);
+    if (!pendingIdx.length) return results as GradeResult[];
+    const python = options.python ?? resolvePython();
+    const { answersPath } = await prepareTask(task, { python, dataDir: options.dataDir });
+    const answersInside = host.isolated ? `/answers/${basename(answersPath)}` : answersPath;
+    const spec = { root: task.grader.root, module: task.grader.module, fn: task.grader.fn, answers: answersInside, submissions: pendingIdx.map((i) => inWork(`submission-${i}.csv`)) };
+    const timeoutMs = options.timeoutMs ?? 5 * 60_000;
+    const wrapped = host.wrap(
+      {
+        workdir: work,
+        python,
+        binds: [
+          { host: task.grader.root, inside: task.grader.root },
+          { host: answersPath, inside: answersInside },
+        ],
+        limits: { timeoutMs, memoryMb: options.memoryMb ?? 4096, maxOutputBytes: 4 << 20, maxFileMb: 64, shmMb: 64, maxProcesses: 256, diskMb: 256, cpus: 0 },
+      },
+      [python, '-c', GRADE_SNIPPET, JSON.stringify(spec), inWork('result.json')],
+    );
+    let run;
+    try {
+      run = await runProcess({
+        argv: wrapped.argv,
+        cwd: wrapped.cwd,
+        env: cleanEnv({ home: inWork('.home'), tmp: host.isolated ? '/tmp' : work, python, threads: 2 }),
+        timeoutMs,
+        maxOutputBytes: 4 << 20,
+        headChars: 1024,
+        tailChars: 4096,
+        extraFds: wrapped.extraFds,
+        onKill: () => wrapped.group?.kill(),
+      });
+    } finally {
+      wrapped.release();
+    }
     let graded: GradeResult[];
-    if (run.timedOut) graded = pending.map(() => invalid(`grading timed out after ${Math.round(run.durationMs / 1000)} s`));
+    if (run.timedOut) graded = pendingIdx.map(() => invalid(`grading timed out after ${Math.round(run.durationMs / 1000)} s`));
     else {
-      if (!existsSync(outFile)) {
-        throw new TaskError(`grader of ${task.id} crashed (exit ${run.exitCode ?? run.signal}):\n${run.stderr.slice(-4000)}`);
+      let out: SnippetOutput;
+      try {
+        // The grader wrote it as the sandbox user; read it as a regular file only, like a submission.
+        const copy = join(work, 'result.read.json');
+        const why = copyRegularFile(join(work, 'result.json'), copy, 64 << 20);
+        if (why) throw new Error(why);
+        out = JSON.parse(readFileSync(copy, 'utf8')) as SnippetOutput;
+      } catch {
+        throw new TaskError(`grader of ${task.id} crashed (exit ${run.exitCode ?? run.signal}):\n${run.outputTail.slice(-2000)}`);
       }
-      const out = JSON.parse(readFileSync(outFile, 'utf8')) as SnippetOutput;
-      if (out.stage === 'import') throw new TaskError(`cannot import the grader of ${task.id} (${task.grader.file}): ${out.reason}`);
-      if (out.stage === 'answers') throw new TaskError(`cannot read the answers of ${task.id} (${answersPath}): ${out.reason}`);
+      if (out.stage === 'import') throw new TaskError(`cannot import the grader of ${task.id} (${task.grader.file}): ${cut(out.reason)}`);
+      if (out.stage === 'answers') throw new TaskError(`cannot read the answers of ${task.id} (${answersPath}): ${cut(out.reason)}`);
       graded = (out.results ?? []).map((r) => {
-        if (!r.valid || typeof r.score !== 'number') return invalid(r.reason ?? 'invalid submission');
+        if (!r.valid || typeof r.score !== 'number') return invalid(cut(r.reason) || 'invalid submission');
         const normalized = Math.round(normalizedScore(r.score, task.leaderboard) * 1e4) / 1e4;
         return { valid: true, score: r.score, normalized };
       });
     }
     let next = 0;
-    return results.map((r) => r ?? graded[next++]);
+    return results.map((r) => r ?? graded[next++] ?? invalid('the grader returned no result'));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+function cut(text: string | undefined): string {
+  const t = (text ?? '').replace(/\s+/g, ' ').trim();
+  return t.length > REASON_CHARS ? `${t.slice(0, REASON_CHARS)}…` : t;
 }

@@ -1,67 +1,55 @@
 /**
- * Runs a Python snippet (`python -c CODE args...`) in its own process group with a wall-clock limit and
- * bounded output capture. The snippets that load prepare.py / grade.py live in TypeScript strings so the
- * bundled CLI needs no extra files on disk.
+ * Runs a Python snippet (`python -c CODE args...`) of the operator's own task code (prepare.py, a reference
+ * solution) through the one process runner: its own process group, a clean environment (no server secrets), a
+ * wall-clock limit and bounded capture. The snippets that load prepare.py / grade.py live in TypeScript strings so
+ * the bundled CLI needs no extra files on disk. Untrusted code never comes through here: it goes through the sandbox.
  */
-import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cleanEnv, runProcess, SpawnError } from '../exec/runner';
 import { TaskError } from './loader';
 
 export interface PythonResult {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
+  /** stdout and stderr merged, the last `maxOutput` characters. */
   stdout: string;
+  /** stderr alone, its last characters. */
   stderr: string;
   timedOut: boolean;
   durationMs: number;
 }
 
 export interface PythonRunOptions {
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Extra environment entries (the base is the clean environment). */
+  env?: Record<string, string>;
   timeoutMs?: number;
-  /** Bytes of stdout / stderr kept (the last ones). */
+  /** Characters of output kept (the last ones). */
   maxOutput?: number;
+  signal?: AbortSignal;
 }
 
-export function runPythonCode(python: string, code: string, args: string[], options: PythonRunOptions = {}): Promise<PythonResult> {
-  const started = Date.now();
-  const max = options.maxOutput ?? 64 * 1024;
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(python, ['-c', code, ...args], {
+export async function runPythonCode(python: string, code: string, args: string[], options: PythonRunOptions): Promise<PythonResult> {
+  const home = join(tmpdir(), `ideator-home-${process.pid}`);
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  try {
+    const r = await runProcess({
+      argv: [python, '-c', code, ...args],
       cwd: options.cwd,
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
+      env: cleanEnv({ home, tmp: process.env.TMPDIR ?? '/tmp', python, extra: options.env }),
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      headChars: 1024,
+      tailChars: options.maxOutput ?? 64 * 1024,
     });
-    let stdout = '';
-    let stderr = '';
-    const keep = (acc: string, chunk: Buffer) => {
-      const next = acc + chunk.toString('utf8');
-      return next.length > max ? next.slice(next.length - max) : next;
-    };
-    child.stdout.on('data', (c: Buffer) => (stdout = keep(stdout, c)));
-    child.stderr.on('data', (c: Buffer) => (stderr = keep(stderr, c)));
-    let timedOut = false;
-    const timer = options.timeoutMs
-      ? setTimeout(() => {
-          timedOut = true;
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            child.kill('SIGKILL');
-          }
-        }, options.timeoutMs)
-      : undefined;
-    child.on('error', (err) => {
-      if (timer) clearTimeout(timer);
-      // A wrong interpreter path is the user's to fix (--python / IDEATOR_PYTHON): a TaskError, shown as one line.
-      reject(new TaskError(`cannot start Python '${python}': ${err.message} (check --python or IDEATOR_PYTHON)`));
-    });
-    child.on('close', (exitCode, signal) => {
-      if (timer) clearTimeout(timer);
-      resolvePromise({ exitCode, signal, stdout, stderr, timedOut, durationMs: Date.now() - started });
-    });
-  });
+    return { exitCode: r.exitCode, signal: r.signal, stdout: r.outputTail, stderr: r.stderrTail, timedOut: r.timedOut, durationMs: r.durationMs };
+  } catch (err) {
+    // A wrong interpreter path is the user's to fix (--python / IDEATOR_PYTHON): a TaskError, shown as one line.
+    if (err instanceof SpawnError) throw new TaskError(`cannot start Python '${python}': ${err.message.replace(/^cannot start [^:]*: /, '')} (check --python or IDEATOR_PYTHON)`);
+    throw err;
+  }
 }
 
 /**
@@ -69,8 +57,13 @@ export function runPythonCode(python: string, code: string, args: string[], opti
  * command such as `ideator bench` checks this first instead of recording every run as failed.
  */
 export async function checkPython(python: string): Promise<void> {
-  const r = await runPythonCode(python, 'import pandas', [], { timeoutMs: 120_000 });
-  if (r.exitCode === 0) return;
-  const last = r.stderr.trim().split('\n').pop() || (r.timedOut ? 'timed out' : `exit ${r.exitCode ?? r.signal}`);
-  throw new TaskError(`Python '${python}' cannot import pandas (${last}): check --python or IDEATOR_PYTHON (scripts/setup-python.sh builds .venv)`);
+  const dir = mkdtempSync(join(tmpdir(), 'ideator-check-'));
+  try {
+    const r = await runPythonCode(python, 'import pandas', [], { cwd: dir, timeoutMs: 120_000 });
+    if (r.exitCode === 0) return;
+    const last = r.stderr.trim().split('\n').pop() || (r.timedOut ? 'timed out' : `exit ${r.exitCode ?? r.signal}`);
+    throw new TaskError(`Python '${python}' cannot import pandas (${last}): check --python or IDEATOR_PYTHON (scripts/setup-python.sh builds .venv)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

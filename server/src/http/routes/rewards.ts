@@ -4,6 +4,8 @@
  * Idempotency: the body's `idempotencyKey` or an `Idempotency-Key` header; without either, identical content is
  * the key. A replay answers the original job with `Idempotent-Replayed: true`; a key reused for other content is
  * a 409.
+ * Errors: 400 `invalid_request` (schema), `unknown_task` (`task` names no task of this server), `no_grader` (no task
+ * resolves and `allowPrintedScore` is not true: printed scores are opt-in, see rewards/submit.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -12,7 +14,7 @@ import { JobSchema, RewardRequestSchema, type Job } from '../../../../src/core/p
 import { IdempotencyConflictError } from '../../jobs/store';
 import { waitForJob } from '../../jobs/wait';
 import type { Runtime } from '../../queue/runtime';
-import { submitRewardJob, UnknownTaskError } from '../../rewards/submit';
+import { NoGraderError, submitRewardJob, UnknownTaskError } from '../../rewards/submit';
 import { ErrorBodySchema, HttpError } from '../errors';
 
 const WaitQuerySchema = z.object({
@@ -43,7 +45,17 @@ export function rewardRoutes(app: FastifyInstance, rt: Runtime): void {
         body: RewardRequestSchema,
         querystring: WaitQuerySchema,
         headers: IdempotencyHeaderSchema,
-        response: { 200: JobSchema, 202: JobSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 409: ErrorBodySchema, 413: ErrorBodySchema },
+        response: {
+          200: JobSchema,
+          202: JobSchema,
+          400: ErrorBodySchema.describe(
+            'error.code: invalid_request / invalid_json (malformed body), unknown_task (`task` is not a task of this server), ' +
+              'no_grader (no task grades the state and allowPrintedScore is not true)',
+          ),
+          401: ErrorBodySchema,
+          409: ErrorBodySchema,
+          413: ErrorBodySchema,
+        },
       },
     },
     async (request, reply) => {
@@ -55,6 +67,7 @@ export function rewardRoutes(app: FastifyInstance, rt: Runtime): void {
         submitted = submitRewardJob(rt.store, rt.catalog, body);
       } catch (err) {
         if (err instanceof UnknownTaskError) throw new HttpError(400, 'unknown_task', err.message);
+        if (err instanceof NoGraderError) throw new HttpError(400, 'no_grader', err.message);
         if (err instanceof IdempotencyConflictError) throw new HttpError(409, 'idempotency_conflict', err.message);
         throw err;
       }
