@@ -1,7 +1,8 @@
 /**
  * The VeRL bridge (server/python/ideator_reward.py) run by the SYSTEM python (/usr/bin/python3: standard library
  * only) against a real `ideator serve`: every entry point (sync keyword call with VeRL's extra kwargs, async,
- * legacy batch), same keys every sample, retries on 5xx, never raising by default, raise mode.
+ * legacy batch), same keys every sample (guard and self_reported keys included, aligned across results), retries on
+ * 5xx, never raising by default, raise mode, printed scores only when opted in (400 no_grader otherwise, not retried).
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';

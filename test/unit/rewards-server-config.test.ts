@@ -39,7 +39,7 @@ describe('runtime flags', () => {
     assert.equal(c.dataDir, '/tmp/x');
     assert.equal(c.slots, 3);
     assert.deepEqual(c.gpus, ['0', '1']);
-    assert.deepEqual(c.limits, { memoryMb: 2048, maxOutputBytes: 8 * 1024 * 1024 });
+    assert.deepEqual(c.limits, { memoryMb: 2048, maxOutputBytes: 8 * 1024 * 1024, diskMb: undefined, maxProcesses: undefined });
     assert.equal(c.leaseMs, 5000);
     assert.equal(c.defaultTimeoutSec, 60);
   });

@@ -366,8 +366,10 @@ export class SandboxHost {
       // CUDA's driver reads PCI topology from /sys; read-only.
       args.push('--ro-bind-try', '/sys', '/sys');
     }
+    // /tmp first: an interpreter that lives under /tmp (a checkout there) is bound over it, not hidden by it.
+    args.push('--bind', join(req.workdir, '.tmp'), '/tmp');
     if (req.python.startsWith('/')) for (const dir of pythonRoots(req.python)) args.push('--ro-bind', dir, dir);
-    args.push('--bind', req.workdir, WORK_INSIDE, '--bind', join(req.workdir, '.tmp'), '/tmp');
+    args.push('--bind', req.workdir, WORK_INSIDE);
     for (const b of req.binds ?? []) {
       const target = b.inside.startsWith('/') ? b.inside : join(WORK_INSIDE, b.inside);
       args.push(b.rw ? '--bind' : '--ro-bind', b.host, target);
