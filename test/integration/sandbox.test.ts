@@ -28,7 +28,7 @@ const bare = sandboxHost({ disable: true });
 
 async function run(host: SandboxHost, code: string, limits: Partial<SandboxLimits> = {}, env?: Record<string, string>) {
   const l = { ...DEFAULT_LIMITS, timeoutMs: 30_000, memoryMb: 1024, ...limits };
-  const workdir = createRunDir(join(root, 'work'), 'test', host.rootTmpfs ? l.diskMb : undefined);
+  const workdir = await createRunDir(join(root, 'work'), 'test', host.rootTmpfs ? l.diskMb : undefined);
   writeFileSync(join(workdir, 'main.py'), code);
   const result = await runInSandbox({ workdir, command: [PYTHON, 'main.py'], python: PYTHON, limits: l, host, cudaVisibleDevices: '', threads: 1, env });
   const inside = existsSync(join(workdir, 'inside.txt'));
@@ -295,7 +295,7 @@ describe('attacks on the sandbox', { skip: isolated.isolated ? false : `bubblewr
 
 describe('clean-up never fails the server', () => {
   it('removes a 3,000-deep tree and 20,000 files without blocking the event loop', async () => {
-    const dir = createRunDir(join(root, 'cleanup'), 'deep');
+    const dir = await createRunDir(join(root, 'cleanup'), 'deep');
     execFileSync('python3', ['-c', 'import os\nos.chdir(os.sys.argv[1])\nfor i in range(3000):\n    os.mkdir("d"); os.chdir("d")\nos.chdir(os.sys.argv[1])\nos.mkdir("many")\nfor i in range(20000):\n    open(f"many/{i}", "w").close()', dir]);
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
@@ -307,7 +307,7 @@ describe('clean-up never fails the server', () => {
   });
 
   it('removes an immutable file (as root) or quarantines what it cannot remove, and never throws', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
-    const dir = createRunDir(join(root, 'cleanup'), 'immutable');
+    const dir = await createRunDir(join(root, 'cleanup'), 'immutable');
     writeFileSync(join(dir, 'locked'), 'x');
     const chattr = spawnSync('chattr', ['+i', join(dir, 'locked')]);
     if (chattr.status !== 0) return; // the file system has no immutable flag

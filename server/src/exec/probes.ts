@@ -97,7 +97,7 @@ export async function runProbes(host: SandboxHost, python: string, workRoot = jo
   try {
     for (const p of PROBES) {
       const limits = { ...DEFAULT_LIMITS, timeoutMs: 30_000, memoryMb: 1024, diskMb: 64, ...p.limits };
-      const dir = createRunDir(workRoot, 'probe', host.rootTmpfs ? limits.diskMb : undefined);
+      const dir = await createRunDir(workRoot, 'probe', host.rootTmpfs ? limits.diskMb : undefined);
       try {
         writeFileSync(join(dir, 'probe.py'), p.code(secret));
         const before = sleepers();

@@ -8,8 +8,9 @@
  * files never block or crash the server). A folder that cannot be removed is moved to `<root>/../quarantine/`
  * and reported, never thrown: clean-up and start-up do not fail because of what a run left behind.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Workdir paths go into argv and /proc/self/mounts: keep them to plain characters. */
@@ -21,14 +22,18 @@ export function assertSafeRoot(root: string): void {
   }
 }
 
-/** A fresh run folder; with `tmpfsMb` (root only) a tmpfs of that size is mounted on it. */
-export function createRunDir(root: string, tag: string, tmpfsMb?: number): string {
+/** A fresh run folder; with `tmpfsMb` (root only) a tmpfs of that size is mounted on it (off the event loop). */
+export async function createRunDir(root: string, tag: string, tmpfsMb?: number): Promise<string> {
   mkdirSync(root, { recursive: true });
   const clean = tag.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 24) || 'run';
   const dir = mkdtempSync(join(root, `${process.pid}-${clean}-`));
   if (tmpfsMb && tmpfsMb > 0) {
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${Math.ceil(tmpfsMb)}m,mode=0700,nosuid,nodev`, 'ideator-run', dir], { encoding: 'utf8' });
-    if (m.status !== 0) throw new Error(`cannot mount the run's tmpfs on ${dir}: ${(m.stderr || m.error?.message || '').trim()}`);
+    // -n: no mtab/utab bookkeeping; -i: no mount helper lookup.
+    const m = await run('mount', ['-n', '-i', '-t', 'tmpfs', '-o', `size=${Math.ceil(tmpfsMb)}m,mode=0700,nosuid,nodev`, 'ideator-run', dir]);
+    if (!m.ok) {
+      await rmdir(dir).catch(() => undefined);
+      throw new Error(`cannot mount the run's tmpfs on ${dir}: ${m.err}`);
+    }
   }
   return dir;
 }
@@ -61,8 +66,10 @@ export interface RemoveResult {
 /** Removes a run folder (unmounting its tmpfs first); never throws. */
 export async function removeRunDir(dir: string): Promise<RemoveResult> {
   if (isMountPoint(dir)) {
-    const u = await run('umount', [dir]);
-    if (!u.ok) await run('umount', ['--lazy', dir]);
+    const u = await run('umount', ['-n', '-i', dir]);
+    if (!u.ok) await run('umount', ['-n', '-i', '--lazy', dir]);
+    // Unmounting discarded the run's files at once: what is left is the empty mount point.
+    else if (await rmdir(dir).then(() => true, () => false)) return { removed: true };
   }
   let r = await run('rm', ['-rf', '--one-file-system', '--', dir]);
   if (!r.ok) {

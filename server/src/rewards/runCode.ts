@@ -64,7 +64,7 @@ export async function runCode(opts: {
   const host = env.sandbox;
   let workdir: string;
   try {
-    workdir = createRunDir(env.workRoot, opts.tag, host.rootTmpfs ? env.limits.diskMb : undefined);
+    workdir = await createRunDir(env.workRoot, opts.tag, host.rootTmpfs ? env.limits.diskMb : undefined);
   } catch (err) {
     throw new Error(`cannot create the run's workdir: ${(err as Error).message}`);
   }

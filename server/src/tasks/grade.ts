@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { normalizedScore } from '../../../src/core/grading';
 import type { GradeResult } from '../../../src/core/protocol';
-import { sandboxHost, WORK_INSIDE, type SandboxHost } from '../exec/isolation';
-import { cleanEnv, runProcess } from '../exec/runner';
+import { execFailure, sandboxHost, WORK_INSIDE, type SandboxHost } from '../exec/isolation';
+import { cleanEnv, runProcess, SpawnError } from '../exec/runner';
 import { TaskError, type Task } from './loader';
 import { prepareTask } from './prepare';
 import { resolvePython } from './python';
@@ -121,6 +121,11 @@ interface SnippetOutput {
   results?: { valid: boolean; score?: number; reason?: string }[];
 }
 
+/** A wrong interpreter path is the user's to fix: one line naming the flag, not a grader crash. */
+function cannotStart(python: string, why: string): TaskError {
+  return new TaskError(`cannot start Python '${python}': ${why} (check --python or IDEATOR_PYTHON)`);
+}
+
 function invalid(reason: string): GradeResult {
   return { valid: false, score: null, normalized: null, reason };
 }
@@ -174,9 +179,14 @@ export async function gradeSubmissions(task: Task, submissionCsvs: string[], opt
         extraFds: wrapped.extraFds,
         onKill: () => wrapped.group?.kill(),
       });
+    } catch (err) {
+      if (err instanceof SpawnError) throw cannotStart(python, err.message.replace(/^cannot start [^:]*: /, ''));
+      throw err;
     } finally {
       wrapped.release();
     }
+    const notStarted = run.exitCode !== 0 ? execFailure(run.outputHead) : null;
+    if (notStarted) throw cannotStart(python, notStarted);
     let graded: GradeResult[];
     if (run.timedOut) graded = pendingIdx.map(() => invalid(`grading timed out after ${Math.round(run.durationMs / 1000)} s`));
     else {
