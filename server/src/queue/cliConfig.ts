@@ -45,7 +45,7 @@ export const RUNTIME_HELP = `  --data-dir DIR        store + work folders (defau
   --implementer JSON    ProviderConfig (inline JSON or file) of the implementer model, for ideas without code
   --baseline MODE       p_t of task-graded states: measure (run C_t through the same sandbox + grader, once
                         per code; default) or state (trust state.score — only when it already is a grader score)
-  --max-timeout-sec N   cap on a request's own per-idea time limit (default 14400); longer asks are refused
+  --max-timeout-sec N   cap on a request's own per-idea time limit (default 14400); longer asks run with the cap
   --disk-mb N           size of each run's workdir (tmpfs, as root; default 4096)
   --max-processes N     processes + threads of one run (default 512)
   --no-isolation        no sandbox at all (development only; needs --allow-weak-sandbox)
