@@ -4,7 +4,7 @@
  * what this host lets it enforce (reported by /healthz and `ideator doctor`).
  *
  * Inside bubblewrap the code runs as uid 65534 with no capabilities, no_new_privs and the seccomp filter of
- * seccomp.ts, unable to create user namespaces, in its own user/pid/net/ipc/uts/cgroup namespaces, on a root
+ * seccomp.ts, unable to create user namespaces, in its own user/mount/pid/net/ipc/uts namespaces, on a root
  * assembled from read-only binds: /usr and the /bin,/lib… links, a few /etc basics with a synthetic passwd/group,
  * the interpreter's own prefixes, a fresh /proc, a minimal /dev (plus only its own /dev/nvidiaN and the NVIDIA
  * control devices when it has a GPU), and a writable workdir at /sandbox. Everything else — the task's private
@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { CgroupManager, type CgroupLimits, type RunGroup } from './cgroup';
 import { deniedSyscalls, seccompProgram } from './seccomp';
+import { processAlive } from './workdir';
 
 export const SANDBOX_UID = 65534;
 /** Where the run's workdir appears inside the sandbox. */
@@ -235,7 +236,7 @@ export class SandboxHost {
       const cg = CgroupManager.detect({ root: opts.cgroupRoot });
       if (cg instanceof CgroupManager) {
         this.cgroups = cg;
-        cg.sweep(alive);
+        cg.sweep(processAlive);
       } else notes.push(`no cgroup for runs (${cg.reason}): limits fall back to rlimits`);
     } else if (this.bwrap && !opts.noCgroups) notes.push('no cgroup for runs (needs root or a delegated cgroup v2 subtree): limits fall back to rlimits');
     if (this.cgroups && readTrimmed('/sys/kernel/rcu_expedited') === '0') {
@@ -408,16 +409,6 @@ export class SandboxHost {
       group,
       release,
     };
-  }
-}
-
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 

@@ -89,7 +89,8 @@ export async function removeRunDir(dir: string): Promise<RemoveResult> {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM counts as alive). */
+export function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
@@ -110,7 +111,7 @@ export async function sweepRunDirs(root: string, log?: (m: string) => void): Pro
   }
   for (const name of names) {
     const pid = Number(name.split('-')[0]);
-    if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
+    if (!Number.isInteger(pid) || pid <= 0 || processAlive(pid)) continue;
     const r = await removeRunDir(join(root, name));
     if (r.removed) removed++;
     else log?.(`cannot remove the leftover work folder ${name}: ${r.error}${r.quarantined ? ` (moved to ${r.quarantined})` : ''}`);
