@@ -241,6 +241,47 @@ describe('attacks on the sandbox', { skip: isolated.isolated ? false : `bubblewr
     assert.equal(r.inside, true);
   });
 
+  it('binds only the run’s own GPU: its /dev/nvidiaN, the control devices and a read-only /sys; none without a GPU', async () => {
+    // Stand-in device nodes (regular files that name themselves): which one appears inside is what is tested.
+    const devRoot = tempDir('ideator-fake-dev-');
+    for (const name of ['nvidia0', 'nvidia1', 'nvidia2', 'nvidiactl', 'nvidia-uvm']) writeFileSync(join(devRoot, name), name);
+    const gpuHost = new SandboxHost({ devRoot, noCgroups: true });
+    const code = py([
+      'import os',
+      'for n in ["nvidia0", "nvidia1", "nvidia2", "nvidiactl", "nvidia-uvm"]:',
+      '    p = "/dev/" + n',
+      '    print(n, open(p).read() if os.path.exists(p) else "absent")',
+      'print("sys", os.path.isdir("/sys/class"))',
+      attempt('sys-write', 'open("/sys/kernel/uevent_helper", "w").write("/sandbox/x")'),
+      'print("visible", os.environ.get("CUDA_VISIBLE_DEVICES"))',
+    ]);
+    const l = { ...DEFAULT_LIMITS, timeoutMs: 30_000, memoryMb: 1024 };
+    const go = async (cuda: string) => {
+      const workdir = await createRunDir(join(root, 'work'), 'gpu');
+      writeFileSync(join(workdir, 'main.py'), code);
+      const r = await runInSandbox({ workdir, command: [PYTHON, 'main.py'], python: PYTHON, limits: l, host: gpuHost, cudaVisibleDevices: cuda, threads: 1 });
+      await removeRunDir(workdir);
+      assert.equal(r.exitCode, 0, r.output);
+      return r.output;
+    };
+    try {
+      const one = await go('1');
+      assert.match(one, /nvidia0 absent\nnvidia1 nvidia1\nnvidia2 absent\nnvidiactl nvidiactl\nnvidia-uvm nvidia-uvm\n/);
+      assert.match(one, /sys True/);
+      assert.match(one, /sys-write: blocked/);
+      assert.match(one, /visible 1\n/);
+      const two = await go('0,2');
+      assert.match(two, /nvidia0 nvidia0\nnvidia1 absent\nnvidia2 nvidia2\n/);
+      const none = await go('');
+      assert.match(none, /nvidia0 absent\nnvidia1 absent\nnvidia2 absent\nnvidiactl absent\nnvidia-uvm absent\nsys False/);
+      // A CUDA_VISIBLE_DEVICES that is not a list of indices (a UUID, a path) binds nothing rather than guessing.
+      const odd = await go('GPU-1234,../../etc');
+      assert.match(odd, /nvidia0 absent\nnvidia1 absent\nnvidia2 absent\nnvidiactl absent/);
+    } finally {
+      removeDir(devRoot);
+    }
+  });
+
   it('leaves no process behind: a double-forked daemon dies with the run', async () => {
     const marker = `ideator-daemon-${Date.now()}`;
     const r = await run(

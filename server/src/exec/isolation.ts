@@ -176,6 +176,8 @@ export interface HostOptions {
   cgroupRoot?: string;
   /** Skip cgroups even where granted (tests of the fallback). */
   noCgroups?: boolean;
+  /** Where the GPU device nodes are (tests with stand-in nodes); default /dev. */
+  devRoot?: string;
 }
 
 /**
@@ -189,10 +191,12 @@ export class SandboxHost {
   private readonly seccompFile?: string;
   private readonly cgroups?: CgroupManager;
   private readonly disableUserns: boolean;
+  private readonly devRoot: string;
   readonly rootTmpfs: boolean;
 
   constructor(opts: HostOptions = {}) {
     const notes: string[] = [];
+    this.devRoot = opts.devRoot ?? '/dev';
     const root = typeof process.getuid === 'function' && process.getuid() === 0;
     this.privateDir = mkdtempSync(join(tmpdir(), 'ideator-sandbox-'));
     chmodSync(this.privateDir, 0o700);
@@ -375,10 +379,10 @@ export class SandboxHost {
     args.push('--dev', '/dev', '--size', String(Math.max(1, l.shmMb) * 1024 * 1024), '--tmpfs', '/dev/shm');
     for (const id of req.gpus ?? []) {
       if (!/^\d+$/.test(id)) continue;
-      args.push('--dev-bind-try', `/dev/nvidia${id}`, `/dev/nvidia${id}`);
+      args.push('--dev-bind-try', join(this.devRoot, `nvidia${id}`), `/dev/nvidia${id}`);
     }
     if (req.gpus?.length) {
-      for (const c of NVIDIA_CONTROL) args.push('--dev-bind-try', `/dev/${c}`, `/dev/${c}`);
+      for (const c of NVIDIA_CONTROL) args.push('--dev-bind-try', join(this.devRoot, c), `/dev/${c}`);
       // CUDA's driver reads PCI topology from /sys; read-only.
       args.push('--ro-bind-try', '/sys', '/sys');
     }
