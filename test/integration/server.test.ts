@@ -107,8 +107,9 @@ describe('reward server (open, loopback)', () => {
     assert.ok(Math.abs((good.scoreAfter ?? 0) - expected) < 1e-4, `grader score ${good.scoreAfter} vs leaderboard ${expected}`);
     assert.equal(hack.status, 'exec_failed', JSON.stringify(hack));
     assert.match(hack.error ?? '', /No such file|not found|Permission|Read-only/i);
-    // The guard saw it too: the private answers, read from an absolute path.
-    assert.deepEqual(hack.guardFlags, ['touches_evaluation', 'reads_outside_data']);
+    // The guard saw it too: the private answers, read from an absolute path (one under /tmp, as in a CI clone, is
+    // scratch space to the guard: then only the answers' name flags it).
+    assert.deepEqual(hack.guardFlags, CHURN.startsWith('/tmp/') ? ['touches_evaluation'] : ['touches_evaluation', 'reads_outside_data']);
     assert.deepEqual(good.guardFlags, []);
   });
 

@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../server/src/commands/common';
 import { isLoopback } from '../../server/src/http/auth';
-import { runtimeConfigFromFlags } from '../../server/src/queue/cliConfig';
+import { runtimeConfigFromFlags } from '../../server/src/commands/runtimeFlags';
 import { makeSlots } from '../../server/src/queue/pool';
 import { absolutePython } from '../../server/src/queue/runtime';
 

@@ -10,11 +10,12 @@ import { after, describe, it } from 'node:test';
 import { RewardRequestSchema, type RewardRequestInput } from '../../src/core/protocol';
 import { canonicalJson, hashOf } from '../../server/src/jobs/hash';
 import { IdempotencyConflictError, JobStore, ownerIsDead, type IdeaOutcome } from '../../server/src/jobs/store';
+import { abandonedOutcome } from '../../server/src/rewards/outcomes';
 
 const dir = mkdtempSync(join(tmpdir(), 'ideator-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
-const open = (opts?: { maxAttempts?: number }) => new JobStore(join(dir, `s${n++}.sqlite`), opts);
+const open = (opts?: { maxAttempts?: number }) => new JobStore(join(dir, `s${n++}.sqlite`), { ...opts, abandoned: abandonedOutcome });
 
 const req = (ideas: string[], extra: Partial<RewardRequestInput> = {}) =>
   RewardRequestSchema.parse({

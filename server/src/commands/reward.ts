@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { IdeatorStateSchema, JobSchema, RewardRequestSchema, RewardSchemeSchema, type Job, type RewardRequest } from '../../../src/core/protocol';
 import { grpoAdvantages } from '../../../src/core/rewards';
 import { waitForJob } from '../jobs/wait';
-import { RUNTIME_HELP, runtimeConfigFromFlags, runtimeFlags } from '../queue/cliConfig';
+import { RUNTIME_HELP, runtimeConfigFromFlags, runtimeFlags } from './runtimeFlags';
 import { createRuntime } from '../queue/runtime';
 import { NoGraderError, submitRewardJob, UnknownTaskError } from '../rewards/submit';
 import { defineCommand, log, printJson, readJsonFile, UsageError } from './common';

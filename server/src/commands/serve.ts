@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_BODY_LIMIT, buildApp } from '../http/app';
 import { isLoopback } from '../http/auth';
-import { providerFromFlag, RUNTIME_HELP, runtimeConfigFromFlags, runtimeFlags } from '../queue/cliConfig';
+import { providerFromFlag, RUNTIME_HELP, runtimeConfigFromFlags, runtimeFlags } from './runtimeFlags';
 import { createRuntime } from '../queue/runtime';
 import { packageRoot } from '../tasks/python';
 import { defineCommand, log, untilStopSignal, UsageError } from './common';

@@ -3,7 +3,7 @@
  * --data-dir). Run `ideator serve --slots 0` to accept jobs and any number of workers to execute them; a worker
  * killed mid-run loses nothing: its leases expire (or its death is noticed) and another worker resumes the ideas.
  */
-import { RUNTIME_HELP, runtimeConfigFromFlags, runtimeFlags } from '../queue/cliConfig';
+import { RUNTIME_HELP, runtimeConfigFromFlags, runtimeFlags } from './runtimeFlags';
 import { createRuntime } from '../queue/runtime';
 import { defineCommand, log, untilStopSignal, UsageError } from './common';
 

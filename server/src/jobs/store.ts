@@ -23,7 +23,6 @@ import {
   type RewardResult,
   type RewardScheme,
 } from '../../../src/core/protocol';
-import { computeReward } from '../../../src/core/rewards';
 import { hashOf } from './hash';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema';
 
@@ -50,9 +49,19 @@ export class IdempotencyConflictError extends Error {
   }
 }
 
+/** An idea whose workers were lost too often, as the store hands it to `StoreOptions.abandoned`. */
+export interface AbandonedIdea {
+  state: IdeatorState;
+  scheme: RewardScheme;
+  task: string | undefined;
+  attempts: number;
+}
+
 export interface StoreOptions {
-  /** How many lost leases an idea survives before it is completed as exec_failed. */
+  /** How many lost leases an idea survives before it is completed with `abandoned`'s outcome. */
   maxAttempts?: number;
+  /** The outcome of such an idea (rewards/outcomes.ts): the store records outcomes, it never computes rewards. */
+  abandoned: (idea: AbandonedIdea) => IdeaOutcome;
   /**
    * Checkpoint the WAL on a timer instead of inside whichever commit crosses SQLite's 1000-page threshold: that
    * commit — often a client waiting for its job id — would otherwise pay for the whole checkpoint.
@@ -114,14 +123,16 @@ export function ownerIsDead(owner: string): boolean {
 export class JobStore extends EventEmitter {
   readonly db: Database.Database;
   private readonly maxAttempts: number;
+  private readonly abandoned: (idea: AbandonedIdea) => IdeaOutcome;
   private readonly checkpointTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly path: string,
-    opts: StoreOptions = {},
+    opts: StoreOptions,
   ) {
     super();
     this.maxAttempts = opts.maxAttempts ?? 3;
+    this.abandoned = opts.abandoned;
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits).
@@ -261,7 +272,7 @@ export class JobStore extends EventEmitter {
         const row = stale ?? (this.db.prepare(`SELECT * FROM ideas WHERE status = 'queued' ORDER BY seq LIMIT 1`).get() as IdeaRow | undefined);
         if (!row) return undefined;
         if (stale && row.attempts >= this.maxAttempts) {
-          this.finish(row, this.abandonedOutcome(row), now);
+          this.finish(row, this.abandoned({ state: this.loadState(row.state_hash), scheme: row.scheme as RewardScheme, task: row.task ?? undefined, attempts: row.attempts }), now);
           continue;
         }
         this.db
@@ -361,25 +372,6 @@ export class JobStore extends EventEmitter {
     this.db
       .prepare(`UPDATE ideas SET status = 'done', result = ?, finished_at = ?, lease_owner = NULL, lease_expires = NULL WHERE key = ?`)
       .run(JSON.stringify(outcome), now, row.key);
-  }
-
-  private abandonedOutcome(row: IdeaRow): IdeaOutcome {
-    const state = this.loadState(row.state_hash);
-    const input = { status: 'exec_failed' as const, before: state.score.value, after: null, direction: state.score.direction };
-    return {
-      reward: computeReward(row.scheme as RewardScheme, input),
-      status: 'exec_failed',
-      scoreBefore: state.score.value,
-      scoreAfter: null,
-      durationMs: 0,
-      outputTail: '',
-      codeDiff: '',
-      formatErrors: [],
-      error: `abandoned: the worker running it was lost ${row.attempts} times`,
-      selfReported: row.task === null,
-      guardFlags: [],
-      guard: [],
-    };
   }
 
   private loadState(hash: string): IdeatorState {

@@ -6,8 +6,9 @@
  */
 import type { JobStore, IdeaOutcome, IdeaWork } from '../jobs/store';
 import { newOwnerId } from '../jobs/store';
-import { computeReward } from '../../../src/core/rewards';
-import { evaluateIdea, EvaluationAborted, type EvalEnv, type Slot } from '../rewards/evaluate';
+import type { EvalEnv, Slot } from '../rewards/env';
+import { evaluateIdea, EvaluationAborted } from '../rewards/evaluate';
+import { internalFailureOutcome } from '../rewards/outcomes';
 
 export interface PoolOptions {
   store: JobStore;
@@ -130,7 +131,7 @@ export class WorkerPool {
           return;
         }
         // A server-side failure (a broken grader, a full disk): recorded, so the job finishes and says why.
-        outcome = internalFailure(work, err as Error);
+        outcome = internalFailureOutcome(work, err as Error);
       }
       if (store.complete(work.key, this.owner, outcome)) this.opts.onComplete?.(work, outcome);
     } finally {
@@ -138,24 +139,6 @@ export class WorkerPool {
       this.inflight.delete(work.key);
     }
   }
-}
-
-function internalFailure(work: IdeaWork, err: Error): IdeaOutcome {
-  const { value, direction } = work.state.score;
-  return {
-    reward: computeReward(work.scheme, { status: 'exec_failed', before: value, after: null, direction }),
-    status: 'exec_failed',
-    scoreBefore: value,
-    scoreAfter: null,
-    durationMs: 0,
-    outputTail: '',
-    codeDiff: '',
-    formatErrors: [],
-    error: `internal error: ${err.message}`,
-    selfReported: work.task === undefined,
-    guardFlags: [],
-    guard: [],
-  };
 }
 
 /** Slots for `--slots N` (CPU; GPUs hidden) or `--gpus 0,1,…` (one GPU per slot). */

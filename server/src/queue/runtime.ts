@@ -13,10 +13,11 @@ import type { Provider } from '../../../src/core/providers/types';
 import { sandboxHost, type IsolationInfo, type SandboxHost } from '../exec/isolation';
 import { DEFAULT_LIMITS, type SandboxLimits } from '../exec/sandbox';
 import { assertSafeRoot, sweepRunDirs } from '../exec/workdir';
-import { Metrics } from '../http/metrics';
+import { Metrics } from './metrics';
 import { JobStore, type IdeaOutcome, type IdeaWork } from '../jobs/store';
-import { Baselines, type BaselineMode } from '../rewards/baseline';
-import type { EvalEnv } from '../rewards/evaluate';
+import { Baselines } from '../rewards/baseline';
+import { abandonedOutcome } from '../rewards/outcomes';
+import type { BaselineMode, EvalEnv } from '../rewards/env';
 import { TaskCatalog } from '../rewards/taskCatalog';
 import { bundledTasksDir } from '../tasks/loader';
 import { resolvePython } from '../tasks/python';
@@ -113,7 +114,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     ...Object.fromEntries(Object.entries(config.limits ?? {}).filter(([, v]) => v !== undefined)),
   };
   const catalog = new TaskCatalog(config.taskDirs ?? [bundledTasksDir()], python, config.taskDataDir);
-  const store = new JobStore(join(storeDir, 'ideator.sqlite'), { maxAttempts: config.maxAttempts, checkpointIntervalMs: 2000 });
+  const store = new JobStore(join(storeDir, 'ideator.sqlite'), { maxAttempts: config.maxAttempts, checkpointIntervalMs: 2000, abandoned: abandonedOutcome });
   const metrics = new Metrics();
   const env: EvalEnv = {
     catalog,

@@ -9,20 +9,10 @@
 import type { IdeatorState } from '../../../src/core/protocol';
 import { hashOf } from '../jobs/hash';
 import type { JobStore } from '../jobs/store';
-import type { EvalEnv, Slot } from './evaluate';
+import type { Baseline, BaselineMode, BaselineQuery, BaselineSource } from './env';
 import { runCode } from './runCode';
-import type { ReadyTask } from './taskCatalog';
 
-export type BaselineMode = 'measure' | 'state';
-
-export interface Baseline {
-  score: number | null;
-  /** Why C_t has no score (it failed, wrote no submission, …); p_t is then null and any valid score improves. */
-  error?: string;
-  measured: boolean;
-}
-
-export class Baselines {
+export class Baselines implements BaselineSource {
   private readonly inflight = new Map<string, Promise<Baseline>>();
 
   constructor(
@@ -35,15 +25,7 @@ export class Baselines {
   }
 
   /** p_t for this state; measures (once) when the mode says so and the state has a task. */
-  async get(opts: {
-    state: IdeatorState;
-    codePath: string;
-    ready: ReadyTask | undefined;
-    timeoutSec: number | undefined;
-    env: EvalEnv;
-    slot: Slot;
-    signal?: AbortSignal;
-  }): Promise<Baseline> {
+  async get(opts: BaselineQuery): Promise<Baseline> {
     const { state, ready } = opts;
     if (this.mode === 'state' || !ready) return { score: state.score.value, measured: false };
     const key = Baselines.key(state, opts.codePath, ready.task.id, opts.timeoutSec);

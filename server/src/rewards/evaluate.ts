@@ -9,44 +9,15 @@
 import { basename } from 'node:path';
 import { parseIdea } from '../../../src/core/idea';
 import type { Direction, GuardFinding, IdeatorState, RewardScheme, RewardStatus } from '../../../src/core/protocol';
-import type { Provider } from '../../../src/core/providers/types';
 import { guardCode } from '../../../src/core/rewardGuard';
 import { computeReward, outcomeStatus, type RunStage } from '../../../src/core/rewards';
-import type { SandboxHost } from '../exec/isolation';
-import type { SandboxLimits } from '../exec/sandbox';
 import { codeDiff, implementIdea } from '../implementer';
 import type { IdeaOutcome } from '../jobs/store';
-import type { Baselines } from './baseline';
 import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/workdir';
+import { unrunOutcome } from './outcomes';
 import { runCode } from './runCode';
-import type { ReadyTask, TaskCatalog } from './taskCatalog';
-
-export interface EvalEnv {
-  catalog: TaskCatalog;
-  /** Interpreter for the idea's code (absolute, or a name on PATH). */
-  python: string;
-  /** The sandbox every run goes through. */
-  sandbox: SandboxHost;
-  limits: SandboxLimits;
-  /** Cap on any client-chosen per-idea time limit (seconds). */
-  maxTimeoutSec?: number;
-  /** Per-idea wall-clock limit when the request names none; else the task's, else limits.timeoutMs. */
-  defaultTimeoutSec?: number;
-  /** Parent of the per-run workdirs. */
-  workRoot: string;
-  /** Clean-up problems (a folder quarantined) and similar notes. */
-  log?: (message: string) => void;
-  implementer?: Provider;
-  keepWorkdirs?: boolean;
-  /** How p_t is obtained for task-graded states; undefined = the state's own score. */
-  baselines?: Baselines;
-}
-
-export interface Slot {
-  /** CUDA_VISIBLE_DEVICES for runs in this slot ('' = no GPU). */
-  cudaVisibleDevices: string;
-  threads: number;
-}
+import type { EvalEnv, Slot } from './env';
+import type { ReadyTask } from './taskCatalog';
 
 export interface IdeaInput {
   key: string;
@@ -80,21 +51,7 @@ export function safeCodePath(codePath: string): string {
 export function formatErrorOutcome(state: IdeatorState, raw: string, scheme: RewardScheme, selfReported = false): IdeaOutcome | undefined {
   const parsed = parseIdea(raw);
   if (parsed.ok) return undefined;
-  const { value, direction } = state.score;
-  return {
-    reward: computeReward(scheme, { status: 'format_error', before: value, after: null, direction }),
-    status: 'format_error',
-    scoreBefore: value,
-    scoreAfter: null,
-    durationMs: 0,
-    outputTail: '',
-    codeDiff: '',
-    formatErrors: parsed.errors,
-    error: FORMAT_ERROR,
-    selfReported,
-    guardFlags: [],
-    guard: [],
-  };
+  return unrunOutcome({ state, scheme, status: 'format_error', error: FORMAT_ERROR, formatErrors: parsed.errors, selfReported });
 }
 
 const FORMAT_ERROR = 'the idea does not follow the ANALYSIS / ACTION / RATIONALE format';

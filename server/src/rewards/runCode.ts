@@ -13,7 +13,7 @@ import { createRunDir, removeRunDir } from '../exec/workdir';
 import { gradeSubmission } from '../tasks/grade';
 import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/workdir';
 import type { ReadyTask } from './taskCatalog';
-import type { EvalEnv, Slot } from './evaluate';
+import type { EvalEnv, Slot } from './env';
 
 export interface CodeRun {
   /** The sandbox result; undefined only if the run never started. */

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createProvider, describeProviderError, ProviderConfigSchema } from '../../../src/core/providers/index';
 import type { Provider } from '../../../src/core/providers/types';
-import { UsageError } from '../commands/common';
-import type { RuntimeConfig } from './runtime';
+import { UsageError } from './common';
+import type { RuntimeConfig } from '../queue/runtime';
 
 export const runtimeFlags = {
   'data-dir': { type: 'string' },
