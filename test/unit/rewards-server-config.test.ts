@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../server/src/commands/common';
 import { isLoopback } from '../../server/src/http/auth';
-import { runtimeConfigFromFlags } from '../../server/src/commands/runtimeFlags';
+import { runtimeConfigFromFlags, runtimeFlags } from '../../server/src/commands/runtimeFlags';
 import { makeSlots } from '../../server/src/queue/pool';
 import { absolutePython } from '../../server/src/queue/runtime';
 
@@ -49,6 +49,12 @@ describe('runtime flags', () => {
     assert.throws(() => runtimeConfigFromFlags({ gpus: '0;rm -rf /' }, log), UsageError);
     assert.throws(() => runtimeConfigFromFlags({ implementer: '{"kind":"nope"}' }, log), UsageError);
     assert.throws(() => runtimeConfigFromFlags({ implementer: '/no/such/file.json' }, log), UsageError);
+  });
+  it('the sandbox switch has one spelling: --no-sandbox (IDEATOR_SANDBOX=off is its environment form)', () => {
+    assert.equal(runtimeConfigFromFlags({ 'no-sandbox': true }, log).disableSandbox, true);
+    assert.equal(runtimeConfigFromFlags({}, log).disableSandbox, false);
+    assert.equal('no-isolation' in runtimeFlags, false);
+    assert.equal('no-sandbox' in runtimeFlags, true);
   });
   it('builds the implementer provider from inline JSON', () => {
     const c = runtimeConfigFromFlags({ implementer: '{"kind":"template-vague"}' }, log);

@@ -24,7 +24,7 @@ export const runtimeFlags = {
   'poll-ms': { type: 'string' },
   implementer: { type: 'string' },
   baseline: { type: 'string' },
-  'no-isolation': { type: 'boolean' },
+  'no-sandbox': { type: 'boolean' },
   'allow-weak-sandbox': { type: 'boolean' },
   'max-timeout-sec': { type: 'string' },
   'disk-mb': { type: 'string' },
@@ -48,7 +48,7 @@ export const RUNTIME_HELP = `  --data-dir DIR        store + work folders (defau
   --max-timeout-sec N   cap on a request's own per-idea time limit (default 14400); longer asks run with the cap
   --disk-mb N           size of each run's workdir (tmpfs, as root; default 4096)
   --max-processes N     processes + threads of one run (default 512)
-  --no-isolation        no sandbox at all (development only; needs --allow-weak-sandbox)
+  --no-sandbox          no sandbox at all, like IDEATOR_SANDBOX=off (development only; needs --allow-weak-sandbox)
   --allow-weak-sandbox  start even when the sandbox cannot enforce its minimum (bubblewrap, per-run cgroup,
                         disk cap): code under evaluation could forge its reward — development only
   --keep-workdirs       keep each run's folder (debugging)`;
@@ -126,7 +126,7 @@ export function runtimeConfigFromFlags(values: Record<string, unknown>, log: (m:
     pollMs: num(s('poll-ms'), 'poll-ms', { min: 10, int: true }),
     implementer: providerFromFlag(s('implementer'), 'implementer'),
     baseline,
-    disableIsolation: Boolean(v['no-isolation']),
+    disableSandbox: Boolean(v['no-sandbox']),
     keepWorkdirs: Boolean(v['keep-workdirs']),
     log,
   };

@@ -43,7 +43,7 @@ export interface RuntimeConfig {
   implementer?: Provider;
   /** p_t for task-graded states: 'measure' (run C_t through the same sandbox + grader, default) or 'state'. */
   baseline?: BaselineMode;
-  disableIsolation?: boolean;
+  disableSandbox?: boolean;
   /**
    * Go on when the sandbox cannot enforce its minimum (no bubblewrap, no per-run cgroup or disk cap). Development
    * only: code under evaluation could then forge its reward. The reward service refuses to start without it.
@@ -99,7 +99,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   void sweepRunDirs(workRoot, config.log).then((n) => n && config.log?.(`removed ${n} work folder(s) left by killed processes`));
 
   const python = absolutePython(config.python ?? resolvePython());
-  const sandbox = sandboxHost({ disable: config.disableIsolation });
+  const sandbox = sandboxHost({ disable: config.disableSandbox });
   const isolation = sandbox.info;
   if (!isolation.minimumMet) {
     const what = `the sandbox cannot enforce: ${isolation.missing.join('; ')}`;
