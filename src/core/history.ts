@@ -34,6 +34,7 @@ import {
   type ScoreState,
   type Step,
 } from './protocol';
+import { isBetter } from './metric';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Records
@@ -129,11 +130,6 @@ export function newestScore(runs: readonly Run[], accept: (run: Run) => boolean 
   return undefined;
 }
 
-/** Direction-aware "a is better than b". */
-export function beats(a: number, b: number, direction: Direction): boolean {
-  return direction === 'higher' ? a > b : a < b;
-}
-
 /**
  * Best primary score among completed, non-failed runs. Only runs scored with the newest run's metric name are
  * compared (a renamed metric starts a new series rather than mixing accuracy with loss).
@@ -146,7 +142,7 @@ export function bestOf(runs: readonly Run[]): BestScore | null {
   for (const r of scored) {
     const p = r.primary!;
     if (p.name !== name) continue;
-    if (!best || beats(p.value, best.value, p.direction)) {
+    if (!best || isBetter(p.value, best.value, p.direction)) {
       best = { value: p.value, direction: p.direction, name: p.name, runId: r.id };
     }
   }

@@ -7,7 +7,8 @@
  * `renderSeekHelp` / `parseSeekHelp` convert between the block and the SeekHelpQuery shape.
  */
 import { parseIdea } from './idea';
-import { SeekHelpQuerySchema, type Direction, type ScoreState, type SeekHelpQuery, type Step } from './protocol';
+import { isBetter } from './metric';
+import { SeekHelpQuerySchema, type ScoreState, type SeekHelpQuery, type Step } from './protocol';
 
 const MAX_BULLETS = 8;
 const MAX_BULLET_CHARS = 160;
@@ -15,10 +16,6 @@ const MAX_BULLET_CHARS = 160;
 // ---------------------------------------------------------------------------------------------------------------
 // Facts from the trajectory
 // ---------------------------------------------------------------------------------------------------------------
-
-function better(a: number, b: number, direction: Direction): boolean {
-  return direction === 'higher' ? a > b : a < b;
-}
 
 function fmt(v: number): string {
   return Number.isFinite(v) ? Number(v.toPrecision(5)).toString() : String(v);
@@ -113,13 +110,13 @@ function scoreFacts(steps: Step[], score: ScoreState): ScoreFacts {
     f.scored++;
     f.latest = s.score;
     f.latestStep = i + 1;
-    if (f.best === null || better(s.score, f.best, score.direction)) {
+    if (f.best === null || isBetter(s.score, f.best, score.direction)) {
       f.best = s.score;
       f.bestStep = i + 1;
     }
   });
   // p_t from the state counts even when no step carries it (e.g. the extension knows the last run's score).
-  if (score.value !== null && Number.isFinite(score.value) && (f.best === null || better(score.value, f.best, score.direction))) {
+  if (score.value !== null && Number.isFinite(score.value) && (f.best === null || isBetter(score.value, f.best, score.direction))) {
     f.best = score.value;
     f.bestStep = f.bestStep || steps.length;
   }

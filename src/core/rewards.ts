@@ -11,6 +11,7 @@
  * - sigmoid : a bounded reward from the relative improvement, σ(k·rel) ∈ (0, 1) with k = 10 (a 10 % relative gain
  *             gives ≈ 0.73, no change 0.5), with fixed values for the corner cases (failure 0, format error −1).
  */
+import { improves } from './metric';
 import type { Direction, RewardScheme, RewardStatus } from './protocol';
 
 /** Stages a run can pass; used by the partial-credit scheme. Order = how far the run got. */
@@ -29,16 +30,10 @@ export interface RewardInput {
 }
 
 /**
- * True when `after` beats `before` in the given direction. A valid score after no valid score counts as an
- * improvement (the idea produced the first valid submission); ties are not improvements (paper: p_{t+1} ≤ p_t → 0).
+ * The outcome status of a run that executed (or not) — format errors are decided before execution. 'improved' is
+ * metric.ts's `improves(before, after)`: a valid score after no valid score counts as an improvement (the idea
+ * produced the first valid submission); ties are not improvements (paper: p_{t+1} ≤ p_t → 0).
  */
-export function beats(before: number | null, after: number | null, direction: Direction): boolean {
-  if (after === null || !Number.isFinite(after)) return false;
-  if (before === null || !Number.isFinite(before)) return true;
-  return direction === 'higher' ? after > before : after < before;
-}
-
-/** The outcome status of a run that executed (or not) — format errors are decided before execution. */
 export function outcomeStatus(opts: {
   formatOk: boolean;
   timedOut?: boolean;
@@ -50,7 +45,7 @@ export function outcomeStatus(opts: {
   if (!opts.formatOk) return 'format_error';
   if (opts.timedOut) return 'timeout';
   if (opts.failed || opts.after === null || !Number.isFinite(opts.after)) return 'exec_failed';
-  return beats(opts.before, opts.after, opts.direction) ? 'improved' : 'not_improved';
+  return improves(opts.before, opts.after, opts.direction) ? 'improved' : 'not_improved';
 }
 
 /**

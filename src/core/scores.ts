@@ -322,20 +322,3 @@ export function extractScores(text: string, opts?: ScoreOptions): { primary: Pri
   extractor.end();
   return { primary: extractor.primary(), metrics: extractor.metrics() };
 }
-
-/**
- * Did `next` beat `prev`? Strictly better only (a tie is not progress). No next score (null, NaN, ±Infinity) never
- * improves; a finite next score improves on no previous score (null, undefined or NaN).
- */
-export function isImprovement(prev: number | null | undefined, next: number | null | undefined, direction: Direction): boolean {
-  if (next === null || next === undefined || !Number.isFinite(next)) return false;
-  if (prev === null || prev === undefined || Number.isNaN(prev)) return true;
-  return direction === 'higher' ? next > prev : next < prev;
-}
-
-/** The better of two values; a NaN loses to any number. */
-export function betterOf(a: number, b: number, direction: Direction): number {
-  if (Number.isNaN(a)) return b;
-  if (Number.isNaN(b)) return a;
-  return direction === 'higher' ? Math.max(a, b) : Math.min(a, b);
-}

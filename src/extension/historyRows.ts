@@ -3,8 +3,9 @@
  * per run its number, its trend against the best score so far (▲ new best, ▼ worse, = tie), the idea it followed
  * and that idea's outcome; plus per idea type the success rate for the idea panel.
  */
-import { beats, runFailed } from '../core/history';
+import { runFailed } from '../core/history';
 import { classifyByKeywords, typeStats, type TypeStat } from '../core/ideaTypes';
+import { isBetter } from '../core/metric';
 import type { IdeaRecord, Outcome, Run } from '../core/protocol';
 
 export type Trend = 'new-best' | 'worse' | 'tie' | 'none';
@@ -47,7 +48,7 @@ export function buildRunRows(h: HistoryView): RunRow[] {
     const bestBefore: number | null = inWindow ? (best?.value ?? null) : null;
     let trend: Trend = 'none';
     if (comparable) {
-      if (!best || beats(p!.value, best.value, p!.direction)) {
+      if (!best || isBetter(p!.value, best.value, p!.direction)) {
         trend = 'new-best';
         best = { value: p!.value, id: run.id };
       } else {

@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import {
-  beats,
   computeReward,
   grpoAdvantages,
   outcomeStatus,
@@ -12,24 +11,6 @@ import {
 } from '../../src/core/rewards';
 
 const base = { before: 0.8, after: 0.85, direction: 'higher' } as const;
-
-describe('beats (direction-aware, ties are not improvements)', () => {
-  it('higher is better', () => {
-    assert.equal(beats(0.8, 0.81, 'higher'), true);
-    assert.equal(beats(0.8, 0.8, 'higher'), false);
-    assert.equal(beats(0.8, 0.79, 'higher'), false);
-  });
-  it('lower is better', () => {
-    assert.equal(beats(0.5, 0.4, 'lower'), true);
-    assert.equal(beats(0.5, 0.5, 'lower'), false);
-    assert.equal(beats(0.5, 0.6, 'lower'), false);
-  });
-  it('no score after never beats; first valid score beats no baseline', () => {
-    assert.equal(beats(0.5, null, 'higher'), false);
-    assert.equal(beats(null, 0.1, 'lower'), true);
-    assert.equal(beats(0.5, Number.NaN, 'higher'), false);
-  });
-});
 
 describe('outcomeStatus', () => {
   it('orders format error, timeout, failure, then comparison', () => {

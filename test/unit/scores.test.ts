@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { MetricSchema, PrimaryScoreSchema } from '../../src/core/protocol';
-import { betterOf, extractScores, guessDirection, isImprovement, isValidationName, ScoreExtractor } from '../../src/core/scores';
+import { extractScores, guessDirection, isValidationName, ScoreExtractor } from '../../src/core/scores';
 
 function values(text: string): Record<string, number> {
   return Object.fromEntries(extractScores(text).metrics.map((m) => [m.name, m.last]));
@@ -21,33 +21,6 @@ describe('guessDirection / isValidationName', () => {
       assert.ok(isValidationName(n), n);
     for (const n of ['loss', 'training auc', 'train-logloss', 'accuracy', 'interval', 'value', 'evaluator_loss_x'])
       assert.ok(!isValidationName(n), n);
-  });
-});
-
-describe('isImprovement / betterOf', () => {
-  it('is direction-aware and strict', () => {
-    assert.equal(isImprovement(0.8, 0.81, 'higher'), true);
-    assert.equal(isImprovement(0.8, 0.8, 'higher'), false);
-    assert.equal(isImprovement(0.8, 0.79, 'higher'), false);
-    assert.equal(isImprovement(0.5, 0.4, 'lower'), true);
-    assert.equal(isImprovement(0.5, 0.6, 'lower'), false);
-  });
-  it('handles missing and invalid scores', () => {
-    assert.equal(isImprovement(0.5, null, 'higher'), false);
-    assert.equal(isImprovement(0.5, undefined, 'lower'), false);
-    assert.equal(isImprovement(null, 0.1, 'higher'), true);
-    assert.equal(isImprovement(undefined, 0.1, 'lower'), true);
-    assert.equal(isImprovement(null, null, 'lower'), false);
-    assert.equal(isImprovement(0.5, NaN, 'higher'), false);
-    assert.equal(isImprovement(NaN, NaN, 'lower'), false);
-    assert.equal(isImprovement(NaN, 0.3, 'lower'), true);
-    assert.equal(isImprovement(0.5, Infinity, 'higher'), false);
-  });
-  it('betterOf', () => {
-    assert.equal(betterOf(0.3, 0.4, 'higher'), 0.4);
-    assert.equal(betterOf(0.3, 0.4, 'lower'), 0.3);
-    assert.equal(betterOf(NaN, 0.4, 'lower'), 0.4);
-    assert.equal(betterOf(0.2, NaN, 'higher'), 0.2);
   });
 });
 

@@ -7,6 +7,7 @@
  */
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { compareBestFirst } from '../../../src/core/metric';
 import { loadTask } from './loader';
 import { resolvePython } from './python';
 import { runSolution } from './workdir';
@@ -34,7 +35,7 @@ export async function runReferenceSolutions(taskDir: string, python = resolvePyt
 
 export function leaderboardCsv(results: ReferenceResult[], lowerIsBetter: boolean): string {
   const valid = results.filter((r): r is ReferenceResult & { score: number } => r.score !== null);
-  valid.sort((a, b) => (lowerIsBetter ? a.score - b.score : b.score - a.score));
+  valid.sort((a, b) => compareBestFirst(a.score, b.score, lowerIsBetter ? 'lower' : 'higher'));
   const rows = valid.map((r) => `${r.solution.replace(/\.py$/, '')},${r.score},${r.seconds.toFixed(1)}`);
   return ['teamName,score,seconds', ...rows].join('\n') + '\n';
 }

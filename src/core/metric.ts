@@ -1,0 +1,46 @@
+/**
+ * "Better than", defined once (after AIDE's aide/utils/metric.py: a value is only comparable together with its
+ * direction). Every direction-aware comparison in the extension, the server and the bench goes through here.
+ *
+ *   isBetter(a, b, direction)          is a strictly better than b? (a tie is not; NaN is worse than any number)
+ *   improves(prev, next, direction)    did the score move from prev to next improve? (the paper's Eq. 1 test)
+ *   betterOf(a, b, direction)          the better of two values (a NaN loses)
+ *   compareBestFirst(a, b, direction)  comparator that sorts best first (NaN last)
+ *
+ * Argument order is always "candidate first" for isBetter/betterOf/compareBestFirst and "before, after" for
+ * improves, like the paper's p_t, p_{t+1}.
+ *
+ * The Direction type stays in protocol.ts: it is inferred from DirectionSchema, which every boundary shape uses.
+ */
+import type { Direction } from './protocol';
+
+/**
+ * True when `a` is strictly better than `b` in the metric's direction. Ties are not better. NaN stands for "no
+ * value" and is worse than every number: a NaN is never better, and any number is better than a NaN.
+ */
+export function isBetter(a: number, b: number, direction: Direction): boolean {
+  if (Number.isNaN(a)) return false;
+  if (Number.isNaN(b)) return true;
+  return direction === 'higher' ? a > b : a < b;
+}
+
+/**
+ * True when `next` improves on `prev`. A missing or non-finite next score (null, undefined, NaN, ±Infinity) never
+ * improves; a valid score after no valid score (prev null, undefined, NaN or ±Infinity) counts as an improvement
+ * (the idea produced the first valid submission); ties are not improvements (paper: p_{t+1} ≤ p_t → 0).
+ */
+export function improves(prev: number | null | undefined, next: number | null | undefined, direction: Direction): boolean {
+  if (next === null || next === undefined || !Number.isFinite(next)) return false;
+  if (prev === null || prev === undefined || !Number.isFinite(prev)) return true;
+  return isBetter(next, prev, direction);
+}
+
+/** The better of two values; a NaN loses to any number. On a tie, `a`. */
+export function betterOf(a: number, b: number, direction: Direction): number {
+  return isBetter(b, a, direction) ? b : a;
+}
+
+/** Array.sort comparator, best first: negative when `a` is better than `b`, 0 on a tie; NaN sorts last. */
+export function compareBestFirst(a: number, b: number, direction: Direction): number {
+  return isBetter(a, b, direction) ? -1 : isBetter(b, a, direction) ? 1 : 0;
+}
