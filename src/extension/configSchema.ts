@@ -1,9 +1,12 @@
 /**
- * The schema of the extension's settings (`ideator.*`) and their validation, without 'vscode' so it is unit-tested
- * in Node. config.ts reads the values from VS Code; package.json `contributes.configuration` mirrors this schema.
+ * The schema of every extension setting (`ideator.*` and `ideator.watch.*`) and their validation, without 'vscode'
+ * so it is unit-tested in Node. config.ts reads the values from VS Code; package.json `contributes.configuration`
+ * mirrors this file. A bad value is reported once, naming the setting, and falls back to its default.
  */
 import { z } from 'zod';
+import { DEFAULT_TRAINING_GLOBS } from '../core/commandMatch';
 import { ProviderKindSchema } from '../core/protocol';
+import type { ScoreOptions } from '../core/scores';
 
 export const SECTION = 'ideator';
 
@@ -46,22 +49,55 @@ export type ConfigResult = { ok: true; config: ExtensionConfig } | { ok: false; 
 /** Keys of the schema, i.e. the settings we read (`ideator.<key>`). */
 export const CONFIG_KEYS = Object.keys(ExtensionConfigSchema.shape) as (keyof ExtensionConfig)[];
 
+/** Run watching: `ideator.watch.<key>`. */
+export const WATCH_SECTION = 'ideator.watch';
+export const WatchConfigSchema = z.object({
+  enabled: z.boolean().default(true),
+  commandPatterns: z.array(z.string().min(1)).default([...DEFAULT_TRAINING_GLOBS]),
+  plateauRuns: z.number().int().min(0).max(100).default(3),
+  plateauCooldownMinutes: z.number().min(0).max(24 * 60).default(30),
+  notebookRun: z.enum(['cell', 'session']).default('cell'),
+  debugRedirectOutput: z.boolean().default(true),
+  maxHistoryMB: z.number().min(1).max(4096).default(64),
+  notifyOutcomes: z.boolean().default(true),
+});
+export type WatchConfig = z.infer<typeof WatchConfigSchema>;
+export const WATCH_KEYS = Object.keys(WatchConfigSchema.shape) as (keyof WatchConfig)[];
+
+export type Validated<T> = { ok: true; config: T } | { ok: false; errors: string[]; config: T };
+
 /**
- * Validates raw setting values (undefined = not set). On errors, the bad keys fall back to their defaults so the
- * extension keeps working, and `errors` names each bad setting in words a user can act on.
+ * Validates raw setting values (undefined = not set) of one section. On errors, the bad keys fall back to their
+ * defaults so the extension keeps working, and `errors` names each bad setting in words a user can act on.
  */
-export function parseConfig(raw: Record<string, unknown>): ConfigResult {
-  const result = ExtensionConfigSchema.safeParse(raw);
+function validate<S extends z.ZodObject<z.ZodRawShape>>(schema: S, section: string, raw: Record<string, unknown>): Validated<z.infer<S>> {
+  const result = schema.safeParse(raw);
   if (result.success) return { ok: true, config: result.data };
   const errors: string[] = [];
   const cleaned: Record<string, unknown> = { ...raw };
   for (const issue of result.error.issues) {
     const key = String(issue.path[0] ?? '');
-    errors.push(`Setting "${SECTION}.${key}" ${describeValue(raw[key])}: ${issue.message}`);
+    errors.push(`Setting "${section}.${key}" ${describeValue(raw[key])}: ${issue.message}; using the default`);
     delete cleaned[key];
   }
-  const fallback = ExtensionConfigSchema.safeParse(cleaned);
-  return { ok: false, errors, config: fallback.success ? fallback.data : ExtensionConfigSchema.parse({}) };
+  const fallback = schema.safeParse(cleaned);
+  return { ok: false, errors, config: fallback.success ? fallback.data : schema.parse({}) };
+}
+
+export function parseConfig(raw: Record<string, unknown>): ConfigResult {
+  return validate(ExtensionConfigSchema, SECTION, raw);
+}
+
+export function parseWatchConfig(raw: Record<string, unknown>): Validated<WatchConfig> {
+  return validate(WatchConfigSchema, WATCH_SECTION, raw);
+}
+
+/** How scores are read from a run's output: the primary metric and its direction, when the user set them. */
+export function scoreOptionsOf(config: ExtensionConfig): ScoreOptions {
+  return {
+    primaryMetric: config.primaryMetric,
+    primaryDirection: config.metricDirection === 'auto' ? undefined : config.metricDirection,
+  };
 }
 
 function describeValue(v: unknown): string {

@@ -12,7 +12,7 @@ import { recordCompletedRun } from '../core/outcome';
 import { PlateauMonitor } from '../core/plateau';
 import type { CodeSnapshot, Outcome, Run } from '../core/protocol';
 import { activeTarget } from './commands/gatherState';
-import { readScoreOptions, readWatchConfig, type WatchConfig } from './historyConfig';
+import { readScoreOptions, readWatchConfig, type WatchConfig } from './config';
 import type { Services } from './services';
 import { makeSnapshot, readScript } from './watchers/codeSnapshot';
 import { PendingRun, type PendingRunInit } from './watchers/pendingRun';

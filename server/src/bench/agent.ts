@@ -4,6 +4,10 @@
  * the paper's state s_t = (task, trajectory, p_t, C_t), submit ends the run. Whenever ./submission.csv changes
  * it is graded (never shown to the agent: that would leak the test labels), which gives the best-so-far curve;
  * the run's score is the grade of the final submission, as in MLE-bench.
+ *
+ * Shaped like AIDE's agent.py: the run's state lives in one AgentRun, whose short step() is one turn (limits,
+ * the implementer's answer, one handler per action kind — bash, python, seek_help, submit, format error — then
+ * the step's record and the observation fed back); runAgent loops step() and grades the final submission.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -116,223 +120,328 @@ function actionText(a: Action, query?: string): string {
   }
 }
 
-export async function runAgent(o: AgentRunOptions): Promise<RunResult> {
-  const started = Date.now();
-  const deadline = started + o.limits.timeLimitSec * 1000;
-  const sandbox = o.sandbox ?? bareSandbox(o.workdir, o.python);
-  const session = new PythonSession(o.python, sandbox);
-  const messages: ChatMessage[] = implementerMessages({
-    taskDescription: o.task.description,
-    workdir: sandbox.inside,
-    observationChars: o.limits.observationChars,
-    maxSteps: o.limits.maxSteps,
-    timeLimitSec: o.limits.timeLimitSec,
-    actionTimeoutSec: o.limits.actionTimeoutSec,
-    seekHelp: o.ideator !== null,
-    promptsDir: o.promptsDir,
-  });
-  const trajectory: Step[] = [];
-  const cells: string[] = [];
-  const impl = { input: 0, output: 0 };
-  const idea = { input: 0, output: 0 };
-  let pScore: ScoreState = { value: null, direction: o.task.direction };
-  let best = 0;
-  let bestValid: number | null = null;
-  let lastHash: string | null = fileHash(join(o.workdir, SUBMISSION_FILE));
-  let seekHelps = 0;
-  let endReason: RunResult['endReason'] = 'max_steps';
-  let error: string | undefined;
+/** What one turn's action gave: the observation shown to the implementer and what the step records keep. */
+interface Outcome {
+  observation: string;
+  exitCode: number | null;
+  kind: Step['kind'];
+  /** The rendered seek_help query, when the Ideator was asked (the step records show it instead of the raw block). */
+  query?: string;
+  ideaTokens: { in: number; out: number };
+}
+
+type IdeatorAnswer = Awaited<ReturnType<IdeatorClient['ask']>>;
+
+const NO_TOKENS = { in: 0, out: 0 };
+
+/** The outcome of an action that ran nothing and cost no Ideator tokens. */
+function told(kind: Step['kind'], observation: string, query?: string): Outcome {
+  return { observation, exitCode: null, kind, query, ideaTokens: NO_TOKENS };
+}
+
+/**
+ * One run's state, carried from turn to turn (as AIDE's Agent carries its journal): the implementer's messages,
+ * the trajectory, token counts, the agent's own printed score p_t, the grades of submission.csv, and the
+ * seek-help answers still waiting for a valid submission to judge them.
+ */
+class AgentRun {
+  private readonly started = Date.now();
+  private readonly deadline: number;
+  readonly session: PythonSession;
+  private readonly submissionPath: string;
+  private readonly sandbox: AgentSandbox;
+  private readonly messages: ChatMessage[];
+  private readonly trajectory: Step[] = [];
+  private readonly cells: string[] = [];
+  private readonly impl = { input: 0, output: 0 };
+  private readonly idea = { input: 0, output: 0 };
+  private pScore: ScoreState;
+  private best = 0;
+  private bestValid: number | null = null;
+  private lastHash: string | null;
+  private lastGrade: GradeResult | undefined;
   /** Seek-help answers waiting for the next valid submission to judge them. */
-  const open: { id: string; before: number | null }[] = [];
-  const submissionPath = join(o.workdir, SUBMISSION_FILE);
+  private readonly open: { id: string; before: number | null }[] = [];
+  private seekHelps = 0;
+  endReason: RunResult['endReason'] = 'max_steps';
+  error: string | undefined;
+  /** Index of the current turn; after the loop, the number of turns taken. */
+  turn = 0;
 
-  let lastGrade: GradeResult | undefined;
-  const gradeIfChanged = async (): Promise<{ valid: boolean | null; score: number | null; normalized: number | null }> => {
-    const h = fileHash(submissionPath);
-    if (h === null || h === lastHash) return { valid: null, score: null, normalized: null };
-    lastHash = h;
-    const g = await gradeSubmission(o.task, submissionPath, { python: o.python, dataDir: o.dataDir });
-    lastGrade = g;
-    if (g.valid && g.normalized !== null) {
-      best = Math.max(best, g.normalized);
-      bestValid = bestValid === null ? g.normalized : Math.max(bestValid, g.normalized);
-      for (const q of open.splice(0)) o.onPoolOutcome(q.id, g.normalized, q.before === null ? true : g.normalized > q.before);
-    }
-    return { valid: g.valid, score: g.score, normalized: g.normalized };
-  };
-
-  let step = 0;
-  try {
-    for (; step < o.limits.maxSteps; step++) {
-      if (o.signal?.aborted) throw new Error('aborted');
-      if (Date.now() >= deadline) {
-        endReason = 'time_limit';
-        break;
-      }
-      const stepStart = Date.now();
-      // A dependent signal per request: SDKs add an abort listener per call and never remove it.
-      const completion = await o.implementer.complete(compactHistory(messages, o.limits), { signal: o.signal && AbortSignal.any([o.signal]) });
-      const tin = completion.usage?.inputTokens ?? 0;
-      const tout = completion.usage?.outputTokens ?? 0;
-      impl.input += tin;
-      impl.output += tout;
-      messages.push({ role: 'assistant', content: completion.text });
-      const action = parseAction(completion.text);
-      const remainingMs = Math.max(1000, deadline - Date.now());
-      const actionTimeout = Math.min(o.limits.actionTimeoutSec * 1000, remainingMs);
-      let observation = '';
-      let exitCode: number | null = null;
-      let queryText: string | undefined;
-      let stepKind: Step['kind'] = 'execute';
-      let ideaTokens = { in: 0, out: 0 };
-
-      if (action.kind === 'bash') {
-        const r = await runBash(action.code, sandbox, actionTimeout);
-        exitCode = r.exitCode;
-        observation = `${truncateMiddle(r.output, o.limits.observationChars)}\n[exit code ${r.exitCode ?? 'none'}${r.timedOut ? ', timed out' : ''}]`;
-      } else if (action.kind === 'python') {
-        cells.push(action.code);
-        const r = await session.run(action.code, actionTimeout);
-        exitCode = r.ok ? 0 : 1;
-        observation = truncateMiddle(r.output, o.limits.observationChars) || '[no output]';
-        if (r.restarted) observation = `[note: the interpreter was restarted before this cell; earlier variables are gone]\n${observation}`;
-      } else if (action.kind === 'seek_help') {
-        stepKind = 'seek_help';
-        if (!o.ideator) {
-          observation = 'seek_help is not available in this configuration. Continue on your own.';
-        } else {
-          seekHelps++;
-          // A malformed block still gets help: the query is drafted from the trajectory, the agent's words kept.
-          const query = o.ideator.parseQuery(action.text) ?? {
-            ...draftQuery({ trajectory, score: pScore, taskDescription: o.task.description }),
-            problemStatement: action.text.trim().slice(0, 2000) || 'progress has stalled',
-          };
-          queryText = o.ideator.renderQuery(query);
-          const code = currentCode(o.workdir, cells);
-          const state: IdeatorState = {
-            id: `${o.runId}#${step}`,
-            taskId: o.task.id,
-            taskDescription: o.task.description,
-            trajectory: [...trajectory],
-            score: pScore,
-            code: code.code,
-            codePath: code.path,
-            query,
-          };
-          let answer: Awaited<ReturnType<IdeatorClient['ask']>> | undefined;
-          try {
-            answer = await o.ideator.ask(state, o.signal && AbortSignal.any([o.signal]));
-          } catch (err) {
-            // An unreachable Ideator must not end the implementer's run: it is told and carries on alone.
-            if (o.signal?.aborted) throw err;
-            o.log(`ideator error: ${(err as Error).message}`);
-          }
-          if (!answer) {
-            observation = 'The advisor could not be reached this time. Continue on your own.';
-          } else {
-            ideaTokens = { in: answer.usage?.inputTokens ?? 0, out: answer.usage?.outputTokens ?? 0 };
-            idea.input += ideaTokens.in;
-            idea.output += ideaTokens.out;
-            observation = answer.text;
-            const poolId = randomUUID();
-            o.onPool({
-              id: poolId,
-              runId: o.runId,
-              stepIdx: step,
-              task: o.task.id,
-              config: o.config,
-              state,
-              ideaRaw: answer.raw,
-              ideaOk: answer.ok,
-              ideaType: answer.ideaType ?? null,
-              before: bestValid,
-              after: null,
-              improved: null,
-              createdAt: new Date().toISOString(),
-            });
-            open.push({ id: poolId, before: bestValid });
-          }
-        }
-      } else if (action.kind === 'submit') {
-        stepKind = 'submit';
-        observation = existsSync(submissionPath) ? 'Submitted ./submission.csv.' : 'Run ended without ./submission.csv.';
-      } else {
-        stepKind = 'note';
-        observation = noActionObservation(action.reason, o.ideator !== null);
-      }
-
-      if (action.kind === 'bash' || action.kind === 'python') {
-        const found = extractScores(observation).primary;
-        if (found) pScore = { value: found.value, direction: found.direction, metric: found.name };
-      }
-      const graded = await gradeIfChanged();
-      trajectory.push({
-        action: actionText(action, queryText),
-        observation,
-        kind: stepKind,
-        score: pScore.value,
-        exitCode,
-        timestamp: new Date().toISOString(),
-      });
-      o.onStep({
-        runId: o.runId,
-        idx: step,
-        kind: action.kind,
-        action: actionText(action, queryText),
-        observation,
-        exitCode,
-        submissionValid: graded.valid,
-        submissionScore: graded.score,
-        submissionNormalized: graded.normalized,
-        bestNormalized: best,
-        tokensIn: tin + ideaTokens.in,
-        tokensOut: tout + ideaTokens.out,
-        elapsedMs: Date.now() - stepStart,
-      });
-      o.log(`step ${step} ${action.kind}${exitCode !== null ? ` exit=${exitCode}` : ''}${graded.valid !== null ? ` submission=${graded.valid ? graded.score : 'INVALID'}` : ''}\n--- action ---\n${actionText(action, queryText)}\n--- observation ---\n${observation}\n`);
-      if (action.kind === 'submit') {
-        endReason = 'submit';
-        step++;
-        break;
-      }
-      const left = o.limits.maxSteps - step - 1;
-      const minutesLeft = Math.max(0, Math.round((deadline - Date.now()) / 60_000));
-      messages.push({ role: 'user', content: `OBSERVATION:\n${observation}\n\n[${left} actions and ~${minutesLeft} min left]` });
-    }
-  } catch (err) {
-    endReason = 'error';
-    error = (err as Error).message;
-    o.log(`run error: ${(err as Error).stack ?? error}`);
-  } finally {
-    session.close();
+  constructor(private readonly o: AgentRunOptions) {
+    this.deadline = this.started + o.limits.timeLimitSec * 1000;
+    this.sandbox = o.sandbox ?? bareSandbox(o.workdir, o.python);
+    this.session = new PythonSession(o.python, this.sandbox);
+    this.messages = implementerMessages({
+      taskDescription: o.task.description,
+      workdir: this.sandbox.inside,
+      observationChars: o.limits.observationChars,
+      maxSteps: o.limits.maxSteps,
+      timeLimitSec: o.limits.timeLimitSec,
+      actionTimeoutSec: o.limits.actionTimeoutSec,
+      seekHelp: o.ideator !== null,
+      promptsDir: o.promptsDir,
+    });
+    this.pScore = { value: null, direction: o.task.direction };
+    this.submissionPath = join(o.workdir, SUBMISSION_FILE);
+    this.lastHash = fileHash(this.submissionPath);
   }
 
-  // MLE-bench grades the final submission; a run that never wrote one is invalid.
-  // (The grade of an unchanged file is reused: grading costs a Python start.)
-  const finalHash = fileHash(submissionPath);
-  const final: GradeResult =
-    finalHash === null
-      ? { valid: false, score: null, normalized: null, reason: `no ${SUBMISSION_FILE} written` }
-      : finalHash === lastHash && lastGrade
-        ? lastGrade
-        : await gradeSubmission(o.task, submissionPath, { python: o.python, dataDir: o.dataDir });
-  for (const q of open.splice(0)) o.onPoolOutcome(q.id, null, false);
-  const cost =
-    (impl.input * o.prices.implementerIn + impl.output * o.prices.implementerOut + idea.input * o.prices.ideatorIn + idea.output * o.prices.ideatorOut) / 1e6;
-  return {
-    valid: final.valid,
-    score: final.score,
-    normalized: final.normalized,
-    reason: final.reason,
-    steps: Math.min(step, o.limits.maxSteps),
-    seekHelps,
-    endReason,
-    error,
-    implementerTokens: impl,
-    ideatorTokens: idea,
-    costUsd: Math.round(cost * 1e6) / 1e6,
-    durationMs: Date.now() - started,
-  };
+  /** One turn: check the limits, ask the implementer, run its action, record the step; false when the run ends. */
+  async step(): Promise<boolean> {
+    if (!this.withinLimits()) return false;
+    const stepStart = Date.now();
+    const { action, tokens } = await this.askImplementer();
+    const outcome = await this.act(action);
+    await this.record(action, outcome, tokens, stepStart);
+    if (action.kind === 'submit') {
+      this.endReason = 'submit';
+      this.turn++;
+      return false;
+    }
+    this.observe(outcome.observation);
+    this.turn++;
+    return true;
+  }
+
+  /** Throws when aborted; false (ending the run with time_limit) once the wall-time budget is spent. */
+  private withinLimits(): boolean {
+    if (this.o.signal?.aborted) throw new Error('aborted');
+    if (Date.now() >= this.deadline) {
+      this.endReason = 'time_limit';
+      return false;
+    }
+    return true;
+  }
+
+  private async askImplementer(): Promise<{ action: Action; tokens: { in: number; out: number } }> {
+    // A dependent signal per request: SDKs add an abort listener per call and never remove it.
+    const completion = await this.o.implementer.complete(compactHistory(this.messages, this.o.limits), { signal: this.dependentSignal() });
+    const tokens = { in: completion.usage?.inputTokens ?? 0, out: completion.usage?.outputTokens ?? 0 };
+    this.impl.input += tokens.in;
+    this.impl.output += tokens.out;
+    this.messages.push({ role: 'assistant', content: completion.text });
+    return { action: parseAction(completion.text), tokens };
+  }
+
+  private dependentSignal(): AbortSignal | undefined {
+    return this.o.signal && AbortSignal.any([this.o.signal]);
+  }
+
+  /** Dispatches the action to its handler. */
+  private act(action: Action): Promise<Outcome> {
+    switch (action.kind) {
+      case 'bash':
+        return this.bash(action.code);
+      case 'python':
+        return this.python(action.code);
+      case 'seek_help':
+        return this.seekHelp(action.text);
+      case 'submit':
+        return Promise.resolve(this.submit());
+      case 'none':
+        return Promise.resolve(this.formatError(action.reason));
+    }
+  }
+
+  /** An action may run until its own timeout or the run's deadline, whichever comes first (at least 1 s). */
+  private actionTimeout(): number {
+    const remainingMs = Math.max(1000, this.deadline - Date.now());
+    return Math.min(this.o.limits.actionTimeoutSec * 1000, remainingMs);
+  }
+
+  private async bash(code: string): Promise<Outcome> {
+    const r = await runBash(code, this.sandbox, this.actionTimeout());
+    const observation = `${truncateMiddle(r.output, this.o.limits.observationChars)}\n[exit code ${r.exitCode ?? 'none'}${r.timedOut ? ', timed out' : ''}]`;
+    this.readScore(observation);
+    return { observation, exitCode: r.exitCode, kind: 'execute', ideaTokens: NO_TOKENS };
+  }
+
+  private async python(code: string): Promise<Outcome> {
+    const timeout = this.actionTimeout();
+    this.cells.push(code);
+    const r = await this.session.run(code, timeout);
+    let observation = truncateMiddle(r.output, this.o.limits.observationChars) || '[no output]';
+    if (r.restarted) observation = `[note: the interpreter was restarted before this cell; earlier variables are gone]\n${observation}`;
+    this.readScore(observation);
+    return { observation, exitCode: r.ok ? 0 : 1, kind: 'execute', ideaTokens: NO_TOKENS };
+  }
+
+  /** p_t: the primary score the agent printed in this observation, when it printed one. */
+  private readScore(observation: string): void {
+    const found = extractScores(observation).primary;
+    if (found) this.pScore = { value: found.value, direction: found.direction, metric: found.name };
+  }
+
+  private async seekHelp(text: string): Promise<Outcome> {
+    const ideator = this.o.ideator;
+    if (!ideator) return told('seek_help', 'seek_help is not available in this configuration. Continue on your own.');
+    this.seekHelps++;
+    // A malformed block still gets help: the query is drafted from the trajectory, the agent's words kept.
+    const query = ideator.parseQuery(text) ?? {
+      ...draftQuery({ trajectory: this.trajectory, score: this.pScore, taskDescription: this.o.task.description }),
+      problemStatement: text.trim().slice(0, 2000) || 'progress has stalled',
+    };
+    const queryText = ideator.renderQuery(query);
+    const state = this.ideatorState(query);
+    const answer = await this.askIdeator(ideator, state);
+    if (!answer) return told('seek_help', 'The advisor could not be reached this time. Continue on your own.', queryText);
+    const ideaTokens = { in: answer.usage?.inputTokens ?? 0, out: answer.usage?.outputTokens ?? 0 };
+    this.idea.input += ideaTokens.in;
+    this.idea.output += ideaTokens.out;
+    this.addToPool(state, answer);
+    return { observation: answer.text, exitCode: null, kind: 'seek_help', query: queryText, ideaTokens };
+  }
+
+  /** The paper's s_t = (task, trajectory, p_t, C_t) with the implementer's query. */
+  private ideatorState(query: SeekHelpQuery): IdeatorState {
+    const code = currentCode(this.o.workdir, this.cells);
+    return {
+      id: `${this.o.runId}#${this.turn}`,
+      taskId: this.o.task.id,
+      taskDescription: this.o.task.description,
+      trajectory: [...this.trajectory],
+      score: this.pScore,
+      code: code.code,
+      codePath: code.path,
+      query,
+    };
+  }
+
+  private async askIdeator(ideator: IdeatorClient, state: IdeatorState): Promise<IdeatorAnswer | undefined> {
+    try {
+      return await ideator.ask(state, this.dependentSignal());
+    } catch (err) {
+      // An unreachable Ideator must not end the implementer's run: it is told and carries on alone.
+      if (this.o.signal?.aborted) throw err;
+      this.o.log(`ideator error: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** The state and its idea go to the pool; the next valid submission judges whether the idea helped. */
+  private addToPool(state: IdeatorState, answer: IdeatorAnswer): void {
+    const poolId = randomUUID();
+    this.o.onPool({
+      id: poolId,
+      runId: this.o.runId,
+      stepIdx: this.turn,
+      task: this.o.task.id,
+      config: this.o.config,
+      state,
+      ideaRaw: answer.raw,
+      ideaOk: answer.ok,
+      ideaType: answer.ideaType ?? null,
+      before: this.bestValid,
+      after: null,
+      improved: null,
+      createdAt: new Date().toISOString(),
+    });
+    this.open.push({ id: poolId, before: this.bestValid });
+  }
+
+  private submit(): Outcome {
+    return told('submit', existsSync(this.submissionPath) ? 'Submitted ./submission.csv.' : 'Run ended without ./submission.csv.');
+  }
+
+  /** A turn without a runnable action: the agent is told the accepted forms. */
+  private formatError(reason: string): Outcome {
+    return told('note', noActionObservation(reason, this.o.ideator !== null));
+  }
+
+  /** Grades a changed submission.csv, then adds the step to the trajectory, the store and the log. */
+  private async record(action: Action, outcome: Outcome, tokens: { in: number; out: number }, stepStart: number): Promise<void> {
+    const { observation, exitCode } = outcome;
+    const graded = await this.gradeIfChanged();
+    const text = actionText(action, outcome.query);
+    const timestamp = new Date().toISOString();
+    this.trajectory.push({ action: text, observation, kind: outcome.kind, score: this.pScore.value, exitCode, timestamp });
+    this.o.onStep({
+      runId: this.o.runId,
+      idx: this.turn,
+      kind: action.kind,
+      action: text,
+      observation,
+      exitCode,
+      submissionValid: graded.valid,
+      submissionScore: graded.score,
+      submissionNormalized: graded.normalized,
+      bestNormalized: this.best,
+      tokensIn: tokens.in + outcome.ideaTokens.in,
+      tokensOut: tokens.out + outcome.ideaTokens.out,
+      elapsedMs: Date.now() - stepStart,
+    });
+    const exit = exitCode !== null ? ` exit=${exitCode}` : '';
+    const sub = graded.valid !== null ? ` submission=${graded.valid ? graded.score : 'INVALID'}` : '';
+    this.o.log(`step ${this.turn} ${action.kind}${exit}${sub}\n--- action ---\n${text}\n--- observation ---\n${observation}\n`);
+  }
+
+  /** The observation goes back to the implementer with what is left of the step and time budgets. */
+  private observe(observation: string): void {
+    const left = this.o.limits.maxSteps - this.turn - 1;
+    const minutesLeft = Math.max(0, Math.round((this.deadline - Date.now()) / 60_000));
+    this.messages.push({ role: 'user', content: `OBSERVATION:\n${observation}\n\n[${left} actions and ~${minutesLeft} min left]` });
+  }
+
+  /** Grades submission.csv when it changed since the last grade; a valid grade judges the open seek-help answers. */
+  private async gradeIfChanged(): Promise<{ valid: boolean | null; score: number | null; normalized: number | null }> {
+    const h = fileHash(this.submissionPath);
+    if (h === null || h === this.lastHash) return { valid: null, score: null, normalized: null };
+    this.lastHash = h;
+    const g = await gradeSubmission(this.o.task, this.submissionPath, { python: this.o.python, dataDir: this.o.dataDir });
+    this.lastGrade = g;
+    if (g.valid && g.normalized !== null) {
+      this.best = Math.max(this.best, g.normalized);
+      this.bestValid = this.bestValid === null ? g.normalized : Math.max(this.bestValid, g.normalized);
+      for (const q of this.open.splice(0)) this.o.onPoolOutcome(q.id, g.normalized, q.before === null ? true : g.normalized > q.before);
+    }
+    return { valid: g.valid, score: g.score, normalized: g.normalized };
+  }
+
+  /** MLE-bench grades the final submission; a run that never wrote one is invalid. Unjudged ideas did not help. */
+  async finish(): Promise<RunResult> {
+    // The grade of an unchanged file is reused: grading costs a Python start.
+    const finalHash = fileHash(this.submissionPath);
+    const final: GradeResult =
+      finalHash === null
+        ? { valid: false, score: null, normalized: null, reason: `no ${SUBMISSION_FILE} written` }
+        : finalHash === this.lastHash && this.lastGrade
+          ? this.lastGrade
+          : await gradeSubmission(this.o.task, this.submissionPath, { python: this.o.python, dataDir: this.o.dataDir });
+    for (const q of this.open.splice(0)) this.o.onPoolOutcome(q.id, null, false);
+    const { impl, idea, o } = this;
+    const cost =
+      (impl.input * o.prices.implementerIn + impl.output * o.prices.implementerOut + idea.input * o.prices.ideatorIn + idea.output * o.prices.ideatorOut) / 1e6;
+    return {
+      valid: final.valid,
+      score: final.score,
+      normalized: final.normalized,
+      reason: final.reason,
+      steps: Math.min(this.turn, o.limits.maxSteps),
+      seekHelps: this.seekHelps,
+      endReason: this.endReason,
+      error: this.error,
+      implementerTokens: impl,
+      ideatorTokens: idea,
+      costUsd: Math.round(cost * 1e6) / 1e6,
+      durationMs: Date.now() - this.started,
+    };
+  }
+}
+
+/** Runs turns until submit, the step limit, the time limit or an error; the Python session is always closed. */
+export async function runAgent(o: AgentRunOptions): Promise<RunResult> {
+  const run = new AgentRun(o);
+  try {
+    while (run.turn < o.limits.maxSteps && (await run.step()));
+  } catch (err) {
+    run.endReason = 'error';
+    run.error = (err as Error).message;
+    o.log(`run error: ${(err as Error).stack ?? run.error}`);
+  } finally {
+    run.session.close();
+  }
+  return run.finish();
 }
 
 /** Keeps the implementer's context bounded: old observations are cut, the recent ones stay whole. */
