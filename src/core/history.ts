@@ -35,6 +35,7 @@ import {
   type Step,
 } from './protocol';
 import { isBetter } from './metric';
+import { renderSeekHelp } from './query';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Records
@@ -154,17 +155,10 @@ function keepEnd(text: string, max: number): string {
   return `[… ${text.length - max} characters cut …]\n` + text.slice(text.length - max);
 }
 
-function renderQuery(idea: IdeaRecord): string {
-  const q = idea.query;
-  if (!q) return 'seek_help';
-  const attempts = q.attemptsSoFar.map((a) => `- ${a}`).join('\n');
-  return `<seek_help>\nPROBLEM_STATEMENT: ${q.problemStatement}\nATTEMPTS_SO_FAR:\n${attempts}\nGOAL: ${q.goal}\n</seek_help>`;
-}
-
 /**
  * The implementer trajectory tau built from a run history: for each run an 'edit' step when its code changed
  * (the diff) and an 'execute' step (command -> output tail, score, exit code); each idea is a 'seek_help' step
- * (query as action, the Ideator's answer as observation). Ordered by time.
+ * (its query as the <seek_help> block `renderSeekHelp` writes, the Ideator's answer as observation). Ordered by time.
  */
 export function buildTrajectory(runs: readonly Run[], ideas: readonly IdeaRecord[], opts: TrajectoryOptions = {}): Step[] {
   const max = opts.maxObservationChars ?? 4000;
@@ -197,7 +191,7 @@ export function buildTrajectory(runs: readonly Run[], ideas: readonly IdeaRecord
     events.push({
       at: idea.createdAt,
       order: order++,
-      steps: [{ kind: 'seek_help', action: renderQuery(idea), observation: keepEnd(idea.raw, max), timestamp: idea.createdAt }],
+      steps: [{ kind: 'seek_help', action: idea.query ? renderSeekHelp(idea.query) : 'seek_help', observation: keepEnd(idea.raw, max), timestamp: idea.createdAt }],
     });
   }
   events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order));

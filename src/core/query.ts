@@ -4,7 +4,8 @@
  * `draftQuery` writes one from the trajectory without an LLM, for when the user (not an implementer agent) asks
  * for an idea: the facts an implementer would have put there — best and latest score, how long since the last
  * improvement, what was changed and run, what failed and with which error.
- * `renderSeekHelp` / `parseSeekHelp` convert between the block and the SeekHelpQuery shape.
+ * `renderSeekHelp` / `parseSeekHelp` convert between the block and the SeekHelpQuery shape; renderSeekHelp is the
+ * only renderer (the Ideator prompt, the panel, the bench and the history's trajectory all write this block).
  */
 import { parseIdea } from './idea';
 import { isBetter } from './metric';

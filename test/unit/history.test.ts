@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HistoryStore, bestOf, buildTrajectory, type HistoryRecord } from '../../src/core/history';
+import { parseSeekHelp } from '../../src/core/query';
 import type { IdeaRecord, Run } from '../../src/core/protocol';
 
 function tmpDir(): string {
@@ -183,7 +184,9 @@ test('trajectory interleaves edits, executions and seek-help steps by time, and 
   assert.equal(steps[0].score, 0.8);
   assert.ok(steps[0].observation.length < 200);
   assert.match(steps[0].observation, /characters cut/);
-  assert.match(steps[1].action, /PROBLEM_STATEMENT: stuck/);
+  // The query is written by query.ts's renderSeekHelp (the one <seek_help> renderer), so it parses back.
+  assert.match(steps[1].action, /PROBLEM_STATEMENT:\nstuck/);
+  assert.deepEqual(parseSeekHelp(steps[1].action), ideas[0].query);
   assert.match(steps[1].observation, /ACTION: use more trees/);
   assert.equal(steps[2].action, 'edit train.py');
   // `until` gives the state at the moment the idea was asked for.
