@@ -88,6 +88,7 @@ async function schedulingOverhead(): Promise<void> {
       Array.from({ length: groups }, (_, j) =>
         post(`${server.url}/v1/rewards`, {
           state: state(`${nonce}-${j}`),
+          allowPrintedScore: true,
           ideas: Array.from({ length: Math.min(g, n - j * g) }, (_, i) => idea(`import time\ntime.sleep(${runSec})\nprint("acc: 0.6")  # ${j}.${i}`)),
         }),
       ),
@@ -119,11 +120,11 @@ async function acceptLatency(): Promise<void> {
       return performance.now() - t;
     };
     // Warm-up (JIT, SQLite page cache, connection pool).
-    for (let i = 0; i < 20; i++) await post(`${server.url}/v1/rewards`, { state: state(`warm-${nonce}-${i}`), ideas: [idea('print(1)')] });
+    for (let i = 0; i < 20; i++) await post(`${server.url}/v1/rewards`, { state: state(`warm-${nonce}-${i}`), ideas: [idea('print(1)')], allowPrintedScore: true });
     const accept: number[] = [];
     const health: number[] = [];
     for (let i = 0; i < n; i++) {
-      const body = { state: state(`${nonce}-${i}`), ideas: Array.from({ length: 8 }, (_, k) => idea(`print("acc: 0.${k}")  # ${i}`)) };
+      const body = { state: state(`${nonce}-${i}`), allowPrintedScore: true, ideas: Array.from({ length: 8 }, (_, k) => idea(`print("acc: 0.${k}")  # ${i}`)) };
       accept.push(await time(() => post(`${server.url}/v1/rewards`, body)));
       health.push(await time(() => fetch(`${server.url}/healthz`).then((r) => r.text())));
     }
