@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { sandboxHost } from '../server/src/exec/isolation';
 import { cleanEnv, runProcess } from '../server/src/exec/runner';
 import { DEFAULT_LIMITS, runInSandbox } from '../server/src/exec/sandbox';
-import { createRunDir, removeRunDir } from '../server/src/exec/workdir';
+import { createRunDir, removeRunDir } from '../server/src/exec/runDirs';
 import { absolutePython } from '../server/src/queue/runtime';
 import { resolvePython } from '../server/src/tasks/python';
 

@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BenchStore } from '../../server/src/bench/store';
-import { STORE_FILE } from '../../server/src/bench/runner';
+import { BenchStore } from '../../server/src/dualAgent/benchStore';
+import { STORE_FILE } from '../../server/src/dualAgent/benchRun';
 import { isOneLineUserError, runCli } from '../cliHarness';
 
 const root = mkdtempSync(join(tmpdir(), 'ideator-cli-outputs-'));

@@ -14,7 +14,7 @@ import { after, describe, it } from 'node:test';
 import { SandboxHost, sandboxHost } from '../../server/src/exec/isolation';
 import { DEFAULT_LIMITS, runInSandbox, type SandboxLimits } from '../../server/src/exec/sandbox';
 import { seccompProgram } from '../../server/src/exec/seccomp';
-import { createRunDir, removeRunDir, sweepRunDirs } from '../../server/src/exec/workdir';
+import { createRunDir, removeRunDir, sweepRunDirs } from '../../server/src/exec/runDirs';
 import { absolutePython } from '../../server/src/queue/runtime';
 import { resolvePython } from '../../server/src/tasks/python';
 import { removeDir, tempDir } from './serverHarness';

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { UsageError } from '../../server/src/commands/common';
 import { isLoopback } from '../../server/src/http/auth';
 import { runtimeConfigFromFlags, runtimeFlags } from '../../server/src/commands/runtimeFlags';
-import { makeSlots } from '../../server/src/queue/pool';
+import { makeSlots } from '../../server/src/queue/workerPool';
 import { absolutePython } from '../../server/src/queue/runtime';
 
 describe('slots', () => {

@@ -7,11 +7,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeProviderError } from '../../../src/core/providers/index';
-import { DEFAULT_LIMITS, type AgentLimits, type Prices } from '../bench/agent';
-import { ideatorClient } from '../bench/ideatorClient';
-import { parseProviderSpec, providerFromSpec, SpecError } from '../bench/providerSpec';
-import { runBench, type BenchConfig } from '../bench/runner';
-import { formatTable } from '../bench/table';
+import { DEFAULT_LIMITS, type AgentLimits, type Prices } from '../dualAgent/agent';
+import { ideatorClient } from '../dualAgent/ideatorClient';
+import { parseProviderSpec, providerFromSpec, SpecError } from '../dualAgent/providerSpec';
+import { runBench, type BenchConfig } from '../dualAgent/benchRun';
+import { formatTable } from '../dualAgent/table';
 import { checkPython, findTask, loadTask, resolvePython, TaskError, type Task } from '../tasks';
 import { defineCommand, printJson, UsageError } from './common';
 import { checkPromptsFlag } from './promptsFlag';

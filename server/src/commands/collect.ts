@@ -5,7 +5,7 @@
  * train/val files VeRL (or the reward server) reads.
  */
 import { join, resolve } from 'node:path';
-import { readPool, splitPool, verlRow, writePoolJsonl, writeVerlParquet, type PoolRecord } from '../pool';
+import { readPool, splitPool, verlRow, writePoolJsonl, writeVerlParquet, type PoolRecord } from '../statePool';
 import { defineCommand, printJson, UsageError } from './common';
 import { makeOutputDir, writeOutput } from './outputFile';
 

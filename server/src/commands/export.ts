@@ -3,7 +3,7 @@
  * the idea it got, what happened next) as VeRL's parquet dataset or as JSONL lines the reward server accepts.
  */
 import { resolve } from 'node:path';
-import { readPool, verlRow, writePoolJsonl, writeVerlParquet } from '../pool';
+import { readPool, verlRow, writePoolJsonl, writeVerlParquet } from '../statePool';
 import { defineCommand, printJson, UsageError } from './common';
 import { writeOutput } from './outputFile';
 import { checkPromptsFlag } from './promptsFlag';

@@ -12,7 +12,7 @@
  *
  * Limits are per run: a cgroup (v1 or v2) caps processes, memory (+swap) and CPU; where none is granted, RLIMIT_NPROC
  * (counted per run: each run has its own user namespace) and RLIMIT_AS stand in. Disk: as root the workdir is a
- * tmpfs of a fixed size (workdir.ts), /tmp is a folder of it; otherwise only RLIMIT_FSIZE bounds each file.
+ * tmpfs of a fixed size (runDirs.ts), /tmp is a folder of it; otherwise only RLIMIT_FSIZE bounds each file.
  * Without bubblewrap (macOS, Windows, a container that forbids namespaces) runs say plainly they are not isolated,
  * and the reward service refuses to start unless told loudly to go on.
  */
@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { CgroupManager, type CgroupLimits, type RunGroup } from './cgroup';
 import { deniedSyscalls, seccompProgram } from './seccomp';
-import { processAlive } from './workdir';
+import { processAlive } from './runDirs';
 
 export const SANDBOX_UID = 65534;
 /** Where the run's workdir appears inside the sandbox. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SandboxHost } from './isolation';
 import { DEFAULT_LIMITS, runInSandbox, type SandboxLimits } from './sandbox';
-import { createRunDir, removeRunDir } from './workdir';
+import { createRunDir, removeRunDir } from './runDirs';
 
 export interface ProbeResult {
   name: string;

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import type { Provider } from '../../../src/core/providers/types';
 import { sandboxHost, type IsolationInfo, type SandboxHost } from '../exec/isolation';
 import { DEFAULT_LIMITS, type SandboxLimits } from '../exec/sandbox';
-import { assertSafeRoot, sweepRunDirs } from '../exec/workdir';
+import { assertSafeRoot, sweepRunDirs } from '../exec/runDirs';
 import { Metrics } from './metrics';
 import { JobStore, type IdeaOutcome, type IdeaWork } from '../jobs/store';
 import { Baselines } from '../rewards/baseline';
@@ -21,7 +21,7 @@ import type { BaselineMode, EvalEnv } from '../rewards/env';
 import { TaskCatalog } from '../rewards/taskCatalog';
 import { bundledTasksDir } from '../tasks/loader';
 import { resolvePython } from '../tasks/python';
-import { makeSlots, WorkerPool } from './pool';
+import { makeSlots, WorkerPool } from './workerPool';
 
 export interface RuntimeConfig {
   dataDir: string;

@@ -5,8 +5,8 @@
  * their effectiveness (paper Fig. 3/4: share of judged ideas followed by a better submission, mean gain).
  */
 import { z } from 'zod';
-import type { PoolRow, RunRow, StepRow } from '../bench/store';
-import { benchTable, type BenchTable } from '../bench/table';
+import type { PoolRow, RunRow, StepRow } from '../dualAgent/benchStore';
+import { benchTable, type BenchTable } from '../dualAgent/table';
 
 export const PlanSchema = z.object({
   tasks: z.array(z.object({ id: z.string(), dir: z.string() })),

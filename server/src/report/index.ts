@@ -6,8 +6,8 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { BenchStore } from '../bench/store';
-import { STORE_FILE } from '../bench/runner';
+import { BenchStore } from '../dualAgent/benchStore';
+import { STORE_FILE } from '../dualAgent/benchRun';
 import { PlanSchema, reportData, type Plan, type ReportData } from './data';
 import { reportHtml } from './html';
 import { renderPng } from './render';

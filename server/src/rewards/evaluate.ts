@@ -13,7 +13,7 @@ import { guardCode } from '../../../src/core/rewardGuard';
 import { computeReward, outcomeStatus, type RunStage } from '../../../src/core/rewards';
 import { codeDiff, implementIdea } from '../implementer';
 import type { IdeaOutcome } from '../jobs/store';
-import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/workdir';
+import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/layout';
 import { unrunOutcome } from './outcomes';
 import { runCode } from './runCode';
 import type { EvalEnv, Slot } from './env';

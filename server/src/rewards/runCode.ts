@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import type { IdeatorState } from '../../../src/core/protocol';
 import type { RunStage } from '../../../src/core/rewards';
 import { runInSandbox, type SandboxResult } from '../exec/sandbox';
-import { createRunDir, removeRunDir } from '../exec/workdir';
+import { createRunDir, removeRunDir } from '../exec/runDirs';
 import { gradeSubmission } from '../tasks/grade';
-import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/workdir';
+import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/layout';
 import type { ReadyTask } from './taskCatalog';
 import type { EvalEnv, Slot } from './env';
 

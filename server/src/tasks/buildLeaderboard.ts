@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { compareBestFirst } from '../../../src/core/metric';
 import { loadTask } from './loader';
 import { resolvePython } from './python';
-import { runSolution } from './workdir';
+import { runSolution } from './layout';
 
 export interface ReferenceResult {
   solution: string;

@@ -30,6 +30,6 @@ export { TaskConfigSchema, TaskKindSchema, type TaskConfig, type TaskKind } from
 export { bundledTasksDir, defaultDataDir, findTask, listBundledTasks, loadTask, TaskError, type Leaderboard, type LoadOptions, type Task } from './loader';
 export { prepareTask, preparedPaths, type PrepareOptions, type PreparedData } from './prepare';
 export { gradeSubmission, gradeSubmissions, type GradeOptions } from './grade';
-export { createWorkdir, runSolution, DATA_SUBDIR, SUBMISSION_FILE, WORKDIR_LAYOUT, type SolutionRun, type WorkdirOptions } from './workdir';
+export { createWorkdir, runSolution, DATA_SUBDIR, SUBMISSION_FILE, WORKDIR_LAYOUT, type SolutionRun, type WorkdirOptions } from './layout';
 export { packageRoot, resolvePython } from './python';
 export { checkPython } from './pythonProcess';

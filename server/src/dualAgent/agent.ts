@@ -18,13 +18,13 @@ import type { ChatMessage, GradeResult, IdeatorState, ScoreState, SeekHelpQuery,
 import type { Provider } from '../../../src/core/providers/types';
 import { gradeSubmission } from '../tasks/grade';
 import type { Task } from '../tasks/loader';
-import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/workdir';
+import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/layout';
 import { noActionObservation, parseAction, type Action } from './actions';
 import { runBash } from './bash';
 import { implementerMessages } from './prompt';
 import { PythonSession } from './pythonSession';
-import { bareSandbox, type AgentSandbox } from './sandbox';
-import type { PoolRow, RunResult, StepRow } from './store';
+import { bareSandbox, type AgentSandbox } from './agentSandbox';
+import type { PoolRow, RunResult, StepRow } from './benchStore';
 import { truncateMiddle } from './truncate';
 
 /** What the loop needs from an Ideator: a raw answer for a state (prompting and parsing live elsewhere). */

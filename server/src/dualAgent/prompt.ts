@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { loadPrompt } from '../../../src/core/prompts';
 import type { ChatMessage } from '../../../src/core/protocol';
-import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/workdir';
+import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/layout';
 
 export interface ImplementerPromptOptions {
   taskDescription: string;

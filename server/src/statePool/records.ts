@@ -6,7 +6,7 @@
 import { paperReward } from '../../../src/core/rewards';
 import { ExportLineSchema, type ExportLine } from '../../../src/core/export';
 import { IdeaTypeSchema, type Outcome, type RewardStatus } from '../../../src/core/protocol';
-import type { PoolRow } from '../bench/store';
+import type { PoolRow } from '../dualAgent/benchStore';
 
 export interface PoolRecord extends ExportLine {
   task: string;

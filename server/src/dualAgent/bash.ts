@@ -4,7 +4,7 @@
  * capture decoded as one UTF-8 stream, and the project's Python first on PATH so `python` means the configured
  * interpreter.
  */
-import type { AgentSandbox } from './sandbox';
+import type { AgentSandbox } from './agentSandbox';
 import { runProcess } from '../exec/runner';
 
 export interface BashResult {

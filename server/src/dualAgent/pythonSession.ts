@@ -11,7 +11,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Writable } from 'node:stream';
 import type { Wrapped } from '../exec/isolation';
 import { spawnTree, type ProcessTree } from '../exec/runner';
-import type { AgentSandbox } from './sandbox';
+import type { AgentSandbox } from './agentSandbox';
 
 const DRIVER = `
 import ast, json, os, sys, traceback

@@ -4,7 +4,7 @@
  * goes to stderr; the table is computed from the store, so a resumed bench reports all runs, old and new.
  *
  * Run directory: state/bench.sqlite, logs/<task>__<config>__<k>.log, work/<task>/<config>/<k>/ (the agent's files).
- * Actions run in the sandbox (sandbox.ts) with the task folder, private data, logs/ and state/ hidden.
+ * Actions run in the sandbox (agentSandbox.ts) with the task folder, private data, logs/ and state/ hidden.
  */
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,10 +12,10 @@ import { SingleBar } from 'cli-progress';
 import type { Provider } from '../../../src/core/providers/types';
 import { sandboxHost } from '../exec/isolation';
 import type { Task } from '../tasks/loader';
-import { createWorkdir } from '../tasks/workdir';
+import { createWorkdir } from '../tasks/layout';
 import { runAgent, type AgentLimits, type IdeatorClient, type Prices } from './agent';
-import { agentSandbox } from './sandbox';
-import { BenchStore, runId, type RunKey } from './store';
+import { agentSandbox } from './agentSandbox';
+import { BenchStore, runId, type RunKey } from './benchStore';
 import { benchTable, type BenchTable } from './table';
 
 export interface BenchConfig {

@@ -4,7 +4,7 @@
  * rate, mean steps and seek-help calls, tokens and cost; then the mean over tasks per configuration.
  */
 import { avgAtK, bestAtK, validRate } from '../../../src/core/grading';
-import type { RunRow } from './store';
+import type { RunRow } from './benchStore';
 
 export interface TableRow {
   task: string;

@@ -8,8 +8,8 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BenchStore } from '../bench/store';
-import { STORE_FILE } from '../bench/runner';
+import { BenchStore } from '../dualAgent/benchStore';
+import { STORE_FILE } from '../dualAgent/benchRun';
 import { poolRecord, type PoolRecord } from './records';
 import { shuffled } from '../../../src/core/prng';
 
