@@ -5,9 +5,9 @@
 import * as vscode from 'vscode';
 import { Services } from './services';
 import { registerStatusBar } from './statusBar';
-import { registerKeyCommands } from './commands/apiKey';
-import { registerIdeaFeatures, type IdeaFeatures } from './commands/index';
-import { registerRunWatching, type RunWatching } from './history';
+import { registerKeyCommands } from './settings/apiKey';
+import { registerIdeaFeatures, type IdeaFeatures } from './commands';
+import { registerRunWatching, type RunWatching } from './runs/index';
 
 /** What activate() returns: used by the extension-host tests (and by anyone who wants to script the extension). */
 export interface IdeatorApi {

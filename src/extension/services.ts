@@ -6,9 +6,9 @@
 import * as vscode from 'vscode';
 import type { HistoryStore } from '../core/history';
 import type { IdeaRecord } from '../core/protocol';
-import { readConfig, type ConfigResult } from './config';
-import { resolvePython, type PythonInterpreter } from './python';
-import { ApiKeyStore } from './secrets';
+import { readConfig, type ConfigResult } from './settings/config';
+import { resolvePython, type PythonInterpreter } from './settings/python';
+import { ApiKeyStore } from './settings/secrets';
 
 const IDEA_CACHE_KEY = 'ideator.ideaCache.v1';
 const IDEA_CACHE_MAX = 20;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CONFIG_KEYS, ExtensionConfigSchema, parseConfig, parseWatchConfig, scoreOptionsOf, WATCH_KEYS, WatchConfigSchema } from '../../src/extension/configSchema';
+import { CONFIG_KEYS, ExtensionConfigSchema, parseConfig, parseWatchConfig, scoreOptionsOf, WATCH_KEYS, WatchConfigSchema } from '../../src/extension/settings/configSchema';
 
 const manifest = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8'));
 const properties: Record<string, { default?: unknown; enum?: unknown[] }> = manifest.contributes.configuration.properties;

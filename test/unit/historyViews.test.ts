@@ -2,9 +2,9 @@
 // need VS Code (they import no 'vscode').
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildRunRows, formatDuration, ideaTypeSuccessRates } from '../../src/extension/historyRows';
+import { buildRunRows, formatDuration, ideaTypeSuccessRates } from '../../src/core/historyRows';
 import { escapeXml, niceTicks, renderScoreChart } from '../../src/extension/views/scoreChartSvg';
-import { makeSnapshot, sha256 } from '../../src/extension/watchers/codeSnapshot';
+import { makeSnapshot, sha256 } from '../../src/core/codeSnapshot';
 import type { IdeaRecord, Outcome, Run } from '../../src/core/protocol';
 
 let n = 0;
@@ -104,7 +104,7 @@ test('code snapshot: content and diff only when the code changed', () => {
 });
 
 test('debug watching reads program output and exit code from DAP events only', async () => {
-  const { readDapMessage, describeLaunch } = await import('../../src/extension/watchers/debugMessages');
+  const { readDapMessage, describeLaunch } = await import('../../src/core/debugMessages');
   assert.deepEqual(readDapMessage({ type: 'event', event: 'output', seq: 4, body: { category: 'stdout', output: 'val_acc: 0.9\n' } }), { output: 'val_acc: 0.9\n' });
   assert.deepEqual(readDapMessage({ type: 'event', event: 'output', body: { category: 'stderr', output: 'warn\n' } }), { output: 'warn\n' });
   assert.deepEqual(readDapMessage({ type: 'event', event: 'output', body: { category: 'console', output: 'debugger says\n' } }), {});

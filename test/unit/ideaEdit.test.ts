@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { extractImplementerCode, proposeFromCodeBlocks } from '../../src/extension/commands/ideaEdit';
+import { extractImplementerCode, proposeFromCodeBlocks } from '../../src/core/ideaEdit';
 
 const TRAIN = readFileSync(join(__dirname, '../vscode/demo-workspace/train.py'), 'utf8');
 

@@ -25,7 +25,7 @@ describe('layers (eslint zones)', () => {
     assert.equal(found.length, 2, found.join('\n'));
   });
   it('the server never imports vscode, the extension or tests', async () => {
-    const found = await forbidden('server/src/probe.ts', "import * as v from 'vscode';\nimport { a } from '../../src/extension/config';\nimport { c } from '../../test/unit/x';\nexport const q = [v, a, c];");
+    const found = await forbidden('server/src/probe.ts', "import * as v from 'vscode';\nimport { a } from '../../src/extension/settings/config';\nimport { c } from '../../test/unit/x';\nexport const q = [v, a, c];");
     assert.equal(found.length, 3, found.join('\n'));
     assert.deepEqual(await forbidden('server/src/probe.ts', "import { s } from '../../src/core/scores';\nexport const q = [s];"), []);
   });

@@ -4,9 +4,9 @@
  * Context menu commands are registered in historyCommands.ts; items carry contextValue `ideator.run[.code]`.
  */
 import * as vscode from 'vscode';
-import type { RunRecorder } from '../historyService';
-import { buildRunRows, formatDuration, formatScore, type RunRow } from '../historyRows';
-import type { PendingRun } from '../watchers/pendingRun';
+import type { RunRecorder } from '../runs/service';
+import { buildRunRows, formatDuration, formatScore, type RunRow } from '../../core/historyRows';
+import type { PendingRun } from '../../core/pendingRun';
 
 export const RUN_HISTORY_VIEW_ID = 'ideator.runHistory';
 

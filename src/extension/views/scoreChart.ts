@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import type { RunRecorder } from '../historyService';
-import { buildRunRows, formatScore } from '../historyRows';
+import type { RunRecorder } from '../runs/service';
+import { buildRunRows, formatScore } from '../../core/historyRows';
 import { CHART_LEGEND_HTML, escapeXml, renderScoreChart } from './scoreChartSvg';
 
 export const SCORE_CHART_VIEW_ID = 'ideator.scoreChart';

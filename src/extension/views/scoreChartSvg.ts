@@ -5,8 +5,8 @@
  * from an LLM. Colours are CSS classes (chart.css maps them to theme variables), never inline styles, so the
  * webview's CSP needs no 'unsafe-inline'. Pure: no 'vscode', unit-tested.
  */
-import type { RunRow } from '../historyRows';
-import { formatScore } from '../historyRows';
+import type { RunRow } from '../../core/historyRows';
+import { formatScore } from '../../core/historyRows';
 import { runFailed } from '../../core/history';
 
 export function escapeXml(text: string): string {

@@ -1,7 +1,7 @@
 /** "Ideator: Set API Key" / "Ideator: Clear API Key": keys go to SecretStorage only. */
 import * as vscode from 'vscode';
 import type { ProviderKind } from '../../core/protocol';
-import { KEYED_PROVIDERS } from '../secrets';
+import { KEYED_PROVIDERS } from './secrets';
 import type { Services } from '../services';
 
 async function pickProvider(services: Services, placeHolder: string, given?: unknown): Promise<ProviderKind | undefined> {

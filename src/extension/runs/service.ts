@@ -7,15 +7,15 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { HistoryStore } from '../core/history';
-import { recordCompletedRun } from '../core/outcome';
-import { PlateauMonitor } from '../core/plateau';
-import type { CodeSnapshot, Outcome, Run } from '../core/protocol';
-import { activeTarget } from './commands/gatherState';
-import { readScoreOptions, readWatchConfig, type WatchConfig } from './config';
-import type { Services } from './services';
-import { makeSnapshot, readScript } from './watchers/codeSnapshot';
-import { PendingRun, type PendingRunInit } from './watchers/pendingRun';
+import { HistoryStore } from '../../core/history';
+import { recordCompletedRun } from '../../core/outcome';
+import { PlateauMonitor } from '../../core/plateau';
+import type { CodeSnapshot, Outcome, Run } from '../../core/protocol';
+import { activeTarget } from '../ideas/gatherState';
+import { readScoreOptions, readWatchConfig, type WatchConfig } from '../settings/config';
+import type { Services } from '../services';
+import { makeSnapshot, readScript } from '../../core/codeSnapshot';
+import { PendingRun, type PendingRunInit } from '../../core/pendingRun';
 
 export interface BeginRunInit extends Omit<PendingRunInit, 'code' | 'scoreOptions'> {
   /** Script file the run executes (absolute, or relative to cwd / the first workspace folder). */

@@ -3,9 +3,9 @@
  * (the code that ran, not whatever the user types while it trains), finish() turns it into a core Run.
  */
 import { randomUUID } from 'node:crypto';
-import { BoundedCapture } from '../../core/capture';
-import type { CodeSnapshot, PrimaryScore, Run, RunSource } from '../../core/protocol';
-import type { ScoreOptions } from '../../core/scores';
+import { BoundedCapture } from './capture';
+import type { CodeSnapshot, PrimaryScore, Run, RunSource } from './protocol';
+import type { ScoreOptions } from './scores';
 
 export interface PendingRunInit {
   /** Reuse an id to update a run (a notebook session re-recorded after each cell). */

@@ -4,7 +4,7 @@
  * deep inside a provider call or a watcher.
  */
 import * as vscode from 'vscode';
-import type { ScoreOptions } from '../core/scores';
+import type { ScoreOptions } from '../../core/scores';
 import { CONFIG_KEYS, parseConfig, parseWatchConfig, scoreOptionsOf, SECTION, WATCH_KEYS, WATCH_SECTION, type ConfigResult, type Validated, type WatchConfig } from './configSchema';
 
 export { SECTION, parseConfig, type ConfigResult, type ExtensionConfig, type WatchConfig } from './configSchema';

@@ -4,9 +4,9 @@
  * mirrors this file. A bad value is reported once, naming the setting, and falls back to its default.
  */
 import { z } from 'zod';
-import { DEFAULT_TRAINING_GLOBS } from '../core/commandMatch';
-import { ProviderKindSchema } from '../core/protocol';
-import type { ScoreOptions } from '../core/scores';
+import { DEFAULT_TRAINING_GLOBS } from '../../core/commandMatch';
+import { ProviderKindSchema } from '../../core/protocol';
+import type { ScoreOptions } from '../../core/scores';
 
 export const SECTION = 'ideator';
 

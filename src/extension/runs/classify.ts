@@ -5,12 +5,12 @@
  * label for statistics, never worth an error dialog.
  */
 import * as vscode from 'vscode';
-import type { HistoryStore } from '../core/history';
-import { classifyByKeywords, parseClassification } from '../core/ideaTypes';
-import { buildClassifyMessages } from '../core/prompts';
-import type { IdeaRecord } from '../core/protocol';
-import { makeProvider } from './commands/provider';
-import type { Services } from './services';
+import type { HistoryStore } from '../../core/history';
+import { classifyByKeywords, parseClassification } from '../../core/ideaTypes';
+import { buildClassifyMessages } from '../../core/prompts';
+import type { IdeaRecord } from '../../core/protocol';
+import { makeProvider } from '../ideas/provider';
+import type { Services } from '../services';
 
 const OFFLINE = new Set(['template-null', 'template-vague']);
 

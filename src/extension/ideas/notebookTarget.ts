@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { CodeBlock } from '../../core/protocol';
-import { proposeFromCodeBlocks, type Proposal } from './ideaEdit';
+import { proposeFromCodeBlocks, type Proposal } from '../../core/ideaEdit';
 
 export const CELL_SCHEME = 'vscode-notebook-cell';
 

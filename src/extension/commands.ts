@@ -1,12 +1,12 @@
 /** Registers the Ask/Apply commands and the pieces they share (panel, proposal documents, code actions). */
 import * as vscode from 'vscode';
-import { registerCodeActions } from '../codeActions';
-import { PROPOSAL_SCHEME, ProposalContentProvider } from '../diffPreview';
-import type { Services } from '../services';
-import { IDEA_PANEL_VIEW_ID, IdeaPanelProvider } from '../views/ideaPanel';
-import { applyIdea } from './applyIdea';
-import { AskController, type AskOptions } from './askIdeator';
-import { promptTaskDescription } from './gatherState';
+import { registerCodeActions } from './ideas/codeActions';
+import { PROPOSAL_SCHEME, ProposalContentProvider } from './ideas/diffPreview';
+import type { Services } from './services';
+import { IDEA_PANEL_VIEW_ID, IdeaPanelProvider } from './views/ideaPanel';
+import { applyIdea } from './ideas/applyIdea';
+import { AskController, type AskOptions } from './ideas/askIdeator';
+import { promptTaskDescription } from './ideas/gatherState';
 
 export interface IdeaFeatures {
   panel: IdeaPanelProvider;

@@ -4,7 +4,7 @@
  * imports added. When nothing fits, the caller asks the implementer model instead. Pure: no 'vscode' import.
  */
 import { applyPatch } from 'diff';
-import type { CodeBlock } from '../../core/protocol';
+import type { CodeBlock } from './protocol';
 
 export type ProposalVia = 'diff' | 'full-file' | 'replace-definitions';
 export interface Proposal {

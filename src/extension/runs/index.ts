@@ -5,13 +5,13 @@
  * start-up, so the status bar can show the last score).
  */
 import * as vscode from 'vscode';
-import type { Services } from './services';
-import { registerIdeaClassifier } from './historyClassify';
-import { registerHistoryCommands } from './historyCommands';
-import { ideaTypeSuccessRates, type TypeRate } from './historyRows';
-import { RunRecorder } from './historyService';
-import { registerRunHistoryTree } from './views/runHistoryTree';
-import { registerScoreChart, type ScoreChartProvider } from './views/scoreChart';
+import type { Services } from '../services';
+import { registerIdeaClassifier } from './classify';
+import { registerHistoryCommands } from './commands';
+import { ideaTypeSuccessRates, type TypeRate } from '../../core/historyRows';
+import { RunRecorder } from './service';
+import { registerRunHistoryTree } from '../views/runHistoryTree';
+import { registerScoreChart, type ScoreChartProvider } from '../views/scoreChart';
 import { registerDebugWatcher } from './watchers/debug';
 import { registerNotebookWatcher } from './watchers/notebooks';
 import { registerTaskWatcher } from './watchers/tasks';

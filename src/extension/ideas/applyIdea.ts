@@ -9,10 +9,10 @@ import { buildImplementerMessages } from '../../core/prompts';
 import type { IdeaRecord } from '../../core/protocol';
 import { describeProviderError } from '../../core/providers/index';
 import { ProviderError } from '../../core/providers/types';
-import { previewAndApply, type ProposalContentProvider } from '../diffPreview';
+import { previewAndApply, type ProposalContentProvider } from './diffPreview';
 import type { Services } from '../services';
 import { currentScoreState, taskDescription } from './gatherState';
-import { extractImplementerCode, proposeFromCodeBlocks, type Proposal } from './ideaEdit';
+import { extractImplementerCode, proposeFromCodeBlocks, type Proposal } from '../../core/ideaEdit';
 import { CELL_SCHEME, notebookOfCell, proposeForNotebook } from './notebookTarget';
 import { makeProvider } from './provider';
 

@@ -6,7 +6,7 @@
  * one run per open notebook, re-recorded after each cell (scores accumulate across cells).
  */
 import * as vscode from 'vscode';
-import type { RunRecorder } from '../historyService';
+import type { RunRecorder } from '../service';
 
 const STDOUT = new Set(['application/vnd.code.notebook.stdout', 'application/x.notebook.stream.stdout']);
 const STDERR = new Set(['application/vnd.code.notebook.stderr', 'application/x.notebook.stream.stderr']);

@@ -6,12 +6,12 @@
  *   ideator-run:/<runId>/code/<path>         the code the run executed
  */
 import * as vscode from 'vscode';
-import { exportStatesJsonl } from '../core/export';
-import type { Run } from '../core/protocol';
-import { taskDescription, UserCancelled } from './commands/gatherState';
-import { ASK_IDEATOR_COMMAND, openRunScript, type RunRecorder } from './historyService';
-import { formatScore } from './historyRows';
-import type { Services } from './services';
+import { exportStatesJsonl } from '../../core/export';
+import type { Run } from '../../core/protocol';
+import { taskDescription, UserCancelled } from '../ideas/gatherState';
+import { ASK_IDEATOR_COMMAND, openRunScript, type RunRecorder } from './service';
+import { formatScore } from '../../core/historyRows';
+import type { Services } from '../services';
 
 export const RUN_SCHEME = 'ideator-run';
 

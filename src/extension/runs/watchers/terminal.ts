@@ -5,9 +5,9 @@
  * When a terminal the user types in has no shell integration, we say so once instead of silently seeing nothing.
  */
 import * as vscode from 'vscode';
-import { extractScriptPath, isTrainingCommand } from '../../core/commandMatch';
-import type { RunRecorder } from '../historyService';
-import type { PendingRun } from './pendingRun';
+import { extractScriptPath, isTrainingCommand } from '../../../core/commandMatch';
+import type { RunRecorder } from '../service';
+import type { PendingRun } from '../../../core/pendingRun';
 
 const HINT_DISMISSED_KEY = 'ideator.watch.shellIntegrationHintDismissed';
 /** How long the end event waits for the output stream to drain (Cline uses a similar grace period). */

@@ -1,7 +1,7 @@
 /** Builds a core Provider from the validated settings and the key in SecretStorage (on demand, never cached). */
 import { createProvider, ProviderConfigSchema } from '../../core/providers/index';
 import type { Provider } from '../../core/providers/types';
-import { SECTION } from '../config';
+import { SECTION } from '../settings/config';
 import type { Services } from '../services';
 
 export class SettingsError extends Error {}

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { createTwoFilesPatch } from 'diff';
-import type { CodeSnapshot } from '../../core/protocol';
+import type { CodeSnapshot } from './protocol';
 
 /** Scripts bigger than this are hashed but neither stored nor diffed (a generated file, not the user's code). */
 export const MAX_SNAPSHOT_BYTES = 1024 * 1024;

@@ -5,9 +5,9 @@
  * 'python' is the older debug type name of the Python extension; both are watched.
  */
 import * as vscode from 'vscode';
-import type { RunRecorder } from '../historyService';
-import { describeLaunch, readDapMessage } from './debugMessages';
-import type { PendingRun } from './pendingRun';
+import type { RunRecorder } from '../service';
+import { describeLaunch, readDapMessage } from '../../../core/debugMessages';
+import type { PendingRun } from '../../../core/pendingRun';
 
 const DEBUG_TYPES = ['debugpy', 'python'];
 

@@ -3,7 +3,7 @@
  * settings or logs. Environment variables are a fallback for people who already export them.
  */
 import type * as vscode from 'vscode';
-import type { ProviderKind } from '../core/protocol';
+import type { ProviderKind } from '../../core/protocol';
 
 const ENV_FALLBACK: Partial<Record<ProviderKind, string>> = {
   anthropic: 'ANTHROPIC_API_KEY',

@@ -10,12 +10,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import { extractScriptPath, isTrainingCommand } from '../../core/commandMatch';
-import { DisplayThrottle } from '../../core/displayThrottle';
-import type { RunRecorder } from '../historyService';
-import { resolvePython } from '../python';
-import type { Services } from '../services';
-import type { PendingRun } from './pendingRun';
+import { extractScriptPath, isTrainingCommand } from '../../../core/commandMatch';
+import { DisplayThrottle } from '../../../core/displayThrottle';
+import type { RunRecorder } from '../service';
+import { resolvePython } from '../../settings/python';
+import type { Services } from '../../services';
+import type { PendingRun } from '../../../core/pendingRun';
 
 export const IDEATOR_TASK_TYPE = 'ideator';
 

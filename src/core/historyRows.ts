@@ -3,10 +3,10 @@
  * per run its number, its trend against the best score so far (▲ new best, ▼ worse, = tie), the idea it followed
  * and that idea's outcome; plus per idea type the success rate for the idea panel.
  */
-import { runFailed } from '../core/history';
-import { classifyByKeywords, typeStats, type TypeStat } from '../core/ideaTypes';
-import { isBetter } from '../core/metric';
-import type { IdeaRecord, Outcome, Run } from '../core/protocol';
+import { runFailed } from './history';
+import { classifyByKeywords, typeStats, type TypeStat } from './ideaTypes';
+import { isBetter } from './metric';
+import type { IdeaRecord, Outcome, Run } from './protocol';
 
 export type Trend = 'new-best' | 'worse' | 'tie' | 'none';
 

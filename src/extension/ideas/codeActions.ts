@@ -4,9 +4,9 @@
  * the action (the command 'ideator.applyIdea'), always behind a diff preview.
  */
 import * as vscode from 'vscode';
-import type { IdeaRecord } from '../core/protocol';
-import { ideaPathOf } from './commands/notebookTarget';
-import type { Services } from './services';
+import type { IdeaRecord } from '../../core/protocol';
+import { ideaPathOf } from './notebookTarget';
+import type { Services } from '../services';
 
 export const IDEATOR_QUICKFIX = vscode.CodeActionKind.QuickFix.append('ideator');
 export const IDEATOR_REWRITE = vscode.CodeActionKind.RefactorRewrite.append('ideator');
