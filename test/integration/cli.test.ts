@@ -140,6 +140,15 @@ describe('ask', () => {
     assert.match(r.stderr, /127\.0\.0\.1:9/);
   });
 
+  test('--provider takes the provider spec KIND:MODEL@URL, the same spelling as serve and bench', async () => {
+    const r = await runCli(['ask', '--state', exampleState, '--provider', 'openai:m@http://127.0.0.1:9/v1', '--quiet']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /127\.0\.0\.1:9/);
+    const twice = await runCli(['ask', '--state', exampleState, '--provider', 'openai:m@http://127.0.0.1:9/v1', '--model', 'other']);
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /model is given twice: in --provider .* and in --model; give it once/);
+  });
+
   test('bad provider name: exit 2', async () => {
     const r = await runCli(['ask', '--state', exampleState, '--provider', 'gpt']);
     assert.equal(r.code, 2);

@@ -56,6 +56,14 @@ describe('runtime flags', () => {
     assert.equal('no-isolation' in runtimeFlags, false);
     assert.equal('no-sandbox' in runtimeFlags, true);
   });
+  it('takes the implementer as the provider spec KIND[:MODEL][@URL], like ask and bench', () => {
+    const c = runtimeConfigFromFlags({ implementer: 'openai:qwen3-8b@http://127.0.0.1:8000/v1' }, log);
+    assert.equal(c.implementer?.kind, 'openai');
+    assert.match(c.implementer?.label ?? '', /qwen3-8b/);
+    assert.equal(runtimeConfigFromFlags({ implementer: 'template-vague' }, log).implementer?.kind, 'template-vague');
+    assert.throws(() => runtimeConfigFromFlags({ implementer: 'openai:m@ftp://x' }, log), UsageError);
+    assert.throws(() => runtimeConfigFromFlags({ implementer: 'gpt-4' }, log), /cannot read gpt-4/);
+  });
   it('builds the implementer provider from inline JSON', () => {
     const c = runtimeConfigFromFlags({ implementer: '{"kind":"template-vague"}' }, log);
     assert.equal(c.implementer?.kind, 'template-vague');

@@ -6,11 +6,12 @@ import { parseIdea } from '../../../src/core/idea';
 import { buildIdeatorMessages } from '../../../src/core/prompts';
 import { ProviderKindSchema } from '../../../src/core/protocol';
 import { createProvider, describeProviderError, ProviderConfigSchema } from '../../../src/core/providers/index';
+import { looksLikeSpec, parseProviderSpec } from '../../../src/core/providers/spec';
 import { ProviderError } from '../../../src/core/providers/types';
 import { defineCommand, log, printJson, UsageError } from './common';
 import { readStateArgs, stateOptions } from './stateArgs';
 
-const HELP = `usage: ideator ask --state STATE.json [--provider anthropic|openai|server|template-null|template-vague]
+const HELP = `usage: ideator ask --state STATE.json [--provider KIND[:MODEL][@URL]]  (KIND: anthropic|openai|server|template-null|template-vague)
                    [--base-url URL] [--model MODEL] [--thinking | --no-thinking] [--timeout-ms N]
                    [--budget TOKENS] [--prompts OVERRIDE_DIR] [--quiet]
 --provider defaults to template-vague (no model: the paper's VAGUE ablation), with a note on stderr.
@@ -35,12 +36,26 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   if (values.provider === undefined) {
     log(io, "ideator ask: no --provider given: answering with template-vague (the paper's VAGUE ablation, no model); use --provider anthropic|openai|server for a real Ideator");
   }
-  const kind = ProviderKindSchema.safeParse(values.provider ?? 'template-vague');
-  if (!kind.success) throw new UsageError(`--provider must be one of ${ProviderKindSchema.options.join(', ')}, got '${values.provider}'`);
+  // --provider takes the one provider spelling, KIND[:MODEL][@URL]; --model and --base-url fill the parts it leaves out.
+  if (values.provider !== undefined && !looksLikeSpec(values.provider)) {
+    throw new UsageError(`--provider must be one of ${ProviderKindSchema.options.join(', ')} (as KIND[:MODEL][@URL]), got '${values.provider}'`);
+  }
+  let spec;
+  try {
+    spec = parseProviderSpec(values.provider ?? 'template-vague', false);
+  } catch (err) {
+    throw new UsageError(`--provider: ${(err as Error).message}`);
+  }
+  if (spec.kind === 'none') throw new UsageError("--provider none has no answers to give");
+  for (const [part, flag] of [['model', '--model'], ['baseUrl', '--base-url']] as const) {
+    if (spec[part] !== undefined && values[flag.slice(2) as 'model' | 'base-url'] !== undefined) {
+      throw new UsageError(`the ${part === 'model' ? 'model' : 'base URL'} is given twice: in --provider ${values.provider} and in ${flag}; give it once`);
+    }
+  }
   const configResult = ProviderConfigSchema.safeParse({
-    kind: kind.data,
-    baseUrl: values['base-url'],
-    model: values.model,
+    kind: spec.kind,
+    baseUrl: spec.baseUrl ?? values['base-url'],
+    model: spec.model ?? values.model,
     thinking: values['no-thinking'] ? false : values.thinking,
     timeoutMs: values['timeout-ms'] !== undefined ? Number(values['timeout-ms']) : undefined,
   });

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { describeProviderError } from '../../../src/core/providers/index';
 import { DEFAULT_LIMITS, type AgentLimits, type Prices } from '../dualAgent/agent';
 import { ideatorClient } from '../dualAgent/ideatorClient';
-import { parseProviderSpec, providerFromSpec, SpecError } from '../dualAgent/providerSpec';
+import { parseProviderSpec, providerFromSpec, SpecError } from '../../../src/core/providers/spec';
 import { runBench, type BenchConfig } from '../dualAgent/benchRun';
 import { formatTable } from '../dualAgent/table';
 import { checkPython, findTask, loadTask, resolvePython, TaskError, type Task } from '../tasks';

@@ -1,11 +1,12 @@
 /**
  * The flags `ideator serve` and `ideator worker` share (both run ideas from the same store the same way), turned
- * into a RuntimeConfig. Provider configs (`--implementer`, `--ideator`) are ProviderConfig JSON, inline or a file;
- * API keys come from the environment only.
+ * into a RuntimeConfig. Provider flags (`--implementer`, `--ideator`) take the provider spec KIND[:MODEL][@URL], or the
+ * whole ProviderConfig as JSON, inline or a file; API keys come from the environment only.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createProvider, describeProviderError, ProviderConfigSchema } from '../../../src/core/providers/index';
+import { looksLikeSpec, parseProviderSpec, providerFromSpec, SpecError } from '../../../src/core/providers/spec';
 import type { Provider } from '../../../src/core/providers/types';
 import { UsageError } from './common';
 import type { RuntimeConfig } from '../queue/runtime';
@@ -42,7 +43,7 @@ export const RUNTIME_HELP = `  --data-dir DIR        store + work folders (defau
   --memory-mb N         address-space cap per run (default 4096; 0 = none; off by default with --gpus)
   --max-output-mb N     kill a run after this much output (default 64)
   --lease-sec N         lease of a running idea; a dead worker's idea is resumed after it (default 30)
-  --implementer JSON    ProviderConfig (inline JSON or file) of the implementer model, for ideas without code
+  --implementer SPEC    implementer model for ideas without code: KIND[:MODEL][@URL], or ProviderConfig JSON (inline or file)
   --baseline MODE       p_t of task-graded states: measure (run C_t through the same sandbox + grader, once
                         per code; default) or state (trust state.score — only when it already is a grader score)
   --max-timeout-sec N   cap on a request's own per-idea time limit (default 14400); longer asks run with the cap
@@ -63,9 +64,21 @@ function num(v: string | undefined, flag: string, opts: { min?: number; int?: bo
 }
 
 /** A ProviderConfig given inline (`{...}`) or as a file path. */
+/**
+ * A provider flag: the one provider spelling `KIND[:MODEL][@URL]` (src/core/providers/spec.ts), or the whole
+ * ProviderConfig as inline JSON or a JSON file for the options a spec does not carry (temperature, timeouts, …).
+ */
 export function providerFromFlag(value: string | undefined, flag: string): Provider | undefined {
   if (value === undefined) return undefined;
   let text = value.trim();
+  if (!text.startsWith('{') && looksLikeSpec(text) && !existsSync(text)) {
+    try {
+      const spec = parseProviderSpec(text, false);
+      return providerFromSpec(spec);
+    } catch (err) {
+      throw new UsageError(`--${flag}: ${err instanceof SpecError ? err.message : describeProviderError(err)}`);
+    }
+  }
   if (!text.startsWith('{')) {
     try {
       text = readFileSync(value, 'utf8');

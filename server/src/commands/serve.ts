@@ -16,7 +16,7 @@ const HELP = `usage: ideator serve [--host 127.0.0.1] [--port 8787] [options]
   --host H              bind address (default 127.0.0.1; any other needs env IDEATOR_SERVER_TOKEN)
   --port N              port (default 8787; 0 = any free port)
   --body-limit-mb N     largest request body (default 16)
-  --ideator JSON        ProviderConfig (inline JSON or file) behind POST /v1/ideate
+  --ideator SPEC        Ideator behind POST /v1/ideate: KIND[:MODEL][@URL], or ProviderConfig JSON (inline or file)
   --json                print {"url","port","pid"} on stdout once listening
 ${RUNTIME_HELP}
 Env: IDEATOR_SERVER_TOKEN (bearer token; required beyond loopback), IDEATOR_PYTHON, provider API keys.`;

@@ -1,12 +1,15 @@
 /**
- * Provider specs on the command line: `KIND[:MODEL][@BASE_URL]`, optionally named `NAME=SPEC`.
+ * The one textual spelling of a provider, used by every command line (`ideator ask --provider`, `serve|worker|reward
+ * --implementer`, `bench --ideator/--implementer`): `KIND[:MODEL][@BASE_URL]`, optionally named `NAME=SPEC`.
  *   openai:qwen3-8b@http://127.0.0.1:8000/v1   anthropic:claude-sonnet-4-5   template-vague   none
  * KIND is a core provider kind (openai, anthropic, server, template-null, template-vague) or, for the
  * Ideator only, `none` (the CodeAct baseline: no seek_help). MODEL may contain ':' (Ollama's qwen3:8b).
+ * A spec is the short form of ProviderConfigSchema (index.ts), which the VS Code settings fill field by field and
+ * which the server flags also take whole as JSON for the remaining options.
  */
-import { ProviderKindSchema, type ProviderKind } from '../../../src/core/protocol';
-import { createProvider, ProviderConfigSchema } from '../../../src/core/providers/index';
-import type { Provider } from '../../../src/core/providers/types';
+import { ProviderKindSchema, type ProviderKind } from '../protocol';
+import { createProvider, ProviderConfigSchema } from './index';
+import type { Provider } from './types';
 
 export interface ProviderSpec {
   /** Label used in tables and run ids: NAME when given, else the spec with the URL dropped. */
@@ -16,7 +19,20 @@ export interface ProviderSpec {
   baseUrl?: string;
 }
 
-export class SpecError extends Error {}
+export class SpecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpecError';
+  }
+}
+
+/** Whether `text` reads as a spec (its KIND part is a provider kind), as opposed to JSON or a file name. */
+export function looksLikeSpec(text: string): boolean {
+  const raw = text.trim();
+  const spec = /^[A-Za-z0-9_.-]+=/.test(raw) ? raw.slice(raw.indexOf('=') + 1) : raw;
+  const kind = spec.split(/[:@]/, 1)[0];
+  return ProviderKindSchema.safeParse(kind).success;
+}
 
 export function parseProviderSpec(text: string, allowNone: boolean): ProviderSpec {
   const raw = text.trim();
