@@ -3,12 +3,11 @@
  * actions), built on bubblewrap instead of a hand-written script, and the probe that finds out once per process
  * what this host lets it enforce (reported by /healthz and `ideator doctor`).
  *
- * Inside bubblewrap the code runs as uid 65534 with no capabilities, no_new_privs and the seccomp filter of
- * seccomp.ts, unable to create user namespaces, in its own user/mount/pid/net/ipc/uts namespaces, on a root
- * assembled from read-only binds: /usr and the /bin,/lib… links, a few /etc basics with a synthetic passwd/group,
- * the interpreter's own prefixes, a fresh /proc, a minimal /dev (plus only its own /dev/nvidiaN and the NVIDIA
- * control devices when it has a GPU), and a writable workdir at /sandbox. Everything else — the task's private
- * answers, the data dir and its store, other runs, the server's files and home — is absent, not hidden.
+ * Inside bubblewrap (its options: bwrapArgs.ts) the code runs as uid 65534 with no capabilities, no_new_privs and
+ * the seccomp filter of seccomp.ts, unable to create user namespaces, in its own user/mount/pid/net/ipc/uts
+ * namespaces, on a root assembled from read-only binds, with a writable workdir at /sandbox. Everything else — the
+ * task's private answers, the data dir and its store, other runs, the server's files and home — is absent, not
+ * hidden.
  *
  * Limits are per run: a cgroup (v1 or v2) caps processes, memory (+swap) and CPU; where none is granted, RLIMIT_NPROC
  * (counted per run: each run has its own user namespace) and RLIMIT_AS stand in. Disk: as root the workdir is a
@@ -21,12 +20,9 @@ import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, op
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { CgroupManager, type CgroupLimits, type RunGroup } from './cgroup';
+import { bwrapArgs, SANDBOX_UID, WORK_INSIDE, type RootEntry, type WrapRequest } from './bwrapArgs';
 import { deniedSyscalls, seccompProgram } from './seccomp';
 import { processAlive } from './runDirs';
-
-export const SANDBOX_UID = 65534;
-/** Where the run's workdir appears inside the sandbox. */
-export const WORK_INSIDE = '/sandbox';
 
 export type LimitMechanism = 'cgroup-v1' | 'cgroup-v2' | 'rlimit' | 'none';
 
@@ -62,44 +58,6 @@ export interface IsolationInfo {
   notes: string[];
 }
 
-export interface RunLimits {
-  timeoutMs: number;
-  /** Total memory of the run in MiB (cgroup), or RLIMIT_AS per process without one; 0 = none. */
-  memoryMb: number;
-  maxOutputBytes: number;
-  /** RLIMIT_FSIZE: the largest single file. */
-  maxFileMb: number;
-  /** Size of the run's /dev/shm. */
-  shmMb: number;
-  /** Processes + threads of the whole run. */
-  maxProcesses: number;
-  /** Size of the workdir (tmpfs, as root). */
-  diskMb: number;
-  /** CPU quota in cores (0 = none). */
-  cpus: number;
-}
-
-export interface Bind {
-  host: string;
-  inside: string;
-  /** Read-write (only workdirs are). */
-  rw?: boolean;
-}
-
-export interface WrapRequest {
-  /** Host folder bound read-write at /sandbox (the cwd). */
-  workdir: string;
-  /** More binds, read-only unless rw. */
-  binds?: Bind[];
-  /** The interpreter the command runs (its prefixes are bound read-only). */
-  python: string;
-  /** GPU ids whose /dev/nvidiaN is bound in. */
-  gpus?: string[];
-  limits: RunLimits;
-  /** The fd number the seccomp program gets (after the caller's own extra fds); default 3. */
-  firstFd?: number;
-}
-
 export interface Wrapped {
   argv: string[];
   /** The cwd to spawn with (host path of the workdir). */
@@ -131,10 +89,6 @@ export function execFailure(outputHead: string): string | null {
   return m && outputHead.trimStart().startsWith('bwrap: ') ? m[1].trim() : null;
 }
 
-const ETC_BASICS = ['ld.so.cache', 'ld.so.conf', 'ld.so.conf.d', 'alternatives', 'ssl/certs', 'ca-certificates', 'localtime', 'timezone', 'nsswitch.conf', 'hosts', 'mime.types', 'os-release', 'fonts', 'matplotlibrc'];
-const PROC_READ_ONLY = ['/proc/sys', '/proc/sysrq-trigger', '/proc/irq', '/proc/bus', '/proc/fs', '/proc/acpi', '/proc/scsi'];
-const ROOT_LINKS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
-const NVIDIA_CONTROL = ['nvidiactl', 'nvidia-uvm', 'nvidia-uvm-tools', 'nvidia-modeset', 'nvidia-caps'];
 
 /** Folders an interpreter needs (its venv, its base installation, extra sys.path entries), asked of it once. */
 const pythonRootsCache = new Map<string, string[]>();
@@ -349,53 +303,15 @@ export class SandboxHost {
     if (!this.bwrap) {
       return { argv: [...limitPrefix, ...command], cwd: req.workdir, inside: req.workdir, extraFds: [], release };
     }
-    const args: string[] = [
-      '--unshare-user',
-      '--uid', String(SANDBOX_UID),
-      '--gid', String(SANDBOX_UID),
-      ...(this.disableUserns ? ['--disable-userns'] : []),
-      // No cgroup namespace: on cgroup v1 a new one for a process already moved into the run's cgroup costs about
-      // 9 ms per run (measured, bench/sandbox.ts), and all it would hide is the run's own cgroup path (no /sys is
-      // mounted; the run cannot write to cgroupfs without capabilities).
-      '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts',
-      '--hostname', 'ideator-sandbox',
-      '--die-with-parent', '--new-session', '--cap-drop', 'ALL',
-      '--ro-bind', '/usr', '/usr',
-    ];
-    for (const name of ROOT_LINKS) {
-      const p = `/${name}`;
-      if (!existsSync(p)) continue;
-      const st = lstatSync(p);
-      if (st.isSymbolicLink()) args.push('--symlink', readlinkSync(p), p);
-      else if (st.isDirectory()) args.push('--ro-bind', p, p);
-    }
-    for (const name of ETC_BASICS) args.push('--ro-bind-try', `/etc/${name}`, `/etc/${name}`);
-    args.push('--ro-bind', join(this.privateDir, 'passwd'), '/etc/passwd', '--ro-bind', join(this.privateDir, 'group'), '/etc/group');
-    args.push('--proc', '/proc');
-    // The run's uid maps to the server's uid outside (root, for a root server). It has no capabilities, but the
-    // kernel checks /proc/sys and a few /proc files by owner only: they must be read-only (core_pattern would
-    // otherwise run a program of the run's choosing as root on the host).
-    for (const p of PROC_READ_ONLY) args.push('--ro-bind-try', p, p);
-    args.push('--dev', '/dev', '--size', String(Math.max(1, l.shmMb) * 1024 * 1024), '--tmpfs', '/dev/shm');
-    for (const id of req.gpus ?? []) {
-      if (!/^\d+$/.test(id)) continue;
-      args.push('--dev-bind-try', join(this.devRoot, `nvidia${id}`), `/dev/nvidia${id}`);
-    }
-    if (req.gpus?.length) {
-      for (const c of NVIDIA_CONTROL) args.push('--dev-bind-try', join(this.devRoot, c), `/dev/${c}`);
-      // CUDA's driver reads PCI topology from /sys; read-only.
-      args.push('--ro-bind-try', '/sys', '/sys');
-    }
-    // /tmp first: an interpreter that lives under /tmp (a checkout there) is bound over it, not hidden by it.
-    args.push('--bind', join(req.workdir, '.tmp'), '/tmp');
-    if (req.python.startsWith('/')) for (const dir of pythonRoots(req.python)) args.push('--ro-bind', dir, dir);
-    args.push('--bind', req.workdir, WORK_INSIDE);
-    for (const b of req.binds ?? []) {
-      const target = b.inside.startsWith('/') ? b.inside : join(WORK_INSIDE, b.inside);
-      args.push(b.rw ? '--bind' : '--ro-bind', b.host, target);
-    }
-    // The assembled root itself (a tmpfs) is read-only too: only /sandbox, /tmp (a folder of it) and /dev/shm take writes.
-    args.push('--remount-ro', '/', '--chdir', WORK_INSIDE);
+    const args = bwrapArgs({
+      req,
+      disableUserns: this.disableUserns,
+      devRoot: this.devRoot,
+      passwd: join(this.privateDir, 'passwd'),
+      group: join(this.privateDir, 'group'),
+      pythonRoots: req.python.startsWith('/') ? pythonRoots(req.python) : [],
+      rootEntries: rootEntries(),
+    });
     if (this.seccompFile) {
       const fd = openSync(this.seccompFile, 'r');
       fds.push(fd);
@@ -414,6 +330,21 @@ export class SandboxHost {
       release,
     };
   }
+}
+
+/** What the host's / holds of /bin, /lib… (links on merged-/usr systems, folders elsewhere), read once. */
+let rootEntriesCache: RootEntry[] | undefined;
+function rootEntries(): RootEntry[] {
+  if (rootEntriesCache) return rootEntriesCache;
+  const found: RootEntry[] = [];
+  for (const name of ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32']) {
+    const p = `/${name}`;
+    if (!existsSync(p)) continue;
+    const st = lstatSync(p);
+    if (st.isSymbolicLink()) found.push({ path: p, link: readlinkSync(p) });
+    else if (st.isDirectory()) found.push({ path: p });
+  }
+  return (rootEntriesCache = found);
 }
 
 function readTrimmed(path: string): string | undefined {

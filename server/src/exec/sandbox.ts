@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import type { Metric, PrimaryScore } from '../../../src/core/protocol';
 import type { ScoreOptions } from '../../../src/core/scores';
-import type { Bind, RunLimits, SandboxHost } from './isolation';
+import type { Bind, RunLimits } from './bwrapArgs';
+import type { SandboxHost } from './isolation';
 import { cleanEnv, runProcess } from './runner';
 
 export type SandboxLimits = RunLimits;
