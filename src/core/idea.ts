@@ -196,7 +196,8 @@ interface ScanResult {
   blocks: { block: CodeBlock; section: number; startLine: number; endLine: number }[];
 }
 
-function isDiffBlock(lang: string, code: string): boolean {
+/** Whether a fenced block is a unified diff: its language tag, a hunk header, or a pair of file headers. */
+export function isDiffBlock(lang: string, code: string): boolean {
   if (lang === 'diff' || lang === 'patch' || lang === 'udiff') return true;
   if (/^@@ [^\n]*@@/m.test(code)) return true;
   return /^--- \S/m.test(code) && /^\+\+\+ \S/m.test(code);

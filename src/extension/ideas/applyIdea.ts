@@ -12,7 +12,7 @@ import { ProviderError } from '../../core/providers/types';
 import { previewAndApply, type ProposalContentProvider } from './diffPreview';
 import type { Services } from '../services';
 import { currentScoreState, taskDescription } from './gatherState';
-import { extractImplementerCode, proposeFromCodeBlocks, type Proposal } from '../../core/ideaEdit';
+import { codeFromAnswer, proposeFromCodeBlocks, type Proposal } from '../../core/ideaApply';
 import { CELL_SCHEME, notebookOfCell, proposeForNotebook } from './notebookTarget';
 import { makeProvider } from './provider';
 
@@ -76,11 +76,11 @@ async function implement(services: Services, idea: IdeaRecord, document: vscode.
       });
     },
   );
-  const code = extractImplementerCode(completion.text);
-  if (!code) throw new Error('The implementer answered without code; nothing to apply (see the log).');
   services.output.info(`Implementer answer (${completion.model}): ${completion.text.length} chars`);
-  if (code === document.getText()) return undefined;
-  return { content: code, via: 'full-file', summary: `rewritten by the implementer (${completion.model})` };
+  const r = codeFromAnswer(completion.text, state.code);
+  if ('error' in r) throw new Error(`${r.error[0].toUpperCase()}${r.error.slice(1)}; nothing to apply.`);
+  if (r.code === state.code) return undefined;
+  return { content: r.code, via: 'full-file', summary: `rewritten by the implementer (${completion.model})` };
 }
 
 export async function applyIdea(services: Services, proposals: ProposalContentProvider, ideaId?: string, uriArg?: string): Promise<ApplyOutcome> {

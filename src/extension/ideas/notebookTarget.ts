@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { CodeBlock } from '../../core/protocol';
-import { proposeFromCodeBlocks, type Proposal } from '../../core/ideaEdit';
+import { proposeFromCodeBlocks, type Proposal } from '../../core/ideaApply';
 
 export const CELL_SCHEME = 'vscode-notebook-cell';
 
