@@ -1,6 +1,8 @@
 /**
  * `ideator` — the headless host's command line. Each command lives in ./commands/<name>.ts and is loaded lazily,
- * so `ideator parse-idea` never pays for the HTTP server or SQLite.
+ * so `ideator parse-idea` never pays for the HTTP server or SQLite. The build goes further (scripts/build.mjs):
+ * dist/cli.js holds this file and the light one-shot tools only, the other commands sit in dist/cli-commands.js,
+ * which is not even parsed unless one of them runs.
  *
  * Conventions (contracts other tools rely on): with --json, stdout holds exactly one JSON document; logs and
  * progress go to stderr; user errors print one line on stderr and exit 2.
@@ -64,7 +66,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     const command = await entry.load();
     return await command(rest, io);
   } catch (err) {
-    if (err instanceof UsageError || (err as Error)?.name === 'WeakSandboxError') {
+    // By name as well: in the build, a heavy command's UsageError is the class of dist/cli-commands.js's copy.
+    const errName = (err as Error)?.name;
+    if (err instanceof UsageError || errName === 'UsageError' || errName === 'WeakSandboxError') {
       io.stderr.write(`ideator ${name}: ${(err as Error).message}\n`);
       return 2;
     }

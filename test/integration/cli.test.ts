@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -169,4 +169,34 @@ describe('as real processes', () => {
       assert.match(bad.stderr, /no such file/);
     }
   });
+
+  test('the dist bundle: extract-scores starts without the heavy commands, which still load on demand', () => {
+    // Runs after the build of the test above. dist/cli.js holds the dispatcher and the light tools only (no zod, no
+    // server): V8 parses all of a script it loads, so every megabyte in it is start-up time for extract-scores.
+    const cli = join(root, 'dist', 'cli.js');
+    const source = readFileSync(cli, 'utf8');
+    assert.ok(source.length < 256 * 1024, `dist/cli.js is ${source.length} bytes`);
+    assert.doesNotMatch(source, /node_modules[\\/]zod/);
+    const log = join(dir, 'run.log');
+    writeFileSync(log, 'Epoch 1/2\nloss: 0.5 - val_loss: 0.6\nEpoch 2/2\nloss: 0.4 - val_loss: 0.55\n');
+    const env = { ...process.env, NODE_DEBUG: 'module' };
+    const light = spawnSync(process.execPath, [cli, 'extract-scores', log], { cwd: root, encoding: 'utf8', env });
+    assert.equal(light.status, 0, light.stderr);
+    assert.equal(light.stdout, runSync(['--import', 'tsx', join(root, 'server', 'src', 'cli.ts'), 'extract-scores', log]));
+    assert.doesNotMatch(light.stderr, /cli-commands\.js/);
+    const heavy = spawnSync(process.execPath, [cli, 'prompt', '--state', exampleState], { cwd: root, encoding: 'utf8', env });
+    assert.equal(heavy.status, 0);
+    assert.match(heavy.stdout, /===== system =====/);
+    assert.match(heavy.stderr, /cli-commands\.js/);
+    // A UsageError thrown in dist/cli-commands.js (its own copy of the class) is still a user error: exit 2.
+    const bad = spawnSync(process.execPath, [cli, 'prompt', '--state', exampleState, '--no-such-flag'], { cwd: root, encoding: 'utf8' });
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  });
 });
+
+function runSync(args: string[]): string {
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
