@@ -2,20 +2,26 @@
  * Score extraction throughput and memory, measured side by side in the same run:
  *  - generates a realistic ~100 MB training log (tqdm "\r" redraws, ANSI-coloured logging, VS Code OSC 633 marks,
  *    Keras / LightGBM / XGBoost / HF Trainer / JSON-lines metric lines, warnings and tracebacks) into a temp file;
- *  - reads it with a plain utf-8 stream (the floor any streaming consumer pays) and with the ScoreExtractor over the
- *    same kind of stream, alternating, best of several rounds; prints MB/s for both and the ratio (goal ≤ 4×);
+ *  - the command as users run it: builds the CLI, then times `node dist/cli.js extract-scores FILE` (whole process:
+ *    start-up, read, extraction, output) beside a plain utf-8 read of the same file in its own `node -e` process,
+ *    alternating, best of several rounds; prints the ratio (goal ≤ 2.5×), and the ratio to a `node -e` doing the
+ *    command's own read (64 KB synchronous reads, one StringDecoder), which leaves the extraction alone.
+ *    IDEATOR_BENCH_CLI=/other/checkout/dist/cli.js times that build too, in the same rounds (before/after a change);
+ *  - the library in-process: a plain utf-8 stream and the ScoreExtractor over the same kind of stream,
+ *    alternating, best of several rounds; prints MB/s for both and the ratio (goal ≤ 4×);
  *  - measures peak RSS growth in fresh child processes: 20 MB and 100 MB files, and 1 GB pushed from memory
  *    (goal ≤ 64 MB whatever the size).
  *
  *   npm run bench -- scores                       (or: node --import tsx bench/scores.ts)
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, createReadStream, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScoreExtractor } from '../src/core/scores';
 
 const MB = 1024 * 1024;
+const ROOT = join(__dirname, '..');
 
 /** Deterministic PRNG so every run measures the same bytes. */
 function rng(seed: number): () => number {
@@ -139,6 +145,83 @@ async function rssChild(source: string, mode: string): Promise<void> {
   process.stdout.write(JSON.stringify({ growth: peak - base, metrics: ex.metrics().length, lines: ex.lines }) + '\n');
 }
 
+/** A plain utf-8 read, as anyone would write it: a stream of strings, counting characters. */
+const PLAIN_STREAM_READ = `let n = 0; require('fs').createReadStream(process.argv[1], { encoding: 'utf8' }).on('data', (c) => (n += c.length)).on('end', () => console.log(n));`;
+/** The read extract-scores does on a file: 64 KB synchronous reads into one buffer, one StringDecoder. */
+const COMMAND_READ = `const fs = require('fs'); const d = new (require('string_decoder').StringDecoder)('utf8'); const fd = fs.openSync(process.argv[1], 'r'); const b = Buffer.allocUnsafe(65536); let n = 0; for (let r; (r = fs.readSync(fd, b, 0, 65536, null)) > 0; ) n += d.write(b.subarray(0, r)).length; console.log(n + d.end().length);`;
+
+/**
+ * CPU time (user + system, ms) of the children this process has waited for, from /proc/self/stat (Linux; undefined
+ * elsewhere). spawnSync waits, so the difference around one call is that child's CPU time, in 10 ms clock ticks.
+ */
+function childrenCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs one process to completion; its wall time (start-up and exit included), CPU time and stdout. */
+function runProcess(args: string[]): { ms: number; cpuMs: number | undefined; stdout: string } {
+  const c0 = childrenCpuMs();
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * MB, timeout: 600_000 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const c1 = childrenCpuMs();
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return { ms, cpuMs: c0 === undefined || c1 === undefined ? undefined : c1 - c0, stdout: r.stdout };
+}
+
+/**
+ * `ideator extract-scores FILE` as users run it (the built CLI, a fresh node process) beside plain reads of the same
+ * file in fresh node processes, alternating; each figure is the best of `rounds`.
+ */
+function commandVsPlain(path: string, size: number, rounds = 5): void {
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`build failed: ${build.stderr}`);
+  const other = process.env.IDEATOR_BENCH_CLI;
+  const modes: Record<string, string[]> = {
+    plain: ['-e', PLAIN_STREAM_READ, path],
+    commandRead: ['-e', COMMAND_READ, path],
+    command: [join(ROOT, 'dist', 'cli.js'), 'extract-scores', path],
+    ...(other ? { other: [other, 'extract-scores', path] } : {}),
+  };
+  const best: Record<string, { ms: number; cpuMs: number }> = {};
+  for (const mode of Object.keys(modes)) best[mode] = { ms: Infinity, cpuMs: Infinity };
+  const outputs: Record<string, string> = {};
+  runProcess(modes.plain); // the page cache
+  for (let round = 0; round < rounds; round++) {
+    for (const [mode, args] of Object.entries(modes)) {
+      const r = runProcess(args);
+      best[mode].ms = Math.min(best[mode].ms, r.ms);
+      best[mode].cpuMs = Math.min(best[mode].cpuMs, r.cpuMs ?? NaN);
+      outputs[mode] = r.stdout;
+    }
+  }
+  const output = outputs.command;
+  const cpu = (ms: number) => (Number.isNaN(ms) ? '' : `, ${ms.toFixed(0)} ms CPU`);
+  const line = (label: string, b: { ms: number; cpuMs: number }) => console.log(`${label}: ${(size / MB / (b.ms / 1000)).toFixed(0).padStart(4)} MB/s (${b.ms.toFixed(0)} ms wall${cpu(b.cpuMs)})`);
+  console.log(`the command as users run it, whole processes, best of ${rounds} rounds:`);
+  line('  node -e: plain utf-8 stream read     ', best.plain);
+  line('  node -e: the command\'s own read      ', best.commandRead);
+  line('  node dist/cli.js extract-scores FILE ', best.command);
+  const ratios = (b: { ms: number; cpuMs: number }) => {
+    const cpuRatio = b.cpuMs / best.plain.cpuMs;
+    return `${(b.ms / best.plain.ms).toFixed(2)}x wall${Number.isNaN(cpuRatio) ? '' : `, ${cpuRatio.toFixed(2)}x CPU`}`;
+  };
+  const ratio = best.command.ms / best.plain.ms;
+  console.log(`  ratio command / plain read: ${ratios(best.command)}  (goal <= 2.5x wall: ${ratio <= 2.5 ? 'met' : 'NOT met'})`);
+  console.log(`  ratio command / its own read (the extraction alone): ${(best.command.ms / best.commandRead.ms).toFixed(2)}x wall`);
+  console.log(`  ${output.split('\n')[0]}`);
+  if (other) {
+    line(`  ${other} extract-scores FILE`, best.other);
+    console.log(`  ratio that build / plain read: ${ratios(best.other)}; output ${outputs.other === output ? 'identical' : 'DIFFERS'}`);
+  }
+}
+
 function measureRss(source: string, mode: 'plain' | 'extract' | 'repeat'): { growth: number; metrics: number; lines: number } {
   const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', __filename, '--rss-child', source, mode], { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) throw new Error(`RSS child failed (${r.status}): ${r.stderr}`);
@@ -153,6 +236,8 @@ export async function run(): Promise<void> {
     const size = generateLog(big, 100 * MB);
     const smallSize = generateLog(small, 20 * MB);
     console.log(`generated ${(size / MB).toFixed(1)} MB and ${(smallSize / MB).toFixed(1)} MB logs (tqdm redraws, ANSI, OSC 633, Keras/LightGBM/XGBoost/HF/JSON lines)`);
+    commandVsPlain(big, size);
+    console.log('the library in-process (ScoreExtractor over a utf-8 stream), best of 5 rounds:');
 
     await plainRead(big); // warm the page cache and the JIT for both paths
     await extract(small);
@@ -171,10 +256,10 @@ export async function run(): Promise<void> {
     }
     const mbs = (ms: number) => size / MB / (ms / 1000);
     const ratio = best.extract / best.plain;
-    console.log(`plain utf-8 stream read : ${mbs(best.plain).toFixed(0).padStart(6)} MB/s (${best.plain.toFixed(0)} ms wall, ${best.plainCpu.toFixed(0)} ms CPU)`);
-    console.log(`ScoreExtractor stream   : ${mbs(best.extract).toFixed(0).padStart(6)} MB/s (${best.extract.toFixed(0)} ms wall, ${best.extractCpu.toFixed(0)} ms CPU)`);
-    console.log(`ratio extractor / plain : ${ratio.toFixed(2)}x wall, ${(best.extractCpu / best.plainCpu).toFixed(2)}x CPU  (goal <= 4x: ${ratio <= 4 ? 'met' : 'NOT met'})`);
-    if (last) console.log(`  ${last.lines} lines, ${last.metrics().length} metrics, primary ${JSON.stringify(last.primary())}`);
+    console.log(`  plain utf-8 stream read : ${mbs(best.plain).toFixed(0).padStart(6)} MB/s (${best.plain.toFixed(0)} ms wall, ${best.plainCpu.toFixed(0)} ms CPU)`);
+    console.log(`  ScoreExtractor stream   : ${mbs(best.extract).toFixed(0).padStart(6)} MB/s (${best.extract.toFixed(0)} ms wall, ${best.extractCpu.toFixed(0)} ms CPU)`);
+    console.log(`  ratio extractor / plain : ${ratio.toFixed(2)}x wall, ${(best.extractCpu / best.plainCpu).toFixed(2)}x CPU  (goal <= 4x: ${ratio <= 4 ? 'met' : 'NOT met'})`);
+    if (last) console.log(`    ${last.lines} lines, ${last.metrics().length} metrics, primary ${JSON.stringify(last.primary())}`);
 
     for (const [label, path, bytes] of [['20 MB', small, smallSize], ['100 MB', big, size]] as const) {
       const plain = measureRss(path, 'plain');
