@@ -282,6 +282,24 @@ describe('attacks on the sandbox', { skip: isolated.isolated ? false : `bubblewr
     }
   });
 
+  it('a run whose server is gone still ends at its own time limit (the in-sandbox watchdog)', async () => {
+    // Spawned bare, with nobody enforcing the 1 s limit from outside: as if the server died while it started.
+    const h = new SandboxHost({ noCgroups: true, watchdogGraceS: 1 });
+    const dir = tempDir('ideator-watchdog-');
+    try {
+      const w = h.wrap({ workdir: dir, python: PYTHON, limits: { ...DEFAULT_LIMITS, timeoutMs: 1000 } }, [PYTHON, '-c', 'import subprocess, time; subprocess.Popen(["sleep", "300"]); time.sleep(300)']);
+      const t0 = Date.now();
+      const r = spawnSync(w.argv[0], w.argv.slice(1), { cwd: w.cwd, stdio: ['ignore', 'pipe', 'pipe', ...w.extraFds], timeout: 60_000, encoding: 'utf8' });
+      w.release();
+      const took = Date.now() - t0;
+      assert.ok(took >= 1500 && took < 15_000, `ended by the watchdog after ~2 s, took ${took} ms`);
+      assert.notEqual(r.status, 0, r.stderr);
+      assert.equal(spawnSync('pgrep', ['-f', 'sleep 300']).status, 1, 'its children went with it');
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it('leaves no process behind: a double-forked daemon dies with the run', async () => {
     const marker = `ideator-daemon-${Date.now()}`;
     const r = await run(

@@ -3,8 +3,8 @@
  * on 127.0.0.1 and talks to it over HTTP, so the integration tests exercise exactly what users run — including
  * what happens when that process is killed with SIGKILL.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before } from 'node:test';
@@ -30,8 +30,26 @@ export function tempDir(prefix = 'ideator-it-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/**
+ * Removes a test folder, first unmounting what a killed server left mounted in it (a run's tmpfs workdir): a
+ * clean-up error must never hide the assertion that failed before it.
+ */
 export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  let mounts: string[] = [];
+  try {
+    mounts = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1] ?? '')
+      .filter((m) => m.startsWith(dir + '/'));
+  } catch {
+    // not Linux: nothing is mounted by the sandbox there
+  }
+  for (const m of mounts.reverse()) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch (err) {
+    console.error(`test clean-up: cannot remove ${dir}: ${(err as Error).message}`);
+  }
 }
 
 export async function startServer(opts: { dataDir?: string; args?: string[]; env?: Record<string, string>; command?: string } = {}): Promise<RunningServer> {

@@ -132,6 +132,8 @@ export interface HostOptions {
   noCgroups?: boolean;
   /** Where the GPU device nodes are (tests with stand-in nodes); default /dev. */
   devRoot?: string;
+  /** Seconds after its limit the in-sandbox watchdog kills a run (tests); default WATCHDOG_GRACE_S. */
+  watchdogGraceS?: number;
 }
 
 /**
@@ -146,11 +148,23 @@ export class SandboxHost {
   private readonly cgroups?: CgroupManager;
   private readonly disableUserns: boolean;
   private readonly devRoot: string;
+  /**
+   * `setpriv --pdeathsig KILL`: the run's first process dies with the server from its first instruction on.
+   * bubblewrap's own --die-with-parent is set only once bubblewrap runs, after the cgroup join (which can wait
+   * ~10 ms): a server killed inside that window would otherwise leave the run going until its time limit.
+   */
+  private readonly deathPrefix: string[];
+  private readonly timeoutBin?: string;
+  private readonly watchdogGraceS: number;
   readonly rootTmpfs: boolean;
 
   constructor(opts: HostOptions = {}) {
     const notes: string[] = [];
     this.devRoot = opts.devRoot ?? '/dev';
+    const setpriv = which('setpriv');
+    this.deathPrefix = setpriv ? [setpriv, '--pdeathsig', 'KILL', '--'] : [];
+    this.timeoutBin = which('timeout');
+    this.watchdogGraceS = opts.watchdogGraceS ?? WATCHDOG_GRACE_S;
     const root = typeof process.getuid === 'function' && process.getuid() === 0;
     this.privateDir = mkdtempSync(join(tmpdir(), 'ideator-sandbox-'));
     chmodSync(this.privateDir, 0o700);
@@ -240,6 +254,17 @@ export class SandboxHost {
     };
   }
 
+  /**
+   * The run's own time limit, enforced inside its namespace (coreutils `timeout`, SIGKILL): the server kills a run
+   * at its limit, but a run whose server died while it was starting (before bubblewrap's parent-death signal was
+   * armed in its child) has nobody left to do so. With this it ends WATCHDOG_GRACE_S after its limit at the
+   * latest, and the end of the command ends the whole pid namespace.
+   */
+  private watchdog(timeoutMs: number): string[] {
+    if (!this.timeoutBin || !(timeoutMs > 0)) return [];
+    return [this.timeoutBin, '--signal=KILL', `${Math.ceil(timeoutMs / 1000) + this.watchdogGraceS}s`];
+  }
+
   get isolated(): boolean {
     return this.info.mode === 'bubblewrap';
   }
@@ -322,7 +347,7 @@ export class SandboxHost {
       ? ['/bin/sh', '-c', 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"', 'join-cgroup', String(group.procFiles.length), ...group.procFiles]
       : [];
     return {
-      argv: [...join_, ...limitPrefix, this.bwrap, ...args, '--', ...command],
+      argv: [...this.deathPrefix, ...join_, ...limitPrefix, this.bwrap, ...args, '--', ...this.watchdog(l.timeoutMs), ...command],
       cwd: req.workdir,
       inside: WORK_INSIDE,
       extraFds: fds,
@@ -331,6 +356,9 @@ export class SandboxHost {
     };
   }
 }
+
+/** How long after its limit the in-sandbox watchdog kills a run the server did not (the server normally does). */
+export const WATCHDOG_GRACE_S = 10;
 
 /** What the host's / holds of /bin, /lib… (links on merged-/usr systems, folders elsewhere), read once. */
 let rootEntriesCache: RootEntry[] | undefined;
