@@ -286,8 +286,11 @@ export class TerminalTextCleaner {
  * stays on screen). -1 when there is nothing to jump to, or when what follows that "\r" is not visible text.
  * A backward charCodeAt walk rather than lastIndexOf(): V8 runs lastIndexOf() in its runtime, which costs more than
  * the few characters a redraw usually has.
+ * No walk at all for "bar\r bar\r ESC[32m epoch 3 ...", where the stretch ends with "\r" right before colour codes
+ * and then text: that text replaces the line, so the last bar never shows and the jump goes to that "\r" itself.
  */
 function redrawJump(chunk: string, from: number, limit: number): number {
+  if (limit - 1 > from && chunk.charCodeAt(limit - 1) === 0x0d && textAfterColours(chunk, limit)) return limit - 1;
   let last = limit - 1;
   while (last >= from && chunk.charCodeAt(last) !== 0x0d) last--;
   if (last === limit - 1) {
@@ -296,6 +299,24 @@ function redrawJump(chunk: string, from: number, limit: number): number {
   }
   if (last < from || chunk.charCodeAt(last + 1) < 0x20) return -1;
   return last + 1;
+}
+
+/**
+ * True when chunk[i] starts one or more SGR colour codes (ESC [ digits/';' m, which change no text) followed, in the
+ * same chunk, by a character pushLines() appends to the line: anything but "\n", "\r", ESC and backspace.
+ */
+function textAfterColours(chunk: string, i: number): boolean {
+  const n = chunk.length;
+  for (let codes = 0; codes < 4 && i + 2 < n && chunk.charCodeAt(i) === 0x1b && chunk.charCodeAt(i + 1) === 0x5b; codes++) {
+    let j = i + 2;
+    while (j < n && j - i < 16 && chunk.charCodeAt(j) >= 0x30 && chunk.charCodeAt(j) <= 0x3f) j++;
+    if (j >= n || chunk.charCodeAt(j) !== 0x6d /* m */) return false;
+    i = j + 1;
+    if (i >= n) return false;
+    const c = chunk.charCodeAt(i);
+    if (c !== 0x0a && c !== 0x0d && c !== 0x1b && c !== 0x08) return true;
+  }
+  return false;
 }
 
 /** Removes the invisible control characters that pushLines() leaves in its lines (see INVISIBLE). */

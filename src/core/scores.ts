@@ -55,6 +55,8 @@ type NameInfo = { kind: 'metric'; name: string; series?: MetricSeries } | { kind
 
 /** Slots of the allocation-free cache of recently printed names (a power of two). */
 const RECENT_SLOTS = 256;
+/** Characters a slot holds; a longer name (rare: the scanner stops names at 64) is looked up in the Map each time. */
+const SLOT_CHARS = 64;
 
 /**
  * A copy of a short slice that does not keep its line alive. V8 makes a substring of 13+ characters a view into the
@@ -63,15 +65,6 @@ const RECENT_SLOTS = 256;
  */
 function detach(name: string): string {
   return name.length < 13 ? name : (' ' + name).slice(1);
-}
-
-/**
- * text.startsWith(name, start), by hand: V8 sends startsWith() with a position to its runtime when the strings are
- * slices of larger ones (as lines are), which costs more than comparing a short name character by character.
- */
-function sameAt(text: string, start: number, name: string): boolean {
-  for (let k = 0; k < name.length; k++) if (text.charCodeAt(start + k) !== name.charCodeAt(k)) return false;
-  return true;
 }
 
 /** Lower-case, "valid_0's auc" → "valid_0 auc", trailing punctuation dropped. */
@@ -115,8 +108,14 @@ export class ScoreExtractor {
   private seq = 0;
   private lineCount = 0;
   private readonly onLine = (line: string) => this.line(line);
-  /** Recently seen raw names by a cheap hash of their shape: most lines repeat the names of the previous ones. */
-  private readonly recentRaw: (string | undefined)[] = new Array(RECENT_SLOTS);
+  /**
+   * Recently seen raw names by a cheap hash of their shape: most lines repeat the names of the previous ones. A slot
+   * keeps the name's characters in a typed array (its length in recentLen, -1 when empty), so checking a hit reads one
+   * string, not two: this runs on every pair, and V8 re-checks a string's representation on each charCodeAt().
+   * (text.startsWith(name, start) would go to V8's runtime for sliced strings, as lines are: dearer still.)
+   */
+  private readonly recentLen = new Int32Array(RECENT_SLOTS).fill(-1);
+  private readonly recentCodes = new Uint16Array(RECENT_SLOTS * SLOT_CHARS);
   private readonly recentInfo: (NameInfo | undefined)[] = new Array(RECENT_SLOTS);
   private readonly onPair = (text: string, start: number, end: number, value: number) => {
     if (!(this.vetoChecked ? this.veto : this.vetoed(text))) this.record(text, start, end, value);
@@ -273,9 +272,12 @@ export class ScoreExtractor {
   private record(text: string, start: number, end: number, value: number): void {
     const len = end - start;
     const slot = (len * 31 + text.charCodeAt(start) * 7 + text.charCodeAt(end - 1) * 13 + text.charCodeAt(start + (len >> 1))) & (RECENT_SLOTS - 1);
-    const cached = this.recentRaw[slot];
     let info: NameInfo | undefined;
-    if (cached !== undefined && cached.length === len && sameAt(text, start, cached)) {
+    const codes = this.recentCodes;
+    const base = slot * SLOT_CHARS;
+    let same = this.recentLen[slot] === len;
+    for (let k = 0; same && k < len; k++) same = text.charCodeAt(start + k) === codes[base + k];
+    if (same) {
       info = this.recentInfo[slot]!;
     } else {
       const raw = detach(start === 0 && end === text.length ? text : text.slice(start, end));
@@ -285,7 +287,10 @@ export class ScoreExtractor {
         if (this.names.size >= MAX_CACHE) this.names.clear();
         this.names.set(raw, info);
       }
-      this.recentRaw[slot] = raw;
+      if (len <= SLOT_CHARS) {
+        for (let k = 0; k < len; k++) codes[base + k] = raw.charCodeAt(k);
+        this.recentLen[slot] = len;
+      } else this.recentLen[slot] = -1;
       this.recentInfo[slot] = info;
     }
     if (!Number.isFinite(value)) {

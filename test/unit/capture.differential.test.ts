@@ -242,6 +242,11 @@ describe('capture hot path: same results as the reference and as one piece', () 
       'x\ry\r\r\nacc=0.9\r\x07\n',
       'p\rq\b\br\rval_auc: 0.7\x1b]633;D;0\x07\rz\n',
       '\x1b]0;t\rt\x1b\\a\rb: 1\x1b[2K\rc: 2\n',
+      // The last "\r" of a stretch right before colour codes: text after them replaces the bar, anything else keeps it.
+      'a\rb1\rb2\r\x1b[1m\x1b[32mX: 1\x1b[0m\n',
+      'a\rb1\rb2\r\x1b[32m\nc\rd\r\x1b[m\r\x1b[0;1mloss: 2\n',
+      'a\rb1\rb2\r\x1b[32m\bX\rc\rd\r\x1b[1m\x1b]633;A\x07e: 3\n',
+      'a\rb1\rb2\r\x1b[32;1K\x1b[2Gx\rc\rd\r\x1b[1;2 mq\x07\n',
     ];
     for (const text of texts) {
       for (let i = 1; i < text.length; i++) {

@@ -75,8 +75,9 @@ function isValueEnd(c: number): boolean {
 /** Exact powers of ten (10^0 … 10^22 are all exactly representable as doubles). */
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
-// parseValue() results, kept in module variables so the hot path allocates nothing.
-let valueOut = 0;
+// parseValue() results, kept in module variables so the hot path allocates nothing: the value in a typed array, since
+// storing a double in a plain module variable allocates a heap number every time.
+const valueOut = new Float64Array(1);
 let percentOut = false;
 
 /**
@@ -114,7 +115,7 @@ function finishNonFinite(line: string, i: number, close: number, negative: boole
   const isNan = (line.charCodeAt(i - 1) | 0x20) === 0x6e;
   if (close !== 0 && (i = closeWrapper(line, i, close)) < 0) return -1;
   if (i < line.length && !isValueEnd(line.charCodeAt(i)) && line.charCodeAt(i) !== 0x2e) return -1;
-  valueOut = isNan ? NaN : negative ? -Infinity : Infinity;
+  valueOut[0] = isNan ? NaN : negative ? -Infinity : Infinity;
   percentOut = false;
   return i;
 }
@@ -217,7 +218,7 @@ function parseValue(line: string, i: number): number {
   } else {
     v = Number(line.slice(start, end));
   }
-  valueOut = v; // 1e999 overflows to Infinity: as diverged as a printed "inf"
+  valueOut[0] = v; // 1e999 overflows to Infinity: as diverged as a printed "inf"
   return i;
 }
 
@@ -266,7 +267,7 @@ export function scanPairs(line: string, sink: PairSink): void {
     }
     const end = parseValue(line, p + 1);
     if (end < 0) continue;
-    const value = valueOut;
+    const value = valueOut[0];
     const percent = percentOut;
 
     // Walk back from the separator to the name.
