@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything MLE Ideator needs on a fresh Debian 12 machine (root, registries only), idempotently:
-#   apt packages, npm ci (builds better-sqlite3 from source), the Python venv (.venv), and — unless
-#   IDEATOR_SKIP_VSCODE=1 — code-server + Chromium + playwright-core for the real-VS-Code tests.
+#   apt packages (redis-server: scale-out mode and its tests), npm ci (builds better-sqlite3 from source), the Python
+#   venv (.venv), and — unless IDEATOR_SKIP_VSCODE=1 — code-server + Chromium + playwright-core for the real-VS-Code
+#   tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +10,7 @@ export npm_config_yes=true npm_config_nodedir=${npm_config_nodedir:-/usr} npm_co
 export DEBIAN_FRONTEND=noninteractive
 
 need_apt=()
-for pkg in build-essential pkg-config python3 python3-venv curl ripgrep libsecret-1-dev libkrb5-dev bubblewrap util-linux e2fsprogs; do
+for pkg in build-essential pkg-config python3 python3-venv curl ripgrep libsecret-1-dev libkrb5-dev bubblewrap util-linux e2fsprogs redis-server; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
