@@ -9,6 +9,8 @@
  * - resume: an idea whose lease expired — or whose owner process on this host is gone — is claimed again; after
  *   `maxAttempts` such losses it is completed as exec_failed instead of crashing workers forever.
  * Several processes (server + `ideator worker`s) may share one file; claims run in IMMEDIATE transactions.
+ * Scale-out (`ideator serve --redis`): the server leases ideas to a `redis:` owner and hands them to a Redis queue;
+ * remote results are recorded once per idea (completeRemote), whichever execution delivers first.
  */
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
@@ -313,6 +315,117 @@ export class JobStore extends EventEmitter {
       .prepare(`UPDATE ideas SET status = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_expires = NULL WHERE key = ? AND lease_owner = ? AND status = 'running'`)
       .run(key, owner);
     return r.changes === 1;
+  }
+
+  // --- Scale-out (`ideator serve --redis`, server/src/queue/redis/): the server hands ideas to a Redis queue and
+  // stays the one record. A dispatched idea is 'running' under an owner `redis:…` whose long lease the server
+  // renews; attempts are not counted here but reported by the queue with the result (executions started), and
+  // the result is written once whichever execution delivers it first.
+
+  /** The owner prefix of ideas handed to the Redis queue. */
+  static readonly DISPATCH_PREFIX = 'redis:';
+
+  /**
+   * Leases up to `limit` ideas to the Redis queue: queued ones, and ones left 'running' by an embedded worker that
+   * was lost (expired lease or dead owner; abandoned after maxAttempts as in claim()). Oldest first.
+   */
+  dispatch(owner: string, leaseMs: number, limit: number): IdeaWork[] {
+    if (!owner.startsWith(JobStore.DISPATCH_PREFIX)) throw new Error(`dispatch owner must start with ${JobStore.DISPATCH_PREFIX}`);
+    const tx = this.db.transaction((): IdeaWork[] => {
+      const now = Date.now();
+      const out: IdeaWork[] = [];
+      const take = (row: IdeaRow) => {
+        this.db.prepare(`UPDATE ideas SET status = 'running', lease_owner = ?, lease_expires = ?, started_at = ? WHERE key = ?`).run(owner, now + leaseMs, now, row.key);
+        out.push(this.toWork(row, row.attempts));
+      };
+      const lost = (this.db.prepare(`SELECT * FROM ideas WHERE status = 'running' AND lease_owner NOT LIKE 'redis:%' ORDER BY seq`).all() as IdeaRow[]).filter(
+        (r) => (r.lease_expires ?? 0) < now || (r.lease_owner !== null && ownerIsDead(r.lease_owner)),
+      );
+      for (const row of lost) {
+        if (out.length >= limit) break;
+        if (row.attempts >= this.maxAttempts) this.finish(row, this.abandoned({ state: this.loadState(row.state_hash), scheme: row.scheme as RewardScheme, task: row.task ?? undefined, attempts: row.attempts }), now);
+        else take(row);
+      }
+      if (out.length < limit) {
+        for (const row of this.db.prepare(`SELECT * FROM ideas WHERE status = 'queued' ORDER BY seq LIMIT ?`).all(limit - out.length) as IdeaRow[]) take(row);
+      }
+      return out;
+    });
+    return tx.immediate();
+  }
+
+  /**
+   * Every idea handed to the Redis queue and not done yet by a predecessor on the same store is now held by `owner`
+   * (a restarted server adopts them and checks each against the queue); returns how many.
+   */
+  adoptDispatched(owner: string, leaseMs: number): number {
+    return this.db
+      .prepare(`UPDATE ideas SET lease_owner = ?, lease_expires = ? WHERE status = 'running' AND lease_owner LIKE 'redis:%' AND lease_owner != ?`)
+      .run(owner, Date.now() + leaseMs, owner).changes;
+  }
+
+  /** What a dispatched idea runs (to add it to the Redis queue again); undefined unless `owner` holds it, not done. */
+  dispatchedWork(key: string, owner: string): IdeaWork | undefined {
+    const row = this.db.prepare(`SELECT * FROM ideas WHERE key = ? AND lease_owner = ? AND status = 'running'`).get(key, owner) as IdeaRow | undefined;
+    return row ? this.toWork(row, row.attempts) : undefined;
+  }
+
+  /** Keys of the ideas `owner` has handed to the Redis queue and that are not done yet. */
+  dispatchedKeys(owner: string): string[] {
+    return (this.db.prepare(`SELECT key FROM ideas WHERE status = 'running' AND lease_owner = ? ORDER BY seq`).all(owner) as { key: string }[]).map((r) => r.key);
+  }
+
+  /** Renews the lease of every idea `owner` has in the Redis queue; returns how many. */
+  renewDispatched(owner: string, leaseMs: number): number {
+    return this.db.prepare(`UPDATE ideas SET lease_expires = ? WHERE status = 'running' AND lease_owner = ?`).run(Date.now() + leaseMs, owner).changes;
+  }
+
+  /** Gives dispatched ideas back to the store's queue (the Redis queue could not be reached); attempts unchanged. */
+  undispatch(keys: string[], owner: string): number {
+    const stmt = this.db.prepare(`UPDATE ideas SET status = 'queued', lease_owner = NULL, lease_expires = NULL WHERE key = ? AND lease_owner = ? AND status = 'running'`);
+    const tx = this.db.transaction(() => keys.reduce((n, k) => n + stmt.run(k, owner).changes, 0));
+    return tx.immediate();
+  }
+
+  /**
+   * Records the result of a remote execution, once: false when the idea is already done (a redelivered or
+   * duplicated execution delivered it first) or unknown. `executions`: how many times the queue started it.
+   */
+  completeRemote(key: string, outcome: IdeaOutcome, executions: number): boolean {
+    const tx = this.db.transaction((): boolean => {
+      const row = this.db.prepare(`SELECT * FROM ideas WHERE key = ? AND status != 'done'`).get(key) as IdeaRow | undefined;
+      if (!row) return false;
+      this.finish(row, outcome, Date.now());
+      this.db.prepare('UPDATE ideas SET attempts = attempts + ? WHERE key = ?').run(Math.max(1, Math.floor(executions)), key);
+      return true;
+    });
+    const done = tx.immediate();
+    if (done) this.emit('completed', key, outcome);
+    return done;
+  }
+
+  /**
+   * Completes an idea whose remote workers were lost `losses` times (the queue gave up on it) with the store's
+   * abandoned outcome; undefined when it was already done or is unknown.
+   */
+  abandonRemote(key: string, losses: number): IdeaOutcome | undefined {
+    const tx = this.db.transaction((): IdeaOutcome | undefined => {
+      const row = this.db.prepare(`SELECT * FROM ideas WHERE key = ? AND status != 'done'`).get(key) as IdeaRow | undefined;
+      if (!row) return undefined;
+      const attempts = row.attempts + Math.max(1, Math.floor(losses));
+      const outcome = this.abandoned({ state: this.loadState(row.state_hash), scheme: row.scheme as RewardScheme, task: row.task ?? undefined, attempts });
+      this.finish(row, outcome, Date.now());
+      this.db.prepare('UPDATE ideas SET attempts = ? WHERE key = ?').run(attempts, key);
+      return outcome;
+    });
+    const outcome = tx.immediate();
+    if (outcome) this.emit('completed', key, outcome);
+    return outcome;
+  }
+
+  /** An idea's status ('queued' | 'running' | 'done'), undefined when unknown. */
+  ideaStatus(key: string): string | undefined {
+    return (this.db.prepare('SELECT status FROM ideas WHERE key = ?').get(key) as { status: string } | undefined)?.status;
   }
 
   counts(): StoreCounts {

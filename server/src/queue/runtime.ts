@@ -69,7 +69,27 @@ export interface Runtime {
   sandbox: SandboxHost;
   metrics: Metrics;
   python: string;
+  /** Set by `ideator serve --redis` (queue/redis/dispatcher.ts): the remote workers, for /metrics. */
+  cluster?: ClusterView;
   close(): Promise<void>;
+}
+
+/** What the server knows of its remote workers (from their heartbeats in Redis). */
+export interface ClusterSnapshot {
+  /** Live remote workers (heartbeat within its TTL). */
+  workers: number;
+  /** Their slots, all together. */
+  slots: number;
+  /** Their slots running an idea. */
+  busy: number;
+  /** Results delivered more than once (a redelivered or duplicated execution) and dropped, since this process started. */
+  duplicateResults: number;
+  /** The server's connection to Redis is up (the worker figures are the last ones read while it is not). */
+  redisUp: boolean;
+}
+
+export interface ClusterView {
+  snapshot(): Promise<ClusterSnapshot>;
 }
 
 /** Default cap on client-chosen per-idea time limits. */
@@ -88,12 +108,26 @@ export function absolutePython(python: string): string {
   return python.includes('/') ? resolve(python) : python;
 }
 
-export function createRuntime(config: RuntimeConfig): Runtime {
+/**
+ * What runs ideas on this machine, without any store: the interpreter, the sandbox (its minimum enforced unless
+ * allowWeakSandbox), the limits, the task catalog and the work folders. The embedded runtime adds the SQLite store
+ * and the in-process pool to it; a Redis worker (queue/redis/remoteWorker.ts) adds cluster-wide baselines.
+ */
+export interface EvalHost {
+  dataDir: string;
+  python: string;
+  sandbox: SandboxHost;
+  isolation: IsolationInfo;
+  catalog: TaskCatalog;
+  gpus: string[] | undefined;
+  /** The evaluation environment, without a baseline source (the caller supplies one). */
+  env: EvalEnv;
+}
+
+export function createEvalHost(config: RuntimeConfig): EvalHost {
   const dataDir = resolve(config.dataDir);
-  const storeDir = join(dataDir, 'store');
   const workRoot = join(dataDir, 'work');
   assertSafeRoot(workRoot);
-  mkdirSync(storeDir, { recursive: true });
   mkdirSync(workRoot, { recursive: true });
   // Leftovers of killed processes go in the background: start-up never waits on, or fails because of, them.
   void sweepRunDirs(workRoot, config.log).then((n) => n && config.log?.(`removed ${n} work folder(s) left by killed processes`));
@@ -114,8 +148,6 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     ...Object.fromEntries(Object.entries(config.limits ?? {}).filter(([, v]) => v !== undefined)),
   };
   const catalog = new TaskCatalog(config.taskDirs ?? [bundledTasksDir()], python, config.taskDataDir);
-  const store = new JobStore(join(storeDir, 'ideator.sqlite'), { maxAttempts: config.maxAttempts, checkpointIntervalMs: 2000, abandoned: abandonedOutcome });
-  const metrics = new Metrics();
   const env: EvalEnv = {
     catalog,
     python,
@@ -127,8 +159,18 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     log: config.log,
     implementer: config.implementer,
     keepWorkdirs: config.keepWorkdirs,
-    baselines: new Baselines(store, config.baseline ?? 'measure'),
   };
+  return { dataDir, python, sandbox, isolation, catalog, gpus, env };
+}
+
+export function createRuntime(config: RuntimeConfig): Runtime {
+  const host = createEvalHost(config);
+  const { python, sandbox, isolation, catalog, gpus } = host;
+  const storeDir = join(host.dataDir, 'store');
+  mkdirSync(storeDir, { recursive: true });
+  const store = new JobStore(join(storeDir, 'ideator.sqlite'), { maxAttempts: config.maxAttempts, checkpointIntervalMs: 2000, abandoned: abandonedOutcome });
+  const metrics = new Metrics();
+  const env: EvalEnv = { ...host.env, baselines: new Baselines(store, config.baseline ?? 'measure') };
   const wantSlots = gpus?.length ? gpus.length : (config.slots ?? 1);
   const pool =
     wantSlots > 0

@@ -34,20 +34,9 @@ export class Baselines implements BaselineSource {
     let p = this.inflight.get(key);
     if (!p) {
       p = (async (): Promise<Baseline> => {
-        const r = await runCode({
-          code: state.code,
-          codePath: opts.codePath,
-          tag: `base-${key.slice(0, 8)}`,
-          state,
-          ready,
-          timeoutSec: opts.timeoutSec,
-          env: opts.env,
-          slot: opts.slot,
-          signal: opts.signal,
-        });
-        if (r.run.aborted) throw new Error('aborted');
-        this.store.putBaseline(key, r.score, r.error);
-        return { score: r.score, error: r.error, measured: true };
+        const measured = await measureBaseline(opts, key);
+        this.store.putBaseline(key, measured.score, measured.error);
+        return measured;
       })();
       this.inflight.set(key, p);
       void p.then(
@@ -57,4 +46,26 @@ export class Baselines implements BaselineSource {
     }
     return p;
   }
+}
+
+/**
+ * One measurement of p_t: C_t run through the same sandbox and grader as the ideas. Shared by the store-backed
+ * Baselines above and the cluster-wide ones of Redis workers (queue/redis/clusterBaselines.ts), so p_t is measured
+ * the same way whoever measures it. Throws when the run was aborted.
+ */
+export async function measureBaseline(opts: BaselineQuery, key: string): Promise<Baseline> {
+  if (!opts.ready) throw new Error('a baseline is measured only for task-graded states');
+  const r = await runCode({
+    code: opts.state.code,
+    codePath: opts.codePath,
+    tag: `base-${key.slice(0, 8)}`,
+    state: opts.state,
+    ready: opts.ready,
+    timeoutSec: opts.timeoutSec,
+    env: opts.env,
+    slot: opts.slot,
+    signal: opts.signal,
+  });
+  if (r.run.aborted) throw new Error('aborted');
+  return { score: r.score, error: r.error, measured: true };
 }
