@@ -10,6 +10,7 @@ import { looksLikeSpec, parseProviderSpec, providerFromSpec, SpecError } from '.
 import type { Provider } from '../../../src/core/providers/types';
 import { UsageError } from './common';
 import type { RuntimeConfig } from '../queue/runtime';
+import { parseRedisUrl } from '../queue/redis/protocol';
 
 export const runtimeFlags = {
   'data-dir': { type: 'string' },
@@ -143,4 +144,16 @@ export function runtimeConfigFromFlags(values: Record<string, unknown>, log: (m:
     keepWorkdirs: Boolean(v['keep-workdirs']),
     log,
   };
+}
+
+/** `--redis URL`, else env IDEATOR_REDIS_URL; checked here so a typo is a usage error, not a log line. */
+export function redisUrlFrom(flag: string | undefined): string | undefined {
+  const url = flag ?? (process.env.IDEATOR_REDIS_URL?.trim() || undefined);
+  if (url === undefined) return undefined;
+  try {
+    parseRedisUrl(url);
+  } catch (err) {
+    throw new UsageError(`--redis: ${(err as Error).message}`);
+  }
+  return url;
 }

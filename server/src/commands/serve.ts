@@ -2,15 +2,22 @@
  * `ideator serve` — the reward service: HTTP API + SQLite store + in-process worker pool. Prints one JSON line
  * `{"url": …, "port": …, "pid": …}` on stdout once listening (with --json), and a human line on stderr. SIGINT /
  * SIGTERM stop it cleanly: running ideas are aborted and handed back to the queue for the next start.
+ *
+ * With `--redis URL` (scale-out) the server runs nothing itself: it hands ideas to `ideator worker --redis`
+ * processes on any number of machines through BullMQ and records their results (queue/redis/dispatcher.ts);
+ * SQLite stays the one record. bullmq and ioredis are loaded only in that mode.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DEFAULT_BODY_LIMIT, buildApp } from '../http/app';
 import { isLoopback } from '../http/auth';
-import { providerFromFlag, RUNTIME_HELP, runtimeConfigFromFlags, runtimeFlags } from './runtimeFlags';
-import { createRuntime } from '../queue/runtime';
-import { packageRoot } from '../tasks/python';
+import { providerFromFlag, redisUrlFrom, RUNTIME_HELP, runtimeConfigFromFlags, runtimeFlags } from './runtimeFlags';
+import { createRuntime, DEFAULT_MAX_TIMEOUT_SEC } from '../queue/runtime';
+import type { IdeaOutcome } from '../jobs/store';
+import type { Dispatcher } from '../queue/redis/dispatcher';
+import { redactRedisUrl } from '../queue/redis/protocol';
+import { packageVersion } from './packageVersion';
 import { defineCommand, log, untilStopSignal, UsageError } from './common';
+
+export { packageVersion };
 
 const HELP = `usage: ideator serve [--host 127.0.0.1] [--port 8787] [options]
   --host H              bind address (default 127.0.0.1; any other needs env IDEATOR_SERVER_TOKEN)
@@ -18,17 +25,12 @@ const HELP = `usage: ideator serve [--host 127.0.0.1] [--port 8787] [options]
   --body-limit-mb N     largest request body (default 16)
   --ideator SPEC        Ideator behind POST /v1/ideate: KIND[:MODEL][@URL], or ProviderConfig JSON (inline or file)
   --json                print {"url","port","pid"} on stdout once listening
+  --redis URL           scale-out: queue ideas on Redis (redis://HOST:PORT[/DB], rediss:// for TLS) for
+                        \`ideator worker --redis URL --server URL\` processes on any machine; this server then runs
+                        nothing itself (no --slots / --gpus) and stays the one record of jobs and results
 ${RUNTIME_HELP}
-Env: IDEATOR_SERVER_TOKEN (bearer token; required beyond loopback), IDEATOR_PYTHON, provider API keys.`;
-
-export function packageVersion(): string {
-  try {
-    const root = packageRoot();
-    return root ? (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+Env: IDEATOR_SERVER_TOKEN (bearer token; required beyond loopback), IDEATOR_PYTHON, IDEATOR_REDIS_URL (default of
+--redis, keeps a password off the command line), provider API keys.`;
 
 const FLAGS = {
   ...runtimeFlags,
@@ -37,7 +39,9 @@ const FLAGS = {
   'body-limit-mb': { type: 'string' },
   ideator: { type: 'string' },
   json: { type: 'boolean' },
+  redis: { type: 'string' },
 } as const;
+
 
 export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, io) => {
   const port = Number(values.port);
@@ -51,12 +55,32 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   if (bodyMb !== undefined && !(bodyMb > 0)) throw new UsageError(`--body-limit-mb must be > 0`);
   const say = (m: string) => log(io, `ideator serve: ${m}`);
   const ideator = providerFromFlag(values.ideator, 'ideator');
-  const runtime = createRuntime({
-    ...runtimeConfigFromFlags(values, say),
-    // One line per finished idea: enough to follow a training run's reward phase from the server's log.
-    onComplete: (work, o) =>
-      say(`idea ${work.key.slice(0, 10)}: ${o.status} reward ${o.reward} (${o.scoreBefore ?? '—'} → ${o.scoreAfter ?? '—'}, ${(o.durationMs / 1000).toFixed(1)} s${work.attempts > 1 ? `, attempt ${work.attempts}` : ''})`),
-  });
+  const redisUrl = redisUrlFrom(values.redis);
+  const config = runtimeConfigFromFlags(values, say);
+  if (redisUrl && ((config.slots ?? 0) > 0 || config.gpus?.length)) {
+    throw new UsageError('with --redis this server runs nothing itself: drop --slots / --gpus and start `ideator worker --redis URL --server URL` where the slots are');
+  }
+  // One line per finished idea: enough to follow a training run's reward phase from the server's log.
+  const logIdea = (work: { key: string; attempts: number }, o: IdeaOutcome) =>
+    say(`idea ${work.key.slice(0, 10)}: ${o.status} reward ${o.reward} (${o.scoreBefore ?? '—'} → ${o.scoreAfter ?? '—'}, ${(o.durationMs / 1000).toFixed(1)} s${work.attempts > 1 ? `, attempt ${work.attempts}` : ''})`);
+  const runtime = createRuntime({ ...config, ...(redisUrl ? { slots: 0 } : {}), onComplete: logIdea });
+  let dispatcher: Dispatcher | undefined;
+  if (redisUrl) {
+    const { Dispatcher } = await import('../queue/redis/dispatcher');
+    dispatcher = new Dispatcher({
+      store: runtime.store,
+      redisUrl,
+      policy: { baseline: config.baseline ?? 'measure', defaultTimeoutSec: config.defaultTimeoutSec, maxTimeoutSec: config.maxTimeoutSec ?? DEFAULT_MAX_TIMEOUT_SEC },
+      leaseMs: config.leaseMs,
+      pollMs: config.pollMs,
+      log: say,
+      onComplete: (work, o) => {
+        runtime.metrics.observeIdea(o.status, o.durationMs);
+        logIdea(work, o);
+      },
+    });
+    runtime.cluster = dispatcher;
+  }
   const app = await buildApp({
     runtime,
     token,
@@ -70,15 +94,15 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   const boundPort = typeof addr === 'object' && addr ? addr.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
   runtime.pool?.start();
+  dispatcher?.start();
   const iso = runtime.isolation;
-  say(
-    `listening on ${url} — ${runtime.pool?.size ?? 0} slot(s), isolation ${iso.mode} (network ${iso.network ? 'off' : 'ON'}, ` +
-      `fs ${iso.filesystem ? 'confined' : 'NOT confined'}), store ${runtime.store.path}${token ? ', token required' : ''}`,
-  );
+  const execution = redisUrl ? `ideas to remote workers through ${redactRedisUrl(redisUrl)}` : `${runtime.pool?.size ?? 0} slot(s), isolation ${iso.mode} (network ${iso.network ? 'off' : 'ON'}, fs ${iso.filesystem ? 'confined' : 'NOT confined'})`;
+  say(`listening on ${url} — ${execution}, store ${runtime.store.path}${token ? ', token required' : ''}`);
   if (values.json) io.stdout.write(JSON.stringify({ url, port: boundPort, pid: process.pid }) + '\n');
 
   await untilStopSignal(() => say('stopping'));
   await app.close();
+  await dispatcher?.stop();
   await runtime.close();
   return 0;
 });

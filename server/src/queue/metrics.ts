@@ -5,6 +5,7 @@
  */
 import { GuardFlagSchema } from '../../../src/core/protocol';
 import type { JobStore } from '../jobs/store';
+import type { ClusterSnapshot } from './runtime';
 
 const DURATION_BUCKETS = [1, 5, 15, 60, 300, 900, 1800, 3600];
 
@@ -42,7 +43,8 @@ export class Metrics {
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
   }
 
-  render(store: JobStore, pool: { size: number; busy: number } | undefined): string {
+  /** `cluster`: the remote workers of a scale-out server (`serve --redis`); their gauges appear only then. */
+  render(store: JobStore, pool: { size: number; busy: number } | undefined, cluster?: ClusterSnapshot): string {
     const out: string[] = [];
     const gauge = (name: string, help: string, value: number) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
     const counts = store.counts();
@@ -51,6 +53,17 @@ export class Metrics {
     gauge('ideator_jobs', 'Reward jobs recorded.', counts.jobs);
     gauge('ideator_slots', 'Execution slots of this process.', pool?.size ?? 0);
     gauge('ideator_slots_busy', 'Execution slots of this process running an idea.', pool?.busy ?? 0);
+    if (cluster) {
+      gauge('ideator_redis_up', 'The server is connected to its Redis (scale-out); 0 while it reconnects.', cluster.redisUp ? 1 : 0);
+      gauge('ideator_workers', 'Live remote workers (scale-out: heartbeat in Redis within its TTL).', cluster.workers);
+      gauge('ideator_worker_slots', 'Execution slots of the live remote workers.', cluster.slots);
+      gauge('ideator_worker_slots_busy', 'Slots of the live remote workers running an idea.', cluster.busy);
+      out.push(
+        '# HELP ideator_results_duplicate_total Results delivered again for an idea already recorded (redelivered or duplicated executions), dropped; this process.',
+        '# TYPE ideator_results_duplicate_total counter',
+        `ideator_results_duplicate_total ${cluster.duplicateResults}`,
+      );
+    }
     gauge('ideator_uptime_seconds', 'Seconds since this process started serving.', Math.round((Date.now() - this.started) / 1000));
 
     const outcomes = store.outcomeCounts();

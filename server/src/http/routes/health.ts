@@ -79,7 +79,8 @@ export function healthRoutes(app: FastifyInstance, rt: Runtime, extra: { version
     baseline: rt.env.baselines?.mode ?? 'state',
     ideator: extra.ideator,
   }));
-  r.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format 0.0.4)', produces: ['text/plain'], response: { 200: z.string() } } }, async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(rt.metrics.render(rt.store, rt.pool)),
-  );
+  r.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format 0.0.4)', produces: ['text/plain'], response: { 200: z.string() } } }, async (_request, reply) => {
+    const cluster = rt.cluster ? await rt.cluster.snapshot() : undefined;
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(rt.metrics.render(rt.store, rt.pool, cluster));
+  });
 }
