@@ -7,13 +7,14 @@
  * - the server is killed with SIGKILL mid-batch and started again (it adopts and reconciles its dispatched ideas;
  *   results produced meanwhile wait in the results queue);
  * - a worker starts before its Redis exists (it connects when Redis comes up).
+ * p_t of a task-graded state is measured by one worker for the whole cluster and kept by the server.
  * And an idea whose workers keep disappearing ends as exec_failed (abandonedOutcome), not lost — driven in-process
  * with a BullMQ worker that never renews its lock, so the three losses take a second, not three worker starts.
  * Skipped, saying why, where redis-server is not installed (scripts/setup.sh installs it).
  */
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -24,7 +25,7 @@ import { JobStore } from '../../server/src/jobs/store';
 import { Dispatcher } from '../../server/src/queue/redis/dispatcher';
 import { KEY_PREFIX, IDEAS_QUEUE } from '../../server/src/queue/redis/protocol';
 import { abandonedOutcome } from '../../server/src/rewards/outcomes';
-import { api, ideaWithScript, removeDir, startServer, tempDir, toyState, waitJob, type RunningServer } from './serverHarness';
+import { api, ideaWithScript, removeDir, REPO, startServer, tempDir, toyState, waitJob, type RunningServer } from './serverHarness';
 
 const HAVE_REDIS = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
 const SKIP = HAVE_REDIS ? false : 'redis-server is not installed (apt-get install redis-server; scripts/setup.sh installs it)';
@@ -204,6 +205,47 @@ describe('scale-out on Redis + BullMQ', { skip: SKIP }, () => {
     assert.equal(metricValue(live, 'ideator_worker_slots'), 2);
     console.log(`# ${n} ideas on 3 workers (one killed): ${seconds.toFixed(1)} s, attempts ${attempts}, duplicates dropped ${metricValue(live, 'ideator_results_duplicate_total')}`);
     assert.equal(await server.stop(), 0, 'SIGTERM: the server closes its queue connections and exits cleanly');
+  });
+
+  it('p_t of a task-graded state is measured once for the whole cluster, and persisted by the server', { timeout: 120_000 }, async () => {
+    const redis = new RedisProcess(await freePort(), tempDir('ideator-redis-'));
+    await redis.start();
+    cleanups.push(async () => {
+      await redis.kill9();
+      removeDir(redis.dir);
+    });
+    const c = await cluster(redis, 2);
+    const server = c.server.current;
+    const churn = join(REPO, 'server', 'tasks', 'churn-binary');
+    const baseline = readFileSync(join(churn, 'solutions', '01_constant.py'), 'utf8');
+    const better = readFileSync(join(churn, 'solutions', '03_logistic_onehot.py'), 'utf8');
+    // The state claims 0.95; the grader gives C_t 0.5. Four ideas on two workers: both need p_t at the same time.
+    const state = { taskId: 'churn-binary', taskDescription: 'churn', score: { value: 0.95, direction: 'higher' }, code: baseline };
+    const ideas = [ideaWithScript(better), ...[1, 2, 3].map((i) => ideaWithScript(`${baseline}\nprint("variant ${i}")\n`))];
+    const r = await api(server, 'POST', '/v1/rewards?wait=1', { state, ideas });
+    assert.equal(r.status, 200, r.text);
+    const results = r.json.results;
+    assert.deepEqual(
+      results.map((x) => [x.scoreBefore, x.status]),
+      [
+        [0.5, 'improved'],
+        [0.5, 'not_improved'],
+        [0.5, 'not_improved'],
+        [0.5, 'not_improved'],
+      ],
+    );
+    const measured = c.workers.map((w) => (w.stderr().match(/p_t \w+: measuring it for the cluster/g) ?? []).length);
+    assert.equal(measured.reduce((a, b) => a + b, 0), 1, `one measurement in the cluster: ${JSON.stringify(measured)}`);
+    const db = new Database(join(c.dataDir, 'store', 'ideator.sqlite'), { readonly: true });
+    try {
+      assert.deepEqual(db.prepare('SELECT score FROM baselines').all(), [{ score: 0.5 }], 'the server keeps the worker\'s p_t');
+    } finally {
+      db.close();
+    }
+    // A later job of the same code: p_t comes with the idea (or from the cluster's cache), nobody measures again.
+    const again = await api(server, 'POST', '/v1/rewards?wait=1', { state, ideas: [ideaWithScript(`${baseline}\nprint("variant 4")\n`)] });
+    assert.equal(again.json.results[0].scoreBefore, 0.5);
+    assert.equal(c.workers.reduce((a, w) => a + (w.stderr().match(/measuring it for the cluster/g) ?? []).length, 0), 1);
   });
 
   it('Redis killed and restarted (AOF) with work queued: all work completes, once', { timeout: 120_000 }, async () => {

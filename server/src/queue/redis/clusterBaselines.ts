@@ -95,6 +95,7 @@ export class ClusterBaselines {
 
   private async measure(key: string, q: BaselineQuery): Promise<BaselineValue> {
     const lock = baselineLockKey(key);
+    this.log?.(`p_t ${key.slice(0, 10)}: measuring it for the cluster`);
     const renew = setInterval(() => {
       this.redis.eval(RENEW_LUA, 1, lock, this.owner, String(LOCK_MS)).catch(() => undefined);
     }, LOCK_MS / 3);
