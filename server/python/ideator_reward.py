@@ -29,7 +29,8 @@ Environment:
   IDEATOR_SERVER_URL        server root (default http://127.0.0.1:8787)
   IDEATOR_SERVER_TOKEN      bearer token (required when the server is bound beyond loopback)
   IDEATOR_REWARD_SCHEME     paper | partial | sigmoid (default paper)
-  IDEATOR_REWARD_TIMEOUT    seconds one call may take in total, waits included (default 3600)
+  IDEATOR_REWARD_TIMEOUT    seconds one call may take in total, waits and retries included (default 3600); every
+                            socket wait is cut at the time left, whatever the server does
   IDEATOR_REWARD_RETRIES    retries on connection errors / 5xx (default 6, exponential backoff)
   IDEATOR_REWARD_CONCURRENCY  requests in flight per process (default 64)
   IDEATOR_REWARD_ON_ERROR   zero (default: log and return the failure score) | raise
@@ -234,7 +235,7 @@ def _retrying(cfg: _Config, deadline: float, call):
             reason = str(e)
         wait = _backoff(attempt)
         if time.monotonic() + wait > deadline:
-            raise BridgeError(f"gave up before the deadline: {reason}")
+            raise BridgeError(f"no reward within the call's time budget ({reason})")
         log.info("ideator reward: retry %d in %.1fs (%s)", attempt + 1, wait, reason)
         time.sleep(wait)
         attempt += 1
@@ -244,15 +245,40 @@ def _wait_path(job_id: str, seconds: float) -> str:
     return f"/v1/jobs/{urllib.parse.quote(job_id)}?wait=1&waitSec={max(1, int(seconds))}"
 
 
+# A long-poll asks the server to hold the request up to waitSec and then answer (202 while the job still runs). The
+# socket waits at most ANSWER_MARGIN seconds longer than that for the answer, and never past the call's deadline:
+# a server that accepts connections and never answers costs the remaining budget, not the poll time plus a margin.
+ANSWER_MARGIN = 5.0
+MAX_POLL = 300.0
+
+
+def poll_times(deadline: float) -> Tuple[int, float]:
+    """(waitSec for the server, socket timeout) of the next request, both within the time left before `deadline`."""
+    left = deadline - time.monotonic()
+    if left <= 0.05:
+        raise BridgeError("the reward call ran out of time (IDEATOR_REWARD_TIMEOUT / timeout=)")
+    wait_sec = int(max(1.0, min(MAX_POLL, left - ANSWER_MARGIN)))
+    return wait_sec, min(wait_sec + ANSWER_MARGIN, left)
+
+
 def _run_job_sync(cfg: _Config, body: dict, started: float) -> dict:
     """Submits a job and long-polls it to completion; returns the finished job."""
     deadline = started + cfg.timeout
-    poll = lambda: min(300.0, max(1.0, deadline - time.monotonic()))  # noqa: E731
-    status, job = _retrying(cfg, deadline, lambda: _http_json(cfg, "POST", "/v1/rewards?wait=1&waitSec=%d" % poll(), body, poll() + 30))
+
+    def submit() -> Tuple[int, dict]:
+        wait_sec, socket_timeout = poll_times(deadline)
+        return _http_json(cfg, "POST", "/v1/rewards?wait=1&waitSec=%d" % wait_sec, body, socket_timeout)
+
+    def poll(job_id: str) -> Tuple[int, dict]:
+        wait_sec, socket_timeout = poll_times(deadline)
+        return _http_json(cfg, "GET", _wait_path(job_id, wait_sec), None, socket_timeout)
+
+    status, job = _retrying(cfg, deadline, submit)
     while job.get("status") not in ("done", "failed"):
         if time.monotonic() >= deadline:
             raise BridgeError(f"job {job.get('id')} not done after {cfg.timeout:.0f}s")
-        status, job = _retrying(cfg, deadline, lambda: _http_json(cfg, "GET", _wait_path(job["id"], poll()), None, poll() + 30))
+        job_id = job["id"]
+        status, job = _retrying(cfg, deadline, lambda: poll(job_id))
     if job.get("status") == "failed":
         raise BridgeError(f"job {job.get('id')} failed: {job.get('error')}")
     return job
@@ -401,7 +427,7 @@ async def _aretrying(cfg: _Config, deadline: float, call):
             reason = str(e)
         wait = _backoff(attempt)
         if time.monotonic() + wait > deadline:
-            raise BridgeError(f"gave up before the deadline: {reason}")
+            raise BridgeError(f"no reward within the call's time budget ({reason})")
         await asyncio.sleep(wait)
         attempt += 1
 
@@ -422,17 +448,26 @@ async def compute_score_async(data_source: Any = None, solution_str: Any = None,
     cfg = _config({k: kwargs.get(k) for k in OVERRIDES})
     started = time.monotonic()
     deadline = started + cfg.timeout
-    poll = lambda: min(300.0, max(1.0, deadline - time.monotonic()))  # noqa: E731
+
+    async def submit(body: dict) -> Tuple[int, dict]:
+        wait_sec, socket_timeout = poll_times(deadline)
+        return await _ahttp_json(cfg, "POST", "/v1/rewards?wait=1&waitSec=%d" % wait_sec, body, socket_timeout)
+
+    async def poll(job_id: str) -> Tuple[int, dict]:
+        wait_sec, socket_timeout = poll_times(deadline)
+        return await _ahttp_json(cfg, "GET", _wait_path(job_id, wait_sec), None, socket_timeout)
+
     try:
         state, task = find_state(ground_truth, extra_info)
         text = solution_str if isinstance(solution_str, str) else ("" if solution_str is None else str(solution_str))
         body = _body(state, [text], task, cfg, allows_printed_score(extra_info, cfg))
         async with _aslot(cfg):
-            _, job = await _aretrying(cfg, deadline, lambda: _ahttp_json(cfg, "POST", "/v1/rewards?wait=1&waitSec=%d" % poll(), body, poll() + 30))
+            _, job = await _aretrying(cfg, deadline, lambda: submit(body))
             while job.get("status") not in ("done", "failed"):
                 if time.monotonic() >= deadline:
                     raise BridgeError(f"job {job.get('id')} not done after {cfg.timeout:.0f}s")
-                _, job = await _aretrying(cfg, deadline, lambda: _ahttp_json(cfg, "GET", _wait_path(job["id"], poll()), None, poll() + 30))
+                job_id = job["id"]
+                _, job = await _aretrying(cfg, deadline, lambda: poll(job_id))
         if job.get("status") == "failed":
             raise BridgeError(f"job {job.get('id')} failed: {job.get('error')}")
         return _shape(_result_dict(job["results"][0], cfg, duration=time.monotonic() - started), cfg)

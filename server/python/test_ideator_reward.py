@@ -1,4 +1,5 @@
-"""Tests of the VeRL bridge against a REAL running `ideator serve` (URL in IDEATOR_TEST_SERVER_URL).
+"""Tests of the VeRL bridge against a REAL running `ideator serve` (URL in IDEATOR_TEST_SERVER_URL), and of its time
+budget against servers that never answer (no URL needed).
 
 Run with the system interpreter to prove the bridge needs nothing beyond the standard library:
     IDEATOR_TEST_SERVER_URL=http://127.0.0.1:PORT /usr/bin/python3 server/python/test_ideator_reward.py
@@ -101,6 +102,118 @@ class FlakyProxy:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class SilentListener:
+    """A socket that accepts connections (the kernel completes the handshake) and never answers a byte."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def close(self):
+        self.sock.close()
+
+
+class ForeverQueued:
+    """An HTTP server whose job never finishes: every request is answered with a queued job (after holding it up to
+    half a second, as a long-poll would)."""
+
+    def __init__(self):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self):
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                time.sleep(0.5)
+                payload = json.dumps({"id": "job_forever", "status": "queued", "results": []}).encode()
+                try:
+                    self.send_response(202)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the bridge hung up: its budget ran out
+
+            do_GET = _answer
+            do_POST = _answer
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class TimeBudget(unittest.TestCase):
+    """`timeout` bounds the whole call: every socket wait is cut at the time left, whatever the server does."""
+
+    def setUp(self):
+        os.environ.pop("IDEATOR_REWARD_ON_ERROR", None)
+        os.environ.pop("IDEATOR_REWARD_RETURN", None)
+
+    def assertWithinBudget(self, elapsed, budget):
+        self.assertGreater(elapsed, budget - 0.5, f"returned after {elapsed:.1f}s, before its {budget}s budget")
+        self.assertLess(elapsed, budget + 1.5, f"returned after {elapsed:.1f}s for a {budget}s budget")
+
+    def test_server_that_never_answers_sync(self):
+        silent = SilentListener()
+        try:
+            t0 = time.monotonic()
+            r = bridge.compute_score(solution_str=idea(0.9), ground_truth=state(), url=silent.url, timeout=4, retries=6)
+            self.assertWithinBudget(time.monotonic() - t0, 4)
+            self.assertEqual((r["bridge_error"], r["score"]), (1.0, 0.0))
+            self.assertEqual(set(r), set(bridge.RESULT_KEYS))
+        finally:
+            silent.close()
+
+    def test_server_that_never_answers_async_and_batch(self):
+        silent = SilentListener()
+        try:
+            t0 = time.monotonic()
+            r = asyncio.run(bridge.compute_score_async(solution_str=idea(0.9), ground_truth=state(), url=silent.url, timeout=3, retries=6))
+            self.assertWithinBudget(time.monotonic() - t0, 3)
+            self.assertEqual(r["bridge_error"], 1.0)
+            t0 = time.monotonic()
+            outs = bridge.compute_score_batch(
+                data_sources=["d"] * 3, solution_strs=[idea(0.9, "a"), idea(0.8, "b"), idea(0.7, "c")], ground_truths=[""] * 3,
+                extra_infos=[{"state": state(0.5, "x")}, {"state": state(0.5, "x")}, {"state": state(0.6, "y")}], url=silent.url, timeout=3, retries=6,
+            )
+            self.assertWithinBudget(time.monotonic() - t0, 3)
+            self.assertEqual([o["bridge_error"] for o in outs], [1.0] * 3)
+        finally:
+            silent.close()
+
+    def test_job_that_never_finishes(self):
+        server = ForeverQueued()
+        try:
+            for call in (
+                lambda: bridge.compute_score(solution_str=idea(0.9), ground_truth=state(), url=server.url, timeout=3),
+                lambda: asyncio.run(bridge.compute_score_async(solution_str=idea(0.9), ground_truth=state(), url=server.url, timeout=3)),
+            ):
+                t0 = time.monotonic()
+                r = call()
+                self.assertWithinBudget(time.monotonic() - t0, 3)
+                self.assertEqual(r["bridge_error"], 1.0)
+        finally:
+            server.close()
+
+    def test_poll_times_stay_inside_the_budget(self):
+        now = time.monotonic()
+        self.assertEqual(bridge.poll_times(now + 3600)[0], 300)
+        wait_sec, sock = bridge.poll_times(now + 3600)
+        self.assertLessEqual(sock, wait_sec + bridge.ANSWER_MARGIN)
+        wait_sec, sock = bridge.poll_times(now + 4)
+        self.assertEqual(wait_sec, 1)
+        self.assertLessEqual(sock, 4)
+        with self.assertRaises(bridge.BridgeError):
+            bridge.poll_times(now - 1)
 
 
 @unittest.skipUnless(URL, "IDEATOR_TEST_SERVER_URL not set")
