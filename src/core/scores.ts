@@ -27,7 +27,7 @@
  */
 import { TerminalTextCleaner } from './ansi';
 import type { Direction, Metric, PrimaryScore } from './protocol';
-import { scanPairs } from './scores/lineScanner';
+import { NameMemo, scanPairs } from './scores/lineScanner';
 import { contextKey, guessDirection, isContextName, isKnownMetricName, isValidationName } from './scores/names';
 import { ClassificationReportReader } from './scores/report';
 import { MetricSeries } from './scores/series';
@@ -117,8 +117,17 @@ export class ScoreExtractor {
   private readonly recentLen = new Int32Array(RECENT_SLOTS).fill(-1);
   private readonly recentCodes = new Uint16Array(RECENT_SLOTS * SLOT_CHARS);
   private readonly recentInfo: (NameInfo | undefined)[] = new Array(RECENT_SLOTS);
-  private readonly onPair = (text: string, start: number, end: number, value: number) => {
-    if (!(this.vetoChecked ? this.veto : this.vetoed(text))) this.record(text, start, end, value);
+  /** The names at each place of recent lines, with what each stands for (see NameMemo). */
+  private readonly memo = new NameMemo<NameInfo>();
+  private readonly onPair = (text: string, start: number, end: number, value: number, _percent: boolean, place = -1, known = false) => {
+    if (this.vetoChecked ? this.veto : this.vetoed(text)) return;
+    if (known) {
+      this.recordValue(this.memo.values[place]!, value);
+      return;
+    }
+    const info = this.nameInfo(text, start, end);
+    this.memo.set(place, text, start, end, info);
+    this.recordValue(info, value);
   };
   private vetoChecked = false;
   private veto = false;
@@ -218,7 +227,7 @@ export class ScoreExtractor {
       // come before the ';', the result after it.
       if (line.startsWith('[CV')) {
         const semi = line.lastIndexOf(';');
-        scanPairs(semi >= 0 ? line.slice(semi + 1) : line, this.onPair);
+        scanPairs(semi >= 0 ? line.slice(semi + 1) : line, this.onPair, this.memo);
         return;
       }
       // "[50]\t..." (LightGBM / XGBoost): the iteration is context. Parsed by hand: this runs on every eval line.
@@ -237,7 +246,7 @@ export class ScoreExtractor {
       }
     }
     const before = this.seq;
-    scanPairs(line, this.onPair);
+    scanPairs(line, this.onPair, this.memo);
     if (this.seq === before && line.length <= 80) this.spacedPair(line);
   }
 
@@ -251,7 +260,7 @@ export class ScoreExtractor {
     const m = NAME_SPACE_NUMBER.exec(line);
     if (!m || !isKnownMetricName(m[1]) || this.vetoed(line)) return;
     const value = Number(m[2]);
-    if (Number.isFinite(value)) this.record(m[1], 0, m[1].length, value);
+    if (Number.isFinite(value)) this.recordValue(this.nameInfo(m[1], 0, m[1].length), value);
   }
 
   /**
@@ -269,7 +278,8 @@ export class ScoreExtractor {
     return this.veto;
   }
 
-  private record(text: string, start: number, end: number, value: number): void {
+  /** What the name text.slice(start, end) is: from the recent-name cache, the name Map, or classified now. */
+  private nameInfo(text: string, start: number, end: number): NameInfo {
     const len = end - start;
     const slot = (len * 31 + text.charCodeAt(start) * 7 + text.charCodeAt(end - 1) * 13 + text.charCodeAt(start + (len >> 1))) & (RECENT_SLOTS - 1);
     let info: NameInfo | undefined;
@@ -293,6 +303,10 @@ export class ScoreExtractor {
       } else this.recentLen[slot] = -1;
       this.recentInfo[slot] = info;
     }
+    return info;
+  }
+
+  private recordValue(info: NameInfo, value: number): void {
     if (!Number.isFinite(value)) {
       // NaN / inf marks a metric that already has values as diverged; it never starts a metric or sets a counter.
       if (info.kind === 'metric') {

@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { MetricSchema, PrimaryScoreSchema } from '../../src/core/protocol';
 import { extractScores, guessDirection, isValidationName, ScoreExtractor } from '../../src/core/scores';
+import { NameMemo, scanPairs } from '../../src/core/scores/lineScanner';
 
 function values(text: string): Record<string, number> {
   return Object.fromEntries(extractScores(text).metrics.map((m) => [m.name, m.last]));
@@ -262,6 +263,63 @@ describe('robustness', () => {
       ex.end();
       assert.deepEqual({ primary: ex.primary(), metrics: ex.metrics() }, whole, JSON.stringify(text));
     }
+  });
+});
+
+describe('NameMemo (the names at each place of recent lines)', () => {
+  it('never changes the pairs scanPairs finds, whatever comes before a remembered name', () => {
+    let seed = 2026;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const pick = (xs: string[]) => xs[Math.floor(rand() * xs.length)];
+    // Words that join a name or stop it (stop words, non-letters, nan/inf, paths), and what may sit between them.
+    const words = ['loss', 'val_loss', "valid_0's", 'auc', 'ROC', 'INFO', 'the', 'nan', 'inf', 'infinity', 'Inf', '10', '-', 'x', 'a.b', '/src/train.py',
+      'C:\\dir', 'np', 'tensor', 'epoch', "'", '"', '(', ')', 'f(', 'k@5', 'é', '_'];
+    const gaps = [' ', ' ', '  ', '\t', ', ', ' | ', '/', '\\', '', ' - ', '{', "'", '(', '='];
+    const seps = [': ', ':', '=', ' = ', ' : ', '=='];
+    const values = ['0.5', '1', '-2e-3', 'nan', '93.5%', "'0.25'", 'np.float64(0.1)', '12:30', 'x', 'inf'];
+    const memo = new NameMemo<string>();
+    let hits = 0;
+    for (let shape = 0; shape < 3000; shape++) {
+      // One line shape (its names), printed again and again with other words and gaps before the names.
+      const names = Array.from({ length: 1 + Math.floor(rand() * 5) }, () =>
+        Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(words)).join(pick([' ', ' ', '_', "'s "])),
+      );
+      for (let again = 0; again < 4; again++) {
+        let line = '';
+        for (const name of names) line += pick(gaps) + (rand() < 0.4 ? pick(words) + pick([' ', ' ', '\t', '']) : '') + name + pick(seps) + pick(values);
+        const plain: unknown[] = [];
+        scanPairs(line, (_t, s, e, v, p) => plain.push([s, e, v, p]));
+        const withMemo: unknown[] = [];
+        scanPairs(
+          line,
+          (t, s, e, v, p, place, known) => {
+            withMemo.push([s, e, v, p]);
+            if (known) {
+              hits++;
+              assert.equal(memo.values[place!], t.slice(s, e));
+            } else if (rand() < 0.9) memo.set(place!, t, s, e, t.slice(s, e)); // the extractor skips vetoed lines
+          },
+          memo,
+        );
+        assert.deepEqual(withMemo, plain, JSON.stringify(line));
+      }
+    }
+    assert.ok(hits > 1000, `only ${hits} memo hits`);
+  });
+
+  it('a log whose lines repeat their shape gives the same metrics as one whose lines never do', () => {
+    const lines: string[] = [];
+    for (let i = 1; i <= 50; i++) {
+      lines.push(`[${i}]\ttraining's auc: 0.${i}\tvalid_1's auc: 0.${i + 1}`, `epoch ${i} loss: ${1 / i} - val_acc: 0.${i}`);
+      lines.push(`INFO loss: ${i} the val_acc: 0.${i}`, `path/loss: ${i} x loss: ${i * 2}`, `nan loss: ${i} roc auc: 0.${i}`);
+    }
+    const repeated = extractScores(lines.join('\n'));
+    // Each line alone (a fresh extractor, so nothing remembered) must agree, line by line, on every value.
+    const alone = lines.map((l) => extractScores(l).metrics.map((m) => [m.name, m.last]));
+    const expected = new Map<string, number>();
+    for (const pairs of alone) for (const [name, last] of pairs) expected.set(name as string, last as number);
+    assert.deepEqual(new Map(repeated.metrics.map((m) => [m.name, m.last])), expected);
+    assert.equal(repeated.metrics.find((m) => m.name === 'training auc')?.count, 50);
   });
 });
 

@@ -17,9 +17,11 @@
 
 /**
  * Receives each pair: the name as printed is text.slice(start, end) (passed as positions so the hot path can look
- * names up without allocating a substring), the value, and percent when printed as "93.5%".
+ * names up without allocating a substring), the value, and percent when printed as "93.5%". With a NameMemo,
+ * scanPairs() also passes the pair's place in the line (0, 1, ...; -1 for a quoted key or past the memo's places)
+ * and whether the memo knew the name there (then the memo's value for that place is the name's).
  */
-export type PairSink = (text: string, start: number, end: number, value: number, percent: boolean) => void;
+export type PairSink = (text: string, start: number, end: number, value: number, percent: boolean, place?: number, known?: boolean) => void;
 
 /** Preceding words that end a multi-word name ("the best epoch", "INFO loss"). */
 const STOP_WORDS = [
@@ -247,9 +249,61 @@ function nameStart(line: string, end: number): number {
   return start;
 }
 
-/** Calls sink for every name/number pair in the line. */
-export function scanPairs(line: string, sink: PairSink): void {
+/** Places remembered by a NameMemo: the first pairs of a line. */
+const MEMO_PLACES = 16;
+
+/**
+ * The names found at each place of the lines scanned before, with a value the sink attaches to each (what the name
+ * stands for). Logs print the same line shapes over and over ("[50]\ttraining's auc: 0.9\tvalid_1's auc: 0.8"): when
+ * the place's name is there again, with nothing before it that could extend it, scanPairs() skips walking back to the
+ * name's start and the sink skips looking it up.
+ */
+export class NameMemo<T> {
+  private readonly lengths = new Int32Array(MEMO_PLACES).fill(-1);
+  private readonly codes = new Uint16Array(MEMO_PLACES * MAX_NAME);
+  readonly values: (T | undefined)[] = new Array(MEMO_PLACES);
+
+  /** Remembers the name line[start, end) at `place` (scanPairs() passed these positions), standing for `value`. */
+  set(place: number, line: string, start: number, end: number, value: T): void {
+    if (place < 0 || place >= MEMO_PLACES || end - start > MAX_NAME) return;
+    const base = place * MAX_NAME;
+    for (let k = start; k < end; k++) this.codes[base + k - start] = line.charCodeAt(k);
+    this.lengths[place] = end - start;
+    this.values[place] = value;
+  }
+
+  /**
+   * Where the name remembered at `place` starts when it ends just before `end` in `line` and nameStart() would find
+   * exactly it there; -1 otherwise. Inside the name every decision of nameStart() is the one taken when it was
+   * remembered (same characters); what remains is that the name cannot extend to the left: no name character and no
+   * path separator just before it, and before a space no word that joins it (none, or one that does not start with
+   * a letter: "- val_loss", "epoch 3 loss"; any other word is left to nameStart()).
+   */
+  find(place: number, line: string, end: number): number {
+    if (place >= MEMO_PLACES) return -1;
+    const len = this.lengths[place];
+    const start = end - len;
+    if (len <= 0 || start < 0) return -1;
+    if (start > 0) {
+      const c = line.charCodeAt(start - 1);
+      if (c === 0x20) {
+        if (start >= 2 && isNameChar(line.charCodeAt(start - 2))) {
+          let p = start - 1;
+          while (p > 0 && isNameChar(line.charCodeAt(p - 1))) p--;
+          if (isLetter(line.charCodeAt(p))) return -1;
+        }
+      } else if (isNameChar(c) || c === 0x2f || c === 0x5c) return -1;
+    }
+    const base = place * MAX_NAME;
+    for (let k = 0; k < len; k++) if (line.charCodeAt(start + k) !== this.codes[base + k]) return -1;
+    return start;
+  }
+}
+
+/** Calls sink for every name/number pair in the line; with a memo, see NameMemo. */
+export function scanPairs(line: string, sink: PairSink, memo?: NameMemo<unknown>): void {
   const n = line.length;
+  let place = 0;
   let colon = line.indexOf(':');
   let equals = line.indexOf('=');
   while (colon >= 0 || equals >= 0) {
@@ -275,26 +329,26 @@ export function scanPairs(line: string, sink: PairSink): void {
     while (k >= 0 && line.charCodeAt(k) === 0x20) k--;
     if (k < 0) continue;
     const q = line.charCodeAt(k);
-    let nameFrom: number;
-    let nameTo: number;
     if (q === 0x27 || q === 0x22) {
       // Quoted key of a Python dict or JSON object: {'eval_loss': 0.52} / {"auc": 0.9}.
       const open = line.lastIndexOf(q === 0x27 ? "'" : '"', k - 1);
       if (open < 0 || k - open - 1 < 1 || k - open - 1 > MAX_NAME) continue;
       if (!isLetter(line.charCodeAt(open + 1))) continue;
-      nameFrom = open + 1;
-      nameTo = k;
-    } else {
-      if (line.charCodeAt(p) === 0x3d) {
-        // Keyword arguments of a call or a repr ("LGBMClassifier(learning_rate=0.05)") are settings, not results.
-        const open = line.lastIndexOf('(', p);
-        if (open > 0 && open > line.lastIndexOf(')', p) && isNameChar(line.charCodeAt(open - 1))) continue;
-      }
-      const s = nameStart(line, k + 1);
-      if (s < 0 || k + 1 - s > MAX_NAME) continue;
-      nameFrom = s;
-      nameTo = k + 1;
+      sink(line, open + 1, k, value, percent, -1, false);
+      continue;
     }
-    sink(line, nameFrom, nameTo, value, percent);
+    if (line.charCodeAt(p) === 0x3d) {
+      // Keyword arguments of a call or a repr ("LGBMClassifier(learning_rate=0.05)") are settings, not results.
+      const open = line.lastIndexOf('(', p);
+      if (open > 0 && open > line.lastIndexOf(')', p) && isNameChar(line.charCodeAt(open - 1))) continue;
+    }
+    const known = memo === undefined ? -1 : memo.find(place, line, k + 1);
+    if (known >= 0) {
+      sink(line, known, k + 1, value, percent, place++, true);
+      continue;
+    }
+    const s = nameStart(line, k + 1);
+    if (s < 0 || k + 1 - s > MAX_NAME) continue;
+    sink(line, s, k + 1, value, percent, place++, false);
   }
 }
