@@ -25,6 +25,8 @@ const HELP = `usage: ideator serve [--host 127.0.0.1] [--port 8787] [options]
   --body-limit-mb N     largest request body (default 16)
   --ideator SPEC        Ideator behind POST /v1/ideate: KIND[:MODEL][@URL], or ProviderConfig JSON (inline or file)
   --json                print {"url","port","pid"} on stdout once listening
+  --max-queued N        queue-depth limit: a request that would take the ideas waiting to run past N is answered
+                        429 with Retry-After (the VeRL bridge waits and retries); default 10000, 0 = no limit
   --redis URL           scale-out: queue ideas on Redis (redis://HOST:PORT[/DB], rediss:// for TLS) for
                         \`ideator worker --redis URL --server URL\` processes on any machine; this server then runs
                         nothing itself (no --slots / --gpus) and stays the one record of jobs and results
@@ -40,7 +42,11 @@ const FLAGS = {
   ideator: { type: 'string' },
   json: { type: 'boolean' },
   redis: { type: 'string' },
+  'max-queued': { type: 'string' },
 } as const;
+
+/** Default of --max-queued: far above a trainer's batch (1,000 states × G = 8), low enough to stop a runaway client. */
+export const DEFAULT_MAX_QUEUED = 10_000;
 
 
 export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, io) => {
@@ -56,7 +62,9 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   const say = (m: string) => log(io, `ideator serve: ${m}`);
   const ideator = providerFromFlag(values.ideator, 'ideator');
   const redisUrl = redisUrlFrom(values.redis);
-  const config = runtimeConfigFromFlags(values, say);
+  const maxQueued = values['max-queued'] !== undefined ? Number(values['max-queued']) : DEFAULT_MAX_QUEUED;
+  if (!Number.isInteger(maxQueued) || maxQueued < 0) throw new UsageError(`--max-queued must be a whole number ≥ 0, got '${values['max-queued']}'`);
+  const config = { ...runtimeConfigFromFlags(values, say), maxQueued };
   if (redisUrl && ((config.slots ?? 0) > 0 || config.gpus?.length)) {
     throw new UsageError('with --redis this server runs nothing itself: drop --slots / --gpus and start `ideator worker --redis URL --server URL` where the slots are');
   }

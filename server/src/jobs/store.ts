@@ -44,6 +44,18 @@ export interface IdeaWork {
 /** A finished idea run: the per-idea part of RewardResult (the index belongs to the job). */
 export type IdeaOutcome = Omit<RewardResult, 'index'>;
 
+/** The queue is at its depth limit (`ideator serve --max-queued`): the request is refused, not stored (HTTP 429). */
+export class QueueFullError extends Error {
+  constructor(
+    readonly queued: number,
+    readonly incoming: number,
+    readonly limit: number,
+  ) {
+    super(`the queue holds ${queued} idea(s) waiting to run and this request adds ${incoming} (limit ${limit})`);
+    this.name = 'QueueFullError';
+  }
+}
+
 export class IdempotencyConflictError extends Error {
   constructor(key: string) {
     super(`idempotency key '${key}' was already used for a different request`);
@@ -179,7 +191,7 @@ export class JobStore extends EventEmitter {
    * without a key) was seen before; throws IdempotencyConflictError when a client key is reused for other content.
    * `settle` may decide an idea's outcome on the spot (no execution needed); such ideas are stored as done.
    */
-  submit(request: RewardRequest, opts: { settle?: (raw: string) => IdeaOutcome | undefined } = {}): { job: Job; created: boolean } {
+  submit(request: RewardRequest, opts: { settle?: (raw: string) => IdeaOutcome | undefined; maxQueued?: number } = {}): { job: Job; created: boolean } {
     // The caller resolved the task (rewards/submit.ts); the store records exactly what will run.
     const task = request.task;
     const stateHash = hashOf(request.state);
@@ -194,6 +206,14 @@ export class JobStore extends EventEmitter {
       if (existing) {
         if (existing.request_hash !== requestHash) throw new IdempotencyConflictError(request.idempotencyKey ?? idemKey);
         return { id: existing.id, created: false };
+      }
+      // Back-pressure, checked in the same transaction as the insert: only new work counts (a replay above, and
+      // ideas settled on arrival, never wait in the queue).
+      const settledNow = request.ideas.map((raw) => opts.settle?.(raw));
+      if (opts.maxQueued && opts.maxQueued > 0) {
+        const incoming = settledNow.filter((o) => o === undefined).length;
+        const queued = (this.db.prepare(`SELECT COUNT(*) AS n FROM ideas WHERE status = 'queued'`).get() as { n: number }).n;
+        if (incoming > 0 && queued + incoming > opts.maxQueued) throw new QueueFullError(queued, incoming, opts.maxQueued);
       }
       const id = `job_${randomUUID().replace(/-/g, '')}`;
       this.db.prepare('INSERT OR IGNORE INTO states(hash, json) VALUES (?, ?)').run(stateHash, JSON.stringify(request.state));
@@ -212,7 +232,7 @@ export class JobStore extends EventEmitter {
       request.ideas.forEach((raw, idx) => {
         const key = JobStore.ideaKey(stateHash, raw, request.scheme, task, request.timeoutSec);
         // Ideas whose outcome needs no execution (format errors) are final on arrival: they never wait in the queue.
-        const settled = opts.settle?.(raw);
+        const settled = settledNow[idx];
         if (settled) insertSettled.run(key, stateHash, raw, request.scheme, task ?? null, request.timeoutSec ?? null, JSON.stringify(settled), now, now);
         else insertIdea.run(key, stateHash, raw, request.scheme, task ?? null, request.timeoutSec ?? null, now);
         link.run(id, idx, key);
@@ -222,6 +242,18 @@ export class JobStore extends EventEmitter {
     const { id, created } = run.immediate();
     if (created) this.emit('submitted', id);
     return { job: this.getJob(id)!, created };
+  }
+
+  /** Mean run time (ms) of the last `n` ideas that ran here, or undefined before any did (Retry-After estimates). */
+  recentMeanDurationMs(n = 50): number | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT AVG(finished_at - started_at) AS ms, COUNT(*) AS k FROM
+           (SELECT finished_at, started_at FROM ideas WHERE status = 'done' AND started_at IS NOT NULL AND finished_at IS NOT NULL
+            ORDER BY finished_at DESC LIMIT ?)`,
+      )
+      .get(n) as { ms: number | null; k: number };
+    return row.k > 0 && row.ms !== null ? row.ms : undefined;
   }
 
   getJob(id: string): Job | undefined {

@@ -25,6 +25,8 @@ import { makeSlots, WorkerPool } from './workerPool';
 
 export interface RuntimeConfig {
   dataDir: string;
+  /** Queue-depth limit: a request that would take the waiting ideas past it gets 429 + Retry-After (0 = none). */
+  maxQueued?: number;
   /** CPU slots (ignored when gpus are given). 0 = accept and store only, run nothing (a separate worker will). */
   slots?: number;
   /** GPU ids, one slot per GPU. */

@@ -48,8 +48,9 @@ export function resolveTask(request: RewardRequest, catalog: TaskCatalog): strin
   return undefined;
 }
 
-export function submitRewardJob(store: JobStore, catalog: TaskCatalog, request: RewardRequest): { job: Job; created: boolean } {
+/** `maxQueued`: the queue-depth limit; a request that would pass it throws QueueFullError (HTTP 429). */
+export function submitRewardJob(store: JobStore, catalog: TaskCatalog, request: RewardRequest, opts: { maxQueued?: number } = {}): { job: Job; created: boolean } {
   const task = resolveTask(request, catalog);
   const selfReported = task === undefined;
-  return store.submit({ ...request, task }, { settle: (raw) => formatErrorOutcome(request.state, raw, request.scheme, selfReported) });
+  return store.submit({ ...request, task }, { settle: (raw) => formatErrorOutcome(request.state, raw, request.scheme, selfReported), maxQueued: opts.maxQueued });
 }

@@ -5,13 +5,14 @@
  * the key. A replay answers the original job with `Idempotent-Replayed: true`; a key reused for other content is
  * a 409.
  * Errors: 400 `invalid_request` (schema), `unknown_task` (`task` names no task of this server), `no_grader` (no task
- * resolves and `allowPrintedScore` is not true: printed scores are opt-in, see rewards/submit.ts).
+ * resolves and `allowPrintedScore` is not true: printed scores are opt-in, see rewards/submit.ts); 429 `queue_full`
+ * with `Retry-After` (seconds) when the queue is at `--max-queued` (a replay of a stored request is never refused).
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { JobSchema, RewardRequestSchema, type Job } from '../../../../src/core/protocol';
-import { IdempotencyConflictError } from '../../jobs/store';
+import { IdempotencyConflictError, QueueFullError } from '../../jobs/store';
 import { waitForJob } from '../../jobs/wait';
 import type { Runtime } from '../../queue/runtime';
 import { NoGraderError, submitRewardJob, UnknownTaskError } from '../../rewards/submit';
@@ -55,6 +56,7 @@ export function rewardRoutes(app: FastifyInstance, rt: Runtime): void {
           401: ErrorBodySchema,
           409: ErrorBodySchema,
           413: ErrorBodySchema,
+          429: ErrorBodySchema.describe('error.code: queue_full — the queue is at its depth limit; retry after the Retry-After header (seconds)'),
         },
       },
     },
@@ -64,8 +66,13 @@ export function rewardRoutes(app: FastifyInstance, rt: Runtime): void {
       if (body.idempotencyKey === undefined && headerKey !== undefined) body.idempotencyKey = headerKey;
       let submitted: { job: Job; created: boolean };
       try {
-        submitted = submitRewardJob(rt.store, rt.catalog, body);
+        submitted = submitRewardJob(rt.store, rt.catalog, body, { maxQueued: rt.config.maxQueued });
       } catch (err) {
+        if (err instanceof QueueFullError) {
+          const after = await retryAfterSec(rt, err);
+          reply.header('retry-after', String(after));
+          throw new HttpError(429, 'queue_full', `${err.message}: retry after ${after} s`);
+        }
         if (err instanceof UnknownTaskError) throw new HttpError(400, 'unknown_task', err.message);
         if (err instanceof NoGraderError) throw new HttpError(400, 'no_grader', err.message);
         if (err instanceof IdempotencyConflictError) throw new HttpError(409, 'idempotency_conflict', err.message);
@@ -108,4 +115,16 @@ export function rewardRoutes(app: FastifyInstance, rt: Runtime): void {
 
 function secs(s: number | undefined): number | undefined {
   return s === undefined ? undefined : Math.round(s * 1000);
+}
+
+/**
+ * When the excess over the limit should have drained: recent mean run time × excess ÷ slots, 1 s to 10 min (30 s
+ * per excess idea before anything ran here).
+ */
+async function retryAfterSec(rt: Runtime, err: QueueFullError): Promise<number> {
+  const excess = err.queued + err.incoming - err.limit;
+  const remote = rt.cluster ? await rt.cluster.snapshot().then((c) => c.slots, () => 0) : 0;
+  const slots = Math.max(1, rt.pool?.size ?? 0, remote);
+  const meanMs = rt.store.recentMeanDurationMs() ?? 30_000;
+  return Math.min(600, Math.max(1, Math.ceil((meanMs * excess) / slots / 1000)));
 }
