@@ -120,6 +120,46 @@ describe('ideator grade', () => {
     assert.match(h.stdout, /^valid: score 0.5 \(higher is better\), normalized 0/);
   });
 
+  it('a submission not named *.csv is no submission, as in MLE-bench (invalid, exit 0, the grader never sees it)', async () => {
+    const { comp, data } = fakeMleBench();
+    for (const name of ['good.txt', 'good.parquet', 'good']) {
+      const file = join(root, name);
+      writeFileSync(file, 'id,y\nb,2\na,1\n'); // a perfectly valid CSV body
+      const r = await cli(['grade', '--task', comp, '--submission', file, '--data-dir', data, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const body = JSON.parse(r.stdout);
+      assert.deepEqual([body.valid, body.score], [false, null], name);
+      assert.match(body.reason, new RegExp(`${name.replace('.', '\\.')} is not a \\.csv file: MLE-bench grades CSV submissions only`));
+    }
+    const upper = join(root, 'GOOD.CSV');
+    writeFileSync(upper, 'id,y\nb,2\na,1\n');
+    const r = await cli(['grade', '--task', comp, '--submission', upper, '--data-dir', data, '--json']);
+    assert.equal(JSON.parse(r.stdout).valid, true, 'the suffix is compared case-insensitively, as MLE-bench does');
+  });
+
+  it('grades with a data dir that holds only prepared/private (MLE-bench needs no public data to grade)', async () => {
+    const { comp } = fakeMleBench();
+    const privateOnly = join(root, 'private-only');
+    write(join(privateOnly, 'toy-rmse', 'prepared', 'private', 'test.csv'), 'id,y\na,1\nb,3\n');
+    const sub = join(root, 'private-only.csv');
+    writeFileSync(sub, 'id,y\na,2\nb,2\n'); // errors 1 and 1: RMSE 1, the leaderboard's best
+    const r = await cli(['grade', '--task', comp, '--submission', sub, '--data-dir', privateOnly, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { valid: true, score: 1, normalized: 100 });
+  });
+
+  it('no answers at all: prepare.py fails and the user gets one line naming the answers and the exception', async () => {
+    const { comp } = fakeMleBench();
+    const empty = join(root, 'empty-data');
+    mkdirSync(empty, { recursive: true });
+    const sub = join(root, 'no-answers.csv');
+    writeFileSync(sub, 'id,y\na,1\nb,3\n');
+    const r = await cli(['grade', '--task', comp, '--submission', sub, '--data-dir', empty]);
+    assert.ok(isOneLineUserError(r), JSON.stringify(r));
+    assert.match(r.stderr, /no answers at .*toy-rmse\/prepared\/private\/test\.csv to grade with, and prepare for toy-rmse exited with 1: RuntimeError: raw data required\n$/);
+    assert.doesNotMatch(r.stderr, /Traceback/);
+  });
+
   it('says so when an MLE-bench leaderboard is still a Git LFS pointer', async () => {
     const { comp } = fakeMleBench();
     writeFileSync(join(comp, 'leaderboard.csv'), 'version https://git-lfs.github.com/spec/v1\noid sha256:e071\nsize 125841\n');

@@ -10,7 +10,8 @@ import { findTask, gradeSubmission, TaskError } from '../tasks';
 import { defineCommand, printJson, UsageError } from './common';
 
 const HELP = `usage: ideator grade --task DIR|ID --submission CSV [--data-dir DIR] [--python PATH] [--json]
-Grades CSV with the task's grade.py and prints {valid, score, normalized} (+ reason when invalid).
+Grades CSV with the task's grade.py and prints {valid, score, normalized} (+ reason when invalid). As in MLE-bench,
+a file not named *.csv is no submission (invalid), and only the answers (<id>/prepared/private) are needed.
   --task       a competition folder (config.yaml, grade.py, leaderboard.csv) or a bundled task id
   --data-dir   where <id>/prepared/{public,private} live (default: IDEATOR_DATA_DIR, else next to a bundled
                task, else ~/.cache/mle-bench/data); bundled tasks are prepared there on first use
@@ -23,6 +24,16 @@ const FLAGS = {
   python: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
+
+/**
+ * A user error is one line. A task error may carry a Python traceback (a failed prepare.py): keep its first line and
+ * the exception, the traceback's last line.
+ */
+function oneLine(message: string): string {
+  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  if (lines.length <= 1) return lines[0] ?? message;
+  return `${lines[0].replace(/:$/, '')}: ${lines[lines.length - 1]}`;
+}
 
 export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, io) => {
   if (!values.task || !values.submission) throw new UsageError('--task and --submission are required (see --help)');
@@ -38,7 +49,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
       await gradeSubmission(task, values.submission, { dataDir: values['data-dir'], python: values.python }),
     );
   } catch (err) {
-    if (err instanceof TaskError) throw new UsageError(err.message);
+    if (err instanceof TaskError) throw new UsageError(oneLine(err.message));
     throw err;
   }
   if (values.json) printJson(io, result);

@@ -8,11 +8,12 @@
  * read-only there and only there, the environment is clean, with its own limits. A submission is read only as a
  * regular file (lstat + O_NOFOLLOW, never a symlink, FIFO or device, at most `maxSubmissionMb`) and copied into
  * the grader's folder, so a run cannot point its submission at the answers, /proc/self/environ or /dev/zero.
- * Reasons are cut to one short paragraph.
+ * As in MLE-bench's grade_csv, a file whose name does not end in .csv is no submission, and grading needs only the
+ * prepared answers (a data dir holding only <id>/prepared/private is enough). Reasons are cut to one short paragraph.
  */
 import { closeSync, constants, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { normalizedScore } from '../../../src/core/grading';
 import type { GradeResult } from '../../../src/core/protocol';
 import { WORK_INSIDE } from '../exec/bwrapArgs';
@@ -145,13 +146,15 @@ export async function gradeSubmissions(task: Task, submissionCsvs: string[], opt
     // What the grader sees: the copies, under the grader's own folder.
     const inWork = (name: string) => (host.isolated ? `${WORK_INSIDE}/${name}` : join(work, name));
     const results: (GradeResult | undefined)[] = files.map((f, i) => {
+      // MLE-bench's grade_csv counts a file that is not *.csv as no submission at all; so do we.
+      if (extname(f).toLowerCase() !== '.csv') return invalid(`${basename(f)} is not a .csv file: MLE-bench grades CSV submissions only (no submission)`);
       const why = copyRegularFile(f, join(work, `submission-${i}.csv`), maxBytes);
       return why === undefined ? undefined : invalid(why === 'not found' ? `submission file not found: ${basename(f)}` : `the submission ${basename(f)} was not read: ${why}`);
     });
     const pendingIdx = files.map((_, i) => i).filter((i) => results[i] === undefined);
     if (!pendingIdx.length) return results as GradeResult[];
     const python = options.python ?? resolvePython();
-    const { answersPath } = await prepareTask(task, { python, dataDir: options.dataDir });
+    const { answersPath } = await prepareTask(task, { python, dataDir: options.dataDir, gradingOnly: true });
     const answersInside = host.isolated ? `/answers/${basename(answersPath)}` : answersPath;
     const spec = { root: task.grader.root, module: task.grader.module, fn: task.grader.fn, answers: answersInside, submissions: pendingIdx.map((i) => inWork(`submission-${i}.csv`)) };
     const timeoutMs = options.timeoutMs ?? 5 * 60_000;

@@ -17,6 +17,11 @@ export interface PrepareOptions {
   /** Re-run prepare even when a matching cache exists. */
   force?: boolean;
   timeoutMs?: number;
+  /**
+   * Only the answers are needed (grading): prepared data whose answers file exists is used even without
+   * prepared/public, as MLE-bench's grade_csv does (it checks the private answers only).
+   */
+  gradingOnly?: boolean;
 }
 
 export interface PreparedData {
@@ -70,7 +75,7 @@ export async function prepareTask(task: Task, options: PrepareOptions = {}): Pro
   const dataDir = resolve(options.dataDir ?? defaultDataDir(task));
   const paths = preparedPaths(task, dataDir);
   const key = cacheKey(task);
-  const ready = existsSync(paths.publicDir) && existsSync(paths.answersPath);
+  const ready = existsSync(paths.answersPath) && (options.gradingOnly === true || existsSync(paths.publicDir));
   const marker = readMarker(paths.root);
   if (ready && !options.force && (marker === key || (marker === undefined && !task.selfContained))) {
     return { publicDir: paths.publicDir, privateDir: paths.privateDir, answersPath: paths.answersPath, ran: false };
@@ -95,7 +100,9 @@ export async function prepareTask(task: Task, options: PrepareOptions = {}): Pro
     });
     if (result.timedOut || result.exitCode !== 0) {
       const why = result.timedOut ? 'timed out' : `exited with ${result.exitCode ?? result.signal}`;
-      throw new TaskError(`prepare for ${task.id} ${why}:\n${result.stderr.slice(-4000)}`);
+      // Grading needs only the answers: say where they were looked for before the preparer's own output.
+      const missing = options.gradingOnly && !existsSync(paths.answersPath) ? `no answers at ${paths.answersPath} to grade with, and ` : '';
+      throw new TaskError(`${missing}prepare for ${task.id} ${why}:\n${result.stderr.slice(-4000)}`);
     }
     writeFileSync(join(tmp, MARKER), JSON.stringify({ key, preparedAt: new Date().toISOString() }) + '\n');
     // Replace a stale cache; if another process renamed its copy first, keep theirs when it matches.
