@@ -25,8 +25,9 @@ interface CommandEntry {
 // Listed in `--help` order within each group.
 const commands: Record<string, CommandEntry> = {
   serve: { group: 'service', summary: 'run the reward service: HTTP API, SQLite job store, sandboxed worker pool', load: async () => (await import('./commands/serve')).default },
-  worker: { group: 'service', summary: 'execute queued reward ideas from the store of a local `ideator serve` (same --data-dir)', load: async () => (await import('./commands/worker')).default },
+  worker: { group: 'service', summary: 'execute queued reward ideas: from a local `ideator serve`\'s store (same --data-dir), or from Redis (--redis URL --server URL)', load: async () => (await import('./commands/worker')).default },
   reward: { group: 'service', summary: 'rewards for --state STATE.json and IDEA.md files (in-process, or --server URL)', load: async () => (await import('./commands/reward')).default },
+  status: { group: 'service', summary: 'a running server at a glance: queue depth, oldest waiting idea, runs per hour, slots, workers', load: async () => (await import('./commands/status')).default },
   doctor: { group: 'service', summary: 'show what the sandbox enforces on this host and run live attack probes through it', load: async () => (await import('./commands/doctor')).default },
   demo: { group: 'service', summary: 'run 8 bundled ideas through the real reward pipeline; print rewards and GRPO advantages', load: async () => (await import('./commands/demo')).default },
   bench: { group: 'bench', summary: 'run the dual-agent benchmark on MLE-bench-format tasks: Avg@K / Best@K table, resumable', load: async () => (await import('./commands/bench')).default },

@@ -63,3 +63,31 @@ describe('back-pressure (--max-queued)', () => {
     assert.match(r.stderr, /--max-queued must be a whole number ≥ 0, got 'lots'/);
   });
 });
+
+describe('ideator status', () => {
+  const server = serverForSuite({ args: ['--slots', '0', '--max-queued', '50'] });
+
+  it('prints the queue, the oldest waiting idea, runs in the last hour, slots and workers; --json is GET /v1/status', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const sub = await api(server, 'POST', '/v1/rewards', { state: toyState(0.5), allowPrintedScore: true, ideas: [printsAcc(0.7, '# status 1'), printsAcc(0.8, '# status 2')] });
+    assert.equal(sub.status, 202);
+    const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'server/src/cli.ts', 'status', ...args], { encoding: 'utf8', cwd: `${__dirname}/../..` });
+    const json = cli(['--server', server.url, '--json']);
+    assert.equal(json.status, 0, json.stderr);
+    const s = JSON.parse(json.stdout);
+    assert.equal(s.mode, 'embedded');
+    assert.equal(s.queue.queued, 2);
+    assert.equal(s.queue.maxQueued, 50);
+    assert.ok(s.queue.oldestWaitingSec >= 0);
+    assert.deepEqual(s.slots, { total: 0, busy: 0 });
+    assert.deepEqual(s.workers, []);
+    const table = cli(['--server', server.url]);
+    assert.equal(table.status, 0, table.stderr);
+    assert.match(table.stdout, /^queue {7}2 waiting \(limit 50\), 0 running, \d+ done, \d+ jobs$/m);
+    assert.match(table.stdout, /^oldest {6}waiting for \d+ s$/m);
+    assert.match(table.stdout, /^workers {5}none$/m);
+    const down = cli(['--server', 'http://127.0.0.1:9']);
+    assert.equal(down.status, 2);
+    assert.match(down.stderr, /cannot reach http:\/\/127\.0\.0\.1:9: .*is 'ideator serve' running there/);
+  });
+});

@@ -14,6 +14,7 @@ import { installErrorHandlers, sendError } from './errors';
 import { healthRoutes } from './routes/health';
 import { ideateRoutes } from './routes/ideate';
 import { rewardRoutes } from './routes/rewards';
+import { statusRoutes } from './routes/status';
 
 export interface AppOptions {
   runtime: Runtime;
@@ -65,6 +66,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const tasks = opts.runtime.catalog;
   rewardRoutes(app, opts.runtime);
+  statusRoutes(app, opts.runtime);
   ideateRoutes(app, opts.ideator);
   healthRoutes(app, opts.runtime, {
     version: opts.version ?? '0.0.0',

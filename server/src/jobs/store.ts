@@ -244,6 +244,13 @@ export class JobStore extends EventEmitter {
     return { job: this.getJob(id)!, created };
   }
 
+  /** For `ideator status`: when the oldest waiting idea arrived, and how many ideas finished in the last hour. */
+  flowFigures(now = Date.now()): { oldestQueuedAt: number | undefined; finishedLastHour: number } {
+    const oldest = this.db.prepare(`SELECT MIN(created_at) AS t FROM ideas WHERE status = 'queued'`).get() as { t: number | null };
+    const hour = this.db.prepare(`SELECT COUNT(*) AS n FROM ideas WHERE status = 'done' AND started_at IS NOT NULL AND finished_at >= ?`).get(now - 3_600_000) as { n: number };
+    return { oldestQueuedAt: oldest.t ?? undefined, finishedLastHour: hour.n };
+  }
+
   /** Mean run time (ms) of the last `n` ideas that ran here, or undefined before any did (Retry-After estimates). */
   recentMeanDurationMs(n = 50): number | undefined {
     const row = this.db

@@ -88,6 +88,8 @@ export interface ClusterSnapshot {
   duplicateResults: number;
   /** The server's connection to Redis is up (the worker figures are the last ones read while it is not). */
   redisUp: boolean;
+  /** Each live worker, from its heartbeat (`ideator status`). */
+  list?: { id: string; host: string; pid: number; slots: number; busy: number; gpus: string[]; seenAt: number }[];
 }
 
 export interface ClusterView {

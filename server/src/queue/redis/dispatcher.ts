@@ -81,7 +81,7 @@ export class Dispatcher implements ClusterView {
   private renewTimer: NodeJS.Timeout | undefined;
   private redisUp = false;
   private lastError = '';
-  private cachedWorkers: Omit<ClusterSnapshot, 'duplicateResults' | 'redisUp'> = { workers: 0, slots: 0, busy: 0 };
+  private cachedWorkers: Omit<ClusterSnapshot, 'duplicateResults' | 'redisUp'> = { workers: 0, slots: 0, busy: 0, list: [] };
   private readonly onSubmitted = () => this.wake?.();
 
   constructor(private readonly opts: DispatcherOptions) {
@@ -345,7 +345,8 @@ export class Dispatcher implements ClusterView {
         const records = replies.map(([err, h]) => (err ? undefined : decodeWorker(h as Record<string, string>)));
         const gone = ids.filter((_, i) => records[i] === undefined);
         if (gone.length) await withTimeout(this.redis.zrem(WORKERS_KEY, ...gone), 2000, 'forgetting workers').catch(() => undefined);
-        this.cachedWorkers = summarizeWorkers(records);
+        const live = records.filter((r): r is NonNullable<typeof r> => r !== undefined);
+        this.cachedWorkers = { ...summarizeWorkers(records), list: live.map(({ id, host, pid, slots, busy, gpus, seenAt }) => ({ id, host, pid, slots, busy, gpus, seenAt })) };
       } catch (err) {
         this.noteError('workers', err as Error);
       }
