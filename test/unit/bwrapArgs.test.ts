@@ -70,3 +70,14 @@ describe('bwrapArgs', () => {
     assert.equal(bwrapArgs(input({ gpus: ['GPU-5f3c', '../0'] })).includes('--dev-bind-try'), false);
   });
 });
+
+describe('execFailure: the command never started', () => {
+  it('reads bubblewrap\'s and the watchdog\'s (coreutils timeout) messages, nothing the command printed', async () => {
+    const { execFailure } = await import('../../server/src/exec/isolation');
+    assert.equal(execFailure('bwrap: execvp /x/python: No such file or directory\n'), 'No such file or directory');
+    assert.equal(execFailure('/usr/bin/timeout: failed to run command ‘/x/no-python’: No such file or directory\n'), 'No such file or directory');
+    assert.equal(execFailure("timeout: failed to run command '/x/python': Permission denied\n"), 'Permission denied');
+    assert.equal(execFailure('Traceback (most recent call last):\n/usr/bin/timeout: failed to run command ‘x’: y\n'), null);
+    assert.equal(execFailure('KeyError: plan_type\n'), null);
+  });
+});

@@ -81,12 +81,17 @@ function which(cmd: string): string | undefined {
 }
 
 /**
- * When bubblewrap could not start the command itself ("bwrap: execvp /x/python: No such file or directory"), the
- * reason; null for anything the command printed. Callers turn it into "cannot start", not a crash of the code.
+ * When the command itself could not be started — by bubblewrap ("bwrap: execvp /x/python: No such file or
+ * directory") or by the in-sandbox watchdog, coreutils' timeout ("/usr/bin/timeout: failed to run command
+ * ‘/x/python’: No such file or directory") — the reason; null for anything the command printed. Callers turn it into
+ * "cannot start", not a crash of the code.
  */
 export function execFailure(outputHead: string): string | null {
-  const m = /^bwrap: execvp [^\n]*?: ([^\n]+)$/m.exec(outputHead.slice(0, 2000));
-  return m && outputHead.trimStart().startsWith('bwrap: ') ? m[1].trim() : null;
+  const head = outputHead.slice(0, 2000).trimStart();
+  const bwrap = /^bwrap: execvp [^\n]*?: ([^\n]+)$/m.exec(head);
+  if (bwrap && head.startsWith('bwrap: ')) return bwrap[1].trim();
+  const watchdog = /^(?:\S*\/)?timeout: failed to run command [^\n]*?: ([^\n]+)$/m.exec(head);
+  return watchdog && watchdog.index === 0 ? watchdog[1].trim() : null;
 }
 
 
