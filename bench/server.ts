@@ -7,6 +7,10 @@
  *    Σ(run time) ÷ slots, and their ratio (goal ≤ 1.02). Run time is each idea's measured duration (python start,
  *    sandbox set-up and the sleep included), so the ratio isolates what queueing, leasing, SQLite and HTTP add;
  *    the same ratio against the nominal 1 s per run is printed too.
+ * 3. Makespan of a mixed-duration batch — 2 slots, six groups of G = 4 short ideas (0.25 s) submitted before one
+ *    group of G = 3 long ones (3 s): wall time ÷ its lower bound max(Σ run ÷ slots, longest run), measured with the
+ *    default longest-expected-first queue (`--queue-order longest-first`: unknown first, then by what the same
+ *    state ran) and with `--queue-order fifo`, side by side (goal ≤ 1.05 for the default).
  * 2. Accept latency when idle — a server with --slots 0 (accepting only), 300 sequential POST /v1/rewards of G = 8
  *    distinct ideas each: p50 / p99 / max of the client-side round trip (goal ≤ 20 ms p99), next to the latency of
  *    GET /healthz on the same server (the HTTP floor).
@@ -139,9 +143,44 @@ async function acceptLatency(): Promise<void> {
   }
 }
 
+async function makespan(order: 'longest-first' | 'fifo'): Promise<number> {
+  const server = await startServer(['--slots', '2', '--queue-order', order]);
+  try {
+    const nonce = `${order}-${Date.now()}`;
+    const groups = [
+      ...Array.from({ length: 6 }, (_, j) => ({ tag: `short-${j}`, g: 4, sec: 0.25 })),
+      { tag: 'long', g: 3, sec: 3 },
+    ];
+    const t0 = performance.now();
+    const jobs: Job[] = [];
+    // Submitted one after another (short groups first), as a trainer's batch arrives; the server queues them.
+    for (const { tag, g, sec } of groups) {
+      jobs.push(
+        await post(`${server.url}/v1/rewards`, {
+          state: state(`${nonce}-${tag}`),
+          allowPrintedScore: true,
+          ideas: Array.from({ length: g }, (_, i) => idea(`import time\ntime.sleep(${sec})\nprint("acc: 0.6")  # ${tag}.${i}`)),
+        }),
+      );
+    }
+    const done = await Promise.all(jobs.map((j) => fetch(`${server.url}/v1/jobs/${j.id}?wait=1`).then((r) => r.json() as Promise<Job>)));
+    const wall = (performance.now() - t0) / 1000;
+    const runs = done.flatMap((j) => j.results.map((r) => r.durationMs / 1000));
+    const bound = Math.max(runs.reduce((a, b) => a + b, 0) / 2, Math.max(...runs));
+    console.log(`  ${order.padEnd(13)} wall ${wall.toFixed(2)} s  vs  lower bound max(Σrun÷slots, longest) ${bound.toFixed(2)} s  →  ${(wall / bound).toFixed(3)}${order === 'longest-first' ? ' (goal ≤ 1.05)' : ''}`);
+    return wall / bound;
+  } finally {
+    await stopServer(server);
+  }
+}
+
 export async function run(): Promise<void> {
   await acceptLatency();
   await schedulingOverhead();
+  console.log('makespan: 2 slots, 6 groups × 4 short ideas (0.25 s) submitted before 1 group × 3 long ones (3 s):');
+  const lpt = await makespan('longest-first');
+  const fifo = await makespan('fifo');
+  console.log(`  longest-first ÷ fifo: ${(lpt / fifo).toFixed(3)}`);
 }
 
 if (require.main === module) {

@@ -115,3 +115,15 @@ describe('scale-out protocol', () => {
     await assert.rejects(withTimeout(new Promise(() => undefined), 20, 'adding ideas'), /adding ideas timed out after 20 ms/);
   });
 });
+
+describe('priorityOf (longest expected first on BullMQ)', () => {
+  it('gives unknown durations the highest priority and longer runs smaller numbers, within BullMQ range', async () => {
+    const { priorityOf } = await import('../../server/src/queue/redis/dispatcher');
+    const { UNKNOWN_DURATION_MS } = await import('../../server/src/jobs/store');
+    assert.equal(priorityOf(UNKNOWN_DURATION_MS), 1);
+    assert.ok(priorityOf(20 * 60_000) < priorityOf(60_000));
+    assert.ok(priorityOf(60_000) < priorityOf(1_000));
+    assert.equal(priorityOf(0), 2 ** 21);
+    for (const ms of [0, 1, 999, 1e6, 1e12]) assert.ok(priorityOf(ms) >= 1 && priorityOf(ms) <= 2 ** 21);
+  });
+});

@@ -129,3 +129,44 @@ describe('job store', () => {
     assert.equal(ownerIsDead('other-host:999999:x'), false);
   });
 });
+
+describe('duration-aware order (longest expected first)', () => {
+  const stateOf = (code: string) => ({ state: { taskDescription: 't', score: { value: 0.5, direction: 'higher' as const }, code } });
+  const ran = (ms: number): IdeaOutcome => ({ ...outcome(0), durationMs: ms });
+  const drain = (s: JobStore) => {
+    const order: string[] = [];
+    for (let w = s.claim(ownerA, 60_000); w; w = s.claim(ownerA, 60_000)) order.push(w.raw);
+    return order;
+  };
+
+  it('unknown first (in submission order), then by what the same state ran, else the same task', () => {
+    const s = open();
+    s.submit(req(['a0'], { ...stateOf('a'), task: 'task-1' }));
+    s.submit(req(['b0'], { ...stateOf('b'), task: 'task-1' }));
+    // Nothing ran yet: every idea is unknown, so submission order.
+    const first = [s.claim(ownerA, 60_000)!, s.claim(ownerA, 60_000)!];
+    assert.deepEqual(first.map((w) => w.raw), ['a0', 'b0']);
+    assert.equal(s.complete(first[0].key, ownerA, ran(100)), true);
+    assert.equal(s.complete(first[1].key, ownerA, ran(5000)), true);
+    // State a ran 100 ms, state b 5 s; state c never ran: it gets its task's mean. State d has no server task
+    // (printed scores) and never ran: unknown, so first.
+    s.submit(req(['a1', 'a2'], { ...stateOf('a'), task: 'task-1' }));
+    s.submit(req(['c1'], { ...stateOf('c'), task: 'task-1' }));
+    s.submit(req(['b1', 'b2'], { ...stateOf('b'), task: 'task-1' }));
+    s.submit(req(['d1'], stateOf('d')));
+    assert.deepEqual(drain(s), ['d1', 'b1', 'b2', 'c1', 'a1', 'a2']);
+  });
+
+  it('re-ranks waiting ideas as soon as their state has run once; another task stays unknown', () => {
+    const s = open();
+    s.submit(req(['x0', 'x1', 'x2'], { ...stateOf('x'), task: 'task-x' }));
+    s.submit(req(['y0', 'y1'], { ...stateOf('y'), task: 'task-y' }));
+    const x0 = s.claim(ownerA, 60_000)!;
+    const x1 = s.claim(ownerA, 60_000)!;
+    assert.deepEqual([x0.raw, x1.raw], ['x0', 'x1']);
+    assert.equal(x0.expectedMs > 1e12, true, 'unknown is longer than any real run');
+    s.complete(x0.key, ownerA, ran(50));
+    // x is now known to be short; y (another task, nothing of it ran) is still unknown: it goes before the rest of x.
+    assert.deepEqual(drain(s), ['y0', 'y1', 'x2']);
+  });
+});

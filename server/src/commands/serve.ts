@@ -11,7 +11,7 @@ import { DEFAULT_BODY_LIMIT, buildApp } from '../http/app';
 import { isLoopback } from '../http/auth';
 import { providerFromFlag, redisUrlFrom, RUNTIME_HELP, runtimeConfigFromFlags, runtimeFlags } from './runtimeFlags';
 import { createRuntime, DEFAULT_MAX_TIMEOUT_SEC } from '../queue/runtime';
-import type { IdeaOutcome } from '../jobs/store';
+import type { IdeaOutcome, QueueOrder } from '../jobs/store';
 import type { Dispatcher } from '../queue/redis/dispatcher';
 import { redactRedisUrl } from '../queue/redis/protocol';
 import { packageVersion } from './packageVersion';
@@ -25,6 +25,8 @@ const HELP = `usage: ideator serve [--host 127.0.0.1] [--port 8787] [options]
   --body-limit-mb N     largest request body (default 16)
   --ideator SPEC        Ideator behind POST /v1/ideate: KIND[:MODEL][@URL], or ProviderConfig JSON (inline or file)
   --json                print {"url","port","pid"} on stdout once listening
+  --queue-order O       which waiting idea runs next: longest-first (default: by expected run time, learned per state
+                        and per task; unknown first) or fifo (submission order)
   --max-queued N        queue-depth limit: a request that would take the ideas waiting to run past N is answered
                         429 with Retry-After (the VeRL bridge waits and retries); default 10000, 0 = no limit
   --redis URL           scale-out: queue ideas on Redis (redis://HOST:PORT[/DB], rediss:// for TLS) for
@@ -43,7 +45,12 @@ const FLAGS = {
   json: { type: 'boolean' },
   redis: { type: 'string' },
   'max-queued': { type: 'string' },
+  'queue-order': { type: 'string' },
 } as const;
+
+function isQueueOrder(v: string): v is QueueOrder {
+  return v === 'longest-first' || v === 'fifo';
+}
 
 /** Default of --max-queued: far above a trainer's batch (1,000 states × G = 8), low enough to stop a runaway client. */
 export const DEFAULT_MAX_QUEUED = 10_000;
@@ -64,7 +71,9 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   const redisUrl = redisUrlFrom(values.redis);
   const maxQueued = values['max-queued'] !== undefined ? Number(values['max-queued']) : DEFAULT_MAX_QUEUED;
   if (!Number.isInteger(maxQueued) || maxQueued < 0) throw new UsageError(`--max-queued must be a whole number ≥ 0, got '${values['max-queued']}'`);
-  const config = { ...runtimeConfigFromFlags(values, say), maxQueued };
+  const queueOrder = values['queue-order'] ?? 'longest-first';
+  if (!isQueueOrder(queueOrder)) throw new UsageError(`--queue-order must be longest-first or fifo, got '${queueOrder}'`);
+  const config = { ...runtimeConfigFromFlags(values, say), maxQueued, queueOrder };
   if (redisUrl && ((config.slots ?? 0) > 0 || config.gpus?.length)) {
     throw new UsageError('with --redis this server runs nothing itself: drop --slots / --gpus and start `ideator worker --redis URL --server URL` where the slots are');
   }

@@ -55,6 +55,14 @@ CREATE TABLE IF NOT EXISTS job_ideas (
 );
 CREATE INDEX IF NOT EXISTS job_ideas_by_idea ON job_ideas(idea_key);
 
+-- Measured run times (ms, a running mean over the last ~50 runs), per 'state:<hash>' and per 'task:<id>' ('task:'
+-- for printed-score states): the expected duration of queued ideas, so the longest expected go first (queue/LPT).
+CREATE TABLE IF NOT EXISTS durations (
+  k       TEXT PRIMARY KEY,
+  runs    INTEGER NOT NULL,
+  mean_ms REAL NOT NULL
+);
+
 -- p_t measured by running C_t through the same sandbox and grader as the ideas (one run per code + task).
 CREATE TABLE IF NOT EXISTS baselines (
   key        TEXT PRIMARY KEY,

@@ -39,6 +39,8 @@ export interface IdeaWork {
   timeoutSec: number | undefined;
   /** 1 on the first claim; higher when resumed after a lost lease. */
   attempts: number;
+  /** Expected run time from runs of the same state, else of the same task (UNKNOWN_DURATION_MS when none ran). */
+  expectedMs: number;
 }
 
 /** A finished idea run: the per-idea part of RewardResult (the index belongs to the job). */
@@ -76,6 +78,8 @@ export interface StoreOptions {
   maxAttempts?: number;
   /** The outcome of such an idea (rewards/outcomes.ts): the store records outcomes, it never computes rewards. */
   abandoned: (idea: AbandonedIdea) => IdeaOutcome;
+  /** Which waiting idea runs next: the longest expected (default) or the oldest. */
+  order?: QueueOrder;
   /**
    * Checkpoint the WAL on a timer instead of inside whichever commit crosses SQLite's 1000-page threshold: that
    * commit — often a client waiting for its job id — would otherwise pay for the whole checkpoint.
@@ -103,6 +107,7 @@ interface IdeaRow {
   lease_owner: string | null;
   lease_expires: number | null;
   result: string | null;
+  expected_ms?: number;
 }
 
 interface JobRow {
@@ -134,10 +139,22 @@ export function ownerIsDead(owner: string): boolean {
   }
 }
 
+/**
+ * The expected run time of an idea nothing like it has run yet: longer than any real one, so unknown ideas go first
+ * (they get measured early, and a long unknown one does not end up last — longest-expected-first).
+ */
+export const UNKNOWN_DURATION_MS = 2 ** 40;
+/** `longest-first`: by expected run time (learned per state, then per task), unknown first; `fifo`: submission order. */
+export type QueueOrder = 'longest-first' | 'fifo';
+
+/** Running means weigh the last ~this many runs. */
+const DURATION_WINDOW = 50;
+
 export class JobStore extends EventEmitter {
   readonly db: Database.Database;
   private readonly maxAttempts: number;
   private readonly abandoned: (idea: AbandonedIdea) => IdeaOutcome;
+  private readonly nextSql: string;
   private readonly checkpointTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -147,6 +164,7 @@ export class JobStore extends EventEmitter {
     super();
     this.maxAttempts = opts.maxAttempts ?? 3;
     this.abandoned = opts.abandoned;
+    this.nextSql = opts.order === 'fifo' ? 'ORDER BY seq' : 'ORDER BY expected_ms DESC, seq';
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits).
@@ -154,6 +172,10 @@ export class JobStore extends EventEmitter {
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('foreign_keys = ON');
     this.db.exec(SCHEMA_SQL);
+    // Stores from before duration-aware scheduling: add the column (unknown = longest, so first) and its index.
+    const cols = this.db.prepare(`SELECT name FROM pragma_table_info('ideas')`).all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'expected_ms')) this.db.exec(`ALTER TABLE ideas ADD COLUMN expected_ms INTEGER NOT NULL DEFAULT ${UNKNOWN_DURATION_MS}`);
+    this.db.exec('CREATE INDEX IF NOT EXISTS ideas_by_expected ON ideas(status, expected_ms DESC, seq)');
     this.db.prepare('INSERT OR IGNORE INTO meta(name, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
     if (opts.checkpointIntervalMs) {
       this.db.pragma('wal_autocheckpoint = 0');
@@ -221,9 +243,10 @@ export class JobStore extends EventEmitter {
         .prepare('INSERT INTO jobs(id, idem_key, request_hash, kind, total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(id, idemKey, requestHash, 'reward', request.ideas.length, now, now);
       const insertIdea = this.db.prepare(
-        `INSERT OR IGNORE INTO ideas(key, state_hash, raw, scheme, task, timeout_sec, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)`,
+        `INSERT OR IGNORE INTO ideas(key, state_hash, raw, scheme, task, timeout_sec, status, created_at, expected_ms)
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
       );
+      const expected = this.expectedMs(stateHash, task);
       const insertSettled = this.db.prepare(
         `INSERT OR IGNORE INTO ideas(key, state_hash, raw, scheme, task, timeout_sec, status, result, created_at, finished_at)
          VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?, ?)`,
@@ -234,7 +257,7 @@ export class JobStore extends EventEmitter {
         // Ideas whose outcome needs no execution (format errors) are final on arrival: they never wait in the queue.
         const settled = settledNow[idx];
         if (settled) insertSettled.run(key, stateHash, raw, request.scheme, task ?? null, request.timeoutSec ?? null, JSON.stringify(settled), now, now);
-        else insertIdea.run(key, stateHash, raw, request.scheme, task ?? null, request.timeoutSec ?? null, now);
+        else insertIdea.run(key, stateHash, raw, request.scheme, task ?? null, request.timeoutSec ?? null, now, expected);
         link.run(id, idx, key);
       });
       return { id, created: true };
@@ -310,7 +333,9 @@ export class JobStore extends EventEmitter {
         const stale = (this.db.prepare(`SELECT * FROM ideas WHERE status = 'running' ORDER BY seq`).all() as IdeaRow[]).find(
           (r) => (r.lease_expires ?? 0) < now || (r.lease_owner !== null && ownerIsDead(r.lease_owner)),
         );
-        const row = stale ?? (this.db.prepare(`SELECT * FROM ideas WHERE status = 'queued' ORDER BY seq LIMIT 1`).get() as IdeaRow | undefined);
+        // Longest expected first (LPT): a batch then ends near max(Σ run ÷ slots, longest run) instead of waiting
+        // on a long idea that happened to be submitted last. Ties (a group's ideas) keep submission order.
+        const row = stale ?? (this.db.prepare(`SELECT * FROM ideas WHERE status = 'queued' ${this.nextSql} LIMIT 1`).get() as IdeaRow | undefined);
         if (!row) return undefined;
         if (stale && row.attempts >= this.maxAttempts) {
           this.finish(row, this.abandoned({ state: this.loadState(row.state_hash), scheme: row.scheme as RewardScheme, task: row.task ?? undefined, attempts: row.attempts }), now);
@@ -386,7 +411,7 @@ export class JobStore extends EventEmitter {
         else take(row);
       }
       if (out.length < limit) {
-        for (const row of this.db.prepare(`SELECT * FROM ideas WHERE status = 'queued' ORDER BY seq LIMIT ?`).all(limit - out.length) as IdeaRow[]) take(row);
+        for (const row of this.db.prepare(`SELECT * FROM ideas WHERE status = 'queued' ${this.nextSql} LIMIT ?`).all(limit - out.length) as IdeaRow[]) take(row);
       }
       return out;
     });
@@ -524,6 +549,35 @@ export class JobStore extends EventEmitter {
     this.db
       .prepare(`UPDATE ideas SET status = 'done', result = ?, finished_at = ?, lease_owner = NULL, lease_expires = NULL WHERE key = ?`)
       .run(JSON.stringify(outcome), now, row.key);
+    if (outcome.durationMs > 0) this.learnDuration(row.state_hash, row.task ?? undefined, outcome.durationMs);
+  }
+
+  /**
+   * The expected run time of an idea on this state and task, from what ran before: the state's own runs, else its
+   * task's (ideas without a server task have nothing in common but their state).
+   */
+  private expectedMs(stateHash: string, task: string | undefined): number {
+    const get = this.db.prepare('SELECT mean_ms FROM durations WHERE k = ?');
+    const m = (get.get(`state:${stateHash}`) ?? (task !== undefined ? get.get(`task:${task}`) : undefined)) as { mean_ms: number } | undefined;
+    return m ? Math.round(m.mean_ms) : UNKNOWN_DURATION_MS;
+  }
+
+  /** Folds a run's time into its state's and its task's means, and re-ranks the queued ideas they cover. */
+  private learnDuration(stateHash: string, task: string | undefined, ms: number): void {
+    const upsert = this.db.prepare(
+      `INSERT INTO durations(k, runs, mean_ms) VALUES (?, 1, ?)
+       ON CONFLICT(k) DO UPDATE SET runs = runs + 1, mean_ms = mean_ms + (excluded.mean_ms - mean_ms) / MIN(runs + 1, ${DURATION_WINDOW})`,
+    );
+    upsert.run(`state:${stateHash}`, ms);
+    if (task !== undefined) upsert.run(`task:${task}`, ms);
+    this.db
+      .prepare(
+        `UPDATE ideas SET expected_ms = COALESCE(
+           (SELECT ROUND(mean_ms) FROM durations WHERE k = 'state:' || ideas.state_hash),
+           (SELECT ROUND(mean_ms) FROM durations WHERE ideas.task IS NOT NULL AND k = 'task:' || ideas.task), ${UNKNOWN_DURATION_MS})
+         WHERE status = 'queued' AND (state_hash = ? OR task = ?)`,
+      )
+      .run(stateHash, task ?? null);
   }
 
   private loadState(hash: string): IdeatorState {
@@ -542,6 +596,7 @@ export class JobStore extends EventEmitter {
       task: row.task ?? undefined,
       timeoutSec: row.timeout_sec ?? undefined,
       attempts,
+      expectedMs: row.expected_ms ?? UNKNOWN_DURATION_MS,
     };
   }
 }

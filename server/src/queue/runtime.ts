@@ -14,7 +14,7 @@ import { sandboxHost, type IsolationInfo, type SandboxHost } from '../exec/isola
 import { DEFAULT_LIMITS, type SandboxLimits } from '../exec/sandbox';
 import { assertSafeRoot, sweepRunDirs } from '../exec/runDirs';
 import { Metrics } from './metrics';
-import { JobStore, type IdeaOutcome, type IdeaWork } from '../jobs/store';
+import { JobStore, type IdeaOutcome, type IdeaWork, type QueueOrder } from '../jobs/store';
 import { Baselines } from '../rewards/baseline';
 import { abandonedOutcome } from '../rewards/outcomes';
 import type { BaselineMode, EvalEnv } from '../rewards/env';
@@ -27,6 +27,8 @@ export interface RuntimeConfig {
   dataDir: string;
   /** Queue-depth limit: a request that would take the waiting ideas past it gets 429 + Retry-After (0 = none). */
   maxQueued?: number;
+  /** Which waiting idea runs next (jobs/store.ts): longest expected first (default) or submission order. */
+  queueOrder?: QueueOrder;
   /** CPU slots (ignored when gpus are given). 0 = accept and store only, run nothing (a separate worker will). */
   slots?: number;
   /** GPU ids, one slot per GPU. */
@@ -172,7 +174,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
   const { python, sandbox, isolation, catalog, gpus } = host;
   const storeDir = join(host.dataDir, 'store');
   mkdirSync(storeDir, { recursive: true });
-  const store = new JobStore(join(storeDir, 'ideator.sqlite'), { maxAttempts: config.maxAttempts, checkpointIntervalMs: 2000, abandoned: abandonedOutcome });
+  const store = new JobStore(join(storeDir, 'ideator.sqlite'), { maxAttempts: config.maxAttempts, checkpointIntervalMs: 2000, abandoned: abandonedOutcome, order: config.queueOrder });
   const metrics = new Metrics();
   const env: EvalEnv = { ...host.env, baselines: new Baselines(store, config.baseline ?? 'measure') };
   const wantSlots = gpus?.length ? gpus.length : (config.slots ?? 1);

@@ -63,6 +63,17 @@ export interface DispatcherOptions {
 const REDIS_CALL_MS = 10_000;
 const JOB_OPTS = { removeOnComplete: true, removeOnFail: false, attempts: 1 } as const;
 
+/** BullMQ's lowest priority (1 is the highest). */
+const LOWEST_PRIORITY = 2 ** 21;
+
+/**
+ * Longest expected first across the cluster too: BullMQ hands out prioritized jobs by priority, so an idea expected
+ * to run longer gets a smaller number (one step per second); one whose duration is unknown gets 1.
+ */
+export function priorityOf(expectedMs: number): number {
+  return Math.max(1, Math.min(LOWEST_PRIORITY, LOWEST_PRIORITY - Math.ceil(expectedMs / 1000)));
+}
+
 export class Dispatcher implements ClusterView {
   readonly owner = `${JobStore.DISPATCH_PREFIX}${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   /** Results delivered more than once (a redelivered or duplicated execution): dropped, counted here. */
@@ -230,7 +241,7 @@ export class Dispatcher implements ClusterView {
     if (works.length === 0) return false;
     try {
       await withTimeout(
-        this.ideas.addBulk(works.map((w) => ({ name: 'idea', data: this.jobData(w), opts: { ...JOB_OPTS, jobId: w.key } }))),
+        this.ideas.addBulk(works.map((w) => ({ name: 'idea', data: this.jobData(w), opts: { ...JOB_OPTS, jobId: w.key, priority: priorityOf(w.expectedMs) } }))),
         REDIS_CALL_MS,
         'adding ideas to the queue',
       );
@@ -278,7 +289,7 @@ export class Dispatcher implements ClusterView {
       }
       if (add.length) {
         await withTimeout(
-          this.ideas.addBulk(add.map((w) => ({ name: 'idea', data: this.jobData(w), opts: { ...JOB_OPTS, jobId: w.key } }))),
+          this.ideas.addBulk(add.map((w) => ({ name: 'idea', data: this.jobData(w), opts: { ...JOB_OPTS, jobId: w.key, priority: priorityOf(w.expectedMs) } }))),
           REDIS_CALL_MS,
           're-adding ideas',
         );
