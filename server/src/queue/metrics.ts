@@ -44,7 +44,7 @@ export class Metrics {
   }
 
   /** `cluster`: the remote workers of a scale-out server (`serve --redis`); their gauges appear only then. */
-  render(store: JobStore, pool: { size: number; busy: number } | undefined, cluster?: ClusterSnapshot): string {
+  render(store: JobStore, pool: { size: number; busy: number } | undefined, cluster?: ClusterSnapshot, sharedRuns = 0): string {
     const out: string[] = [];
     const gauge = (name: string, help: string, value: number) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
     const counts = store.counts();
@@ -64,6 +64,11 @@ export class Metrics {
         `ideator_results_duplicate_total ${cluster.duplicateResults}`,
       );
     }
+    out.push(
+      '# HELP ideator_runs_shared_total Ideas answered from another idea\'s run of the same implemented code (executed once); this process.',
+      '# TYPE ideator_runs_shared_total counter',
+      `ideator_runs_shared_total ${sharedRuns}`,
+    );
     gauge('ideator_uptime_seconds', 'Seconds since this process started serving.', Math.round((Date.now() - this.started) / 1000));
 
     const outcomes = store.outcomeCounts();

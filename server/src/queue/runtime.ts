@@ -16,6 +16,7 @@ import { assertSafeRoot, sweepRunDirs } from '../exec/runDirs';
 import { Metrics } from './metrics';
 import { JobStore, type IdeaOutcome, type IdeaWork, type QueueOrder } from '../jobs/store';
 import { Baselines } from '../rewards/baseline';
+import { RunShare } from '../rewards/runShare';
 import { abandonedOutcome } from '../rewards/outcomes';
 import type { BaselineMode, EvalEnv } from '../rewards/env';
 import { TaskCatalog } from '../rewards/taskCatalog';
@@ -165,6 +166,7 @@ export function createEvalHost(config: RuntimeConfig): EvalHost {
     log: config.log,
     implementer: config.implementer,
     keepWorkdirs: config.keepWorkdirs,
+    runShare: new RunShare(),
   };
   return { dataDir, python, sandbox, isolation, catalog, gpus, env };
 }

@@ -7,6 +7,7 @@ import type { IdeatorState } from '../../../src/core/protocol';
 import type { Provider } from '../../../src/core/providers/types';
 import type { SandboxHost } from '../exec/isolation';
 import type { SandboxLimits } from '../exec/sandbox';
+import type { RunShare } from './runShare';
 import type { ReadyTask, TaskCatalog } from './taskCatalog';
 
 export interface EvalEnv {
@@ -28,6 +29,8 @@ export interface EvalEnv {
   keepWorkdirs?: boolean;
   /** How p_t is obtained for task-graded states; undefined = the state's own score. */
   baselines?: BaselineSource;
+  /** Identical implemented code runs once (runShare.ts); undefined = every idea runs its own. */
+  runShare?: RunShare;
 }
 
 export interface Slot {

@@ -16,6 +16,7 @@ import type { IdeaOutcome } from '../jobs/store';
 import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/layout';
 import { unrunOutcome } from './outcomes';
 import { runCode } from './runCode';
+import { RunShare } from './runShare';
 import type { EvalEnv, Slot } from './env';
 import type { ReadyTask } from './taskCatalog';
 
@@ -125,7 +126,9 @@ export async function evaluateIdea(input: IdeaInput, env: EvalEnv, slot: Slot, s
     }
   }
 
-  const r = await runCode({ code: impl.code, codePath, tag: input.key.slice(0, 12), state, ready, timeoutSec: input.timeoutSec, env, slot, signal });
+  const execute = () => runCode({ code: impl.code, codePath, tag: input.key.slice(0, 12), state, ready, timeoutSec: input.timeoutSec, env, slot, signal });
+  const shareKey = RunShare.key({ code: impl.code, codePath, task: input.task, timeoutSec: input.timeoutSec, metric: state.score.metric, direction });
+  const r = env.runShare ? await env.runShare.run(shareKey, execute) : await execute();
   if (r.run.aborted) throw new EvaluationAborted();
   const common = { stages: ['implemented' as RunStage, ...r.stages], outputTail: r.run.output, codeDiff: diff };
   if (r.timedOut) return finish({ ...common, status: 'timeout', error: r.error });

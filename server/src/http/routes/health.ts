@@ -81,6 +81,6 @@ export function healthRoutes(app: FastifyInstance, rt: Runtime, extra: { version
   }));
   r.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format 0.0.4)', produces: ['text/plain'], response: { 200: z.string() } } }, async (_request, reply) => {
     const cluster = rt.cluster ? await rt.cluster.snapshot() : undefined;
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(rt.metrics.render(rt.store, rt.pool, cluster));
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(rt.metrics.render(rt.store, rt.pool, cluster, rt.env.runShare?.shared ?? 0));
   });
 }
