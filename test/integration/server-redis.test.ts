@@ -170,7 +170,7 @@ describe('scale-out on Redis + BullMQ', { skip: SKIP }, () => {
   };
   const progress = async (server: RunningServer, id: string) => ((await api(server, 'GET', `/v1/jobs/${id}`)).json as Job).progress.done;
 
-  it('3 workers, one killed with SIGKILL mid-run: every idea has exactly one result', { timeout: 120_000 }, async () => {
+  it('3 workers, 128 ideas, one worker killed with SIGKILL mid-run: every idea has exactly one result', { timeout: 180_000 }, async () => {
     const redis = new RedisProcess(await freePort(), tempDir('ideator-redis-'));
     await redis.start();
     cleanups.push(async () => {
@@ -180,14 +180,20 @@ describe('scale-out on Redis + BullMQ', { skip: SKIP }, () => {
     const c = await cluster(redis, 3);
     const server = c.server.current;
     await until('3 live workers in /metrics', async () => (metricValue((await api(server, 'GET', '/metrics')).text, 'ideator_workers') === 3 ? true : undefined), 30_000);
-    const n = 48;
+    // `ideator status`'s document lists each of them from its heartbeat.
+    const status = (await api(server, 'GET', '/v1/status')).json as unknown as { mode: string; workers: { slots: number; lastSeenSec: number }[]; slots: { total: number } };
+    assert.equal(status.mode, 'redis');
+    assert.equal(status.workers.length, 3);
+    assert.ok(status.workers.every((w) => w.slots === 1 && w.lastSeenSec < 30));
+    assert.equal(status.slots.total, 3);
+    const n = 128;
     const t0 = Date.now();
-    const id = await submit(server, shortIdeas(n, 0.2, 'kill-worker'));
-    await until('a quarter done', async () => ((await progress(server, id)) >= n / 4 ? true : undefined));
+    // Two jobs of 64 (a request holds at most 64 ideas), as a trainer's groups arrive.
+    const ids = [await submit(server, shortIdeas(n / 2, 0.2, 'kill-worker-a')), await submit(server, shortIdeas(n / 2, 0.2, 'kill-worker-b'))];
+    await until('a quarter done', async () => ((await progress(server, ids[0])) + (await progress(server, ids[1])) >= n / 4 ? true : undefined));
     await c.workers[0].kill9();
-    const job = await waitJob(server, id);
+    for (const id of ids) assertAllOnce(await waitJob(server, id), n / 2);
     const seconds = (Date.now() - t0) / 1000;
-    assertAllOnce(job, n);
     const rows = ideaRows(c.dataDir);
     assert.equal(rows.length, n);
     assert.ok(rows.every((r) => r.status === 'done'));
@@ -205,6 +211,35 @@ describe('scale-out on Redis + BullMQ', { skip: SKIP }, () => {
     assert.equal(metricValue(live, 'ideator_worker_slots'), 2);
     console.log(`# ${n} ideas on 3 workers (one killed): ${seconds.toFixed(1)} s, attempts ${attempts}, duplicates dropped ${metricValue(live, 'ideator_results_duplicate_total')}`);
     assert.equal(await server.stop(), 0, 'SIGTERM: the server closes its queue connections and exits cleanly');
+  });
+
+  it('a stuck worker does not hold the batch hostage: its idea is redelivered and the batch finishes on the others', { timeout: 120_000 }, async () => {
+    const redis = new RedisProcess(await freePort(), tempDir('ideator-redis-'));
+    await redis.start();
+    cleanups.push(async () => {
+      await redis.kill9();
+      removeDir(redis.dir);
+    });
+    const c = await cluster(redis, 2);
+    const server = c.server.current;
+    await until('2 live workers', async () => (metricValue((await api(server, 'GET', '/metrics')).text, 'ideator_workers') === 2 ? true : undefined), 30_000);
+    const n = 16;
+    const id = await submit(server, shortIdeas(n, 0.3, 'stuck-worker'));
+    await until('two done', async () => ((await progress(server, id)) >= 2 ? true : undefined));
+    // Frozen, not dead: it keeps its connection and its idea, but renews no lock.
+    const stuck = c.workers[1];
+    stuck.proc.kill('SIGSTOP');
+    cleanups.push(() => void stuck.proc.kill('SIGCONT'));
+    const t0 = Date.now();
+    const job = await waitJob(server, id, 90_000);
+    assertAllOnce(job, n);
+    const seconds = (Date.now() - t0) / 1000;
+    stuck.proc.kill('SIGCONT');
+    // Its late result, if it sends one, is dropped: each idea counted once.
+    await new Promise((r) => setTimeout(r, 1500));
+    const metrics = (await api(server, 'GET', '/metrics')).text;
+    assert.equal(doneTotal(metrics), n);
+    console.log(`# batch finished ${seconds.toFixed(1)} s after a worker froze; duplicates dropped ${metricValue(metrics, 'ideator_results_duplicate_total')}`);
   });
 
   it('p_t of a task-graded state is measured once for the whole cluster, and persisted by the server', { timeout: 120_000 }, async () => {
