@@ -171,6 +171,11 @@ export class TerminalTextCleaner {
     return this.stretchJump > i ? this.stretchJump : i;
   }
 
+  /** Characters kept per line. */
+  get maxLineLength(): number {
+    return this.maxLine;
+  }
+
   /** A complete line cut to this cleaner's line cap, exactly as pushLines() would have stored it. */
   capLine(line: string): string {
     return line.length > this.maxLine ? line.slice(0, this.maxLine) : line;

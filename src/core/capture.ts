@@ -81,13 +81,13 @@ export class BoundedCapture {
     lines.length = 0;
     this.cleaner.pushLines(chunk, this.collect);
     if (lines.length === 0) return;
-    // One cleaning pass serves both consumers. The extractor used to get the joined text and clean it again with
-    // its own cleaner; now it takes the lines of the joined text, which is also what head and tail keep. Splitting
-    // the joined text (rather than handing over the cleaner's lines) gives lines free of invisible characters.
+    // One cleaning pass serves both consumers: the extractor reads the lines of the joined text, which is also what
+    // head and tail keep. Reading the joined text (rather than the cleaner's lines) gives lines free of invisible
+    // characters.
     lines.push(''); // the joined text ends with "\n"; joining it in is cheaper than appending to a long string
     const text = removeInvisible(lines.join('\n'));
-    const clean = text.split('\n');
-    for (let k = 0; k < clean.length - 1; k++) this.extractor.pushLine(clean[k]);
+    // The extractor reads the lines in place: one flat string, no split into a substring per line.
+    this.extractor.pushText(text);
     this.keep(text);
   }
 

@@ -27,7 +27,7 @@
  */
 import { TerminalTextCleaner } from './ansi';
 import type { Direction, Metric, PrimaryScore } from './protocol';
-import { NameMemo, scanPairs } from './scores/lineScanner';
+import { cursorOut, NameMemo, scanPairs, scanPairsIn } from './scores/lineScanner';
 import { contextKey, guessDirection, isContextName, isKnownMetricName, isValidationName } from './scores/names';
 import { ClassificationReportReader } from './scores/report';
 import { MetricSeries } from './scores/series';
@@ -89,9 +89,16 @@ function classify(raw: string): NameInfo {
 
 /** Lines that may be vetoed hold one of these; see vetoed(). */
 const VETO_HINT = /aram|Warning:/;
+/** VETO_HINT searching a whole text from a line on (see hintIn()). */
+const VETO_HINT_ON = /aram|Warning:/g;
 const KERAS_EPOCH = /^Epoch (\d+)\/\d+\s*$/;
 /** A whole line that is only "name number", as print("accuracy", acc) writes it: "accuracy 0.95", "Val AUC 0.91". */
 const NAME_SPACE_NUMBER = /^\s*([A-Za-z][A-Za-z0-9_.@'-]*(?: [A-Za-z][A-Za-z0-9_.@'-]*){0,3})\s+([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(%?)\s*$/;
+
+/** The words of a line holding VETO_HINT that make it a hyper-parameter dump or a Python warning. */
+function vetoWords(line: string): boolean {
+  return (line.indexOf('aram') >= 0 && /param/i.test(line)) || line.indexOf('Warning:') >= 0;
+}
 
 export class ScoreExtractor {
   private readonly cleaner: TerminalTextCleaner;
@@ -120,7 +127,7 @@ export class ScoreExtractor {
   /** The names at each place of recent lines, with what each stands for (see NameMemo). */
   private readonly memo = new NameMemo<NameInfo>();
   private readonly onPair = (text: string, start: number, end: number, value: number, _percent: boolean, place = -1, known = false) => {
-    if (this.vetoChecked ? this.veto : this.vetoed(text)) return;
+    if (this.vetoChecked ? this.veto : this.inRange ? this.vetoedIn(text) : this.vetoed(text)) return;
     if (known) {
       this.recordValue(this.memo.values[place]!, value);
       return;
@@ -131,10 +138,23 @@ export class ScoreExtractor {
   };
   private vetoChecked = false;
   private veto = false;
+  /**
+   * pushText() state. While inRange, the pairs come from the line text[rangeFrom, rangeTo) of the text being pushed
+   * (the sink gets the whole text). textSeq numbers the texts; colonAt / equalsAt are the scanner's separator
+   * cursors in the current one, hintAt the start of the first VETO_HINT match at or after some earlier line of it.
+   */
+  private inRange = false;
+  private rangeFrom = 0;
+  private rangeTo = 0;
+  private textSeq = 0;
+  private hintSeq = -1;
+  private hintAt = -1;
+  private readonly maxLine: number;
 
   constructor(private readonly opts: ScoreOptions = {}) {
     this.cap = Math.max(2, Math.floor(opts.maxSeries ?? 1000));
     this.cleaner = new TerminalTextCleaner({ maxLineLength: opts.maxLineLength });
+    this.maxLine = this.cleaner.maxLineLength;
   }
 
   /** Lines seen so far (complete lines, plus the final partial one after end()). */
@@ -153,6 +173,31 @@ export class ScoreExtractor {
    */
   pushLine(line: string): void {
     this.line(this.cleaner.capLine(line));
+  }
+
+  /**
+   * pushLine() for every line of a clean text in which each line ends with "\n" (the text BoundedCapture keeps), but
+   * the lines are read in place: no splitting, no substring per line, and the scanner searches the whole text for
+   * each separator once rather than once per line. Lines of a shape the fast path does not read (a report table,
+   * "[CV", "Epoch 3/10", a line over the cap, a possible "name number" line) are cut out and go through line().
+   */
+  pushText(text: string): void {
+    const n = text.length;
+    this.textSeq++;
+    let colon = text.indexOf(':');
+    let equals = text.indexOf('=');
+    for (let from = 0; from < n; ) {
+      const to = text.indexOf('\n', from);
+      if (to < 0) throw new Error('pushText: the text must end with a newline');
+      if (colon >= 0 && colon < from) colon = text.indexOf(':', from);
+      if (equals >= 0 && equals < from) equals = text.indexOf('=', from);
+      if (to - from > this.maxLine) this.line(text.slice(from, from + this.maxLine));
+      else if (this.lineIn(text, from, to, colon, equals)) {
+        colon = cursorOut[0];
+        equals = cursorOut[1];
+      }
+      from = to + 1;
+    }
   }
 
   end(): void {
@@ -214,6 +259,46 @@ export class ScoreExtractor {
     return found;
   }
 
+  /**
+   * line(text.slice(from, to)) for a line that ends with "\n" (text[to]), read in place when its shape allows.
+   * Returns true when it scanned the line for pairs: then cursorOut holds the separator cursors it left.
+   */
+  private lineIn(text: string, from: number, to: number, colon: number, equals: number): boolean {
+    if (to - from < 3) {
+      this.lineCount++;
+      return false;
+    }
+    const first = text.charCodeAt(from);
+    if (first === 0x20 || this.report.isActive() || (first === 0x5b && text.startsWith('[CV', from)) || (first === 0x45 && text.startsWith('Epoch ', from))) {
+      this.line(text.slice(from, to));
+      return false;
+    }
+    this.lineCount++;
+    this.vetoChecked = false;
+    if (first === 0x5b /* [ */) {
+      if (text.startsWith('[LightGBM]', from)) return false;
+      // As in line(): the character after the digits is text[to] = "\n" at the latest, so the loops stop there.
+      let k = from + 1;
+      let iteration = 0;
+      for (let d = text.charCodeAt(k) - 0x30; d >= 0 && d <= 9 && k < from + 12; d = text.charCodeAt(++k) - 0x30) iteration = iteration * 10 + d;
+      if (k > from + 1 && text.charCodeAt(k) === 0x5d /* ] */) {
+        this.bracketIteration = iteration;
+        this.bracketIterationSeq = this.lineCount;
+      }
+    }
+    const before = this.seq;
+    this.inRange = true;
+    this.rangeFrom = from;
+    this.rangeTo = to;
+    scanPairsIn(text, from, to, colon, equals, this.onPair, this.memo);
+    this.inRange = false;
+    if (this.seq === before && to - from <= 80) {
+      const last = text.charCodeAt(to - 1);
+      if ((last >= 0x30 && last <= 0x39) || last === 0x25 || last === 0x20 || last === 0x2e) this.spacedPair(text.slice(from, to));
+    }
+    return true;
+  }
+
   private line(line: string): void {
     this.lineCount++;
     this.vetoChecked = false;
@@ -273,9 +358,37 @@ export class ScoreExtractor {
       this.vetoChecked = true;
       // One regex pass rules out nearly every line: V8's indexOf() of a multi-character string costs several times
       // more than this regex, and most lines hold neither word.
-      this.veto = VETO_HINT.test(line) && ((line.indexOf('aram') >= 0 && /param/i.test(line)) || line.indexOf('Warning:') >= 0);
+      this.veto = VETO_HINT.test(line) && vetoWords(line);
     }
     return this.veto;
+  }
+
+  /** vetoed() for the line text[rangeFrom, rangeTo) of the text being pushed. */
+  private vetoedIn(text: string): boolean {
+    if (!this.vetoChecked) {
+      this.vetoChecked = true;
+      const from = this.rangeFrom;
+      const to = this.rangeTo;
+      this.veto = this.hintIn(text, from, to) && vetoWords(text.slice(from, to));
+    }
+    return this.veto;
+  }
+
+  /**
+   * VETO_HINT.test(text.slice(from, to)) for a line that ends with "\n" (neither word holds one, so a match that
+   * starts in the line ends in it), lines asked about in order: the first match at or after a line is searched for
+   * only when the one found for an earlier line lies before it, so a text is searched once in all.
+   */
+  private hintIn(text: string, from: number, to: number): boolean {
+    if (this.hintSeq !== this.textSeq || (this.hintAt >= 0 && this.hintAt < from)) {
+      this.hintSeq = this.textSeq;
+      VETO_HINT_ON.lastIndex = from;
+      if (VETO_HINT_ON.test(text)) {
+        const e = VETO_HINT_ON.lastIndex;
+        this.hintAt = text.charCodeAt(e - 1) === 0x3a /* Warning: */ ? e - 8 : e - 4;
+      } else this.hintAt = -1;
+    }
+    return this.hintAt >= 0 && this.hintAt < to;
   }
 
   /** What the name text.slice(start, end) is: from the recent-name cache, the name Map, or classified now. */

@@ -86,45 +86,48 @@ let percentOut = false;
  * End of a NaN / infinity token at i ("nan", "NaN", "inf", "Infinity", any case), or -1. The token must end where a
  * value ends, so words such as "nanny" or "info" are not values.
  */
-function nonFiniteEnd(line: string, i: number): number {
+function nonFiniteEnd(line: string, i: number, n: number): number {
+  if (i + 3 > n) return -1;
   const c = line.charCodeAt(i) | 0x20;
   let len = 0;
   if (c === 0x6e /* n */ && (line.charCodeAt(i + 1) | 0x20) === 0x61 && (line.charCodeAt(i + 2) | 0x20) === 0x6e) len = 3;
   else if (c === 0x69 /* i */ && (line.charCodeAt(i + 1) | 0x20) === 0x6e && (line.charCodeAt(i + 2) | 0x20) === 0x66) {
-    len = line.slice(i, i + 8).toLowerCase() === 'infinity' ? 8 : 3;
+    len = i + 8 <= n && line.slice(i, i + 8).toLowerCase() === 'infinity' ? 8 : 3;
   } else return -1;
   const end = i + len;
-  return end >= line.length || isValueEnd(line.charCodeAt(end)) || line.charCodeAt(end) === 0x2e ? end : -1;
+  return end >= n || isValueEnd(line.charCodeAt(end)) || line.charCodeAt(end) === 0x2e ? end : -1;
 }
 
 /**
  * After a wrapped value ('0.52', np.float64(0.93), tensor(0.93, device='cuda:0')): the index past the wrapper's
  * closer, or -1 when it is not there.
  */
-function closeWrapper(line: string, i: number, close: number): number {
-  if (i >= line.length) return -1;
+function closeWrapper(line: string, i: number, n: number, close: number): number {
+  if (i >= n) return -1;
   const w = line.charCodeAt(i);
   if (w === close) return i + 1;
   if (close === 0x29 && w === 0x2c) {
-    const paren = line.indexOf(')', i);
-    return paren < 0 ? -1 : paren + 1;
+    // The first ')' of the line (a loop bounded by the line's end: indexOf() could run on through later lines).
+    for (let paren = i + 1; paren < n; paren++) if (line.charCodeAt(paren) === 0x29) return paren + 1;
   }
   return -1;
 }
 
 /** The tail of parseValue() for a NaN / infinity token ending at i: the wrapper's closer, then a value end. */
-function finishNonFinite(line: string, i: number, close: number, negative: boolean): number {
+function finishNonFinite(line: string, i: number, n: number, close: number, negative: boolean): number {
   const isNan = (line.charCodeAt(i - 1) | 0x20) === 0x6e;
-  if (close !== 0 && (i = closeWrapper(line, i, close)) < 0) return -1;
-  if (i < line.length && !isValueEnd(line.charCodeAt(i)) && line.charCodeAt(i) !== 0x2e) return -1;
+  if (close !== 0 && (i = closeWrapper(line, i, n, close)) < 0) return -1;
+  if (i < n && !isValueEnd(line.charCodeAt(i)) && line.charCodeAt(i) !== 0x2e) return -1;
   valueOut[0] = isNan ? NaN : negative ? -Infinity : Infinity;
   percentOut = false;
   return i;
 }
 
-/** Reads a number starting at i (after optional spaces and a numpy/torch wrapper); returns its end or -1. */
-function parseValue(line: string, i: number): number {
-  const n = line.length;
+/**
+ * Reads a number starting at i (after optional spaces and a numpy/torch wrapper) in a line that ends at n; returns
+ * its end or -1.
+ */
+function parseValue(line: string, i: number, n: number): number {
   let spaces = 0;
   while (i < n && (line.charCodeAt(i) === 0x20 || line.charCodeAt(i) === 0x09)) {
     if (++spaces > 8) return -1;
@@ -142,8 +145,10 @@ function parseValue(line: string, i: number): number {
     } else if (c === 0x6e /* n */ && line.startsWith('np.float', i)) {
       // numpy 2 scalars print as np.float64(0.93); torch tensors as tensor(0.93) or tensor(0.93, device='cuda:0').
       close = 0x29;
-      const open = line.indexOf('(', i);
-      if (open < 0 || open > i + 12) return -1;
+      let open = i + 8;
+      const last = Math.min(n - 1, i + 12);
+      while (open <= last && line.charCodeAt(open) !== 0x28) open++;
+      if (open > last) return -1;
       i = open + 1;
     } else if (c === 0x74 /* t */ && line.startsWith('tensor(', i)) {
       close = 0x29;
@@ -154,8 +159,8 @@ function parseValue(line: string, i: number): number {
   }
   const start = i;
   // "loss: nan", "val_loss=-inf", tensor(nan): a value that diverged, recorded as such (never as a score).
-  const nf = nonFiniteEnd(line, c === 0x2d || c === 0x2b ? i + 1 : i);
-  if (nf >= 0) return finishNonFinite(line, nf, close, c === 0x2d);
+  const nf = nonFiniteEnd(line, c === 0x2d || c === 0x2b ? i + 1 : i, n);
+  if (nf >= 0) return finishNonFinite(line, nf, n, close, c === 0x2d);
   const negative = c === 0x2d;
   if (c === 0x2d || c === 0x2b) i++;
   // Digits are accumulated as we go: for up to 15 significant digits and a power of ten within ±22, mantissa and
@@ -197,7 +202,7 @@ function parseValue(line: string, i: number): number {
     }
   }
   const end = i;
-  if (close !== 0 && (i = closeWrapper(line, i, close)) < 0) return -1;
+  if (close !== 0 && (i = closeWrapper(line, i, n, close)) < 0) return -1;
   percentOut = false;
   if (i < n) {
     let t = line.charCodeAt(i);
@@ -224,26 +229,29 @@ function parseValue(line: string, i: number): number {
   return i;
 }
 
-/** Start of the name that ends just before index `end` (exclusive), or -1 when there is no acceptable name. */
-function nameStart(line: string, end: number): number {
+/**
+ * Start of the name that ends just before index `end` (exclusive) in the line that starts at `from` and ends at n,
+ * or -1 when there is no acceptable name.
+ */
+function nameStart(line: string, from: number, end: number, n: number): number {
   let ws = end;
-  while (ws > 0 && isNameChar(line.charCodeAt(ws - 1))) ws--;
+  while (ws > from && isNameChar(line.charCodeAt(ws - 1))) ws--;
   if (ws === end || !isLetter(line.charCodeAt(ws))) return -1;
-  if (ws > 0) {
+  if (ws > from) {
     const before = line.charCodeAt(ws - 1);
     if (before === 0x2f || before === 0x5c) return -1; // a path or URL component ("/src/train.py:42")
   }
   let start = ws;
   for (let words = 1; words < MAX_WORDS; words++) {
     // Another word joins the name only across exactly one space ("ROC AUC", "valid_0's auc", "CV score").
-    if (start < 2 || line.charCodeAt(start - 1) !== 0x20 || !isNameChar(line.charCodeAt(start - 2))) break;
+    if (start - from < 2 || line.charCodeAt(start - 1) !== 0x20 || !isNameChar(line.charCodeAt(start - 2))) break;
     let p = start - 1;
-    while (p > 0 && isNameChar(line.charCodeAt(p - 1))) p--;
+    while (p > from && isNameChar(line.charCodeAt(p - 1))) p--;
     if (!isLetter(line.charCodeAt(p))) break;
-    if (p > 0 && (line.charCodeAt(p - 1) === 0x2f || line.charCodeAt(p - 1) === 0x5c)) break;
+    if (p > from && (line.charCodeAt(p - 1) === 0x2f || line.charCodeAt(p - 1) === 0x5c)) break;
     if (isStopWord(line, p, start - 1)) break;
     // "loss=nan val_loss=nan": the previous word is the last pair's value, not part of this name.
-    if (nonFiniteEnd(line, p) === start - 1) break;
+    if (nonFiniteEnd(line, p, n) === start - 1) break;
     start = p;
   }
   return start;
@@ -279,17 +287,17 @@ export class NameMemo<T> {
    * path separator just before it, and before a space no word that joins it (none, or one that does not start with
    * a letter: "- val_loss", "epoch 3 loss"; any other word is left to nameStart()).
    */
-  find(place: number, line: string, end: number): number {
+  find(place: number, line: string, end: number, from = 0): number {
     if (place >= MEMO_PLACES) return -1;
     const len = this.lengths[place];
     const start = end - len;
-    if (len <= 0 || start < 0) return -1;
-    if (start > 0) {
+    if (len <= 0 || start < from) return -1;
+    if (start > from) {
       const c = line.charCodeAt(start - 1);
       if (c === 0x20) {
-        if (start >= 2 && isNameChar(line.charCodeAt(start - 2))) {
+        if (start - from >= 2 && isNameChar(line.charCodeAt(start - 2))) {
           let p = start - 1;
-          while (p > 0 && isNameChar(line.charCodeAt(p - 1))) p--;
+          while (p > from && isNameChar(line.charCodeAt(p - 1))) p--;
           if (isLetter(line.charCodeAt(p))) return -1;
         }
       } else if (isNameChar(c) || c === 0x2f || c === 0x5c) return -1;
@@ -300,55 +308,84 @@ export class NameMemo<T> {
   }
 }
 
+/**
+ * Where scanPairsIn() left its separator cursors: the first ':' and the first '=' at or after the end of the line it
+ * scanned (-1: none in the rest of the text), ready to be passed in for the next line of the same text.
+ */
+export const cursorOut = new Int32Array(2);
+
 /** Calls sink for every name/number pair in the line; with a memo, see NameMemo. */
 export function scanPairs(line: string, sink: PairSink, memo?: NameMemo<unknown>): void {
-  const n = line.length;
+  scanPairsIn(line, 0, line.length, line.indexOf(':'), line.indexOf('='), sink, memo);
+}
+
+/**
+ * scanPairs() for the line text[from, to) of a longer text, without cutting it out: the sink gets positions in text.
+ * colon and equals are the first ':' and '=' at or after `from` (-1: none in the rest of the text); scanning a text
+ * line after line with the cursors left in cursorOut searches it for each separator once in all. Every decision is
+ * the one scanPairs(text.slice(from, to)) takes: nothing before `from` or from `to` on is looked at.
+ */
+export function scanPairsIn(
+  line: string,
+  from: number,
+  n: number,
+  colon: number,
+  equals: number,
+  sink: PairSink,
+  memo?: NameMemo<unknown>,
+): void {
   let place = 0;
-  let colon = line.indexOf(':');
-  let equals = line.indexOf('=');
-  while (colon >= 0 || equals >= 0) {
+  for (;;) {
+    const c = colon >= 0 && colon < n ? colon : -1;
+    const e = equals >= 0 && equals < n ? equals : -1;
+    if (c < 0 && e < 0) break;
     let p: number;
-    if (equals < 0 || (colon >= 0 && colon < equals)) {
-      p = colon;
+    if (e < 0 || (c >= 0 && c < e)) {
+      p = c;
       colon = line.indexOf(':', p + 1);
     } else {
-      p = equals;
+      p = e;
       equals = line.indexOf('=', p + 1);
-      const prev = p > 0 ? line.charCodeAt(p - 1) : 0;
+      const prev = p > from ? line.charCodeAt(p - 1) : 0;
       const next = p + 1 < n ? line.charCodeAt(p + 1) : 0;
       // "==", "!=", "<=", ">=", "=>" are comparisons, not assignments.
       if (next === 0x3d || next === 0x3e || prev === 0x3d || prev === 0x21 || prev === 0x3c || prev === 0x3e) continue;
     }
-    const end = parseValue(line, p + 1);
+    const end = parseValue(line, p + 1, n);
     if (end < 0) continue;
     const value = valueOut[0];
     const percent = percentOut;
 
     // Walk back from the separator to the name.
     let k = p - 1;
-    while (k >= 0 && line.charCodeAt(k) === 0x20) k--;
-    if (k < 0) continue;
+    while (k >= from && line.charCodeAt(k) === 0x20) k--;
+    if (k < from) continue;
     const q = line.charCodeAt(k);
     if (q === 0x27 || q === 0x22) {
       // Quoted key of a Python dict or JSON object: {'eval_loss': 0.52} / {"auc": 0.9}.
-      const open = line.lastIndexOf(q === 0x27 ? "'" : '"', k - 1);
-      if (open < 0 || k - open - 1 < 1 || k - open - 1 > MAX_NAME) continue;
+      let open = k - 1;
+      while (open >= from && line.charCodeAt(open) !== q) open--;
+      if (open < from || k - open - 1 < 1 || k - open - 1 > MAX_NAME) continue;
       if (!isLetter(line.charCodeAt(open + 1))) continue;
       sink(line, open + 1, k, value, percent, -1, false);
       continue;
     }
     if (line.charCodeAt(p) === 0x3d) {
-      // Keyword arguments of a call or a repr ("LGBMClassifier(learning_rate=0.05)") are settings, not results.
-      const open = line.lastIndexOf('(', p);
-      if (open > 0 && open > line.lastIndexOf(')', p) && isNameChar(line.charCodeAt(open - 1))) continue;
+      // Keyword arguments of a call or a repr ("LGBMClassifier(learning_rate=0.05)") are settings, not results: the
+      // nearest '(' or ')' before the '=' is an open '(' right after a name.
+      let b = p - 1;
+      while (b >= from && line.charCodeAt(b) !== 0x28 && line.charCodeAt(b) !== 0x29) b--;
+      if (b > from && line.charCodeAt(b) === 0x28 && isNameChar(line.charCodeAt(b - 1))) continue;
     }
-    const known = memo === undefined ? -1 : memo.find(place, line, k + 1);
+    const known = memo === undefined ? -1 : memo.find(place, line, k + 1, from);
     if (known >= 0) {
       sink(line, known, k + 1, value, percent, place++, true);
       continue;
     }
-    const s = nameStart(line, k + 1);
+    const s = nameStart(line, from, k + 1, n);
     if (s < 0 || k + 1 - s > MAX_NAME) continue;
     sink(line, s, k + 1, value, percent, place++, false);
   }
+  cursorOut[0] = colon;
+  cursorOut[1] = equals;
 }

@@ -19,6 +19,11 @@ const COLUMNS = ['precision', 'recall', 'f1-score'];
 export class ClassificationReportReader {
   private active = false;
 
+  /** True inside a table: then every line goes to line(). */
+  isActive(): boolean {
+    return this.active;
+  }
+
   /** True inside a table; outside one, only lines starting with a space can begin one (the header is indented). */
   wants(line: string): boolean {
     return this.active || line.charCodeAt(0) === 0x20;
