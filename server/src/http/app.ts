@@ -13,7 +13,10 @@ import { installAuth } from './auth';
 import { installErrorHandlers, sendError } from './errors';
 import { healthRoutes } from './routes/health';
 import { ideateRoutes } from './routes/ideate';
+import { openrlhfRoutes } from './routes/openrlhf';
 import { rewardRoutes } from './routes/rewards';
+import { stateRoutes } from './routes/states';
+import { StateRegistry } from '../statePool/registry';
 import { statusRoutes } from './routes/status';
 
 export interface AppOptions {
@@ -66,6 +69,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const tasks = opts.runtime.catalog;
   rewardRoutes(app, opts.runtime);
+  // Exported states a trainer's label can name (OpenRLHF), kept in the data dir beside the job store.
+  const registry = StateRegistry.forDataDir(opts.runtime.config.dataDir);
+  stateRoutes(app, registry, tasks);
+  openrlhfRoutes(app, opts.runtime, registry, log);
   statusRoutes(app, opts.runtime);
   ideateRoutes(app, opts.ideator);
   healthRoutes(app, opts.runtime, {

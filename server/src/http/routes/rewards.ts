@@ -121,7 +121,7 @@ function secs(s: number | undefined): number | undefined {
  * When the excess over the limit should have drained: recent mean run time × excess ÷ slots, 1 s to 10 min (30 s
  * per excess idea before anything ran here).
  */
-async function retryAfterSec(rt: Runtime, err: QueueFullError): Promise<number> {
+export async function retryAfterSec(rt: Runtime, err: QueueFullError): Promise<number> {
   const excess = err.queued + err.incoming - err.limit;
   const remote = rt.cluster ? await rt.cluster.snapshot().then((c) => c.slots, () => 0) : 0;
   const slots = Math.max(1, rt.pool?.size ?? 0, remote);
