@@ -27,7 +27,7 @@
  */
 import { TerminalTextCleaner } from './ansi';
 import type { Direction, Metric, PrimaryScore } from './protocol';
-import { cursorOut, NameMemo, scanPairs, scanPairsIn } from './scores/lineScanner';
+import { CodeUnits, cursorOut, NameMemo, scanPairs, scanPairsIn } from './scores/lineScanner';
 import { contextKey, guessDirection, isContextName, isKnownMetricName, isValidationName } from './scores/names';
 import { ClassificationReportReader } from './scores/report';
 import { MetricSeries } from './scores/series';
@@ -150,6 +150,8 @@ export class ScoreExtractor {
   private hintSeq = -1;
   private hintAt = -1;
   private readonly maxLine: number;
+  /** The code units of the text being pushed (its own scratch: a line cut out of it is scanned with scanPairs()'s). */
+  private readonly textCodes = new CodeUnits();
 
   constructor(private readonly opts: ScoreOptions = {}) {
     this.cap = Math.max(2, Math.floor(opts.maxSeries ?? 1000));
@@ -184,6 +186,7 @@ export class ScoreExtractor {
   pushText(text: string): void {
     const n = text.length;
     this.textSeq++;
+    const codes = this.textCodes.of(text);
     let colon = text.indexOf(':');
     let equals = text.indexOf('=');
     for (let from = 0; from < n; ) {
@@ -192,7 +195,7 @@ export class ScoreExtractor {
       if (colon >= 0 && colon < from) colon = text.indexOf(':', from);
       if (equals >= 0 && equals < from) equals = text.indexOf('=', from);
       if (to - from > this.maxLine) this.line(text.slice(from, from + this.maxLine));
-      else if (this.lineIn(text, from, to, colon, equals)) {
+      else if (this.lineIn(text, codes, from, to, colon, equals)) {
         colon = cursorOut[0];
         equals = cursorOut[1];
       }
@@ -263,7 +266,7 @@ export class ScoreExtractor {
    * line(text.slice(from, to)) for a line that ends with "\n" (text[to]), read in place when its shape allows.
    * Returns true when it scanned the line for pairs: then cursorOut holds the separator cursors it left.
    */
-  private lineIn(text: string, from: number, to: number, colon: number, equals: number): boolean {
+  private lineIn(text: string, codes: Uint16Array, from: number, to: number, colon: number, equals: number): boolean {
     if (to - from < 3) {
       this.lineCount++;
       return false;
@@ -290,7 +293,7 @@ export class ScoreExtractor {
     this.inRange = true;
     this.rangeFrom = from;
     this.rangeTo = to;
-    scanPairsIn(text, from, to, colon, equals, this.onPair, this.memo);
+    scanPairsIn(text, codes, from, to, colon, equals, this.onPair, this.memo);
     this.inRange = false;
     if (this.seq === before && to - from <= 80) {
       const last = text.charCodeAt(to - 1);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { stripAnsi } from '../../src/core/ansi';
 import { ScoreExtractor, type ScoreOptions } from '../../src/core/scores';
-import { scanPairs, scanPairsIn, cursorOut } from '../../src/core/scores/lineScanner';
+import { CodeUnits, cursorOut, scanPairs, scanPairsIn } from '../../src/core/scores/lineScanner';
 
 const DIR = join(__dirname, '..', 'fixtures', 'logs');
 
@@ -152,6 +152,7 @@ describe('ScoreExtractor.pushText (lines read in place)', () => {
     for (let round = 0; round < 300; round++) {
       const lines = Array.from({ length: 1 + Math.floor(rand() * 20) }, () => pick(rand, pool));
       const text = lines.join('\n') + '\n';
+      const codes = new CodeUnits().of(text);
       let colon = text.indexOf(':');
       let equals = text.indexOf('=');
       let from = 0;
@@ -160,7 +161,7 @@ describe('ScoreExtractor.pushText (lines read in place)', () => {
         if (colon >= 0 && colon < from) colon = text.indexOf(':', from);
         if (equals >= 0 && equals < from) equals = text.indexOf('=', from);
         const inPlace: unknown[] = [];
-        scanPairsIn(text, from, to, colon, equals, (t, s, e, v, p) => inPlace.push([t.slice(s, e), v, p]));
+        scanPairsIn(text, codes, from, to, colon, equals, (t, s, e, v, p) => inPlace.push([t.slice(s, e), v, p]));
         colon = cursorOut[0];
         equals = cursorOut[1];
         assert.ok(colon < 0 || (colon >= to && text.indexOf(':', to) === colon), 'colon cursor');

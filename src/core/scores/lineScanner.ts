@@ -34,12 +34,12 @@ const STOP_BY_LENGTH: string[][] = [];
 for (const w of STOP_WORDS) (STOP_BY_LENGTH[w.length] ??= []).push(w);
 
 /** Case-insensitive: is line[from, to) a stop word? */
-function isStopWord(line: string, from: number, to: number): boolean {
+function isStopWord(codes: Uint16Array, from: number, to: number): boolean {
   const candidates = STOP_BY_LENGTH[to - from];
   if (!candidates) return false;
   outer: for (const w of candidates) {
     for (let k = 0; k < w.length; k++) {
-      if ((line.charCodeAt(from + k) | 0x20) !== w.charCodeAt(k)) continue outer;
+      if ((codes[from + k] | 0x20) !== w.charCodeAt(k)) continue outer;
     }
     return true;
   }
@@ -74,6 +74,13 @@ function isValueEnd(c: number): boolean {
   );
 }
 
+/** 'infinity', any case, at codes[i] (8 code units there). */
+function isInfinity(codes: Uint16Array, i: number): boolean {
+  for (let k = 0; k < 8; k++) if ((codes[i + k] | 0x20) !== INFINITY.charCodeAt(k)) return false;
+  return true;
+}
+const INFINITY = 'infinity';
+
 /** Exact powers of ten (10^0 … 10^22 are all exactly representable as doubles). */
 const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
@@ -86,38 +93,38 @@ let percentOut = false;
  * End of a NaN / infinity token at i ("nan", "NaN", "inf", "Infinity", any case), or -1. The token must end where a
  * value ends, so words such as "nanny" or "info" are not values.
  */
-function nonFiniteEnd(line: string, i: number, n: number): number {
+function nonFiniteEnd(codes: Uint16Array, i: number, n: number): number {
   if (i + 3 > n) return -1;
-  const c = line.charCodeAt(i) | 0x20;
+  const c = codes[i] | 0x20;
   let len = 0;
-  if (c === 0x6e /* n */ && (line.charCodeAt(i + 1) | 0x20) === 0x61 && (line.charCodeAt(i + 2) | 0x20) === 0x6e) len = 3;
-  else if (c === 0x69 /* i */ && (line.charCodeAt(i + 1) | 0x20) === 0x6e && (line.charCodeAt(i + 2) | 0x20) === 0x66) {
-    len = i + 8 <= n && line.slice(i, i + 8).toLowerCase() === 'infinity' ? 8 : 3;
+  if (c === 0x6e /* n */ && (codes[i + 1] | 0x20) === 0x61 && (codes[i + 2] | 0x20) === 0x6e) len = 3;
+  else if (c === 0x69 /* i */ && (codes[i + 1] | 0x20) === 0x6e && (codes[i + 2] | 0x20) === 0x66) {
+    len = i + 8 <= n && isInfinity(codes, i) ? 8 : 3;
   } else return -1;
   const end = i + len;
-  return end >= n || isValueEnd(line.charCodeAt(end)) || line.charCodeAt(end) === 0x2e ? end : -1;
+  return end >= n || isValueEnd(codes[end]) || codes[end] === 0x2e ? end : -1;
 }
 
 /**
  * After a wrapped value ('0.52', np.float64(0.93), tensor(0.93, device='cuda:0')): the index past the wrapper's
  * closer, or -1 when it is not there.
  */
-function closeWrapper(line: string, i: number, n: number, close: number): number {
+function closeWrapper(codes: Uint16Array, i: number, n: number, close: number): number {
   if (i >= n) return -1;
-  const w = line.charCodeAt(i);
+  const w = codes[i];
   if (w === close) return i + 1;
   if (close === 0x29 && w === 0x2c) {
     // The first ')' of the line (a loop bounded by the line's end: indexOf() could run on through later lines).
-    for (let paren = i + 1; paren < n; paren++) if (line.charCodeAt(paren) === 0x29) return paren + 1;
+    for (let paren = i + 1; paren < n; paren++) if (codes[paren] === 0x29) return paren + 1;
   }
   return -1;
 }
 
 /** The tail of parseValue() for a NaN / infinity token ending at i: the wrapper's closer, then a value end. */
-function finishNonFinite(line: string, i: number, n: number, close: number, negative: boolean): number {
-  const isNan = (line.charCodeAt(i - 1) | 0x20) === 0x6e;
-  if (close !== 0 && (i = closeWrapper(line, i, n, close)) < 0) return -1;
-  if (i < n && !isValueEnd(line.charCodeAt(i)) && line.charCodeAt(i) !== 0x2e) return -1;
+function finishNonFinite(codes: Uint16Array, i: number, n: number, close: number, negative: boolean): number {
+  const isNan = (codes[i - 1] | 0x20) === 0x6e;
+  if (close !== 0 && (i = closeWrapper(codes, i, n, close)) < 0) return -1;
+  if (i < n && !isValueEnd(codes[i]) && codes[i] !== 0x2e) return -1;
   valueOut[0] = isNan ? NaN : negative ? -Infinity : Infinity;
   percentOut = false;
   return i;
@@ -127,14 +134,14 @@ function finishNonFinite(line: string, i: number, n: number, close: number, nega
  * Reads a number starting at i (after optional spaces and a numpy/torch wrapper) in a line that ends at n; returns
  * its end or -1.
  */
-function parseValue(line: string, i: number, n: number): number {
+function parseValue(line: string, codes: Uint16Array, i: number, n: number): number {
   let spaces = 0;
-  while (i < n && (line.charCodeAt(i) === 0x20 || line.charCodeAt(i) === 0x09)) {
+  while (i < n && (codes[i] === 0x20 || codes[i] === 0x09)) {
     if (++spaces > 8) return -1;
     i++;
   }
   if (i >= n) return -1;
-  let c = line.charCodeAt(i);
+  let c = codes[i];
   /** Closing character a wrapper needs after the number: ')' for np.float64(…) / tensor(…), the quote for '0.52'. */
   let close = 0;
   if (!isDigit(c) && c !== 0x2d && c !== 0x2b && c !== 0x2e) {
@@ -147,7 +154,7 @@ function parseValue(line: string, i: number, n: number): number {
       close = 0x29;
       let open = i + 8;
       const last = Math.min(n - 1, i + 12);
-      while (open <= last && line.charCodeAt(open) !== 0x28) open++;
+      while (open <= last && codes[open] !== 0x28) open++;
       if (open > last) return -1;
       i = open + 1;
     } else if (c === 0x74 /* t */ && line.startsWith('tensor(', i)) {
@@ -155,12 +162,12 @@ function parseValue(line: string, i: number, n: number): number {
       i += 7;
     } else if ((c | 0x20) !== 0x6e && (c | 0x20) !== 0x69) return -1; // n / i: maybe nan / inf, read below
     if (i >= n) return -1;
-    c = line.charCodeAt(i);
+    c = codes[i];
   }
   const start = i;
   // "loss: nan", "val_loss=-inf", tensor(nan): a value that diverged, recorded as such (never as a score).
-  const nf = nonFiniteEnd(line, c === 0x2d || c === 0x2b ? i + 1 : i, n);
-  if (nf >= 0) return finishNonFinite(line, nf, n, close, c === 0x2d);
+  const nf = nonFiniteEnd(codes, c === 0x2d || c === 0x2b ? i + 1 : i, n);
+  if (nf >= 0) return finishNonFinite(codes, nf, n, close, c === 0x2d);
   const negative = c === 0x2d;
   if (c === 0x2d || c === 0x2b) i++;
   // Digits are accumulated as we go: for up to 15 significant digits and a power of ten within ±22, mantissa and
@@ -170,16 +177,16 @@ function parseValue(line: string, i: number, n: number): number {
   let digits = 0;
   let fraction = 0;
   while (i < n) {
-    const d = line.charCodeAt(i) - 0x30;
+    const d = codes[i] - 0x30;
     if (d < 0 || d > 9) break;
     mantissa = mantissa * 10 + d;
     digits++;
     i++;
   }
-  if (i < n && line.charCodeAt(i) === 0x2e) {
+  if (i < n && codes[i] === 0x2e) {
     i++;
     while (i < n) {
-      const d = line.charCodeAt(i) - 0x30;
+      const d = codes[i] - 0x30;
       if (d < 0 || d > 9) break;
       mantissa = mantissa * 10 + d;
       digits++;
@@ -189,31 +196,31 @@ function parseValue(line: string, i: number, n: number): number {
   }
   if (digits === 0) return -1;
   let exponent = 0;
-  if (i < n && (line.charCodeAt(i) === 0x65 || line.charCodeAt(i) === 0x45)) {
+  if (i < n && (codes[i] === 0x65 || codes[i] === 0x45)) {
     let j = i + 1;
-    const expNegative = j < n && line.charCodeAt(j) === 0x2d;
-    if (j < n && (line.charCodeAt(j) === 0x2d || line.charCodeAt(j) === 0x2b)) j++;
+    const expNegative = j < n && codes[j] === 0x2d;
+    if (j < n && (codes[j] === 0x2d || codes[j] === 0x2b)) j++;
     const expStart = j;
     let e = 0;
-    while (j < n && isDigit(line.charCodeAt(j))) e = e * 10 + (line.charCodeAt(j++) - 0x30);
+    while (j < n && isDigit(codes[j])) e = e * 10 + (codes[j++] - 0x30);
     if (j > expStart) {
       i = j; // "1e-3" is a number; "3epochs" is not an exponent
       exponent = expNegative ? -e : e;
     }
   }
   const end = i;
-  if (close !== 0 && (i = closeWrapper(line, i, n, close)) < 0) return -1;
+  if (close !== 0 && (i = closeWrapper(codes, i, n, close)) < 0) return -1;
   percentOut = false;
   if (i < n) {
-    let t = line.charCodeAt(i);
+    let t = codes[i];
     if (t === 0x25 /* % */) {
       percentOut = true;
       i++;
-      t = i < n ? line.charCodeAt(i) : 0x20;
+      t = i < n ? codes[i] : 0x20;
       if (!isValueEnd(t) && t !== 0x2e) return -1;
     } else if (t === 0x2e /* . */) {
       // A sentence may end right after the number ("accuracy: 0.95."); "4.7.0" is a version, not a value.
-      const after = i + 1 < n ? line.charCodeAt(i + 1) : 0x20;
+      const after = i + 1 < n ? codes[i + 1] : 0x20;
       if (after !== 0x20 && after !== 0x09) return -1;
     } else if (!isValueEnd(t)) return -1;
   }
@@ -233,25 +240,25 @@ function parseValue(line: string, i: number, n: number): number {
  * Start of the name that ends just before index `end` (exclusive) in the line that starts at `from` and ends at n,
  * or -1 when there is no acceptable name.
  */
-function nameStart(line: string, from: number, end: number, n: number): number {
+function nameStart(codes: Uint16Array, from: number, end: number, n: number): number {
   let ws = end;
-  while (ws > from && isNameChar(line.charCodeAt(ws - 1))) ws--;
-  if (ws === end || !isLetter(line.charCodeAt(ws))) return -1;
+  while (ws > from && isNameChar(codes[ws - 1])) ws--;
+  if (ws === end || !isLetter(codes[ws])) return -1;
   if (ws > from) {
-    const before = line.charCodeAt(ws - 1);
+    const before = codes[ws - 1];
     if (before === 0x2f || before === 0x5c) return -1; // a path or URL component ("/src/train.py:42")
   }
   let start = ws;
   for (let words = 1; words < MAX_WORDS; words++) {
     // Another word joins the name only across exactly one space ("ROC AUC", "valid_0's auc", "CV score").
-    if (start - from < 2 || line.charCodeAt(start - 1) !== 0x20 || !isNameChar(line.charCodeAt(start - 2))) break;
+    if (start - from < 2 || codes[start - 1] !== 0x20 || !isNameChar(codes[start - 2])) break;
     let p = start - 1;
-    while (p > from && isNameChar(line.charCodeAt(p - 1))) p--;
-    if (!isLetter(line.charCodeAt(p))) break;
-    if (p > from && (line.charCodeAt(p - 1) === 0x2f || line.charCodeAt(p - 1) === 0x5c)) break;
-    if (isStopWord(line, p, start - 1)) break;
+    while (p > from && isNameChar(codes[p - 1])) p--;
+    if (!isLetter(codes[p])) break;
+    if (p > from && (codes[p - 1] === 0x2f || codes[p - 1] === 0x5c)) break;
+    if (isStopWord(codes, p, start - 1)) break;
     // "loss=nan val_loss=nan": the previous word is the last pair's value, not part of this name.
-    if (nonFiniteEnd(line, p, n) === start - 1) break;
+    if (nonFiniteEnd(codes, p, n) === start - 1) break;
     start = p;
   }
   return start;
@@ -287,26 +294,64 @@ export class NameMemo<T> {
    * path separator just before it, and before a space no word that joins it (none, or one that does not start with
    * a letter: "- val_loss", "epoch 3 loss"; any other word is left to nameStart()).
    */
-  find(place: number, line: string, end: number, from = 0): number {
+  find(place: number, codes: Uint16Array, end: number, from = 0): number {
     if (place >= MEMO_PLACES) return -1;
     const len = this.lengths[place];
     const start = end - len;
     if (len <= 0 || start < from) return -1;
     if (start > from) {
-      const c = line.charCodeAt(start - 1);
+      const c = codes[start - 1];
       if (c === 0x20) {
-        if (start - from >= 2 && isNameChar(line.charCodeAt(start - 2))) {
+        if (start - from >= 2 && isNameChar(codes[start - 2])) {
           let p = start - 1;
-          while (p > from && isNameChar(line.charCodeAt(p - 1))) p--;
-          if (isLetter(line.charCodeAt(p))) return -1;
+          while (p > from && isNameChar(codes[p - 1])) p--;
+          if (isLetter(codes[p])) return -1;
         }
       } else if (isNameChar(c) || c === 0x2f || c === 0x5c) return -1;
     }
     const base = place * MAX_NAME;
-    for (let k = 0; k < len; k++) if (line.charCodeAt(start + k) !== this.codes[base + k]) return -1;
+    for (let k = 0; k < len; k++) if (codes[start + k] !== this.codes[base + k]) return -1;
     return start;
   }
 }
+
+/**
+ * A text's UTF-16 code units in a typed array, the same values charCodeAt() gives. The scanner reads characters from
+ * here: V8 checks a string's representation (flat, sliced, cons, one- or two-byte) on every charCodeAt(), which made
+ * reading characters most of the scanner's time; a typed-array read is a bounds check and a load. Writing a text
+ * here costs about as much as copying it. One scratch array per user, grown to the longest text up to MAX_KEPT code
+ * units (a longer text gets an array of its own, not kept), with a 0 after the text: read at the text's end it stops
+ * every loop and matches no test, as the NaN of charCodeAt() past the end does.
+ */
+export class CodeUnits {
+  private static readonly MAX_KEPT = 1 << 20;
+  private scratch = new Uint16Array(1024);
+  private buf = Buffer.from(this.scratch.buffer);
+
+  of(text: string): Uint16Array {
+    const need = text.length + 1;
+    let codes = this.scratch;
+    let buf = this.buf;
+    if (need > codes.length) {
+      codes = new Uint16Array(Math.max(need, Math.min(CodeUnits.MAX_KEPT, codes.length * 2)));
+      buf = Buffer.from(codes.buffer);
+      if (codes.length <= CodeUnits.MAX_KEPT) {
+        this.scratch = codes;
+        this.buf = buf;
+      }
+    }
+    if (LITTLE_ENDIAN) buf.write(text, 0, 'utf16le');
+    else for (let k = 0; k < text.length; k++) codes[k] = text.charCodeAt(k);
+    codes[text.length] = 0;
+    return codes;
+  }
+}
+
+/** Uint16Array reads the host's byte order; Buffer writes 'utf16le'. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The scratch of scanPairs(), for lines scanned on their own. */
+const lineCodes = new CodeUnits();
 
 /**
  * Where scanPairsIn() left its separator cursors: the first ':' and the first '=' at or after the end of the line it
@@ -316,7 +361,8 @@ export const cursorOut = new Int32Array(2);
 
 /** Calls sink for every name/number pair in the line; with a memo, see NameMemo. */
 export function scanPairs(line: string, sink: PairSink, memo?: NameMemo<unknown>): void {
-  scanPairsIn(line, 0, line.length, line.indexOf(':'), line.indexOf('='), sink, memo);
+  const codes = lineCodes.of(line);
+  scanPairsIn(line, codes, 0, line.length, line.indexOf(':'), line.indexOf('='), sink, memo);
 }
 
 /**
@@ -327,6 +373,7 @@ export function scanPairs(line: string, sink: PairSink, memo?: NameMemo<unknown>
  */
 export function scanPairsIn(
   line: string,
+  codes: Uint16Array,
   from: number,
   n: number,
   colon: number,
@@ -346,43 +393,43 @@ export function scanPairsIn(
     } else {
       p = e;
       equals = line.indexOf('=', p + 1);
-      const prev = p > from ? line.charCodeAt(p - 1) : 0;
-      const next = p + 1 < n ? line.charCodeAt(p + 1) : 0;
+      const prev = p > from ? codes[p - 1] : 0;
+      const next = p + 1 < n ? codes[p + 1] : 0;
       // "==", "!=", "<=", ">=", "=>" are comparisons, not assignments.
       if (next === 0x3d || next === 0x3e || prev === 0x3d || prev === 0x21 || prev === 0x3c || prev === 0x3e) continue;
     }
-    const end = parseValue(line, p + 1, n);
+    const end = parseValue(line, codes, p + 1, n);
     if (end < 0) continue;
     const value = valueOut[0];
     const percent = percentOut;
 
     // Walk back from the separator to the name.
     let k = p - 1;
-    while (k >= from && line.charCodeAt(k) === 0x20) k--;
+    while (k >= from && codes[k] === 0x20) k--;
     if (k < from) continue;
-    const q = line.charCodeAt(k);
+    const q = codes[k];
     if (q === 0x27 || q === 0x22) {
       // Quoted key of a Python dict or JSON object: {'eval_loss': 0.52} / {"auc": 0.9}.
       let open = k - 1;
-      while (open >= from && line.charCodeAt(open) !== q) open--;
+      while (open >= from && codes[open] !== q) open--;
       if (open < from || k - open - 1 < 1 || k - open - 1 > MAX_NAME) continue;
-      if (!isLetter(line.charCodeAt(open + 1))) continue;
+      if (!isLetter(codes[open + 1])) continue;
       sink(line, open + 1, k, value, percent, -1, false);
       continue;
     }
-    if (line.charCodeAt(p) === 0x3d) {
+    if (codes[p] === 0x3d) {
       // Keyword arguments of a call or a repr ("LGBMClassifier(learning_rate=0.05)") are settings, not results: the
       // nearest '(' or ')' before the '=' is an open '(' right after a name.
       let b = p - 1;
-      while (b >= from && line.charCodeAt(b) !== 0x28 && line.charCodeAt(b) !== 0x29) b--;
-      if (b > from && line.charCodeAt(b) === 0x28 && isNameChar(line.charCodeAt(b - 1))) continue;
+      while (b >= from && codes[b] !== 0x28 && codes[b] !== 0x29) b--;
+      if (b > from && codes[b] === 0x28 && isNameChar(codes[b - 1])) continue;
     }
-    const known = memo === undefined ? -1 : memo.find(place, line, k + 1, from);
+    const known = memo === undefined ? -1 : memo.find(place, codes, k + 1, from);
     if (known >= 0) {
       sink(line, known, k + 1, value, percent, place++, true);
       continue;
     }
-    const s = nameStart(line, from, k + 1, n);
+    const s = nameStart(codes, from, k + 1, n);
     if (s < 0 || k + 1 - s > MAX_NAME) continue;
     sink(line, s, k + 1, value, percent, place++, false);
   }
