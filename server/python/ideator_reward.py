@@ -193,9 +193,27 @@ _RETRYABLE_STATUS = {500, 502, 503, 504, 429}
 
 
 class _HttpStatus(Exception):
-    def __init__(self, status: int, body: str) -> None:
+    def __init__(self, status: int, body: str, retry_after: Optional[float] = None) -> None:
         super().__init__(f"HTTP {status}: {body[:300]}")
         self.status = status
+        # Seconds the server asked for (429 queue_full, 503): honoured instead of our own back-off.
+        self.retry_after = retry_after
+
+
+def _parse_retry_after(value: Optional[str]) -> Optional[float]:
+    """Retry-After in seconds (the server sends delta-seconds); an HTTP date or garbage means "not given"."""
+    try:
+        return min(600.0, max(0.0, float(value))) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _retry_wait(error: Exception, attempt: int) -> Tuple[float, bool]:
+    """How long to wait before the next try, and whether that try counts against `retries`: a server that says
+    when to come back (back-pressure) is waited for, bounded only by the call's time budget."""
+    if isinstance(error, _HttpStatus) and error.retry_after is not None:
+        return error.retry_after * (1.0 + 0.2 * random.random()), False
+    return _backoff(attempt), True
 
 
 def _backoff(attempt: int) -> float:
@@ -217,7 +235,7 @@ def _http_json(cfg: _Config, method: str, path: str, body: Optional[dict], timeo
             return res.status, json.loads(res.read().decode("utf-8") or "{}")
     except urllib.error.HTTPError as e:
         text = e.read().decode("utf-8", "replace")
-        raise _HttpStatus(e.code, text) from None
+        raise _HttpStatus(e.code, text, _parse_retry_after(e.headers.get("retry-after") if e.headers else None)) from None
 
 
 def _retrying(cfg: _Config, deadline: float, call):
@@ -226,19 +244,21 @@ def _retrying(cfg: _Config, deadline: float, call):
         try:
             return call()
         except _HttpStatus as e:
-            if e.status not in _RETRYABLE_STATUS or attempt >= cfg.retries:
+            wait, counts = _retry_wait(e, attempt)
+            if e.status not in _RETRYABLE_STATUS or (counts and attempt >= cfg.retries):
                 raise BridgeError(str(e)) from None
             reason = str(e)
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as e:
             if attempt >= cfg.retries:
                 raise BridgeError(f"cannot reach {cfg.url}: {e}") from None
             reason = str(e)
-        wait = _backoff(attempt)
+            wait, counts = _backoff(attempt), True
         if time.monotonic() + wait > deadline:
             raise BridgeError(f"no reward within the call's time budget ({reason})")
         log.info("ideator reward: retry %d in %.1fs (%s)", attempt + 1, wait, reason)
         time.sleep(wait)
-        attempt += 1
+        if counts:
+            attempt += 1
 
 
 def _wait_path(job_id: str, seconds: float) -> str:
@@ -401,7 +421,7 @@ async def _ahttp_json(cfg: _Config, method: str, path: str, body: Optional[dict]
             writer.close()
         text = raw.decode("utf-8", "replace")
         if status >= 400:
-            raise _HttpStatus(status, text)
+            raise _HttpStatus(status, text, _parse_retry_after(hdrs.get("retry-after")))
         return status, json.loads(text or "{}")
 
     try:
@@ -418,18 +438,20 @@ async def _aretrying(cfg: _Config, deadline: float, call):
         try:
             return await call()
         except _HttpStatus as e:
-            if e.status not in _RETRYABLE_STATUS or attempt >= cfg.retries:
+            wait, counts = _retry_wait(e, attempt)
+            if e.status not in _RETRYABLE_STATUS or (counts and attempt >= cfg.retries):
                 raise BridgeError(str(e)) from None
             reason = str(e)
         except (ConnectionError, TimeoutError, OSError) as e:
             if attempt >= cfg.retries:
                 raise BridgeError(f"cannot reach {cfg.url}: {e}") from None
             reason = str(e)
-        wait = _backoff(attempt)
+            wait, counts = _backoff(attempt), True
         if time.monotonic() + wait > deadline:
             raise BridgeError(f"no reward within the call's time budget ({reason})")
         await asyncio.sleep(wait)
-        attempt += 1
+        if counts:
+            attempt += 1
 
 
 _async_slots: Dict[Tuple[int, int], asyncio.Semaphore] = {}

@@ -57,11 +57,14 @@ def closed_port():
 
 
 class FlakyProxy:
-    """Answers 503 to the first `failures` requests, then forwards to the real server."""
+    """Answers `status` (503) to the first `failures` requests, with Retry-After when given, then forwards to the
+    real server."""
 
-    def __init__(self, target, failures):
+    def __init__(self, target, failures, status=503, retry_after=None):
         self.target = target
         self.failures = failures
+        self.status = status
+        self.retry_after = retry_after
         self.seen = 0
         proxy = self
 
@@ -73,8 +76,10 @@ class FlakyProxy:
                 proxy.seen += 1
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 if proxy.seen <= proxy.failures:
-                    self.send_response(503)
+                    self.send_response(proxy.status)
                     self.send_header("content-type", "application/json")
+                    if proxy.retry_after is not None:
+                        self.send_header("retry-after", str(proxy.retry_after))
                     payload = b'{"error":{"code":"unavailable","message":"try later"}}'
                     self.send_header("content-length", str(len(payload)))
                     self.end_headers()
@@ -286,6 +291,33 @@ class BridgeAgainstRealServer(unittest.TestCase):
             self.assertEqual(r["score"], 1.0)
             self.assertEqual(r["bridge_error"], 0.0)
             self.assertGreaterEqual(proxy.seen, 3)
+        finally:
+            proxy.close()
+
+    def test_honours_retry_after_on_429_without_using_up_retries(self):
+        # Back-pressure (queue_full): the server says when to come back; the bridge waits that long, as often as the
+        # budget allows, even with retries=0.
+        for call in ("sync", "async"):
+            proxy = FlakyProxy(URL, failures=2, status=429, retry_after=1)
+            try:
+                t0 = time.monotonic()
+                kw = dict(solution_str=idea(0.95, f"retry-after-{call}"), ground_truth=state(0.5, f"retry-after-{call}"), url=proxy.url, retries=0)
+                r = bridge.compute_score(**kw) if call == "sync" else asyncio.run(bridge.compute_score_async(**kw))
+                took = time.monotonic() - t0
+                self.assertEqual(r["bridge_error"], 0.0, r)
+                self.assertEqual(r["score"], 1.0)
+                self.assertGreaterEqual(took, 2.0, "waited the Retry-After twice")
+                self.assertGreaterEqual(proxy.seen, 3)
+            finally:
+                proxy.close()
+
+    def test_retry_after_beyond_the_budget_gives_up_in_time(self):
+        proxy = FlakyProxy(URL, failures=100, status=429, retry_after=30)
+        try:
+            t0 = time.monotonic()
+            r = bridge.compute_score(solution_str=idea(0.9, "too-long"), ground_truth=state(0.5, "too-long"), url=proxy.url, timeout=4)
+            self.assertEqual(r["bridge_error"], 1.0)
+            self.assertLess(time.monotonic() - t0, 6)
         finally:
             proxy.close()
 
