@@ -91,6 +91,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
       leaseMs: config.leaseMs,
       pollMs: config.pollMs,
       log: say,
+      taskHash: async (task) => (await runtime.bundles.get(task)).hash,
       onComplete: (work, o) => {
         runtime.metrics.observeIdea(o.status, o.durationMs);
         logIdea(work, o);

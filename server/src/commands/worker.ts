@@ -5,7 +5,7 @@
  *   loses nothing: its leases expire (or its death is noticed) and another worker resumes the ideas.
  * - scale-out (`--redis URL --server URL`): on any machine, takes ideas from the Redis queue of an
  *   `ideator serve --redis URL` and sends results back through it (queue/redis/remoteWorker.ts). Tasks come from
- *   this machine (--tasks-dir or the bundled ones), exactly as the server would resolve them.
+ *   the server as hash-checked bundles (GET /v1/tasks/:id/bundle), cached in <data-dir>/task-cache.
  */
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +20,9 @@ const HELP = `usage: ideator worker --data-dir DIR [options]
 Executes queued reward ideas until SIGINT/SIGTERM: from the store in DIR (the folder \`ideator serve --data-dir\`
 uses, same machine), or, with --redis, from the Redis queue of an \`ideator serve --redis\` on any machine.
   --redis URL           take ideas from this Redis (redis://HOST:PORT[/DB]; env IDEATOR_REDIS_URL) and send results
-                        back through it; --data-dir then only holds this worker's run folders (default
-                        ./.ideator/worker). Tasks are resolved on this machine (--tasks-dir, else the bundled ones)
+                        back through it; --data-dir then only holds this worker's run folders and task cache
+                        (default ./.ideator/worker). Tasks come from --server as bundles checked against their
+                        sha256 and cached in <data-dir>/task-cache (the 16 most recently used)
   --server URL          the \`ideator serve --redis\` this worker works for (required with --redis)
   --json                print {"pid","owner","slots"} on stdout once running
 ${RUNTIME_HELP}`;
@@ -61,13 +62,17 @@ async function remoteWorker(
   const slots = makeSlots({ slots: config.slots, gpus: host.gpus, cpus: cpus().length });
   const { RemoteWorker } = await import('../queue/redis/remoteWorker');
   const { redactRedisUrl } = await import('../queue/redis/protocol');
+  const { TaskCache } = await import('../queue/redis/taskCache');
   const version = packageVersion();
+  const serverUrl = server.replace(/\/+$/, '');
+  const tasks = new TaskCache({ dir: join(host.dataDir, 'task-cache'), serverUrl, token: process.env.IDEATOR_SERVER_TOKEN?.trim() || undefined, log: say });
   const worker = new RemoteWorker({
     env: host.env,
     slots,
     gpus: host.gpus ?? [],
     redisUrl,
-    serverUrl: server.replace(/\/+$/, ''),
+    serverUrl,
+    tasks,
     version,
     leaseMs: config.leaseMs,
     maxAttempts: config.maxAttempts,

@@ -18,6 +18,7 @@ import { rewardRoutes } from './routes/rewards';
 import { stateRoutes } from './routes/states';
 import { StateRegistry } from '../statePool/registry';
 import { statusRoutes } from './routes/status';
+import { taskRoutes } from './routes/tasks';
 
 export interface AppOptions {
   runtime: Runtime;
@@ -74,6 +75,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   stateRoutes(app, registry, tasks);
   openrlhfRoutes(app, opts.runtime, registry, log);
   statusRoutes(app, opts.runtime);
+  taskRoutes(app, opts.runtime.bundles);
   ideateRoutes(app, opts.ideator);
   healthRoutes(app, opts.runtime, {
     version: opts.version ?? '0.0.0',

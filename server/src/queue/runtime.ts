@@ -4,7 +4,8 @@
  * worker` and `ideator demo` all start from here, so they run ideas identically.
  *
  * Data dir layout: <dataDir>/store/ideator.sqlite (+ WAL files), <dataDir>/work/<pid>-<idea>-XXXX/ (one per run,
- * removed after it; leftovers of killed processes are swept at start-up).
+ * removed after it; leftovers of killed processes are swept at start-up), <dataDir>/task-bundles/ (a server's task
+ * bundles for Redis workers), <dataDir>/task-cache/<sha256>/ (a Redis worker's unpacked bundles).
  */
 import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -19,6 +20,7 @@ import { Baselines } from '../rewards/baseline';
 import { RunShare } from '../rewards/runShare';
 import { abandonedOutcome } from '../rewards/outcomes';
 import type { BaselineMode, EvalEnv } from '../rewards/env';
+import { TaskBundles } from '../rewards/taskBundles';
 import { TaskCatalog } from '../rewards/taskCatalog';
 import { bundledTasksDir } from '../tasks/loader';
 import { resolvePython } from '../tasks/python';
@@ -70,6 +72,8 @@ export interface Runtime {
   pool: WorkerPool | undefined;
   env: EvalEnv;
   catalog: TaskCatalog;
+  /** The catalog's tasks as hash-named bundles (<dataDir>/task-bundles) for Redis workers (GET /v1/tasks/:id/bundle). */
+  bundles: TaskBundles;
   isolation: IsolationInfo;
   sandbox: SandboxHost;
   metrics: Metrics;
@@ -205,6 +209,7 @@ export function createRuntime(config: RuntimeConfig): Runtime {
     pool,
     env,
     catalog,
+    bundles: new TaskBundles(catalog, join(host.dataDir, 'task-bundles'), config.log),
     isolation,
     sandbox,
     metrics,

@@ -4,10 +4,11 @@
  * with a cache of loaded tasks and prepared data, and lists the paths a sandboxed run must not see (the task
  * folder, the raw and private data: reading the answers would be reward hacking).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { bundledTasksDir, defaultDataDir, loadTask, type Task } from '../tasks/loader';
-import { prepareTask } from '../tasks/prepare';
+import { BUNDLE_MANIFEST, BundleManifestSchema } from '../tasks/bundle';
+import { prepareTask, preparedPaths } from '../tasks/prepare';
 
 const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -37,6 +38,16 @@ export class TaskCatalog {
       if (existsSync(join(dir, 'config.yaml'))) return dir;
     }
     return undefined;
+  }
+
+  /** Every task id the configured folders hold (the first folder holding an id wins, as in locate). */
+  ids(): string[] {
+    const ids = new Set<string>();
+    for (const root of this.taskDirs) {
+      if (!existsSync(root)) continue;
+      for (const n of readdirSync(root)) if (TASK_ID.test(n) && existsSync(join(root, n, 'config.yaml'))) ids.add(n);
+    }
+    return [...ids].sort();
   }
 
   has(id: string): boolean {
@@ -73,5 +84,34 @@ export class TaskCatalog {
   /** Paths to hide from a run of this task: the task folder and its data folder (raw + private answers). */
   static hiddenPaths(ready: ReadyTask): string[] {
     return [...new Set([ready.task.dir, join(ready.dataDir, ready.task.id)].map((p) => resolve(p)))];
+  }
+}
+
+/**
+ * The ReadyTask of an unpacked task bundle (tasks/bundle.ts; a Redis worker's task cache): the data in it is already
+ * prepared (prepare's marker included), so nothing runs prepare.py here.
+ */
+export async function readyFromBundle(dir: string): Promise<ReadyTask> {
+  const manifest = BundleManifestSchema.parse(JSON.parse(readFileSync(join(dir, BUNDLE_MANIFEST), 'utf8')));
+  const task = await loadTask(join(dir, manifest.task));
+  if (task.id !== manifest.id) throw new Error(`task bundle ${dir}: holds task '${task.id}', its manifest says '${manifest.id}'`);
+  const dataDir = resolve(dir, manifest.data);
+  const paths = preparedPaths(task, dataDir);
+  if (!existsSync(paths.answersPath)) throw new Error(`task bundle ${dir}: no answers at ${paths.answersPath}`);
+  return { task, dataDir, publicDir: paths.publicDir };
+}
+
+/** A catalog whose tasks come ready from elsewhere (a worker's task bundles): ready(id) asks `resolveReady`. */
+export class ReadyTaskCatalog extends TaskCatalog {
+  constructor(private readonly resolveReady: (id: string) => Promise<ReadyTask>) {
+    super([]);
+  }
+
+  override ready(id: string): Promise<ReadyTask> {
+    return this.resolveReady(id);
+  }
+
+  override async load(id: string): Promise<Task> {
+    return (await this.resolveReady(id)).task;
   }
 }

@@ -46,7 +46,8 @@ for key in ("raw", "public", "private"):
 fn(raw=Path(spec["raw"]), public=Path(spec["public"]), private=Path(spec["private"]))
 `;
 
-function cacheKey(task: Task): string {
+/** The key prepare's marker records: a hash of config.yaml and the preparer (task bundles carry it). */
+export function preparedKey(task: Task): string {
   const h = createHash('sha256');
   h.update(readFileSync(join(task.dir, 'config.yaml')));
   if (task.preparer) h.update(readFileSync(task.preparer.file));
@@ -74,7 +75,7 @@ function readMarker(root: string): string | undefined {
 export async function prepareTask(task: Task, options: PrepareOptions = {}): Promise<PreparedData> {
   const dataDir = resolve(options.dataDir ?? defaultDataDir(task));
   const paths = preparedPaths(task, dataDir);
-  const key = cacheKey(task);
+  const key = preparedKey(task);
   const ready = existsSync(paths.answersPath) && (options.gradingOnly === true || existsSync(paths.publicDir));
   const marker = readMarker(paths.root);
   if (ready && !options.force && (marker === key || (marker === undefined && !task.selfContained))) {

@@ -56,6 +56,8 @@ export interface DispatcherOptions {
   /** Full reconcile period (ms; default 60 s). */
   reconcileMs?: number;
   log?: (message: string) => void;
+  /** The sha256 of a task's bundle (rewards/taskBundles.ts), put on its ideas so workers fetch that bundle. */
+  taskHash?: (task: string) => Promise<string>;
   /** One idea's result was recorded (once per idea). */
   onComplete?: (work: { key: string; attempts: number }, outcome: IdeaOutcome) => void;
 }
@@ -213,7 +215,7 @@ export class Dispatcher implements ClusterView {
   }
 
   /** The job data of one idea: what the worker runs, the server's policy, and p_t when the store has it. */
-  private jobData(work: IdeaWork): IdeaJob {
+  private jobData(work: IdeaWork, hashes: Map<string, string | undefined>): IdeaJob {
     let baseline: IdeaJob['baseline'];
     if (this.opts.policy.baseline === 'measure' && work.task) {
       const key = Baselines.key(work.state, safeCodePath(work.state.codePath), work.task, work.timeoutSec);
@@ -228,10 +230,29 @@ export class Dispatcher implements ClusterView {
       raw: work.raw,
       scheme: work.scheme,
       task: work.task ?? null,
+      ...(work.task && hashes.get(work.task) ? { taskHash: hashes.get(work.task) } : {}),
       timeoutSec: work.timeoutSec ?? null,
       policy: this.opts.policy,
       ...(baseline ? { baseline } : {}),
     };
+  }
+
+  /**
+   * The bundle hash of each task of these ideas. A task whose bundle cannot be made goes without (the worker then
+   * resolves it on its own machine, and says so if it cannot).
+   */
+  private async taskHashes(works: IdeaWork[]): Promise<Map<string, string | undefined>> {
+    const out = new Map<string, string | undefined>();
+    if (!this.opts.taskHash) return out;
+    for (const task of new Set(works.map((w) => w.task).filter((t): t is string => !!t))) {
+      try {
+        out.set(task, await this.opts.taskHash(task));
+      } catch (err) {
+        out.set(task, undefined);
+        this.noteError(`bundle of task ${task}`, err as Error);
+      }
+    }
+    return out;
   }
 
   /** Leases a batch of queued ideas and adds them to the queue; true when the batch was full (more may wait). */
@@ -240,8 +261,9 @@ export class Dispatcher implements ClusterView {
     const works = this.opts.store.dispatch(this.owner, this.timings.dispatchLeaseMs, batch);
     if (works.length === 0) return false;
     try {
+      const hashes = await this.taskHashes(works);
       await withTimeout(
-        this.ideas.addBulk(works.map((w) => ({ name: 'idea', data: this.jobData(w), opts: { ...JOB_OPTS, jobId: w.key, priority: priorityOf(w.expectedMs) } }))),
+        this.ideas.addBulk(works.map((w) => ({ name: 'idea', data: this.jobData(w, hashes), opts: { ...JOB_OPTS, jobId: w.key, priority: priorityOf(w.expectedMs) } }))),
         REDIS_CALL_MS,
         'adding ideas to the queue',
       );
@@ -288,8 +310,9 @@ export class Dispatcher implements ClusterView {
         if (work) add.push(work);
       }
       if (add.length) {
+        const hashes = await this.taskHashes(add);
         await withTimeout(
-          this.ideas.addBulk(add.map((w) => ({ name: 'idea', data: this.jobData(w), opts: { ...JOB_OPTS, jobId: w.key, priority: priorityOf(w.expectedMs) } }))),
+          this.ideas.addBulk(add.map((w) => ({ name: 'idea', data: this.jobData(w, hashes), opts: { ...JOB_OPTS, jobId: w.key, priority: priorityOf(w.expectedMs) } }))),
           REDIS_CALL_MS,
           're-adding ideas',
         );

@@ -16,7 +16,10 @@ import { z } from 'zod';
 import { IdeatorStateSchema, RewardResultSchema, RewardSchemeSchema } from '../../../../src/core/protocol';
 import type { ClusterSnapshot } from '../runtime';
 
-/** Bumped when a message changes incompatibly: a worker refuses jobs of another version (they wait for one that speaks it). */
+/**
+ * Bumped when a message changes incompatibly: a worker refuses jobs of another version (they wait for one that speaks
+ * it). An optional field is a compatible change (zod drops keys it does not know, so older workers ignore it).
+ */
 export const PROTOCOL_VERSION = 1;
 
 export const KEY_PREFIX = 'ideator';
@@ -54,6 +57,15 @@ export const IdeaJobSchema = z.object({
   raw: z.string(),
   scheme: RewardSchemeSchema,
   task: z.string().nullable(),
+  /**
+   * sha256 of the task's bundle on the server (GET /v1/tasks/:id/bundle): the worker runs the idea against that
+   * exact bundle (its cache or a download). Absent (an older server, or a bundle the server could not make): the
+   * worker resolves the task on its own machine.
+   */
+  taskHash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   timeoutSec: z.number().nullable(),
   policy: PolicySchema,
   /** p_t the server already has for this state (SQLite), so no worker measures it again. */

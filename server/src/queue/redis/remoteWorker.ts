@@ -12,6 +12,8 @@
  * - Heartbeat: a hash `ideator:worker:<id>` (slots, busy, GPUs, host, pid, version), expiring unless renewed, and
  *   the id in the sorted set `ideator:workers`: the server's /metrics counts live workers and their slots.
  * - p_t: measured once for the whole cluster (clusterBaselines.ts), with the server's policy from the job.
+ * - Tasks: an idea whose job names its task's bundle hash runs against that bundle from the server, cached in
+ *   <data-dir>/task-cache (taskCache.ts); a job without one (an older server) resolves the task on this machine.
  */
 import { hostname } from 'node:os';
 import { Queue, WaitingError, UnrecoverableError, Worker, type Job } from 'bullmq';
@@ -20,8 +22,10 @@ import { newOwnerId, type IdeaOutcome } from '../../jobs/store';
 import type { EvalEnv, Slot } from '../../rewards/env';
 import { evaluateIdea, EvaluationAborted } from '../../rewards/evaluate';
 import { internalFailureOutcome } from '../../rewards/outcomes';
+import { ReadyTaskCatalog } from '../../rewards/taskCatalog';
 import { DEFAULT_MAX_TIMEOUT_SEC } from '../runtime';
 import { ClusterBaselines, JobBaselines } from './clusterBaselines';
+import type { TaskCache } from './taskCache';
 import {
   connectionOptions,
   encodeWorker,
@@ -49,8 +53,10 @@ export interface RemoteWorkerOptions {
   slots: Slot[];
   gpus: string[];
   redisUrl: string;
-  /** The server this worker works for (recorded in its heartbeat; task bundles over its API come later). */
+  /** The server this worker works for (recorded in its heartbeat; task bundles come from its API). */
   serverUrl: string;
+  /** Task bundles by hash (downloaded from serverUrl); without one every task resolves on this machine. */
+  tasks?: TaskCache;
   version: string;
   /** --lease-sec: lock of a running idea; a killed worker's ideas are redelivered after about two of these. */
   leaseMs?: number;
@@ -185,10 +191,15 @@ export class RemoteWorker {
     this.inflight.set(key, ac);
     void this.heartbeat();
     this.opts.onStart?.(data);
+    const cache = this.opts.tasks;
+    const taskHash = data.task && data.taskHash && cache ? data.taskHash : undefined;
+    let bundle: ReturnType<TaskCache['acquire']> | undefined;
     try {
       const baselines = new JobBaselines(data.policy.baseline, this.baselines, data.baseline);
       const env: EvalEnv = {
         ...this.opts.env,
+        // The server's own bundle of the task (exactly its files and prepared data), fetched once per hash.
+        ...(taskHash && cache ? { catalog: new ReadyTaskCatalog((id) => (bundle ??= cache.acquire(id, taskHash))) } : {}),
         // The server's policy, so the reward does not depend on which worker ran the idea.
         defaultTimeoutSec: data.policy.defaultTimeoutSec,
         maxTimeoutSec: data.policy.maxTimeoutSec ?? DEFAULT_MAX_TIMEOUT_SEC,
@@ -219,6 +230,7 @@ export class RemoteWorker {
       this.opts.onComplete?.(data, outcome);
       return { worker: this.id };
     } finally {
+      if (bundle && taskHash) await bundle.then(() => cache?.release(taskHash), () => undefined);
       this.inflight.delete(key);
       this.slots.give(slot);
       void this.heartbeat();
