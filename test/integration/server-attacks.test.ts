@@ -7,11 +7,11 @@
  * A client's 24 h timeout is cut to the server's --max-timeout-sec.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { api, ideaWithScript, REPO, removeDir, startServer, tempDir, waitJob, type RunningServer } from './serverHarness';
+import { api, ideaWithScript, tempDir, removeDir, REPO, processesMentioning, type RunningServer, startServer, waitJob } from './serverHarness';
 
 const CHURN = join(REPO, 'server', 'tasks', 'churn-binary');
 const SECRET = 'sk-ant-SECRET-e2e-attack';
@@ -19,12 +19,6 @@ const baseline = readFileSync(join(CHURN, 'solutions', '01_constant.py'), 'utf8'
 const honest = readFileSync(join(CHURN, 'solutions', '04_logistic_features.py'), 'utf8');
 const leaderboard = readFileSync(join(CHURN, 'leaderboard.csv'), 'utf8');
 const state = { taskId: 'churn-binary', taskDescription: 'churn', score: { value: 0.5, direction: 'higher' }, code: baseline };
-
-function processesMentioning(text: string): string[] {
-  return execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => l.includes(text) && !l.includes('ps -eo'));
-}
 
 /** Tries each forgery; lists what worked on stdout; submits the answers if any worked, else the constant baseline. */
 function forger(server: RunningServer, outside: string): string {

@@ -5,11 +5,11 @@
  * runs die with it.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Job } from '../../src/core/protocol';
-import { api, ideaWithScript, removeDir, REPO, startServer, tempDir, toyState, waitJob, type RunningServer } from './serverHarness';
+import { api, ideaWithScript, tempDir, toyState, removeDir, REPO, processesMentioning, type RunningServer, startServer, waitJob } from './serverHarness';
 
 function slowIdeas(n: number, seconds: number, tag: string): string[] {
   return Array.from({ length: n }, (_, i) => ideaWithScript(`import time\ntime.sleep(${seconds})\nprint("acc: ${(0.6 + i / 100).toFixed(2)}")  # ${tag} ${i}`));
@@ -43,12 +43,6 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-function processesMentioning(text: string): string[] {
-  return execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => l.includes(text) && !l.includes('ps -eo'));
 }
 
 function doneTotal(metrics: string): number {

@@ -13,9 +13,7 @@
  * Skipped, saying why, where redis-server is not installed (scripts/setup.sh installs it).
  */
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -25,80 +23,8 @@ import { JobStore } from '../../server/src/jobs/store';
 import { Dispatcher } from '../../server/src/queue/redis/dispatcher';
 import { KEY_PREFIX, IDEAS_QUEUE } from '../../server/src/queue/redis/protocol';
 import { abandonedOutcome } from '../../server/src/rewards/outcomes';
+import { freePort, LEASE, RedisProcess, REDIS_SKIP, until } from './redisHarness';
 import { api, ideaWithScript, removeDir, REPO, startServer, tempDir, toyState, waitJob, type RunningServer } from './serverHarness';
-
-const HAVE_REDIS = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
-const SKIP = HAVE_REDIS ? false : 'redis-server is not installed (apt-get install redis-server; scripts/setup.sh installs it)';
-/** Short leases so a killed worker's idea is redelivered within seconds. */
-const LEASE = ['--lease-sec', '2'];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection({ host: '127.0.0.1', port });
-    let buf = '';
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(1000, () => done(false));
-    sock.once('error', () => done(false));
-    sock.once('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (c) => {
-      buf += c.toString();
-      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
-    });
-  });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** A redis-server of our own: AOF on, no RDB snapshots, its files in `dir`. */
-class RedisProcess {
-  proc: ChildProcess | undefined;
-  constructor(
-    readonly port: number,
-    readonly dir: string,
-  ) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    mkdirSync(this.dir, { recursive: true });
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--dir', this.dir, '--save', '', '--protected-mode', 'no'], {
-      stdio: 'ignore',
-    });
-    await until(`redis on ${this.port}`, async () => ((await ping(this.port)) ? true : undefined), 20_000);
-  }
-
-  async kill9(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGKILL');
-    await exited;
-  }
-}
 
 function ideaRows(dataDir: string): { status: string; attempts: number }[] {
   const db = new Database(join(dataDir, 'store', 'ideator.sqlite'), { readonly: true, fileMustExist: true });
@@ -136,7 +62,7 @@ function assertAllOnce(job: Job, n: number): void {
   });
 }
 
-describe('scale-out on Redis + BullMQ', { skip: SKIP }, () => {
+describe('scale-out on Redis + BullMQ', { skip: REDIS_SKIP }, () => {
   const cleanups: (() => Promise<void> | void)[] = [];
   after(async () => {
     for (const c of cleanups.reverse()) await c();

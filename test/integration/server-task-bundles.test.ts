@@ -8,60 +8,23 @@
  * Skipped, saying why, where redis-server is not installed (scripts/setup.sh installs it).
  */
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BundleHashMismatch, verifyBundle } from '../../server/src/tasks/bundle';
+import { freePort, LEASE, RedisProcess, REDIS_SKIP } from './redisHarness';
 import { api, ideaWithScript, removeDir, REPO, startServer, tempDir, type RunningServer } from './serverHarness';
 
-const HAVE_REDIS = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
-const SKIP = HAVE_REDIS ? false : 'redis-server is not installed (apt-get install redis-server; scripts/setup.sh installs it)';
-const LEASE = ['--lease-sec', '2'];
 const TOKEN = 'bundle-test-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const CHURN = join(REPO, 'server', 'tasks', 'churn-binary');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection({ host: '127.0.0.1', port });
-    let buf = '';
-    const done = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(1000, () => done(false));
-    sock.once('error', () => done(false));
-    sock.once('connect', () => sock.write('PING\r\n'));
-    sock.on('data', (c) => {
-      buf += c.toString();
-      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
-    });
-  });
-}
-
 async function startRedis(dir: string): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  mkdirSync(dir, { recursive: true });
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--protected-mode', 'no'], { stdio: 'ignore' });
-  for (const t0 = Date.now(); !(await ping(port)); ) {
-    if (Date.now() - t0 > 20_000) throw new Error('redis-server did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url: `redis://127.0.0.1:${port}`, proc };
+  const redis = new RedisProcess(await freePort(), dir);
+  await redis.start();
+  return { url: redis.url, proc: redis.proc! };
 }
 
 /** GETs of the bundle route the server answered 200, from its /metrics. */
@@ -71,7 +34,7 @@ async function bundleDownloads(server: RunningServer): Promise<number> {
   return hit ? Number(hit[1]) : 0;
 }
 
-describe('task bundles: a worker without the task folder', { skip: SKIP }, () => {
+describe('task bundles: a worker without the task folder', { skip: REDIS_SKIP }, () => {
   const cleanups: (() => Promise<void> | void)[] = [];
   after(async () => {
     for (const c of cleanups.reverse()) await c();

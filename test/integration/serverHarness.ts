@@ -3,7 +3,7 @@
  * on 127.0.0.1 and talks to it over HTTP, so the integration tests exercise exactly what users run — including
  * what happens when that process is killed with SIGKILL.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,6 +24,13 @@ export interface RunningServer {
   stop(): Promise<number | null>;
   /** SIGKILL and wait for exit. */
   kill9(): Promise<void>;
+}
+
+/** Lines of `ps` (pid and command line) that mention `text`: what a test expects to be gone. */
+export function processesMentioning(text: string): string[] {
+  return execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes(text) && !l.includes('ps -eo'));
 }
 
 export function tempDir(prefix = 'ideator-it-'): string {
