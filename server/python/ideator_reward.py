@@ -22,8 +22,11 @@ self_reported = 1.
 Every call returns the same keys (VeRL stacks them per key and takes the key set from the first sample): "score",
 the numeric flags improved / not_improved / exec_failed / timeout / format_error / bridge_error, duration_s,
 self_reported, and the reward-hacking guard: guard_flagged plus one 0/1 key per flag (guard_touches_evaluation,
-guard_prints_metric, guard_submission_path, guard_reads_outside_data). The guard never changes "score". It never
-raises by default: a failure gives score IDEATOR_REWARD_FAILURE_SCORE (0.0) with bridge_error = 1 and a log line.
+guard_prints_metric, guard_submission_path, guard_reads_outside_data), and the collapse monitor's figures of the
+sample's group (the job: answers to one state sent together): group_distinct, group_type_entropy (bits),
+group_near_duplicate_rate, group_zero_variance (1 = every reward of the group equal: no GRPO signal); 0 when the
+server sends none. The guard never changes "score". It never raises by default: a failure gives score
+IDEATOR_REWARD_FAILURE_SCORE (0.0) with bridge_error = 1 and a log line.
 
 Environment:
   IDEATOR_SERVER_URL        server root (default http://127.0.0.1:8787)
@@ -63,7 +66,10 @@ STATUSES = ("improved", "not_improved", "exec_failed", "timeout", "format_error"
 # The reward-hacking guard's flags (src/core/protocol.ts GuardFlagSchema), one 0/1 key each: "guard_" + name.
 GUARD_FLAGS = ("touches_evaluation", "prints_metric", "submission_path", "reads_outside_data")
 GUARD_KEYS = ("guard_flagged",) + tuple("guard_" + f for f in GUARD_FLAGS)
-RESULT_KEYS = ("score",) + STATUSES + ("bridge_error", "duration_s", "self_reported") + GUARD_KEYS
+# The collapse monitor's figures of the sample's group (the job's `diversity`; 0 when absent): distinct ideas,
+# idea-type entropy in bits, near-duplicate share, and 1 when every reward of the group is equal (no GRPO signal).
+GROUP_KEYS = ("group_distinct", "group_type_entropy", "group_near_duplicate_rate", "group_zero_variance")
+RESULT_KEYS = ("score",) + STATUSES + ("bridge_error", "duration_s", "self_reported") + GUARD_KEYS + GROUP_KEYS
 OVERRIDES = ("url", "token", "scheme", "timeout", "retries", "on_error", "failure_score", "return_kind", "allow_printed_score")
 
 
@@ -152,7 +158,18 @@ def _body(state: dict, ideas: List[str], task: Optional[str], cfg: _Config, allo
     return body
 
 
-def _result_dict(result: Optional[dict], cfg: _Config, error: Optional[str] = None, duration: float = 0.0) -> Dict[str, float]:
+def _group_figures(out: Dict[str, float], diversity: Any) -> None:
+    """Copies a job's `diversity` into the group_* keys (they stay 0 when the server sent none)."""
+    if not isinstance(diversity, dict):
+        return
+    for key, field in (("group_distinct", "distinct"), ("group_type_entropy", "typeEntropy"), ("group_near_duplicate_rate", "nearDuplicateRate")):
+        value = diversity.get(field)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = float(value)
+    out["group_zero_variance"] = 1.0 if diversity.get("zeroVariance") is True else 0.0
+
+
+def _result_dict(result: Optional[dict], cfg: _Config, error: Optional[str] = None, duration: float = 0.0, diversity: Any = None) -> Dict[str, float]:
     out = {k: 0.0 for k in RESULT_KEYS}
     if result is None:
         out["score"] = cfg.failure_score
@@ -170,6 +187,7 @@ def _result_dict(result: Optional[dict], cfg: _Config, error: Optional[str] = No
             # result keeps the same keys.
             if flag in GUARD_FLAGS:
                 out["guard_" + flag] = 1.0
+        _group_figures(out, diversity)
     out["duration_s"] = float(duration)
     return out
 
@@ -330,7 +348,7 @@ def compute_score(data_source: Any = None, solution_str: Any = None, ground_trut
         text = solution_str if isinstance(solution_str, str) else ("" if solution_str is None else str(solution_str))
         with _slot(cfg):
             job = _run_job_sync(cfg, _body(state, [text], task, cfg, allows_printed_score(extra_info, cfg)), started)
-        return _shape(_result_dict(job["results"][0], cfg, duration=time.monotonic() - started), cfg)
+        return _shape(_result_dict(job["results"][0], cfg, duration=time.monotonic() - started, diversity=job.get("diversity")), cfg)
     except BridgeError as e:
         return _shape(_fail(cfg, str(e), started), cfg)
     except Exception as e:  # never break the trainer by default
@@ -366,7 +384,7 @@ def compute_score_batch(data_sources: Any = None, solution_strs: Any = None, gro
             with _slot(cfg):
                 job = _run_job_sync(cfg, _body(state, [str(sols[i] or "") for i in indices], task, cfg, allow_printed), t0)
             for r in job["results"]:
-                out[indices[r["index"]]] = _shape(_result_dict(r, cfg, duration=time.monotonic() - t0), cfg)
+                out[indices[r["index"]]] = _shape(_result_dict(r, cfg, duration=time.monotonic() - t0, diversity=job.get("diversity")), cfg)
         except Exception as e:
             for i in indices:
                 out[i] = _shape(_fail(cfg, str(e), t0), cfg)
@@ -492,7 +510,7 @@ async def compute_score_async(data_source: Any = None, solution_str: Any = None,
                 _, job = await _aretrying(cfg, deadline, lambda: poll(job_id))
         if job.get("status") == "failed":
             raise BridgeError(f"job {job.get('id')} failed: {job.get('error')}")
-        return _shape(_result_dict(job["results"][0], cfg, duration=time.monotonic() - started), cfg)
+        return _shape(_result_dict(job["results"][0], cfg, duration=time.monotonic() - started, diversity=job.get("diversity")), cfg)
     except BridgeError as e:
         return _shape(_fail(cfg, str(e), started), cfg)
     except Exception as e:

@@ -379,6 +379,25 @@ class BridgeAgainstRealServer(unittest.TestCase):
         self.assertEqual([o["self_reported"] for o in outs], [1.0, 1.0, 1.0, 0.0])
         self.assertEqual([o["bridge_error"] for o in outs], [0.0, 0.0, 0.0, 1.0])
 
+    def test_group_figures_are_aligned_keys(self):
+        """The collapse monitor's group_* keys: the job's diversity on every sample of a group, 0 on a bridge error."""
+        s = state(0.5, "collapse")
+        sols = [idea(0.9, "same"), idea(0.9, "same"), idea(0.9, "same"), idea(0.9, "other"), computed_idea(0.9, "nostate")]
+        extras = [{"state": s}] * 4 + [{"nothing": "here"}]
+        outs = bridge.compute_score_batch(data_sources=["d"] * 5, solution_strs=sols, ground_truths=[""] * 5, extra_infos=extras)
+        self.assertTrue(all(list(o) == list(bridge.RESULT_KEYS) for o in outs), [sorted(o) for o in outs])
+        self.assertTrue(all(isinstance(v, float) for o in outs for v in o.values()))
+        self.assertEqual([o["score"] for o in outs], [1.0, 1.0, 1.0, 1.0, 0.0])
+        # One group of four answers: three identical, one differing by a comment word (a near-duplicate too).
+        self.assertEqual([o["group_distinct"] for o in outs], [2.0] * 4 + [0.0])
+        self.assertEqual([o["group_near_duplicate_rate"] for o in outs], [0.75] * 4 + [0.0])
+        self.assertEqual([o["group_zero_variance"] for o in outs], [1.0] * 4 + [0.0], "all rewards equal: no GRPO signal")
+        self.assertEqual([o["group_type_entropy"] for o in outs], [0.0] * 5, "one type")
+        # A job without `diversity` (an older server) gives the same keys, all 0.
+        r = bridge._result_dict({"reward": 1, "status": "improved"}, bridge._config({}), diversity=None)
+        self.assertEqual(list(r), list(bridge.RESULT_KEYS))
+        self.assertEqual([r[k] for k in bridge.GROUP_KEYS], [0.0] * 4)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

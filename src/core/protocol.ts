@@ -291,6 +291,20 @@ export type RewardResult = z.infer<typeof RewardResultSchema>;
 export const JobStatusSchema = z.enum(['queued', 'running', 'done', 'failed']);
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 
+/**
+ * Collapse monitor figures of a finished job's group of ideas (core/collapse.ts; absent while the job runs, and
+ * from servers before it): distinct ACTIONs, idea-type entropy (bits), near-duplicate share, all rewards equal.
+ */
+export const GroupDiversitySchema = z.object({
+  size: z.number().int().nonnegative(),
+  distinct: z.number().int().nonnegative(),
+  distinctRatio: z.number(),
+  typeEntropy: z.number(),
+  nearDuplicateRate: z.number(),
+  zeroVariance: z.boolean(),
+});
+export type GroupDiversity = z.infer<typeof GroupDiversitySchema>;
+
 export const JobSchema = z.object({
   id: z.string(),
   kind: z.enum(['reward', 'bench']),
@@ -300,6 +314,8 @@ export const JobSchema = z.object({
   progress: z.object({ done: z.number().int(), total: z.number().int() }),
   results: z.array(RewardResultSchema),
   error: z.string().optional(),
+  /** Collapse monitor figures of the group, once the job is done (optional: older servers and clients). */
+  diversity: GroupDiversitySchema.optional(),
 });
 export type Job = z.infer<typeof JobSchema>;
 

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import type { Job } from '../../src/core/protocol';
 import { grpoAdvantages } from '../../src/core/rewards';
-import { rewardTable } from '../../server/src/commands/demo';
+import { collapseLines, rewardTable } from '../../server/src/commands/demo';
 import { REPO } from './serverHarness';
 
 describe('ideator demo', () => {
@@ -41,8 +41,29 @@ describe('ideator demo', () => {
       assert.deepEqual(x.guardFlags, [], `${out.ideas[x.index]}: ${JSON.stringify(x.guard)}`);
       assert.deepEqual(x.guard, []);
     }
+    // Collapse monitor: 8 different ideas of several types, rewards that vary (GRPO has a signal).
+    assert.equal(out.job.diversity?.size, 8);
+    assert.equal(out.job.diversity?.distinct, 8);
+    assert.equal(out.job.diversity?.zeroVariance, false);
+    assert.ok((out.job.diversity?.typeEntropy ?? 0) > 1, JSON.stringify(out.job.diversity));
     assert.ok(Date.now() - t0 < 180_000);
     assert.match(r.stderr, /8\/8/);
+  });
+
+  it('prints the group diversity under the table, in plain words', () => {
+    const job = {
+      id: 'job_y',
+      kind: 'reward',
+      status: 'done',
+      createdAt: '',
+      updatedAt: '',
+      progress: { done: 2, total: 2 },
+      results: [],
+      diversity: { size: 4, distinct: 1, distinctRatio: 0.25, typeEntropy: 0, nearDuplicateRate: 0.75, zeroVariance: true },
+    } as Job;
+    const [line, note] = collapseLines(job, []).split('\n');
+    assert.equal(line, 'group diversity: 1 distinct of 4 ideas, type entropy 0.00 bits (max 2.58), 3 near-duplicates (75%), all rewards equal: this group gives GRPO no signal');
+    assert.match(note, /^collapse watch: .*no signal\)$/);
   });
 
   it('shows a guard column (flags, or -) and marks self-reported scores with *', () => {

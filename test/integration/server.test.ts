@@ -43,6 +43,10 @@ describe('reward server (open, loopback)', () => {
     );
     assert.equal(job.results[0].scoreBefore, 0.5);
     assert.equal(job.results[0].scoreAfter, 0.9);
+    // Collapse monitor figures of the group (core/collapse.ts), on the done job.
+    assert.equal(job.diversity?.size, 4);
+    assert.equal(job.diversity?.distinct, 4);
+    assert.equal(job.diversity?.zeroVariance, false);
     assert.match(job.results[0].codeDiff, /^-print\("acc: 0.5"\)$/m);
     assert.match(job.results[0].codeDiff, /^\+print\("acc: 0.9"\)$/m);
     assert.match(job.results[2].error ?? '', /RuntimeError: boom/);
@@ -296,6 +300,11 @@ describe('reward server (open, loopback)', () => {
     }
     assert.match(m.text, /^# TYPE ideator_guard_flags_total counter$/m);
     assert.match(m.text, /^ideator_ideas_self_reported_total \d+$/m);
+    // Collapse monitor: every gauge, over the finished jobs of this suite (at least one by now).
+    assert.ok(Number(/^ideator_collapse_window_jobs (\d+)$/m.exec(m.text)?.[1]) >= 1, m.text);
+    for (const g of ['distinct_ratio', 'type_entropy_bits', 'near_duplicate_rate', 'zero_variance_share']) {
+      assert.match(m.text, new RegExp(`^ideator_collapse_${g} [0-9.e-]+$`, 'm'));
+    }
 
     const o = await api(server, 'GET', '/openapi.json');
     assert.equal(o.status, 200);

@@ -28,7 +28,7 @@ describe('VeRL reward bridge', () => {
     });
     const out = `${r.stdout}\n${r.stderr}`;
     assert.equal(r.status, 0, out);
-    assert.match(out, /Ran 17 tests/);
+    assert.match(out, /Ran 18 tests/);
     assert.match(out, /\nOK\s*$/);
     assert.doesNotMatch(out, /skipped/);
   });

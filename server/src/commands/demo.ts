@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { SingleBar } from 'cli-progress';
+import { describeDiversity, groupDiversity } from '../../../src/core/collapse';
 import { IdeatorStateSchema, RewardSchemeSchema, type IdeatorState, type Job } from '../../../src/core/protocol';
 import { grpoAdvantages } from '../../../src/core/rewards';
 import { waitForJob } from '../jobs/wait';
@@ -55,6 +56,14 @@ function fmt(v: number | null, digits = 5): string {
 
 export const SELF_REPORTED_NOTE = '* self-reported: the score is the metric the run printed, not a grader (forgeable)';
 export const GUARD_NOTE = 'guard: reward-hacking flags on the code the idea added (they do not change the reward)';
+export const COLLAPSE_NOTE =
+  'collapse watch: a trainer collapsing onto a few simple ideas shows fewer distinct ideas, lower type entropy, more near-duplicates and more groups whose rewards are all equal (those give GRPO no signal)';
+
+/** The group's collapse-monitor line (the job's diversity, else computed here) and its plain-words note. */
+export function collapseLines(job: Job, raws: string[]): string {
+  const d = job.diversity ?? groupDiversity(raws.map((raw, i) => ({ raw, reward: job.results.find((r) => r.index === i)?.reward ?? null })));
+  return `group diversity: ${describeDiversity(d)}\n${COLLAPSE_NOTE}`;
+}
 
 /** The reward table; `guard` lists each idea's reward-hacking flags ('-' when none), `*` marks printed scores. */
 export function rewardTable(names: string[], job: Job, advantages: number[]): string {
@@ -148,6 +157,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
       io.stdout.write(`mean reward ${mean.toFixed(3)}; ${finished.results.filter((r) => r.status === 'improved').length} of ${names.length} ideas improved the score; ${seconds.toFixed(1)} s\n`);
       const flagged = finished.results.filter((r) => r.guardFlags.length).length;
       io.stdout.write(`${GUARD_NOTE}: ${flagged ? `${flagged} of ${names.length} ideas flagged` : 'none raised'}\n`);
+      io.stdout.write(collapseLines(finished, bundle.ideas.map((i) => i.raw)) + '\n');
     }
     return 0;
   } finally {

@@ -16,7 +16,9 @@ import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { aggregateDiversity, groupDiversity, type DiversityWindow } from '../../../src/core/collapse';
 import {
+  type GroupDiversity,
   IdeatorStateSchema,
   type IdeatorState,
   type Job,
@@ -149,6 +151,8 @@ export type QueueOrder = 'longest-first' | 'fifo';
 
 /** Running means weigh the last ~this many runs. */
 const DURATION_WINDOW = 50;
+/** Finished jobs whose collapse figures are kept in memory (a done job's figures never change). */
+const DIVERSITY_CACHE = 512;
 
 export class JobStore extends EventEmitter {
   readonly db: Database.Database;
@@ -156,6 +160,7 @@ export class JobStore extends EventEmitter {
   private readonly abandoned: (idea: AbandonedIdea) => IdeaOutcome;
   private readonly nextSql: string;
   private readonly checkpointTimer: NodeJS.Timeout | undefined;
+  private readonly diversityCache = new Map<string, GroupDiversity>();
 
   constructor(
     readonly path: string,
@@ -310,6 +315,7 @@ export class JobStore extends EventEmitter {
     if (job.error) status = 'failed';
     else if (results.length === job.total) status = 'done';
     else if (results.length > 0 || running > 0) status = 'running';
+    const diversity = status === 'done' ? this.diversityOf(job.id, results) : undefined;
     return {
       id: job.id,
       kind: job.kind,
@@ -319,7 +325,44 @@ export class JobStore extends EventEmitter {
       progress: { done: results.length, total: job.total },
       results,
       ...(job.error ? { error: job.error } : {}),
+      ...(diversity ? { diversity } : {}),
     };
+  }
+
+  /**
+   * The collapse monitor's figures of a done job's group (core/collapse.ts): computed once from the ideas' raw
+   * texts and rewards, then served from memory (a done job never changes).
+   */
+  private diversityOf(id: string, results: RewardResult[]): GroupDiversity {
+    const cached = this.diversityCache.get(id);
+    if (cached) return cached;
+    const raws = this.db
+      .prepare('SELECT i.raw AS raw FROM job_ideas j JOIN ideas i ON i.key = j.idea_key WHERE j.job_id = ? ORDER BY j.idx')
+      .all(id) as { raw: string }[];
+    const d = groupDiversity(raws.map((r, i) => ({ raw: r.raw, reward: results[i]?.reward ?? null })));
+    if (this.diversityCache.size >= DIVERSITY_CACHE) this.diversityCache.delete(this.diversityCache.keys().next().value!);
+    this.diversityCache.set(id, d);
+    return d;
+  }
+
+  /**
+   * Collapse figures over the last `n` finished reward jobs (newest first by submission; /metrics: one trainer
+   * step's window). Looks at most 4n recent jobs, so jobs still running do not make it scan the whole table.
+   */
+  recentDiversity(n = 64): DiversityWindow {
+    const ids = this.db
+      .prepare(
+        `SELECT id FROM jobs WHERE kind = 'reward' AND error IS NULL AND rowid IN (SELECT rowid FROM jobs ORDER BY rowid DESC LIMIT ?)
+         AND NOT EXISTS (SELECT 1 FROM job_ideas j JOIN ideas i ON i.key = j.idea_key WHERE j.job_id = jobs.id AND i.status != 'done')
+         ORDER BY rowid DESC LIMIT ?`,
+      )
+      .all(n * 4, n) as { id: string }[];
+    const groups: GroupDiversity[] = [];
+    for (const { id } of ids) {
+      const d = this.diversityCache.get(id) ?? this.getJob(id)?.diversity;
+      if (d) groups.push(d);
+    }
+    return aggregateDiversity(groups);
   }
 
   /**

@@ -8,6 +8,8 @@ import type { JobStore } from '../jobs/store';
 import type { ClusterSnapshot } from './runtime';
 
 const DURATION_BUCKETS = [1, 5, 15, 60, 300, 900, 1800, 3600];
+/** The collapse gauges look at this many most recent finished jobs (about one trainer step of groups). */
+export const COLLAPSE_WINDOW_JOBS = 64;
 
 class Histogram {
   readonly counts = new Array<number>(DURATION_BUCKETS.length).fill(0);
@@ -70,6 +72,14 @@ export class Metrics {
       `ideator_runs_shared_total ${sharedRuns}`,
     );
     gauge('ideator_uptime_seconds', 'Seconds since this process started serving.', Math.round((Date.now() - this.started) / 1000));
+
+    // Collapse monitor (core/collapse.ts): one group = one job's ideas; means over the last finished jobs.
+    const w = store.recentDiversity(COLLAPSE_WINDOW_JOBS);
+    gauge('ideator_collapse_window_jobs', `Finished jobs the collapse gauges cover (the last ${COLLAPSE_WINDOW_JOBS} at most).`, w.groups);
+    gauge('ideator_collapse_distinct_ratio', 'Mean share of distinct ideas (ACTION, whitespace and case normalised) per job, recent finished jobs.', w.meanDistinctRatio);
+    gauge('ideator_collapse_type_entropy_bits', 'Mean Shannon entropy (bits, max log2 6) of the idea types per job, recent finished jobs.', w.meanTypeEntropy);
+    gauge('ideator_collapse_near_duplicate_rate', 'Mean share of ideas near-identical (token Jaccard >= 0.8) to an earlier one of their job, recent finished jobs.', w.meanNearDuplicateRate);
+    gauge('ideator_collapse_zero_variance_share', 'Share of recent finished jobs of 2+ ideas whose rewards are all equal (no GRPO signal).', w.zeroVarianceShare);
 
     const outcomes = store.outcomeCounts();
     out.push('# HELP ideator_ideas_done_total Ideas finished, by outcome status (durable).', '# TYPE ideator_ideas_done_total counter');
