@@ -11,9 +11,8 @@
  *   idea_type, score_before, score_after, reward — for people and tools; OpenRLHF ignores them.
  */
 import { writeFileSync } from 'node:fs';
-import { buildIdeatorMessages } from '../../../src/core/prompts';
 import type { IdeatorState } from '../../../src/core/protocol';
-import type { PoolRecord } from './records';
+import { outcomeColumns, promptOf, type PoolRecord } from './records';
 import { stateRef } from './registry';
 
 export interface OpenRlhfRow {
@@ -33,21 +32,15 @@ export interface OpenRlhfRow {
 }
 
 export function openrlhfRow(r: PoolRecord, index: number, split: string, opts: { budgetTokens?: number; promptsDir?: string } = {}): OpenRlhfRow {
-  const { messages } = buildIdeatorMessages(r.state, { budgetTokens: opts.budgetTokens, overrideDir: opts.promptsDir });
   return {
-    prompt: messages.map((m) => ({ role: m.role, content: m.content })),
+    prompt: promptOf(r, opts),
     label: stateRef(r.state, r.task),
     datasource: `mle-ideator/${r.task}`,
     task: r.task,
     state_id: r.state.id ?? r.ideaId,
     split,
     index,
-    state: JSON.stringify(r.state),
-    idea: r.idea,
-    idea_type: r.ideaType ?? null,
-    score_before: r.outcome?.before ?? null,
-    score_after: r.outcome?.after ?? null,
-    reward: r.outcome?.reward ?? null,
+    ...outcomeColumns(r),
   };
 }
 

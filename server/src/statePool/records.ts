@@ -3,6 +3,7 @@
  * next, turned into the shapes trainers and the reward server read. One JSONL line is core/export's ExportLine
  * ({state, idea, outcome, ideaId, ideaType}) plus where it came from; the reward server accepts `state` as is.
  */
+import { buildIdeatorMessages } from '../../../src/core/prompts';
 import { paperReward } from '../../../src/core/rewards';
 import { ExportLineSchema, type ExportLine } from '../../../src/core/export';
 import { IdeaTypeSchema, type Outcome, type RewardStatus } from '../../../src/core/protocol';
@@ -41,4 +42,22 @@ export function poolRecord(row: PoolRow): PoolRecord {
     ideaType: type.success ? type.data : undefined,
   });
   return { ...line, task: row.task, config: row.config, runId: row.runId, stepIdx: row.stepIdx };
+}
+
+/** The Ideator prompt of a record's state, as chat messages: the prompt column of every trainer format. */
+export function promptOf(r: PoolRecord, opts: { budgetTokens?: number; promptsDir?: string } = {}): { role: string; content: string }[] {
+  const { messages } = buildIdeatorMessages(r.state, { budgetTokens: opts.budgetTokens, overrideDir: opts.promptsDir });
+  return messages.map((m) => ({ role: m.role, content: m.content }));
+}
+
+/** The state, the idea it got and what happened next: the same columns in every trainer format. */
+export function outcomeColumns(r: PoolRecord) {
+  return {
+    state: JSON.stringify(r.state),
+    idea: r.idea,
+    idea_type: r.ideaType ?? null,
+    score_before: r.outcome?.before ?? null,
+    score_after: r.outcome?.after ?? null,
+    reward: r.outcome?.reward ?? null,
+  };
 }

@@ -5,8 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parquetWriteBuffer } from 'hyparquet-writer';
-import { buildIdeatorMessages } from '../../../src/core/prompts';
-import type { PoolRecord } from './records';
+import { outcomeColumns, promptOf, type PoolRecord } from './records';
 
 export const VERL_ABILITY = 'ml-ideation';
 
@@ -31,10 +30,9 @@ export interface VerlRow {
 }
 
 export function verlRow(r: PoolRecord, index: number, split: string, opts: { budgetTokens?: number; promptsDir?: string } = {}): VerlRow {
-  const { messages } = buildIdeatorMessages(r.state, { budgetTokens: opts.budgetTokens, overrideDir: opts.promptsDir });
   return {
     data_source: `mle-ideator/${r.task}`,
-    prompt: messages.map((m) => ({ role: m.role, content: m.content })),
+    prompt: promptOf(r, opts),
     ability: VERL_ABILITY,
     // The "truth" an execution reward needs: which task, which state, and p_t to beat.
     reward_model: {
@@ -47,12 +45,7 @@ export function verlRow(r: PoolRecord, index: number, split: string, opts: { bud
       state_id: r.state.id ?? r.ideaId,
       task: r.task,
       config: r.config,
-      state: JSON.stringify(r.state),
-      idea: r.idea,
-      idea_type: r.ideaType ?? null,
-      score_before: r.outcome?.before ?? null,
-      score_after: r.outcome?.after ?? null,
-      reward: r.outcome?.reward ?? null,
+      ...outcomeColumns(r),
     },
   };
 }
