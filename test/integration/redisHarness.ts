@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { removeDir, until } from './serverHarness';
 
 export const HAVE_REDIS = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
 export const REDIS_SKIP = HAVE_REDIS ? false : 'redis-server is not installed (apt-get install redis-server; scripts/setup.sh installs it)';
@@ -40,15 +41,6 @@ export function ping(port: number): Promise<boolean> {
   });
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A redis-server of our own: AOF on, no RDB snapshots, its files in `dir`. */
 export class RedisProcess {
@@ -77,4 +69,15 @@ export class RedisProcess {
     p.kill('SIGKILL');
     await exited;
   }
+}
+
+/** A started RedisProcess whose kill and folder removal are queued on `cleanups` (run by the suite's `after`). */
+export async function startRedis(cleanups: (() => Promise<void> | void)[], dir: string): Promise<RedisProcess> {
+  const redis = new RedisProcess(await freePort(), dir);
+  await redis.start();
+  cleanups.push(async () => {
+    await redis.kill9();
+    removeDir(redis.dir);
+  });
+  return redis;
 }

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Job } from '../../src/core/protocol';
-import { api, ideaWithScript, tempDir, toyState, removeDir, REPO, processesMentioning, type RunningServer, startServer, waitJob } from './serverHarness';
+import { api, doneTotal, ideaWithScript, processesMentioning, removeDir, REPO, startServer, tempDir, toyState, until, waitJob, type RunningServer } from './serverHarness';
 
 function slowIdeas(n: number, seconds: number, tag: string): string[] {
   return Array.from({ length: n }, (_, i) => ideaWithScript(`import time\ntime.sleep(${seconds})\nprint("acc: ${(0.6 + i / 100).toFixed(2)}")  # ${tag} ${i}`));
@@ -33,20 +33,6 @@ function ideaRows(dataDir: string): IdeaRow[] {
   );
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as IdeaRow[];
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function doneTotal(metrics: string): number {
-  return [...metrics.matchAll(/^ideator_ideas_done_total\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
 }
 
 describe('durability', () => {

@@ -23,8 +23,8 @@ import { JobStore } from '../../server/src/jobs/store';
 import { Dispatcher } from '../../server/src/queue/redis/dispatcher';
 import { KEY_PREFIX, IDEAS_QUEUE } from '../../server/src/queue/redis/protocol';
 import { abandonedOutcome } from '../../server/src/rewards/outcomes';
-import { freePort, LEASE, RedisProcess, REDIS_SKIP, until } from './redisHarness';
-import { api, ideaWithScript, removeDir, REPO, startServer, tempDir, toyState, waitJob, type RunningServer } from './serverHarness';
+import { freePort, LEASE, RedisProcess, REDIS_SKIP, startRedis } from './redisHarness';
+import { api, doneTotal, ideaWithScript, removeDir, REPO, startServer, tempDir, toyState, until, waitJob, type RunningServer } from './serverHarness';
 
 function ideaRows(dataDir: string): { status: string; attempts: number }[] {
   const db = new Database(join(dataDir, 'store', 'ideator.sqlite'), { readonly: true, fileMustExist: true });
@@ -38,10 +38,6 @@ function ideaRows(dataDir: string): { status: string; attempts: number }[] {
 function metricValue(metrics: string, name: string): number | undefined {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics);
   return m ? Number(m[1]) : undefined;
-}
-
-function doneTotal(metrics: string): number {
-  return [...metrics.matchAll(/^ideator_ideas_done_total\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
 }
 
 function shortIdeas(n: number, seconds: number, tag: string): string[] {
@@ -97,12 +93,7 @@ describe('scale-out on Redis + BullMQ', { skip: REDIS_SKIP }, () => {
   const progress = async (server: RunningServer, id: string) => ((await api(server, 'GET', `/v1/jobs/${id}`)).json as Job).progress.done;
 
   it('3 workers, 128 ideas, one worker killed with SIGKILL mid-run: every idea has exactly one result', { timeout: 180_000 }, async () => {
-    const redis = new RedisProcess(await freePort(), tempDir('ideator-redis-'));
-    await redis.start();
-    cleanups.push(async () => {
-      await redis.kill9();
-      removeDir(redis.dir);
-    });
+    const redis = await startRedis(cleanups, tempDir('ideator-redis-'));
     const c = await cluster(redis, 3);
     const server = c.server.current;
     await until('3 live workers in /metrics', async () => (metricValue((await api(server, 'GET', '/metrics')).text, 'ideator_workers') === 3 ? true : undefined), 30_000);
@@ -140,12 +131,7 @@ describe('scale-out on Redis + BullMQ', { skip: REDIS_SKIP }, () => {
   });
 
   it('a stuck worker does not hold the batch hostage: its idea is redelivered and the batch finishes on the others', { timeout: 120_000 }, async () => {
-    const redis = new RedisProcess(await freePort(), tempDir('ideator-redis-'));
-    await redis.start();
-    cleanups.push(async () => {
-      await redis.kill9();
-      removeDir(redis.dir);
-    });
+    const redis = await startRedis(cleanups, tempDir('ideator-redis-'));
     const c = await cluster(redis, 2);
     const server = c.server.current;
     await until('2 live workers', async () => (metricValue((await api(server, 'GET', '/metrics')).text, 'ideator_workers') === 2 ? true : undefined), 30_000);
@@ -169,12 +155,7 @@ describe('scale-out on Redis + BullMQ', { skip: REDIS_SKIP }, () => {
   });
 
   it('p_t of a task-graded state is measured once for the whole cluster, and persisted by the server', { timeout: 120_000 }, async () => {
-    const redis = new RedisProcess(await freePort(), tempDir('ideator-redis-'));
-    await redis.start();
-    cleanups.push(async () => {
-      await redis.kill9();
-      removeDir(redis.dir);
-    });
+    const redis = await startRedis(cleanups, tempDir('ideator-redis-'));
     const c = await cluster(redis, 2);
     const server = c.server.current;
     const churn = join(REPO, 'server', 'tasks', 'churn-binary');
@@ -210,12 +191,7 @@ describe('scale-out on Redis + BullMQ', { skip: REDIS_SKIP }, () => {
   });
 
   it('Redis killed and restarted (AOF) with work queued: all work completes, once', { timeout: 120_000 }, async () => {
-    const redis = new RedisProcess(await freePort(), tempDir('ideator-redis-'));
-    await redis.start();
-    cleanups.push(async () => {
-      await redis.kill9();
-      removeDir(redis.dir);
-    });
+    const redis = await startRedis(cleanups, tempDir('ideator-redis-'));
     const c = await cluster(redis, 2);
     const server = c.server.current;
     const n = 32;
@@ -238,12 +214,7 @@ describe('scale-out on Redis + BullMQ', { skip: REDIS_SKIP }, () => {
   });
 
   it('server killed with SIGKILL mid-batch and restarted: nothing lost, nothing double-counted', { timeout: 120_000 }, async () => {
-    const redis = new RedisProcess(await freePort(), tempDir('ideator-redis-'));
-    await redis.start();
-    cleanups.push(async () => {
-      await redis.kill9();
-      removeDir(redis.dir);
-    });
+    const redis = await startRedis(cleanups, tempDir('ideator-redis-'));
     const c = await cluster(redis, 2);
     const n = 32;
     const id = await submit(c.server.current, shortIdeas(n, 0.3, 'server-restart'));

@@ -8,24 +8,17 @@
  * Skipped, saying why, where redis-server is not installed (scripts/setup.sh installs it).
  */
 import { strict as assert } from 'node:assert';
-import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BundleHashMismatch, verifyBundle } from '../../server/src/tasks/bundle';
-import { freePort, LEASE, RedisProcess, REDIS_SKIP } from './redisHarness';
+import { LEASE, REDIS_SKIP, startRedis } from './redisHarness';
 import { api, ideaWithScript, removeDir, REPO, startServer, tempDir, type RunningServer } from './serverHarness';
 
 const TOKEN = 'bundle-test-token';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const CHURN = join(REPO, 'server', 'tasks', 'churn-binary');
-
-async function startRedis(dir: string): Promise<{ url: string; proc: ChildProcess }> {
-  const redis = new RedisProcess(await freePort(), dir);
-  await redis.start();
-  return { url: redis.url, proc: redis.proc! };
-}
 
 /** GETs of the bundle route the server answered 200, from its /metrics. */
 async function bundleDownloads(server: RunningServer): Promise<number> {
@@ -41,12 +34,7 @@ describe('task bundles: a worker without the task folder', { skip: REDIS_SKIP },
   });
 
   it('fetches the bundle by hash, grades with it, caches it, and reuses it', { timeout: 240_000 }, async () => {
-    const redisDir = tempDir('ideator-redis-');
-    const redis = await startRedis(redisDir);
-    cleanups.push(() => {
-      redis.proc.kill('SIGKILL');
-      removeDir(redisDir);
-    });
+    const redis = await startRedis(cleanups, tempDir('ideator-redis-'));
     // The server's own tasks folder: churn-binary's sources and reference solutions, no prepared data yet.
     const tasksDir = tempDir('ideator-tasks-');
     cpSync(CHURN, join(tasksDir, 'churn-binary'), { recursive: true, filter: (src) => !/[/\\](prepared|raw)([/\\]|$)/.test(src.slice(CHURN.length)) });

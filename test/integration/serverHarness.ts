@@ -33,6 +33,22 @@ export function processesMentioning(text: string): string[] {
     .filter((l) => l.includes(text) && !l.includes('ps -eo'));
 }
 
+/** Polls `fn` every 100 ms until it returns a value, or fails naming `what` after `timeoutMs`. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The sum of ideator_ideas_done_total over its status labels in a /metrics text. */
+export function doneTotal(metrics: string): number {
+  return [...metrics.matchAll(/^ideator_ideas_done_total\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+}
+
 export function tempDir(prefix = 'ideator-it-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

@@ -3,36 +3,16 @@
  * recentDiversity() aggregates the last finished jobs for /metrics.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { JobSchema, RewardRequestSchema } from '../../src/core/protocol';
-import { JobStore, type IdeaOutcome } from '../../server/src/jobs/store';
+import type { JobStore } from '../../server/src/jobs/store';
 import { Metrics } from '../../server/src/queue/metrics';
-import { abandonedOutcome } from '../../server/src/rewards/outcomes';
+import { outcome, storeFactory } from './storeFixtures';
 
-const dir = mkdtempSync(join(tmpdir(), 'ideator-collapse-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-const open = () => new JobStore(join(dir, `s${n++}.sqlite`), { abandoned: abandonedOutcome });
+const open = storeFactory('ideator-collapse-');
 const answer = (action: string) => `ANALYSIS_ON_CURRENT_PROGRESS:\nFlat.\n\nACTION:\n${action}\n\nRATIONALE:\nShould help.\n`;
 const req = (ideas: string[], tag: string) =>
   RewardRequestSchema.parse({ state: { taskDescription: `t ${tag}`, score: { value: 0.5, direction: 'higher' }, code: 'print(1)' }, ideas });
-const outcome = (reward: number): IdeaOutcome => ({
-  reward,
-  status: reward > 0 ? 'improved' : 'not_improved',
-  scoreBefore: 0.5,
-  scoreAfter: 0.6,
-  durationMs: 1,
-  outputTail: '',
-  codeDiff: '',
-  formatErrors: [],
-  selfReported: false,
-  guardFlags: [],
-  guard: [],
-});
-
 /** Runs every queued idea of the store, rewards by `rewardOf(raw)`. */
 function drain(s: JobStore, rewardOf: (raw: string) => number): void {
   for (let w = s.claim('elsewhere:1:a', 60_000); w; w = s.claim('elsewhere:1:a', 60_000)) assert.ok(s.complete(w.key, 'elsewhere:1:a', outcome(rewardOf(w.raw))));

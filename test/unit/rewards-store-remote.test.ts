@@ -4,33 +4,12 @@
  * exactly once whichever execution delivers them — including abandonment after repeated losses.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RewardRequestSchema } from '../../src/core/protocol';
-import { JobStore, type IdeaOutcome } from '../../server/src/jobs/store';
-import { abandonedOutcome } from '../../server/src/rewards/outcomes';
+import { outcome, storeFactory } from './storeFixtures';
 
-const dir = mkdtempSync(join(tmpdir(), 'ideator-store-remote-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-const open = (opts?: { maxAttempts?: number }) => new JobStore(join(dir, `s${n++}.sqlite`), { ...opts, abandoned: abandonedOutcome });
+const open = storeFactory('ideator-store-remote-');
 const req = (ideas: string[]) => RewardRequestSchema.parse({ state: { taskDescription: 't', score: { value: 0.5, direction: 'higher' }, code: 'print(1)' }, ideas });
-const outcome = (reward: number): IdeaOutcome => ({
-  reward,
-  status: reward > 0 ? 'improved' : 'not_improved',
-  scoreBefore: 0.5,
-  scoreAfter: 0.6,
-  durationMs: 1,
-  outputTail: '',
-  codeDiff: '',
-  formatErrors: [],
-  selfReported: false,
-  guardFlags: [],
-  guard: [],
-});
-
 const server1 = 'redis:host:1:aaaa';
 const server2 = 'redis:host:2:bbbb';
 

@@ -3,19 +3,14 @@
  * holder completes), exactly-once completion, abandonment after repeated losses, canonical hashing.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { hostname } from 'node:os';
+import { describe, it } from 'node:test';
 import { RewardRequestSchema, type RewardRequestInput } from '../../src/core/protocol';
 import { canonicalJson, hashOf } from '../../server/src/jobs/hash';
 import { IdempotencyConflictError, JobStore, ownerIsDead, type IdeaOutcome } from '../../server/src/jobs/store';
-import { abandonedOutcome } from '../../server/src/rewards/outcomes';
+import { outcome, storeFactory } from './storeFixtures';
 
-const dir = mkdtempSync(join(tmpdir(), 'ideator-store-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-const open = (opts?: { maxAttempts?: number }) => new JobStore(join(dir, `s${n++}.sqlite`), { ...opts, abandoned: abandonedOutcome });
+const open = storeFactory('ideator-store-');
 
 const req = (ideas: string[], extra: Partial<RewardRequestInput> = {}) =>
   RewardRequestSchema.parse({
@@ -23,20 +18,6 @@ const req = (ideas: string[], extra: Partial<RewardRequestInput> = {}) =>
     ideas,
     ...extra,
   });
-
-const outcome = (reward: number): IdeaOutcome => ({
-  reward,
-  status: reward > 0 ? 'improved' : 'not_improved',
-  scoreBefore: 0.5,
-  scoreAfter: 0.6,
-  durationMs: 1,
-  outputTail: '',
-  codeDiff: '',
-  formatErrors: [],
-  selfReported: false,
-  guardFlags: [],
-  guard: [],
-});
 
 // Owners on another host: never considered dead by pid, so only their lease expiry frees their ideas.
 const ownerA = 'elsewhere:1:a';
