@@ -160,6 +160,7 @@ export class SandboxHost {
    */
   private readonly deathPrefix: string[];
   private readonly timeoutBin?: string;
+  private readonly prlimit?: string;
   private readonly watchdogGraceS: number;
   readonly rootTmpfs: boolean;
 
@@ -169,6 +170,7 @@ export class SandboxHost {
     const setpriv = which('setpriv');
     this.deathPrefix = setpriv ? [setpriv, '--pdeathsig', 'KILL', '--'] : [];
     this.timeoutBin = which('timeout');
+    this.prlimit = which('prlimit');
     this.watchdogGraceS = opts.watchdogGraceS ?? WATCHDOG_GRACE_S;
     const root = typeof process.getuid === 'function' && process.getuid() === 0;
     this.privateDir = mkdtempSync(join(tmpdir(), 'ideator-sandbox-'));
@@ -328,8 +330,7 @@ export class SandboxHost {
     const rlimits = [`--core=0`, `--fsize=${Math.max(1, l.maxFileMb) * 1024 * 1024}`];
     if (this.bwrap) rlimits.push(`--nproc=${Math.max(8, l.maxProcesses)}`);
     if (memBytes > 0 && !cg?.controllers.memory) rlimits.push(`--as=${memBytes}`);
-    const prlimit = which('prlimit');
-    const limitPrefix = prlimit ? [prlimit, ...rlimits, '--'] : [];
+    const limitPrefix = this.prlimit ? [this.prlimit, ...rlimits, '--'] : [];
     if (!this.bwrap) {
       return { argv: [...limitPrefix, ...command], cwd: req.workdir, inside: req.workdir, extraFds: [], release };
     }
