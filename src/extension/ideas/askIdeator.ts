@@ -7,13 +7,13 @@ import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { parseIdea } from '../../core/idea';
 import { buildIdeatorMessages, defaultPromptsDir } from '../../core/prompts';
-import type { IdeaRecord } from '../../core/protocol';
+import type { IdeaRecord, SeekHelpQuery } from '../../core/protocol';
 import { describeProviderError } from '../../core/providers/index';
 import { ProviderError } from '../../core/providers/types';
 import { draftQuery, renderSeekHelp } from '../../core/query';
 import type { Services } from '../services';
 import type { IdeaPanelProvider } from '../views/ideaPanel';
-import { activeTarget, gatherState, UserCancelled } from './gatherState';
+import { activeTarget, gatherState, UserCancelled, type TargetCode } from './gatherState';
 import { makeProvider, SettingsError } from './provider';
 import { reviewQuery } from './reviewQuery';
 
@@ -22,6 +22,14 @@ export interface AskOptions {
   noReview?: boolean;
   /** Ask from this run of the history: its trajectory prefix, score and code (see gatherState). */
   runId?: string;
+  /** Send this seek-help query as it is (an agent wrote it): nothing drafted, no review. */
+  query?: SeekHelpQuery;
+  /** The file or notebook the idea is about, when it is not the one in the active editor (agent mode names it). */
+  target?: TargetCode;
+  /** Cancels the request from outside (a language-model tool's cancellation token). */
+  signal?: AbortSignal;
+  /** No notifications: the caller tells the outcome itself (agent tools answer the agent in words). */
+  quiet?: boolean;
 }
 
 export interface AskOutcome {
@@ -48,16 +56,19 @@ export class AskController {
 
   async ask(options: AskOptions = {}): Promise<AskOutcome> {
     if (this.running) {
+      if (options.quiet) return { status: 'error', error: 'The Ideator is already answering another request; wait for that answer or cancel it first.' };
       void vscode.window.showInformationMessage('MLE Ideator: already asking; cancel it first or wait for the answer.');
       return { status: 'cancelled' };
     }
     const services = this.services;
-    const target = activeTarget();
+    const target = options.target ?? activeTarget();
     if (!target) {
-      void vscode.window.showWarningMessage('MLE Ideator: open the training script (or notebook) the idea should be about, then ask again.');
-      return { status: 'no-target' };
+      if (!options.quiet) void vscode.window.showWarningMessage('MLE Ideator: open the training script (or notebook) the idea should be about, then ask again.');
+      return { status: 'no-target', error: 'No training script or notebook is open, and none was named.' };
     }
     const controller = new AbortController();
+    if (options.signal?.aborted) return { status: 'cancelled' };
+    options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
     /** The overall cap (ideator.requestTimeoutSeconds); the provider has its own per-attempt and idle timeouts. */
     let deadline: AbortSignal | undefined;
     this.running = controller;
@@ -67,9 +78,9 @@ export class AskController {
       const fromRun = options.runId ? services.history?.run(options.runId) : undefined;
       if (options.runId && !fromRun) throw new SettingsError(`Run ${options.runId} is not in the run history (deleted?).`);
       const state = await gatherState(services, target, fromRun);
-      let query = draftQuery({ trajectory: state.trajectory, score: state.score, taskDescription: state.taskDescription });
+      let query = options.query ?? draftQuery({ trajectory: state.trajectory, score: state.score, taskDescription: state.taskDescription });
       const provider = await makeProvider(services, 'ideator');
-      if (config.reviewQueryBeforeSending && !options.noReview) {
+      if (config.reviewQueryBeforeSending && !options.noReview && !options.query) {
         const reviewed = await reviewQuery(query, provider.label);
         if (!reviewed) throw new UserCancelled();
         query = reviewed;
@@ -131,30 +142,30 @@ export class AskController {
       services.output.info(
         `Idea ${idea.id} from ${completion.model} in ${((Date.now() - started) / 1000).toFixed(1)} s; format ${parsed.ok ? 'ok' : 'FAILED: ' + parsed.errors.join('; ')}`,
       );
-      if (!parsed.ok) {
+      if (!parsed.ok && !options.quiet) {
         void vscode.window.showWarningMessage(`MLE Ideator: the answer failed the format check (${parsed.errors[0] ?? 'unknown'}); it is shown as well as it could be read.`);
       }
       return { status: 'ok', idea };
     } catch (err) {
       if (deadline?.aborted && !controller.signal.aborted) {
         const seconds = services.config().config.requestTimeoutSeconds;
-        return this.fail(new SettingsError(`No complete answer within ${seconds} s; raise "ideator.requestTimeoutSeconds" or check the server.`), controller);
+        return this.fail(new SettingsError(`No complete answer within ${seconds} s; raise "ideator.requestTimeoutSeconds" or check the server.`), controller, options.quiet);
       }
-      return this.fail(err, controller);
+      return this.fail(err, controller, options.quiet);
     } finally {
       this.running = undefined;
       await vscode.commands.executeCommand('setContext', 'ideator.asking', false);
     }
   }
 
-  private fail(err: unknown, controller: AbortController): AskOutcome {
+  private fail(err: unknown, controller: AbortController, quiet = false): AskOutcome {
     const services = this.services;
     if (err instanceof UserCancelled || (err instanceof ProviderError && err.kind === 'aborted' && controller.signal.aborted)) {
       services.output.info('Ask Ideator cancelled.');
       const latest = services.ideas.latest;
       if (latest) this.panel.showIdea(latest, true);
       else this.panel.showEmpty();
-      void vscode.window.showInformationMessage('MLE Ideator: request cancelled.');
+      if (!quiet) void vscode.window.showInformationMessage('MLE Ideator: request cancelled.');
       return { status: 'cancelled' };
     }
     const message = err instanceof SettingsError ? err.message : describeProviderError(err);
@@ -166,6 +177,7 @@ export class AskController {
           : undefined;
     services.output.error(`Ask Ideator failed: ${message}`);
     this.panel.showError(message, hint);
+    if (quiet) return { status: 'error', error: hint ? `${message} ${hint}` : message };
     const actions = err instanceof ProviderError && err.kind === 'auth' ? ['Set API Key', 'Show Log'] : ['Open Settings', 'Show Log'];
     void vscode.window.showErrorMessage(`MLE Ideator: ${message}`, ...actions).then((choice) => {
       if (choice === 'Set API Key') void vscode.commands.executeCommand('ideator.setApiKey');

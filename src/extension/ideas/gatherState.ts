@@ -31,18 +31,28 @@ export function activeTarget(): TargetCode | undefined {
   const nb = vscode.window.activeNotebookEditor?.notebook;
   // From the Idea panel's buttons focus is in a webview; the visible editor is still what the user means.
   const editor = vscode.window.activeTextEditor ?? (nb ? undefined : vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'file'));
-  if (editor && editor.document.uri.scheme !== 'vscode-notebook-cell' && editor.document.uri.scheme !== 'output') {
-    return { uri: editor.document.uri, relativePath: vscode.workspace.asRelativePath(editor.document.uri, false), code: editor.document.getText(), isNotebook: false };
-  }
-  if (nb) {
-    const cells = nb.getCells().map((cell, i) => {
-      const header = cell.kind === vscode.NotebookCellKind.Markup ? `# %% [markdown] cell ${i + 1}` : `# %% cell ${i + 1}`;
-      const body = cell.kind === vscode.NotebookCellKind.Markup ? cell.document.getText().replace(/^/gm, '# ') : cell.document.getText();
-      return `${header}\n${body}`;
-    });
-    return { uri: nb.uri, relativePath: vscode.workspace.asRelativePath(nb.uri, false), code: cells.join('\n\n'), isNotebook: true };
-  }
+  if (editor && editor.document.uri.scheme !== 'vscode-notebook-cell' && editor.document.uri.scheme !== 'output') return textTarget(editor.document);
+  if (nb) return notebookTarget(nb);
   return undefined;
+}
+
+/** A file named by path (agent mode): a notebook's cells or a text file's content, as open in the editor (unsaved edits included). */
+export async function targetOf(uri: vscode.Uri): Promise<TargetCode> {
+  if (uri.path.endsWith('.ipynb')) return notebookTarget(await vscode.workspace.openNotebookDocument(uri));
+  return textTarget(await vscode.workspace.openTextDocument(uri));
+}
+
+function textTarget(doc: vscode.TextDocument): TargetCode {
+  return { uri: doc.uri, relativePath: vscode.workspace.asRelativePath(doc.uri, false), code: doc.getText(), isNotebook: false };
+}
+
+function notebookTarget(nb: vscode.NotebookDocument): TargetCode {
+  const cells = nb.getCells().map((cell, i) => {
+    const header = cell.kind === vscode.NotebookCellKind.Markup ? `# %% [markdown] cell ${i + 1}` : `# %% cell ${i + 1}`;
+    const body = cell.kind === vscode.NotebookCellKind.Markup ? cell.document.getText().replace(/^/gm, '# ') : cell.document.getText();
+    return `${header}\n${body}`;
+  });
+  return { uri: nb.uri, relativePath: vscode.workspace.asRelativePath(nb.uri, false), code: cells.join('\n\n'), isNotebook: true };
 }
 
 function boundCode(code: string): string {
