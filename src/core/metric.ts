@@ -4,6 +4,7 @@
  *
  *   isBetter(a, b, direction)          is a strictly better than b? (a tie is not; NaN is worse than any number)
  *   improves(prev, next, direction)    did the score move from prev to next improve? (the paper's Eq. 1 test)
+ *   improves(prev, next, direction, m) ... by more than m? (the noise-aware test: m = the measured noise threshold)
  *   betterOf(a, b, direction)          the better of two values (a NaN loses)
  *   compareBestFirst(a, b, direction)  comparator that sorts best first (NaN last)
  *
@@ -28,11 +29,16 @@ export function isBetter(a: number, b: number, direction: Direction): boolean {
  * True when `next` improves on `prev`. A missing or non-finite next score (null, undefined, NaN, ±Infinity) never
  * improves; a valid score after no valid score (prev null, undefined, NaN or ±Infinity) counts as an improvement
  * (the idea produced the first valid submission); ties are not improvements (paper: p_{t+1} ≤ p_t → 0).
+ *
+ * `margin` (≥ 0, default 0): `next` must beat `prev` by MORE than it, in the metric's direction — a gain of at most
+ * `margin` is not an improvement. The reward server passes the run-to-run noise threshold of a p_t measured over
+ * several seeds (rewards.ts baselineNoise); with margin 0 this is exactly the paper's test.
  */
-export function improves(prev: number | null | undefined, next: number | null | undefined, direction: Direction): boolean {
+export function improves(prev: number | null | undefined, next: number | null | undefined, direction: Direction, margin = 0): boolean {
   if (next === null || next === undefined || !Number.isFinite(next)) return false;
   if (prev === null || prev === undefined || !Number.isFinite(prev)) return true;
-  return isBetter(next, prev, direction);
+  if (!(margin > 0)) return isBetter(next, prev, direction);
+  return isBetter(next, direction === 'higher' ? prev + margin : prev - margin, direction);
 }
 
 /** The better of two values; a NaN loses to any number. On a tie, `a`. */

@@ -221,6 +221,31 @@ export const OutcomeSchema = z.object({
 });
 export type Outcome = z.infer<typeof OutcomeSchema>;
 
+/** Most seeded runs of C_t a request may ask for (each is a full run of the state's code, once per state). */
+export const MAX_BASELINE_SEEDS = 16;
+/** Largest z of the noise threshold a request may ask for. */
+export const MAX_NOISE_Z = 10;
+
+/**
+ * How p_t was measured and how much it moves from run to run (core/rewards.ts baselineNoise). Present on results
+ * whose p_t the server measured by running C_t; absent where p_t is the state's own score.
+ */
+export const BaselineNoiseSchema = z.object({
+  /** Seeded runs of C_t (1: measured once, no noise estimate). */
+  k: z.number().int().positive(),
+  /** The k scores, run i with IDEATOR_SEED=i (null: that run gave no valid score). */
+  scores: z.array(z.number().nullable()),
+  /** p_t: the mean of the valid scores (null when none was valid). */
+  mean: z.number().nullable(),
+  /** Sample standard deviation (n − 1) of the valid scores; 0 with fewer than two. */
+  std: z.number().nonnegative(),
+  /** The z the threshold was taken with. */
+  z: z.number().nonnegative(),
+  /** The margin p_{t+1} must beat p_t by to count as improved: z · std · √(1 + 1/n), n = valid scores. */
+  threshold: z.number().nonnegative(),
+});
+export type BaselineNoise = z.infer<typeof BaselineNoiseSchema>;
+
 /** Body of POST /v1/rewards: a state and G candidate ideas (raw Ideator answers). */
 export const RewardRequestSchema = z.object({
   state: IdeatorStateSchema,
@@ -238,6 +263,15 @@ export const RewardRequestSchema = z.object({
    * Without it such a request is refused (400 `no_grader`). Results scored this way carry `selfReported: true`.
    */
   allowPrintedScore: z.boolean().default(false),
+  /**
+   * k: how many seeded runs of C_t measure p_t (core/rewards.ts baselineNoise). Default: the task's
+   * `ideator.baseline_seeds`, else 1 (p_t measured once, as in the paper). With k ≥ 2, run i of C_t gets
+   * IDEATOR_SEED=i and PYTHONHASHSEED=i (i = 0 … k−1), every idea's run gets IDEATOR_SEED=k, p_t is the mean of the
+   * k scores, and an idea counts as improved only when it beats p_t by more than the noise threshold.
+   */
+  baselineSeeds: z.number().int().min(1).max(MAX_BASELINE_SEEDS).optional(),
+  /** z of the noise threshold z · std · √(1 + 1/k). Default: the task's `ideator.noise_z`, else 1. */
+  noiseZ: z.number().min(0).max(MAX_NOISE_Z).optional(),
 });
 export type RewardRequest = z.infer<typeof RewardRequestSchema>;
 export type RewardRequestInput = z.input<typeof RewardRequestSchema>;
@@ -285,6 +319,8 @@ export const RewardResultSchema = z.object({
   guardFlags: z.array(GuardFlagSchema).default([]),
   /** One entry per flag in guardFlags: the reason and the offending added lines. */
   guard: z.array(GuardFindingSchema).default([]),
+  /** p_t's measurement: its k seeded scores, their noise and the improvement threshold (absent: p_t not measured). */
+  baseline: BaselineNoiseSchema.optional(),
 });
 export type RewardResult = z.infer<typeof RewardResultSchema>;
 
