@@ -127,8 +127,8 @@ export async function evaluateIdea(input: IdeaInput, env: EvalEnv, slot: Slot, s
   }
 
   const execute = () => runCode({ code: impl.code, codePath, tag: input.key.slice(0, 12), state, ready, timeoutSec: input.timeoutSec, env, slot, signal });
-  const shareKey = RunShare.key({ code: impl.code, codePath, task: input.task, timeoutSec: input.timeoutSec, metric: state.score.metric, direction });
-  const r = env.runShare ? await env.runShare.run(shareKey, execute) : await execute();
+  const shareKey = RunShare.key({ code: impl.code, codePath, task: input.task, ready, timeoutSec: input.timeoutSec, metric: state.score.metric, direction, env, slot });
+  const r = env.runShare && shareKey ? await env.runShare.run(shareKey, execute, signal) : await execute();
   if (r.run.aborted) throw new EvaluationAborted();
   const common = { stages: ['implemented' as RunStage, ...r.stages], outputTail: r.run.output, codeDiff: diff };
   if (r.timedOut) return finish({ ...common, status: 'timeout', error: r.error });

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { bundledTasksDir, defaultDataDir, loadTask, type Task } from '../tasks/loader';
-import { BUNDLE_MANIFEST, BundleManifestSchema } from '../tasks/bundle';
+import { BUNDLE_MANIFEST, BundleManifestSchema, bundleEntries, entriesFingerprint } from '../tasks/bundle';
 import { prepareTask, preparedPaths } from '../tasks/prepare';
 
 const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -16,11 +16,23 @@ export interface ReadyTask {
   task: Task;
   dataDir: string;
   publicDir: string;
+  /**
+   * What the task is made of, as one key: `bundle:<sha256>` for a task that came as a bundle (a Redis worker's task
+   * cache: the server's bundle hash), else `files:<sha256>` of the same files a bundle would hold (sources and
+   * prepared data: paths, sizes, modes, mtimes). Either changes when the task is edited or its data re-prepared, so
+   * what is keyed by it (shared runs) never outlives the task it was measured on. Undefined when it cannot be told
+   * (then nothing is shared).
+   */
+  contentKey?: string;
 }
+
+/** How long the files fingerprint of a task is trusted before its files are looked at again. */
+const FINGERPRINT_MS = 5000;
 
 export class TaskCatalog {
   private readonly loaded = new Map<string, Promise<Task>>();
   private readonly prepared = new Map<string, Promise<ReadyTask>>();
+  private readonly fingerprints = new Map<string, { key: string | undefined; at: number }>();
 
   constructor(
     /** Folders holding task folders (<dir>/<id>/config.yaml); the bundled server/tasks by default. */
@@ -65,8 +77,8 @@ export class TaskCatalog {
     return p;
   }
 
-  /** Loads and prepares (once per process; the preparer caches on disk too). */
-  ready(id: string): Promise<ReadyTask> {
+  /** Loads and prepares (once per process; the preparer caches on disk too), with its current contentKey. */
+  async ready(id: string): Promise<ReadyTask> {
     let p = this.prepared.get(id);
     if (!p) {
       p = (async () => {
@@ -78,7 +90,23 @@ export class TaskCatalog {
       this.prepared.set(id, p);
       p.catch(() => this.prepared.delete(id));
     }
-    return p;
+    const ready = await p;
+    return { ...ready, contentKey: this.fingerprint(ready) };
+  }
+
+  /** `files:` + the fingerprint of what the task's bundle would hold, looked at again after FINGERPRINT_MS. */
+  private fingerprint(ready: ReadyTask): string | undefined {
+    const id = ready.task.id;
+    const f = this.fingerprints.get(id);
+    if (f && Date.now() - f.at < FINGERPRINT_MS) return f.key;
+    let key: string | undefined;
+    try {
+      key = `files:${entriesFingerprint(bundleEntries(ready.task, ready.dataDir))}`;
+    } catch {
+      key = undefined;
+    }
+    this.fingerprints.set(id, { key, at: Date.now() });
+    return key;
   }
 
   /** Paths to hide from a run of this task: the task folder and its data folder (raw + private answers). */
@@ -91,14 +119,14 @@ export class TaskCatalog {
  * The ReadyTask of an unpacked task bundle (tasks/bundle.ts; a Redis worker's task cache): the data in it is already
  * prepared (prepare's marker included), so nothing runs prepare.py here.
  */
-export async function readyFromBundle(dir: string): Promise<ReadyTask> {
+export async function readyFromBundle(dir: string, hash?: string): Promise<ReadyTask> {
   const manifest = BundleManifestSchema.parse(JSON.parse(readFileSync(join(dir, BUNDLE_MANIFEST), 'utf8')));
   const task = await loadTask(join(dir, manifest.task));
   if (task.id !== manifest.id) throw new Error(`task bundle ${dir}: holds task '${task.id}', its manifest says '${manifest.id}'`);
   const dataDir = resolve(dir, manifest.data);
   const paths = preparedPaths(task, dataDir);
   if (!existsSync(paths.answersPath)) throw new Error(`task bundle ${dir}: no answers at ${paths.answersPath}`);
-  return { task, dataDir, publicDir: paths.publicDir };
+  return { task, dataDir, publicDir: paths.publicDir, ...(hash ? { contentKey: `bundle:${hash}` } : {}) };
 }
 
 /** A catalog whose tasks come ready from elsewhere (a worker's task bundles): ready(id) asks `resolveReady`. */

@@ -66,7 +66,7 @@ export class TaskCache {
       }
       let r = this.ready.get(hash);
       if (!r) {
-        r = readyFromBundle(dir);
+        r = readyFromBundle(dir, hash);
         this.ready.set(hash, r);
         r.catch(() => this.ready.delete(hash));
       }
