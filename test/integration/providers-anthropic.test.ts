@@ -143,10 +143,15 @@ describe('anthropic: retries and errors', () => {
     assert.equal(err.status, 401);
   });
 
-  it('404 unknown model names the model', async () => {
+  it('404 unknown model leads with the server\'s message and names the model', async () => {
     const { provider } = await setup({ responses: [{ text: 'never' }], models: ['claude-test-1'] }, { model: 'claude-old-0' });
-    const err = await rejectsWith(provider.complete(MESSAGES), 'not_found', /does not serve the model "claude-old-0".*model = "claude-old-0"/);
+    const err = await rejectsWith(provider.complete(MESSAGES), 'not_found', /^model: claude-old-0 \(Anthropic API at .*HTTP 404\): the model setting \(model\) is "claude-old-0"/);
     assert.equal(err.setting, 'model');
+  });
+
+  it('listModels lists the models of GET /v1/models', async () => {
+    const { provider } = await setup({ responses: [{ text: 'never' }], models: ['claude-test-2', 'claude-test-1'] });
+    assert.deepEqual(await provider.listModels(), ['claude-test-1', 'claude-test-2']);
   });
 
   it('error event mid-stream is a server error', async () => {
@@ -164,7 +169,7 @@ describe('anthropic: retries and errors', () => {
     const closed = await listen(() => {});
     await closed.close();
     const provider = new AnthropicProvider({ apiKey: KEY, baseUrl: closed.origin, model: 'm', timeoutMs: 1000, maxRetries: 0 });
-    await rejectsWith(provider.complete(MESSAGES), 'unreachable', new RegExp(`baseUrl = ${closed.origin.replace(/[.]/g, '\\.')}`));
+    await rejectsWith(provider.complete(MESSAGES), 'unreachable', new RegExp(`\\(baseUrl\\), now ${closed.origin.replace(/[.]/g, '\\.')}`));
   });
 
   it('slow server: timeout per attempt, retried by the SDK', async () => {

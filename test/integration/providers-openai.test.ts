@@ -215,7 +215,7 @@ describe('openai-compatible: retries and errors', () => {
     const { server } = await setup({ responses: [{ text: 'never' }] });
     const root = server.url.replace(/\/v1$/, '');
     const provider = new OpenAICompatibleProvider({ baseUrl: root, model: 'ideator', timeoutMs: 1000, maxRetries: 0 });
-    const err = await rejectsWith(provider.complete(MESSAGES), 'not_found', /no such endpoint \(HTTP 404\): check the base URL setting/);
+    const err = await rejectsWith(provider.complete(MESSAGES), 'not_found', /no such endpoint \(HTTP 404\): check the base URL setting \(baseUrl\), now http/);
     assert.equal(err.setting, 'baseUrl');
   });
 
@@ -233,11 +233,41 @@ describe('openai-compatible: retries and errors', () => {
     assert.equal((await provider.complete(MESSAGES)).text, 'hello');
   });
 
-  it('404 unknown model names the model setting and the model', async () => {
+  it('404 unknown model leads with the server\'s own message and names the model setting', async () => {
     const { provider } = await setup({ responses: [{ text: 'never' }], models: ['Qwen/Qwen3-8B'] }, { model: 'ideatr' });
-    const err = await rejectsWith(provider.complete(MESSAGES), 'not_found', /does not serve the model "ideatr".*model setting \(model = "ideatr"\)/);
-    assert.match(err.message, /does not exist/);
+    const err = await rejectsWith(provider.complete(MESSAGES), 'not_found', /^The model `ideatr` does not exist \(OpenAI-compatible server at .*, HTTP 404\): the model setting \(model\) is "ideatr"/);
     assert.equal(err.setting, 'model');
+  });
+
+  for (const [shape, said] of [
+    ['vllm-flat', /^The model `ideator-v2` does not exist \(/],
+    ['ollama', /^model "ideator-v2" not found, try pulling it first \(/],
+  ] as const) {
+    it(`404 unknown model in the ${shape} body shape: the server's own message, not "no such endpoint"`, async () => {
+      // vLLM's older top-level error body is what the openai SDK alone reports as "404 status code (no body)".
+      const { provider } = await setup({ responses: [{ text: 'never' }], models: ['ideator'], errorShape: shape }, { model: 'ideator-v2', maxRetries: 0 });
+      const err = await rejectsWith(provider.complete(MESSAGES), 'not_found', said);
+      assert.equal(err.setting, 'model');
+      assert.doesNotMatch(err.message, /no such endpoint|no body/);
+    });
+  }
+
+  it('setting names given by the host appear in the messages', async () => {
+    const names = { model: '"ideator.model"', baseUrl: '"ideator.baseUrl"' };
+    const { server, provider } = await setup({ responses: [{ text: 'never' }], models: ['ideator'] }, { model: 'nope', maxRetries: 0, names });
+    await rejectsWith(provider.complete(MESSAGES), 'not_found', /"ideator\.model" is "nope"/);
+    const wrongPath = new OpenAICompatibleProvider({ baseUrl: server.url.replace(/\/v1$/, ''), model: 'ideator', timeoutMs: 1000, maxRetries: 0, names });
+    await rejectsWith(wrongPath.complete(MESSAGES), 'not_found', /check "ideator\.baseUrl", now http/);
+  });
+
+  it('listModels: the models the server serves, sorted; a wrong key is auth; a wrong path names the base URL', async () => {
+    const { server, provider } = await setup({ responses: [{ text: 'never' }], models: ['qwen3-8b', 'ideator', 'Qwen/Qwen3-8B'] });
+    assert.deepEqual(await provider.listModels(), ['ideator', 'Qwen/Qwen3-8B', 'qwen3-8b']);
+    const keyed = await setup({ responses: [{ text: 'never' }], apiKey: 'sk-right-key-0000000000' }, { apiKey: 'sk-wrong-key-0000000000', maxRetries: 0 });
+    await rejectsWith(keyed.provider.listModels(), 'auth');
+    const wrongPath = new OpenAICompatibleProvider({ baseUrl: server.url.replace(/\/v1$/, ''), model: 'ideator', timeoutMs: 1000, maxRetries: 0 });
+    const err = await rejectsWith(wrongPath.listModels(), 'not_found', /no such endpoint/);
+    assert.equal(err.setting, 'baseUrl');
   });
 
   it('malformed JSON and empty choices are bad_response', async () => {
@@ -259,7 +289,7 @@ describe('openai-compatible: retries and errors', () => {
     await closed.close();
     const provider = new OpenAICompatibleProvider({ baseUrl: url, model: 'ideator', timeoutMs: 1000, maxRetries: 1 });
     const err = await rejectsWith(provider.complete(MESSAGES), 'unreachable', /ECONNREFUSED/);
-    assert.ok(err.message.includes(`baseUrl = ${url}`), err.message);
+    assert.ok(err.message.includes(`base URL setting (baseUrl), now ${url}`), err.message);
   });
 
   it('unknown host (DNS) is unreachable too', async () => {

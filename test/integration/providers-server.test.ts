@@ -76,7 +76,7 @@ describe('server provider (POST /v1/ideate)', () => {
   it('404 (no such route: wrong base URL) names the base URL', async () => {
     const { server } = await setup({ responses: [{ text: ANSWER }] });
     const provider = new ServerIdeatorProvider({ baseUrl: `${server.url}/api`, timeoutMs: 1000, maxRetries: 0 });
-    await rejectsWith(provider.complete(MESSAGES), 'not_found', /base URL setting \(baseUrl = http:\/\/127\.0\.0\.1:\d+\/api\)/);
+    await rejectsWith(provider.complete(MESSAGES), 'not_found', /base URL setting \(baseUrl\), now http:\/\/127\.0\.0\.1:\d+\/api\./);
   });
 
   it('error event mid-stream, malformed done, and a stream with no done are reported', async () => {

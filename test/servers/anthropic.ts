@@ -108,6 +108,10 @@ export async function startAnthropicServer(opts: AnthropicServerOptions): Promis
 
   const listening = await listen(async (req, res) => {
     const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/v1/models') {
+      if (opts.apiKey !== undefined && presentedKey(req) !== opts.apiKey) return sendJson(res, 401, errorBody('authentication_error', 'invalid x-api-key'), { 'request-id': requestId() });
+      return listModels(res, opts.models ?? ['claude-sonnet-4-5']);
+    }
     if (req.method !== 'POST' || path !== '/v1/messages') return sendJson(res, 404, errorBody('not_found_error', 'Not Found'));
     const text = await readBody(req);
     let json: unknown;
@@ -246,6 +250,12 @@ async function streamText(res: ServerResponse, body: MessagesRequest, reply: Tex
     if (reply.chunkDelayMs && events[i][0] === 'content_block_delta') await wait(reply.chunkDelayMs);
   }
   res.end();
+}
+
+/** GET /v1/models as the Messages API answers it: one page, newest first. */
+function listModels(res: ServerResponse, models: string[]): void {
+  const data = models.map((id, i) => ({ type: 'model', id, display_name: id, created_at: new Date(Date.UTC(2025, 0, 1) - i * 86_400_000).toISOString() }));
+  sendJson(res, 200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data[data.length - 1]?.id ?? null });
 }
 
 async function streamError(res: ServerResponse, body: MessagesRequest, reply: z.infer<typeof AnthropicStreamErrorReplySchema>, stream: boolean): Promise<void> {

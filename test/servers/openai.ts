@@ -97,8 +97,26 @@ export interface OpenAIServerOptions {
   responses: ScriptedReply[] | ((req: ChatRequest, n: number) => ScriptedReply);
   /** When set, requests naming another model get vLLM's 404 (without using up a scripted reply). */
   models?: string[];
-  /** When set, requests without `Authorization: Bearer <apiKey>` get OpenAI's 401. */
+  /** When set, requests without `Authorization: Bearer <apiKey>` get OpenAI's 401 (on /v1/models too). */
   apiKey?: string;
+  /**
+   * The body of the unknown-model 404 (`models`): 'openai' (default; OpenAI and vLLM with OpenAI-shaped errors:
+   * `{"error": {message, type, param, code}}`), 'vllm-flat' (vLLM's older top-level ErrorResponse: `{"object":
+   * "error", "message": "The model `x` does not exist.", "type": "NotFoundError", "param": null, "code": 404}`),
+   * 'ollama' (`{"error": "model \"x\" not found, try pulling it first"}`).
+   */
+  errorShape?: ErrorShape;
+}
+
+export const ErrorShapeSchema = z.enum(['openai', 'vllm-flat', 'ollama']);
+export type ErrorShape = z.infer<typeof ErrorShapeSchema>;
+
+/** The unknown-model 404 body each kind of server sends. */
+export function modelNotFoundBody(model: string, shape: ErrorShape = 'openai'): unknown {
+  if (shape === 'ollama') return { error: `model "${model}" not found, try pulling it first` };
+  const message = `The model \`${model}\` does not exist.`;
+  if (shape === 'vllm-flat') return { object: 'error', message, type: 'NotFoundError', param: null, code: 404 };
+  return errorBody(message, 'NotFoundError', 404, 'model');
 }
 
 export interface OpenAIServer {
@@ -119,7 +137,10 @@ export async function startOpenAIServer(opts: OpenAIServerOptions): Promise<Open
 
   const listening = await listen(async (req, res) => {
     const path = (req.url ?? '').split('?')[0];
-    if (req.method === 'GET' && path === '/v1/models') return listModels(res, opts.models ?? ['ideator']);
+    const wrongKey = opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}`;
+    const unauthorized = () =>
+      sendJson(res, 401, errorBody('Incorrect API key provided. You can find your API key in your account settings.', 'invalid_request_error', 'invalid_api_key'));
+    if (req.method === 'GET' && path === '/v1/models') return wrongKey ? unauthorized() : listModels(res, opts.models ?? ['ideator']);
     if (req.method !== 'POST' || path !== '/v1/chat/completions') return sendJson(res, 404, { detail: 'Not Found' });
 
     const text = await readBody(req);
@@ -137,12 +158,8 @@ export async function startOpenAIServer(opts: OpenAIServerOptions): Promise<Open
     const chat = parsed.data;
     const n = script.record(req, chat);
 
-    if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}`) {
-      return sendJson(res, 401, errorBody('Incorrect API key provided. You can find your API key in your account settings.', 'invalid_request_error', 'invalid_api_key'));
-    }
-    if (opts.models && !opts.models.includes(chat.model)) {
-      return sendJson(res, 404, errorBody(`The model \`${chat.model}\` does not exist.`, 'NotFoundError', 404, 'model'));
-    }
+    if (wrongKey) return unauthorized();
+    if (opts.models && !opts.models.includes(chat.model)) return sendJson(res, 404, modelNotFoundBody(chat.model, opts.errorShape));
     await answer(req, res, chat, script.reply(chat, n));
   });
 

@@ -2,7 +2,7 @@
  * Starts one scripted server for another process (the VS Code e2e, the benchmark, a shell):
  *
  *   node --import tsx test/servers/run.ts openai|anthropic|ideate --script FILE.json [--models a,b]
- *        [--api-key KEY] [--token TOKEN] [--log FILE.jsonl]
+ *        [--api-key KEY] [--error-shape openai|vllm-flat|ollama] [--token TOKEN] [--log FILE.jsonl]
  *
  * Prints one JSON line {"url": "..."} on stdout once listening, then serves until SIGTERM / SIGINT. FILE.json is
  * a JSON array of scripted replies (shapes in README.md); reply n answers request n, the last one repeats.
@@ -13,9 +13,9 @@ import type { z } from 'zod';
 import { parseFlags, UsageError } from '../../server/src/commands/common';
 import { AnthropicScriptSchema, startAnthropicServer } from './anthropic';
 import { IdeateScriptSchema, startIdeateServer } from './ideate';
-import { ScriptSchema, startOpenAIServer } from './openai';
+import { ErrorShapeSchema, ScriptSchema, startOpenAIServer } from './openai';
 
-const USAGE = 'usage: run.ts openai|anthropic|ideate --script FILE.json [--models a,b] [--api-key KEY] [--token TOKEN] [--log FILE.jsonl]';
+const USAGE = 'usage: run.ts openai|anthropic|ideate --script FILE.json [--models a,b] [--api-key KEY] [--error-shape openai|vllm-flat|ollama] [--token TOKEN] [--log FILE.jsonl]';
 
 function readScript<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
   let json: unknown;
@@ -47,6 +47,7 @@ async function main(argv: string[]): Promise<void> {
       script: { type: 'string' },
       models: { type: 'string' },
       'api-key': { type: 'string' },
+      'error-shape': { type: 'string' },
       token: { type: 'string' },
       log: { type: 'string' },
     },
@@ -56,11 +57,13 @@ async function main(argv: string[]): Promise<void> {
   if (positionals.length !== 1 || !values.script) throw new UsageError(USAGE);
   const models = values.models ? values.models.split(',').map((m) => m.trim()).filter(Boolean) : undefined;
 
+  const shape = values['error-shape'] === undefined ? undefined : ErrorShapeSchema.safeParse(values['error-shape']);
+  if (shape && !shape.success) throw new UsageError(`--error-shape must be one of ${ErrorShapeSchema.options.join(', ')}`);
   let server: { url: string; close(): Promise<void> };
   if (kind === 'openai') {
     const script = readScript(values.script, ScriptSchema);
     if (script.length === 0) throw new UsageError('the script has no replies');
-    server = await startOpenAIServer({ responses: responder(script, values.log), models, apiKey: values['api-key'] });
+    server = await startOpenAIServer({ responses: responder(script, values.log), models, apiKey: values['api-key'], errorShape: shape?.data });
   } else if (kind === 'anthropic') {
     const script = readScript(values.script, AnthropicScriptSchema);
     if (script.length === 0) throw new UsageError('the script has no replies');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseIdea } from '../../src/core/idea';
 import { describeProviderError, httpFailure, redact, type ErrorContext } from '../../src/core/providers/errors';
-import { retryAfterMs, withRetries } from '../../src/core/providers/http';
+import { normaliseErrorBody, retryAfterMs, withRetries } from '../../src/core/providers/http';
 import { isOpenAIItself } from '../../src/core/providers/openai-compatible';
 import { readSse } from '../../src/core/providers/sse';
 import { NULL_IDEA, TemplateProvider, VAGUE_IDEA } from '../../src/core/providers/template';
@@ -165,6 +165,23 @@ describe('errors', () => {
     assert.match(httpFailure(529, undefined, ctx).message, /overloaded \(HTTP 529, 4 attempt/);
     assert.equal(httpFailure(503, undefined, ctx).kind, 'server');
     assert.equal(httpFailure(400, 'max_tokens too large', ctx).kind, 'config');
+  });
+  it('error bodies reach the SDKs in the shape they read: vLLM flat, Ollama string, FastAPI detail', () => {
+    const flat = '{"object":"error","message":"The model `x` does not exist.","type":"NotFoundError","param":null,"code":404}';
+    assert.deepEqual(JSON.parse(normaliseErrorBody(flat)!).error, { message: 'The model `x` does not exist.', type: 'NotFoundError', param: null, code: 404 });
+    assert.equal(JSON.parse(normaliseErrorBody('{"error":"model \\"x\\" not found, try pulling it first"}')!).error.message, 'model "x" not found, try pulling it first');
+    assert.equal(JSON.parse(normaliseErrorBody('{"detail":"Not Found"}')!).error.message, 'Not Found');
+    assert.equal(JSON.parse(normaliseErrorBody('{"detail":[{"msg":"field required"},{"msg":"bad type"}]}')!).error.message, 'field required; bad type');
+    // Already in shape, not JSON, or nothing to say: left alone.
+    assert.equal(normaliseErrorBody('{"error":{"message":"m"}}'), undefined);
+    assert.equal(normaliseErrorBody('{"type":"error","error":{"type":"not_found_error","message":"model: x"}}'), undefined);
+    assert.equal(normaliseErrorBody('<html>502</html>'), undefined);
+    assert.equal(normaliseErrorBody('{"status":"bad"}'), undefined);
+  });
+  it('a 404 about the model leads with the server\'s words; names come from the host', () => {
+    const e = httpFailure(404, 'The model `m` does not exist.', { ...ctx, names: { model: 'ideator.model' } });
+    assert.match(e.message, /^The model `m` does not exist \(X at http:\/\/h\/v1, HTTP 404\): ideator\.model is "m"/);
+    assert.match(httpFailure(408, undefined, { ...ctx, timeoutMs: 300_000, names: { timeoutMs: 'ideator.requestTimeoutSeconds' } }).message, /raise ideator\.requestTimeoutSeconds, now 300 s/);
   });
   it('describeProviderError gives one safe line for anything', () => {
     assert.equal(describeProviderError(new ProviderError('timeout', 'took too long')), 'took too long');

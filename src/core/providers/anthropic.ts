@@ -8,8 +8,9 @@
  * beyond a minute.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { z } from 'zod';
 import type { ChatMessage, Completion } from '../protocol';
-import { BadResponseError, httpFailure, midStreamFailure, timeoutFailure, transportFailure, unreachableFailure, type ErrorContext } from './errors';
+import { BadResponseError, httpFailure, midStreamFailure, timeoutFailure, transportFailure, unreachableFailure, type ErrorContext, type SettingNames } from './errors';
 import { guardedFetch, raceAbort } from './http';
 import { ProviderError, type CompleteOptions, type Provider, type ProviderTuning } from './types';
 
@@ -24,7 +25,11 @@ export interface AnthropicSettings extends ProviderTuning {
   apiKey: string;
   /** Root URL without /v1 (the SDK adds /v1/messages). */
   baseUrl?: string;
+  /** How the host names its settings in error messages. */
+  names?: Partial<SettingNames>;
 }
+
+const ModelWire = z.object({ id: z.string().min(1) });
 
 type Turn = { role: 'user' | 'assistant'; content: string };
 
@@ -65,6 +70,7 @@ export class AnthropicProvider implements Provider {
       timeoutMs: settings.timeoutMs,
       attempts: settings.maxRetries + 1,
       secrets: [settings.apiKey],
+      names: settings.names,
     };
   }
 
@@ -76,6 +82,23 @@ export class AnthropicProvider implements Provider {
       return await raceAbort(work, signal);
     } catch (err) {
       throw this.mapError(err, signal);
+    }
+  }
+
+  async listModels(signal?: AbortSignal): Promise<string[]> {
+    try {
+      const ids = new Set<string>();
+      const list = async () => {
+        for await (const m of this.client.models.list({ limit: 100 }, { signal }) as AsyncIterable<unknown>) {
+          const entry = ModelWire.safeParse(m);
+          if (!entry.success) throw new BadResponseError('model list: an entry without an id');
+          ids.add(entry.data.id);
+        }
+      };
+      await raceAbort(list(), signal);
+      return [...ids].sort((a, b) => a.localeCompare(b, 'en'));
+    } catch (err) {
+      throw this.mapError(err, signal, { model: undefined });
     }
   }
 
@@ -135,8 +158,8 @@ export class AnthropicProvider implements Provider {
     };
   }
 
-  private mapError(err: unknown, signal: AbortSignal | undefined): ProviderError {
-    const ctx = this.ctx;
+  private mapError(err: unknown, signal: AbortSignal | undefined, over: Partial<ErrorContext> = {}): ProviderError {
+    const ctx = { ...this.ctx, ...over };
     if (err instanceof ProviderError) return err;
     if (signal?.aborted || err instanceof Anthropic.APIUserAbortError) return transportFailure(err, ctx, signal);
     if (err instanceof Anthropic.APIConnectionTimeoutError) return timeoutFailure(ctx, err);

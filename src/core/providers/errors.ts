@@ -7,7 +7,7 @@
 import { retryAfterMs } from './retry-after';
 import { ProviderError, type ProviderErrorKind } from './types';
 
-/** The names UIs map to their own settings (the extension: ideator.*; the CLI: --base-url, --model …). */
+/** The abstract settings an error can point at (ProviderError.setting); each host maps them to its own names. */
 export const SETTING = {
   apiKey: 'apiKey',
   baseUrl: 'baseUrl',
@@ -15,6 +15,22 @@ export const SETTING = {
   timeoutMs: 'timeoutMs',
   maxTokens: 'maxTokens',
 } as const;
+export type SettingKey = keyof typeof SETTING;
+
+/**
+ * How a host names each setting in its messages: the extension says "ideator.model" and "the command 'Ideator: Set
+ * API Key'", the CLI "--model". Messages must name something the user can actually find.
+ */
+export type SettingNames = Record<SettingKey, string>;
+
+/** Host-neutral names (the CLI and the library): the config field with its meaning. */
+export const DEFAULT_SETTING_NAMES: SettingNames = {
+  apiKey: 'the API key',
+  baseUrl: 'the base URL setting (baseUrl)',
+  model: 'the model setting (model)',
+  timeoutMs: 'the timeout setting (timeoutMs)',
+  maxTokens: 'the max-tokens setting (maxTokens)',
+};
 
 export interface ErrorContext {
   /** Who answered, for messages: "OpenAI-compatible server", "Anthropic API", "Ideator server". */
@@ -28,6 +44,17 @@ export interface ErrorContext {
   attempts: number;
   /** Strings that must never be shown (the API key). */
   secrets: readonly string[];
+  /** How the host names its settings (default DEFAULT_SETTING_NAMES). */
+  names?: Partial<SettingNames>;
+}
+
+function nameOf(ctx: ErrorContext, key: SettingKey): string {
+  return ctx.names?.[key] ?? DEFAULT_SETTING_NAMES[key];
+}
+
+/** A timeout for people: "120 s", "1.5 s", "800 ms". */
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${Number((ms / 1000).toPrecision(3))} s` : `${ms} ms`;
 }
 
 /** Thrown into a response body when no bytes arrived for too long (see guardedFetch). */
@@ -106,11 +133,22 @@ export function abortedError(cause?: unknown): ProviderError {
   return new ProviderError('aborted', 'the request was cancelled', undefined, undefined, cause === undefined ? undefined : { cause });
 }
 
+/** The server's own words, on one line and at most 300 characters. */
+function excerpt(message: string | undefined): string {
+  const m = (message ?? '').replace(/\s+/g, ' ').trim();
+  return m.length > 300 ? `${m.slice(0, 300)}…` : m;
+}
+
 /** Short, safe excerpt of what the server said. */
 function serverSays(message: string | undefined): string {
-  const m = (message ?? '').replace(/\s+/g, ' ').trim();
-  if (!m) return '';
-  return ` The server said: "${m.length > 300 ? `${m.slice(0, 300)}…` : m}".`;
+  const m = excerpt(message);
+  return m ? ` The server said: "${m}".` : '';
+}
+
+/** Whether a 404's message is about the model rather than the path (vLLM, OpenAI, Ollama and Anthropic all say "model"). */
+export function isModelNotFound(serverMessage: string | undefined, model: string | undefined): boolean {
+  const m = serverMessage ?? '';
+  return model !== undefined && (/\bmodel\b/i.test(m) || m.includes(model));
 }
 
 /** An HTTP status the server answered with, after the SDK (or our client) gave up retrying. */
@@ -120,16 +158,24 @@ export function httpFailure(status: number, serverMessage: string | undefined, c
   const asked = headers ? retryAfterMs(headers) : undefined;
   const waitHint = asked !== undefined && asked > 0 ? `the server asks to wait ${Math.ceil(asked / 1000)} s` : 'wait a little';
   if (status === 401 || status === 403) {
-    return make('auth', `${at} rejected the credentials (HTTP ${status}): check the API key (${ctx.keyHint}).${said}`, ctx, SETTING.apiKey, status, cause);
+    const key = ctx.names?.apiKey ?? `the API key (${ctx.keyHint})`;
+    return make('auth', `${at} rejected the credentials (HTTP ${status}): check ${key}.${said}`, ctx, SETTING.apiKey, status, cause);
   }
   if (status === 404) {
-    // vLLM / OpenAI / Anthropic all name the model in a model-not-found message; a bare 404 is a wrong path.
-    const aboutModel = ctx.model !== undefined && (/model/i.test(serverMessage ?? '') || (serverMessage ?? '').includes(ctx.model));
-    if (aboutModel) {
-      return make('not_found', `${at} does not serve the model "${ctx.model}" (HTTP 404): check the model setting (${SETTING.model} = "${ctx.model}"); for a vLLM LoRA adapter it is the name given to --lora-modules.${said}`, ctx, SETTING.model, status, cause);
+    if (isModelNotFound(serverMessage, ctx.model)) {
+      // The server's own sentence leads: it names the model it does not know better than any guess of ours.
+      const own = excerpt(serverMessage);
+      return make(
+        'not_found',
+        `${own.replace(/[.!]?$/, '')} (${at}, HTTP 404): ${nameOf(ctx, 'model')} is "${ctx.model}", which this server does not serve; pick one of the models it lists, or for a vLLM LoRA adapter use the name given to --lora-modules.`,
+        ctx,
+        SETTING.model,
+        status,
+        cause,
+      );
     }
-    const hint = ctx.model === undefined ? '' : ` (or the model "${ctx.model}" is unknown there: ${SETTING.model} setting)`;
-    return make('not_found', `${at} has no such endpoint (HTTP 404): check the base URL setting (${SETTING.baseUrl} = ${ctx.baseUrl})${hint}.${said}`, ctx, SETTING.baseUrl, status, cause);
+    const hint = ctx.model === undefined ? '' : ` (or the model "${ctx.model}" is unknown there: ${nameOf(ctx, 'model')})`;
+    return make('not_found', `${at} has no such endpoint (HTTP 404): check ${nameOf(ctx, 'baseUrl')}, now ${ctx.baseUrl}${hint}.${said}`, ctx, SETTING.baseUrl, status, cause);
   }
   if (status === 429) {
     return make('rate_limited', `${at} is rate-limiting requests (HTTP 429, ${ctx.attempts} attempt(s)); ${waitHint} and try again.${said}`, ctx, undefined, status, cause);
@@ -139,10 +185,10 @@ export function httpFailure(status: number, serverMessage: string | undefined, c
     return make('server', `${at} ${what} (HTTP ${status}, ${ctx.attempts} attempt(s)); ${asked !== undefined && asked > 0 ? waitHint + ', then try again' : 'try again later'}.${said}`, ctx, undefined, status, cause);
   }
   if (status === 408) {
-    return make('timeout', `${at} timed out the request (HTTP 408, ${ctx.attempts} attempt(s)); raise the timeout setting (${SETTING.timeoutMs} = ${ctx.timeoutMs}).`, ctx, SETTING.timeoutMs, status, cause);
+    return make('timeout', `${at} timed out the request (HTTP 408, ${ctx.attempts} attempt(s)); raise ${nameOf(ctx, 'timeoutMs')}, now ${formatMs(ctx.timeoutMs)}.`, ctx, SETTING.timeoutMs, status, cause);
   }
   // 400, 413, 422 …: the request itself is wrong for this server (too many tokens, unsupported option).
-  return make('config', `${at} refused the request (HTTP ${status}); check the model (${ctx.model ?? 'default'}) and the max-tokens setting (${SETTING.maxTokens}).${said}`, ctx, undefined, status, cause);
+  return make('config', `${at} refused the request (HTTP ${status}); check the model (${ctx.model ?? 'default'}) and ${nameOf(ctx, 'maxTokens')}.${said}`, ctx, undefined, status, cause);
 }
 
 /** The server started a 200 answer, then reported an error inside the stream (an SSE error event). */
@@ -152,13 +198,13 @@ export function midStreamFailure(serverMessage: string | undefined, ctx: ErrorCo
 
 /** No answer (headers) within the per-attempt timeout, on every attempt. */
 export function timeoutFailure(ctx: ErrorContext, cause?: unknown): ProviderError {
-  return make('timeout', `${ctx.service} at ${ctx.baseUrl} did not answer within ${ctx.timeoutMs} ms (${ctx.attempts} attempt(s)); raise the timeout setting (${SETTING.timeoutMs}) or check the server.`, ctx, SETTING.timeoutMs, undefined, cause);
+  return make('timeout', `${ctx.service} at ${ctx.baseUrl} did not answer within ${formatMs(ctx.timeoutMs)} (${ctx.attempts} attempt(s)); raise ${nameOf(ctx, 'timeoutMs')} or check the server.`, ctx, SETTING.timeoutMs, undefined, cause);
 }
 
 /** Connection refused / reset, DNS failure, TLS failure. */
 export function unreachableFailure(ctx: ErrorContext, cause?: unknown): ProviderError {
   const code = networkCode(cause);
-  return make('unreachable', `cannot reach ${ctx.service} at ${ctx.baseUrl}${code ? ` (${code})` : ''}: check the base URL setting (${SETTING.baseUrl} = ${ctx.baseUrl}) and that the server is running.`, ctx, SETTING.baseUrl, undefined, cause);
+  return make('unreachable', `cannot reach ${ctx.service} at ${ctx.baseUrl}${code ? ` (${code})` : ''}: check ${nameOf(ctx, 'baseUrl')}, now ${ctx.baseUrl}, and that the server is running.`, ctx, SETTING.baseUrl, undefined, cause);
 }
 
 /**
@@ -170,14 +216,14 @@ export function transportFailure(err: unknown, ctx: ErrorContext, signal?: Abort
   if (signal?.aborted) return abortedError(err);
   const idle = findCause(err, (e): e is IdleTimeoutError => e instanceof IdleTimeoutError);
   if (idle) {
-    return make('timeout', `${ctx.service} at ${ctx.baseUrl} stopped sending data for ${idle.ms} ms in the middle of the answer; raise the timeout setting (${SETTING.timeoutMs}) or check the server.`, ctx, SETTING.timeoutMs, undefined, err);
+    return make('timeout', `${ctx.service} at ${ctx.baseUrl} stopped sending data for ${formatMs(idle.ms)} in the middle of the answer; raise ${nameOf(ctx, 'timeoutMs')} or check the server.`, ctx, SETTING.timeoutMs, undefined, err);
   }
   if ((err as { name?: unknown } | null)?.name === 'TimeoutError') return timeoutFailure(ctx, err);
   if (isAbortLike(err)) return abortedError(err);
   if (networkCode(err)) return unreachableFailure(ctx, err);
   const bad = findCause(err, (e): e is Error => e instanceof BadResponseError || e instanceof SyntaxError);
   if (bad) {
-    return make('bad_response', `${ctx.service} at ${ctx.baseUrl} sent an answer that is not what the API promises (${bad.message}); is the base URL (${SETTING.baseUrl}) pointing at the right kind of server?`, ctx, SETTING.baseUrl, undefined, err);
+    return make('bad_response', `${ctx.service} at ${ctx.baseUrl} sent an answer that is not what the API promises (${bad.message}); is ${nameOf(ctx, 'baseUrl')} (${ctx.baseUrl}) pointing at the right kind of server?`, ctx, SETTING.baseUrl, undefined, err);
   }
   const message = err instanceof Error ? err.message : String(err);
   return make('bad_response', `${ctx.service} at ${ctx.baseUrl}: unexpected failure: ${message}`, ctx, undefined, undefined, err);

@@ -100,14 +100,49 @@ export function guardedFetch(idleMs: number, maxRetryWaitMs = MAX_RETRY_WAIT_MS)
     if (res.ok && res.body) {
       return new Response(idleGuard(res.body, idleMs), { status: res.status, statusText: res.statusText, headers: res.headers });
     }
-    const wait = res.ok ? undefined : retryAfterMs(res.headers);
-    if (wait !== undefined && wait > maxRetryWaitMs) {
-      const headers = new Headers(res.headers);
-      headers.set('x-should-retry', 'false');
-      return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
-    }
-    return res;
+    if (res.ok) return res;
+    const headers = new Headers(res.headers);
+    const wait = retryAfterMs(res.headers);
+    if (wait !== undefined && wait > maxRetryWaitMs) headers.set('x-should-retry', 'false');
+    // Error bodies are small; read them to put the server's message where the SDKs look for it.
+    const text = await res.text().catch(() => '');
+    const body = normaliseErrorBody(text) ?? text;
+    headers.delete('content-length');
+    headers.delete('content-encoding');
+    return new Response(body, { status: res.status, statusText: res.statusText, headers });
   };
+}
+
+/** A string worth showing: trimmed, non-empty. */
+const said = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v.trim() : undefined);
+
+/**
+ * An error body rewritten into the shape both SDKs read (`{"error": {"message": …}}`), or undefined when it already
+ * has it or carries no message. Servers differ: vLLM without OpenAI-shaped errors answers at the top level
+ * (`{"object": "error", "message": "The model `x` does not exist.", "type": "NotFoundError", "param": null, "code":
+ * 404}`), Ollama with a string (`{"error": "model \"x\" not found, try pulling it first"}`), FastAPI with
+ * `{"detail": "Not Found"}` or a list of `{msg}`. Left as they are, the openai SDK reports "404 status code (no
+ * body)" and the server's own explanation is lost.
+ */
+export function normaliseErrorBody(text: string): string | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return undefined;
+  const o = json as Record<string, unknown>;
+  const err = o.error;
+  if (err !== null && typeof err === 'object' && !Array.isArray(err)) return undefined;
+  const detail = Array.isArray(o.detail)
+    ? o.detail.map((d) => said((d as { msg?: unknown } | null)?.msg)).filter(Boolean).join('; ') || undefined
+    : said(o.detail);
+  const message = said(err) ?? said(o.message) ?? detail;
+  if (message === undefined) return undefined;
+  const type = said(o.type);
+  const code = typeof o.code === 'string' || typeof o.code === 'number' ? o.code : null;
+  return JSON.stringify({ ...o, error: { message, type: type ?? null, param: said(o.param) ?? null, code } });
 }
 
 /** The SDKs' rule: 408, 409, 429 and 5xx are worth another try, unless the server says `x-should-retry`. */

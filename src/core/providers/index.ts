@@ -6,13 +6,13 @@
 import { z } from 'zod';
 import { ProviderKindSchema } from '../protocol';
 import { AnthropicProvider, DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_ANTHROPIC_MODEL } from './anthropic';
-import { SETTING } from './errors';
+import { SETTING, type SettingNames } from './errors';
 import { OpenAICompatibleProvider } from './openai-compatible';
 import { ServerIdeatorProvider } from './server';
 import { TemplateProvider } from './template';
 import { ProviderError, type Provider, type ProviderTuning } from './types';
 
-export { describeProviderError, SETTING } from './errors';
+export { describeProviderError, DEFAULT_SETTING_NAMES, isModelNotFound, SETTING, type SettingKey, type SettingNames } from './errors';
 export { DEFAULT_ANTHROPIC_MODEL } from './anthropic';
 export { NULL_IDEA, VAGUE_IDEA } from './template';
 export { ProviderError, type CompleteOptions, type Provider, type ProviderErrorKind } from './types';
@@ -61,6 +61,11 @@ export interface ProviderSecrets {
   apiKey?: string;
 }
 
+/** How a host presents the provider's errors: its own names for the settings they point at. */
+export interface ProviderPresentation {
+  names?: Partial<SettingNames>;
+}
+
 const nonEmpty = (s: string | undefined) => (s && s.trim() ? s.trim() : undefined);
 
 /** The validated knobs both network providers share, with the model resolved to the provider's default. */
@@ -73,7 +78,13 @@ function tuning(c: ProviderConfig, defaultModel: string): ProviderTuning {
  * Builds the provider a config names. Throws ProviderError('config' | 'auth') for settings that cannot work (no
  * Anthropic key, no server URL) — before any request, with the setting to fix.
  */
-export function createProvider(config: ProviderConfig | ProviderConfigInput, secrets: ProviderSecrets = {}, env: NodeJS.ProcessEnv = process.env): Provider {
+export function createProvider(
+  config: ProviderConfig | ProviderConfigInput,
+  secrets: ProviderSecrets = {},
+  env: NodeJS.ProcessEnv = process.env,
+  presentation: ProviderPresentation = {},
+): Provider {
+  const { names } = presentation;
   const parsed = ProviderConfigSchema.safeParse(config);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -90,6 +101,7 @@ export function createProvider(config: ProviderConfig | ProviderConfigInput, sec
         ...tuning(c, DEFAULT_OPENAI_MODEL),
         baseUrl: c.baseUrl ?? nonEmpty(env.OPENAI_BASE_URL) ?? DEFAULT_OPENAI_BASE_URL,
         apiKey: nonEmpty(secrets.apiKey) ?? nonEmpty(env.OPENAI_API_KEY),
+        names,
       });
     case 'anthropic': {
       const apiKey = nonEmpty(secrets.apiKey) ?? nonEmpty(env.ANTHROPIC_API_KEY);
@@ -100,12 +112,13 @@ export function createProvider(config: ProviderConfig | ProviderConfigInput, sec
         ...tuning(c, DEFAULT_ANTHROPIC_MODEL),
         apiKey,
         baseUrl: c.baseUrl ?? nonEmpty(env.ANTHROPIC_BASE_URL) ?? DEFAULT_ANTHROPIC_BASE_URL,
+        names,
       });
     }
     case 'server': {
       const baseUrl = c.baseUrl ?? nonEmpty(env.IDEATOR_SERVER_URL);
       if (!baseUrl) {
-        throw new ProviderError('config', "the 'server' provider needs the companion server's address: set the base URL setting (baseUrl) or env IDEATOR_SERVER_URL, e.g. http://127.0.0.1:8787", SETTING.baseUrl);
+        throw new ProviderError('config', `the 'server' provider needs the companion server's address: set ${names?.baseUrl ?? 'the base URL setting (baseUrl)'} or env IDEATOR_SERVER_URL, e.g. http://127.0.0.1:8787`, SETTING.baseUrl);
       }
       return new ServerIdeatorProvider({
         baseUrl,
@@ -113,6 +126,7 @@ export function createProvider(config: ProviderConfig | ProviderConfigInput, sec
         timeoutMs: c.timeoutMs,
         maxRetries: c.maxRetries,
         maxTokens: c.maxTokens,
+        names,
       });
     }
   }

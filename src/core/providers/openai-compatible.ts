@@ -14,7 +14,7 @@
 import OpenAI from 'openai';
 import { z } from 'zod';
 import type { ChatMessage, Completion, Usage } from '../protocol';
-import { BadResponseError, httpFailure, midStreamFailure, timeoutFailure, transportFailure, unreachableFailure, type ErrorContext } from './errors';
+import { BadResponseError, httpFailure, midStreamFailure, timeoutFailure, transportFailure, unreachableFailure, type ErrorContext, type SettingNames } from './errors';
 import { guardedFetch, isRetryableStatus, raceAbort, withRetries, type RetryVerdict } from './http';
 import { splitThink, ThinkSplitter } from './think';
 import type { CompleteOptions, Provider, ProviderTuning } from './types';
@@ -23,6 +23,8 @@ export interface OpenAICompatibleSettings extends ProviderTuning {
   baseUrl: string;
   /** Absent for vLLM / Ollama / SGLang without auth: a placeholder the SDK accepts is sent instead. */
   apiKey?: string;
+  /** How the host names its settings in error messages. */
+  names?: Partial<SettingNames>;
 }
 
 /** True for OpenAI's own API, which differs from the local servers in two request fields (see body()). */
@@ -65,6 +67,8 @@ const ChunkWire = z.object({
   usage: UsageWire,
 });
 
+const ModelWire = z.object({ id: z.string().min(1) });
+
 function toUsage(u: z.infer<typeof UsageWire>): Usage | undefined {
   return u ? { inputTokens: Math.round(u.prompt_tokens), outputTokens: Math.round(u.completion_tokens) } : undefined;
 }
@@ -98,6 +102,7 @@ export class OpenAICompatibleProvider implements Provider {
       timeoutMs: settings.timeoutMs,
       attempts: settings.maxRetries + 1,
       secrets: settings.apiKey ? [settings.apiKey] : [],
+      names: settings.names,
     };
   }
 
@@ -110,6 +115,21 @@ export class OpenAICompatibleProvider implements Provider {
       return await raceAbort(work, signal);
     } catch (err) {
       throw this.mapError(err, signal, tries.n);
+    }
+  }
+
+  async listModels(signal?: AbortSignal): Promise<string[]> {
+    const tries = { n: 0 };
+    try {
+      const ids = new Set<string>();
+      const list = async () => {
+        for await (const m of this.client.models.list({ signal }) as AsyncIterable<unknown>) ids.add(parseWire(ModelWire, m, 'model list').id);
+      };
+      await raceAbort(this.send(list, signal, tries), signal);
+      return [...ids].sort((a, b) => a.localeCompare(b, 'en'));
+    } catch (err) {
+      // A 404 here is the path, not a model: the list names no model.
+      throw this.mapError(err, signal, tries.n, { model: undefined });
     }
   }
 
@@ -203,8 +223,8 @@ export class OpenAICompatibleProvider implements Provider {
     };
   }
 
-  private mapError(err: unknown, signal: AbortSignal | undefined, attempts: number) {
-    const ctx = { ...this.ctx, attempts: Math.max(1, attempts) };
+  private mapError(err: unknown, signal: AbortSignal | undefined, attempts: number, over: Partial<ErrorContext> = {}) {
+    const ctx = { ...this.ctx, ...over, attempts: Math.max(1, attempts) };
     if (!signal?.aborted && err instanceof OpenAI.APIConnectionTimeoutError) return timeoutFailure(ctx, err);
     if (err instanceof OpenAI.APIConnectionError) {
       // Refused / DNS / reset are recognised by their codes; a connection error with no known cause is still one.

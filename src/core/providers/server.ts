@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { IdeateResponseSchema, type ChatMessage, type Completion, type IdeateRequest } from '../protocol';
-import { BadResponseError, httpFailure, midStreamFailure, timeoutFailure, transportFailure, type ErrorContext } from './errors';
+import { BadResponseError, httpFailure, midStreamFailure, timeoutFailure, transportFailure, type ErrorContext, type SettingNames } from './errors';
 import { idleGuard, isRetryableStatus, raceAbort, withRetries, type RetryVerdict } from './http';
 import { readSse } from './sse';
 import type { CompleteOptions, Provider } from './types';
@@ -19,6 +19,8 @@ export interface ServerSettings {
   timeoutMs: number;
   maxRetries: number;
   maxTokens?: number;
+  /** How the host names its settings in error messages. */
+  names?: Partial<SettingNames>;
 }
 
 const TokenEventSchema = z.object({ delta: z.string(), channel: z.enum(['text', 'thinking']) });
@@ -69,6 +71,7 @@ export class ServerIdeatorProvider implements Provider {
       timeoutMs: settings.timeoutMs,
       attempts: settings.maxRetries + 1,
       secrets: settings.token ? [settings.token] : [],
+      names: settings.names,
     };
   }
 

@@ -37,6 +37,11 @@ export interface Provider {
   /** Human label for logs / UI, e.g. "openai-compatible http://127.0.0.1:8000/v1 (ideator)". Never contains a key. */
   readonly label: string;
   complete(messages: ChatMessage[], options?: CompleteOptions): Promise<Completion>;
+  /**
+   * The model names the server serves (GET /v1/models), sorted; for picking one after a wrong model name. Absent
+   * where there is no such list (templates, the companion server). Fails with the same ProviderError mapping.
+   */
+  listModels?(signal?: AbortSignal): Promise<string[]>;
 }
 
 /** What went wrong, in words a user can act on; `setting` names the setting / env var / flag to fix. */
