@@ -5,8 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createProvider, describeProviderError, ProviderConfigSchema } from '../../../src/core/providers/index';
-import { looksLikeSpec, parseProviderSpec, providerFromSpec, SpecError } from '../../../src/core/providers/spec';
+import { z } from 'zod';
+import { createProvider, describeProviderError, ProviderConfigSchema, type ProviderConfig } from '../../../src/core/providers/index';
+import { looksLikeSpec, parseProviderSpec, SpecError } from '../../../src/core/providers/spec';
 import type { Provider } from '../../../src/core/providers/types';
 import { UsageError } from './common';
 import type { RuntimeConfig } from '../queue/runtime';
@@ -64,19 +65,31 @@ function num(v: string | undefined, flag: string, opts: { min?: number; int?: bo
   return n;
 }
 
-/** A ProviderConfig given inline (`{...}`) or as a file path. */
 /**
  * A provider flag: the one provider spelling `KIND[:MODEL][@URL]` (src/core/providers/spec.ts), or the whole
  * ProviderConfig as inline JSON or a JSON file for the options a spec does not carry (temperature, timeouts, …).
  */
 export function providerFromFlag(value: string | undefined, flag: string): Provider | undefined {
+  const config = providerConfigFromFlag(value, flag);
+  if (config === undefined) return undefined;
+  try {
+    return createProvider(config);
+  } catch (err) {
+    throw new UsageError(`--${flag}: ${describeProviderError(err)}`);
+  }
+}
+
+/** The validated ProviderConfig a provider flag names (for callers that add secrets of their own, like `ideator mcp`). */
+export function providerConfigFromFlag(value: string | undefined, flag: string): ProviderConfig | undefined {
   if (value === undefined) return undefined;
   let text = value.trim();
   if (!text.startsWith('{') && looksLikeSpec(text) && !existsSync(text)) {
     try {
       const spec = parseProviderSpec(text, false);
-      return providerFromSpec(spec);
+      if (spec.kind === 'none') throw new SpecError('no provider for none');
+      return ProviderConfigSchema.parse({ kind: spec.kind, model: spec.model, baseUrl: spec.baseUrl });
     } catch (err) {
+      if (err instanceof z.ZodError) throw new UsageError(`--${flag}: ${err.issues[0]?.path.join('.') || '(root)'}: ${err.issues[0]?.message}`);
       throw new UsageError(`--${flag}: ${err instanceof SpecError ? err.message : describeProviderError(err)}`);
     }
   }
@@ -98,11 +111,7 @@ export function providerFromFlag(value: string | undefined, flag: string): Provi
     const issue = parsed.error.issues[0];
     throw new UsageError(`--${flag}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
-  try {
-    return createProvider(parsed.data);
-  } catch (err) {
-    throw new UsageError(`--${flag}: ${describeProviderError(err)}`);
-  }
+  return parsed.data;
 }
 
 export function runtimeConfigFromFlags(values: Record<string, unknown>, log: (m: string) => void): RuntimeConfig {
