@@ -7,6 +7,10 @@
  *    (goal: 3 workers ≥ 2.8× one, i.e. slots are the limit, not the queue).
  * 2. Per-idea queue overhead against the embedded pool: the same batch on `ideator serve --slots 1` (no Redis) vs
  *    one Redis worker with one slot: (wall_redis − wall_embedded) ÷ ideas (goal ≤ 20 ms).
+ * 3. Redis memory for ideas waiting in the queue: IDEATOR_BENCH_SCALE_QUEUED (default 1000) ideas as jobs of G = 8,
+ *    each job a distinct task-graded-size state (task description, code and a short trajectory, about 9 KB), put on
+ *    the queue by the server's dispatcher with no worker running; Redis's `INFO memory` used_memory before and after,
+ *    per idea.
  * Skipped, saying why, where redis-server is not installed.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -14,8 +18,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { formatIdea } from '../src/core/idea';
-import type { Job } from '../src/core/protocol';
+import { RewardRequestSchema, type Job } from '../src/core/protocol';
+import { JobStore } from '../server/src/jobs/store';
+import { Dispatcher } from '../server/src/queue/redis/dispatcher';
+import { IDEAS_QUEUE, KEY_PREFIX } from '../server/src/queue/redis/protocol';
+import { abandonedOutcome } from '../server/src/rewards/outcomes';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -117,6 +128,67 @@ async function embeddedRun(n: number, g: number, runSec: number): Promise<number
   }
 }
 
+async function usedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  const m = /^used_memory:(\d+)/m.exec(info);
+  if (!m) throw new Error('INFO memory has no used_memory');
+  return Number(m[1]);
+}
+
+/** A state the size of a real one: the task's description, a solution and four steps of trajectory. */
+function realisticState(i: number) {
+  const task = join(ROOT, 'server', 'tasks', 'churn-binary');
+  const description = readFileSync(join(task, 'description.md'), 'utf8') + readFileSync(join(task, 'README.md'), 'utf8');
+  const code = `${readFileSync(join(task, 'solutions', '04_logistic_features.py'), 'utf8')}\n# state ${i}\n`;
+  const trajectory = Array.from({ length: 4 }, (_, s) => ({
+    action: `python solution.py  # step ${s} of state ${i}`,
+    observation: `fold ${s}: ` + 'train loss 0.412, valid auc 0.7731; '.repeat(24),
+    score: 0.77 + s / 1000,
+  }));
+  return { taskDescription: description, code, trajectory, score: { value: 0.77, direction: 'higher' as const, metric: 'auc' } };
+}
+
+/** Redis used_memory (bytes) before and after `n` ideas wait in the queue; returns [total growth, state bytes]. */
+async function queuedMemory(n: number, g: number): Promise<{ perIdea: number; stateBytes: number; total: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ideator-bench-scale-'));
+  const port = await freePort();
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'no', '--dir', dir, '--save', '', '--protected-mode', 'no'], { stdio: 'ignore' });
+  const redisUrl = `redis://127.0.0.1:${port}`;
+  const store = new JobStore(join(dir, 'ideator.sqlite'), { abandoned: abandonedOutcome });
+  let dispatcher: Dispatcher | undefined;
+  const redis = new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: null, retryStrategy: (t) => Math.min(100 * t, 1000) });
+  const queue = new Queue(IDEAS_QUEUE, { connection: { host: '127.0.0.1', port, maxRetriesPerRequest: null }, prefix: KEY_PREFIX });
+  try {
+    for (let i = 0; i < 100 && (await redis.ping().catch(() => '')) !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 100));
+    dispatcher = new Dispatcher({ store, redisUrl, policy: { baseline: 'state' }, pollMs: 50 });
+    dispatcher.start();
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = await usedMemory(redis);
+    let stateBytes = 0;
+    for (let j = 0; j * g < n; j++) {
+      const state = realisticState(j);
+      stateBytes = JSON.stringify(RewardRequestSchema.parse({ state, ideas: ['x'] }).state).length;
+      const ideas = Array.from({ length: Math.min(g, n - j * g) }, (_, i) => idea(`${state.code}\nprint("idea ${j}.${i}")`));
+      store.submit(RewardRequestSchema.parse({ state, ideas, allowPrintedScore: true }));
+    }
+    for (let t = 0; ; t++) {
+      const c = await queue.getJobCounts('wait', 'prioritized');
+      if ((c.wait ?? 0) + (c.prioritized ?? 0) >= n) break;
+      if (t > 600) throw new Error(`only ${JSON.stringify(c)} of ${n} ideas reached the queue`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const total = (await usedMemory(redis)) - before;
+    return { perIdea: total / n, stateBytes, total };
+  } finally {
+    await dispatcher?.stop();
+    await queue.close();
+    redis.disconnect();
+    store.close();
+    proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run(): Promise<void> {
   if (spawnSync('redis-server', ['--version']).status !== 0) {
     console.log('scale-out: redis-server is not installed here (scripts/setup.sh installs it); nothing to measure');
@@ -125,6 +197,10 @@ export async function run(): Promise<void> {
   const n = Number(process.env.IDEATOR_BENCH_SCALE_IDEAS ?? 36);
   const runSec = Number(process.env.IDEATOR_BENCH_SCALE_RUN_SEC ?? 1);
   const g = 4;
+  const queued = Number(process.env.IDEATOR_BENCH_SCALE_QUEUED ?? 1000);
+  const mem = await queuedMemory(queued, 8);
+  console.log(`scale-out: ${queued} ideas waiting in Redis (jobs of G=8, a ${(mem.stateBytes / 1024).toFixed(1)} KB state each): used_memory +${(mem.total / 1024 / 1024).toFixed(2)} MiB, ${(mem.perIdea / 1024).toFixed(2)} KiB per idea`);
+  if (process.env.IDEATOR_BENCH_SCALE_MEMORY_ONLY) return;
   const embedded = await embeddedRun(n, g, runSec);
   const one = await redisRun(1, n, g, runSec);
   const three = await redisRun(3, n, g, runSec);

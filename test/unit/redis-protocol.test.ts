@@ -18,7 +18,10 @@ import {
   PROTOCOL_VERSION,
   redactRedisUrl,
   ResultMessageSchema,
+  MISSING_STATE,
+  missingStateReason,
   SlotPool,
+  stateText,
   summarizeWorkers,
   timingsFor,
   withTimeout,
@@ -98,12 +101,19 @@ describe('scale-out protocol', () => {
   });
 
   it('messages: the idea job and the result validate, another version or a broken outcome does not', () => {
-    const job = { v: PROTOCOL_VERSION, key: 'k', seq: 1, state, raw: 'idea', scheme: 'paper', task: null, timeoutSec: null, policy: { baseline: 'measure' } };
+    const { ref, text } = stateText(state);
+    const job = { v: PROTOCOL_VERSION, key: 'k', seq: 1, stateRef: ref, raw: 'idea', scheme: 'paper', task: null, timeoutSec: null, policy: { baseline: 'measure' } };
     assert.ok(IdeaJobSchema.safeParse(JSON.parse(JSON.stringify(job))).success);
+    // The state travels by reference: the sha256 of its canonical text, whatever the key order it came in.
+    assert.match(ref, /^[0-9a-f]{64}$/);
+    assert.equal(stateText(JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(state).reverse())))).ref, ref);
+    assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(state)));
+    assert.ok(!IdeaJobSchema.safeParse({ ...job, stateRef: 'st_1' }).success);
+    assert.ok(MISSING_STATE.test(missingStateReason(ref)));
     assert.ok(!IdeaJobSchema.safeParse({ ...job, v: PROTOCOL_VERSION + 1 }).success);
     assert.ok(!IdeaJobSchema.safeParse({ ...job, scheme: 'other' }).success);
     const outcome = { reward: 1, status: 'improved', scoreBefore: 0.5, scoreAfter: 0.6, durationMs: 3, outputTail: '', codeDiff: '', formatErrors: [], selfReported: true, guardFlags: [], guard: [] };
-    const msg = { v: PROTOCOL_VERSION, key: 'k', outcome, executions: 2, worker: 'w', baseline: { key: 'b', score: null, error: 'C_t failed' } };
+    const msg = { v: PROTOCOL_VERSION, key: 'k', outcome, executions: 2, worker: 'w', baseline: { key: 'b', score: null, error: 'C_t failed' }, stateRef: ref, sharedRun: true };
     assert.ok(ResultMessageSchema.safeParse(JSON.parse(JSON.stringify(msg))).success);
     // NaN becomes null in JSON: a reward the store cannot record is refused here, not written.
     assert.ok(!ResultMessageSchema.safeParse(JSON.parse(JSON.stringify({ ...msg, outcome: { ...outcome, reward: NaN } }))).success);

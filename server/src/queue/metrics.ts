@@ -67,9 +67,9 @@ export class Metrics {
       );
     }
     out.push(
-      '# HELP ideator_runs_shared_total Ideas answered from another idea\'s run of the same implemented code (executed once); this process.',
+      '# HELP ideator_runs_shared_total Ideas answered from another idea\'s run of the same implemented code (executed once): by this process, or (scale-out) recorded from any worker; since this process started.',
       '# TYPE ideator_runs_shared_total counter',
-      `ideator_runs_shared_total ${sharedRuns}`,
+      `ideator_runs_shared_total ${sharedRuns + (cluster?.sharedRuns ?? 0)}`,
     );
     gauge('ideator_uptime_seconds', 'Seconds since this process started serving.', Math.round((Date.now() - this.started) / 1000));
 

@@ -93,6 +93,8 @@ export interface ClusterSnapshot {
   busy: number;
   /** Results delivered more than once (a redelivered or duplicated execution) and dropped, since this process started. */
   duplicateResults: number;
+  /** Ideas recorded whose run was another idea's run of the same code, on any worker (clusterRunShare.ts). */
+  sharedRuns: number;
   /** The server's connection to Redis is up (the worker figures are the last ones read while it is not). */
   redisUp: boolean;
   /** Each live worker, from its heartbeat (`ideator status`). */

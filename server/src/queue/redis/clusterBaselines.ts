@@ -8,40 +8,12 @@
  * it to later jobs of the same state (IdeaJob.baseline) so no worker measures it again.
  */
 import type { Redis } from 'ioredis';
-import { Baselines, measureBaseline } from '../../rewards/baseline';
+import { Baselines, measureBaseline, measuresBaseline } from '../../rewards/baseline';
 import type { Baseline, BaselineMode, BaselineQuery, BaselineSource } from '../../rewards/env';
-import { BASELINE_CACHE_SEC, baselineKey, baselineLockKey, type BaselineValue } from './protocol';
+import { abortable, BASELINE_CACHE_SEC, baselineKey, baselineLockKey, RELEASE_LUA, RENEW_LUA, sleep, type BaselineValue } from './protocol';
 
 const LOCK_MS = 30_000;
 const WAIT_POLL_MS = 300;
-
-/** Deletes the lock only when this worker still holds it. */
-const RELEASE_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
-/** Extends the lock only when this worker still holds it. */
-const RENEW_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
-
-function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) return Promise.reject(new Error('aborted'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return abortable(new Promise<void>((r) => setTimeout(r, ms)), signal);
-}
 
 /** One worker's access to the cluster's baselines. */
 export class ClusterBaselines {
@@ -72,9 +44,10 @@ export class ClusterBaselines {
     const text = await abortable(this.redis.get(baselineKey(key)), signal);
     if (!text) return undefined;
     try {
-      const v = JSON.parse(text) as { score: unknown; error?: unknown };
+      const v = JSON.parse(text) as { score: unknown; error?: unknown; scores?: unknown };
       if (v.score !== null && typeof v.score !== 'number') return undefined;
-      return { key, score: v.score, ...(typeof v.error === 'string' ? { error: v.error } : {}) };
+      const scores = Array.isArray(v.scores) && v.scores.every((x) => x === null || typeof x === 'number') ? (v.scores as (number | null)[]) : undefined;
+      return { key, score: v.score, ...(typeof v.error === 'string' ? { error: v.error } : {}), ...(scores ? { scores } : {}) };
     } catch {
       return undefined;
     }
@@ -101,8 +74,8 @@ export class ClusterBaselines {
     }, LOCK_MS / 3);
     try {
       const b = await measureBaseline(q, key);
-      const value: BaselineValue = { key, score: b.score, ...(b.error ? { error: b.error } : {}) };
-      await this.redis.set(baselineKey(key), JSON.stringify({ score: value.score, error: value.error }), 'EX', BASELINE_CACHE_SEC);
+      const value: BaselineValue = { key, score: b.score, ...(b.error ? { error: b.error } : {}), ...(b.scores ? { scores: b.scores } : {}) };
+      await this.redis.set(baselineKey(key), JSON.stringify({ score: value.score, error: value.error, scores: value.scores }), 'EX', BASELINE_CACHE_SEC);
       return value;
     } finally {
       clearInterval(renew);
@@ -125,10 +98,10 @@ export class JobBaselines implements BaselineSource {
   ) {}
 
   async get(q: BaselineQuery): Promise<Baseline> {
-    if (this.mode === 'state' || !q.ready) return { score: q.state.score.value, measured: false };
-    const key = Baselines.key(q.state, q.codePath, q.ready.task.id, q.timeoutSec);
+    if (!measuresBaseline(this.mode, q)) return { score: q.state.score.value, measured: false };
+    const key = Baselines.keyOf(q);
     const v = this.known?.key === key ? this.known : await this.cluster.get(key, q);
     this.used = v;
-    return { score: v.score, ...(v.error ? { error: v.error } : {}), measured: true };
+    return { score: v.score, ...(v.error ? { error: v.error } : {}), measured: true, scores: v.scores ?? [v.score] };
   }
 }

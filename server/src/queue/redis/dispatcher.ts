@@ -10,6 +10,11 @@
  * - Reconcile (at start, after every Redis reconnection, and every minute): each idea the store has as dispatched
  *   and not done must be in the ideas queue (waiting or running) or have a result waiting; otherwise it is added
  *   again. A restarted server adopts its predecessor's dispatched ideas this way and loses nothing.
+ * - States travel once: an idea job names its state by reference (`stateRef`); the state itself is put under
+ *   `ideator:state:<ref>` with the set of idea keys naming it, before the jobs are added, and the last idea recorded
+ *   deletes it (RELEASE_STATE_LUA). Redis holds each waiting idea's own text and one copy of each state, whatever the
+ *   group size. A worker that finds a state missing fails the idea with missingStateReason; the sweep puts the state
+ *   back and queues the idea again.
  * - Ideas BullMQ failed because their workers kept disappearing (stalled more than maxAttempts − 1 times) are
  *   completed with rewards/outcomes.ts' abandonedOutcome, not lost and not retried forever.
  * Every Redis call is bounded by a timeout; the loop backs off while Redis is away and catches up when it returns.
@@ -29,11 +34,17 @@ import {
   IDEAS_QUEUE,
   isStallFailure,
   KEY_PREFIX,
+  MISSING_STATE,
+  RELEASE_STATE_LUA,
   parseRedisUrl,
   PROTOCOL_VERSION,
   redactRedisUrl,
   RESULTS_QUEUE,
   ResultMessageSchema,
+  STATE_TTL_SEC,
+  stateKey,
+  stateRefsKey,
+  stateText,
   summarizeWorkers,
   timingsFor,
   withTimeout,
@@ -81,6 +92,8 @@ export class Dispatcher implements ClusterView {
   /** Results delivered more than once (a redelivered or duplicated execution): dropped, counted here. */
   duplicates = 0;
   dispatched = 0;
+  /** Ideas recorded whose run was another idea's run of the same code (on any worker): counted once per idea. */
+  sharedRuns = 0;
   private readonly ideas: Queue;
   private readonly results: Worker;
   private readonly redis: Redis;
@@ -94,7 +107,7 @@ export class Dispatcher implements ClusterView {
   private renewTimer: NodeJS.Timeout | undefined;
   private redisUp = false;
   private lastError = '';
-  private cachedWorkers: Omit<ClusterSnapshot, 'duplicateResults' | 'redisUp'> = { workers: 0, slots: 0, busy: 0, list: [] };
+  private cachedWorkers: Omit<ClusterSnapshot, 'duplicateResults' | 'sharedRuns' | 'redisUp'> = { workers: 0, slots: 0, busy: 0, list: [] };
   private readonly onSubmitted = () => this.wake?.();
 
   constructor(private readonly opts: DispatcherOptions) {
@@ -214,24 +227,29 @@ export class Dispatcher implements ClusterView {
     }
   }
 
-  /** The job data of one idea: what the worker runs, the server's policy, and p_t when the store has it. */
-  private jobData(work: IdeaWork, hashes: Map<string, string | undefined>): IdeaJob {
+  /** The job data of one idea: what the worker runs (its state by reference), the server's policy, p_t when known. */
+  private jobData(work: IdeaWork, hashes: Map<string, string | undefined>, stateRef: string): IdeaJob {
     let baseline: IdeaJob['baseline'];
-    if (this.opts.policy.baseline === 'measure' && work.task) {
-      const key = Baselines.key(work.state, safeCodePath(work.state.codePath), work.task, work.timeoutSec);
+    const seeds = work.baselineSeeds ?? 1;
+    if ((this.opts.policy.baseline === 'measure' && work.task) || seeds > 1) {
+      // The worker names the task by the bundle it runs (bundle:<hash>); a task it resolves itself is not known here.
+      const hash = work.task ? hashes.get(work.task) : undefined;
+      const key = Baselines.key({ state: work.state, codePath: safeCodePath(work.state.codePath), task: work.task, taskContent: hash ? `bundle:${hash}` : undefined, timeoutSec: work.timeoutSec, seeds });
       const b = this.opts.store.getBaseline(key);
-      if (b) baseline = { key, score: b.score, ...(b.error ? { error: b.error } : {}) };
+      if (b) baseline = { key, score: b.score, ...(b.error ? { error: b.error } : {}), ...(b.scores ? { scores: b.scores } : {}) };
     }
     return {
       v: PROTOCOL_VERSION,
       key: work.key,
       seq: work.seq,
-      state: work.state,
+      stateRef,
       raw: work.raw,
       scheme: work.scheme,
       task: work.task ?? null,
       ...(work.task && hashes.get(work.task) ? { taskHash: hashes.get(work.task) } : {}),
       timeoutSec: work.timeoutSec ?? null,
+      ...(work.baselineSeeds !== undefined ? { baselineSeeds: work.baselineSeeds } : {}),
+      ...(work.noiseZ !== undefined ? { noiseZ: work.noiseZ } : {}),
       policy: this.opts.policy,
       ...(baseline ? { baseline } : {}),
     };
@@ -255,18 +273,46 @@ export class Dispatcher implements ClusterView {
     return out;
   }
 
+  /**
+   * Adds ideas to the ideas queue: first each distinct state once (its text, and these ideas in its refs set, both
+   * with a fresh expiry), then the jobs naming it, so a worker never sees a job before its state.
+   */
+  private async enqueue(works: IdeaWork[], what: string): Promise<void> {
+    const hashes = await this.taskHashes(works);
+    const refs = works.map((w) => stateText(w.state));
+    const pipe = this.redis.multi();
+    const seen = new Set<string>();
+    works.forEach((w, i) => {
+      const { ref, text } = refs[i];
+      if (!seen.has(ref)) {
+        seen.add(ref);
+        pipe.set(stateKey(ref), text, 'EX', STATE_TTL_SEC);
+      }
+      pipe.sadd(stateRefsKey(ref), w.key).expire(stateRefsKey(ref), STATE_TTL_SEC);
+    });
+    await withTimeout(pipe.exec(), REDIS_CALL_MS, `putting the states of ${what}`);
+    await withTimeout(
+      this.ideas.addBulk(works.map((w, i) => ({ name: 'idea', data: this.jobData(w, hashes, refs[i].ref), opts: { ...JOB_OPTS, jobId: w.key, priority: priorityOf(w.expectedMs) } }))),
+      REDIS_CALL_MS,
+      what,
+    );
+  }
+
+  /** Idea `key` is recorded: it no longer needs its state (the last idea of a state deletes it). */
+  private async releaseState(key: string, ref: string | undefined): Promise<void> {
+    if (!ref) return;
+    await withTimeout(this.redis.eval(RELEASE_STATE_LUA, 2, stateKey(ref), stateRefsKey(ref), key), REDIS_CALL_MS, 'releasing a state').catch((err: Error) =>
+      this.noteError('releasing a state', err),
+    );
+  }
+
   /** Leases a batch of queued ideas and adds them to the queue; true when the batch was full (more may wait). */
   private async dispatchBatch(): Promise<boolean> {
     const batch = this.opts.batch ?? 200;
     const works = this.opts.store.dispatch(this.owner, this.timings.dispatchLeaseMs, batch);
     if (works.length === 0) return false;
     try {
-      const hashes = await this.taskHashes(works);
-      await withTimeout(
-        this.ideas.addBulk(works.map((w) => ({ name: 'idea', data: this.jobData(w, hashes), opts: { ...JOB_OPTS, jobId: w.key, priority: priorityOf(w.expectedMs) } }))),
-        REDIS_CALL_MS,
-        'adding ideas to the queue',
-      );
+      await this.enqueue(works, 'adding ideas to the queue');
       this.dispatched += works.length;
     } catch (err) {
       // Back to the store's queue; a later round adds them again (same jobIds: an add that did land is not doubled).
@@ -310,12 +356,7 @@ export class Dispatcher implements ClusterView {
         if (work) add.push(work);
       }
       if (add.length) {
-        const hashes = await this.taskHashes(add);
-        await withTimeout(
-          this.ideas.addBulk(add.map((w) => ({ name: 'idea', data: this.jobData(w, hashes), opts: { ...JOB_OPTS, jobId: w.key, priority: priorityOf(w.expectedMs) } }))),
-          REDIS_CALL_MS,
-          're-adding ideas',
-        );
+        await this.enqueue(add, 're-adding ideas');
         readded += add.length;
       }
     }
@@ -328,6 +369,18 @@ export class Dispatcher implements ClusterView {
     for (const job of failed) {
       if (!job?.id) continue;
       const key = job.id;
+      const ref = (job.data as { stateRef?: unknown } | undefined)?.stateRef;
+      const missing = MISSING_STATE.exec(job.failedReason ?? '');
+      if (missing) {
+        // The state went missing from Redis (expired, or a Redis that lost its last writes): put back, queued again.
+        await withTimeout(job.remove(), REDIS_CALL_MS, 'removing a failed idea');
+        const work = this.opts.store.dispatchedWork(key, this.owner);
+        if (work) {
+          await this.enqueue([work], 're-adding an idea whose state was missing');
+          this.opts.log?.(`idea ${key.slice(0, 10)}: its state was missing from Redis; put back and queued again`);
+        }
+        continue;
+      }
       if (isStallFailure(job.failedReason)) {
         const losses = Math.max(1, job.stalledCounter ?? 1);
         const outcome = this.opts.store.abandonRemote(key, losses);
@@ -336,6 +389,7 @@ export class Dispatcher implements ClusterView {
         // Refused by every worker (a job it cannot read) or failed some other way: recorded, with the reason.
         this.failOnce(key, `the queue failed it: ${job.failedReason}`, Math.max(1, job.attemptsStarted ?? 1));
       }
+      await this.releaseState(key, typeof ref === 'string' ? ref : undefined);
       await withTimeout(job.remove(), REDIS_CALL_MS, 'removing a failed idea').catch((err: Error) => this.noteError('sweep', err));
     }
   }
@@ -346,6 +400,7 @@ export class Dispatcher implements ClusterView {
     if (!work) return undefined;
     const o = internalFailureOutcome(work, new Error(why));
     if (!this.opts.store.completeRemote(key, o, executions)) return undefined;
+    void this.releaseState(key, stateText(work.state).ref);
     this.opts.onComplete?.({ key, attempts: executions }, o);
     return o;
   }
@@ -362,10 +417,14 @@ export class Dispatcher implements ClusterView {
       return;
     }
     const msg = parsed.data;
-    if (msg.baseline) this.opts.store.putBaseline(msg.baseline.key, msg.baseline.score, msg.baseline.error);
+    if (msg.baseline) this.opts.store.putBaseline(msg.baseline.key, msg.baseline.score, msg.baseline.error, msg.baseline.scores);
     const outcome = msg.outcome as IdeaOutcome;
-    if (this.opts.store.completeRemote(msg.key, outcome, msg.executions)) this.opts.onComplete?.({ key: msg.key, attempts: msg.executions }, outcome);
-    else this.duplicates++;
+    const ref = msg.stateRef ?? ((w) => (w ? stateText(w.state).ref : undefined))(this.opts.store.dispatchedWork(msg.key, this.owner));
+    if (this.opts.store.completeRemote(msg.key, outcome, msg.executions)) {
+      if (msg.sharedRun) this.sharedRuns++;
+      this.opts.onComplete?.({ key: msg.key, attempts: msg.executions }, outcome);
+    } else this.duplicates++;
+    await this.releaseState(msg.key, ref);
   }
 
   /** Live remote workers from their heartbeat records (those whose record has not expired). */
@@ -385,6 +444,6 @@ export class Dispatcher implements ClusterView {
         this.noteError('workers', err as Error);
       }
     }
-    return { ...this.cachedWorkers, duplicateResults: this.duplicates, redisUp: this.redisUp };
+    return { ...this.cachedWorkers, duplicateResults: this.duplicates, sharedRuns: this.sharedRuns, redisUp: this.redisUp };
   }
 }

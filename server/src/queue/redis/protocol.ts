@@ -11,16 +11,25 @@
  *   workers, their slots and GPUs.
  * - `ideator:baseline:<key>` (p_t measured once for the whole cluster) and `ideator:baseline-lock:<key>` (who is
  *   measuring it now).
+ * - `ideator:state:<ref>`: each state once (its canonical JSON; ref = its sha256), for as long as an idea job names
+ *   it: `ideator:state-refs:<ref>` is the set of those ideas' keys (the server adds an idea when it queues it and
+ *   removes it when it records its result; the last one out deletes both). Both expire after STATE_TTL_SEC without a
+ *   new idea of the state, should a server lose its store.
+ * - `ideator:run:<key>` (a finished run of identical implemented code, shared by every worker for RUN_CACHE_SEC) and
+ *   `ideator:run-lock:<key>` (the worker running it now, with a lease it renews): rewards/runShare.ts' key.
  */
 import { z } from 'zod';
-import { IdeatorStateSchema, RewardResultSchema, RewardSchemeSchema } from '../../../../src/core/protocol';
+import { MAX_BASELINE_SEEDS, MAX_NOISE_Z, RewardResultSchema, RewardSchemeSchema } from '../../../../src/core/protocol';
+import { canonicalJson, sha256 } from '../../jobs/hash';
 import type { ClusterSnapshot } from '../runtime';
 
 /**
+ * v2: an idea job names its state by reference (`stateRef`, the state itself once under `ideator:state:<ref>`)
+ * instead of carrying it. Server and workers are upgraded together.
  * Bumped when a message changes incompatibly: a worker refuses jobs of another version (they wait for one that speaks
  * it). An optional field is a compatible change (zod drops keys it does not know, so older workers ignore it).
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export const KEY_PREFIX = 'ideator';
 export const IDEAS_QUEUE = 'ideas';
@@ -30,6 +39,35 @@ export const workerKey = (id: string) => `${KEY_PREFIX}:worker:${id}`;
 export const baselineKey = (key: string) => `${KEY_PREFIX}:baseline:${key}`;
 export const baselineLockKey = (key: string) => `${KEY_PREFIX}:baseline-lock:${key}`;
 
+export const stateKey = (ref: string) => `${KEY_PREFIX}:state:${ref}`;
+export const stateRefsKey = (ref: string) => `${KEY_PREFIX}:state-refs:${ref}`;
+export const runKey = (key: string) => `${KEY_PREFIX}:run:${key}`;
+export const runLockKey = (key: string) => `${KEY_PREFIX}:run-lock:${key}`;
+
+/** A state's keys live this long after its latest idea was queued (they normally go when its last idea is done). */
+export const STATE_TTL_SEC = 7 * 24 * 3600;
+
+/**
+ * Drops idea ARGV[1] from the ideas naming state KEYS[1] (KEYS[2] = its refs set); the last one out deletes the state.
+ * Returns 1 when the state was deleted.
+ */
+export const RELEASE_STATE_LUA = `redis.call('SREM', KEYS[2], ARGV[1])
+if redis.call('SCARD', KEYS[2]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) return 1 end
+return 0`;
+
+/** A state's text in Redis and its reference: canonical JSON (sorted keys) and the sha256 of that text. */
+export function stateText(state: unknown): { ref: string; text: string } {
+  const text = canonicalJson(state);
+  return { ref: sha256(text), text };
+}
+
+/** The reason a worker fails an idea whose state is not in Redis (the server puts it back and queues the idea again). */
+export const missingStateReason = (ref: string) => `state ${ref} is not in Redis`;
+export const MISSING_STATE = /^state ([0-9a-f]{64}) is not in Redis/;
+
+/** How long a finished run stays shared in Redis (duplicates come within a group, or from the next groups). */
+export const RUN_CACHE_SEC = 6 * 3600;
+
 /** How long a p_t measured by a worker stays cached in Redis (the server keeps it for good in SQLite). */
 export const BASELINE_CACHE_SEC = 7 * 24 * 3600;
 
@@ -37,6 +75,8 @@ const BaselineValueSchema = z.object({
   key: z.string().min(1),
   score: z.number().nullable(),
   error: z.string().optional(),
+  /** The k seeded scores p_t is the mean of (noise-aware reward; absent from older servers and workers). */
+  scores: z.array(z.number().nullable()).optional(),
 });
 export type BaselineValue = z.infer<typeof BaselineValueSchema>;
 
@@ -53,7 +93,8 @@ export const IdeaJobSchema = z.object({
   v: z.literal(PROTOCOL_VERSION),
   key: z.string().min(1),
   seq: z.number().int(),
-  state: IdeatorStateSchema,
+  /** sha256 of the state's canonical JSON, held once under `ideator:state:<ref>` (stateText). */
+  stateRef: z.string().regex(/^[0-9a-f]{64}$/),
   raw: z.string(),
   scheme: RewardSchemeSchema,
   task: z.string().nullable(),
@@ -67,6 +108,9 @@ export const IdeaJobSchema = z.object({
     .regex(/^[0-9a-f]{64}$/)
     .optional(),
   timeoutSec: z.number().nullable(),
+  /** The request's baselineSeeds and noiseZ (absent: the task's, else the defaults). */
+  baselineSeeds: z.number().int().min(1).max(MAX_BASELINE_SEEDS).optional(),
+  noiseZ: z.number().min(0).max(MAX_NOISE_Z).optional(),
   policy: PolicySchema,
   /** p_t the server already has for this state (SQLite), so no worker measures it again. */
   baseline: BaselineValueSchema.optional(),
@@ -85,6 +129,10 @@ export const ResultMessageSchema = z.object({
   worker: z.string(),
   /** p_t this execution measured (the server persists it). */
   baseline: BaselineValueSchema.optional(),
+  /** The job's stateRef, so the server lets go of the state once the idea is recorded. */
+  stateRef: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** The idea's run was another idea's run of the same code (clusterRunShare.ts): nothing was executed for it. */
+  sharedRun: z.boolean().optional(),
 });
 export type ResultMessage = z.infer<typeof ResultMessageSchema>;
 
@@ -237,7 +285,7 @@ export function decodeWorker(h: Record<string, string> | null | undefined): Work
  * Live workers summed up for /metrics. A record is live while its key exists: each worker sets its own expiry
  * (Redis's clock, so clocks of the machines never enter).
  */
-export function summarizeWorkers(records: (WorkerRecord | undefined)[]): Omit<ClusterSnapshot, 'duplicateResults' | 'redisUp'> {
+export function summarizeWorkers(records: (WorkerRecord | undefined)[]): Omit<ClusterSnapshot, 'duplicateResults' | 'sharedRuns' | 'redisUp'> {
   const live = records.filter((r): r is WorkerRecord => r !== undefined);
   return {
     workers: live.length,
@@ -278,4 +326,34 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
   } finally {
     if (timer) clearTimeout(timer);
   }
+}
+
+/** Deletes a lock (KEYS[1]) only while its holder (ARGV[1]) still holds it. */
+export const RELEASE_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+/** Extends a lock (KEYS[1]) by ARGV[2] ms only while its holder (ARGV[1]) still holds it; 0 when it does not. */
+export const RENEW_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+
+/** `p`, or a rejection with 'aborted' as soon as `signal` aborts. */
+export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(new Error('aborted'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/** Waits ms, or rejects with 'aborted' when `signal` aborts first. */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return abortable(new Promise<void>((r) => setTimeout(r, ms)), signal);
 }

@@ -7,24 +7,35 @@
  * - A worker killed with SIGKILL stops renewing its BullMQ locks; another worker's stalled check puts its ideas
  *   back in the queue (up to maxAttempts − 1 times, then BullMQ fails them and the server records them as
  *   abandoned). The result carries how many times the idea was started, which the server records as attempts.
+ * - A worker whose lock on an idea is lost (it froze, or lost Redis, for longer than the lease: the idea has been
+ *   put back and may run elsewhere) kills that run at once (the sandbox's cancellation kills its process group) and
+ *   sends no result; it also checks the lock right before sending one, so a run that finished meanwhile is not sent.
  * - SIGTERM: running evaluations are aborted and their jobs moved back to the queue without counting a loss.
  * - Redis going away: ioredis reconnects for ever (short capped back-off); BullMQ resumes taking jobs.
  * - Heartbeat: a hash `ideator:worker:<id>` (slots, busy, GPUs, host, pid, version), expiring unless renewed, and
  *   the id in the sorted set `ideator:workers`: the server's /metrics counts live workers and their slots.
  * - p_t: measured once for the whole cluster (clusterBaselines.ts), with the server's policy from the job.
+ * - Identical implemented code runs once for the whole cluster (clusterRunShare.ts); the result says when an idea's
+ *   run was another's, and the server counts those.
+ * - States: a job names its state by reference; the state is read once from `ideator:state:<ref>`, checked
+ *   against its sha256 and kept for the next ideas of it (STATE_CACHE states).
  * - Tasks: an idea whose job names its task's bundle hash runs against that bundle from the server, cached in
  *   <data-dir>/task-cache (taskCache.ts); a job without one (an older server) resolves the task on this machine.
  */
 import { hostname } from 'node:os';
+import { IdeatorStateSchema, type IdeatorState } from '../../../../src/core/protocol';
+import { sha256 } from '../../jobs/hash';
 import { Queue, WaitingError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { newOwnerId, type IdeaOutcome } from '../../jobs/store';
 import type { EvalEnv, Slot } from '../../rewards/env';
 import { evaluateIdea, EvaluationAborted } from '../../rewards/evaluate';
 import { internalFailureOutcome } from '../../rewards/outcomes';
+import { RunShareView } from '../../rewards/runShare';
 import { ReadyTaskCatalog } from '../../rewards/taskCatalog';
 import { DEFAULT_MAX_TIMEOUT_SEC } from '../runtime';
 import { ClusterBaselines, JobBaselines } from './clusterBaselines';
+import { ClusterRunShare } from './clusterRunShare';
 import type { TaskCache } from './taskCache';
 import {
   connectionOptions,
@@ -34,11 +45,13 @@ import {
   IDEAS_QUEUE,
   KEY_PREFIX,
   maxStalledCountFor,
+  missingStateReason,
   parseRedisUrl,
   PROTOCOL_VERSION,
   redactRedisUrl,
   RESULTS_QUEUE,
   SlotPool,
+  stateKey,
   timingsFor,
   withTimeout,
   workerKey,
@@ -63,11 +76,22 @@ export interface RemoteWorkerOptions {
   /** Executions an idea may have before it is abandoned (the store's maxAttempts, default 3). */
   maxAttempts?: number;
   log?: (message: string) => void;
-  onStart?: (job: IdeaJob) => void;
+  onStart?: (job: IdeaJob, state: IdeatorState) => void;
   onComplete?: (job: IdeaJob, outcome: IdeaOutcome) => void;
 }
 
+/** States kept in memory (the G ideas of a group, and the next groups of a state, read it once). */
+const STATE_CACHE = 64;
+
+interface Running {
+  ac: AbortController;
+  /** Its lock was lost: the idea may run elsewhere now; this execution sends nothing. */
+  lost: boolean;
+}
+
 export class RemoteWorker {
+  /** Runs killed, and finished results not sent, because this worker had lost the idea's lock (tests, logs). */
+  lostRuns = 0;
   readonly id = newOwnerId('worker');
   private readonly worker: Worker;
   private readonly results: Queue;
@@ -75,7 +99,9 @@ export class RemoteWorker {
   private readonly slots: SlotPool<Slot>;
   private readonly baselines: ClusterBaselines;
   private readonly timings;
-  private readonly inflight = new Map<string, AbortController>();
+  private readonly inflight = new Map<string, Running>();
+  private readonly runShare: ClusterRunShare;
+  private readonly states = new Map<string, Promise<IdeatorState>>();
   private readonly startedAt = Date.now();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private stopping = false;
@@ -102,6 +128,7 @@ export class RemoteWorker {
       this.redisUp = false;
     });
     this.baselines = new ClusterBaselines(this.redis, this.id, opts.log);
+    this.runShare = new ClusterRunShare(this.redis, this.id, this.timings.lockMs, opts.log);
     this.worker = new Worker(IDEAS_QUEUE, (job, token) => this.process(job, token), {
       connection,
       prefix: KEY_PREFIX,
@@ -114,6 +141,46 @@ export class RemoteWorker {
       drainDelay: 2,
     });
     this.worker.on('error', (err) => this.noteError('ideas worker', err));
+    this.worker.on('lockRenewalFailed', (ids: string[]) => {
+      for (const id of ids) this.loseLock(id, 'its lock could not be renewed');
+    });
+  }
+
+  /** The lock on idea `key` is gone: its run is killed and its result will not be sent. */
+  private loseLock(key: string, why: string): void {
+    const r = this.inflight.get(key);
+    if (!r || r.lost) return;
+    r.lost = true;
+    this.lostRuns++;
+    this.opts.log?.(`idea ${key.slice(0, 10)}: ${why} (the queue gave it to another worker): its run is killed, no result is sent`);
+    r.ac.abort();
+  }
+
+  /** Whether this worker still holds BullMQ's lock of the idea job (no lock, or another's token: lost). */
+  private async holdsLock(job: Job, token: string | undefined): Promise<boolean> {
+    if (!token) return true;
+    const held = await withTimeout(this.redis.get(`${this.worker.toKey(job.id ?? '')}:lock`), 10_000, 'checking the idea lock');
+    return held === token;
+  }
+
+  /** The state of a job, read from Redis once per reference and checked against it. */
+  private state(ref: string): Promise<IdeatorState> {
+    let p = this.states.get(ref);
+    if (!p) {
+      p = (async () => {
+        const text = await withTimeout(this.redis.get(stateKey(ref)), 30_000, 'reading the state');
+        if (text === null) throw new UnrecoverableError(missingStateReason(ref));
+        if (sha256(text) !== ref) throw new UnrecoverableError(`state ${ref.slice(0, 12)}: its text in Redis does not match its sha256`);
+        return IdeatorStateSchema.parse(JSON.parse(text));
+      })();
+      this.states.set(ref, p);
+      p.catch(() => this.states.delete(ref));
+      for (const k of this.states.keys()) {
+        if (this.states.size <= STATE_CACHE) break;
+        this.states.delete(k);
+      }
+    }
+    return p;
   }
 
   get size(): number {
@@ -142,7 +209,7 @@ export class RemoteWorker {
     this.stopping = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     const closing = this.worker.close();
-    for (const ac of this.inflight.values()) ac.abort();
+    for (const r of this.inflight.values()) r.ac.abort();
     await withTimeout(closing, 15_000, 'closing the ideas worker').catch(async (err: Error) => {
       this.opts.log?.(`${err.message}; forcing it (its running ideas are redelivered after the lease)`);
       await this.worker.close(true).catch(() => undefined);
@@ -185,17 +252,20 @@ export class RemoteWorker {
       );
     }
     const data = parsed.data;
+    const state = await this.state(data.stateRef);
     const slot = this.slots.take();
     const ac = new AbortController();
     const key = data.key;
-    this.inflight.set(key, ac);
+    const running: Running = { ac, lost: false };
+    this.inflight.set(key, running);
     void this.heartbeat();
-    this.opts.onStart?.(data);
+    this.opts.onStart?.(data, state);
     const cache = this.opts.tasks;
     const taskHash = data.task && data.taskHash && cache ? data.taskHash : undefined;
     let bundle: ReturnType<TaskCache['acquire']> | undefined;
     try {
       const baselines = new JobBaselines(data.policy.baseline, this.baselines, data.baseline);
+      const share = new RunShareView(this.runShare);
       const env: EvalEnv = {
         ...this.opts.env,
         // The server's own bundle of the task (exactly its files and prepared data), fetched once per hash.
@@ -204,18 +274,27 @@ export class RemoteWorker {
         defaultTimeoutSec: data.policy.defaultTimeoutSec,
         maxTimeoutSec: data.policy.maxTimeoutSec ?? DEFAULT_MAX_TIMEOUT_SEC,
         baselines,
+        // Identical code runs once for the whole cluster; this view tells whether this idea's run was another's.
+        runShare: share,
       };
-      const input = { key, state: data.state, raw: data.raw, scheme: data.scheme, task: data.task ?? undefined, timeoutSec: data.timeoutSec ?? undefined };
+      const input = { key, state, raw: data.raw, scheme: data.scheme, task: data.task ?? undefined, timeoutSec: data.timeoutSec ?? undefined, baselineSeeds: data.baselineSeeds, noiseZ: data.noiseZ };
       let outcome: IdeaOutcome;
       try {
         outcome = await evaluateIdea(input, env, slot, ac.signal);
       } catch (err) {
         if (err instanceof EvaluationAborted || ac.signal.aborted) {
+          // Lock lost: the idea is the queue's again (running elsewhere, or waiting); nothing to hand back or send.
+          if (running.lost) throw new WaitingError();
           // Shutting down: back to the queue for another worker, without counting a lost worker.
           if (token) await job.moveToWait(token).catch((e: Error) => this.noteError('hand back', e));
           throw new WaitingError();
         }
         outcome = internalFailureOutcome(input, err as Error);
+      }
+      // A run that finished while this worker was frozen or cut off: sent only if the idea is still ours.
+      if (running.lost || !(await this.holdsLock(job, token).catch(() => true))) {
+        this.loseLock(key, 'its lock was lost while it ran');
+        throw new WaitingError();
       }
       const message: ResultMessage = {
         v: PROTOCOL_VERSION,
@@ -223,7 +302,9 @@ export class RemoteWorker {
         outcome,
         executions: executionsOf(job),
         worker: this.id,
+        stateRef: data.stateRef,
         ...(baselines.used ? { baseline: baselines.used } : {}),
+        ...(share.used ? { sharedRun: true } : {}),
       };
       // Waits for Redis if it is away: the result is the one thing this execution must deliver.
       await this.results.add('result', message, { jobId: key, removeOnComplete: true, removeOnFail: { count: 1000 }, attempts: 20, backoff: { type: 'exponential', delay: 500 } });
