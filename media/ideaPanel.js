@@ -28,6 +28,11 @@
   });
 
   root.addEventListener('click', (event) => {
+    const fix = event.target instanceof Element ? event.target.closest('[data-fix]') : null;
+    if (fix) {
+      vscode.postMessage({ type: 'fix', index: Number(fix.getAttribute('data-fix')) });
+      return;
+    }
     const target = event.target instanceof Element ? event.target.closest('[data-command]') : null;
     if (!target) return;
     vscode.postMessage({ type: 'command', command: target.getAttribute('data-command'), ideaId: target.getAttribute('data-idea') || undefined });

@@ -7,6 +7,7 @@ import { IDEA_PANEL_VIEW_ID, IdeaPanelProvider } from './views/ideaPanel';
 import { applyIdea } from './ideas/applyIdea';
 import { AskController, type AskOptions } from './ideas/askIdeator';
 import { promptTaskDescription } from './ideas/gatherState';
+import { registerSetupCommands } from './ideas/setup';
 
 export interface IdeaFeatures {
   panel: IdeaPanelProvider;
@@ -34,6 +35,7 @@ export function registerIdeaFeatures(services: Services): { features: IdeaFeatur
     vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, proposals),
     vscode.window.registerWebviewViewProvider(IDEA_PANEL_VIEW_ID, panel),
     registerCodeActions(services),
+    registerSetupCommands(services),
     // Menus pass their own context (a Uri from the editor title, an object from the notebook toolbar): only the
     // explicit {noReview: true} of scripts and tests and the {runId} of the Run History are taken from the argument.
     vscode.commands.registerCommand('ideator.askIdeator', (options?: unknown) => {

@@ -67,6 +67,17 @@ export class IdeaCache {
 export interface UserPrompts {
   /** Shown after the diff preview opens; true = apply. */
   confirmApply(targetLabel: string, summary: string): Promise<boolean>;
+  /** A change that deletes most of a file: a modal warning in plain words; true only on an explicit "replace". */
+  confirmLargeDeletion(targetLabel: string, warning: string): Promise<boolean>;
+  /** A Quick Pick; resolves to the chosen item's value (its label when it has none), undefined when dismissed. */
+  pick<T = string>(items: PickItem<T>[], placeHolder: string): Promise<T | undefined>;
+}
+
+export interface PickItem<T = string> {
+  label: string;
+  description?: string;
+  detail?: string;
+  value?: T;
 }
 
 export class Services implements vscode.Disposable {
@@ -90,7 +101,7 @@ export class Services implements vscode.Disposable {
     this.output = vscode.window.createOutputChannel('MLE Ideator', { log: true });
     this.secrets = new ApiKeyStore(context.secrets);
     this.ideas = new IdeaCache(context.workspaceState);
-    this.prompts = { confirmApply: defaultConfirmApply };
+    this.prompts = { confirmApply: defaultConfirmApply, confirmLargeDeletion: defaultConfirmLargeDeletion, pick: defaultPick };
     this.disposables.push(
       this.output,
       this.ideas,
@@ -136,4 +147,14 @@ async function defaultConfirmApply(targetLabel: string, summary: string): Promis
     'Discard',
   );
   return choice === 'Apply';
+}
+
+async function defaultConfirmLargeDeletion(targetLabel: string, warning: string): Promise<boolean> {
+  const choice = await vscode.window.showWarningMessage(`Replace most of ${targetLabel}?`, { modal: true, detail: warning }, 'Replace Anyway');
+  return choice === 'Replace Anyway';
+}
+
+async function defaultPick<T>(items: PickItem<T>[], placeHolder: string): Promise<T | undefined> {
+  const chosen = await vscode.window.showQuickPick(items, { placeHolder, ignoreFocusOut: true, matchOnDescription: true, matchOnDetail: true });
+  return chosen === undefined ? undefined : ((chosen.value ?? chosen.label) as T);
 }

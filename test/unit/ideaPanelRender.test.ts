@@ -44,8 +44,8 @@ test('the three sections, highlighted code, model and tokens are rendered', () =
   assert.match(html, /<span class="tok-comment"># scaled<\/span>/);
   assert.match(html, /<ul><li>lbfgs converges<\/li><li>AUC should rise<\/li><\/ul>/);
   assert.match(html, /ideator-qwen3/);
-  assert.match(html, /1,234 in · 56 out/);
-  assert.match(html, /format ok/);
+  assert.match(html, /1,234 tokens in · 56 out/);
+  assert.doesNotMatch(html, /format ok|format check/, 'a well-formed answer needs no badge');
   assert.match(html, /data-command="apply"/);
 });
 
@@ -59,10 +59,11 @@ test('every model string is escaped, in prose, code, thinking, errors and metada
   });
   assertNoInjectedMarkup(html);
   assert.match(html, /&#60;img src=x onerror=&#34;alert\(1\)&#34;&#62;/);
-  assert.match(html, /format check failed/);
+  assert.match(html, /answer not in the expected layout/);
   assert.match(html, /<details class="thinking">/);
   assertNoInjectedMarkup(renderStreaming(EVIL, EVIL));
-  assertNoInjectedMarkup(renderError(EVIL, EVIL));
+  assertNoInjectedMarkup(renderError({ message: EVIL, hint: EVIL, fixLabels: [EVIL] }));
+  assertNoInjectedMarkup(renderIdea({ idea: idea(), canApply: true, problem: { message: EVIL, hint: EVIL, fixLabels: [EVIL] } }));
   assertNoInjectedMarkup(renderMarkdown('~~~' + EVIL + '\n' + EVIL + '\n~~~'));
 });
 
@@ -78,4 +79,18 @@ test('highlighter: strings hide keywords and comments; diffs get line classes; e
   assert.match(highlight('@@ -1 +1 @@\n-a\n+b', 'diff'), /<span class="tok-diff-del">-a<\/span>\n<span class="tok-diff-add">\+b<\/span>/);
   assert.equal(escapeHtml(`<>&"'\``), '&#60;&#62;&#38;&#34;&#39;&#96;');
   assert.equal(highlight('<b>', 'text'), '&#60;b&#62;');
+});
+
+test('a failed request keeps the last idea, its Apply button and says so; fixes become indexed buttons', () => {
+  const html = renderIdea({ idea: idea(), canApply: true, problem: { message: 'The model `v2` does not exist', hint: 'Pick one.', fixLabels: ['Pick a model…', 'Open ideator.model'] } });
+  assert.match(html, /The last request failed/);
+  assert.match(html, /The model <code>|The model &#96;v2&#96; does not exist/);
+  assert.match(html, /<button data-fix="0">Pick a model…<\/button><button data-fix="1">Open ideator.model<\/button>/);
+  assert.match(html, /Apply still uses it/);
+  assert.match(html, /data-command="apply"/, 'the idea and its Apply stay together');
+  assert.ok(html.indexOf('role="alert"') < html.indexOf('id="analysis"'), 'the failure is shown above the idea');
+  const alone = renderError({ message: 'no key', fixLabels: ['Choose provider…'] });
+  assert.match(alone, /Ask Ideator failed/);
+  assert.match(alone, /data-fix="0"/);
+  assert.doesNotMatch(alone, /data-command="apply"/);
 });

@@ -15,6 +15,7 @@ import type { Services } from '../services';
 import type { IdeaPanelProvider } from '../views/ideaPanel';
 import { activeTarget, gatherState, UserCancelled, type TargetCode } from './gatherState';
 import { makeProvider, SettingsError } from './provider';
+import { chooseProvider, fixesFor, providerChosen } from './setup';
 import { reviewQuery } from './reviewQuery';
 
 export interface AskOptions {
@@ -78,7 +79,12 @@ export class AskController {
       const fromRun = options.runId ? services.history?.run(options.runId) : undefined;
       if (options.runId && !fromRun) throw new SettingsError(`Run ${options.runId} is not in the run history (deleted?).`);
       const state = await gatherState(services, target, fromRun);
-      let query = options.query ?? draftQuery({ trajectory: state.trajectory, score: state.score, taskDescription: state.taskDescription });
+      let query = options.query ?? draftQuery({ trajectory: state.trajectory, score: state.score, taskDescription: state.taskDescription, unit: 'run', submission: /submission/i.test(state.code ?? '') });
+      if (!options.quiet && !providerChosen() && config.provider === 'anthropic' && !(await services.secrets.get('anthropic'))) {
+        // A first ask with nothing set up: offer the choice instead of an error about a missing Anthropic key.
+        services.output.info('No provider chosen yet: offering the choice.');
+        if (!(await chooseProvider(services))) throw new UserCancelled();
+      }
       const provider = await makeProvider(services, 'ideator');
       if (config.reviewQueryBeforeSending && !options.noReview && !options.query) {
         const reviewed = await reviewQuery(query, provider.label);
@@ -140,10 +146,10 @@ export class AskController {
       await vscode.commands.executeCommand('setContext', 'ideator.hasIdea', true);
       this.panel.showIdea(idea, true);
       services.output.info(
-        `Idea ${idea.id} from ${completion.model} in ${((Date.now() - started) / 1000).toFixed(1)} s; format ${parsed.ok ? 'ok' : 'FAILED: ' + parsed.errors.join('; ')}`,
+        `Idea ${idea.id} from ${completion.model} in ${((Date.now() - started) / 1000).toFixed(1)} s; ${parsed.ok ? 'all three parts present' : 'not in the expected layout: ' + parsed.errors.join('; ')}`,
       );
       if (!parsed.ok && !options.quiet) {
-        void vscode.window.showWarningMessage(`MLE Ideator: the answer failed the format check (${parsed.errors[0] ?? 'unknown'}); it is shown as well as it could be read.`);
+        void vscode.window.showWarningMessage(`MLE Ideator: the answer is not in the expected layout (analysis, action, rationale): ${parsed.errors[0] ?? 'unknown'}. It is shown as well as it could be read.`);
       }
       return { status: 'ok', idea };
     } catch (err) {
@@ -169,19 +175,18 @@ export class AskController {
       return { status: 'cancelled' };
     }
     const message = err instanceof SettingsError ? err.message : describeProviderError(err);
-    const hint =
-      err instanceof ProviderError && err.setting
-        ? `Check the setting or variable "${err.setting}".`
-        : err instanceof ProviderError && err.kind === 'auth'
-          ? 'Run "Ideator: Set API Key".'
-          : undefined;
+    const { config } = services.config();
+    const { hint, fixes } = fixesFor(err, 'ideator', providerChosen(), config.provider);
     services.output.error(`Ask Ideator failed: ${message}`);
-    this.panel.showError(message, hint);
+    // The last good idea stays in the panel (and stays the one Apply uses), with the failure shown above it.
+    const latest = services.ideas.latest;
+    if (latest) this.panel.showIdea(latest, true, { message, hint, fixes });
+    else this.panel.showError(message, hint, fixes);
     if (quiet) return { status: 'error', error: hint ? `${message} ${hint}` : message };
-    const actions = err instanceof ProviderError && err.kind === 'auth' ? ['Set API Key', 'Show Log'] : ['Open Settings', 'Show Log'];
-    void vscode.window.showErrorMessage(`MLE Ideator: ${message}`, ...actions).then((choice) => {
-      if (choice === 'Set API Key') void vscode.commands.executeCommand('ideator.setApiKey');
-      else if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'ideator.');
+    const buttons = [...fixes.map((f) => f.label), 'Show Log'];
+    void vscode.window.showErrorMessage(`MLE Ideator: ${message}`, ...buttons).then((choice) => {
+      const fix = fixes.find((f) => f.label === choice);
+      if (fix) void vscode.commands.executeCommand(fix.command, ...(fix.args ?? []));
       else if (choice === 'Show Log') services.output.show();
     });
     return { status: 'error', error: message };

@@ -6,11 +6,19 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { IdeaRecord } from '../../core/protocol';
-import { renderEmpty, renderError, renderIdea, renderStreaming } from './ideaPanelRender';
+import type { Fix } from '../ideas/setup';
+import { renderEmpty, renderError, renderIdea, renderStreaming, type Problem } from './ideaPanelRender';
 
 export const IDEA_PANEL_VIEW_ID = 'ideator.ideaPanel';
 
-type Inbound = { type: 'command'; command: 'apply' | 'ask' | 'cancel' | 'log'; ideaId?: string } | { type: 'ready' };
+type Inbound = { type: 'command'; command: 'apply' | 'ask' | 'cancel' | 'log'; ideaId?: string } | { type: 'fix'; index: number } | { type: 'ready' };
+
+/** A failure to show: its message, a hint, and the fixes its buttons run. */
+export interface PanelProblem {
+  message: string;
+  hint?: string;
+  fixes?: Fix[];
+}
 
 export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
@@ -18,6 +26,8 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Dis
   /** Streamed text so far (kept so a panel opened mid-stream shows everything). */
   private live = { text: '', thinking: '' };
   private streaming = false;
+  /** The commands behind the fix buttons now shown (the page only sends their index). */
+  private fixes: Fix[] = [];
   private readonly disposables: vscode.Disposable[] = [];
   /** The last HTML posted, for tests and for a re-resolved view. */
   get currentHtml(): string {
@@ -37,6 +47,10 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Dis
     this.disposables.push(
       view.webview.onDidReceiveMessage((msg: Inbound) => {
         if (msg?.type === 'ready') this.postAll();
+        else if (msg?.type === 'fix' && Number.isInteger(msg.index) && this.fixes[msg.index]) {
+          const fix = this.fixes[msg.index];
+          void vscode.commands.executeCommand(fix.command, ...(fix.args ?? []));
+        }
         else if (msg?.type === 'command' && ['apply', 'ask', 'cancel', 'log'].includes(msg.command)) {
           this.onCommand(msg.command, typeof msg.ideaId === 'string' ? msg.ideaId : undefined);
         }
@@ -53,18 +67,22 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Dis
     else await vscode.commands.executeCommand(`${IDEA_PANEL_VIEW_ID}.focus`);
   }
 
-  showIdea(idea: IdeaRecord, canApply: boolean): void {
+  /** The idea; with `problem`, a failed request shown above it (the idea stays the one Apply uses). */
+  showIdea(idea: IdeaRecord, canApply: boolean, problem?: PanelProblem): void {
     this.streaming = false;
-    this.setHtml(renderIdea({ idea, canApply }));
+    this.fixes = problem?.fixes ?? [];
+    this.setHtml(renderIdea({ idea, canApply, problem: problem && toProblem(problem) }));
   }
 
   showEmpty(): void {
     this.streaming = false;
+    this.fixes = [];
     this.setHtml(renderEmpty());
   }
 
   startStreaming(label: string, query: string): void {
     this.streaming = true;
+    this.fixes = [];
     this.live = { text: '', thinking: '' };
     this.setHtml(renderStreaming(label, query));
   }
@@ -76,9 +94,10 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Dis
     void this.view?.webview.postMessage({ type: 'token', delta, channel });
   }
 
-  showError(message: string, hint?: string): void {
+  showError(message: string, hint?: string, fixes: Fix[] = []): void {
     this.streaming = false;
-    this.setHtml(renderError(message, hint));
+    this.fixes = fixes;
+    this.setHtml(renderError(toProblem({ message, hint, fixes })));
   }
 
   private setHtml(html: string): void {
@@ -127,4 +146,8 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Dis
   dispose(): void {
     for (const d of this.disposables.splice(0)) d.dispose();
   }
+}
+
+function toProblem(p: PanelProblem): Problem {
+  return { message: p.message, hint: p.hint, fixLabels: (p.fixes ?? []).map((f) => f.label) };
 }

@@ -68,15 +68,24 @@ export function renderMarkdown(text: string): string {
   return out.join('');
 }
 
+/** A failed request as the panel shows it; each fix label becomes a button whose index the page sends back. */
+export interface Problem {
+  message: string;
+  hint?: string;
+  fixLabels?: string[];
+}
+
 export interface IdeaView {
   idea: IdeaRecord;
   /** Whether an apply is possible right now (a target file exists). */
   canApply: boolean;
+  /** A request that failed after this idea arrived: shown above it, the idea kept. */
+  problem?: Problem;
 }
 
 function formatTokens(usage: IdeaRecord['usage']): string {
   if (!usage) return 'tokens: n/a';
-  return `${usage.inputTokens.toLocaleString('en-US')} in · ${usage.outputTokens.toLocaleString('en-US')} out`;
+  return `${usage.inputTokens.toLocaleString('en-US')} tokens in · ${usage.outputTokens.toLocaleString('en-US')} out`;
 }
 
 function section(id: string, title: string, body: string): string {
@@ -84,7 +93,22 @@ function section(id: string, title: string, body: string): string {
   return `<section class="field" id="${id}"><h2>${title}</h2><div class="body">${content}</div></section>`;
 }
 
-export function renderIdea({ idea, canApply }: IdeaView): string {
+function fixButtons(problem: Problem): string {
+  return (problem.fixLabels ?? []).map((label, i) => `<button data-fix="${i}">${escapeHtml(label)}</button>`).join('');
+}
+
+/** The failure box: what went wrong, what to do, buttons that do it. */
+function problemBox(problem: Problem, title: string, note = ''): string {
+  return (
+    `<div class="error" role="alert"><h2>${escapeHtml(title)}</h2><p>${escapeHtml(problem.message)}</p>` +
+    (problem.hint ? `<p class="hint">${escapeHtml(problem.hint)}</p>` : '') +
+    `<div class="actions">${fixButtons(problem)}<button class="secondary" data-command="ask">Try again</button><button class="secondary" data-command="log">Show log</button></div>` +
+    note +
+    '</div>'
+  );
+}
+
+export function renderIdea({ idea, canApply, problem }: IdeaView): string {
   const p = idea.parsed;
   const meta = [
     idea.model ? `<span class="chip" title="model">${escapeHtml(idea.model)}</span>` : '',
@@ -92,9 +116,10 @@ export function renderIdea({ idea, canApply }: IdeaView): string {
     `<span class="chip" title="tokens used">${escapeHtml(formatTokens(idea.usage))}</span>`,
     idea.targetPath ? `<span class="chip" title="file the idea is about">${escapeHtml(idea.targetPath)}</span>` : '',
   ].join('');
+  // A well-formed answer needs no badge; a malformed one says what is off, in words.
   const badge = p.ok
-    ? '<span class="badge ok" title="The answer passed the format check">format ok</span>'
-    : `<details class="badge-wrap"><summary><span class="badge warn" title="The answer failed the format check; shown as well as it could be read">⚠ format check failed</span></summary><ul class="errors">${p.errors
+    ? ''
+    : `<details class="badge-wrap"><summary><span class="badge warn" title="The answer did not have the expected parts (analysis, action, rationale); it is shown as well as it could be read">⚠ answer not in the expected layout</span></summary><ul class="errors">${p.errors
         .map((e) => `<li>${escapeHtml(e)}</li>`)
         .join('')}</ul></details>`;
   const thinking = p.thinking?.trim()
@@ -105,10 +130,13 @@ export function renderIdea({ idea, canApply }: IdeaView): string {
       ? `<section class="field" id="raw"><h2>Raw answer</h2><div class="body">${renderMarkdown(idea.raw)}</div></section>`
       : '';
   const actions = canApply
-    ? `<div class="actions"><button id="apply" data-command="apply" data-idea="${escapeHtml(idea.id)}">Apply Ideator action…</button><button class="secondary" data-command="ask">Ask again</button></div>`
+    ? `<div class="actions"><button id="apply" data-command="apply" data-idea="${escapeHtml(idea.id)}">Apply this change…</button><button class="secondary" data-command="ask">Ask again</button></div>`
     : `<div class="actions"><button class="secondary" data-command="ask">Ask again</button></div>`;
+  const failed = problem
+    ? problemBox(problem, 'The last request failed', '<p class="kept">The idea below is the last one that arrived; Apply still uses it.</p>')
+    : '';
   return (
-    `<div class="idea" data-idea-id="${escapeHtml(idea.id)}"><div class="meta">${meta}${badge}</div>${thinking}` +
+    `${failed}<div class="idea" data-idea-id="${escapeHtml(idea.id)}"><div class="meta">${meta}${badge}</div>${thinking}` +
     section('analysis', 'ANALYSIS', p.analysis) +
     section('action', 'ACTION', p.action) +
     section('rationale', 'RATIONALE', p.rationale) +
@@ -129,17 +157,13 @@ export function renderEmpty(): string {
 export function renderStreaming(label: string, query: string): string {
   return (
     `<div class="streaming"><div class="meta"><span class="spinner"></span><span class="chip">${escapeHtml(label)}</span></div>` +
-    `<details class="query"><summary>Seek-help query</summary><pre>${escapeHtml(query)}</pre></details>` +
+    `<details class="query"><summary>What was asked</summary><pre>${escapeHtml(query)}</pre></details>` +
     '<details class="thinking" id="live-thinking-wrap" hidden><summary>Thinking…</summary><pre id="live-thinking"></pre></details>' +
     '<pre id="live" class="live"></pre>' +
     '<div class="actions"><button class="secondary" data-command="cancel">Cancel</button></div></div>'
   );
 }
 
-export function renderError(message: string, hint?: string): string {
-  return (
-    `<div class="error" role="alert"><h2>Ask Ideator failed</h2><p>${escapeHtml(message)}</p>` +
-    (hint ? `<p class="hint">${escapeHtml(hint)}</p>` : '') +
-    '<div class="actions"><button data-command="ask">Try again</button><button class="secondary" data-command="log">Show log</button></div></div>'
-  );
+export function renderError(problem: Problem): string {
+  return problemBox(problem, 'Ask Ideator failed');
 }
