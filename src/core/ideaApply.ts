@@ -6,9 +6,11 @@
  *   - a code block may be a complete script that replaces C_t (isCompleteScript);
  *   - in the editor, a block of definitions (def/class/CONSTANT =) may replace its namesakes in the file;
  *   - a model's answer yields its code from its fenced blocks (fencedBlocks, codeFromAnswer).
+ *   - before anything is written: is the idea already in the file (alreadyApplied), does the change delete most of
+ *     the file (largeDeletion), and the change as the few edits that make it (minimalEdits, changeCounts).
  * Pure: no 'vscode', nothing of the server.
  */
-import { applyPatch } from 'diff';
+import { applyPatch, diffLines, parsePatch, reversePatch } from 'diff';
 import { isDiffBlock } from './idea';
 import type { CodeBlock, ParsedIdea } from './protocol';
 
@@ -302,6 +304,163 @@ export function proposeFromCodeBlocks(original: string, blocks: readonly CodeBlo
     if (p) return p;
   }
   return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Before writing: already there? deleting most of the file? which edits exactly?
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Lines that say "the rest as before" in a snippet: they separate stretches that must each be in the file. */
+const ELISION_RE = /^(?:\.\.\.|…|pass\s*#.*|#.*\.\.\..*)$/;
+
+/** Code lines of a text, untrimmed (blank and comment lines dropped, elisions as '...'). */
+function codeLinesOf(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '')
+    .map((l) => (ELISION_RE.test(l.trim()) ? '...' : l))
+    .filter((l) => l === '...' || !l.trim().startsWith('#'));
+}
+
+/**
+ * The parts of a snippet that must each be found in the file: every import line on its own (files keep imports
+ * together at the top), and the other lines in stretches, cut at "..." elisions and where a new top-level
+ * statement (a def, a class, a decorator) starts, since the file may hold them in another order.
+ */
+function snippetParts(code: string): { imports: string[]; stretches: string[][] } {
+  const imports: string[] = [];
+  const stretches: string[][] = [[]];
+  let inDef = false;
+  for (const line of codeLinesOf(code)) {
+    const trimmed = line.trim();
+    const cut = () => stretches[stretches.length - 1].length > 0 && stretches.push([]);
+    if (line === '...') {
+      cut();
+      continue;
+    }
+    if (IMPORT_RE.test(line) && !inDef) {
+      imports.push(trimmed);
+      continue;
+    }
+    const topLevel = !/^\s/.test(line);
+    if (topLevel && /^(?:@|(?:async\s+)?def\s|class\s)/.test(line) && !(stretches[stretches.length - 1].at(-1) ?? '').startsWith('@')) cut();
+    if (topLevel) inDef = /^(?:@|(?:async\s+)?def\s|class\s)/.test(line) || (inDef && /^[)\]}]/.test(line));
+    stretches[stretches.length - 1].push(trimmed);
+  }
+  return { imports, stretches: stretches.filter((st) => st.length > 0) };
+}
+
+/** Whether `stretch` occurs as consecutive lines of `hay`. */
+function containsStretch(hay: readonly string[], stretch: readonly string[]): boolean {
+  for (let i = 0; i + stretch.length <= hay.length; i++) if (stretch.every((l, k) => hay[i + k] === l)) return true;
+  return false;
+}
+
+/** A diff whose result is already in `current`: it does not apply forward, but its reverse does. */
+function diffAlreadyApplied(current: string, patch: string): boolean {
+  if (applyDiff(current, patch) !== undefined) return false;
+  try {
+    const reversed = reversePatch(parsePatch(normalisePatch(patch)));
+    for (const fuzzFactor of [0, 2]) {
+      if (typeof applyPatch(current, reversed[0], { fuzzFactor, autoConvertLineEndings: true }) === 'string') return true;
+    }
+  } catch {
+    // not a patch jsdiff can reverse
+  }
+  return false;
+}
+
+/**
+ * Whether the code an idea carries is already in `current` (it was applied before, or the user typed it): every
+ * diff's result is there, and every Python block is: each of its imports, and each stretch of its other code lines
+ * (cut at "..." elisions and at top-level definitions; blank lines, comments and indentation aside) as consecutive
+ * lines of the file. An idea without code, or with a block of fewer than 2 code lines, is never "already applied":
+ * there is too little to tell.
+ */
+export function alreadyApplied(current: string, blocks: readonly CodeBlock[]): boolean {
+  const relevant = blocks.filter((b) => b.isDiff || (PYTHON_LANGS.has(b.lang) && b.code.trim() !== ''));
+  if (relevant.length === 0) return false;
+  const hay = codeLinesOf(current).map((l) => l.trim());
+  const have = new Set(hay);
+  return relevant.every((b) => {
+    if (b.isDiff) return diffAlreadyApplied(current, b.code);
+    const { imports, stretches } = snippetParts(b.code);
+    const size = imports.length + stretches.reduce((n, st) => n + st.length, 0);
+    return size >= 2 && imports.every((l) => have.has(l)) && stretches.every((st) => containsStretch(hay, st));
+  });
+}
+
+/** Lines added and removed from `before` to `after` (line diff). */
+export function changeCounts(before: string, after: string): { added: number; removed: number } {
+  let added = 0;
+  let removed = 0;
+  for (const part of diffLines(before, after)) {
+    if (part.added) added += part.count ?? 0;
+    else if (part.removed) removed += part.count ?? 0;
+  }
+  return { added, removed };
+}
+
+export interface LargeDeletion {
+  /** Non-blank lines of the file before, and how many of them the change deletes. */
+  total: number;
+  deleted: number;
+  /** Non-blank lines of the file after. */
+  after: number;
+}
+
+/**
+ * A change that deletes most of a file: more than half of its non-blank lines, in a file of at least 8 of them
+ * (below that, a rewrite is a normal edit). Such a change is usually a snippet taken for the whole file.
+ */
+export function largeDeletion(before: string, after: string): LargeDeletion | undefined {
+  const nonBlank = (text: string) => text.split(/\r?\n/).filter((l) => l.trim() !== '').length;
+  const total = nonBlank(before);
+  if (total < 8) return undefined;
+  let deleted = 0;
+  for (const part of diffLines(before, after, { ignoreWhitespace: false })) if (part.removed) deleted += nonBlank(part.value);
+  return deleted * 2 > total ? { total, deleted, after: nonBlank(after) } : undefined;
+}
+
+/** One replacement in `before`: characters [start, end) become `text`. */
+export interface TextEdit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+/**
+ * The change from `before` to `after` as the fewest line-level replacements, in order and not overlapping: each
+ * run of removed and added lines becomes one edit. Applying them from the last to the first yields `after`. An
+ * editor that applies these instead of replacing the whole document keeps the cursor and the undo stops where
+ * the change is (a whole-document replacement puts both at the end of the file).
+ */
+export function minimalEdits(before: string, after: string): TextEdit[] {
+  const edits: TextEdit[] = [];
+  let offset = 0;
+  let open: TextEdit | undefined;
+  for (const part of diffLines(before, after)) {
+    if (!part.added && !part.removed) {
+      if (open) edits.push(open);
+      open = undefined;
+      offset += part.value.length;
+      continue;
+    }
+    open ??= { start: offset, end: offset, text: '' };
+    if (part.removed) {
+      offset += part.value.length;
+      open.end = offset;
+    } else open.text += part.value;
+  }
+  if (open) edits.push(open);
+  return edits;
+}
+
+/** `edits` (from minimalEdits) applied to `text`. */
+export function applyEdits(text: string, edits: readonly TextEdit[]): string {
+  let out = text;
+  for (const e of [...edits].sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, test } from 'node:test';
 import { formatIdea, parseIdea } from '../../src/core/idea';
-import { applyDiff, codeFromAnswer, directImplementation, fencedBlocks, isCompleteScript, proposeFromCodeBlocks } from '../../src/core/ideaApply';
+import { alreadyApplied, applyDiff, applyEdits, changeCounts, codeFromAnswer, directImplementation, fencedBlocks, isCompleteScript, largeDeletion, minimalEdits, proposeFromCodeBlocks } from '../../src/core/ideaApply';
+import { prng } from '../../src/core/prng';
 
 const TRAIN = readFileSync(join(__dirname, '../vscode/demo-workspace/train.py'), 'utf8');
 
@@ -202,4 +203,64 @@ describe('model answers', () => {
     assert.deepEqual(codeFromAnswer('```python\n\n```', 'a\n'), { error: 'the implementer answered with empty code blocks' });
   });
 
+});
+
+describe('before writing: already applied, large deletions, minimal edits', () => {
+  const GOOD = idea('Scale the features:\n\n```python\nfrom sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\n\n\ndef build_model():\n    return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))\n```');
+  const applied = proposeFromCodeBlocks(TRAIN, GOOD.codeBlocks)!.content;
+
+  it("an idea whose code is already in the file is recognised (and proposes nothing), one that is not is not", () => {
+    assert.equal(alreadyApplied(TRAIN, GOOD.codeBlocks), false);
+    assert.equal(proposeFromCodeBlocks(applied, GOOD.codeBlocks), undefined, 'the second apply proposes nothing');
+    assert.equal(alreadyApplied(applied, GOOD.codeBlocks), true);
+    // Blank lines, comments and indentation of the snippet do not matter; an edited line does.
+    assert.equal(alreadyApplied(applied, idea('```python\n# the model\ndef build_model():\n  return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))\n```').codeBlocks), true);
+    assert.equal(alreadyApplied(applied, idea('```python\ndef build_model():\n    return make_pipeline(StandardScaler(), LogisticRegression(C=2.0, max_iter=1000))\n```').codeBlocks), false);
+    // "..." elides the rest of a body: each stretch must be there.
+    assert.equal(alreadyApplied(TRAIN, idea('```python\ndef main():\n    X_train, X_val, y_train, y_val = load_data()\n    ...\n    print(f"val_auc={roc_auc_score(y_val, proba):.4f}")\n```').codeBlocks), true);
+    // Too little to tell, or no code at all.
+    assert.equal(alreadyApplied(TRAIN, idea('```python\nmain()\n```').codeBlocks), false);
+    assert.equal(alreadyApplied(TRAIN, idea('Use more trees.').codeBlocks), false);
+  });
+
+  it('a diff already applied is recognised; one that still applies, or fits nowhere, is not', () => {
+    const diff = '```diff\n@@ -14,2 +14,2 @@\n def build_model():\n-    return LogisticRegression(max_iter=200)\n+    return LogisticRegression(max_iter=2000)\n```';
+    const blocks = idea(`Let it converge:\n\n${diff}`).codeBlocks;
+    assert.equal(alreadyApplied(TRAIN, blocks), false);
+    const after = applyDiff(TRAIN, blocks[0].code)!;
+    assert.ok(after.includes('max_iter=2000'));
+    assert.equal(alreadyApplied(after, blocks), true);
+    assert.equal(alreadyApplied('x = 1\n', blocks), false);
+  });
+
+  it('a snippet taken for the whole file is a large deletion; ordinary edits are not', () => {
+    const snippet = 'def build_model():\n    return make_pipeline(StandardScaler(), LogisticRegression())\n';
+    const loss = largeDeletion(TRAIN, snippet);
+    assert.ok(loss, 'replacing the script with a snippet must be flagged');
+    assert.equal(loss.total, 18);
+    assert.ok(loss.deleted >= 16, JSON.stringify(loss));
+    assert.equal(loss.after, 2);
+    assert.equal(largeDeletion(TRAIN, applied), undefined);
+    assert.equal(largeDeletion('a = 1\nb = 2\n', 'c = 3\n'), undefined, 'tiny files are rewritten freely');
+    assert.deepEqual(changeCounts(TRAIN, applied), { added: 3, removed: 1 });
+  });
+
+  it('minimal edits: one per changed stretch, applied from the end they give the new text', () => {
+    const edits = minimalEdits(TRAIN, applied);
+    assert.equal(edits.length, 2, JSON.stringify(edits));
+    assert.equal(applyEdits(TRAIN, edits), applied);
+    assert.ok(edits[0].end <= edits[1].start);
+    assert.deepEqual(minimalEdits(TRAIN, TRAIN), []);
+    // Random line edits (and a missing final newline) always round-trip.
+    const rand = prng(7);
+    const lines = TRAIN.split('\n');
+    for (let n = 0; n < 200; n++) {
+      const next = lines.flatMap((l) => {
+        const r = rand();
+        return r < 0.08 ? [] : r < 0.16 ? [l, `x${n} = ${Math.floor(rand() * 100)}`] : r < 0.22 ? [`${l}  # changed`] : [l];
+      });
+      const after = rand() < 0.3 ? next.join('\n').replace(/\n+$/, '') : next.join('\n');
+      assert.equal(applyEdits(TRAIN, minimalEdits(TRAIN, after)), after);
+    }
+  });
 });

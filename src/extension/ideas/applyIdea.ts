@@ -1,7 +1,10 @@
 /**
  * "Apply Ideator action": the idea's own diff or code block when one fits the file, else the implementer model
- * (prompts/implementer.md) rewrites the file following the idea. Always a diff preview first; one WorkspaceEdit,
- * so one Undo reverts it; recorded in the run history as an applied edit.
+ * (prompts/implementer.md) rewrites the file following the idea. An idea whose code is already in the file is said
+ * to be so and changes nothing (it never goes to the implementer). Always a diff preview first; a change that
+ * deletes most of the file needs an explicit "Replace Anyway" in a modal warning that says how much goes. The
+ * change is written as the few edits that make it, in one WorkspaceEdit: one Undo reverts it and the cursor stays
+ * where the change is. Recorded in the run history as an applied edit.
  */
 import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
@@ -12,12 +15,12 @@ import { ProviderError } from '../../core/providers/types';
 import { previewAndApply, type ProposalContentProvider } from './diffPreview';
 import type { Services } from '../services';
 import { currentScoreState, taskDescription } from './gatherState';
-import { codeFromAnswer, proposeFromCodeBlocks, type Proposal } from '../../core/ideaApply';
+import { alreadyApplied, changeCounts, codeFromAnswer, largeDeletion, proposeFromCodeBlocks, type Proposal } from '../../core/ideaApply';
 import { CELL_SCHEME, notebookOfCell, proposeForNotebook } from './notebookTarget';
 import { makeProvider } from './provider';
 
 export interface ApplyOutcome {
-  status: 'applied' | 'discarded' | 'cancelled' | 'error' | 'no-idea';
+  status: 'applied' | 'already-applied' | 'discarded' | 'cancelled' | 'error' | 'no-idea';
   via?: Proposal['via'] | 'implementer';
   error?: string;
 }
@@ -80,7 +83,22 @@ async function implement(services: Services, idea: IdeaRecord, document: vscode.
   const r = codeFromAnswer(completion.text, state.code);
   if ('error' in r) throw new Error(`${r.error[0].toUpperCase()}${r.error.slice(1)}; nothing to apply.`);
   if (r.code === state.code) return undefined;
-  return { content: r.code, via: 'full-file', summary: `rewritten by the implementer (${completion.model})` };
+  return { content: r.code, via: 'full-file', summary: `the implementer model (${completion.model}) rewrote the file` };
+}
+
+/** "+3 −1 lines": what the change does to the file, in lines. */
+function lineCounts(before: string, after: string): string {
+  const { added, removed } = changeCounts(before, after);
+  return `+${added} −${removed} line${added + removed === 1 ? '' : 's'}`;
+}
+
+/** The modal's words for a change that deletes most of a file. */
+function deletionWarning(label: string, loss: { total: number; deleted: number; after: number }, via: ApplyOutcome['via']): string {
+  const source = via === 'implementer' ? "The implementer model's answer" : "The idea's code";
+  return (
+    `This change deletes ${loss.deleted} of the ${loss.total} lines of ${label}; the file would have ${loss.after} line${loss.after === 1 ? '' : 's'} left. ` +
+    `${source} is probably a fragment, not a whole file. Look at the diff: replace only if that is what you want (Undo reverts it).`
+  );
 }
 
 export async function applyIdea(services: Services, proposals: ProposalContentProvider, ideaId?: string, uriArg?: string): Promise<ApplyOutcome> {
@@ -112,6 +130,12 @@ export async function applyIdea(services: Services, proposals: ProposalContentPr
     label ??= vscode.workspace.asRelativePath(document.uri, false);
     proposal ??= proposeFromCodeBlocks(document.getText(), idea.parsed.codeBlocks);
     let via: ApplyOutcome['via'] = proposal?.via;
+    if (!proposal && alreadyApplied(document.getText(), idea.parsed.codeBlocks)) {
+      // The code is there already (applied before, or typed in): nothing to do, and nothing for the implementer.
+      services.output.info(`Idea ${idea.id}: its code is already in ${label}; nothing applied.`);
+      void vscode.window.showInformationMessage(`MLE Ideator: ${label} already contains this idea's code; nothing to apply. Run it to score the idea.`);
+      return { status: 'already-applied' };
+    }
     if (!proposal) {
       services.output.info(`Idea ${idea.id}: no code block or diff applies to ${label}; asking the implementer model.`);
       proposal = await implement(services, idea, document);
@@ -121,16 +145,22 @@ export async function applyIdea(services: Services, proposals: ProposalContentPr
       void vscode.window.showInformationMessage(`MLE Ideator: the idea leaves ${label} unchanged.`);
       return { status: 'discarded', via };
     }
-    const summary = proposal.summary;
-    const result = await previewAndApply(proposals, document, proposal.content, `Ideator: ${label} ↔ proposed (${summary})`, () => services.prompts.confirmApply(label, summary), save);
+    const current = document.getText();
+    const summary = `${proposal.summary} (${lineCounts(current, proposal.content)})`;
+    const loss = largeDeletion(current, proposal.content);
+    const confirm = loss
+      ? () => services.prompts.confirmLargeDeletion(label, deletionWarning(label, loss, via))
+      : () => services.prompts.confirmApply(label, summary);
+    if (loss) services.output.warn(`Idea ${idea.id}: the proposed change deletes ${loss.deleted} of ${loss.total} lines of ${label}; asking for an explicit confirmation.`);
+    const result = await previewAndApply(proposals, document, proposal.content, `Ideator: ${label} ↔ proposed (${summary})`, confirm, save);
     if (!result.applied) return { status: 'discarded', via };
     try {
       services.history?.appendApplied({ ideaId: idea.id, path: notebook ? vscode.workspace.asRelativePath(notebook.uri, false) : label, beforeHash: sha256(result.before), afterHash: sha256(proposal.content), at: new Date().toISOString() });
     } catch (err) {
       services.output.warn(`Could not record the applied edit: ${(err as Error).message}`);
     }
-    services.output.info(`Applied idea ${idea.id} to ${label} via ${via}: ${proposal.summary}`);
-    void vscode.window.showInformationMessage(`MLE Ideator: applied to ${label} (${proposal.summary}). Undo reverts it; run it to score the idea.`);
+    services.output.info(`Applied idea ${idea.id} to ${label} via ${via}: ${summary}`);
+    void vscode.window.showInformationMessage(`MLE Ideator: applied to ${label}: ${summary}. Undo reverts it; run it to see whether the score improves.`);
     return { status: 'applied', via };
   } catch (err) {
     if (err instanceof ProviderError && err.kind === 'aborted') return { status: 'cancelled' };

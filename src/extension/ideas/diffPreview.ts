@@ -1,9 +1,11 @@
 /**
  * Diff preview before any edit: the proposed content is served read-only by a TextDocumentContentProvider under our
  * own scheme and shown with `vscode.diff` next to the real file. Nothing touches the workspace until the user
- * confirms; then the change is applied as one WorkspaceEdit (one Undo reverts it) and saved.
+ * confirms; then the change is applied as one WorkspaceEdit of the few replacements that make it (minimalEdits:
+ * one Undo reverts it, and undo/redo put the cursor on the change, not on the last line) and saved.
  */
 import * as vscode from 'vscode';
+import { minimalEdits } from '../../core/ideaApply';
 
 export const PROPOSAL_SCHEME = 'ideator-proposal';
 
@@ -52,7 +54,7 @@ export interface PreviewResult {
 }
 
 /**
- * Opens the diff, waits for `confirm`, and applies the whole-document replacement when confirmed.
+ * Opens the diff, waits for `confirm`, and applies the change as minimal edits when confirmed.
  * `confirm` is the user's answer (a notification by default; tests inject one).
  */
 export async function previewAndApply(
@@ -74,8 +76,10 @@ export async function previewAndApply(
       throw new Error(`${vscode.workspace.asRelativePath(document.uri)} changed while the preview was open; ask again to get a fresh proposal.`);
     }
     const edit = new vscode.WorkspaceEdit();
-    const whole = new vscode.Range(document.positionAt(0), document.positionAt(before.length));
-    edit.replace(document.uri, whole, proposed, { label: 'Apply Ideator action', needsConfirmation: false });
+    const metadata = { label: 'Apply Ideator action', needsConfirmation: false };
+    for (const e of minimalEdits(before, proposed)) {
+      edit.replace(document.uri, new vscode.Range(document.positionAt(e.start), document.positionAt(e.end)), e.text, metadata);
+    }
     const done = await vscode.workspace.applyEdit(edit);
     if (!done) throw new Error('VS Code refused the edit (is the file read-only?).');
     await save();
