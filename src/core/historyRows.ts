@@ -89,6 +89,27 @@ export function formatScore(v: number): string {
   return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : String(Number(v.toPrecision(5)));
 }
 
+/**
+ * An idea's outcome in plain words, the verdict first: "Improved: val_auc 0.912 → 0.931", "No improvement: …",
+ * "The run after it failed". For toasts, tooltips and the panel; no reward numbers.
+ */
+export function describeOutcome(o: Pick<Outcome, 'status' | 'before' | 'after'>, metric?: string): string {
+  const score = (v: number | null) => (v === null ? 'no score' : formatScore(v));
+  const change = `${metric ? `${metric} ` : ''}${score(o.before)} → ${score(o.after)}`;
+  switch (o.status) {
+    case 'improved':
+      return `Improved: ${change}`;
+    case 'not_improved':
+      return `No improvement: ${change}`;
+    case 'exec_failed':
+      return `The run after it failed (best stays ${score(o.before)})`;
+    case 'timeout':
+      return `The run after it ran out of time (best stays ${score(o.before)})`;
+    case 'format_error':
+      return 'The answer could not be used';
+  }
+}
+
 export type TypeRate = TypeStat;
 
 /**

@@ -130,9 +130,17 @@ function scoreFacts(steps: Step[], score: ScoreState): ScoreFacts {
 // Drafting
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Drafts PROBLEM_STATEMENT / ATTEMPTS_SO_FAR / GOAL from the trajectory and score, without an LLM. */
-export function draftQuery(input: { trajectory: Step[]; score: ScoreState; taskDescription?: string }): SeekHelpQuery {
+/**
+ * Drafts PROBLEM_STATEMENT / ATTEMPTS_SO_FAR / GOAL from the trajectory and score, without an LLM. `unit` is what
+ * the counts are about: an agent's 'step's (default), or the 'run's of someone training in an editor, where only
+ * runs are counted and named. `submission` (default true): the task is judged on a submission file to keep valid.
+ */
+export function draftQuery(input: { trajectory: Step[]; score: ScoreState; taskDescription?: string; unit?: 'step' | 'run'; submission?: boolean }): SeekHelpQuery {
   const steps = input.trajectory ?? [];
+  const runs = input.unit === 'run';
+  const runCount = steps.filter((s) => s.kind === 'execute').length;
+  /** "3 steps" / "3 runs": how much was tried, in the unit the reader thinks in. */
+  const tried = (n: number, nRuns: number) => (runs ? `${nRuns} run${nRuns === 1 ? '' : 's'}` : `${n} step${n === 1 ? '' : 's'}`);
   const { score } = input;
   const metric = score.metric?.trim() || 'score';
   const dirWord = score.direction === 'higher' ? 'higher is better' : 'lower is better';
@@ -149,19 +157,24 @@ export function draftQuery(input: { trajectory: Step[]; score: ScoreState; taskD
     const err = oneLine(errorLine(last.observation ?? ''), 100) || `exit code ${last.exitCode}`;
     problem =
       f.best === null
-        ? `The latest run failed (${err}) and no valid ${metric} has been produced after ${steps.length} steps.`
+        ? `The latest run failed (${err}) and no valid ${metric} has been produced after ${tried(steps.length, runCount)}.`
         : `The latest run failed (${err}); the best ${metric} so far is ${fmt(f.best)} (${dirWord}).`;
   } else if (f.best === null) {
-    problem = `No valid ${metric} has been produced after ${steps.length} steps${failures ? ` (${failures} failed)` : ''}.`;
+    problem = `No valid ${metric} has been produced after ${tried(steps.length, runCount)}${failures ? ` (${failures} failed)` : ''}.`;
   } else if (f.sinceBest === 0 && f.scored > 1) {
     problem = `The ${metric} just improved to ${fmt(f.best)} (${dirWord}) and the next gain is not obvious.`;
   } else if (f.scored === 0) {
-    problem = `The current ${metric} is ${fmt(f.best)} (${dirWord}) and no step has improved on it yet.`;
+    problem = `The current ${metric} is ${fmt(f.best)} (${dirWord}) and no ${runs ? 'run' : 'step'} has improved on it yet.`;
   } else if (f.scored === 1) {
     problem = `There is one baseline ${metric} of ${fmt(f.best)} (${dirWord}) and no improvement on it yet.`;
   } else {
     const latest = f.latest !== null && f.latest !== f.best ? `; the latest is ${fmt(f.latest)}` : '';
-    problem = `The ${metric} has not improved on its best of ${fmt(f.best)} (${dirWord}, step ${f.bestStep}) for ${f.sinceBest} step${f.sinceBest === 1 ? '' : 's'}${latest}.`;
+    const runsSince = steps.slice(f.bestStep).filter((s) => s.kind === 'execute').length;
+    problem = runs && runsSince === 0
+      ? `The ${metric} is at its best of ${fmt(f.best)} (${dirWord}) and the next gain is not obvious.`
+      : runs
+      ? `The ${metric} has not improved on its best of ${fmt(f.best)} (${dirWord}) in the last ${runsSince === 1 ? 'run' : tried(f.sinceBest, runsSince)}${latest}.`
+      : `The ${metric} has not improved on its best of ${fmt(f.best)} (${dirWord}, step ${f.bestStep}) for ${tried(f.sinceBest, runsSince)}${latest}.`;
   }
 
   // Attempts: meaningful steps, consecutive repeats collapsed, the newest kept when there are too many.
@@ -189,14 +202,14 @@ export function draftQuery(input: { trajectory: Step[]; score: ScoreState; taskD
     const dropped = bullets.length - (MAX_BULLETS - 1);
     attempts = [`${dropped} earlier attempt${dropped === 1 ? '' : 's'} not listed`, ...bullets.slice(-(MAX_BULLETS - 1))];
   }
-  if (f.best !== null && f.scored > 1) attempts.push(`Best ${metric} ${fmt(f.best)} at step ${f.bestStep}; ${f.scored} scored runs, ${failures} failed`);
+  if (f.best !== null && f.scored > 1) attempts.push(`Best ${metric} ${fmt(f.best)}${runs ? '' : ` at step ${f.bestStep}`}; ${f.scored} scored runs, ${failures} failed`);
   attempts = attempts.map((b) => oneLine(b));
 
   let goal: string;
   const beat = score.direction === 'higher' ? 'above' : 'below';
   if (f.best === null) goal = `Get a run that finishes and reports a valid ${metric}.`;
   else if (lastFailed) goal = `Fix the failure and bring the ${metric} ${beat} ${fmt(f.best)}.`;
-  else goal = `Bring the ${metric} ${beat} ${fmt(f.best)} with the next change, keeping the submission valid.`;
+  else goal = `Bring the ${metric} ${beat} ${fmt(f.best)} with the next change${input.submission === false ? '' : ', keeping the submission valid'}.`;
 
   return { problemStatement: problem, attemptsSoFar: attempts, goal };
 }

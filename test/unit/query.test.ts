@@ -129,3 +129,16 @@ test('shortened actions are never cut inside a number or a name', () => {
   // Every number that survives is one the action really holds.
   for (const n of `${edit} ${ran}`.match(/\d+(\.\d+)?/g) ?? []) assert.ok(`${action} 0.0125 255 0.85 0.7 0.8 1 2`.includes(n), n);
 });
+
+test('in the editor the counts are runs and no submission is assumed', () => {
+  const steps: Step[] = [run(0.71), run(0.84), { kind: 'seek_help', action: 'ask', observation: 'ACTION: x' }, run(0.83), run(0.838)];
+  const q = draftQuery({ trajectory: steps, score: { value: 0.84, direction: 'higher', metric: 'auc' }, unit: 'run', submission: false });
+  assert.equal(q.problemStatement, 'The auc has not improved on its best of 0.84 (higher is better) in the last 2 runs; the latest is 0.838.');
+  assert.equal(q.goal, 'Bring the auc above 0.84 with the next change.');
+  assert.equal(q.attemptsSoFar.at(-1), 'Best auc 0.84; 4 scored runs, 0 failed');
+  const one = draftQuery({ trajectory: [run(0.8), run(0.7)], score: { value: 0.8, direction: 'higher', metric: 'auc' }, unit: 'run' });
+  assert.match(one.problemStatement, /in the last run; the latest is 0\.7\./);
+  assert.match(one.goal, /keeping the submission valid/, 'the default still names the submission');
+  const none = draftQuery({ trajectory: [run(null, { exitCode: 1, observation: 'Traceback\nValueError: bad' })], score: { value: null, direction: 'higher' }, unit: 'run' });
+  assert.match(none.problemStatement, /after 1 run\./);
+});

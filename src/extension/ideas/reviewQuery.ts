@@ -26,7 +26,7 @@ export async function reviewQuery(initial: SeekHelpQuery, providerLabel: string)
       { choice: 'goal', label: '$(edit) Goal', detail: clip(q.goal) },
     ];
     const picked = await vscode.window.showQuickPick(items, {
-      title: 'Ask Ideator: review the seek-help query',
+      title: 'Ask Ideator: check what will be asked',
       placeHolder: 'Enter sends; pick a part to edit it first',
       ignoreFocusOut: true,
       matchOnDetail: false,

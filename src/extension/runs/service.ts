@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { HistoryStore } from '../../core/history';
+import { describeOutcome, formatScore } from '../../core/historyRows';
 import { recordCompletedRun } from '../../core/outcome';
 import { PlateauMonitor } from '../../core/plateau';
 import type { CodeSnapshot, Outcome, Run } from '../../core/protocol';
@@ -202,10 +203,10 @@ export class RunRecorder implements vscode.Disposable {
   private announceOutcome(o: Outcome): void {
     if (!this.config().notifyOutcomes) return;
     const idea = this.store.idea(o.ideaId);
-    const action = idea?.parsed.action ? `"${truncate(idea.parsed.action, 80)}"` : 'The applied idea';
-    const fmt = (v: number | null) => (v === null ? 'none' : String(Number(v.toPrecision(6))));
-    const verdict = o.status === 'improved' ? 'improved the score' : o.status === 'exec_failed' ? 'was followed by a failed run' : 'did not improve the score';
-    void vscode.window.showInformationMessage(`MLE Ideator: ${action} ${verdict} (${fmt(o.before)} → ${fmt(o.after)}, reward ${o.reward > 0 ? '+' : ''}${o.reward}).`);
+    const metric = o.runId ? this.store.run(o.runId)?.primary?.name : undefined;
+    // The verdict leads (a long notification is cut at the end): "Improved: val_auc 0.912 → 0.931 — after "…"".
+    const action = idea?.parsed.action ? ` after "${truncate(idea.parsed.action, 80)}"` : '';
+    void vscode.window.showInformationMessage(`${describeOutcome(o, metric)}${action}.`);
   }
 
   private checkPlateau(run: Run): void {
@@ -217,7 +218,7 @@ export class RunRecorder implements vscode.Disposable {
     const { best } = signal;
     void vscode.window
       .showInformationMessage(
-        `MLE Ideator: ${signal.runsSinceBest} runs without beating the best ${best.name} (${best.value}). Ask the Ideator for the next idea?`,
+        `MLE Ideator: ${signal.runsSinceBest} run${signal.runsSinceBest === 1 ? '' : 's'} without beating the best ${best.name} (${formatScore(best.value)}). Ask the Ideator for the next idea?`,
         'Ask Ideator',
         'Not now',
       )

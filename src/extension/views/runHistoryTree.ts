@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { RunRecorder } from '../runs/service';
-import { buildRunRows, formatDuration, formatScore, type RunRow } from '../../core/historyRows';
+import { buildRunRows, describeOutcome, formatDuration, formatScore, type RunRow } from '../../core/historyRows';
 import type { PendingRun } from '../../core/pendingRun';
 
 export const RUN_HISTORY_VIEW_ID = 'ideator.runHistory';
@@ -79,7 +79,7 @@ function tooltip(row: RunRow): vscode.MarkdownString {
   if (row.idea) {
     md.appendMarkdown('\n\n**Followed idea:** ');
     md.appendText(row.idea.parsed.action || row.idea.raw.slice(0, 300));
-    if (row.outcome) md.appendText(`\noutcome: ${row.outcome.status}, reward ${row.outcome.reward} (${row.outcome.before} → ${row.outcome.after})`);
+    if (row.outcome) md.appendText(`\n${describeOutcome(row.outcome, r.primary?.name)}`);
   }
   if (r.note) md.appendText(`\n${r.note}`);
   return md;

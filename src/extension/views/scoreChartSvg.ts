@@ -6,7 +6,7 @@
  * webview's CSP needs no 'unsafe-inline'. Pure: no 'vscode', unit-tested.
  */
 import type { RunRow } from '../../core/historyRows';
-import { formatScore } from '../../core/historyRows';
+import { describeOutcome, formatScore } from '../../core/historyRows';
 import { runFailed } from '../../core/history';
 
 export function escapeXml(text: string): string {
@@ -40,7 +40,7 @@ function tipFor(row: RunRow): string {
   if (row.idea) {
     const action = row.idea.parsed.action || '(no ACTION)';
     lines.push(`Idea: ${action.length > 400 ? action.slice(0, 399) + '…' : action}`);
-    lines.push(row.outcome ? `Outcome: ${row.outcome.status.replace('_', ' ')} (reward ${row.outcome.reward})` : 'Outcome: waiting for the next run');
+    lines.push(row.outcome ? describeOutcome(row.outcome, r.primary?.name) : 'Outcome: waiting for the next run');
   }
   return lines.join('\n');
 }
