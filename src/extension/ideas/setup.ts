@@ -191,7 +191,28 @@ async function connectOpenAI(services: Services, given?: string): Promise<boolea
   return true;
 }
 
+const WELCOMED_KEY = 'ideator.welcomed.v1';
+export const WALKTHROUGH_ID = 'mle-ideator.mle-ideator#ideator.gettingStarted';
+
+/**
+ * The first activation where nobody chose a provider opens the walkthrough, once per installation (remembered in
+ * globalState). Deferred, so activation itself stays registration only.
+ */
+function welcomeOnce(services: Services): void {
+  const state = services.context.globalState;
+  // VS Code's own switch for walkthroughs on install is honoured (test profiles turn it off).
+  if (vscode.workspace.getConfiguration('workbench.welcomePage').get<boolean>('walkthroughs.openOnInstall') === false) return;
+  if (state.get<boolean>(WELCOMED_KEY) || providerChosen()) return;
+  setTimeout(() => {
+    if (state.get<boolean>(WELCOMED_KEY) || providerChosen()) return;
+    void state.update(WELCOMED_KEY, true);
+    services.output.info('First start: opening the getting-started walkthrough.');
+    void vscode.commands.executeCommand('workbench.action.openWalkthrough', WALKTHROUGH_ID, false);
+  }, 1500);
+}
+
 export function registerSetupCommands(services: Services): vscode.Disposable {
+  welcomeOnce(services);
   return vscode.Disposable.from(
     vscode.commands.registerCommand('ideator.pickModel', (role?: unknown) => pickModel(services, role === 'implementer' ? 'implementer' : 'ideator')),
     vscode.commands.registerCommand('ideator.chooseProvider', (options?: unknown) => {
