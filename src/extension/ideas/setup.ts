@@ -168,9 +168,11 @@ async function connectOpenAI(services: Services, given?: string): Promise<boolea
   } catch (err) {
     const message = describeProviderError(err);
     services.output.error(`Connection test of ${url} failed: ${message}`);
-    const choice = await vscode.window.showErrorMessage(`MLE Ideator: ${url} did not pass the connection test, nothing was saved: ${message}`, 'Try Another URL', 'Set API Key');
-    if (choice === 'Try Another URL') return connectOpenAI(services);
-    if (choice === 'Set API Key' && (await vscode.commands.executeCommand<boolean>('ideator.setApiKey', 'openai'))) return connectOpenAI(services, url);
+    // Not awaited: the command answers now (nothing saved); the buttons start a new attempt.
+    void vscode.window.showErrorMessage(`MLE Ideator: ${url} did not pass the connection test, nothing was saved: ${message}`, 'Try Another URL', 'Set API Key').then(async (choice) => {
+      if (choice === 'Try Another URL') await connectOpenAI(services);
+      else if (choice === 'Set API Key' && (await vscode.commands.executeCommand<boolean>('ideator.setApiKey', 'openai'))) await connectOpenAI(services, url);
+    });
     return false;
   }
   await writeSetting('provider', 'openai');
