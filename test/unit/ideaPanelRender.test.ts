@@ -85,7 +85,7 @@ test('a failed request keeps the last idea, its Apply button and says so; fixes 
   const html = renderIdea({ idea: idea(), canApply: true, problem: { message: 'The model `v2` does not exist', hint: 'Pick one.', fixLabels: ['Pick a model…', 'Open ideator.model'] } });
   assert.match(html, /The last request failed/);
   assert.match(html, /The model <code>|The model &#96;v2&#96; does not exist/);
-  assert.match(html, /<button data-fix="0">Pick a model…<\/button><button data-fix="1">Open ideator.model<\/button>/);
+  assert.match(html, /<button data-fix="0">Pick a model…<\/button><button data-fix="1" class="secondary">Open ideator.model<\/button>/);
   assert.match(html, /Apply still uses it/);
   assert.match(html, /data-command="apply"/, 'the idea and its Apply stay together');
   assert.ok(html.indexOf('role="alert"') < html.indexOf('id="analysis"'), 'the failure is shown above the idea');

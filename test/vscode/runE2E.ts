@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { startOpenAIServer, type OpenAIServer, type ScriptedReply } from '../servers/openai';
+import { startOpenAIServer, type OpenAIServer, type OpenAIServerOptions, type ScriptedReply } from '../servers/openai';
 import { expectedAfterGood, GOOD_ANSWER, GOOD_THINKING, MALFORMED_ANSWER } from './lib/answers';
 import { launchBrowser, RESULTS_DIR, ROOT, startCodeServer } from './lib/codeServer';
 import { collapseOtherViews, ideaPanelFrame, openFile, openWorkbench, runCommand, shot, toast, toastButton, until } from './lib/workbench';
@@ -29,6 +29,8 @@ interface Scenario {
   name: string;
   reply: ScriptedReply;
   settings: Record<string, unknown>;
+  /** The models the server serves (others get its 404) and the body shape of that 404. */
+  server?: Pick<OpenAIServerOptions, 'models' | 'errorShape'>;
   run(ctx: Ctx): Promise<void>;
 }
 
@@ -66,7 +68,7 @@ const scenarios: Scenario[] = [
         assert((await panel.locator('h2', { hasText: h }).count()) === 1, `panel lacks ${h}`);
       }
       assert((await panel.locator('.tok-keyword', { hasText: 'def' }).count()) >= 1, 'code block not highlighted');
-      assert((await panel.locator('.chip', { hasText: '1,873 in · 214 out' }).count()) === 1, 'tokens not shown');
+      assert((await panel.locator('.chip', { hasText: '1,873 tokens in · 214 out' }).count()) === 1, 'tokens not shown');
       assert((await panel.locator('details.thinking').count()) === 1, 'thinking not collapsed into <details>');
       assert(server.requests.length >= 1 && server.requests[0].stream === true, 'expected a streamed request');
       // Give the Idea view the whole side bar (the other views of the container collapse, as a user would).
@@ -116,14 +118,15 @@ const scenarios: Scenario[] = [
       assert((await panel.evaluate(() => document.body.dataset.pwned)) === undefined, 'script from the answer ran');
       const csp = await panel.evaluate(() => document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '');
       assert(csp.includes("default-src 'none'") && /script-src 'nonce-[A-Za-z0-9+/=]{16,}'/.test(csp), `weak CSP: ${csp}`);
-      await toast(page, 'failed the format check').first().waitFor({ timeout: 10_000 });
+      await toast(page, 'not in the expected layout').first().waitFor({ timeout: 10_000 });
       await shot(page, 'e2e-6-format-warning');
       await page.keyboard.press('Escape');
 
       // 2. A 200 with a body that is not JSON: a clear error, nothing cached.
       setReply({ type: 'malformed', body: '{"choices": [ this is not json' });
       await runCommand(page, 'Ideator: Ask Ideator');
-      await panel.locator('.error h2', { hasText: 'Ask Ideator failed' }).waitFor({ timeout: 60_000 });
+      // The malformed answer above is the last idea: it stays, with the failure above it.
+      await panel.locator('.error h2', { hasText: 'The last request failed' }).waitFor({ timeout: 60_000 });
       await shot(page, 'e2e-7-malformed-response');
 
       // 3. HTTP 500 (retried by the provider, then reported).
@@ -150,11 +153,102 @@ const scenarios: Scenario[] = [
       assert(JSON.stringify(after) === JSON.stringify(before), `the workspace changed: ${Object.keys(after).filter((k) => after[k] !== before[k]).join(', ')}`);
     },
   },
+  {
+    // Issue 15: a wrong model name (vLLM's own 404 body), fixed from the panel; an idea applied twice; a change
+    // that would delete most of the file. Screenshots in the default dark theme and in the light one.
+    name: 'wrong-model-and-safe-apply',
+    reply: { text: GOOD_ANSWER },
+    settings: { 'ideator.reviewQueryBeforeSending': false, 'ideator.model': 'ideator-v2' },
+    server: { models: ['ideator-qwen3-4b', 'Qwen/Qwen3-8B'], errorShape: 'vllm-flat' },
+    async run({ page, workspace, server, setReply }) {
+      const trainPath = join(workspace, 'train.py');
+      const original = readFileSync(trainPath, 'utf8');
+      await openFile(page, 'train.py');
+      await runCommand(page, 'Ideator: Ask Ideator');
+      const panel = await ideaPanelFrame(page);
+      await panel.locator('.error h2', { hasText: 'Ask Ideator failed' }).waitFor({ timeout: 60_000 });
+      const said = (await panel.locator('.error p').first().textContent()) ?? '';
+      assert(said.startsWith('The model `ideator-v2` does not exist'), `the panel does not lead with the server's words: ${said}`);
+      assert(!/no such endpoint/.test(said), `wrong cause named: ${said}`);
+      await toast(page, 'The model `ideator-v2` does not exist').first().waitFor({ timeout: 10_000 });
+      await collapseOtherViews(page, 'Idea');
+      await shot(page, 'e2e-15-wrong-model-light');
+      await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+      await page.waitForTimeout(800);
+      await shot(page, 'e2e-15-wrong-model-dark');
+
+      // The panel's fix: the server's models in a Quick Pick, the choice written to ideator.model.
+      await panel.locator('button', { hasText: 'Pick a model…' }).click();
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: 'ideator-qwen3-4b' });
+      await row.waitFor({ timeout: 15_000 });
+      assert((await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Qwen/Qwen3-8B' }).count()) === 1, 'not every served model is offered');
+      await shot(page, 'e2e-15-pick-model-dark');
+      await row.click();
+      await toast(page, 'ideator.model is now "ideator-qwen3-4b"').first().waitFor({ timeout: 10_000 });
+      await runCommand(page, 'Ideator: Ask Ideator');
+      await panel.locator('#apply').waitFor({ timeout: 60_000 });
+      assert(server.requests.at(-1)?.model === 'ideator-qwen3-4b', `asked ${server.requests.at(-1)?.model}`);
+
+      // Apply from the panel, then again: the second time nothing changes and the implementer is not asked.
+      await panel.locator('#apply').click();
+      await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 15_000 });
+      const apply = toastButton(page, 'Apply the Ideator change to train.py', 'Apply');
+      await apply.waitFor({ timeout: 15_000 });
+      await page.waitForTimeout(800);
+      await shot(page, 'e2e-15-diff-preview-dark');
+      await apply.click();
+      await until(() => readFileSync(trainPath, 'utf8') === expectedAfterGood(original), 15_000, 'the applied idea on disk');
+      const asked = server.requests.length;
+      await panel.locator('#apply').click();
+      await toast(page, "already contains this idea's code").first().waitFor({ timeout: 15_000 });
+      assert(server.requests.length === asked, 'the implementer was asked about an idea already applied');
+      assert(readFileSync(trainPath, 'utf8') === expectedAfterGood(original), 'a second apply changed the file');
+      await shot(page, 'e2e-15-already-applied-dark');
+
+      // A request that fails after an idea arrived: the idea and its Apply stay, the failure is shown above them.
+      setReply({ type: 'error', status: 400, message: "This model's maximum context length is 4096 tokens. However, you requested 9120 tokens." });
+      await runCommand(page, 'Ideator: Ask Ideator');
+      await panel.locator('.error h2', { hasText: 'The last request failed' }).waitFor({ timeout: 60_000 });
+      assert((await panel.locator('#apply').count()) === 1, 'the kept idea lost its Apply button');
+      assert((await panel.locator('#action', { hasText: 'Standardise the features' }).count()) === 1, 'the last idea is not shown');
+      await shot(page, 'e2e-15-kept-idea-dark');
+      await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+      await page.waitForTimeout(800);
+      await shot(page, 'e2e-15-kept-idea-light');
+      await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+      await page.waitForTimeout(500);
+
+      // An idea without code; the implementer answers with a fragment: a modal says how much would go.
+      setReply({ text: 'ANALYSIS_ON_CURRENT_PROGRESS: The model is fine.\n\nACTION: Regularise the model a little more.\n\nRATIONALE: Less variance.' });
+      await runCommand(page, 'Ideator: Ask Ideator');
+      await panel.locator('#action', { hasText: 'Regularise' }).waitFor({ timeout: 60_000 });
+      setReply({ text: '```python\ndef build_model():\n    return LogisticRegression(C=0.1)\n```' });
+      const before = readFileSync(trainPath, 'utf8');
+      await panel.locator('#apply').click();
+      const dialog = page.locator('.monaco-dialog-box', { hasText: 'Replace most of train.py?' });
+      await dialog.waitFor({ timeout: 60_000 });
+      const words = (await dialog.textContent()) ?? '';
+      assert(/deletes \d+ of the \d+ lines of code in train\.py/.test(words), `the modal does not say how much goes: ${words}`);
+      await shot(page, 'e2e-15-large-deletion-dark');
+      await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
+      await page.waitForTimeout(500);
+      assert(readFileSync(trainPath, 'utf8') === before, 'the file changed although the deletion was not confirmed');
+      await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+      await page.waitForTimeout(800);
+      await panel.locator('#apply').click();
+      await dialog.waitFor({ timeout: 60_000 });
+      await shot(page, 'e2e-15-large-deletion-light');
+      await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
+      await page.waitForTimeout(800);
+      assert(readFileSync(trainPath, 'utf8') === before, 'the file changed although the deletion was not confirmed');
+      await shot(page, 'e2e-15-after-cancel-light');
+    },
+  },
 ];
 
 async function runScenario(s: Scenario): Promise<void> {
   let reply = s.reply;
-  const server = await startOpenAIServer({ responses: () => reply });
+  const server = await startOpenAIServer({ responses: () => reply, ...s.server });
   const workspace = copyDemoWorkspace();
   const cs = await startCodeServer({
     workspace,

@@ -96,7 +96,7 @@ function lineCounts(before: string, after: string): string {
 function deletionWarning(label: string, loss: { total: number; deleted: number; after: number }, via: ApplyOutcome['via']): string {
   const source = via === 'implementer' ? "The implementer model's answer" : "The idea's code";
   return (
-    `This change deletes ${loss.deleted} of the ${loss.total} lines of ${label}; the file would have ${loss.after} line${loss.after === 1 ? '' : 's'} left. ` +
+    `This change deletes ${loss.deleted} of the ${loss.total} lines of code in ${label}; ${loss.after} line${loss.after === 1 ? '' : 's'} would be left. ` +
     `${source} is probably a fragment, not a whole file. Look at the diff: replace only if that is what you want (Undo reverts it).`
   );
 }

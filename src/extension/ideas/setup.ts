@@ -46,10 +46,10 @@ export function fixesFor(err: unknown, role: ProviderRole, chosen: boolean, prov
     if (err instanceof SettingsError) return { fixes: [FIX.chooseProvider()] };
     return { fixes: [] };
   }
-  const model = `${SECTION}.${role === 'implementer' ? 'implementerModel' : 'model'}`;
   switch (err.setting) {
     case 'model':
-      return { hint: `Pick one of the models the server serves, or change "${model}".`, fixes: [FIX.pickModel(role), FIX.openSetting(role === 'implementer' ? 'implementerModel' : 'model')] };
+      // The message already says what to do; the buttons do it.
+      return { fixes: [FIX.pickModel(role), FIX.openSetting(role === 'implementer' ? 'implementerModel' : 'model')] };
     case 'apiKey':
       return chosen
         ? { hint: 'Store a key with "Ideator: Set API Key", or choose another provider with "Ideator: Choose Provider".', fixes: [FIX.setApiKey(provider), FIX.chooseProvider()] }

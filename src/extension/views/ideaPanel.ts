@@ -1,6 +1,7 @@
 /**
  * The Idea panel: a webview view in our activity-bar container. The extension renders HTML (ideaPanelRender.ts,
- * everything escaped) and posts it; the page script only swaps it in and appends streamed tokens as text.
+ * everything escaped); the page's first paint is in the HTML itself, later states are posted and the page script
+ * only swaps them in and appends streamed tokens as text. A page that never reports ready is loaded again.
  * CSP: nothing but our own stylesheet and one nonce'd script.
  */
 import { randomBytes } from 'node:crypto';
@@ -44,9 +45,22 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Dis
     const media = vscode.Uri.joinPath(this.extensionUri, 'media');
     view.webview.options = { enableScripts: true, enableCommandUris: false, localResourceRoots: [media] };
     view.webview.html = this.shell(view.webview);
+    // A webview whose page never reports (its frame or script lost a race with the webview's service worker, seen
+    // in fresh browser sessions) is loaded again, a few times, instead of staying blank.
+    let ready = false;
+    let reloads = 0;
+    const watchdog = setInterval(() => {
+      if (ready || this.view !== view || reloads >= 3) return clearInterval(watchdog);
+      reloads++;
+      view.webview.html = this.shell(view.webview);
+    }, 4000);
     this.disposables.push(
+      { dispose: () => clearInterval(watchdog) },
       view.webview.onDidReceiveMessage((msg: Inbound) => {
-        if (msg?.type === 'ready') this.postAll();
+        if (msg?.type === 'ready') {
+          ready = true;
+          this.postAll();
+        }
         else if (msg?.type === 'fix' && Number.isInteger(msg.index) && this.fixes[msg.index]) {
           const fix = this.fixes[msg.index];
           void vscode.commands.executeCommand(fix.command, ...(fix.args ?? []));
@@ -137,7 +151,7 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Dis
 <title>Idea</title>
 </head>
 <body data-ideator-view="idea">
-<main id="root" aria-live="polite"></main>
+<main id="root" aria-live="polite">${this.html}</main>
 <script nonce="${nonce}" src="${js.toString()}"></script>
 </body>
 </html>`;

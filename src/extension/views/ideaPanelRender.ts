@@ -94,7 +94,8 @@ function section(id: string, title: string, body: string): string {
 }
 
 function fixButtons(problem: Problem): string {
-  return (problem.fixLabels ?? []).map((label, i) => `<button data-fix="${i}">${escapeHtml(label)}</button>`).join('');
+  // The first fix is the likely one; the others are secondary.
+  return (problem.fixLabels ?? []).map((label, i) => `<button data-fix="${i}"${i > 0 ? ' class="secondary"' : ''}>${escapeHtml(label)}</button>`).join('');
 }
 
 /** The failure box: what went wrong, what to do, buttons that do it. */

@@ -183,7 +183,7 @@ describe('Issue 15: honest errors and safe applies', function () {
       };
       const r = await vscode.commands.executeCommand<{ status: string; error?: string }>('ideator.applyIdea', 'wipe-1', trainUri.toString());
       assert.equal(r.status, 'discarded', r.error);
-      assert.match(warning, /deletes 1[6-8] of the 18 lines of train\.py; the file would have 2 lines left/);
+      assert.match(warning, /deletes 1[6-8] of the 18 lines of code in train\.py; 2 lines would be left/);
       assert.equal(plainConfirm, false, 'an ordinary Apply/Discard toast is not enough for this change');
       assert.equal(readFileSync(trainUri.fsPath, 'utf8'), original);
     } finally {
