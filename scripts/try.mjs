@@ -51,14 +51,25 @@ mkdirSync(join(dirs.userData, 'User'), { recursive: true });
 const env = process.env;
 const provider = values.provider ?? (env.ANTHROPIC_API_KEY ? 'anthropic' : env.OPENAI_BASE_URL ? 'openai' : 'template-vague');
 const venvPython = join(root, '.venv/bin/python');
+const venv = existsSync(venvPython) ? join(root, '.venv') : undefined;
 const settings = {
   'workbench.startupEditor': 'none',
   'security.workspace.trust.enabled': false,
   'telemetry.telemetryLevel': 'off',
+  // The demo workspace lives inside this repository: no "open the repository in the parent folder?" prompt.
+  'git.openRepositoryInParentFolders': 'never',
+  // The demo's terminal runs the project's .venv (scikit-learn and the rest of requirements.txt), as an activated
+  // venv would: `python train.py` works without the Python extension.
+  ...(venv
+    ? {
+        'terminal.integrated.env.linux': { PATH: `${join(venv, 'bin')}:\${env:PATH}`, VIRTUAL_ENV: venv },
+        'ideator.pythonPath': venvPython,
+      }
+    : {}),
   'ideator.provider': provider,
   ...(values['base-url'] ?? (provider === 'openai' ? env.OPENAI_BASE_URL : undefined) ? { 'ideator.baseUrl': values['base-url'] ?? env.OPENAI_BASE_URL } : {}),
   ...(values.model ? { 'ideator.model': values.model } : {}),
-  ...(existsSync(venvPython) ? { 'python.defaultInterpreterPath': venvPython } : {}),
+  ...(venv ? { 'python.defaultInterpreterPath': venvPython } : {}),
 };
 writeFileSync(join(dirs.userData, 'User/settings.json'), JSON.stringify(settings, null, 2));
 
@@ -92,7 +103,7 @@ const onLine = (buf) => {
     const url = `${m[1].replace(/\/$/, '')}/?folder=${encodeURIComponent(workspace)}`;
     console.log(`\nMLE Ideator is running in VS Code (code-server) with a demo workspace:\n\n  ${url}\n`);
     console.log(`Provider: ${provider}${provider.startsWith('template') ? ' (offline baseline; set ANTHROPIC_API_KEY or OPENAI_BASE_URL, or pass --provider, for a real Ideator)' : ''}`);
-    console.log('Try: open train.py, press F1 → "Ideator: Ask Ideator", then the lightbulb → "Apply Ideator action".');
+    console.log(`Try: open a terminal and run \`python train.py\`${venv ? ` (the terminal uses ${venv})` : ''}; the run lands in the Run History. Then F1 → "Ideator: Ask Ideator", and the lightbulb → "Apply Ideator action".`);
     console.log(`Over SSH: ssh -L ${port}:127.0.0.1:${port} this-host, then open the URL locally. Ctrl+C stops.\n`);
   }
   if (process.env.IDEATOR_TRY_VERBOSE) process.stderr.write(buf);
