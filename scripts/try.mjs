@@ -59,10 +59,16 @@ const settings = {
   // The demo workspace lives inside this repository: no "open the repository in the parent folder?" prompt.
   'git.openRepositoryInParentFolders': 'never',
   // The demo's terminal runs the project's .venv (scikit-learn and the rest of requirements.txt), as an activated
-  // venv would: `python train.py` works without the Python extension.
+  // venv would: `python train.py` works without the Python extension. PATH is set at spawn; a ~/.bashrc that puts
+  // its own directories first (pyenv) would undo that, so VS Code's shell integration prepends it again after the
+  // rc files (VSCODE_ENV_PREPEND, the variable it uses for extensions' environment changes; ':' written \x3a).
   ...(venv
     ? {
-        'terminal.integrated.env.linux': { PATH: `${join(venv, 'bin')}:\${env:PATH}`, VIRTUAL_ENV: venv },
+        'terminal.integrated.env.linux': {
+          PATH: `${join(venv, 'bin')}:\${env:PATH}`,
+          VIRTUAL_ENV: venv,
+          VSCODE_ENV_PREPEND: `PATH=${join(venv, 'bin')}\\x3a`,
+        },
         'ideator.pythonPath': venvPython,
       }
     : {}),
