@@ -556,8 +556,10 @@ export function getRun(store: HistoryStore, input: GetRunInput): GetRunOutput {
   const row = rowsOf(store).find((r) => r.run.id === run.id)!;
   const n = input.output_chars;
   const headMax = Math.floor(n / 4);
-  const head = run.outputHead.slice(0, headMax);
-  const tail = n === 0 ? '' : run.outputTail.slice(-n);
+  // Output that fits the capture's head is kept there alone (outputTail empty): then its end is the head's end.
+  const ending = run.outputTail || run.outputHead;
+  const tail = n === 0 ? '' : ending.slice(-n);
+  const head = run.outputTail || run.outputHead.length > n ? run.outputHead.slice(0, headMax) : '';
   const stored = run.outputHead.length + run.outputTail.length;
   let code: GetRunOutput['code'] = null;
   if (input.include_code && run.code) {
