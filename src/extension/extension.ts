@@ -8,6 +8,8 @@ import { registerStatusBar } from './statusBar';
 import { registerKeyCommands } from './settings/apiKey';
 import { registerIdeaFeatures, type IdeaFeatures } from './commands';
 import { registerRunWatching, type RunWatching } from './runs/index';
+import { RunRecorder } from './runs/service';
+import { registerAgentTools, type AgentTools } from './agentTools/index';
 
 /** What activate() returns: used by the extension-host tests (and by anyone who wants to script the extension). */
 export interface IdeatorApi {
@@ -15,6 +17,8 @@ export interface IdeatorApi {
   ideas: IdeaFeatures;
   /** Run watching (issue 5): recorder + history store, score chart, per-type idea success rates. */
   runs: RunWatching;
+  /** The Ideator as language-model tools for agent mode, and the MCP server offered to the editor (issue 17). */
+  agentTools: AgentTools;
   /** How long activate() took (registration only; the suite keeps it small). */
   activationMs: number;
 }
@@ -46,9 +50,13 @@ export function activate(context: vscode.ExtensionContext): IdeatorApi {
   // --- Run watching (issue 5): watchers, Run History tree, score chart; sets services.history (opened lazily). ---
   const runs = registerRunWatching(context, services);
 
+  // --- Agent mode (issue 17): seek_help / list_runs / get_run / record_outcome over the same history and ask flow. -
+  const agent = registerAgentTools(context, services, ideaFeatures.features.asker, RunRecorder.storageFor(context).dir);
+  context.subscriptions.push(agent.disposable);
+
   const activationMs = performance.now() - started;
   services.output.info(`Activated in ${activationMs.toFixed(1)} ms`);
-  return { services, ideas: ideaFeatures.features, runs, activationMs };
+  return { services, ideas: ideaFeatures.features, runs, agentTools: agent.agentTools, activationMs };
 }
 
 export function deactivate(): void {

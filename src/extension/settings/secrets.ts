@@ -5,7 +5,8 @@
 import type * as vscode from 'vscode';
 import type { ProviderKind } from '../../core/protocol';
 
-const ENV_FALLBACK: Partial<Record<ProviderKind, string>> = {
+/** The environment variable each keyed provider reads its key from (here a fallback; for `ideator mcp` the way in). */
+export const ENV_FALLBACK: Partial<Record<ProviderKind, string>> = {
   anthropic: 'ANTHROPIC_API_KEY',
   openai: 'OPENAI_API_KEY',
   server: 'IDEATOR_SERVER_TOKEN',
