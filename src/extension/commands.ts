@@ -1,7 +1,7 @@
 /** Registers the Ask/Apply commands and the pieces they share (panel, proposal documents, code actions). */
 import * as vscode from 'vscode';
 import { registerCodeActions } from './ideas/codeActions';
-import { PROPOSAL_SCHEME, ProposalContentProvider } from './ideas/diffPreview';
+import { PROPOSAL_SCHEME, ProposalFiles } from './ideas/diffPreview';
 import type { Services } from './services';
 import { IDEA_PANEL_VIEW_ID, IdeaPanelProvider } from './views/ideaPanel';
 import { applyIdea } from './ideas/applyIdea';
@@ -12,11 +12,11 @@ import { registerSetupCommands } from './ideas/setup';
 export interface IdeaFeatures {
   panel: IdeaPanelProvider;
   asker: AskController;
-  proposals: ProposalContentProvider;
+  proposals: ProposalFiles;
 }
 
 export function registerIdeaFeatures(services: Services): { features: IdeaFeatures; disposable: vscode.Disposable } {
-  const proposals = new ProposalContentProvider();
+  const proposals = new ProposalFiles();
   // The panel's buttons route back into the same commands the palette uses.
   const panel = new IdeaPanelProvider(services.context.extensionUri, (command, ideaId) => {
     if (command === 'ask') void vscode.commands.executeCommand('ideator.askIdeator');
@@ -32,7 +32,7 @@ export function registerIdeaFeatures(services: Services): { features: IdeaFeatur
   const disposable = vscode.Disposable.from(
     proposals,
     panel,
-    vscode.workspace.registerTextDocumentContentProvider(PROPOSAL_SCHEME, proposals),
+    vscode.workspace.registerFileSystemProvider(PROPOSAL_SCHEME, proposals, { isCaseSensitive: true }),
     vscode.window.registerWebviewViewProvider(IDEA_PANEL_VIEW_ID, panel),
     registerCodeActions(services),
     registerSetupCommands(services),

@@ -142,7 +142,7 @@ export class Services implements vscode.Disposable {
 
 async function defaultConfirmApply(targetLabel: string, summary: string): Promise<boolean> {
   const choice = await vscode.window.showInformationMessage(
-    `Apply the Ideator change to ${targetLabel}? ${summary}`,
+    `Apply the Ideator change to ${targetLabel}? ${summary}. To leave a part out, revert its block in the diff first.`,
     'Apply',
     'Discard',
   );

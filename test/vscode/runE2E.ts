@@ -196,7 +196,26 @@ const scenarios: Scenario[] = [
       await apply.waitFor({ timeout: 15_000 });
       await page.waitForTimeout(800);
       await shot(page, 'e2e-15-diff-preview-dark');
+      // Leave one hunk out: the diff editor's "Revert Block" arrow next to build_model() on the proposal side.
+      const changed = page.locator('.monaco-diff-editor .editor.modified .view-line', { hasText: 'make_pipeline(StandardScaler()' }).first();
+      await changed.hover();
+      const arrows = page.locator('.monaco-diff-editor .gutterItem [aria-label="Revert Block"]');
+      await until(async () => (await arrows.count()) >= 2, 10_000, 'a Revert Block arrow per hunk');
+      const lineY = (await changed.boundingBox())!.y;
+      const ys = await Promise.all((await arrows.all()).map(async (a) => Math.abs(((await a.boundingBox())?.y ?? -1e9) - lineY)));
+      await arrows.nth(ys.indexOf(Math.min(...ys))).click();
+      await until(async () => (await changed.count()) === 0, 10_000, 'the build_model() hunk reverted on the proposal side');
+      await page.waitForTimeout(800); // the diff recomputes
+      await shot(page, 'e2e-15-hunk-left-out-dark');
       await apply.click();
+      const onlyImports = expectedAfterGood(original).replace('    return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))', '    return LogisticRegression(max_iter=200)');
+      await until(() => readFileSync(trainPath, 'utf8') === onlyImports, 15_000, 'only the kept hunk on disk');
+      await toast(page, 'part of the proposal').first().waitFor({ timeout: 10_000 });
+      // The rest, applied on a second go: the proposal is now that hunk alone.
+      await panel.locator('#apply').click();
+      const applyRest = toastButton(page, /Apply the Ideator change to train\.py\? replaces build_model\(\) \(\+1 −1 line/, 'Apply');
+      await applyRest.waitFor({ timeout: 15_000 });
+      await applyRest.click();
       await until(() => readFileSync(trainPath, 'utf8') === expectedAfterGood(original), 15_000, 'the applied idea on disk');
       const asked = server.requests.length;
       await panel.locator('#apply').click();

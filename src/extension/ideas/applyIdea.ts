@@ -2,7 +2,8 @@
  * "Apply Ideator action": the idea's own diff or code block when one fits the file, else the implementer model
  * (prompts/implementer.md) rewrites the file following the idea. An idea whose code is already in the file is said
  * to be so and changes nothing (it never goes to the implementer). Always a diff preview first; a change that
- * deletes most of the file needs an explicit "Replace Anyway" in a modal warning that says how much goes. The
+ * deletes most of the file needs an explicit "Replace Anyway" in a modal warning that says how much goes. In the
+ * preview each hunk can be left out (revert it on the proposal side); Apply writes what remains. The
  * change is written as the few edits that make it, in one WorkspaceEdit: one Undo reverts it and the cursor stays
  * where the change is. Recorded in the run history as an applied edit.
  */
@@ -12,7 +13,7 @@ import { buildImplementerMessages } from '../../core/prompts';
 import type { IdeaRecord } from '../../core/protocol';
 import { describeProviderError } from '../../core/providers/index';
 import { ProviderError } from '../../core/providers/types';
-import { previewAndApply, type ProposalContentProvider } from './diffPreview';
+import { previewAndApply, type ProposalFiles } from './diffPreview';
 import type { Services } from '../services';
 import { currentScoreState, taskDescription } from './gatherState';
 import { alreadyApplied, changeCounts, codeFromAnswer, largeDeletion, proposeFromCodeBlocks, type Proposal } from '../../core/ideaApply';
@@ -22,6 +23,8 @@ import { makeProvider } from './provider';
 export interface ApplyOutcome {
   status: 'applied' | 'already-applied' | 'discarded' | 'cancelled' | 'error' | 'no-idea';
   via?: Proposal['via'] | 'implementer';
+  /** Applied with some of the proposal left out in the preview. */
+  partial?: boolean;
   error?: string;
 }
 
@@ -101,7 +104,7 @@ function deletionWarning(label: string, loss: { total: number; deleted: number; 
   );
 }
 
-export async function applyIdea(services: Services, proposals: ProposalContentProvider, ideaId?: string, uriArg?: string): Promise<ApplyOutcome> {
+export async function applyIdea(services: Services, proposals: ProposalFiles, ideaId?: string, uriArg?: string): Promise<ApplyOutcome> {
   const idea = (ideaId ? services.ideas.byId(ideaId) : undefined) ?? services.ideas.latest;
   if (!idea) {
     void vscode.window.showInformationMessage('MLE Ideator: no idea yet. Run "Ideator: Ask Ideator" first.');
@@ -155,13 +158,15 @@ export async function applyIdea(services: Services, proposals: ProposalContentPr
     const result = await previewAndApply(proposals, document, proposal.content, `Ideator: ${label} ↔ proposed (${summary})`, confirm, save);
     if (!result.applied) return { status: 'discarded', via };
     try {
-      services.history?.appendApplied({ ideaId: idea.id, path: notebook ? vscode.workspace.asRelativePath(notebook.uri, false) : label, beforeHash: sha256(result.before), afterHash: sha256(proposal.content), at: new Date().toISOString() });
+      services.history?.appendApplied({ ideaId: idea.id, path: notebook ? vscode.workspace.asRelativePath(notebook.uri, false) : label, beforeHash: sha256(result.before), afterHash: sha256(result.after), at: new Date().toISOString() });
     } catch (err) {
       services.output.warn(`Could not record the applied edit: ${(err as Error).message}`);
     }
-    services.output.info(`Applied idea ${idea.id} to ${label} via ${via}: ${summary}`);
-    void vscode.window.showInformationMessage(`MLE Ideator: applied to ${label}: ${summary}. Undo reverts it; run it to see whether the score improves.`);
-    return { status: 'applied', via };
+    // Hunks reverted in the preview were left out: say what was applied, not what was proposed.
+    const applied = result.trimmed ? `part of the proposal (${lineCounts(result.before, result.after)}; the rest was left out in the preview)` : summary;
+    services.output.info(`Applied idea ${idea.id} to ${label} via ${via}: ${applied}`);
+    void vscode.window.showInformationMessage(`MLE Ideator: applied to ${label}: ${applied}. Undo reverts it; run it to see whether the score improves.`);
+    return { status: 'applied', via, partial: result.trimmed };
   } catch (err) {
     if (err instanceof ProviderError && err.kind === 'aborted') return { status: 'cancelled' };
     const message = err instanceof ProviderError ? describeProviderError(err) : (err as Error).message;

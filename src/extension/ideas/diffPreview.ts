@@ -1,6 +1,8 @@
 /**
- * Diff preview before any edit: the proposed content is served read-only by a TextDocumentContentProvider under our
- * own scheme and shown with `vscode.diff` next to the real file. Nothing touches the workspace until the user
+ * Diff preview before any edit: the proposed content lives in a small in-memory file system under our own scheme
+ * and is shown with `vscode.diff` next to the real file. The proposal side is editable, so each change can be
+ * left out before applying it: the diff editor's "revert block" arrow (or any edit) on the proposal side discards
+ * that hunk, and Apply takes the proposal as it then stands. Nothing touches the workspace until the user
  * confirms; then the change is applied as one WorkspaceEdit of the few replacements that make it (minimalEdits:
  * one Undo reverts it, and undo/redo put the cursor on the change, not on the last line) and saved.
  */
@@ -9,10 +11,11 @@ import { minimalEdits } from '../../core/ideaApply';
 
 export const PROPOSAL_SCHEME = 'ideator-proposal';
 
-export class ProposalContentProvider implements vscode.TextDocumentContentProvider, vscode.Disposable {
-  private readonly contents = new Map<string, string>();
-  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
-  readonly onDidChange = this.changed.event;
+/** In-memory files holding proposals: `/<id>/<name>`, one per preview, forgotten when the preview closes. */
+export class ProposalFiles implements vscode.FileSystemProvider, vscode.Disposable {
+  private readonly files = new Map<string, { data: Uint8Array; mtime: number; ctime: number }>();
+  private readonly changed = new vscode.EventEmitter<vscode.FileChangeEvent[]>();
+  readonly onDidChangeFile = this.changed.event;
   private counter = 0;
 
   /** Registers `content` and returns the URI that shows it (named like the target so the diff title reads well). */
@@ -20,20 +23,63 @@ export class ProposalContentProvider implements vscode.TextDocumentContentProvid
     const id = `${Date.now().toString(36)}-${++this.counter}`;
     const name = target.path.split('/').pop() ?? 'proposal';
     const uri = vscode.Uri.from({ scheme: PROPOSAL_SCHEME, path: `/${id}/${name}`, query: target.toString() });
-    this.contents.set(uri.toString(), content);
+    const now = Date.now();
+    this.files.set(uri.path, { data: Buffer.from(content, 'utf8'), mtime: now, ctime: now });
     return uri;
   }
 
   forget(uri: vscode.Uri): void {
-    this.contents.delete(uri.toString());
+    this.files.delete(uri.path);
   }
 
-  provideTextDocumentContent(uri: vscode.Uri): string {
-    return this.contents.get(uri.toString()) ?? '';
+  private entry(uri: vscode.Uri) {
+    const f = this.files.get(uri.path);
+    if (!f) throw vscode.FileSystemError.FileNotFound(uri);
+    return f;
+  }
+
+  stat(uri: vscode.Uri): vscode.FileStat {
+    if (!this.files.has(uri.path) && [...this.files.keys()].some((k) => k.startsWith(`${uri.path.replace(/\/$/, '')}/`))) {
+      return { type: vscode.FileType.Directory, ctime: 0, mtime: 0, size: 0 };
+    }
+    const f = this.entry(uri);
+    return { type: vscode.FileType.File, ctime: f.ctime, mtime: f.mtime, size: f.data.byteLength };
+  }
+
+  readFile(uri: vscode.Uri): Uint8Array {
+    return this.entry(uri).data;
+  }
+
+  writeFile(uri: vscode.Uri, content: Uint8Array): void {
+    // Only a preview's own file is written (saving the edited proposal); nothing new is created.
+    const f = this.entry(uri);
+    f.data = content;
+    f.mtime = Date.now();
+    this.changed.fire([{ type: vscode.FileChangeType.Changed, uri }]);
+  }
+
+  readDirectory(): [string, vscode.FileType][] {
+    return [];
+  }
+
+  createDirectory(uri: vscode.Uri): void {
+    throw vscode.FileSystemError.NoPermissions(uri);
+  }
+
+  delete(uri: vscode.Uri): void {
+    this.forget(uri);
+  }
+
+  rename(uri: vscode.Uri): void {
+    throw vscode.FileSystemError.NoPermissions(uri);
+  }
+
+  watch(): vscode.Disposable {
+    return new vscode.Disposable(() => undefined);
   }
 
   dispose(): void {
-    this.contents.clear();
+    this.files.clear();
     this.changed.dispose();
   }
 }
@@ -51,14 +97,18 @@ export interface PreviewResult {
   applied: boolean;
   /** Document text before the edit (for the applied-edit record). */
   before: string;
+  /** What was written: the proposal as it stood when confirmed (hunks reverted in the preview left out). */
+  after: string;
+  /** Whether the user changed the proposal in the preview (a hunk left out, a line edited). */
+  trimmed: boolean;
 }
 
 /**
- * Opens the diff, waits for `confirm`, and applies the change as minimal edits when confirmed.
+ * Opens the diff, waits for `confirm`, and applies the proposal as it then stands, as minimal edits.
  * `confirm` is the user's answer (a notification by default; tests inject one).
  */
 export async function previewAndApply(
-  provider: ProposalContentProvider,
+  files: ProposalFiles,
   document: vscode.TextDocument,
   proposed: string,
   title: string,
@@ -67,25 +117,31 @@ export async function previewAndApply(
   save: () => Thenable<unknown> = () => document.save(),
 ): Promise<PreviewResult> {
   const before = document.getText();
-  const proposalUri = provider.put(document.uri, proposed);
+  const proposalUri = files.put(document.uri, proposed);
+  let proposalDoc: vscode.TextDocument | undefined;
   try {
+    proposalDoc = await vscode.workspace.openTextDocument(proposalUri);
     await vscode.commands.executeCommand('vscode.diff', document.uri, proposalUri, title, { preview: true, preserveFocus: false });
     const ok = await confirm();
-    if (!ok) return { applied: false, before };
+    const after = proposalDoc.getText();
+    const trimmed = after !== proposed;
+    if (!ok || after === before) return { applied: false, before, after: before, trimmed };
     if (document.getText() !== before) {
       throw new Error(`${vscode.workspace.asRelativePath(document.uri)} changed while the preview was open; ask again to get a fresh proposal.`);
     }
     const edit = new vscode.WorkspaceEdit();
     const metadata = { label: 'Apply Ideator action', needsConfirmation: false };
-    for (const e of minimalEdits(before, proposed)) {
+    for (const e of minimalEdits(before, after)) {
       edit.replace(document.uri, new vscode.Range(document.positionAt(e.start), document.positionAt(e.end)), e.text, metadata);
     }
     const done = await vscode.workspace.applyEdit(edit);
     if (!done) throw new Error('VS Code refused the edit (is the file read-only?).');
     await save();
-    return { applied: true, before };
+    return { applied: true, before, after, trimmed };
   } finally {
+    // An edited proposal is saved into its in-memory file first, so closing its tab asks nothing.
+    if (proposalDoc?.isDirty) await proposalDoc.save().then(undefined, () => false);
     await closeDiffTabs(proposalUri);
-    provider.forget(proposalUri);
+    files.forget(proposalUri);
   }
 }

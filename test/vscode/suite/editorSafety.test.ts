@@ -191,6 +191,32 @@ describe('Issue 15: honest errors and safe applies', function () {
     }
   });
 
+  it('a hunk reverted in the preview is left out; the rest is applied', async () => {
+    await api.services.ideas.add(idea('hunk-1'));
+    await openTrain();
+    api.services.prompts.confirmApply = async () => {
+      // What the diff editor's "revert block" does: the proposal side of one hunk goes back to the file's text.
+      const shown = vscode.window.tabGroups.all.flatMap((g) => g.tabs).map((t) => t.input).find((i): i is vscode.TabInputTextDiff => i instanceof vscode.TabInputTextDiff && i.modified.scheme === 'ideator-proposal');
+      const proposal = vscode.workspace.textDocuments.find((d) => d.uri.toString() === shown?.modified.toString());
+      assert.ok(proposal, 'no editable proposal document');
+      const text = proposal.getText();
+      const line = 'return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))';
+      const at = text.indexOf(line);
+      assert.ok(at > 0);
+      const edit = new vscode.WorkspaceEdit();
+      edit.replace(proposal.uri, new vscode.Range(proposal.positionAt(at), proposal.positionAt(at + line.length)), 'return LogisticRegression(max_iter=200)');
+      assert.ok(await vscode.workspace.applyEdit(edit));
+      return true;
+    };
+    const r = await vscode.commands.executeCommand<{ status: string; partial?: boolean; error?: string }>('ideator.applyIdea', 'hunk-1', trainUri.toString());
+    assert.equal(r.status, 'applied', r.error);
+    assert.equal(r.partial, true);
+    const onlyImports = expectedAfterGood(original).replace('    return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))', '    return LogisticRegression(max_iter=200)');
+    assert.equal(readFileSync(trainUri.fsPath, 'utf8'), onlyImports);
+    const left = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputTextDiff);
+    assert.equal(left.length, 0, 'the preview (with its edited proposal) was not closed');
+  });
+
   it('undo and redo of an apply land on the change, not on the last line', async () => {
     await api.services.ideas.add(idea('undo-1'));
     const editor = await openTrain();
