@@ -106,7 +106,10 @@ export class ClusterRunShare extends RunShare {
         this.log?.(`run ${key.slice(0, 10)}: the shared-run cache is unreachable (${(err as Error).message}); running it without sharing`);
         return { run: await start(), shared: false };
       }
-      if (got === 'OK') return { run: await this.runHere(key, token, start), shared: false };
+      if (got === 'OK') {
+        if (waited) this.log?.(`run ${key.slice(0, 10)}: the worker running it stopped before it finished; running it here`);
+        return { run: await this.runHere(key, token, start), shared: false };
+      }
       if (!waited) this.log?.(`run ${key.slice(0, 10)}: the same code runs on another worker; waiting for its result`);
       waited = true;
       await sleep(WAIT_POLL_MS, signal);
