@@ -35,6 +35,7 @@ const commands: Record<string, CommandEntry> = {
   grade: { group: 'bench', summary: 'grade a submission CSV against an MLE-bench-format task: {valid, score, normalized}', load: async () => (await import('./commands/grade')).default },
   collect: { group: 'bench', summary: 'sample train/val sets (per task) from bench state pools, as VeRL parquet or JSONL', load: async () => (await import('./commands/collect')).default },
   export: { group: 'bench', summary: 'write a bench state pool as VeRL parquet (--format verl) or JSONL', load: async () => (await import('./commands/export')).default },
+  mcp: { group: 'tools', summary: 'serve the Ideator to coding agents over MCP (stdio): seek_help, list_runs, get_run, record_outcome on a workspace\'s run history', load: async () => (await import('./commands/mcp')).default },
   ask: { group: 'tools', summary: 'ask an Ideator about --state STATE.json and print the parsed idea', load: async () => (await import('./commands/ask')).default },
   prompt: { group: 'tools', summary: 'print the full Ideator prompt for --state STATE.json', load: async () => (await import('./commands/prompt')).default },
   'parse-idea': { group: 'tools', summary: 'parse an Ideator answer (FILE or -) into {ok, analysis, action, rationale, ...}', load: async () => (await import('./commands/parseIdea')).default },

@@ -191,6 +191,7 @@ const OutcomeOut = z.object({
 export const GetRunOutputSchema = z.object({
   run: RunSummarySchema,
   metrics: z.array(z.object({ name: z.string(), last: z.number(), best: z.number(), direction: DirectionOut, validation: z.boolean() })),
+  /** tail: the end of the output (all of it when it fits); head: its start, only when it does not fit. */
   output: z.object({ head: z.string(), tail: z.string(), bytes: z.number().int(), truncated: z.boolean() }),
   code: z
     .object({
@@ -391,6 +392,9 @@ export function findRun(store: HistoryStore, runId: string): Run {
   return run;
 }
 
+/** Files a workspace's task description is read from, in this order (as the editor's Ask Ideator looks for them). */
+export const TASK_DESCRIPTION_FILES: readonly string[] = ['TASK.md', 'task.md', 'description.md', 'DESCRIPTION.md'];
+
 export interface StateSources {
   /** The task description (TASK.md, a setting, --task-file); '' when none. */
   taskDescription: string;
@@ -458,13 +462,13 @@ export function ideaRecordFrom(input: {
     id: input.id ?? randomUUID(),
     createdAt: (input.now?.() ?? new Date()).toISOString(),
     raw: completion.text,
-    parsed: { ...parsed, thinking: parsed.thinking ?? completion.thinking },
+    parsed: parsed.thinking === undefined && completion.thinking !== undefined ? { ...parsed, thinking: completion.thinking } : parsed,
     query: state.query,
     provider: input.provider,
     model: completion.model,
     usage: completion.usage,
     scoreBefore: state.score,
-    runId: input.runId,
+    ...(input.runId !== undefined ? { runId: input.runId } : {}),
     targetPath: state.codePath,
   };
 }
@@ -554,13 +558,13 @@ function outcomeOut(o: Outcome): z.infer<typeof OutcomeOut> {
 export function getRun(store: HistoryStore, input: GetRunInput): GetRunOutput {
   const run = findRun(store, input.run_id);
   const row = rowsOf(store).find((r) => r.run.id === run.id)!;
+  // The capture keeps the first characters (head) and, when the run printed more, the last ones (tail); a short
+  // output is all head. Shown: the end of the whole, and its start too when the whole does not fit.
   const n = input.output_chars;
-  const headMax = Math.floor(n / 4);
-  // Output that fits the capture's head is kept there alone (outputTail empty): then its end is the head's end.
-  const ending = run.outputTail || run.outputHead;
-  const tail = n === 0 ? '' : ending.slice(-n);
-  const head = run.outputTail || run.outputHead.length > n ? run.outputHead.slice(0, headMax) : '';
-  const stored = run.outputHead.length + run.outputTail.length;
+  const text = run.outputHead + run.outputTail;
+  const fits = text.length <= n;
+  const tail = fits ? text : n === 0 ? '' : text.slice(-n);
+  const head = fits ? '' : text.slice(0, Math.floor(n / 4));
   let code: GetRunOutput['code'] = null;
   if (input.include_code && run.code) {
     const content = run.code.content ?? store.codeContent(run.code.hash);
@@ -578,7 +582,7 @@ export function getRun(store: HistoryStore, input: GetRunInput): GetRunOutput {
   return {
     run: summary(row),
     metrics: run.metrics.map((m) => ({ name: m.name, last: m.last, best: m.best, direction: m.direction, validation: m.validation })),
-    output: { head, tail, bytes: run.outputBytes, truncated: head.length + tail.length < Math.max(stored, run.outputBytes) },
+    output: { head, tail, bytes: run.outputBytes, truncated: !fits },
     code,
     idea: row.idea ? { id: row.idea.id, action: row.idea.parsed.action } : null,
     outcome: outcome && outcome.runId === run.id ? outcomeOut(outcome) : null,
