@@ -320,7 +320,8 @@ export class AgentToolError extends Error {
     readonly code: AgentToolErrorCode,
     message: string,
   ) {
-    super(oneLine(message));
+    // Long enough for a no_history error's list of the folders tried.
+    super(oneLine(message, 4000));
     this.name = 'AgentToolError';
   }
 }
