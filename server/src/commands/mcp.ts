@@ -33,8 +33,8 @@ An MCP server on stdin/stdout with the tools seek_help, list_runs, get_run and r
   --max-tokens N       longest answer, in tokens (default 4096)
   --timeout-sec N      give up on one answer after N seconds (default 300)
   --prompts DIR        prompt overrides (see prompts/README.md)
-Configure it in Claude Code with:  claude mcp add ideator -- npx ideator mcp --workspace "$PWD"
-(README: "Use the Ideator from your agent"; docs/agents.md).`;
+Claude Code:  claude mcp add ideator -e ANTHROPIC_API_KEY=… -- node /path/to/mle-ideator/dist/cli.js mcp
+Cursor, VS Code and the tools' arguments: README "Use the Ideator from your agent" and docs/agents.md.`;
 
 const FLAGS = {
   workspace: { type: 'string' },
