@@ -5,7 +5,7 @@
  * found by the workspace's key), cancellation, the deadline, keys kept out of the logs, usage errors.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -305,6 +305,28 @@ describe('ideator mcp: command line', () => {
     assert.equal(help.status, 0);
     assert.match(help.stdout, /^usage: ideator mcp/);
     assert.match(spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' }).stdout, /\n {2}mcp +serve the Ideator to coding agents over MCP/);
+  });
+
+  test('closing stdin while the Ideator is still writing ends the server promptly, with nothing recorded', async () => {
+    const { history, ws } = fixture();
+    const llm = await openai([{ type: 'hang' }]);
+    const child = spawn(process.execPath, [CLI, 'mcp', '--workspace', ws, '--history', history.dir, '--provider', `openai:ideator@${llm.url}`], {
+      env: { PATH: process.env.PATH, HOME: home },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const send = (m: unknown) => child.stdin.write(JSON.stringify(m) + '\n');
+    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'seek_help', arguments: ASK } });
+    while (llm.requests.length === 0) await new Promise((r) => setTimeout(r, 20));
+    const t0 = Date.now();
+    child.stdin.end();
+    assert.equal(await exited, 0, stderr);
+    assert.ok(Date.now() - t0 < 5000, `exited ${Date.now() - t0} ms after stdin closed (the provider's own timeout is 120 s)`);
+    assert.equal(HistoryStore.open(history.dir, { onWarning: () => undefined }).ideas().length, 0);
   });
 
   test('stdout holds only protocol messages; end of input ends the server with exit 0', () => {

@@ -111,6 +111,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   const initial = historyDir ? { dir: historyDir, editor: '--history' } : findHistory(workspace, roots).found;
   log(io, `ideator mcp: workspace ${workspace}; run history ${initial ? `${initial.dir} (${initial.editor})` : 'not found yet (the tools will say where they looked)'}; Ideator ${config.kind}${config.model ? `:${config.model}` : ''}`);
 
+  const stop = new AbortController();
   const server = createIdeatorMcpServer({
     root,
     locateHistory,
@@ -123,6 +124,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     timeoutMs: timeoutSec * 1000,
     version: packageVersion(),
     log: (m) => log(io, m),
+    stop: stop.signal,
   });
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
@@ -133,6 +135,8 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   });
   await server.connect(transport);
   await closed;
+  // A model request still running would keep the process alive until its timeout.
+  stop.abort();
   await server.close().catch(() => undefined);
   return 0;
 });

@@ -60,6 +60,8 @@ export interface IdeatorMcpOptions {
   timeoutMs: number;
   version: string;
   log: (message: string) => void;
+  /** Aborted when the server shuts down (the client closed stdin, a signal): in-flight answers are dropped. */
+  stop?: AbortSignal;
 }
 
 function errorResult(err: unknown, log: (m: string) => void): CallToolResult {
@@ -206,7 +208,7 @@ async function seekHelp(
     throw new AgentToolError('provider', `the Ideator is not configured: ${describeProviderError(err)}`);
   }
   const deadline = AbortSignal.timeout(opts.timeoutMs);
-  const signal = AbortSignal.any([extra.signal, deadline]);
+  const signal = AbortSignal.any([extra.signal, deadline, ...(opts.stop ? [opts.stop] : [])]);
   let chars = 0;
   let lastProgress = 0;
   const progress = (message: string) => {
@@ -231,7 +233,7 @@ async function seekHelp(
       },
     });
   } catch (err) {
-    if (extra.signal.aborted) throw new AgentToolError('cancelled', 'seek_help was cancelled by the client; nothing was recorded');
+    if (extra.signal.aborted || opts.stop?.aborted) throw new AgentToolError('cancelled', 'seek_help was cancelled by the client; nothing was recorded');
     if (deadline.aborted) throw new AgentToolError('provider', `no complete answer from the Ideator within ${Math.round(opts.timeoutMs / 1000)} s (raise --timeout-sec); nothing was recorded`);
     if (err instanceof ProviderError) throw new AgentToolError('provider', `the Ideator failed: ${describeProviderError(err)}`);
     throw err;
