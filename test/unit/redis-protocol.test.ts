@@ -110,6 +110,8 @@ describe('scale-out protocol', () => {
     assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(state)));
     assert.ok(!IdeaJobSchema.safeParse({ ...job, stateRef: 'st_1' }).success);
     assert.ok(MISSING_STATE.test(missingStateReason(ref)));
+    assert.ok(MISSING_STATE.test(missingStateReason(ref, 'reading the state timed out after 30000 ms')));
+    assert.ok(!MISSING_STATE.test(`the queue failed it: ${missingStateReason(ref)}`));
     assert.ok(!IdeaJobSchema.safeParse({ ...job, v: PROTOCOL_VERSION + 1 }).success);
     assert.ok(!IdeaJobSchema.safeParse({ ...job, scheme: 'other' }).success);
     const outcome = { reward: 1, status: 'improved', scoreBefore: 0.5, scoreAfter: 0.6, durationMs: 3, outputTail: '', codeDiff: '', formatErrors: [], selfReported: true, guardFlags: [], guard: [] };

@@ -62,8 +62,8 @@ export function stateText(state: unknown): { ref: string; text: string } {
 }
 
 /** The reason a worker fails an idea whose state is not in Redis (the server puts it back and queues the idea again). */
-export const missingStateReason = (ref: string) => `state ${ref} is not in Redis`;
-export const MISSING_STATE = /^state ([0-9a-f]{64}) is not in Redis/;
+export const missingStateReason = (ref: string, why?: string) => (why ? `state ${ref} could not be read from Redis (${why})` : `state ${ref} is not in Redis`);
+export const MISSING_STATE = /^state ([0-9a-f]{64}) (is not in|could not be read from) Redis/;
 
 /** How long a finished run stays shared in Redis (duplicates come within a group, or from the next groups). */
 export const RUN_CACHE_SEC = 6 * 3600;

@@ -168,7 +168,10 @@ export class RemoteWorker {
     let p = this.states.get(ref);
     if (!p) {
       p = (async () => {
-        const text = await withTimeout(this.redis.get(stateKey(ref)), 30_000, 'reading the state');
+        const text = await withTimeout(this.redis.get(stateKey(ref)), 30_000, 'reading the state').catch((err: Error) => {
+          // Not the idea's fault: failed with the reason the server's sweep answers by queueing the idea again.
+          throw new UnrecoverableError(missingStateReason(ref, err.message));
+        });
         if (text === null) throw new UnrecoverableError(missingStateReason(ref));
         if (sha256(text) !== ref) throw new UnrecoverableError(`state ${ref.slice(0, 12)}: its text in Redis does not match its sha256`);
         return IdeatorStateSchema.parse(JSON.parse(text));
