@@ -189,7 +189,10 @@ export function createAgentTools(services: Services, asker: AskController): Reco
       } catch {
         // Settings that do not work yet: invoke() says what is wrong; the confirmation still says what would be sent.
       }
-      const what = `${describeTarget(uri)}, the task description and ${runs === 1 ? 'the 1 recorded run' : `the ${runs} recorded runs`} (commands, scores, output ends)`;
+      const what =
+        runs === 0
+          ? `${describeTarget(uri)} and the task description (no runs are recorded yet)`
+          : `${describeTarget(uri)}, the task description and ${runs === 1 ? 'the recorded run (its command, score and end of output)' : `the ${runs} recorded runs (commands, scores, ends of output)`}`;
       const message = new vscode.MarkdownString(
         offline
           ? `Ask the offline template Ideator about ${what}. Nothing leaves this machine. The idea appears in the Idea panel and the Run History.`
