@@ -192,7 +192,7 @@ describe('ideator mcp: tools over stdio', () => {
     assert.equal(HistoryStore.open(history.dir, { onWarning: () => undefined }).ideas().length, 0);
   });
 
-  test('429 and 500 from the model are clear tool errors; nothing is recorded', async () => {
+  test('429, 500 and an unknown model are clear tool errors; nothing is recorded', async () => {
     const { history, ws } = fixture();
     const llm = await openai([
       { type: 'error', status: 429, message: 'Rate limit reached for requests', headers: { 'retry-after': '20' } },
@@ -203,6 +203,11 @@ describe('ideator mcp: tools over stdio', () => {
     toolError(await s.call('seek_help', ASK), /^the Ideator failed: .*server error \(HTTP 500.*CUDA out of memory/);
     assert.equal(HistoryStore.open(history.dir, { onWarning: () => undefined }).ideas().length, 0);
     assert.equal(((await s.call('list_runs')).structuredContent as { total: number }).total, 3);
+    // A model the server does not serve: the fix is named as this command spells it.
+    const vllm = await startOpenAIServer({ responses: [{ text: GOOD_ANSWER }], models: ['ideator'] });
+    cleanups.push(() => vllm.close());
+    const wrong = await start(['--workspace', ws, '--history', history.dir, '--provider', `openai:qwen3-8b@${vllm.url}`]);
+    toolError(await wrong.call('seek_help', ASK), /^the Ideator failed: The model `qwen3-8b` does not exist.*HTTP 404\): MODEL in --provider KIND:MODEL@URL is "qwen3-8b"/);
   });
 
   test('cancellation aborts the model request; the deadline gives a tool error; the server carries on', async () => {

@@ -91,9 +91,19 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     if (!apiKey || /\s/.test(apiKey)) throw new UsageError(`--api-key-file ${values['api-key-file']} must hold one key on one line`);
   }
   const secrets = { apiKey };
+  // Errors name what the user of this command can change: its flags and environment.
+  const presentation = {
+    names: {
+      apiKey: '--api-key-file or env ANTHROPIC_API_KEY / OPENAI_API_KEY / IDEATOR_SERVER_TOKEN',
+      model: 'MODEL in --provider KIND:MODEL@URL',
+      baseUrl: '@URL in --provider KIND:MODEL@URL',
+      timeoutMs: 'timeoutMs in a --provider JSON config',
+      maxTokens: '--max-tokens',
+    },
+  };
   // Checked now so a missing key shows in the log at start; seek_help reports it again as a tool error.
   try {
-    createProvider(config, secrets);
+    createProvider(config, secrets, process.env, presentation);
   } catch (err) {
     log(io, `ideator mcp: warning: seek_help will fail until this is fixed: ${(err as Error).message}`);
   }
@@ -115,7 +125,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   const server = createIdeatorMcpServer({
     root,
     locateHistory,
-    provider: () => createProvider(config, secrets),
+    provider: () => createProvider(config, secrets, process.env, presentation),
     providerKind: config.kind,
     taskFile,
     budgetTokens,
