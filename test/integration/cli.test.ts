@@ -134,6 +134,17 @@ describe('ask', () => {
     assert.ok(JSON.stringify(req.messages).includes('telecom customer churns'));
   });
 
+  test("a model the server does not serve: vLLM's own words and the flag to change (#15)", async () => {
+    const vllm = await startOpenAIServer({ responses: [{ text: 'never' }], models: ['ideator'], errorShape: 'vllm-flat' });
+    try {
+      const r = await runCli(['ask', '--state', exampleState, '--provider', `openai:ideator-v2@${vllm.url}`, '--quiet']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /The model `ideator-v2` does not exist \(OpenAI-compatible server at .*HTTP 404\): --model \(or MODEL in --provider KIND:MODEL@URL\) is "ideator-v2"/);
+    } finally {
+      await vllm.close();
+    }
+  });
+
   test('unreachable base URL: exit 1 with a message naming the URL', async () => {
     const r = await runCli(['ask', '--state', exampleState, '--provider', 'openai', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'm', '--quiet']);
     assert.equal(r.code, 1);

@@ -71,7 +71,10 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
 
   let provider;
   try {
-    provider = createProvider(configResult.data);
+    // Errors name the flags the user can change, not the config fields behind them.
+    provider = createProvider(configResult.data, {}, process.env, {
+      names: { model: '--model (or MODEL in --provider KIND:MODEL@URL)', baseUrl: '--base-url (or @URL in --provider)', timeoutMs: '--timeout-ms' },
+    });
   } catch (err) {
     throw new UsageError(describeProviderError(err));
   }
