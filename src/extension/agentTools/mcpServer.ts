@@ -1,6 +1,8 @@
 /**
  * Offers `ideator mcp` to the editor as an MCP server definition (vscode.lm.registerMcpServerDefinitionProvider,
- * stable from VS Code 1.101; `contributes.mcpServerDefinitionProviders` in package.json). Older hosts (1.95-1.100,
+ * stable from VS Code 1.101; `contributes.mcpServerDefinitionProviders` in package.json) when `ideator.offerMcpServer`
+ * is on (off by default: agent mode has the same tools built in and would see each twice; the provider is registered
+ * anyway, so turning the setting on or off takes effect at once). Older hosts (1.95-1.100,
  * where the call is missing or still a proposed API) skip it and say so in the log: the language-model tools give
  * their agent mode the same four tools. The definition runs the CLI shipped in the extension (dist/cli.js) on the
  * first workspace folder, reading the same run history this window records (its folder is passed explicitly).
@@ -56,6 +58,8 @@ export function registerMcpServer(context: vscode.ExtensionContext, services: Se
     const registration = lm.registerMcpServerDefinitionProvider(MCP_PROVIDER_ID, {
       onDidChangeMcpServerDefinitions: changed.event,
       provideMcpServerDefinitions: () => {
+        // Off by default: agent mode already has the same four tools built in, and would list each twice.
+        if (!services.config().config.offerMcpServer) return [];
         const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
         if (!folder) return [];
         const launch = mcpLaunch({
@@ -102,7 +106,8 @@ export function registerMcpServer(context: vscode.ExtensionContext, services: Se
       },
     });
     const folders = vscode.workspace.onDidChangeWorkspaceFolders(() => changed.fire());
-    // New settings or a new key take effect when the editor next starts the server; say that the definition changed.
+    // ideator.offerMcpServer adds or removes the definition; other settings and a new key take effect when the editor
+    // next starts the server. Either way the editor asks again.
     const settings = vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('ideator')) changed.fire();
     });

@@ -41,6 +41,8 @@ export const ExtensionConfigSchema = z.object({
   taskDescription: optionalText,
   reviewQueryBeforeSending: z.boolean().default(true),
   promptsOverrideDir: optionalText,
+  /** Offer `ideator mcp` to the editor's MCP support (VS Code >= 1.101); off: agent mode has the built-in tools. */
+  offerMcpServer: z.boolean().default(false),
 });
 export type ExtensionConfig = z.infer<typeof ExtensionConfigSchema>;
 
