@@ -53,6 +53,8 @@ async function start(args: string[], env: Record<string, string> = {}): Promise<
   const client = new Client({ name: 'mcp-test', version: '1.0.0' });
   await client.connect(transport);
   cleanups.push(() => client.close());
+  // Listing the tools first makes the SDK client check every structuredContent against the tool's outputSchema.
+  await client.listTools();
   return {
     client,
     stderr: () => stderr,
