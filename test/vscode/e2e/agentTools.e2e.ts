@@ -3,7 +3,7 @@
  * agent (test/vscode/fixtures/agent-caller, installed beside it: Copilot's agent mode cannot be installed here)
  * calls seek_help through vscode.lm.invokeTool; VS Code shows our confirmation; a user reads it and clicks — once
  * Yes (the idea comes back to the agent and shows in the Idea panel), once Cancel (nothing reaches the Ideator).
- * Screenshots, dark and light theme: test-results/agent-*.png.
+ * Screenshots, dark and light theme: test-results/agent-*.png (agent-confirm-dialog-light.png is docs/agent-mode-confirm.png).
  * Usage: node --import tsx test/vscode/e2e/agentTools.e2e.ts [--no-build]
  * Last line: "vscode-e2e-agent: N passed, M failed".
  */
@@ -16,7 +16,7 @@ import type { Page } from 'playwright-core';
 import { HistoryStore } from '../../../src/core/history';
 import { startOpenAIServer } from '../../servers/openai';
 import { GOOD_ANSWER } from '../lib/answers';
-import { launchBrowser, ROOT, startCodeServer } from '../lib/codeServer';
+import { launchBrowser, RESULTS_DIR, ROOT, startCodeServer } from '../lib/codeServer';
 import { ideaPanelFrame, openFile, openWorkbench, runCommand, shot, until } from '../lib/workbench';
 import { copyDemoWorkspace } from '../lib/workspace';
 
@@ -141,6 +141,7 @@ async function main(): Promise<number> {
     const seen = requestsBefore();
     dialog = await askAsAgent(page, resultFile);
     await shot(page, 'agent-3-confirm-light');
+    await dialog.screenshot({ path: join(RESULTS_DIR, 'agent-confirm-dialog-light.png') }); // docs/agent-mode-confirm.png
     await dialog.locator('.monaco-button', { hasText: /^Cancel$/ }).click();
     const declined = await agentResult(resultFile);
     assert(!declined.ok && /cancel/i.test(`${declined.name} ${declined.message}`), `declined: ${JSON.stringify(declined)}`);
