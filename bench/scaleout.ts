@@ -10,7 +10,7 @@
  * 3. Redis memory for ideas waiting in the queue: IDEATOR_BENCH_SCALE_QUEUED (default 1000) ideas as jobs of G = 8,
  *    each job a distinct task-graded-size state (task description, code and a short trajectory, about 9 KB), put on
  *    the queue by the server's dispatcher with no worker running; Redis's `INFO memory` used_memory before and after,
- *    per idea.
+ *    per idea (IDEATOR_BENCH_SCALE_MEMORY_ONLY=1: only this part).
  * Skipped, saying why, where redis-server is not installed.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
