@@ -3,6 +3,7 @@ import { createProvider, ProviderConfigSchema, type SettingNames } from '../../c
 import type { Provider } from '../../core/providers/types';
 import type { ExtensionConfig } from '../settings/config';
 import { SECTION } from '../settings/config';
+import { providerConfigInput } from '../settings/providerConfig';
 import type { Services } from '../services';
 
 export class SettingsError extends Error {}
@@ -29,13 +30,7 @@ export function settingNames(config: ExtensionConfig, role: ProviderRole): Setti
 export async function makeProvider(services: Services, role: ProviderRole): Promise<Provider> {
   const { config, ok, errors } = services.config() as ReturnType<Services['config']> & { errors?: string[] };
   if (!ok && errors?.length) services.output.warn(`Using defaults for invalid settings: ${errors.join('; ')}`);
-  const parsed = ProviderConfigSchema.safeParse({
-    kind: config.provider,
-    baseUrl: config.baseUrl,
-    model: role === 'implementer' ? (config.implementerModel ?? config.model) : config.model,
-    thinking: config.thinking === 'default' ? undefined : config.thinking === 'on',
-    timeoutMs: Math.round(config.requestTimeoutSeconds * 1000),
-  });
+  const parsed = ProviderConfigSchema.safeParse(providerConfigInput(config, role));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = String(issue.path[0] ?? 'provider');

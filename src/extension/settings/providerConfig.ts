@@ -1,7 +1,8 @@
 /**
  * The `ideator.*` settings as a core ProviderConfig input (before validation): which provider, where, which model,
- * thinking, and the request timeout. Pure (no 'vscode'). Used where the settings leave the editor: the MCP server
- * definition passes it to `ideator mcp --provider '<json>'` (agentTools/mcpServer.ts).
+ * thinking, and the request timeout. Pure (no 'vscode'). The one mapping: Ask Ideator and Apply build their provider
+ * from it (ideas/provider.ts), and the MCP server definition passes it to `ideator mcp --provider '<json>'`
+ * (agentTools/mcpServer.ts).
  */
 import type { ProviderConfigInput } from '../../core/providers/index';
 import type { ExtensionConfig } from './configSchema';
