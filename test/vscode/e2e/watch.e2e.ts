@@ -148,7 +148,10 @@ async function scenario(page: Page, serverUrl: string, workspace: string, userDa
   await openWorkbench(page, serverUrl, workspace);
   await newTerminal(page);
   await typeRun(page, userData, '0.87');
-  await toast(page, /improved the score/).waitFor({ timeout: 15_000 });
+  // The verdict leads the notification (#15).
+  await toast(page, /Improved: val_acc 0\.\d+ → 0\.87 after/).waitFor({ timeout: 15_000 });
+  await page.waitForTimeout(800);
+  await shot(page, 'watch-outcome-improved');
 
   const t2 = Date.now();
   appendFileSync(history, `${idea('e2e-idea-2', 'Switch the optimiser to plain SGD without momentum', t2)}\n${applied('e2e-idea-2', t2 + 1)}\n`);
@@ -157,7 +160,7 @@ async function scenario(page: Page, serverUrl: string, workspace: string, userDa
   await openWorkbench(page, serverUrl, workspace);
   await newTerminal(page);
   await typeRun(page, userData, '0.84');
-  await toast(page, /did not improve the score/).waitFor({ timeout: 15_000 });
+  await toast(page, /No improvement: val_acc 0\.\d+ → 0\.84 after/).waitFor({ timeout: 15_000 });
 
   // The views.
   await runCommand(page, 'Focus on Run History View');
