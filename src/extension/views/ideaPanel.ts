@@ -47,13 +47,19 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Dis
     view.webview.html = this.shell(view.webview);
     // A webview whose page never reports (its frame or script lost a race with the webview's service worker, seen
     // in fresh browser sessions) is loaded again, a few times, instead of staying blank.
+    // Only time the page spends visible counts (a hidden webview does not load), and a slow start gets 8 s.
     let ready = false;
     let reloads = 0;
+    let waited = 0;
     const watchdog = setInterval(() => {
-      if (ready || this.view !== view || reloads >= 3) return clearInterval(watchdog);
+      if (ready || this.view !== view || reloads >= 2) return clearInterval(watchdog);
+      if (!view.visible) return;
+      waited += 1000;
+      if (waited < 8000) return;
+      waited = 0;
       reloads++;
       view.webview.html = this.shell(view.webview);
-    }, 4000);
+    }, 1000);
     this.disposables.push(
       { dispose: () => clearInterval(watchdog) },
       view.webview.onDidReceiveMessage((msg: Inbound) => {

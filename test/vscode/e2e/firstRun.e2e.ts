@@ -1,0 +1,135 @@
+/**
+ * The first run of a fresh install in a real VS Code UI (code-server + Chromium), issue 15: nobody has chosen a
+ * provider and no key is stored, VS Code opens walkthroughs on install (its default): the getting-started
+ * walkthrough opens once, with its "Run your training script" step; "Ideator: Choose Provider" offers Claude, an
+ * OpenAI-compatible server (a connection test against the local OpenAI-compatible test server) and the offline
+ * example; after a reload the walkthrough does not open again; the next Ask answers. Screenshots (light and dark):
+ * test-results/first-run-*.png.
+ * Usage: node --import tsx test/vscode/e2e/firstRun.e2e.ts [--no-build]
+ * Last line: "vscode-e2e-first-run: N passed, M failed".
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { startOpenAIServer, type OpenAIServer } from '../../servers/openai';
+import { GOOD_ANSWER } from '../lib/answers';
+import { launchBrowser, ROOT, startCodeServer } from '../lib/codeServer';
+import { ideaPanelFrame, openFile, openWorkbench, runCommand, shot, toast, until } from '../lib/workbench';
+import { copyDemoWorkspace } from '../lib/workspace';
+
+const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
+
+function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new Error(message);
+}
+
+const walkthrough = (page: Page) => page.locator('.gettingStartedContainer', { hasText: 'First idea with MLE Ideator' });
+
+/** Whether a log file of the extension (its output channel) under the user-data folder contains `text`. */
+function logMentions(userData: string, text: string): boolean {
+  return readdirSync(userData, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.log') && f.includes('MLE Ideator'))
+    .some((f) => readFileSync(join(userData, f), 'utf8').includes(text));
+}
+
+async function scenario(page: Page, url: string, workspace: string, userData: string, server: OpenAIServer): Promise<void> {
+  const settingsPath = join(userData, 'User/settings.json');
+  await openWorkbench(page, url, workspace);
+  // The walkthrough opens by itself, once: nobody chose who answers yet.
+  await walkthrough(page).first().waitFor({ timeout: 30_000 });
+  const steps = await walkthrough(page).first().locator('.getting-started-step .step-title').allTextContents();
+  const run = steps.findIndex((t) => /Run your training script/.test(t));
+  const ask = steps.findIndex((t) => /Ask Ideator/.test(t));
+  assert(run >= 0 && run < ask, `the run step is missing or after Ask: ${JSON.stringify(steps)}`);
+  await until(() => logMentions(userData, 'First start: opening the getting-started walkthrough'), 10_000, 'the extension to say it opened the walkthrough');
+  await page.waitForTimeout(800);
+  await shot(page, 'first-run-1-walkthrough-light');
+  await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+  await page.waitForTimeout(800);
+  await shot(page, 'first-run-2-walkthrough-dark');
+
+  // Choose Provider: the three choices; an OpenAI-compatible server is tested by listing its models, then saved.
+  await runCommand(page, 'Ideator: Choose Provider');
+  const row = (text: string) => page.locator('.quick-input-list .monaco-list-row', { hasText: text });
+  await row('Offline example').waitFor({ timeout: 15_000 });
+  assert((await row('Claude').count()) === 1 && (await row('OpenAI-compatible server').count()) === 1, 'a provider choice is missing');
+  await shot(page, 'first-run-3-choose-provider-dark');
+  await row('OpenAI-compatible server').click();
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 10_000 });
+  await input.fill(server.url);
+  await page.keyboard.press('Enter');
+  await row('ideator-qwen3-4b').waitFor({ timeout: 20_000 });
+  await shot(page, 'first-run-4-pick-model-dark');
+  await row('ideator-qwen3-4b').click();
+  await toast(page, `connected to ${server.url}; the Ideator is "ideator-qwen3-4b"`).first().waitFor({ timeout: 15_000 });
+  const saved = JSON.parse(readFileSync(settingsPath, 'utf8')) as Record<string, unknown>;
+  assert(saved['ideator.provider'] === 'openai' && saved['ideator.baseUrl'] === server.url && saved['ideator.model'] === 'ideator-qwen3-4b', `settings: ${JSON.stringify(saved)}`);
+  await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+  await page.waitForTimeout(800);
+  await shot(page, 'first-run-5-connected-light');
+
+  // Once: a reload does not open the walkthrough again.
+  await runCommand(page, 'View: Close All Editors');
+  await runCommand(page, 'Developer: Reload Window');
+  await page.waitForTimeout(2_000);
+  await openWorkbench(page, url, workspace);
+  await page.waitForTimeout(4_000);
+  assert((await walkthrough(page).count()) === 0, 'the walkthrough opened a second time');
+
+  // And the chosen server answers.
+  await openFile(page, 'train.py');
+  await runCommand(page, 'Ideator: Ask Ideator');
+  const send = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Send to the Ideator' });
+  await send.waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+  const panel = await ideaPanelFrame(page);
+  await panel.locator('#apply').waitFor({ timeout: 60_000 });
+  await until(() => server.requests.some((r) => r.model === 'ideator-qwen3-4b'), 10_000, 'a request for the picked model');
+}
+
+async function main(): Promise<number> {
+  if (!process.argv.includes('--no-build') || !existsSync(VSIX)) {
+    const r = spawnSync('npm', ['run', '--silent', 'package'], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('npm run package failed');
+  }
+  const server = await startOpenAIServer({ responses: [{ text: GOOD_ANSWER }], models: ['ideator-qwen3-4b', 'Qwen/Qwen3-8B'] });
+  const workspace = copyDemoWorkspace();
+  // VS Code's default: walkthroughs open on install (the other suites turn that off). No key in the environment.
+  const cs = await startCodeServer({
+    workspace,
+    vsix: [VSIX],
+    settings: { 'workbench.welcomePage.walkthroughs.openOnInstall': true },
+    env: { ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '' },
+  });
+  const { page, close } = await launchBrowser();
+  const t0 = Date.now();
+  let passed = 0;
+  let failed = 0;
+  try {
+    await scenario(page, cs.url, workspace, cs.dirs.userData, server);
+    passed++;
+    console.log(`  ✓ e2e first run (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    failed++;
+    await shot(page, 'first-run-FAILED').catch(() => undefined);
+    console.log(`  ✗ e2e first run: ${(err as Error).message.split('\n').slice(0, 8).join('\n    ')}`);
+  } finally {
+    await close();
+    await cs.stop();
+    await server.close();
+  }
+  console.log(`vscode-e2e-first-run: ${passed} passed, ${failed} failed`);
+  return failed === 0 && passed > 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    console.log('vscode-e2e-first-run: 0 passed, 1 failed');
+    process.exit(1);
+  },
+);
