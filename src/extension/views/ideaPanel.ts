@@ -47,7 +47,8 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Dis
     view.webview.html = this.shell(view.webview);
     // A webview whose page never reports (its frame or script lost a race with the webview's service worker, seen
     // in fresh browser sessions) is loaded again, a few times, instead of staying blank.
-    // Only time the page spends visible counts (a hidden webview does not load), and a slow start gets 8 s.
+    // Only time the page spends visible counts (a hidden webview does not load), and a slow start gets 8 s: then the
+    // page is sent again, and 8 s later its frame is rebuilt.
     let ready = false;
     let reloads = 0;
     let waited = 0;
@@ -58,7 +59,13 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Dis
       if (waited < 8000) return;
       waited = 0;
       reloads++;
-      view.webview.html = this.shell(view.webview);
+      if (reloads === 1) {
+        view.webview.html = this.shell(view.webview);
+      } else {
+        // The page's frame itself is stuck (its service worker never took control): hiding the view releases the
+        // frame and showing it again builds a new one. Only the Idea view's container flickers.
+        void vscode.commands.executeCommand('workbench.view.explorer').then(() => vscode.commands.executeCommand(`${IDEA_PANEL_VIEW_ID}.focus`));
+      }
     }, 1000);
     this.disposables.push(
       { dispose: () => clearInterval(watchdog) },
