@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS ideas (
   scheme        TEXT NOT NULL,
   task          TEXT,
   timeout_sec   INTEGER,
+  -- The request's baselineSeeds / noiseZ (NULL: the task's, else the defaults).
+  baseline_seeds INTEGER,
+  noise_z       REAL,
   status        TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done')),
   attempts      INTEGER NOT NULL DEFAULT 0,
   lease_owner   TEXT,
@@ -63,11 +66,14 @@ CREATE TABLE IF NOT EXISTS durations (
   mean_ms REAL NOT NULL
 );
 
--- p_t measured by running C_t through the same sandbox and grader as the ideas (one run per code + task).
+-- p_t measured by running C_t through the same sandbox and grader as the ideas (k seeded runs per code + task
+-- content + time limit + k): score = the mean of the valid ones, scores = the k of them (JSON; NULL in stores
+-- from before the noise-aware reward, which measured once).
 CREATE TABLE IF NOT EXISTS baselines (
   key        TEXT PRIMARY KEY,
   score      REAL,
   error      TEXT,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  scores     TEXT
 );
 `;

@@ -39,6 +39,10 @@ export interface IdeaWork {
   scheme: RewardScheme;
   task: string | undefined;
   timeoutSec: number | undefined;
+  /** The request's baselineSeeds (undefined: the task's, else 1). */
+  baselineSeeds?: number;
+  /** The request's noiseZ (undefined: the task's, else the default). */
+  noiseZ?: number;
   /** 1 on the first claim; higher when resumed after a lost lease. */
   attempts: number;
   /** Expected run time from runs of the same state, else of the same task (UNKNOWN_DURATION_MS when none ran). */
@@ -104,6 +108,8 @@ interface IdeaRow {
   scheme: string;
   task: string | null;
   timeout_sec: number | null;
+  baseline_seeds?: number | null;
+  noise_z?: number | null;
   status: string;
   attempts: number;
   lease_owner: string | null;
@@ -121,6 +127,11 @@ interface JobRow {
   created_at: number;
   updated_at: number;
   error: string | null;
+}
+
+/** The request's noise settings as they enter a content hash: only those it sets (so older keys stay the same). */
+function noiseParts(o: { baselineSeeds?: number; noiseZ?: number }): { baselineSeeds?: number; noiseZ?: number } {
+  return { ...(o.baselineSeeds !== undefined ? { baselineSeeds: o.baselineSeeds } : {}), ...(o.noiseZ !== undefined ? { noiseZ: o.noiseZ } : {}) };
 }
 
 /** A process-unique lease owner id; the host and pid let a restarted process see that the old owner is gone. */
@@ -181,6 +192,11 @@ export class JobStore extends EventEmitter {
     const cols = this.db.prepare(`SELECT name FROM pragma_table_info('ideas')`).all() as { name: string }[];
     if (!cols.some((c) => c.name === 'expected_ms')) this.db.exec(`ALTER TABLE ideas ADD COLUMN expected_ms INTEGER NOT NULL DEFAULT ${UNKNOWN_DURATION_MS}`);
     this.db.exec('CREATE INDEX IF NOT EXISTS ideas_by_expected ON ideas(status, expected_ms DESC, seq)');
+    // Stores from before the noise-aware reward: the request's k and z per idea, the k scores per baseline.
+    if (!cols.some((c) => c.name === 'baseline_seeds')) this.db.exec('ALTER TABLE ideas ADD COLUMN baseline_seeds INTEGER');
+    if (!cols.some((c) => c.name === 'noise_z')) this.db.exec('ALTER TABLE ideas ADD COLUMN noise_z REAL');
+    const baseCols = this.db.prepare(`SELECT name FROM pragma_table_info('baselines')`).all() as { name: string }[];
+    if (!baseCols.some((c) => c.name === 'scores')) this.db.exec('ALTER TABLE baselines ADD COLUMN scores TEXT');
     this.db.prepare('INSERT OR IGNORE INTO meta(name, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
     if (opts.checkpointIntervalMs) {
       this.db.pragma('wal_autocheckpoint = 0');
@@ -209,8 +225,16 @@ export class JobStore extends EventEmitter {
    * The key of one idea run: a content hash of everything that determines its result. The state enters through
    * its own hash, so G ideas of one state serialise the (large) state once, not G times.
    */
-  static ideaKey(stateHash: string, raw: string, scheme: RewardScheme, task: string | undefined, timeoutSec: number | undefined): string {
-    return hashOf({ v: 2, stateHash, raw, scheme, task: task ?? null, timeoutSec: timeoutSec ?? null });
+  static ideaKey(
+    stateHash: string,
+    raw: string,
+    scheme: RewardScheme,
+    task: string | undefined,
+    timeoutSec: number | undefined,
+    noise: { baselineSeeds?: number; noiseZ?: number } = {},
+  ): string {
+    // The noise settings enter only when the request sets them: keys of requests without them are as before.
+    return hashOf({ v: 2, stateHash, raw, scheme, task: task ?? null, timeoutSec: timeoutSec ?? null, ...noiseParts(noise) });
   }
 
   /**
@@ -222,7 +246,7 @@ export class JobStore extends EventEmitter {
     // The caller resolved the task (rewards/submit.ts); the store records exactly what will run.
     const task = request.task;
     const stateHash = hashOf(request.state);
-    const requestHash = hashOf({ stateHash, ideas: request.ideas, scheme: request.scheme, task: task ?? null, timeoutSec: request.timeoutSec ?? null });
+    const requestHash = hashOf({ stateHash, ideas: request.ideas, scheme: request.scheme, task: task ?? null, timeoutSec: request.timeoutSec ?? null, ...noiseParts(request) });
     const idemKey = request.idempotencyKey !== undefined ? `client:${request.idempotencyKey}` : `auto:${requestHash}`;
     const now = Date.now();
 
@@ -248,21 +272,23 @@ export class JobStore extends EventEmitter {
         .prepare('INSERT INTO jobs(id, idem_key, request_hash, kind, total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(id, idemKey, requestHash, 'reward', request.ideas.length, now, now);
       const insertIdea = this.db.prepare(
-        `INSERT OR IGNORE INTO ideas(key, state_hash, raw, scheme, task, timeout_sec, status, created_at, expected_ms)
-         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+        `INSERT OR IGNORE INTO ideas(key, state_hash, raw, scheme, task, timeout_sec, baseline_seeds, noise_z, status, created_at, expected_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
       );
       const expected = this.expectedMs(stateHash, task);
       const insertSettled = this.db.prepare(
-        `INSERT OR IGNORE INTO ideas(key, state_hash, raw, scheme, task, timeout_sec, status, result, created_at, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'done', ?, ?, ?)`,
+        `INSERT OR IGNORE INTO ideas(key, state_hash, raw, scheme, task, timeout_sec, baseline_seeds, noise_z, status, result, created_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'done', ?, ?, ?)`,
       );
       const link = this.db.prepare('INSERT INTO job_ideas(job_id, idx, idea_key) VALUES (?, ?, ?)');
+      const seeds = request.baselineSeeds ?? null;
+      const z = request.noiseZ ?? null;
       request.ideas.forEach((raw, idx) => {
-        const key = JobStore.ideaKey(stateHash, raw, request.scheme, task, request.timeoutSec);
+        const key = JobStore.ideaKey(stateHash, raw, request.scheme, task, request.timeoutSec, request);
         // Ideas whose outcome needs no execution (format errors) are final on arrival: they never wait in the queue.
         const settled = settledNow[idx];
-        if (settled) insertSettled.run(key, stateHash, raw, request.scheme, task ?? null, request.timeoutSec ?? null, JSON.stringify(settled), now, now);
-        else insertIdea.run(key, stateHash, raw, request.scheme, task ?? null, request.timeoutSec ?? null, now, expected);
+        if (settled) insertSettled.run(key, stateHash, raw, request.scheme, task ?? null, request.timeoutSec ?? null, seeds, z, JSON.stringify(settled), now, now);
+        else insertIdea.run(key, stateHash, raw, request.scheme, task ?? null, request.timeoutSec ?? null, seeds, z, now, expected);
         link.run(id, idx, key);
       });
       return { id, created: true };
@@ -542,14 +568,24 @@ export class JobStore extends EventEmitter {
     return { queued: by.queued ?? 0, running: by.running ?? 0, done: by.done ?? 0, jobs };
   }
 
-  /** A measured baseline p_t (score null when C_t itself produced no valid score). */
-  getBaseline(key: string): { score: number | null; error: string | null } | undefined {
-    return this.db.prepare('SELECT score, error FROM baselines WHERE key = ?').get(key) as { score: number | null; error: string | null } | undefined;
+  /**
+   * A measured baseline p_t (score null when C_t itself produced no valid score) and its k seeded scores (undefined
+   * for a baseline stored before they were kept: it was measured once).
+   */
+  getBaseline(key: string): { score: number | null; error: string | null; scores?: (number | null)[] } | undefined {
+    const row = this.db.prepare('SELECT score, error, scores FROM baselines WHERE key = ?').get(key) as
+      | { score: number | null; error: string | null; scores: string | null }
+      | undefined;
+    if (!row) return undefined;
+    const scores = row.scores ? (JSON.parse(row.scores) as (number | null)[]) : undefined;
+    return { score: row.score, error: row.error, ...(scores ? { scores } : {}) };
   }
 
   /** Records a baseline once (a concurrent measurement by another process keeps the first). */
-  putBaseline(key: string, score: number | null, error: string | undefined): void {
-    this.db.prepare('INSERT OR IGNORE INTO baselines(key, score, error, created_at) VALUES (?, ?, ?, ?)').run(key, score, error ?? null, Date.now());
+  putBaseline(key: string, score: number | null, error: string | undefined, scores?: readonly (number | null)[]): void {
+    this.db
+      .prepare('INSERT OR IGNORE INTO baselines(key, score, error, created_at, scores) VALUES (?, ?, ?, ?, ?)')
+      .run(key, score, error ?? null, Date.now(), scores ? JSON.stringify(scores) : null);
   }
 
   /** Finished idea runs by outcome status, with the sum of their rewards (durable totals across restarts). */
@@ -638,6 +674,8 @@ export class JobStore extends EventEmitter {
       scheme: row.scheme as RewardScheme,
       task: row.task ?? undefined,
       timeoutSec: row.timeout_sec ?? undefined,
+      ...(row.baseline_seeds != null ? { baselineSeeds: row.baseline_seeds } : {}),
+      ...(row.noise_z != null ? { noiseZ: row.noise_z } : {}),
       attempts,
       expectedMs: row.expected_ms ?? UNKNOWN_DURATION_MS,
     };

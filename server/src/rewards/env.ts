@@ -44,10 +44,13 @@ export type BaselineMode = 'measure' | 'state';
 
 /** p_t of a state. */
 export interface Baseline {
+  /** p_t: the state's own score, or the mean of the valid measured scores (null when none was valid). */
   score: number | null;
   /** Why C_t has no score (it failed, wrote no submission, …); p_t is then null and any valid score improves. */
   error?: string;
   measured: boolean;
+  /** The k measured scores, run i with IDEATOR_SEED=i when k ≥ 2 (null: no valid score); absent when not measured. */
+  scores?: (number | null)[];
 }
 
 export interface BaselineQuery {
@@ -55,6 +58,11 @@ export interface BaselineQuery {
   codePath: string;
   ready: ReadyTask | undefined;
   timeoutSec: number | undefined;
+  /**
+   * k: seeded runs of C_t (1 = one unseeded run, the paper's p_t). k ≥ 2 is measured even where p_t would otherwise
+   * be the state's own score (no noise can be told from one number).
+   */
+  seeds: number;
   env: EvalEnv;
   slot: Slot;
   signal?: AbortSignal;

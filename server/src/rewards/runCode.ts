@@ -56,6 +56,8 @@ export async function runCode(opts: {
   env: EvalEnv;
   slot: Slot;
   signal?: AbortSignal;
+  /** The run's seed, given to it as IDEATOR_SEED and PYTHONHASHSEED; undefined = neither is set. */
+  seed?: number;
 }): Promise<CodeRun> {
   const { env, ready, state } = opts;
   const asked = opts.timeoutSec ?? env.defaultTimeoutSec ?? ready?.task.solutionTimeoutSec ?? env.limits.timeoutMs / 1000;
@@ -84,6 +86,7 @@ export async function runCode(opts: {
       binds: ready && host.isolated ? [{ host: ready.publicDir, inside: DATA_SUBDIR }] : [],
       score: { primaryMetric: state.score.metric, primaryDirection: ready ? undefined : state.score.direction },
       signal: opts.signal,
+      ...(opts.seed !== undefined ? { env: seedEnv(opts.seed) } : {}),
     });
     const stages: RunStage[] = [];
     if (startedRunning(run)) stages.push('started');
@@ -116,6 +119,14 @@ export async function runCode(opts: {
       if (!r.removed) env.log?.(`cannot remove the work folder of ${opts.tag}: ${r.error}${r.quarantined ? ` (moved to ${r.quarantined})` : ''}`);
     }
   }
+}
+
+/**
+ * What a seeded run sees (the noise-aware reward, baseline.ts): IDEATOR_SEED for the code to seed its random split,
+ * its model and its libraries from, and PYTHONHASHSEED so set/dict orders follow it too.
+ */
+export function seedEnv(seed: number): Record<string, string> {
+  return { IDEATOR_SEED: String(seed), PYTHONHASHSEED: String(seed) };
 }
 
 /** Present, without following a symlink (a dangling link to the answers still counts as written, and is refused). */

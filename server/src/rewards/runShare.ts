@@ -39,6 +39,8 @@ export interface ShareKeyParts {
   env: Pick<EvalEnv, 'limits' | 'defaultTimeoutSec' | 'maxTimeoutSec'>;
   /** A run with a GPU may behave differently from one without. */
   slot: Pick<Slot, 'cudaVisibleDevices'>;
+  /** The run's IDEATOR_SEED (noise-aware reward, k ≥ 2); undefined = unseeded. */
+  seed?: number;
 }
 
 export class RunShare {
@@ -64,6 +66,7 @@ export class RunShare {
       direction: o.direction,
       limits: { ...limits, defaultTimeoutSec: defaultTimeoutSec ?? null, maxTimeoutSec: maxTimeoutSec ?? null },
       gpu: o.slot.cudaVisibleDevices.trim() !== '',
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
     });
   }
 

@@ -4,6 +4,7 @@
  * section with hints for the bench (kind of task, time limit).
  */
 import { z } from 'zod';
+import { MAX_BASELINE_SEEDS, MAX_NOISE_Z } from '../../../src/core/protocol';
 
 /** `module.path:function`, e.g. `mlebench.competitions.spaceship-titanic.grade:grade` or `grade:grade`. */
 const FunctionRefSchema = z
@@ -45,6 +46,14 @@ export const TaskConfigSchema = z
         solution_timeout_sec: z.number().int().positive().default(300),
         /** Declared metric direction; only used to sort a new leaderboard and cross-checked against it. */
         lower_is_better: z.boolean().optional(),
+        /**
+         * Seeded runs of C_t that measure p_t when a reward request names none (docs/verl.md "Noise-aware
+         * reward"): set it for tasks whose score moves from run to run (a small validation set, a random split,
+         * stochastic training). Run i gets IDEATOR_SEED=i; the task's solutions should seed from it.
+         */
+        baseline_seeds: z.number().int().min(1).max(MAX_BASELINE_SEEDS).optional(),
+        /** z of the improvement threshold z · std · √(1 + 1/k) when a request names none (default 1). */
+        noise_z: z.number().min(0).max(MAX_NOISE_Z).optional(),
       })
       .optional(),
   })

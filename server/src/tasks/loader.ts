@@ -54,6 +54,10 @@ export interface Task {
   selfContained: boolean;
   /** Wall-clock budget of one reasonable solution, seconds. */
   solutionTimeoutSec: number;
+  /** Seeded runs of C_t that measure p_t when a reward request names none (config ideator.baseline_seeds). */
+  baselineSeeds?: number;
+  /** z of the noise threshold when a request names none (config ideator.noise_z). */
+  noiseZ?: number;
 }
 
 /** Finds `a.b.c` as a/b/c.py or a/b/c/__init__.py under the task folder or one of its ancestors. */
@@ -143,6 +147,8 @@ export async function loadTask(dir: string, options: LoadOptions = {}): Promise<
     preparer,
     selfContained: grader.root === taskDir,
     solutionTimeoutSec: config.ideator?.solution_timeout_sec ?? 300,
+    ...(config.ideator?.baseline_seeds !== undefined ? { baselineSeeds: config.ideator.baseline_seeds } : {}),
+    ...(config.ideator?.noise_z !== undefined ? { noiseZ: config.ideator.noise_z } : {}),
   };
 }
 
