@@ -39,6 +39,9 @@ Environment:
   IDEATOR_REWARD_ON_ERROR   zero (default: log and return the failure score) | raise
   IDEATOR_REWARD_FAILURE_SCORE  score returned on a bridge failure (default 0.0)
   IDEATOR_REWARD_RETURN     dict (default) | float
+  IDEATOR_REWARD_BASELINE_SEEDS  k: measure p_t over k seeded runs of C_t (noise-aware reward, docs/verl.md;
+                            default: the task's setting, else 1); results carry baseline_seeds, baseline_noise
+                            (std of the k scores) and baseline_threshold (0 when p_t was not measured)
   IDEATOR_REWARD_ALLOW_PRINTED_SCORE  1 / true: states without a server task are scored from printed metrics
                             (self-reported, forgeable; default off: such samples are bridge errors)
 Retried requests are safe: the server keys each request by its content, so a retry joins the same job.
@@ -69,8 +72,11 @@ GUARD_KEYS = ("guard_flagged",) + tuple("guard_" + f for f in GUARD_FLAGS)
 # The collapse monitor's figures of the sample's group (the job's `diversity`; 0 when absent): distinct ideas,
 # idea-type entropy in bits, near-duplicate share, and 1 when every reward of the group is equal (no GRPO signal).
 GROUP_KEYS = ("group_distinct", "group_type_entropy", "group_near_duplicate_rate", "group_zero_variance")
-RESULT_KEYS = ("score",) + STATUSES + ("bridge_error", "duration_s", "self_reported") + GUARD_KEYS + GROUP_KEYS
-OVERRIDES = ("url", "token", "scheme", "timeout", "retries", "on_error", "failure_score", "return_kind", "allow_printed_score")
+# The noise-aware reward's measurement of p_t (the result's `baseline`; 0 when absent): k seeded runs of C_t, the
+# sample std of their scores and the margin an idea had to beat p_t by.
+BASELINE_KEYS = ("baseline_seeds", "baseline_noise", "baseline_threshold")
+RESULT_KEYS = ("score",) + STATUSES + ("bridge_error", "duration_s", "self_reported") + GUARD_KEYS + GROUP_KEYS + BASELINE_KEYS
+OVERRIDES = ("url", "token", "scheme", "timeout", "retries", "on_error", "failure_score", "return_kind", "allow_printed_score", "baseline_seeds")
 
 
 class BridgeError(RuntimeError):
@@ -90,6 +96,8 @@ class _Config:
         self.failure_score = float(env.get("IDEATOR_REWARD_FAILURE_SCORE", "0.0"))
         self.return_kind = env.get("IDEATOR_REWARD_RETURN", "dict")
         self.allow_printed_score = _truthy(env.get("IDEATOR_REWARD_ALLOW_PRINTED_SCORE", ""))
+        seeds = env.get("IDEATOR_REWARD_BASELINE_SEEDS", "").strip()
+        self.baseline_seeds = int(seeds) if seeds else None
 
 
 def _truthy(value: Any) -> bool:
@@ -155,6 +163,8 @@ def _body(state: dict, ideas: List[str], task: Optional[str], cfg: _Config, allo
     body: Dict[str, Any] = {"state": state, "ideas": ideas, "scheme": cfg.scheme, "allowPrintedScore": bool(allow_printed)}
     if task:
         body["task"] = task
+    if cfg.baseline_seeds:
+        body["baselineSeeds"] = int(cfg.baseline_seeds)
     return body
 
 
@@ -188,6 +198,12 @@ def _result_dict(result: Optional[dict], cfg: _Config, error: Optional[str] = No
             if flag in GUARD_FLAGS:
                 out["guard_" + flag] = 1.0
         _group_figures(out, diversity)
+        baseline = result.get("baseline")
+        if isinstance(baseline, dict):
+            for key, field in (("baseline_seeds", "k"), ("baseline_noise", "std"), ("baseline_threshold", "threshold")):
+                value = baseline.get(field)
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    out[key] = float(value)
     out["duration_s"] = float(duration)
     return out
 

@@ -28,6 +28,8 @@ Rewards a group of Ideator answers for one state: format check, implementer, san
                         forgeable: print('score: 999') would win); without it such a state is refused
   --scheme S            paper (default) | partial | sigmoid
   --timeout-sec N       wall clock per idea
+  --baseline-seeds K    measure p_t over K seeded runs of C_t; an idea counts as improved only beyond their noise
+                        (default: the task's setting, else 1)
   --json                print {job, ideas, advantages} on stdout
 In-process options:
 ${RUNTIME_HELP}`;
@@ -60,6 +62,7 @@ const FLAGS = {
   task: { type: 'string' },
   'allow-printed-score': { type: 'boolean' },
   scheme: { type: 'string', default: 'paper' },
+  'baseline-seeds': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -93,6 +96,7 @@ export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, 
     task: values.task,
     allowPrintedScore: values['allow-printed-score'] === true,
     timeoutSec: values['timeout-sec'] !== undefined ? Number(values['timeout-sec']) : undefined,
+    baselineSeeds: values['baseline-seeds'] !== undefined ? Number(values['baseline-seeds']) : undefined,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -136,6 +140,8 @@ export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, 
   else {
     io.stdout.write(rewardTable(names, job, advantages) + '\n');
     io.stdout.write(`GRPO advantages: [${advantages.map((a) => a.toFixed(3)).join(', ')}]\n`);
+    const b = job.results.find((r) => r.baseline)?.baseline;
+    if (b && b.k > 1) io.stdout.write(`p_t over ${b.k} seeds: mean ${b.mean ?? '—'}, std ${b.std.toPrecision(3)}; improved only beyond ${b.threshold.toPrecision(3)} (${b.z} × std × √(1 + 1/n))\n`);
     if (job.results.some((r) => r.selfReported)) io.stdout.write(`${SELF_REPORTED_NOTE}\n`);
     if (job.results.some((r) => r.guardFlags.length)) io.stdout.write(`${GUARD_NOTE}\n`);
   }
