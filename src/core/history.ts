@@ -12,12 +12,17 @@
  *   store.run(id) / store.ideas() / store.idea(id) / store.applied() / store.outcomes() / store.outcomeFor(ideaId)
  *   store.baselineId() / store.bestScore() / store.lastScore() / store.pendingIdea() / store.codeContent(hash)
  *   store.toTrajectory({until?, maxObservationChars?, sinceBaseline?}) -> Step[]
+ *   store.setScoreChoice('last' | 'best') / store.scoreChoice()
  *   store.onChange(listener) -> unsubscribe
  *
  * Why a journal: appends are cheap and crash-safe (a torn last line is just one skipped record), and replaying the
  * journal rebuilds the state after a reload. Why segments: the file is size-capped; when the active segment passes
  * `maxSegmentBytes` it is renamed to history.<n>.jsonl and the oldest segments beyond `maxSegments` are dropped,
  * so disk use stays bounded at about maxSegmentBytes * (maxSegments + 1).
+ *
+ * A run's score: the journal keeps what the run printed (primary.value = the last value, metrics with their best
+ * and series); runs read from the store carry in primary.value the score `ideator.runScore` chooses (metric.ts
+ * runScore: last or best epoch), so the best so far, trends, outcomes, the plateau prompt and p_t all use one choice.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -34,7 +39,7 @@ import {
   type ScoreState,
   type Step,
 } from './protocol';
-import { isBetter } from './metric';
+import { isBetter, runScore, type ScoreChoice } from './metric';
 import { renderSeekHelp } from './query';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -77,6 +82,8 @@ export interface HistoryOptions {
   maxSegments?: number;
   /** Where skipped lines are reported (default console.warn). */
   onWarning?: (message: string) => void;
+  /** Which value of the primary metric is a run's score (default 'last'); see setScoreChoice. */
+  scoreChoice?: ScoreChoice;
 }
 
 export interface BestScore {
@@ -211,6 +218,9 @@ export class HistoryStore {
   private readonly appliedList: AppliedEdit[] = [];
   private readonly outcomeList: Outcome[] = [];
   private baseline: string | null = null;
+  private choice: ScoreChoice = 'last';
+  /** Runs as read under the 'best' choice (primary.value = the best epoch), by id; dropped when a run changes. */
+  private readonly chosen = new Map<string, Run>();
   private readonly listeners = new Set<HistoryListener>();
   private activeBytes = 0;
   /** True when the active file does not end in a newline (a torn write): the next append starts a new line. */
@@ -233,6 +243,7 @@ export class HistoryStore {
       opts.maxSegments ?? 4,
       opts.onWarning ?? ((m) => console.warn(m)),
     );
+    store.choice = opts.scoreChoice ?? 'last';
     store.load();
     return store;
   }
@@ -290,6 +301,7 @@ export class HistoryStore {
       case 'run':
         if (!this.runsById.has(rec.run.id)) this.runOrder.push(rec.run.id);
         this.runsById.set(rec.run.id, rec.run);
+        this.chosen.delete(rec.run.id);
         break;
       case 'idea':
         if (!this.ideasById.has(rec.idea.id)) this.ideaOrder.push(rec.idea.id);
@@ -346,10 +358,11 @@ export class HistoryStore {
     this.activeBytes = 0;
   }
 
+  /** Records a run; returns it as the store's readers see it (its score under the current choice). */
   appendRun(run: Run): Run {
     const valid = RunSchema.parse(run);
     this.append({ kind: 'run', run: valid });
-    return valid;
+    return this.scored(valid);
   }
 
   appendIdea(idea: IdeaRecord): IdeaRecord {
@@ -380,15 +393,48 @@ export class HistoryStore {
     return () => this.listeners.delete(listener);
   }
 
+  // ----- the run score choice --------------------------------------------------------------------------------
+
+  /** Which value of the primary metric is a run's score from now on. True when it changed (views re-render). */
+  setScoreChoice(choice: ScoreChoice): boolean {
+    if (choice === this.choice) return false;
+    this.choice = choice;
+    this.chosen.clear();
+    return true;
+  }
+
+  scoreChoice(): ScoreChoice {
+    return this.choice;
+  }
+
+  /** A run as readers see it: under 'best', primary.value is its best epoch's value (a copy; the record is kept). */
+  private scored(run: Run): Run {
+    if (this.choice === 'last' || !run.primary) return run;
+    let view = this.chosen.get(run.id);
+    if (!view) {
+      const value = runScore(run.primary, this.choice, run.metrics);
+      view = value === run.primary.value ? run : { ...run, primary: { ...run.primary, value } };
+      this.chosen.set(run.id, view);
+    }
+    return view;
+  }
+
   // ----- queries ---------------------------------------------------------------------------------------------
 
+  /** Oldest -> newest, deleted excluded; each with its score under the current choice. */
   runs(): Run[] {
     const out: Run[] = [];
-    for (const id of this.runOrder) if (!this.deleted.has(id)) out.push(this.runsById.get(id)!);
+    for (const id of this.runOrder) if (!this.deleted.has(id)) out.push(this.scored(this.runsById.get(id)!));
     return out;
   }
 
   run(id: string): Run | undefined {
+    const run = this.deleted.has(id) ? undefined : this.runsById.get(id);
+    return run && this.scored(run);
+  }
+
+  /** The run as it was recorded (primary.value = the last value printed), whatever the choice. */
+  recordedRun(id: string): Run | undefined {
     return this.deleted.has(id) ? undefined : this.runsById.get(id);
   }
 

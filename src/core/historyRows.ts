@@ -5,6 +5,7 @@
  */
 import { runFailed } from './history';
 import { classifyByKeywords, typeStats, type TypeStat } from './ideaTypes';
+import { formatScore } from './format';
 import { isBetter } from './metric';
 import type { IdeaRecord, Outcome, Run } from './protocol';
 
@@ -85,9 +86,7 @@ export function formatDuration(ms: number | null): string {
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
-export function formatScore(v: number): string {
-  return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : String(Number(v.toPrecision(5)));
-}
+export { formatDelta, formatScore } from './format';
 
 /**
  * An idea's outcome in plain words, the verdict first: "Improved: val_auc 0.912 → 0.931", "No improvement: …",

@@ -8,12 +8,14 @@
  *   betterOf(a, b, direction)          the better of two values (a NaN loses)
  *   compareBestFirst(a, b, direction)  comparator that sorts best first (NaN last)
  *
+ *   runScore(primary, choice, metrics)  a run's score: its last or its best epoch value of the primary metric
+ *
  * Argument order is always "candidate first" for isBetter/betterOf/compareBestFirst and "before, after" for
  * improves, like the paper's p_t, p_{t+1}.
  *
  * The Direction type stays in protocol.ts: it is inferred from DirectionSchema, which every boundary shape uses.
  */
-import type { Direction } from './protocol';
+import type { Direction, Metric, PrimaryScore } from './protocol';
 
 /**
  * True when `a` is strictly better than `b` in the metric's direction. Ties are not better. NaN stands for "no
@@ -49,4 +51,39 @@ export function betterOf(a: number, b: number, direction: Direction): number {
 /** Array.sort comparator, best first: negative when `a` is better than `b`, 0 on a tie; NaN sorts last. */
 export function compareBestFirst(a: number, b: number, direction: Direction): number {
   return isBetter(a, b, direction) ? -1 : isBetter(b, a, direction) ? 1 : 0;
+}
+
+/**
+ * Which value of the primary metric is a run's score (the setting `ideator.runScore`): 'last', the value printed
+ * last (the model the script ends with; the default), or 'best', the best value printed during the run (the best
+ * epoch, as with early stopping / checkpointing the best model). Every score a run is judged by (best so far, trends,
+ * the plateau prompt, an idea's outcome, the Ideator's p_t) goes through runScore with the same choice.
+ */
+export const SCORE_CHOICES = ['last', 'best'] as const;
+export type ScoreChoice = (typeof SCORE_CHOICES)[number];
+
+/** Words for the UI: "last epoch" / "best epoch". */
+export function describeScoreChoice(choice: ScoreChoice): string {
+  return choice === 'best' ? 'best epoch' : 'last epoch';
+}
+
+/**
+ * The run's score under `choice`. 'last' is `primary.value` (the last finite value printed). 'best' is the best value
+ * the run printed for the primary metric: its Metric entry's `best` (the extractor keeps it in the primary's
+ * direction, a configured direction included), else the best of its recorded series when the entry's direction
+ * differs; never worse than the last value.
+ */
+export function runScore(primary: PrimaryScore, choice: ScoreChoice, metrics: readonly Metric[] = []): number {
+  if (choice === 'last') return primary.value;
+  const dir = primary.direction;
+  let best = primary.value;
+  const consider = (v: number) => {
+    if (Number.isFinite(v) && isBetter(v, best, dir)) best = v;
+  };
+  const m = metrics.find((x) => x.name === primary.name);
+  if (m) {
+    if (m.direction === dir) consider(m.best);
+    else for (const v of m.series) consider(v);
+  }
+  return best;
 }

@@ -10,6 +10,7 @@
 import { parseIdea } from './idea';
 import { isBetter } from './metric';
 import { SeekHelpQuerySchema, type ScoreState, type SeekHelpQuery, type Step } from './protocol';
+import { formatScore } from './format';
 
 const MAX_BULLETS = 8;
 const MAX_BULLET_CHARS = 160;
@@ -18,9 +19,8 @@ const MAX_BULLET_CHARS = 160;
 // Facts from the trajectory
 // ---------------------------------------------------------------------------------------------------------------
 
-function fmt(v: number): string {
-  return Number.isFinite(v) ? Number(v.toPrecision(5)).toString() : String(v);
-}
+/** Scores in the drafted query are written as everywhere else in the UI (it is shown for review). */
+const fmt = formatScore;
 
 /**
  * Collapses whitespace and shortens to `max` characters. The cut never falls inside a number or a name: a
