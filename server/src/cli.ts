@@ -29,6 +29,7 @@ const commands: Record<string, CommandEntry> = {
   reward: { group: 'service', summary: 'rewards for --state STATE.json and IDEA.md files (in-process, or --server URL)', load: async () => (await import('./commands/reward')).default },
   status: { group: 'service', summary: 'a running server at a glance: queue depth, oldest waiting idea, runs per hour, slots, workers', load: async () => (await import('./commands/status')).default },
   doctor: { group: 'service', summary: 'show what the sandbox enforces on this host and run live attack probes through it', load: async () => (await import('./commands/doctor')).default },
+  verify: { group: 'service', summary: 'measure ideas by real sandboxed runs of a workspace before one is applied: ranked, gains within the noise told apart', load: async () => (await import('./commands/verify')).default },
   demo: { group: 'service', summary: 'run 8 bundled ideas through the real reward pipeline; print rewards and GRPO advantages', load: async () => (await import('./commands/demo')).default },
   bench: { group: 'bench', summary: 'run the dual-agent benchmark on MLE-bench-format tasks: Avg@K / Best@K table, resumable', load: async () => (await import('./commands/bench')).default },
   report: { group: 'bench', summary: 'write a self-contained HTML report (and --png) of a bench run directory', load: async () => (await import('./commands/report')).default },

@@ -1,0 +1,235 @@
+/**
+ * Verify: ideas measured by real runs before the user applies one. The shapes both hosts share, defined once:
+ * `ideator verify` (server/src/commands/verify.ts) writes them as JSON lines, the editor's launcher
+ * (src/extension/ideas/verify.ts) parses the same schema; and the pure rules — an idea's status against the
+ * baseline's noise, the ranking, the outcome recorded in the run history.
+ *
+ *   VerifyIdeasFileSchema               the --ideas file: raw answers, parsed ideas or implemented code per idea
+ *   VerifyEventSchema / parseVerifyLine  {type:'progress'} … {type:'result'} … {type:'summary'} (one JSON a line)
+ *   verifyStatus(score, baseline, dir)  improved | within_noise | worse (a gain inside the noise is no win)
+ *   rankResults(results, direction)     ids best first: measured scores by the metric, then failures
+ *   verifiedOutcome(result, …)          the Outcome an applied idea would get, so idea-type statistics learn
+ *   recordVerifiedOutcomes(store, …)    appends those outcomes (and the ideas they judge) to a HistoryStore
+ */
+import { z } from 'zod';
+import type { HistoryStore } from './history';
+import { compareBestFirst, improves } from './metric';
+import { BaselineNoiseSchema, DirectionSchema, ParsedIdeaSchema, type BaselineNoise, type Direction, type IdeaRecord, type Outcome, type RewardStatus } from './protocol';
+import { paperReward } from './rewards';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input: the ideas
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Largest implemented file or raw answer accepted per idea. */
+export const MAX_VERIFY_IDEA_CHARS = 1_000_000;
+/** Most ideas one verification takes. */
+export const MAX_VERIFY_IDEAS = 32;
+
+/** An idea id: also a file-name fragment and a process marker, so plain characters only. */
+const IdeaIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'an idea id is 1–64 letters, digits, _ . : -');
+
+/**
+ * One idea to verify: the raw Ideator answer (parsed by core/idea.ts), an already parsed idea, or the main file as
+ * it would be with the idea applied (`code`, e.g. what the editor's diff preview holds). `code` wins when given.
+ */
+export const VerifyIdeaSchema = z
+  .object({
+    id: IdeaIdSchema.optional(),
+    /** A short label (the ACTION's first line when absent). */
+    title: z.string().max(500).optional(),
+    raw: z.string().max(MAX_VERIFY_IDEA_CHARS).optional(),
+    parsed: ParsedIdeaSchema.optional(),
+    code: z.string().max(MAX_VERIFY_IDEA_CHARS).optional(),
+  })
+  .refine((i) => i.raw !== undefined || i.parsed !== undefined || i.code !== undefined, { message: 'an idea needs raw, parsed or code' });
+export type VerifyIdea = z.infer<typeof VerifyIdeaSchema>;
+
+/** The --ideas file: a list (a bare string is a raw answer) or {ideas: [...]}. Ids must be unique. */
+export const VerifyIdeasFileSchema = z
+  .union([z.array(z.union([z.string().max(MAX_VERIFY_IDEA_CHARS), VerifyIdeaSchema])), z.object({ ideas: z.array(z.union([z.string().max(MAX_VERIFY_IDEA_CHARS), VerifyIdeaSchema])) })])
+  .transform((v) => (Array.isArray(v) ? v : v.ideas).map((i) => (typeof i === 'string' ? { raw: i } : i)))
+  .pipe(z.array(VerifyIdeaSchema).min(1, 'give at least one idea').max(MAX_VERIFY_IDEAS, `at most ${MAX_VERIFY_IDEAS} ideas`))
+  .transform((ideas) => ideas.map((i, n) => ({ ...i, id: i.id ?? `idea-${n + 1}` })))
+  .refine((ideas) => new Set(ideas.map((i) => i.id)).size === ideas.length, { message: 'idea ids must be unique' });
+export type VerifyIdeasInput = z.input<typeof VerifyIdeasFileSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Output: the JSON lines
+// ---------------------------------------------------------------------------------------------------------------
+
+export const VerifyStatusSchema = z.enum(['improved', 'within_noise', 'worse', 'failed', 'timed_out']);
+export type VerifyStatus = z.infer<typeof VerifyStatusSchema>;
+
+/** What is happening: a run started or finished, or a warning (e.g. runs not isolated on this host). */
+export const VerifyProgressSchema = z.object({
+  type: z.literal('progress'),
+  phase: z.enum(['prepare', 'baseline', 'idea', 'warning']),
+  /** One plain line for the UI. */
+  message: z.string(),
+  /** 'started' / 'finished' for a run; absent for prepare and warnings. */
+  event: z.enum(['started', 'finished']).optional(),
+  idea: z.string().optional(),
+  /** The baseline run's seed. */
+  seed: z.number().int().nonnegative().optional(),
+  score: z.number().nullable().optional(),
+  seconds: z.number().nonnegative().optional(),
+  /** Runs finished so far, and in all (baseline seeds + ideas). */
+  done: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative(),
+});
+export type VerifyProgress = z.infer<typeof VerifyProgressSchema>;
+
+export const VerifyResultSchema = z.object({
+  type: z.literal('result'),
+  idea: z.string(),
+  title: z.string(),
+  status: VerifyStatusSchema,
+  /** The measured score (null: no valid score). */
+  score: z.number().nullable(),
+  /** score − the baseline's mean (signed, in the metric's units; null without both). */
+  delta: z.number().nullable(),
+  /** The noise threshold a gain must pass: z · std · √(1 + 1/n) of the baseline's seeded runs. */
+  noise: z.number().nonnegative(),
+  /** The run's wall time (0 when it never ran). */
+  seconds: z.number().nonnegative(),
+  /** The unified diff of the main file the run used ('' when the idea could not be implemented). */
+  diff: z.string(),
+  /** How the code was obtained: the idea's own diff or script, the implementer model, or given as code. */
+  via: z.enum(['diff', 'script', 'model', 'code', 'none']),
+  /** Why there is no score (failed / timed_out). */
+  error: z.string().optional(),
+  /** The last lines the run printed. */
+  outputTail: z.string(),
+});
+export type VerifyResult = z.infer<typeof VerifyResultSchema>;
+
+export const VerifySummarySchema = z.object({
+  type: z.literal('summary'),
+  /** Idea ids, best first (see rankResults). */
+  ranking: z.array(z.string()),
+  metric: z.string().nullable(),
+  direction: DirectionSchema,
+  /** The baseline's k seeded runs: mean, std and the noise threshold. */
+  baseline: BaselineNoiseSchema,
+  slots: z.number().int().positive(),
+  /** Verification wall time, and the sum of every run's own time (baseline + ideas). */
+  wallSeconds: z.number().nonnegative(),
+  runSeconds: z.number().nonnegative(),
+  /** wallSeconds ÷ (runSeconds ÷ slots): 1 is perfect use of the slots. Null when nothing ran. */
+  parallelRatio: z.number().nullable(),
+  budgetSeconds: z.number().positive(),
+  cancelled: z.boolean(),
+  sandbox: z.object({ isolated: z.boolean(), missing: z.array(z.string()) }),
+});
+export type VerifySummary = z.infer<typeof VerifySummarySchema>;
+
+/** A fatal error after the command started (bad workspace, …): the last line then. */
+export const VerifyErrorSchema = z.object({ type: z.literal('error'), message: z.string() });
+
+export const VerifyEventSchema = z.discriminatedUnion('type', [VerifyProgressSchema, VerifyResultSchema, VerifySummarySchema, VerifyErrorSchema]);
+export type VerifyEvent = z.infer<typeof VerifyEventSchema>;
+
+/** One stdout line of `ideator verify --json`, validated; an error names what is wrong. */
+export function parseVerifyLine(line: string): { ok: true; event: VerifyEvent } | { ok: false; error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { ok: false, error: `not JSON: ${line.slice(0, 120)}` };
+  }
+  const r = VerifyEventSchema.safeParse(value);
+  if (r.success) return { ok: true, event: r.data };
+  const issue = r.error.issues[0];
+  return { ok: false, error: `unexpected shape at ${issue.path.join('.') || '(root)'}: ${issue.message}` };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rules
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A measured score against the baseline: improved only when it beats the baseline's mean by more than the noise
+ * threshold (metric.ts improves with the margin), worse when the mean beats it by more than that, else
+ * within_noise. No baseline score at all: any valid score is improved (as metric.ts has it).
+ */
+export function verifyStatus(score: number, baseline: Pick<BaselineNoise, 'mean' | 'threshold'>, direction: Direction): { status: 'improved' | 'within_noise' | 'worse'; delta: number | null } {
+  const { mean, threshold } = baseline;
+  const delta = mean === null ? null : score - mean;
+  if (improves(mean, score, direction, threshold)) return { status: 'improved', delta };
+  if (mean !== null && improves(score, mean, direction, threshold)) return { status: 'worse', delta };
+  return { status: 'within_noise', delta };
+}
+
+const FAILED_ORDER: Record<VerifyStatus, number> = { improved: 0, within_noise: 0, worse: 0, timed_out: 1, failed: 2 };
+
+/** Idea ids best first: every measured score by the metric (ties keep input order), then timed out, then failed. */
+export function rankResults(results: readonly Pick<VerifyResult, 'idea' | 'status' | 'score'>[], direction: Direction): string[] {
+  return results
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => {
+      const sa = a.r.score;
+      const sb = b.r.score;
+      if (sa !== null && sb !== null) return compareBestFirst(sa, sb, direction) || a.i - b.i;
+      if (sa !== null) return -1;
+      if (sb !== null) return 1;
+      return FAILED_ORDER[a.r.status] - FAILED_ORDER[b.r.status] || a.i - b.i;
+    })
+    .map(({ r }) => r.idea);
+}
+
+const OUTCOME_STATUS: Record<VerifyStatus, RewardStatus> = {
+  improved: 'improved',
+  within_noise: 'not_improved',
+  worse: 'not_improved',
+  failed: 'exec_failed',
+  timed_out: 'timeout',
+};
+
+/** The run-history runId of a verification run (no run of the history has it: it was measured, not watched). */
+export const VERIFY_RUN_PREFIX = 'verify:';
+
+/**
+ * The Outcome a verified idea gets, as an applied one would (outcome.ts): before = the baseline's mean, after = the
+ * measured score, the paper's reward of the status — a gain within the noise is not_improved.
+ */
+export function verifiedOutcome(result: Pick<VerifyResult, 'status' | 'score'>, ideaId: string, summary: Pick<VerifySummary, 'baseline' | 'direction'>, now: () => Date = () => new Date()): Outcome {
+  const status = OUTCOME_STATUS[result.status];
+  const before = summary.baseline.mean;
+  return {
+    ideaId,
+    runId: `${VERIFY_RUN_PREFIX}${ideaId}`,
+    before,
+    after: result.score,
+    direction: summary.direction,
+    status,
+    reward: paperReward({ status, before, after: result.score, direction: summary.direction }),
+    recordedAt: now().toISOString(),
+  };
+}
+
+/**
+ * Records each verified idea's outcome in the run history, like an applied idea's, so the idea-type statistics
+ * (historyRows.ts ideaTypeSuccessRates) learn from it. `ideas` maps a result's idea id to its IdeaRecord: a record
+ * the history does not hold yet is appended first. Results without a record are skipped. Returns the outcomes.
+ * Applying a verified idea later still has its next run judge it (history.ts pendingIdea ignores an outcome
+ * recorded before the edit).
+ */
+export function recordVerifiedOutcomes(
+  store: Pick<HistoryStore, 'idea' | 'appendIdea' | 'appendOutcome'>,
+  results: readonly Pick<VerifyResult, 'idea' | 'status' | 'score'>[],
+  summary: Pick<VerifySummary, 'baseline' | 'direction' | 'cancelled'>,
+  ideas: ReadonlyMap<string, IdeaRecord>,
+  now?: () => Date,
+): Outcome[] {
+  const out: Outcome[] = [];
+  for (const r of results) {
+    const record = ideas.get(r.idea);
+    if (!record) continue;
+    if (!store.idea(record.id)) store.appendIdea(record);
+    const outcome = verifiedOutcome(r, record.id, summary, now);
+    store.appendOutcome(outcome);
+    out.push(outcome);
+  }
+  return out;
+}
