@@ -20,7 +20,8 @@ same job. The whole call is bounded by IDEATOR_REWARD_TIMEOUT, every socket wait
 Returns {"rewards": [r], "scores": [s], "extra_logs": {name: value}}: r is the reward (paper: +1 improved, 0 not
 improved or failed, -1 format error); s in [0, 1] is what OpenRLHF's dynamic filtering reads: 1 if the idea improved,
 else 0 (IDEATOR_REWARD_SCORES=linear: (r + 1) / 2). extra_logs has the same keys for every sample: the status
-one-hots, bridge_error, duration_s, self_reported, the reward-hacking guard's flags, cached. It never raises by
+one-hots, bridge_error, duration_s, self_reported, the reward-hacking guard's flags, cached, and the noise-aware
+reward's baseline_seeds / baseline_noise / baseline_threshold (0 when p_t was not measured). It never raises by
 default: a failure gives reward IDEATOR_REWARD_FAILURE_SCORE (0.0), score 0 and bridge_error = 1, with a log line.
 
 Environment:
@@ -33,11 +34,14 @@ Environment:
   IDEATOR_REWARD_ON_ERROR   zero (default: log and return the failure reward) | raise
   IDEATOR_REWARD_FAILURE_SCORE  reward of a sample whose reward could not be obtained (default 0.0)
   IDEATOR_REWARD_ALLOW_PRINTED_SCORE  1 / true: states no server task grades are scored from printed metrics
+  IDEATOR_REWARD_BASELINE_SEEDS  k (1-16): measure p_t over k seeded runs of C_t and count an idea as improved only
+                            beyond their noise (noise-aware reward, docs/openrlhf.md; default: the task's setting,
+                            else 1); extra_logs then carry k, the std of the k scores and the improvement threshold
   IDEATOR_OPENRLHF_THREADS  OpenRLHF runs reward_func in its event loop's default thread pool (min(32, CPUs + 4)
                             threads), so at most that many rewards wait at once per vLLM engine. Set a number to
                             give that loop a pool this large when OpenRLHF loads this file (default: leave it).
 Keyword arguments (OpenRLHF passes none) override: url, token, scheme, scores, timeout, retries, on_error,
-failure_score, allow_printed_score, wait_sec (longest hold per request, default 300).
+failure_score, allow_printed_score, baseline_seeds, wait_sec (longest hold per request, default 300).
 """
 
 from __future__ import annotations
@@ -60,9 +64,10 @@ log = logging.getLogger("ideator_openrlhf")
 EXTRA_LOG_KEYS = (
     "improved", "not_improved", "exec_failed", "timeout", "format_error", "bridge_error", "duration_s", "self_reported",
     "guard_flagged", "guard_touches_evaluation", "guard_prints_metric", "guard_submission_path", "guard_reads_outside_data",
-    "cached",
+    "cached", "baseline_seeds", "baseline_noise", "baseline_threshold",
 )
-OVERRIDES = ("url", "token", "scheme", "scores", "timeout", "retries", "on_error", "failure_score", "allow_printed_score", "wait_sec")
+OVERRIDES = ("url", "token", "scheme", "scores", "timeout", "retries", "on_error", "failure_score", "allow_printed_score", "baseline_seeds", "wait_sec")
+MAX_BASELINE_SEEDS = 16  # src/core/protocol.ts MAX_BASELINE_SEEDS
 
 # A request asks the server to hold it up to waitSec; the socket waits ANSWER_MARGIN longer at most, and never past
 # the call's deadline.
@@ -92,11 +97,24 @@ class _Config:
         self.on_error = env.get("IDEATOR_REWARD_ON_ERROR", "zero")
         self.failure_score = float(env.get("IDEATOR_REWARD_FAILURE_SCORE", "0.0"))
         self.allow_printed_score = _truthy(env.get("IDEATOR_REWARD_ALLOW_PRINTED_SCORE", ""))
+        self.baseline_seeds: Any = env.get("IDEATOR_REWARD_BASELINE_SEEDS", "").strip() or None
         self.wait_sec = 300.0
         for k, v in overrides.items():
             if v is not None and hasattr(self, k):
                 setattr(self, k, _truthy(v) if k == "allow_printed_score" else v)
         self.url = str(self.url).rstrip("/")
+
+    def seeds(self) -> Optional[int]:
+        """k for the server, or None (the task's setting); a value that is not 1-16 is a configuration error."""
+        if self.baseline_seeds is None:
+            return None
+        try:
+            k = int(str(self.baseline_seeds).strip())
+        except ValueError:
+            k = 0
+        if not 1 <= k <= MAX_BASELINE_SEEDS:
+            raise BridgeError(f"IDEATOR_REWARD_BASELINE_SEEDS / baseline_seeds must be a whole number 1-{MAX_BASELINE_SEEDS}, got {self.baseline_seeds!r}")
+        return k
 
 
 def _failure(cfg: _Config, n: int, message: str, started: float) -> Dict[str, Any]:
@@ -129,6 +147,9 @@ def _path(cfg: _Config, wait_sec: int) -> str:
     q = {"waitSec": str(wait_sec), "scheme": cfg.scheme, "scores": cfg.scores}
     if cfg.allow_printed_score:
         q["allowPrintedScore"] = "1"
+    seeds = cfg.seeds()
+    if seeds is not None:
+        q["baselineSeeds"] = str(seeds)
     return "/get_reward?" + urllib.parse.urlencode(q)
 
 

@@ -83,7 +83,7 @@ def env_for(test):
     os.environ["IDEATOR_REWARD_RETRIES"] = "2"
     # The toy rows' states name no server task: they are scored from the metric the run prints, opted in here.
     os.environ["IDEATOR_REWARD_ALLOW_PRINTED_SCORE"] = "1"
-    for k in ("IDEATOR_REWARD_ON_ERROR", "IDEATOR_REWARD_SCORES", "IDEATOR_OPENRLHF_THREADS"):
+    for k in ("IDEATOR_REWARD_ON_ERROR", "IDEATOR_REWARD_SCORES", "IDEATOR_OPENRLHF_THREADS", "IDEATOR_REWARD_BASELINE_SEEDS"):
         os.environ.pop(k, None)
 
 
@@ -105,9 +105,36 @@ class LoadedAsOpenRLHFDoes(unittest.TestCase):
         self.assertEqual([o["extra_logs"]["format_error"] for o in outs], [0.0, 0.0, 1.0])
         self.assertEqual([o["extra_logs"]["self_reported"] for o in outs], [1.0, 1.0, 1.0])
         self.assertEqual([o["extra_logs"]["bridge_error"] for o in outs], [0.0, 0.0, 0.0])
+        # p_t is the state's own score here (no task, k = 1): not measured, so the noise figures are 0.
+        for key in ("baseline_seeds", "baseline_noise", "baseline_threshold"):
+            self.assertEqual([o["extra_logs"][key] for o in outs], [0.0, 0.0, 0.0], key)
         # The same sample again is served from the store.
         again = call_in_thread(self.module, *([x] for x in sample(toy, idea(0.9, "up"))))
         self.assertEqual((again["rewards"], again["extra_logs"]["cached"]), ([1.0], 1.0))
+
+    def test_noise_aware_reward(self):
+        """The noisy row's C_t prints 0.5 + U(0, 0.1) seeded by IDEATOR_SEED; its state claims 0.5."""
+        q, p, l = sample(ROWS["noisy"], idea(0.59, "lucky"))
+        paper = call_in_thread(self.module, [q], [p], [l])
+        self.assertEqual((paper["rewards"], paper["extra_logs"]["baseline_seeds"]), ([1.0], 0.0), "k = 1: any gain over the state's 0.5 pays")
+        os.environ["IDEATOR_REWARD_BASELINE_SEEDS"] = "3"
+        noisy = call_in_thread(self.module, [q], [p], [l])
+        logs = noisy["extra_logs"]
+        self.assertEqual(list(logs), list(self.module.EXTRA_LOG_KEYS))
+        self.assertEqual((logs["baseline_seeds"], logs["bridge_error"]), (3.0, 0.0), logs)
+        self.assertGreater(logs["baseline_noise"], 0.01, logs)
+        self.assertAlmostEqual(logs["baseline_threshold"], logs["baseline_noise"] * (4 / 3) ** 0.5, places=9)
+        self.assertEqual((noisy["rewards"], noisy["scores"], logs["not_improved"]), ([0.0], [0.0], 1.0), "0.59 is inside C_t's own spread over 3 seeds")
+        os.environ.pop("IDEATOR_REWARD_BASELINE_SEEDS")
+        q2, _, _ = sample(ROWS["noisy"], idea(0.9, "real"))
+        real = call_in_thread(self.module, [q2], [p], [l], baseline_seeds=3)  # the keyword, as the env var
+        self.assertEqual((real["rewards"], real["extra_logs"]["baseline_seeds"]), ([1.0], 3.0))
+        self.assertEqual(real["extra_logs"]["baseline_noise"], logs["baseline_noise"], "p_t measured once for the state")
+        for bad in ("0", "17", "three"):
+            out = call_in_thread(self.module, [q2], [p], [l], baseline_seeds=bad)
+            self.assertEqual((out["rewards"], out["extra_logs"]["bridge_error"]), ([0.0], 1.0), bad)
+        with self.assertRaisesRegex(self.module.BridgeError, "BASELINE_SEEDS.*1-16.*'17'"):
+            self.module.reward_func([q2], [p], [l], baseline_seeds="17", on_error="raise")
 
     def test_linear_scores(self):
         q, p, l = sample(ROWS["toy"], idea(0.3, "linear"))
@@ -232,8 +259,14 @@ class ThroughOpenRLHFsOwnCode(unittest.TestCase):
         qs, ps, ls = zip(*(sample(ROWS["toy"], a) for a in (idea(0.93, "b1"), idea(0.1, "b2"), "broken")))
         (reply,) = asyncio.run(executor._fetch_rewards_via_http(list(qs), list(ps), list(ls)))
         self.assertEqual(reply["rewards"], [1.0, 0.0, -1.0])
+        self.assertEqual(reply["extra_logs"]["baseline_seeds"], [0.0, 0.0, 0.0], "p_t not measured: 0 on every sample")
         self.assertEqual(reply["scores"], [1.0, 0.0, 0.0])
         self.assertEqual(reply["extra_logs"]["format_error"], [0.0, 0.0, 1.0])
+        # The noise-aware reward asked for in the URL (OpenRLHF's client sends the body only).
+        noisy = self.agent.SingleTurnAgentExecutor(f"{URL}/get_reward?allowPrintedScore=1&baselineSeeds=3")
+        (nreply,) = asyncio.run(noisy._fetch_rewards_via_http(*map(list, zip(*(sample(ROWS["noisy"], idea(a, "http-noise")) for a in (0.9, 0.59))))))
+        self.assertEqual((nreply["rewards"], nreply["extra_logs"]["baseline_seeds"]), ([1.0, 0.0], [3.0, 3.0]))
+        self.assertTrue(all(v > 0 for v in nreply["extra_logs"]["baseline_threshold"]), nreply["extra_logs"])
 
     def test_real_task_state_from_the_export(self):
         if "task" not in ROWS:

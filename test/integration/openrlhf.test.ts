@@ -6,6 +6,8 @@
  *  - POST /get_reward with OpenRLHF's exact body, through its own HTTP client and directly: shapes, scores in 0–1,
  *    cached results, 503 reward_pending while a run goes on, 400s for a batch that cannot be read, the token in the
  *    query string for a client that cannot send headers.
+ * - the noise-aware reward (baselineSeeds / IDEATOR_REWARD_BASELINE_SEEDS): k, the noise and the threshold in every
+ *   sample's extra_logs (0 when p_t was not measured), a gain inside C_t's spread earns 0.
  * One row is a real task's state (churn-binary, p_t measured by the server) exported from a bench pool.
  */
 import assert from 'node:assert/strict';
@@ -27,6 +29,12 @@ const SYSTEM_PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'pyt
 const VENV_PYTHON = join(REPO, '.venv', 'bin', 'python');
 const TEST_FILE = join(REPO, 'server', 'python', 'test_ideator_openrlhf.py');
 
+const NOISY_STATE = {
+  taskDescription: 'Noisy toy: print acc.',
+  score: { value: 0.5, direction: 'higher' as const, metric: 'acc' },
+  code: "import os, random\nrandom.seed(int(os.environ.get('IDEATOR_SEED', '0')))\nprint('acc:', round(0.5 + random.random() * 0.1, 4))\n",
+  codePath: 'solution.py',
+};
 const demoState = IdeatorStateSchema.parse(JSON.parse(readFileSync(join(REPO, 'server', 'demo', 'state.json'), 'utf8')));
 const improving = readFileSync(join(REPO, 'server', 'demo', 'ideas', '01-one-hot-categoricals.md'), 'utf8');
 
@@ -35,6 +43,7 @@ describe('OpenRLHF: labels, the reward_func file and POST /get_reward', () => {
   const dir = tempDir('ideator-openrlhf-');
   const rowsFile = join(dir, 'rows.json');
   let toy: { prompt: { role: string; content: string }[]; label: string };
+  let noisy: { prompt: { role: string; content: string }[]; label: string };
   after(() => removeDir(dir));
 
   before(async () => {
@@ -44,6 +53,10 @@ describe('OpenRLHF: labels, the reward_func file and POST /get_reward', () => {
     const ref = (reg.json as unknown as { states: { ref: string; created: boolean }[] }).states[0].ref;
     assert.equal(ref, stateRef(toyState(0.5), undefined));
     toy = { prompt: buildIdeatorMessages(toyState(0.5)).messages, label: ref };
+    // A noisy C_t (noise-aware reward): it prints 0.5 + U(0, 0.1) seeded by IDEATOR_SEED; its state claims 0.5.
+    const noisyReg = await api(server, 'POST', '/v1/states', { states: [{ state: NOISY_STATE }] });
+    assert.equal(noisyReg.status, 200, noisyReg.text);
+    noisy = { prompt: buildIdeatorMessages(NOISY_STATE).messages, label: (noisyReg.json as unknown as { states: { ref: string }[] }).states[0].ref };
     // A real task's state, exported from a bench pool and registered by the CLI.
     const run = join(dir, 'run');
     mkdirSync(dirname(join(run, STORE_FILE)), { recursive: true });
@@ -60,7 +73,7 @@ describe('OpenRLHF: labels, the reward_func file and POST /get_reward', () => {
     const again = await runCli(['export', run, '--format', 'openrlhf', '--out', out, '--server', server.url, '--json']);
     assert.deepEqual(JSON.parse(again.stdout).registered, { server: server.url, states: 1, created: 0, line: `registered 1 state(s) with ${server.url} (0 new): their labels resolve there` });
     const task = JSON.parse(readFileSync(out, 'utf8').trim());
-    writeFileSync(rowsFile, JSON.stringify({ toy, task, task_answer: improving }));
+    writeFileSync(rowsFile, JSON.stringify({ toy, noisy, task, task_answer: improving }));
   });
 
   function python(bin: string, args: string[], env: Record<string, string>) {
@@ -70,7 +83,7 @@ describe('OpenRLHF: labels, the reward_func file and POST /get_reward', () => {
 
   it('the reward_func file, loaded and called as OpenRLHF does, by the system python (standard library only)', { timeout: 300_000 }, () => {
     const out = python(SYSTEM_PYTHON, ['-I', TEST_FILE, 'LoadedAsOpenRLHFDoes'], {});
-    assert.match(out, /Ran 7 tests/, out);
+    assert.match(out, /Ran 8 tests/, out);
     assert.match(out, /\nOK\s*\nexit 0$/, out);
     assert.doesNotMatch(out, /skipped/);
   });
@@ -92,9 +105,30 @@ describe('OpenRLHF: labels, the reward_func file and POST /get_reward', () => {
     assert.deepEqual(reply.scores, [1, 0, 0]);
     assert.deepEqual(Object.keys(reply.extra_logs), [...EXTRA_LOG_KEYS]);
     assert.deepEqual(reply.extra_logs.cached, [0, 0, 0]);
+    for (const k of ['baseline_seeds', 'baseline_noise', 'baseline_threshold']) assert.deepEqual(reply.extra_logs[k], [0, 0, 0], `${k}: p_t not measured`);
     const linear = await api(server, 'POST', '/get_reward?allowPrintedScore=1&scores=linear', body([printsAcc(0.8, '# direct'), printsAcc(0.5, '# tie'), 'no format']));
     assert.deepEqual((linear.json as unknown as typeof reply).scores, [1, 0.5, 0]);
     assert.deepEqual((linear.json as unknown as typeof reply).extra_logs.cached, [1, 1, 1], 'the same samples again come from the store');
+
+    // Noise-aware: ?baselineSeeds=3 measures C_t over 3 seeds; a gain inside its spread earns 0, a large one +1, and
+    // every sample carries the same k, noise and threshold (a format error too: the keys are the same on every sample).
+    const nPrompt = chatTemplateText(noisy.prompt);
+    const nBody = (answers: string[]) => ({ query: answers.map((a) => nPrompt + a + '<|im_end|>'), prompts: answers.map(() => nPrompt), labels: answers.map(() => noisy.label) });
+    const paper = await api(server, 'POST', '/get_reward?allowPrintedScore=1&waitSec=60', nBody([printsAcc(0.59, '# lucky')]));
+    assert.deepEqual((paper.json as unknown as typeof reply).rewards, [1], 'k = 1: p_t is the state\'s 0.5 and 0.59 pays');
+    const n = await api(server, 'POST', '/get_reward?allowPrintedScore=1&waitSec=60&baselineSeeds=3', nBody([printsAcc(0.59, '# lucky'), printsAcc(0.9, '# real')]));
+    assert.equal(n.status, 200, n.text);
+    const nr = n.json as unknown as typeof reply;
+    assert.deepEqual(nr.rewards, [0, 1]);
+    assert.deepEqual(nr.scores, [0, 1]);
+    assert.deepEqual(Object.keys(nr.extra_logs), [...EXTRA_LOG_KEYS]);
+    assert.deepEqual(nr.extra_logs.baseline_seeds, [3, 3]);
+    const [noise, threshold] = [nr.extra_logs.baseline_noise[0], nr.extra_logs.baseline_threshold[0]];
+    assert.ok(noise > 0.01 && Math.abs(threshold - noise * Math.sqrt(4 / 3)) < 1e-12, JSON.stringify(nr.extra_logs));
+    assert.deepEqual(nr.extra_logs.baseline_noise, [noise, noise]);
+    const badSeeds = await api(server, 'POST', '/get_reward?allowPrintedScore=1&baselineSeeds=17', nBody([printsAcc(0.9, '# real')]));
+    assert.equal(badSeeds.status, 400, badSeeds.text);
+    assert.match(badSeeds.text, /baselineSeeds/);
 
     // A run longer than waitSec: 503 reward_pending with Retry-After; the same body again joins the same job.
     const slow = body([printsAcc(0.9, 'import time\ntime.sleep(3)')]);

@@ -78,6 +78,17 @@ describe('scores (0–1) and extra_logs', () => {
     assert.equal(failed.bridge_error, 1);
     assert.equal(Object.values(failed).reduce((a, b) => a + b, 0), 1);
   });
+
+  it('the noise-aware reward: k, the std of the k scores and the threshold; 0 when p_t was not measured', () => {
+    const baseline = { k: 3, scores: [0.8, 0.82, 0.84], mean: 0.82, std: 0.02, z: 1, threshold: 0.02 * Math.sqrt(4 / 3) };
+    const noisy = extraLogs(result({ baseline }));
+    assert.deepEqual([noisy.baseline_seeds, noisy.baseline_noise, noisy.baseline_threshold], [3, 0.02, baseline.threshold]);
+    const plain = extraLogs(result());
+    assert.deepEqual(Object.keys(noisy), Object.keys(plain));
+    assert.deepEqual([plain.baseline_seeds, plain.baseline_noise, plain.baseline_threshold], [0, 0, 0]);
+    const once = extraLogs(result({ baseline: { k: 1, scores: [0.8], mean: 0.8, std: 0, z: 1, threshold: 0 } }));
+    assert.deepEqual([once.baseline_seeds, once.baseline_noise, once.baseline_threshold], [1, 0, 0], 'measured once: k = 1, no noise estimate');
+  });
 });
 
 describe('state references and the registry', () => {

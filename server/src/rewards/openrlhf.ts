@@ -14,7 +14,9 @@
  *   (r + 1) / 2 (paper scheme: −1 → 0, 0 → 0.5, +1 → 1), which keeps groups that differ only in format errors but
  *   also every all-"not improved" group (mean 0.5), so dynamic filtering then drops almost nothing.
  * - extraLogs: per-sample numbers for OpenRLHF's logs, the same keys for every sample (OpenRLHF stacks them per
- *   key), matching the VeRL bridge's keys plus `cached`.
+ *   key), matching the VeRL bridge's keys plus `cached`; the noise-aware reward's measurement of p_t
+ *   (baseline_seeds = k, baseline_noise = the std of C_t's k seeded scores, baseline_threshold = the margin an idea
+ *   had to beat p_t by) is 0 on a sample whose p_t was not measured (the state's own score, or a bridge error).
  */
 import type { RewardResult } from '../../../src/core/protocol';
 
@@ -37,6 +39,9 @@ export const EXTRA_LOG_KEYS = [
   'guard_submission_path',
   'guard_reads_outside_data',
   'cached',
+  'baseline_seeds',
+  'baseline_noise',
+  'baseline_threshold',
 ] as const;
 export type ExtraLogKey = (typeof EXTRA_LOG_KEYS)[number];
 
@@ -81,7 +86,10 @@ export function score01(result: Pick<RewardResult, 'status' | 'reward'>, mapping
   return result.status === 'improved' ? 1 : 0;
 }
 
-/** extra_logs of one sample: one-hot status, guard flags, duration, whether the result was already stored. */
+/**
+ * extra_logs of one sample: one-hot status, guard flags, duration, whether the result was already stored, and p_t's
+ * noise measurement (k seeds, their std, the threshold; 0 when p_t was not measured).
+ */
 export function extraLogs(result: RewardResult | null, opts: { cached?: boolean } = {}): Record<ExtraLogKey, number> {
   const out = Object.fromEntries(EXTRA_LOG_KEYS.map((k) => [k, 0])) as Record<ExtraLogKey, number>;
   if (!result) {
@@ -94,5 +102,10 @@ export function extraLogs(result: RewardResult | null, opts: { cached?: boolean 
   out.guard_flagged = result.guardFlags.length ? 1 : 0;
   for (const flag of result.guardFlags) out[`guard_${flag}`] = 1;
   out.cached = opts.cached ? 1 : 0;
+  if (result.baseline) {
+    out.baseline_seeds = result.baseline.k;
+    out.baseline_noise = result.baseline.std;
+    out.baseline_threshold = result.baseline.threshold;
+  }
   return out;
 }

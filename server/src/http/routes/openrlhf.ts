@@ -12,6 +12,10 @@
  * Retry-After — OpenRLHF's client retries the same body, which joins the same jobs. For rewards that take longer,
  * use the reward_func file server/python/ideator_openrlhf.py: it waits as long as the run takes.
  *
+ * `baselineSeeds=k` (and `noiseZ`) ask for the noise-aware reward: p_t measured over k seeded runs of C_t, an idea
+ * improved only beyond their noise; every sample's extra_logs carries baseline_seeds / baseline_noise /
+ * baseline_threshold (0 when p_t was not measured).
+ *
  * Per sample, a label naming no registered state, a task this server lacks, a state no task grades (unless
  * allowPrintedScore) or a failed job give reward 0, score 0 and `extra_logs.bridge_error` = 1 (logged): for GRPO a
  * group whose every sample is such a failure has zero advantage, so it teaches nothing rather than crashing the run.
@@ -20,7 +24,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { RewardRequestSchema, RewardSchemeSchema, type Job, type RewardResult } from '../../../../src/core/protocol';
+import { MAX_BASELINE_SEEDS, MAX_NOISE_Z, RewardRequestSchema, RewardSchemeSchema, type Job, type RewardResult } from '../../../../src/core/protocol';
 import { QueueFullError } from '../../jobs/store';
 import { waitForJob } from '../../jobs/wait';
 import type { Runtime } from '../../queue/runtime';
@@ -45,6 +49,14 @@ const GetRewardQuerySchema = z.object({
   scores: z.enum(SCORE_MAPPINGS).optional().describe('scores (0–1) from the result: improved (default: 1 if improved, else 0) or linear ((reward + 1) / 2)'),
   allowPrintedScore: z.enum(['0', '1', 'true', 'false']).optional().describe('1: states no server task grades are scored from the printed metric (self-reported)'),
   timeoutSec: z.coerce.number().int().positive().max(24 * 3600).optional().describe('wall-clock limit per idea run (default: the task\'s)'),
+  baselineSeeds: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_BASELINE_SEEDS)
+    .optional()
+    .describe("k: measure p_t over k seeded runs of C_t; an idea counts as improved only beyond their noise (default: the task's ideator.baseline_seeds, else 1)"),
+  noiseZ: z.coerce.number().min(0).max(MAX_NOISE_Z).optional().describe("z of the noise threshold z · std · √(1 + 1/k) (default: the task's ideator.noise_z, else 1)"),
   token: z.string().max(500).optional().describe('the bearer token, for clients that cannot send headers (OpenRLHF\'s)'),
 });
 
@@ -104,6 +116,8 @@ export function openrlhfRoutes(app: FastifyInstance, rt: Runtime, registry: Stat
             task: entry.task ?? undefined,
             timeoutSec: q.timeoutSec,
             allowPrintedScore,
+            baselineSeeds: q.baselineSeeds,
+            noiseZ: q.noiseZ,
           });
           const { job, created } = submitRewardJob(rt.store, rt.catalog, rewardRequest, { maxQueued: rt.config.maxQueued });
           return { job, cached: !created && finished(job) };
