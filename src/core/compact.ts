@@ -1,0 +1,394 @@
+/**
+ * Compact trajectory mode (issue #16, "Cheaper prompts"): the same steps with the bulk the Ideator does not need
+ * taken out, before the trajectory is rendered under its token budget (core/trajectory.ts).
+ *
+ * Kept, always:
+ *  - every metric value the score extractor (core/scores.ts) reads in a step's output: a compacted output is
+ *    checked with the extractor and, when any (metric, value) pair would be lost, the output is compacted less
+ *    (without the progress rewrite) or left as it was;
+ *  - every error line (tracebacks' headers and final lines, `…Error:` / `…Exception:` lines, `error:` / `fatal:`,
+ *    CUDA out-of-memory, Killed) and every frame of the user's own files in a traceback;
+ *  - the final version of every file the trajectory writes whole (`cat > F << 'EOF'`, `%%writefile F`), in full.
+ *  - step headers (number, kind, exit code, score), commands, the seek-help exchanges and edit diffs, as they are.
+ *
+ * Collapsed:
+ *  - progress output: tqdm / Keras / pip bars lose the bar, the ETA and the rate ("12/250 - loss: 0.4312"); a run of
+ *    progress lines that print no value keeps its last line, with "[… N progress lines …]";
+ *  - repeated log lines: a run of 3+ lines of the same shape (digits aside) that hold no value keeps its first and
+ *    last line with "[… N similar lines …]" between; a value-free line printed 3+ times in one output keeps its first
+ *    occurrence, with "[… repeated N more times below …]";
+ *  - library frames of a Python traceback (site-packages, dist-packages, the standard library) between the user's
+ *    frames: "[… N library frames …]" (the last frame and the error line stay);
+ *  - superseded code versions: a whole-file write that a later step writes again shows as a unified diff against the
+ *    file's previous version (the first version as a one-line note); the last write of each file stays whole.
+ *
+ * `full` mode is the rendering of the steps as given (trajectory.ts), byte for byte what it was before this module.
+ */
+import { createTwoFilesPatch } from 'diff';
+import { z } from 'zod';
+import type { Step } from './protocol';
+import { extractScores } from './scores';
+import { cleanOutput } from './trajectory';
+
+export const TrajectoryModeSchema = z.enum(['full', 'compact']);
+export type TrajectoryMode = z.infer<typeof TrajectoryModeSchema>;
+export const TRAJECTORY_MODES = TrajectoryModeSchema.options;
+
+/**
+ * The default everywhere (editor setting, CLI, server, exports): compact. Justified by test/unit/compact.test.ts
+ * (no metric value, error line or final-code line lost on generated and real logs) and bench/prompt-tokens.ts
+ * (the saving on realistic trajectories).
+ */
+export const DEFAULT_TRAJECTORY_MODE: TrajectoryMode = 'compact';
+
+/** Parses a mode given by a user (flag, setting, request field); a clear one-line error names the accepted values. */
+export function parseTrajectoryMode(value: unknown, where = 'trajectory mode'): TrajectoryMode {
+  const r = TrajectoryModeSchema.safeParse(value);
+  if (!r.success) throw new Error(`${where} must be full or compact, got '${String(value)}'`);
+  return r.data;
+}
+
+export interface CompactStats {
+  /** Lines removed from outputs (progress, repeats, library frames). */
+  linesCollapsed: number;
+  /** Progress lines rewritten without their bar / ETA / rate. */
+  progressRewritten: number;
+  /** Whole-file writes shown as a diff or a note because a later step writes the file again. */
+  codeVersionsSuperseded: number;
+  /** Outputs left less compacted (or as they were) because compacting them would have lost a metric value. */
+  fallbacks: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Line classes
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A line that reports an error: never removed. */
+export const ERROR_LINE_RE =
+  /Traceback \(most recent call last\)|\b[A-Z]\w*(?:Error|Exception|Interrupt)\b(?::|$)|^\s*(?:error|fatal|FAILED)\b|\bERROR\b|CUDA out of memory|\bout of memory\b|^\s*Killed\b|Segmentation fault|core dumped|^\s*E\s{2,}\S/i;
+
+/** "name: 0.5", "name=0.5", "'loss': 0.5": a line carrying a value. */
+const VALUE_PAIR_RE = /[A-Za-z_][\w.'\-]*['"]?\s*[:=]\s*[-+]?(?:\d|\.\d)|[A-Za-z_][\w.'\-]* [-+]?\d*\.\d/;
+/** A decimal or exponent number: lines holding one are never collapsed (table rows, bare prints of values). */
+const DECIMAL_RE = /\d\.\d|\d[eE][-+]?\d/;
+
+const TQDM_BAR_RE = /\d{1,3}%\|[^|\n]{0,200}\|/;
+const KERAS_BAR_RE = /^\s*\d+\/\d+\s+\[[=>.]*\]/;
+const GLYPH_BAR_RE = /[━█▉▊▋▌▍▎▏╸╺#]{4,}/;
+
+export function isProgressLine(line: string): boolean {
+  return TQDM_BAR_RE.test(line) || KERAS_BAR_RE.test(line) || GLYPH_BAR_RE.test(line);
+}
+
+/** The progress line without its bar, ETA, elapsed/remaining time and rate. */
+export function stripProgress(line: string): string {
+  return line
+    .replace(/\|[^|\n]{0,200}\|/, ' ')
+    .replace(/\[[=>.]{2,}\]/, ' ')
+    .replace(/[━█▉▊▋▌▍▎▏╸╺#]{2,}/g, ' ')
+    .replace(/\bETA:?\s*(?:\d+:)*\d+(?:s|ms)?\b/g, ' ')
+    .replace(/\beta\s+(?:\d+:)*\d+\b/g, ' ')
+    .replace(/(?:\d+:)?\d+:\d\d<(?:(?:\d+:)?\d+:\d\d|\?)/g, '')
+    .replace(/[?\d.]+\s*(?:it\/s|s\/it|ms\/step|s\/step|us\/step|MB\/s|kB\/s|GB\/s)\b/g, '')
+    .replace(/\[\s*(?:,\s*)*/g, '[')
+    .replace(/(?:,\s*)*\]/g, ']')
+    .replace(/\[\]/g, '')
+    .replace(/\s+-\s+(?=-|$)/g, ' ')
+    .replace(/[ \t]{2,}/g, ' ')
+    .replace(/\s+$/, '');
+}
+
+const LIBRARY_FRAME_RE = /^\s*File "([^"]*)", line \d+/;
+function isLibraryPath(path: string): boolean {
+  return /[\\/](?:site-packages|dist-packages)[\\/]|[\\/]lib[\\/]python\d[\d.]*[\\/]|^<frozen /.test(path);
+}
+
+function shape(line: string): string {
+  return line.replace(/\d+/g, '#').trim();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// One output
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Line {
+  text: string;
+  /** Never removed: errors and lines with values. */
+  keep: boolean;
+}
+
+/** Library frames of tracebacks (frame line + its source line) between user frames: one marker per stretch. */
+function collapseFrames(lines: string[], stats: CompactStats): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const m = LIBRARY_FRAME_RE.exec(lines[i]);
+    if (!m || !isLibraryPath(m[1])) {
+      out.push(lines[i++]);
+      continue;
+    }
+    // A stretch of library frames: each a File line plus, usually, one indented source line.
+    const start = i;
+    const frames: number[] = [];
+    while (i < lines.length) {
+      const f = LIBRARY_FRAME_RE.exec(lines[i]);
+      if (!f || !isLibraryPath(f[1])) break;
+      frames.push(i);
+      i++;
+      while (i < lines.length && /^\s{4,}\S/.test(lines[i]) && !LIBRARY_FRAME_RE.test(lines[i]) && !ERROR_LINE_RE.test(lines[i])) i++;
+    }
+    // The last frame before the error line stays (where it broke); so does a stretch of one frame.
+    const nextIsFrame = i < lines.length && LIBRARY_FRAME_RE.test(lines[i]);
+    const keepLast = !nextIsFrame;
+    const dropUntil = keepLast ? frames[frames.length - 1] : i;
+    const dropped = frames.filter((f) => f < dropUntil).length;
+    if (dropped < 2) {
+      for (let k = start; k < i; k++) out.push(lines[k]);
+      continue;
+    }
+    const indent = /^\s*/.exec(lines[start])![0];
+    out.push(`${indent}[… ${dropped} library frames …]`);
+    stats.linesCollapsed += dropUntil - start - 1;
+    for (let k = dropUntil; k < i; k++) out.push(lines[k]);
+  }
+  return out;
+}
+
+function compactLines(raw: string[], rewriteProgress: boolean, stats: CompactStats): string[] {
+  const lines: Line[] = raw.map((text) => {
+    let t = text;
+    if (rewriteProgress && isProgressLine(t) && !ERROR_LINE_RE.test(t)) {
+      const s = stripProgress(t);
+      if (s !== t) stats.progressRewritten++;
+      t = s;
+    }
+    return { text: t, keep: ERROR_LINE_RE.test(t) || VALUE_PAIR_RE.test(t) || DECIMAL_RE.test(t) };
+  });
+  const progress = raw.map((t) => rewriteProgress && isProgressLine(t));
+
+  // 1. Runs of value-free progress lines: the last line of the run stays.
+  const pass1: Line[] = [];
+  for (let i = 0; i < lines.length; ) {
+    if (!progress[i] || lines[i].keep) {
+      pass1.push(lines[i++]);
+      continue;
+    }
+    let j = i;
+    while (j < lines.length && progress[j] && !lines[j].keep) j++;
+    const n = j - i;
+    if (n >= 3) {
+      pass1.push({ text: `[… ${n - 1} progress lines …]`, keep: true }, lines[j - 1]);
+      stats.linesCollapsed += n - 2;
+    } else for (let k = i; k < j; k++) pass1.push(lines[k]);
+    i = j;
+  }
+
+  // 2. Runs of 3+ value-free lines of one shape: first, marker, last (identical lines: first and marker).
+  const pass2: Line[] = [];
+  for (let i = 0; i < pass1.length; ) {
+    const l = pass1[i];
+    if (l.keep || l.text.trim() === '') {
+      pass2.push(pass1[i++]);
+      continue;
+    }
+    const s = shape(l.text);
+    let j = i + 1;
+    while (j < pass1.length && !pass1[j].keep && shape(pass1[j].text) === s) j++;
+    const n = j - i;
+    if (n >= 3) {
+      const identical = pass1.slice(i, j).every((x) => x.text === l.text);
+      if (identical) {
+        pass2.push(l, { text: `[… repeated ${n - 1} more times …]`, keep: true });
+        stats.linesCollapsed += n - 2;
+      } else {
+        pass2.push(l, { text: `[… ${n - 2} similar lines …]`, keep: true }, pass1[j - 1]);
+        stats.linesCollapsed += n - 3;
+      }
+    } else for (let k = i; k < j; k++) pass2.push(pass1[k]);
+    i = j;
+  }
+
+  // 3. A value-free line printed 3+ times (not in a row): its first occurrence stays, with a count.
+  const counts = new Map<string, number>();
+  for (const l of pass2) if (!l.keep && l.text.trim().length >= 12) counts.set(l.text, (counts.get(l.text) ?? 0) + 1);
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const l of pass2) {
+    const c = counts.get(l.text) ?? 0;
+    if (!l.keep && c >= 3) {
+      if (seen.has(l.text)) {
+        stats.linesCollapsed++;
+        continue;
+      }
+      seen.add(l.text);
+      out.push(l.text, `[… printed ${c - 1} more times below, omitted …]`);
+      stats.linesCollapsed--; // the marker line
+      continue;
+    }
+    out.push(l.text);
+  }
+  return out;
+}
+
+/** Every (metric, value) pair the score extractor reads in `text`, as "name\u0000value" keys. */
+export function metricValues(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of extractScores(text, { maxSeries: 1_000_000 }).metrics) for (const v of m.series) out.add(`${m.name}\u0000${v}`);
+  return out;
+}
+
+function keepsValues(before: Set<string>, after: string): boolean {
+  if (before.size === 0) return true;
+  const now = metricValues(after);
+  for (const k of before) if (!now.has(k)) return false;
+  return true;
+}
+
+/** Error lines of a text, trimmed (the invariant compaction keeps). */
+export function errorLines(text: string): string[] {
+  return cleanOutput(text)
+    .split('\n')
+    .filter((l) => ERROR_LINE_RE.test(l))
+    .map((l) => l.trim());
+}
+
+/**
+ * One step's output, compacted. Never loses a metric value the extractor reads in it (checked; falls back to less
+ * compaction, then to the output as it was) nor an error line.
+ */
+export function compactOutput(text: string, stats: CompactStats = newStats()): string {
+  const clean = cleanOutput(text);
+  if (clean.length < 200 && !clean.includes('\n')) return text;
+  const raw = clean.split('\n');
+  const before = metricValues(clean);
+  for (const rewrite of [true, false]) {
+    const trial = newStats();
+    const lines = compactLines(collapseFrames(raw, trial), rewrite, trial);
+    const out = lines.join('\n');
+    if (out.length >= clean.length) break;
+    if (keepsValues(before, out)) {
+      addStats(stats, trial);
+      return out;
+    }
+    stats.fallbacks++;
+  }
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Code versions
+// ---------------------------------------------------------------------------------------------------------------
+
+const HEREDOC_RE = /^([ \t]*cat\s+(?:>\s*(\S+)\s+<<-?\s*(['"]?)(\w+)\3|<<-?\s*(['"]?)(\w+)\5\s*>\s*(\S+))[^\n]*)\n([\s\S]*?)\n[ \t]*(\4|\6)[ \t]*$/gm;
+const WRITEFILE_RE = /^(%%writefile(?:\s+-a)?\s+(\S+)[^\n]*)\n([\s\S]*)$/;
+
+export interface FileWrite {
+  step: number;
+  path: string;
+  content: string;
+  /** Where the content sits in the step's action. */
+  start: number;
+  end: number;
+}
+
+function unquote(p: string): string {
+  return p.replace(/^['"]|['"]$/g, '');
+}
+
+/** Whole-file writes in an action: heredocs (`cat > F << 'EOF'`, `cat << EOF > F`) and `%%writefile F`. */
+export function fileWrites(action: string, step: number): FileWrite[] {
+  const out: FileWrite[] = [];
+  const wf = WRITEFILE_RE.exec(action);
+  if (wf && !/\s-a\b/.test(wf[1])) {
+    out.push({ step, path: unquote(wf[2]), content: wf[3], start: wf[1].length + 1, end: action.length });
+    return out;
+  }
+  HEREDOC_RE.lastIndex = 0;
+  for (let m = HEREDOC_RE.exec(action); m; m = HEREDOC_RE.exec(action)) {
+    const path = unquote(m[2] ?? m[7]);
+    const start = m.index + m[1].length + 1;
+    out.push({ step, path, content: m[8], start, end: start + m[8].length });
+  }
+  return out;
+}
+
+function versionDiff(path: string, prev: string, next: string, version: number): string {
+  const patch = createTwoFilesPatch(`${path} (version ${version - 1})`, `${path} (version ${version})`, prev + '\n', next + '\n', '', '', { context: 2 });
+  const body = patch.split('\n').slice(2).join('\n').replace(/\n+$/, ''); // drop the "====" and "Index" lines
+  return `[… version ${version} of ${path}, superseded by a later step: shown as its diff against version ${version - 1} …]\n${body}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Whole trajectory
+// ---------------------------------------------------------------------------------------------------------------
+
+export function newStats(): CompactStats {
+  return { linesCollapsed: 0, progressRewritten: 0, codeVersionsSuperseded: 0, fallbacks: 0 };
+}
+
+function addStats(a: CompactStats, b: CompactStats): void {
+  a.linesCollapsed += b.linesCollapsed;
+  a.progressRewritten += b.progressRewritten;
+  a.codeVersionsSuperseded += b.codeVersionsSuperseded;
+  a.fallbacks += b.fallbacks;
+}
+
+/** The steps in compact form (see the module comment). Pure: the input is not changed. */
+export function compactSteps(steps: readonly Step[]): { steps: Step[]; stats: CompactStats } {
+  const stats = newStats();
+  // Versions of each written file, in order.
+  const writes = steps.map((s, i) => fileWrites(s.action ?? '', i));
+  const versions = new Map<string, FileWrite[]>();
+  for (const ws of writes) for (const w of ws) versions.set(w.path, [...(versions.get(w.path) ?? []), w]);
+  const out = steps.map((step, i): Step => {
+    let action = step.action ?? '';
+    const mine = writes[i];
+    // Replace superseded writes from the last to the first so that offsets stay valid.
+    for (const w of [...mine].reverse()) {
+      const all = versions.get(w.path)!;
+      const k = all.indexOf(w);
+      if (k === all.length - 1) continue; // the final version stays whole
+      const lines = w.content.split('\n').length;
+      const diff = k === 0 ? '' : versionDiff(w.path, all[k - 1].content, w.content, k + 1);
+      // A diff is worth showing when it is clearly shorter than the version (small edits); a rewrite gets a note.
+      const replacement =
+        k === 0 || diff.length > w.content.length * 0.6
+          ? `[… version ${k + 1} of ${w.path} (${lines} lines), superseded by a later step: not shown; later versions appear as diffs against the one before, the last in full …]`
+          : diff;
+      action = action.slice(0, w.start) + replacement + action.slice(w.end);
+      stats.codeVersionsSuperseded++;
+    }
+    const kind = step.kind ?? 'execute';
+    const observation = kind === 'seek_help' || kind === 'edit' ? step.observation ?? '' : compactOutput(step.observation ?? '', stats);
+    if (action === step.action && observation === step.observation) return step;
+    return { ...step, action, observation };
+  });
+  return { steps: out, stats };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The invariants, checked (tests and bench/prompt-tokens.ts)
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface LostInvariants {
+  /** "metric=value" pairs the extractor reads in the full text and not in the compact one. */
+  values: string[];
+  /** Error lines of the full text missing from the compact one. */
+  errors: string[];
+  /** Files whose final whole-file write is not in the compact text verbatim. */
+  finalCode: string[];
+}
+
+/** What `compactText` lost of `fullText` (both renderings of `steps`, without a budget cut). */
+export function lostInvariants(steps: readonly Step[], fullText: string, compactText: string): LostInvariants {
+  const after = metricValues(compactText);
+  const values = [...metricValues(fullText)].filter((k) => !after.has(k)).map((k) => k.replace('\u0000', '='));
+  const compactLineSet = new Set(compactText.split('\n').map((l) => l.trim()));
+  const errors = [...new Set(errorLines(fullText))].filter((l) => !compactLineSet.has(l));
+  const finals = new Map<string, string>();
+  steps.forEach((s, i) => {
+    for (const w of fileWrites(s.action ?? '', i)) finals.set(w.path, w.content);
+  });
+  const finalCode = [...finals].filter(([, content]) => !compactText.includes(content)).map(([p]) => p);
+  return { values, errors, finalCode };
+}
