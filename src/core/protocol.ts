@@ -368,7 +368,14 @@ export const ChatMessageSchema = z.object({
 });
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
 
-export const UsageSchema = z.object({ inputTokens: z.number().int(), outputTokens: z.number().int() });
+export const UsageSchema = z.object({
+  inputTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  /** Prompt tokens read from the provider's prompt cache (Anthropic cache_read_input_tokens, OpenAI/vLLM prompt_tokens_details.cached_tokens). */
+  cacheReadTokens: z.number().int().optional(),
+  /** Prompt tokens written to the prompt cache (Anthropic cache_creation_input_tokens). */
+  cacheWriteTokens: z.number().int().optional(),
+});
 export type Usage = z.infer<typeof UsageSchema>;
 
 export const CompletionSchema = z.object({
