@@ -78,6 +78,11 @@ export interface AnthropicServerOptions {
   apiKey?: string;
   /** When set, other models get a 404 not_found_error. */
   models?: string[];
+  /**
+   * The shortest prefix the prompt cache keeps, in (rough) tokens; shorter ones are neither written nor read, as on
+   * the real API (1024 for Sonnet / Opus). Default 1024.
+   */
+  cacheMinTokens?: number;
 }
 
 export interface AnthropicServer {
@@ -105,6 +110,7 @@ const errorBody = (type: string, message: string) => ({ type: 'error', error: { 
 
 export async function startAnthropicServer(opts: AnthropicServerOptions): Promise<AnthropicServer> {
   const script = new ReplyScript(opts.responses, AnthropicScriptedReplySchema);
+  const cache = new PromptCache(opts.cacheMinTokens ?? 1024);
 
   const listening = await listen(async (req, res) => {
     const path = (req.url ?? '').split('?')[0];
@@ -133,7 +139,7 @@ export async function startAnthropicServer(opts: AnthropicServerOptions): Promis
     if (opts.models && !opts.models.includes(body.model)) {
       return sendJson(res, 404, errorBody('not_found_error', `model: ${body.model}`), { 'request-id': requestId() });
     }
-    await answer(req, res, body, script.reply(body, n));
+    await answer(req, res, body, script.reply(body, n), cache);
   });
   return { url: listening.origin, requests: script.requests, headers: script.headers, close: listening.close };
 }
@@ -149,7 +155,43 @@ function presentedKey(req: IncomingMessage): string | undefined {
 type Reply = z.infer<typeof AnthropicScriptedReplySchema>;
 type TextReply = z.infer<typeof AnthropicTextReplySchema>;
 
-async function answer(req: IncomingMessage, res: ServerResponse, body: MessagesRequest, reply: Reply): Promise<void> {
+/**
+ * The prompt cache as the API accounts for it: the prefix (model, system, messages) up to the last block carrying
+ * `cache_control` is written by the first request that marks it (cache_creation_input_tokens) and read by later
+ * ones (cache_read_input_tokens); input_tokens counts only what follows the breakpoint. An entry becomes readable
+ * once its response has begun, as on the real API.
+ */
+class PromptCache {
+  private readonly entries = new Set<string>();
+
+  constructor(private readonly minTokens: number) {}
+
+  /** Called as a response begins: what this request wrote to or read from the cache. */
+  account(body: MessagesRequest): { read: number; write: number } {
+    const items: unknown[] = [body.model];
+    let breakpoint = -1;
+    const add = (block: unknown) => {
+      items.push(block);
+      if (block !== null && typeof block === 'object' && 'cache_control' in block) breakpoint = items.length - 1;
+    };
+    if (Array.isArray(body.system)) body.system.forEach(add);
+    else if (body.system !== undefined) items.push(body.system);
+    for (const m of body.messages) {
+      items.push(m.role);
+      if (Array.isArray(m.content)) m.content.forEach(add);
+      else items.push(m.content);
+    }
+    if (breakpoint < 0) return { read: 0, write: 0 };
+    const prefix = JSON.stringify(items.slice(0, breakpoint + 1));
+    const tokens = roughTokens(prefix);
+    if (tokens < this.minTokens) return { read: 0, write: 0 };
+    if (this.entries.has(prefix)) return { read: tokens, write: 0 };
+    this.entries.add(prefix);
+    return { read: 0, write: tokens };
+  }
+}
+
+async function answer(req: IncomingMessage, res: ServerResponse, body: MessagesRequest, reply: Reply, cache: PromptCache): Promise<void> {
   if (reply.type === 'hang') return clientGone(res);
   if (reply.delayMs) await Promise.race([wait(reply.delayMs), clientGone(res)]);
   if (res.destroyed) return;
@@ -172,7 +214,7 @@ async function answer(req: IncomingMessage, res: ServerResponse, body: MessagesR
     case 'stream-error':
       return streamError(res, body, reply, stream);
     default:
-      return stream ? streamText(res, body, reply) : plainText(res, body, reply);
+      return stream ? streamText(res, body, reply, cache.account(body)) : plainText(res, body, reply, cache.account(body));
   }
 }
 
@@ -182,11 +224,11 @@ function inputTokens(body: MessagesRequest): number {
   return roughTokens(JSON.stringify(body.system ?? '') + JSON.stringify(body.messages));
 }
 
-function usageOf(reply: TextReply, body: MessagesRequest, pieces: number) {
+function usageOf(reply: TextReply, body: MessagesRequest, pieces: number, cached: { read: number; write: number }) {
   return {
-    input_tokens: reply.usage?.input_tokens ?? inputTokens(body),
-    cache_creation_input_tokens: 0,
-    cache_read_input_tokens: 0,
+    input_tokens: reply.usage?.input_tokens ?? Math.max(1, inputTokens(body) - cached.read - cached.write),
+    cache_creation_input_tokens: cached.write,
+    cache_read_input_tokens: cached.read,
     output_tokens: reply.usage?.output_tokens ?? pieces,
     service_tier: 'standard',
   };
@@ -194,7 +236,7 @@ function usageOf(reply: TextReply, body: MessagesRequest, pieces: number) {
 
 const signatureOf = (thinking: string) => Buffer.from(`sig:${thinking.length}:${randomBytes(8).toString('hex')}`).toString('base64');
 
-async function plainText(res: ServerResponse, body: MessagesRequest, reply: TextReply): Promise<void> {
+async function plainText(res: ServerResponse, body: MessagesRequest, reply: TextReply, cached: { read: number; write: number }): Promise<void> {
   const content = [
     ...(reply.thinking !== undefined ? [{ type: 'thinking', thinking: reply.thinking, signature: signatureOf(reply.thinking) }] : []),
     { type: 'text', text: reply.text },
@@ -208,7 +250,7 @@ async function plainText(res: ServerResponse, body: MessagesRequest, reply: Text
     content,
     stop_reason: reply.stopReason ?? 'end_turn',
     stop_sequence: null,
-    usage: usageOf(reply, body, pieces),
+    usage: usageOf(reply, body, pieces, cached),
   });
   if (reply.stallAfterEvents !== undefined) {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'request-id': requestId() });
@@ -218,11 +260,11 @@ async function plainText(res: ServerResponse, body: MessagesRequest, reply: Text
   sendRaw(res, 200, text, 'application/json', { 'request-id': requestId() });
 }
 
-async function streamText(res: ServerResponse, body: MessagesRequest, reply: TextReply): Promise<void> {
+async function streamText(res: ServerResponse, body: MessagesRequest, reply: TextReply, cached: { read: number; write: number }): Promise<void> {
   const model = reply.model ?? body.model;
   const thinkingPieces = reply.thinking !== undefined ? tokenPieces(reply.thinking, reply.chunkSize) : [];
   const textPieces = tokenPieces(reply.text, reply.chunkSize);
-  const usage = usageOf(reply, body, thinkingPieces.length + textPieces.length);
+  const usage = usageOf(reply, body, thinkingPieces.length + textPieces.length, cached);
   const events: [string, unknown][] = [
     ['message_start', { type: 'message_start', message: { id: messageId(), type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } }],
   ];

@@ -89,6 +89,8 @@ export const ChatRequestSchema = z.looseObject({
   chat_template_kwargs: z.record(z.string(), z.unknown()).nullish(),
   max_tokens: z.number().nullish(),
   temperature: z.number().nullish(),
+  /** Answers wanted (vLLM, SGLang and OpenAI honour it; some servers ignore it: see `ignoreN`). */
+  n: z.number().int().min(1).max(128).nullish(),
 });
 export type ChatRequest = z.infer<typeof ChatRequestSchema>;
 
@@ -106,6 +108,11 @@ export interface OpenAIServerOptions {
    * 'ollama' (`{"error": "model \"x\" not found, try pulling it first"}`).
    */
   errorShape?: ErrorShape;
+  /**
+   * Answer one choice whatever `n` the request asks for, like servers that ignore it. Default false: a request with
+   * `n` gets n choices, taking n consecutive replies of the script (all must be text replies).
+   */
+  ignoreN?: boolean;
 }
 
 export const ErrorShapeSchema = z.enum(['openai', 'vllm-flat', 'ollama']);
@@ -134,6 +141,8 @@ const errorBody = (message: string, type: string, code: string | number | null, 
 
 export async function startOpenAIServer(opts: OpenAIServerOptions): Promise<OpenAIServer> {
   const script = new ReplyScript(opts.responses, ScriptedReplySchema);
+  // Which scripted reply answers next: one per request, or n for a request with `n` choices.
+  let slot = 0;
 
   const listening = await listen(async (req, res) => {
     const path = (req.url ?? '').split('?')[0];
@@ -156,11 +165,18 @@ export async function startOpenAIServer(opts: OpenAIServerOptions): Promise<Open
       return sendJson(res, 400, errorBody(`${issue.path.join('.')}: ${issue.message}`, 'BadRequestError', 400));
     }
     const chat = parsed.data;
-    const n = script.record(req, chat);
+    script.record(req, chat);
 
     if (wrongKey) return unauthorized();
     if (opts.models && !opts.models.includes(chat.model)) return sendJson(res, 404, modelNotFoundBody(chat.model, opts.errorShape));
-    await answer(req, res, chat, script.reply(chat, n));
+    const wanted = opts.ignoreN ? 1 : (chat.n ?? 1);
+    const first = slot;
+    slot += wanted;
+    const replies = Array.from({ length: wanted }, (_, i) => script.reply(chat, first + i));
+    if (wanted === 1 || replies[0].type === 'hang' || replies[0].type === 'disconnect' || replies[0].type === 'error') return answer(req, res, chat, replies[0]);
+    const texts = replies.filter((r): r is TextReply => r.type === undefined || r.type === 'text');
+    if (texts.length !== replies.length) return sendJson(res, 500, errorBody('test server: a request with n > 1 choices needs text replies for all of them', 'InternalServerError', 500));
+    await answerChoices(res, chat, texts);
   });
 
   return { url: `${listening.origin}/v1`, requests: script.requests, headers: script.headers, close: listening.close };
@@ -287,6 +303,64 @@ async function streamText(res: ServerResponse, chat: ChatRequest, reply: TextRep
   if (includeUsage) {
     writeSse(res, JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: usageOf(reply, chat, reasoning.length + content.length) }));
   }
+  writeSse(res, '[DONE]');
+  res.end();
+}
+
+/** n choices in one answer: one `choices` list (plain), or each choice's frames interleaved by `index` (streamed). */
+async function answerChoices(res: ServerResponse, chat: ChatRequest, replies: TextReply[]): Promise<void> {
+  const delay = replies[0].delayMs;
+  if (delay) await Promise.race([wait(delay), clientGone(res)]);
+  if (res.destroyed) return;
+  const id = completionId();
+  const created = Math.floor(Date.now() / 1000);
+  const model = replies[0].model ?? chat.model;
+  const pieces = replies.map((r) => ({ reasoning: r.reasoning ? tokenPieces(r.reasoning, r.chunkSize) : [], content: tokenPieces(r.text, r.chunkSize) }));
+  const completionTokens = pieces.reduce((sum, p) => sum + p.reasoning.length + p.content.length, 0);
+  const prompt = replies[0].usage?.prompt_tokens ?? promptTokens(chat);
+  const usage = { prompt_tokens: prompt, total_tokens: prompt + completionTokens, completion_tokens: completionTokens, prompt_tokens_details: null };
+  if (chat.stream !== true) {
+    return sendRaw(
+      res,
+      200,
+      JSON.stringify({
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: replies.map((reply, index) => ({
+          index,
+          message: { role: 'assistant', content: reply.text, ...reasoningFields(reply, reply.reasoning ?? null), tool_calls: [] },
+          logprobs: null,
+          finish_reason: reply.finishReason ?? 'stop',
+          stop_reason: null,
+        })),
+        usage,
+        prompt_logprobs: null,
+      }),
+      'application/json',
+    );
+  }
+  const includeUsage = chat.stream_options?.include_usage === true;
+  const frame = (index: number, delta: Record<string, unknown>, finish: string | null = null) =>
+    JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index, delta, logprobs: null, finish_reason: finish }], ...(includeUsage ? { usage: null } : {}) });
+  const queues = replies.map((reply, index) => [
+    frame(index, { role: 'assistant', content: '' }),
+    ...pieces[index].reasoning.map((r) => frame(index, reasoningFields(reply, r))),
+    ...pieces[index].content.map((c) => frame(index, { content: c })),
+    frame(index, {}, reply.finishReason ?? 'stop'),
+  ]);
+  startSse(res);
+  // Round robin, as a server batching the n sequences emits them.
+  for (let step = 0; queues.some((q) => step < q.length); step++) {
+    for (let index = 0; index < queues.length; index++) {
+      if (res.destroyed) return;
+      if (step < queues[index].length) writeSse(res, queues[index][step]);
+    }
+    const pause = replies[0].chunkDelayMs;
+    if (pause) await wait(pause);
+  }
+  if (includeUsage) writeSse(res, JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage }));
   writeSse(res, '[DONE]');
   res.end();
 }

@@ -46,6 +46,19 @@ export function toAnthropicMessages(messages: ChatMessage[]): { system?: string;
   return { ...(system ? { system } : {}), turns };
 }
 
+const EPHEMERAL = { type: 'ephemeral' as const };
+
+/**
+ * The prompt with one cache breakpoint at its end (cache_control on the last block of the last turn), so the whole
+ * prefix — system instructions, task, trajectory, code — is cached by the first request and read by the ones that
+ * repeat it (the cached prefix is tools, system, then messages up to the breakpoint). The turns before the last stay
+ * strings.
+ */
+export function withCacheBreakpoint(turns: Turn[]) {
+  const last = turns.length - 1;
+  return turns.map((t, i) => (i === last ? { role: t.role, content: [{ type: 'text' as const, text: t.content, cache_control: EPHEMERAL }] } : t));
+}
+
 export class AnthropicProvider implements Provider {
   readonly kind = 'anthropic' as const;
   readonly label: string;
@@ -107,10 +120,11 @@ export class AnthropicProvider implements Provider {
     const { system, turns } = toAnthropicMessages(messages);
     if (turns.length === 0) throw new ProviderError('config', 'nothing to send: the Anthropic API needs at least one user message besides the system prompt');
     const temperature = options.temperature ?? s.temperature;
+    const cached = options.cachePrefix === true ? withCacheBreakpoint(turns) : undefined;
     return {
       model: s.model,
       max_tokens: options.maxTokens ?? s.maxTokens ?? (s.thinking ? DEFAULT_MAX_TOKENS_THINKING : DEFAULT_MAX_TOKENS),
-      messages: turns,
+      messages: cached ?? turns,
       ...(system ? { system } : {}),
       // The API refuses a temperature other than 1 together with thinking.
       ...(temperature !== undefined && !s.thinking ? { temperature } : {}),
@@ -147,12 +161,23 @@ export class AnthropicProvider implements Provider {
       else if (block.type === 'thinking') thinking += block.thinking;
     }
     const usage = msg.usage;
+    // Present only when the cache was used (the API reports zeros otherwise).
+    const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v) : undefined);
+    const cacheRead = count(usage?.cache_read_input_tokens);
+    const cacheWrite = count(usage?.cache_creation_input_tokens);
     return {
       text,
       ...(thinking.trim() ? { thinking: thinking.trim() } : {}),
       model: msg.model || this.settings.model,
       ...(usage && typeof usage.input_tokens === 'number' && typeof usage.output_tokens === 'number'
-        ? { usage: { inputTokens: usage.input_tokens, outputTokens: usage.output_tokens } }
+        ? {
+            usage: {
+              inputTokens: usage.input_tokens,
+              outputTokens: usage.output_tokens,
+              ...(cacheRead !== undefined ? { cacheReadTokens: cacheRead } : {}),
+              ...(cacheWrite !== undefined ? { cacheWriteTokens: cacheWrite } : {}),
+            },
+          }
         : {}),
       ...(msg.stop_reason ? { finishReason: msg.stop_reason } : {}),
     };

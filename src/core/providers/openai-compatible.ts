@@ -17,7 +17,7 @@ import type { ChatMessage, Completion, Usage } from '../protocol';
 import { BadResponseError, httpFailure, midStreamFailure, timeoutFailure, transportFailure, unreachableFailure, type ErrorContext, type SettingNames } from './errors';
 import { guardedFetch, isRetryableStatus, raceAbort, withRetries, type RetryVerdict } from './http';
 import { splitThink, ThinkSplitter } from './think';
-import type { CompleteOptions, Provider, ProviderTuning } from './types';
+import type { ChoicesResult, CompleteChoicesOptions, CompleteOptions, Provider, ProviderTuning } from './types';
 
 export interface OpenAICompatibleSettings extends ProviderTuning {
   baseUrl: string;
@@ -40,13 +40,21 @@ export function isOpenAIItself(baseUrl: string): boolean {
 const PLACEHOLDER_KEY = 'EMPTY';
 
 // Only the fields we read are checked; servers add many more (logprobs, stop_reason, prompt_logprobs …).
-const UsageWire = z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }).nullish();
+const UsageWire = z
+  .object({
+    prompt_tokens: z.number(),
+    completion_tokens: z.number(),
+    // vLLM (with --enable-prompt-tokens-details) and OpenAI report the prompt tokens served from the prefix cache.
+    prompt_tokens_details: z.object({ cached_tokens: z.number().nullish() }).nullish(),
+  })
+  .nullish();
 const Reasoning = z.string().nullish();
 const CompletionWire = z.object({
   model: z.string().optional(),
   choices: z
     .array(
       z.object({
+        index: z.number().int().nonnegative().optional(),
         message: z.object({ content: z.string().nullish(), reasoning_content: Reasoning, reasoning: Reasoning }),
         finish_reason: z.string().nullish(),
       }),
@@ -59,6 +67,7 @@ const ChunkWire = z.object({
   choices: z
     .array(
       z.object({
+        index: z.number().int().nonnegative().optional(),
         delta: z.object({ content: z.string().nullish(), reasoning_content: Reasoning, reasoning: Reasoning }).nullish(),
         finish_reason: z.string().nullish(),
       }),
@@ -70,7 +79,13 @@ const ChunkWire = z.object({
 const ModelWire = z.object({ id: z.string().min(1) });
 
 function toUsage(u: z.infer<typeof UsageWire>): Usage | undefined {
-  return u ? { inputTokens: Math.round(u.prompt_tokens), outputTokens: Math.round(u.completion_tokens) } : undefined;
+  if (!u) return undefined;
+  const cached = u.prompt_tokens_details?.cached_tokens;
+  return {
+    inputTokens: Math.round(u.prompt_tokens),
+    outputTokens: Math.round(u.completion_tokens),
+    ...(typeof cached === 'number' && Number.isFinite(cached) && cached > 0 ? { cacheReadTokens: Math.round(cached) } : {}),
+  };
 }
 
 function parseWire<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
@@ -118,6 +133,100 @@ export class OpenAICompatibleProvider implements Provider {
     }
   }
 
+  /**
+   * `n` answers in one request (`n` in the body): the server reads the prompt once and samples n times. Streamed,
+   * each chunk names its choice by `index`. A server that ignores `n` answers with one choice; the result says so by
+   * holding fewer completions than asked.
+   */
+  async completeChoices(messages: ChatMessage[], n: number, options: CompleteChoicesOptions = {}): Promise<ChoicesResult> {
+    const { signal } = options;
+    const tries = { n: 0 };
+    try {
+      const stream = options.onToken !== undefined || this.settings.stream !== false;
+      const work = stream ? this.streamedChoices(messages, n, options, tries) : this.plainChoices(messages, n, options, tries);
+      return await raceAbort(work, signal);
+    } catch (err) {
+      throw this.mapError(err, signal, tries.n);
+    }
+  }
+
+  private async plainChoices(messages: ChatMessage[], n: number, options: CompleteChoicesOptions, tries: { n: number }): Promise<ChoicesResult> {
+    const body = { ...this.body(messages, options), n, stream: false as const };
+    const raw: unknown = await this.send(() => this.client.chat.completions.create(body, { signal: options.signal }), options.signal, tries);
+    const res = parseWire(CompletionWire, raw, 'chat completion');
+    const model = res.model || this.settings.model;
+    const completions = res.choices
+      .map((choice, i) => ({ index: choice.index ?? i, choice }))
+      .sort((a, b) => a.index - b.index)
+      .map(({ choice }) => {
+        const fromField = choice.message.reasoning_content ?? choice.message.reasoning ?? '';
+        const split = splitThink(choice.message.content ?? '');
+        const thinking = [fromField.trim(), split.thinking ?? ''].filter(Boolean).join('\n\n');
+        return { text: split.text, ...(thinking ? { thinking } : {}), model, ...(choice.finish_reason ? { finishReason: choice.finish_reason } : {}) };
+      });
+    const usage = toUsage(res.usage);
+    return { completions, ...(usage ? { usage } : {}) };
+  }
+
+  private async streamedChoices(messages: ChatMessage[], n: number, options: CompleteChoicesOptions, tries: { n: number }): Promise<ChoicesResult> {
+    const { signal, onToken } = options;
+    const body = { ...this.body(messages, options), n, stream: true as const, stream_options: { include_usage: true } };
+    const stream = await this.send(() => this.client.chat.completions.create(body, { signal }), signal, tries);
+    interface Acc {
+      splitter: ThinkSplitter;
+      reasoning: string;
+      finishReason?: string;
+    }
+    const accs = new Map<number, Acc>();
+    const accFor = (index: number): Acc => {
+      let acc = accs.get(index);
+      if (!acc) {
+        const emit = (delta: string, channel: 'text' | 'thinking') => {
+          if (!signal?.aborted) onToken?.(index, delta, channel);
+        };
+        acc = { splitter: new ThinkSplitter(emit), reasoning: '' };
+        accs.set(index, acc);
+      }
+      return acc;
+    };
+    let model = '';
+    let usage: Usage | undefined;
+    for await (const rawChunk of stream as AsyncIterable<unknown>) {
+      if (signal?.aborted) break;
+      const chunk = parseWire(ChunkWire, rawChunk, 'stream chunk');
+      model = chunk.model || model;
+      usage = toUsage(chunk.usage) ?? usage;
+      for (const choice of chunk.choices ?? []) {
+        const index = choice.index ?? 0;
+        if (index >= n) continue;
+        const acc = accFor(index);
+        const r = choice.delta?.reasoning_content ?? choice.delta?.reasoning;
+        if (r) {
+          acc.reasoning += r;
+          if (!signal?.aborted) onToken?.(index, r, 'thinking');
+        }
+        if (choice.delta?.content) acc.splitter.push(choice.delta.content);
+        if (choice.finish_reason) acc.finishReason = choice.finish_reason;
+      }
+    }
+    if (signal?.aborted) throw new DOMException('aborted', 'AbortError');
+    if (accs.size === 0) throw new BadResponseError('the stream ended without any choice');
+    const completions = [...accs.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([, acc]) => {
+        acc.splitter.end();
+        let text = acc.splitter.text;
+        let thinking = [acc.reasoning.trim(), acc.splitter.thinking.trim()].filter(Boolean).join('\n\n');
+        if (!thinking && text.includes('</think>')) {
+          const split = splitThink(text);
+          text = split.text;
+          thinking = split.thinking ?? '';
+        }
+        return { text, ...(thinking ? { thinking } : {}), model: model || this.settings.model, ...(acc.finishReason ? { finishReason: acc.finishReason } : {}) };
+      });
+    return { completions, ...(usage ? { usage } : {}) };
+  }
+
   async listModels(signal?: AbortSignal): Promise<string[]> {
     const tries = { n: 0 };
     try {
@@ -138,7 +247,7 @@ export class OpenAICompatibleProvider implements Provider {
     return withRetries(fn, classify, { maxRetries: this.settings.maxRetries, signal, onAttempt: (n) => (tries.n = n + 1) });
   }
 
-  private body(messages: ChatMessage[], options: CompleteOptions) {
+  private body(messages: ChatMessage[], options: Pick<CompleteOptions, 'maxTokens' | 'temperature'>) {
     const s = this.settings;
     const maxTokens = options.maxTokens ?? s.maxTokens;
     const temperature = options.temperature ?? s.temperature;

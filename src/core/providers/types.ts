@@ -8,6 +8,25 @@ export interface CompleteOptions {
   onToken?: (delta: string, channel: 'text' | 'thinking') => void;
   maxTokens?: number;
   temperature?: number;
+  /**
+   * The whole prompt is a stable prefix that other requests will repeat (N ideas for one state): Anthropic marks it
+   * with cache_control {type: 'ephemeral'}; providers without explicit caching ignore it (vLLM/SGLang cache prefixes
+   * on their own).
+   */
+  cachePrefix?: boolean;
+}
+
+/** Several answers to one prompt in one request (OpenAI-compatible `n`). */
+export interface CompleteChoicesOptions extends Omit<CompleteOptions, 'onToken'> {
+  /** Streaming callback per choice (0-based index). */
+  onToken?: (index: number, delta: string, channel: 'text' | 'thinking') => void;
+}
+
+export interface ChoicesResult {
+  /** In choice order; fewer than asked when the server ignored `n`. */
+  completions: Completion[];
+  /** The request's usage (prompt counted once for all choices), when the server reported it. */
+  usage?: Completion['usage'];
 }
 
 /**
@@ -42,6 +61,11 @@ export interface Provider {
    * where there is no such list (templates, the companion server). Fails with the same ProviderError mapping.
    */
   listModels?(signal?: AbortSignal): Promise<string[]>;
+  /**
+   * `n` answers to one prompt in one request (OpenAI-compatible servers: the prompt is processed once, vLLM and
+   * SGLang share its prefix). A server that ignores `n` answers with one choice: the result then has fewer.
+   */
+  completeChoices?(messages: ChatMessage[], n: number, options?: CompleteChoicesOptions): Promise<ChoicesResult>;
 }
 
 /** What went wrong, in words a user can act on; `setting` names the setting / env var / flag to fix. */
