@@ -486,7 +486,9 @@ export class HistoryStore {
   pendingIdea(): PendingIdea | null {
     // Only the newest applied edit can be pending: an older one without an outcome was superseded before any run.
     const applied = this.appliedList[this.appliedList.length - 1];
-    if (!applied || this.outcomeFor(applied.ideaId)) return null;
+    // An outcome recorded before the edit (the idea was verified first: core/verify.ts) leaves the next run to judge it.
+    const outcome = applied && this.outcomeFor(applied.ideaId);
+    if (!applied || (outcome && outcome.recordedAt >= applied.at)) return null;
     return { idea: this.ideasById.get(applied.ideaId), applied };
   }
 

@@ -10,6 +10,7 @@ import { registerIdeaFeatures, type IdeaFeatures } from './commands';
 import { registerRunWatching, type RunWatching } from './runs/index';
 import { RunRecorder } from './runs/service';
 import { registerAgentTools, type AgentTools } from './agentTools/index';
+import { stopAllVerifications } from './ideas/verify';
 
 /** What activate() returns: used by the extension-host tests (and by anyone who wants to script the extension). */
 export interface IdeatorApi {
@@ -60,5 +61,6 @@ export function activate(context: vscode.ExtensionContext): IdeatorApi {
 }
 
 export function deactivate(): void {
-  // Everything is disposed through context.subscriptions.
+  // Everything else is disposed through context.subscriptions; verifications still running are stopped here.
+  stopAllVerifications();
 }

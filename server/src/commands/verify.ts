@@ -15,7 +15,7 @@
  * Not done: `--server URL`. The reward API (POST /v1/rewards) runs a state's single code file against a server task
  * or its printed score; it cannot take a workspace (other source files, data folders), so verification runs here.
  */
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, extname, isAbsolute, join, normalize, relative, resolve } from 'node:path';
 import { parseIdea } from '../../../src/core/idea';
@@ -24,7 +24,7 @@ import { baselineNoise } from '../../../src/core/rewards';
 import { rankResults, verifyStatus, VerifyIdeasFileSchema, type VerifyEvent, type VerifyIdea, type VerifyResult, type VerifySummary } from '../../../src/core/verify';
 import type { Bind } from '../exec/bwrapArgs';
 import { sandboxHost, type SandboxHost } from '../exec/isolation';
-import { assertSafeRoot, createRunDir, removeRunDir } from '../exec/runDirs';
+import { assertSafeRoot, createRunDir, removeRunDir, sweepRunDirs } from '../exec/runDirs';
 import { DEFAULT_LIMITS, runInSandbox, type SandboxResult } from '../exec/sandbox';
 import { codeDiff, implementIdea } from '../implementer/index';
 import { failureReason, seedEnv } from '../rewards/runCode';
@@ -292,8 +292,12 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     io.stdin.resume();
   }
   const host: SandboxHost = sandboxHost();
-  const workRoot = mkdtempSync(join(tmpdir(), 'ideator-verify-'));
+  // One root for every verification on this machine: run folders are named after their process, so the folders
+  // (and tmpfs mounts) of a verification that was killed are removed by the next one.
+  const workRoot = join(tmpdir(), 'ideator-verify');
   assertSafeRoot(workRoot);
+  mkdirSync(workRoot, { recursive: true, mode: 0o700 });
+  await sweepRunDirs(workRoot);
   try {
     return await verify();
   } finally {
@@ -305,7 +309,6 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
       io.stdin.off('error', onStdinEnd);
       (io.stdin as NodeJS.ReadStream).pause?.();
     }
-    rmSync(workRoot, { recursive: true, force: true });
   }
 
   async function verify(): Promise<number> {
