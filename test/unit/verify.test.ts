@@ -1,0 +1,182 @@
+/**
+ * Verify (#16), the pure parts: the ideas file and the JSON-line schema (core/verify.ts), the status against the
+ * baseline's noise, the ranking, the outcomes recorded in the run history (and that applying a verified idea still
+ * lets its next run judge it), the launcher's arguments and the workspace plan (what is copied, what is bound).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { HistoryStore } from '../../src/core/history';
+import { ideaTypeSuccessRates } from '../../src/core/historyRows';
+import { recordCompletedRun } from '../../src/core/outcome';
+import type { IdeaRecord, Run } from '../../src/core/protocol';
+import { baselineNoise } from '../../src/core/rewards';
+import { parseVerifyLine, rankResults, recordVerifiedOutcomes, verifiedOutcome, VerifyIdeasFileSchema, verifyStatus, type VerifySummary } from '../../src/core/verify';
+import { verifyArgs, verifyCli } from '../../src/extension/ideas/verify';
+import { planWorkspace } from '../../server/src/commands/verify';
+
+test('ideas file: raw strings, parsed ideas and code; ids filled in order, duplicates and empty ideas refused', () => {
+  const parsed = { ok: true, analysis: 'a', action: 'Use more trees', rationale: 'r', codeBlocks: [], errors: [] };
+  const ideas = VerifyIdeasFileSchema.parse(['ANALYSIS: x', { parsed }, { id: 'mine', code: 'print(1)\n', title: 'T' }]);
+  assert.deepEqual(
+    ideas.map((i) => i.id),
+    ['idea-1', 'idea-2', 'mine'],
+  );
+  assert.equal(ideas[0].raw, 'ANALYSIS: x');
+  assert.deepEqual(VerifyIdeasFileSchema.parse({ ideas: [{ code: 'x' }] }), [{ id: 'idea-1', code: 'x' }]);
+  assert.equal(VerifyIdeasFileSchema.safeParse([]).success, false);
+  assert.equal(VerifyIdeasFileSchema.safeParse([{ title: 'no code' }]).success, false);
+  assert.equal(VerifyIdeasFileSchema.safeParse([{ id: 'a', code: 'x' }, { id: 'a', code: 'y' }]).success, false);
+  assert.equal(VerifyIdeasFileSchema.safeParse([{ id: '../etc', code: 'x' }]).success, false, 'an id is a plain name');
+});
+
+test('JSON lines: every event shape is validated; a wrong one is named', () => {
+  const progress = { type: 'progress', phase: 'baseline', event: 'finished', seed: 0, score: 0.8, seconds: 1.2, message: 'baseline run 1/3 finished', done: 1, total: 6 };
+  const ok = parseVerifyLine(JSON.stringify(progress));
+  assert.ok(ok.ok && ok.event.type === 'progress' && ok.event.seed === 0);
+  const result = { type: 'result', idea: 'a', title: 'A', status: 'within_noise', score: 0.81, delta: 0.01, noise: 0.02, seconds: 3, diff: '', via: 'code', outputTail: '' };
+  assert.ok(parseVerifyLine(JSON.stringify(result)).ok);
+  const bad = parseVerifyLine(JSON.stringify({ ...result, status: 'won' }));
+  assert.ok(!bad.ok && /status/.test(bad.error), JSON.stringify(bad));
+  const notJson = parseVerifyLine('Traceback (most recent call last):');
+  assert.ok(!notJson.ok && /not JSON/.test(notJson.error));
+  assert.ok(!parseVerifyLine(JSON.stringify({ type: 'other' })).ok);
+});
+
+test('verifyStatus: a gain inside the noise is within_noise, not a win; beyond it improved; a loss beyond it worse', () => {
+  const b = baselineNoise([0.79, 0.8, 0.81]); // mean 0.8, std 0.01, threshold 0.01·√(4/3) ≈ 0.01155
+  assert.deepEqual(verifyStatus(0.81, b, 'higher').status, 'within_noise');
+  assert.equal(verifyStatus(0.79, b, 'higher').status, 'within_noise');
+  assert.equal(verifyStatus(0.82, b, 'higher').status, 'improved');
+  assert.equal(verifyStatus(0.78, b, 'higher').status, 'worse');
+  assert.ok(Math.abs(verifyStatus(0.82, b, 'higher').delta! - 0.02) < 1e-12);
+  // Lower is better: the same numbers read the other way.
+  assert.equal(verifyStatus(0.78, b, 'lower').status, 'improved');
+  assert.equal(verifyStatus(0.82, b, 'lower').status, 'worse');
+  // One baseline run: no noise estimate, any gain is a win, a tie is within the noise.
+  const one = baselineNoise([0.8]);
+  assert.equal(verifyStatus(0.8001, one, 'higher').status, 'improved');
+  assert.equal(verifyStatus(0.8, one, 'higher').status, 'within_noise');
+  // No baseline score: a score is an improvement, delta unknown.
+  assert.deepEqual(verifyStatus(0.5, baselineNoise([null, null]), 'higher'), { status: 'improved', delta: null });
+});
+
+test('rankResults: measured scores best first in the metric direction, then timed out, then failed', () => {
+  const rs = [
+    { idea: 'crash', status: 'failed' as const, score: null },
+    { idea: 'slow', status: 'timed_out' as const, score: null },
+    { idea: 'noise', status: 'within_noise' as const, score: 0.81 },
+    { idea: 'best', status: 'improved' as const, score: 0.9 },
+    { idea: 'bad', status: 'worse' as const, score: 0.7 },
+  ];
+  assert.deepEqual(rankResults(rs, 'higher'), ['best', 'noise', 'bad', 'slow', 'crash']);
+  assert.deepEqual(rankResults(rs, 'lower'), ['bad', 'noise', 'best', 'slow', 'crash']);
+  assert.deepEqual(rankResults([], 'higher'), []);
+});
+
+const summary: Pick<VerifySummary, 'baseline' | 'direction' | 'cancelled'> = { baseline: baselineNoise([0.25, 0.5, 0.75]), direction: 'higher', cancelled: false };
+const ideaRecord = (id: string, action: string): IdeaRecord => ({
+  id,
+  createdAt: '2026-12-06T10:00:00.000Z',
+  raw: `ANALYSIS: a\nACTION: ${action}\nRATIONALE: r`,
+  parsed: { ok: true, analysis: 'a', action, rationale: 'r', codeBlocks: [], errors: [] },
+  type: 'Hyperparameter Tuning',
+});
+
+test('verifiedOutcome: the outcome an applied idea would get; within the noise is not_improved, reward 0', () => {
+  const now = () => new Date('2026-12-06T11:00:00Z');
+  assert.deepEqual(verifiedOutcome({ status: 'improved', score: 0.9 }, 'i1', summary, now), {
+    ideaId: 'i1', runId: 'verify:i1', before: 0.5, after: 0.9, direction: 'higher', status: 'improved', reward: 1, recordedAt: '2026-12-06T11:00:00.000Z',
+  });
+  assert.equal(verifiedOutcome({ status: 'within_noise', score: 0.81 }, 'i', summary).status, 'not_improved');
+  assert.equal(verifiedOutcome({ status: 'within_noise', score: 0.81 }, 'i', summary).reward, 0);
+  assert.equal(verifiedOutcome({ status: 'worse', score: 0.5 }, 'i', summary).status, 'not_improved');
+  assert.equal(verifiedOutcome({ status: 'failed', score: null }, 'i', summary).status, 'exec_failed');
+  assert.equal(verifiedOutcome({ status: 'timed_out', score: null }, 'i', summary).status, 'timeout');
+});
+
+test('recordVerifiedOutcomes: the history learns the idea types; applying a verified idea still lets its next run judge it', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-history-'));
+  try {
+    const store = HistoryStore.open(dir);
+    const a = ideaRecord('a', 'Raise the learning rate');
+    const b = ideaRecord('b', 'Lower the learning rate');
+    store.appendIdea(a);
+    const results = [
+      { idea: 'a', status: 'improved' as const, score: 0.9 },
+      { idea: 'b', status: 'within_noise' as const, score: 0.81 },
+      { idea: 'c', status: 'failed' as const, score: null },
+    ];
+    const recorded = recordVerifiedOutcomes(store, results, summary, new Map([['a', a], ['b', b]]), () => new Date('2026-12-06T11:00:00Z'));
+    assert.equal(recorded.length, 2, 'c has no record: skipped');
+    assert.ok(store.idea('b'), 'a record the history lacked is appended');
+    assert.equal(store.outcomeFor('a')?.status, 'improved');
+    const rates = ideaTypeSuccessRates(store.ideas(), store.outcomes());
+    const hp = rates.find((r) => r.type === 'Hyperparameter Tuning');
+    assert.ok(hp, JSON.stringify(rates));
+    assert.deepEqual({ judged: hp.judged, improved: hp.improved, rate: hp.rate }, { judged: 2, improved: 1, rate: 0.5 });
+
+    // The user applies 'a' after verifying it: the next run judges it again, and its outcome replaces the verified one.
+    store.appendApplied({ ideaId: 'a', at: '2026-12-06T12:00:00.000Z' });
+    assert.equal(store.pendingIdea()?.applied.ideaId, 'a');
+    const run: Run = {
+      id: 'r1', source: 'terminal', startedAt: '2026-12-06T12:01:00.000Z', endedAt: '2026-12-06T12:02:00.000Z', exitCode: 0, metrics: [],
+      primary: { name: 'val_acc', value: 0.7, direction: 'higher' }, outputHead: '', outputTail: '', outputBytes: 0,
+    };
+    const judged = recordCompletedRun(store, run, () => new Date('2026-12-06T12:02:00Z'));
+    assert.equal(judged.outcome?.ideaId, 'a');
+    assert.equal(store.outcomeFor('a')?.runId, 'r1');
+    assert.equal(store.pendingIdea(), null);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('launcher: the bundled CLI and the verify arguments', () => {
+  const cli = verifyCli('/ext', '/usr/bin/electron', '30.0.0');
+  assert.deepEqual(cli, { command: '/usr/bin/electron', args: ['/ext/dist/cli.js'], env: { ELECTRON_RUN_AS_NODE: '1' } });
+  assert.deepEqual(verifyCli('/ext', '/usr/bin/node', undefined).env, {});
+  const args = verifyArgs({ workspace: '/w', command: 'python train.py', ideas: [], slots: 2, budgetMinutes: 5, baselineSeeds: 3, metric: 'val_acc', direction: 'higher', implementer: { kind: 'openai', model: 'm' } }, '/tmp/i.json');
+  assert.deepEqual(args.slice(0, 3), ['verify', '--json', '--watch-stdin']);
+  const flag = (f: string) => args[args.indexOf(f) + 1];
+  assert.equal(flag('--workspace'), '/w');
+  assert.equal(flag('--ideas'), '/tmp/i.json');
+  assert.equal(flag('--slots'), '2');
+  assert.equal(flag('--budget-min'), '5');
+  assert.equal(flag('--baseline-seeds'), '3');
+  assert.equal(flag('--metric'), 'val_acc');
+  assert.deepEqual(JSON.parse(flag('--implementer')), { kind: 'openai', model: 'm' });
+  assert.ok(!args.includes('--main'));
+});
+
+test('planWorkspace: small sources copied, data folders and large files bound whole, tooling skipped', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-plan-'));
+  try {
+    const write = (rel: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, rel), text);
+    };
+    write('train.py', 'print(1)\n');
+    write('config.yaml', 'lr: 0.1\n');
+    write('pkg/model.py', 'x = 1\n');
+    write('pkg/weights.bin', 'b'.repeat(10));
+    write('data/train.csv', 'a,b\n1,2\n');
+    write('data/nested/more.csv', 'a\n');
+    write('big.json', 'x'.repeat(3000));
+    write('.git/config', '[core]\n');
+    write('.venv/bin/python', '');
+    write('__pycache__/m.pyc', '');
+    fs.symlinkSync(path.join(root, 'data'), path.join(root, 'data-link'));
+    const plan = planWorkspace(root, 2048);
+    assert.deepEqual(plan.copies.sort(), ['config.yaml', 'pkg/model.py', 'train.py']);
+    const binds = Object.fromEntries(plan.binds.map((b) => [b.rel, b]));
+    assert.deepEqual(Object.keys(binds).sort(), ['big.json', 'data', 'data-link', 'pkg/weights.bin']);
+    assert.equal(binds.data.dir, true, 'a folder without source is bound whole');
+    assert.equal(binds['data-link'].host, fs.realpathSync(path.join(root, 'data')), 'a link is bound at its target');
+    assert.equal(binds['big.json'].dir, false, 'a config file over the cap is bound, not copied');
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
