@@ -136,6 +136,14 @@ function mutate(code: string, rand: () => number): string {
   return lines.join('\n');
 }
 
+/**
+ * The log of another run of edited code: every decimal value moved a little (same digits after the point), integer
+ * chatter (counts, iterations, sizes) unchanged: what two runs of a slightly different script print.
+ */
+function rerun(log: string, rand: () => number): string {
+  return log.replace(/(\d+)\.(\d+)/g, (m, _a, frac: string) => (Number(m) * (1 + (rand() - 0.5) * 0.04)).toFixed(frac.length));
+}
+
 const heredoc = (path: string, code: string) => `cat > ${path} << 'EOF'\n${code}\nEOF`;
 
 /** An agent (CodeAct) trajectory of about `n` steps built from the real logs and scripts. */
@@ -155,7 +163,7 @@ export function agentTrajectory(seed: number, n = 12 + (seed % 29)): Step[] {
     if (r < 0.35) {
       score += (rand() - 0.4) * 0.02;
       const spam = pair.log.startsWith('lightgbm') && rand() < 0.5 ? Array.from({ length: 20 + Math.floor(rand() * 60) }, () => LGBM_SPAM).join('\n') + '\n' : '';
-      steps.push({ kind: 'execute', action: 'python solution.py', observation: spam + log, exitCode: 0, score });
+      steps.push({ kind: 'execute', action: 'python solution.py', observation: spam + rerun(log, rand), exitCode: 0, score });
     } else if (r < 0.7) {
       code = mutate(code, rand);
       steps.push({ kind: 'execute', action: heredoc('solution.py', code), observation: '', exitCode: 0 });
@@ -174,7 +182,7 @@ export function agentTrajectory(seed: number, n = 12 + (seed % 29)): Step[] {
     }
   }
   // The last run: the final code's output.
-  steps.push({ kind: 'execute', action: 'python solution.py', observation: log, exitCode: 0, score });
+  steps.push({ kind: 'execute', action: 'python solution.py', observation: rerun(log, rand), exitCode: 0, score });
   return steps;
 }
 
@@ -195,7 +203,7 @@ export function editorTrajectory(seed: number, runs = 6 + (seed % 15)): Step[] {
     }
     const fails = rand() < 0.15;
     score += (rand() - 0.4) * 0.02;
-    steps.push({ kind: 'execute', action: 'python train.py', observation: keepEnd(fails ? TRACEBACKS[Math.floor(rand() * TRACEBACKS.length)] : log), exitCode: fails ? 1 : 0, score: fails ? null : score });
+    steps.push({ kind: 'execute', action: 'python train.py', observation: keepEnd(fails ? TRACEBACKS[Math.floor(rand() * TRACEBACKS.length)] : rerun(log, rand)), exitCode: fails ? 1 : 0, score: fails ? null : score });
   }
   return steps;
 }

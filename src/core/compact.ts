@@ -275,6 +275,36 @@ export function compactOutput(text: string, stats: CompactStats = newStats()): s
   return text;
 }
 
+/** Lines of 12+ characters, never error lines nor markers: what an earlier step's output can stand in for. */
+function referable(line: string): boolean {
+  return line.trim().length >= 12 && !ERROR_LINE_RE.test(line) && !line.startsWith('[… ');
+}
+
+/**
+ * Runs of 3+ lines that an earlier step printed verbatim and still shows (`earlier`: line -> the latest such step,
+ * 1-based) become "[… N lines as printed in step K …]". Then this output's visible lines are added to `earlier`.
+ */
+function dedupAgainstEarlier(text: string, step: number, earlier: Map<string, number>, stats: CompactStats): string {
+  const lines = text.split('\n');
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; ) {
+    const k = referable(lines[i]) ? earlier.get(lines[i]) : undefined;
+    if (k === undefined) {
+      out.push(lines[i++]);
+      continue;
+    }
+    let j = i + 1;
+    while (j < lines.length && referable(lines[j]) && earlier.get(lines[j]) === k) j++;
+    if (j - i >= 3) {
+      out.push(`[… ${j - i} lines as printed in step ${k} …]`);
+      stats.linesCollapsed += j - i - 1;
+    } else for (let x = i; x < j; x++) out.push(lines[x]);
+    i = j;
+  }
+  for (const l of out) if (referable(l)) earlier.set(l, step);
+  return out.join('\n');
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Code versions
 // ---------------------------------------------------------------------------------------------------------------
@@ -334,8 +364,10 @@ function addStats(a: CompactStats, b: CompactStats): void {
 }
 
 /** The steps in compact form (see the module comment). Pure: the input is not changed. */
-export function compactSteps(steps: readonly Step[]): { steps: Step[]; stats: CompactStats } {
+export function compactSteps(steps: readonly Step[], opts: { crossStep?: boolean } = {}): { steps: Step[]; stats: CompactStats } {
+  const crossStep = opts.crossStep ?? true;
   const stats = newStats();
+  const earlier = new Map<string, number>();
   // Versions of each written file, in order.
   const writes = steps.map((s, i) => fileWrites(s.action ?? '', i));
   const versions = new Map<string, FileWrite[]>();
@@ -359,10 +391,22 @@ export function compactSteps(steps: readonly Step[]): { steps: Step[]; stats: Co
       stats.codeVersionsSuperseded++;
     }
     const kind = step.kind ?? 'execute';
-    const observation = kind === 'seek_help' || kind === 'edit' ? step.observation ?? '' : compactOutput(step.observation ?? '', stats);
+    let observation = kind === 'seek_help' || kind === 'edit' ? step.observation ?? '' : compactOutput(step.observation ?? '', stats);
+    if (crossStep && kind !== 'seek_help' && kind !== 'edit' && observation) observation = dedupAgainstEarlier(cleanOutput(observation), i + 1, earlier, stats);
     if (action === step.action && observation === step.observation) return step;
     return { ...step, action, observation };
   });
+  if (crossStep && stats.linesCollapsed > 0) {
+    // A line's values can depend on the lines around it (a report's header, an epoch context): the whole text is
+    // checked, and the steps are compacted without the cross-step references when anything would be lost.
+    const full = steps.map((s) => s.observation ?? '').join('\n');
+    const compact = out.map((s) => s.observation ?? '').join('\n');
+    if (!keepsValues(metricValues(cleanOutput(full)), cleanOutput(compact))) {
+      const again = compactSteps(steps, { crossStep: false });
+      again.stats.fallbacks++;
+      return again;
+    }
+  }
   return { steps: out, stats };
 }
 

@@ -3,7 +3,7 @@
  * stderr, prints the parsed idea as JSON on stdout. Ctrl+C cancels the request (exit 130).
  */
 import { parseIdea } from '../../../src/core/idea';
-import { buildIdeatorMessages } from '../../../src/core/prompts';
+import { buildIdeatorPrompt, parsePriceFlag, priceFor, promptCost, promptCostLine, usageLine, type ModelPrice } from '../../../src/core/promptCost';
 import { ProviderKindSchema } from '../../../src/core/protocol';
 import { createProvider, describeProviderError, ProviderConfigSchema } from '../../../src/core/providers/index';
 import { looksLikeSpec, parseProviderSpec } from '../../../src/core/providers/spec';
@@ -13,10 +13,12 @@ import { readStateArgs, stateOptions } from './stateArgs';
 
 const HELP = `usage: ideator ask --state STATE.json [--provider KIND[:MODEL][@URL]]  (KIND: anthropic|openai|server|template-null|template-vague)
                    [--base-url URL] [--model MODEL] [--thinking | --no-thinking] [--timeout-ms N]
-                   [--budget TOKENS] [--prompts OVERRIDE_DIR] [--quiet]
+                   [--trajectory full|compact] [--budget TOKENS] [--prompts OVERRIDE_DIR] [--price IN:OUT[:CACHED]] [--quiet]
 --provider defaults to template-vague (no model: the paper's VAGUE ablation), with a note on stderr.
 Keys come from the environment only: ANTHROPIC_API_KEY, OPENAI_API_KEY, IDEATOR_SERVER_TOKEN.
-Prints {ok, analysis, action, rationale, codeBlocks, errors, thinking?, raw, model, usage, query} on stdout.`;
+--trajectory compact (default) or full: see 'ideator prompt --help'. Before asking, stderr says the prompt's tokens,
+cacheable tokens and price; after, the usage the provider reported (--price: dollars per million tokens).
+Prints {ok, analysis, action, rationale, codeBlocks, errors, thinking?, raw, model, usage, query, cost} on stdout.`;
 
 const FLAGS = {
   ...stateOptions,
@@ -28,6 +30,7 @@ const FLAGS = {
   'timeout-ms': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   json: { type: 'boolean' },
+  price: { type: 'string' },
 } as const;
 
 export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, io) => {
@@ -66,8 +69,17 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     if (flag === '--timeout-ms') throw new UsageError(`--timeout-ms must be a whole number of milliseconds (1 to 3600000), got '${values['timeout-ms']}'`);
     throw new UsageError(`invalid ${flag ?? issue.path.join('.')}: ${issue.message}`);
   }
-  const { state, budgetTokens, overrideDir } = await readStateArgs(values, io);
-  const { messages, query } = buildIdeatorMessages(state, { budgetTokens, overrideDir });
+  let override: ModelPrice | undefined;
+  try {
+    override = values.price !== undefined ? parsePriceFlag(values.price) : undefined;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { state, budgetTokens, overrideDir, trajectoryMode } = await readStateArgs(values, io);
+  const prompt = buildIdeatorPrompt(state, { budgetTokens, overrideDir, trajectoryMode });
+  const { messages, query } = prompt;
+  const price = priceFor(configResult.data.kind, configResult.data.model, configResult.data.baseUrl, override);
+  const cost = promptCost(prompt, price);
 
   let provider;
   try {
@@ -81,13 +93,14 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
-  if (!values.quiet) log(io, `asking ${provider.label} …`);
+  if (!values.quiet) log(io, `asking ${provider.label} (${trajectoryMode} trajectory, ${promptCostLine(cost)}) …`);
   try {
     const completion = await provider.complete(messages, {
       signal: controller.signal,
       onToken: values.quiet ? undefined : (delta) => io.stderr.write(delta),
     });
     if (!values.quiet) io.stderr.write('\n');
+    if (!values.quiet && completion.usage) log(io, `reported usage: ${usageLine(completion.usage, price, configResult.data.kind)}`);
     const idea = parseIdea(completion.text);
     printJson(io, {
       ...idea,
@@ -96,6 +109,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
       model: completion.model,
       usage: completion.usage,
       query,
+      cost,
     });
     return 0;
   } catch (err) {
