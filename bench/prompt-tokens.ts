@@ -240,7 +240,7 @@ export async function run(): Promise<void> {
       const c = compactSteps(steps);
       const full = renderTrajectory(steps, { budgetTokens: 1e9 });
       const compact = renderTrajectory(c.steps, { budgetTokens: 1e9 });
-      const l = lostInvariants(steps, full.text, compact.text);
+      const l = lostInvariants(steps, c.steps);
       lost += l.values.length + l.errors.length + l.finalCode.length;
       fullTok += full.tokens;
       compactTok += compact.tokens;

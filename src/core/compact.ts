@@ -28,7 +28,7 @@ import { createTwoFilesPatch } from 'diff';
 import { z } from 'zod';
 import type { Step } from './protocol';
 import { extractScores } from './scores';
-import { cleanOutput } from './trajectory';
+import { cleanOutput, renderTrajectory } from './trajectory';
 
 export const TrajectoryModeSchema = z.enum(['full', 'compact']);
 export type TrajectoryMode = z.infer<typeof TrajectoryModeSchema>;
@@ -208,24 +208,36 @@ function compactLines(raw: string[], rewriteProgress: boolean, stats: CompactSta
     i = j;
   }
 
-  // 3. A value-free line printed 3+ times (not in a row): its first occurrence stays, with a count.
+  // 3. A value-free line printed 3+ times in all (not only in a row): its first occurrence stays, with a count.
   const counts = new Map<string, number>();
-  for (const l of pass2) if (!l.keep && l.text.trim().length >= 12) counts.set(l.text, (counts.get(l.text) ?? 0) + 1);
+  for (const l of lines) if (!l.keep && l.text.trim().length >= 12) counts.set(l.text, (counts.get(l.text) ?? 0) + 1);
   const seen = new Set<string>();
   const out: string[] = [];
-  for (const l of pass2) {
-    const c = counts.get(l.text) ?? 0;
-    if (!l.keep && c >= 3) {
-      if (seen.has(l.text)) {
-        stats.linesCollapsed++;
-        continue;
-      }
-      seen.add(l.text);
-      out.push(l.text, `[… printed ${c - 1} more times below, omitted …]`);
-      stats.linesCollapsed--; // the marker line
+  const REPEATED = /^\[… repeated (\d+) more times …\]$/;
+  for (let i = 0; i < pass2.length; i++) {
+    const l = pass2[i];
+    const c = l.keep ? 0 : counts.get(l.text) ?? 0;
+    if (c < 3) {
+      out.push(l.text);
       continue;
     }
+    const run = REPEATED.exec(pass2[i + 1]?.text ?? '');
+    if (seen.has(l.text)) {
+      stats.linesCollapsed += run ? 2 : 1;
+      if (run) i++;
+      continue;
+    }
+    seen.add(l.text);
     out.push(l.text);
+    let here = 1;
+    if (run) {
+      out.push(pass2[++i].text);
+      here += Number(run[1]);
+    }
+    if (c - here > 0) {
+      out.push(`[… printed ${c - here} more times below, omitted …]`);
+      stats.linesCollapsed--;
+    }
   }
   return out;
 }
@@ -423,10 +435,16 @@ export interface LostInvariants {
   finalCode: string[];
 }
 
-/** What `compactText` lost of `fullText` (both renderings of `steps`, without a budget cut). */
-export function lostInvariants(steps: readonly Step[], fullText: string, compactText: string): LostInvariants {
-  const after = metricValues(compactText);
-  const values = [...metricValues(fullText)].filter((k) => !after.has(k)).map((k) => k.replace('\u0000', '='));
+/**
+ * What the compact steps lost of the steps: metric values the extractor reads in the outputs (the code in actions is
+ * not output: an assignment there is no score), error lines and final file versions in the rendered text.
+ */
+export function lostInvariants(steps: readonly Step[], compacted: readonly Step[]): LostInvariants {
+  const outputs = (ss: readonly Step[]) => cleanOutput(ss.map((s) => s.observation ?? '').join('\n'));
+  const after = metricValues(outputs(compacted));
+  const values = [...metricValues(outputs(steps))].filter((k) => !after.has(k)).map((k) => k.replace('\u0000', '='));
+  const fullText = renderTrajectory(steps as Step[], { budgetTokens: 1e9 }).text;
+  const compactText = renderTrajectory(compacted as Step[], { budgetTokens: 1e9 }).text;
   const compactLineSet = new Set(compactText.split('\n').map((l) => l.trim()));
   const errors = [...new Set(errorLines(fullText))].filter((l) => !compactLineSet.has(l));
   const finals = new Map<string, string>();

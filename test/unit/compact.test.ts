@@ -1,0 +1,209 @@
+import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { agentTrajectory, editorTrajectory } from '../../bench/prompt-tokens';
+import { syntheticTrajectory } from '../../bench/trajectory';
+import { compactOutput, compactSteps, lostInvariants, parseTrajectoryMode } from '../../src/core/compact';
+import { prng } from '../../src/core/prng';
+import { buildIdeatorPrompt, cacheablePrefixTokens, parsePriceFlag, priceFor, promptCost, promptCostLine, usageDollars, usageLine } from '../../src/core/promptCost';
+import { buildIdeatorMessages } from '../../src/core/prompts';
+import type { Step } from '../../src/core/protocol';
+import { renderTrajectory } from '../../src/core/trajectory';
+
+const LOGS = join(__dirname, '..', 'fixtures', 'logs');
+const realLogs = readdirSync(LOGS)
+  .filter((f) => f.endsWith('.log'))
+  .map((f) => ({ name: f, text: readFileSync(join(LOGS, f), 'utf8') }));
+
+function assertNothingLost(steps: Step[], label: string): { full: number; compact: number } {
+  const c = compactSteps(steps);
+  const full = renderTrajectory(steps, { budgetTokens: 1e9 });
+  const compact = renderTrajectory(c.steps, { budgetTokens: 1e9 });
+  const lost = lostInvariants(steps, c.steps);
+  assert.deepEqual(lost, { values: [], errors: [], finalCode: [] }, `${label}: compact lost ${JSON.stringify(lost).slice(0, 400)}`);
+  assert.ok(compact.tokens <= full.tokens, `${label}: compact (${compact.tokens}) is longer than full (${full.tokens})`);
+  return { full: full.tokens, compact: compact.tokens };
+}
+
+// --- random outputs made to break it: progress bars with and without values, repeats, tracebacks, metric lines -----
+
+const pick = <T>(rand: () => number, a: readonly T[]): T => a[Math.floor(rand() * a.length)];
+
+function hostileOutput(rand: () => number): string {
+  const out: string[] = [];
+  const n = 5 + Math.floor(rand() * 120);
+  const num = () => (rand() < 0.2 ? String(Math.floor(rand() * 1000)) : (rand() * 2).toFixed(1 + Math.floor(rand() * 6)));
+  for (let i = 0; i < n; i++) {
+    const r = rand();
+    if (r < 0.15) out.push(`${i}/${n} [${'='.repeat(i % 30)}>${'.'.repeat(29 - (i % 30))}] - ETA: ${n - i}s - loss: ${num()} - ${pick(rand, ['accuracy', 'auc', 'val_loss'])}: ${num()}`);
+    else if (r < 0.25) out.push(`train: ${Math.floor((i / n) * 100)}%|${'█'.repeat(i % 20)}| ${i}/${n} [00:0${i % 10}<00:12, ${num()}it/s${rand() < 0.5 ? `, loss=${num()}` : ''}]`);
+    else if (r < 0.35) out.push(pick(rand, ['[LightGBM] [Warning] No further splits with positive gain, best gain: -inf', 'UserWarning: X does not have valid feature names', 'Requirement already satisfied: numpy in /usr/lib/python3/dist-packages (2.1.0)']));
+    else if (r < 0.45) out.push(`[${i * 10}]\tvalid_0's auc: ${num()}\tvalid_0's binary_logloss: ${num()}`);
+    else if (r < 0.5) out.push(`Epoch ${i}/${n}`, `${n}/${n} [==============================] - 3s 12ms/step - loss: ${num()} - val_accuracy: ${num()}`);
+    else if (r < 0.55) {
+      out.push('Traceback (most recent call last):', '  File "/workspace/solution.py", line 12, in <module>', '    main()');
+      for (let k = 0; k < Math.floor(rand() * 6); k++) out.push(`  File "/opt/venv/lib/python3.11/site-packages/lib${k}/core.py", line ${100 + k}, in f${k}`, `    return g${k}(x)`);
+      out.push(`${pick(rand, ['ValueError', 'KeyError', 'RuntimeError', 'torch.OutOfMemoryError'])}: ${pick(rand, ['Input X contains NaN.', "'target'", 'CUDA out of memory. Tried to allocate 2.00 GiB'])}`);
+    } else if (r < 0.6) out.push(pick(rand, ['error: could not open file', 'FAILED tests/test_x.py::test_a', 'Killed', 'fatal: not a git repository']));
+    else if (r < 0.7) out.push(`${pick(rand, ['accuracy', 'rmse', 'cv auc', 'f1'])}: ${num()}`);
+    else if (r < 0.8) out.push(`${pick(rand, ['Loading data', 'Fitting fold', 'Saving submission', 'Building features'])} ${i % 5}`);
+    else if (r < 0.9) out.push(`{'loss': ${num()}, 'learning_rate': ${(rand() * 1e-4).toExponential(2)}, 'epoch': ${num()}}`);
+    else out.push(`           ${i % 3}       ${num()}      ${num()}      ${num()}       ${Math.floor(rand() * 200)}`);
+    if (rand() < 0.1) out.push(out[out.length - 1]);
+  }
+  return out.join(rand() < 0.2 ? '\r\n' : '\n');
+}
+
+function hostileTrajectory(seed: number): Step[] {
+  const rand = prng(seed);
+  const steps: Step[] = [];
+  let code = Array.from({ length: 10 + Math.floor(rand() * 40) }, (_, i) => `x${i} = ${i} * ${Math.floor(rand() * 9)}`).join('\n');
+  const len = 1 + Math.floor(rand() * 25);
+  for (let i = 0; i < len; i++) {
+    const r = rand();
+    if (r < 0.3) {
+      const lines = code.split('\n');
+      lines[Math.floor(rand() * lines.length)] = `y = ${rand().toFixed(4)}`;
+      if (rand() < 0.3) lines.push(`print("v${i}")`);
+      code = lines.join('\n');
+      steps.push({ kind: 'execute', action: rand() < 0.8 ? `cat > train.py << 'EOF'\n${code}\nEOF` : `%%writefile train.py\n${code}`, observation: '' });
+    } else if (r < 0.9) {
+      steps.push({ kind: 'execute', action: 'python train.py', observation: hostileOutput(rand), exitCode: rand() < 0.3 ? 1 : 0, score: rand() < 0.5 ? rand() : null });
+    } else steps.push({ kind: 'seek_help', action: '<seek_help>help</seek_help>', observation: 'ACTION:\nlower the learning rate to 0.01' });
+  }
+  return steps;
+}
+
+test('property: 300 seeded random trajectories (progress, repeats, tracebacks, metric lines, code versions): nothing lost', () => {
+  for (let seed = 1; seed <= 300; seed++) assertNothingLost(hostileTrajectory(seed), `hostile seed ${seed}`);
+});
+
+test('property: every real fixture log, raw and as one step, loses no metric value or error line', () => {
+  for (const log of realLogs) {
+    assertNothingLost([{ kind: 'execute', action: 'python train.py', observation: log.text, exitCode: 0 }], log.name);
+    // Twice in a row with different values, and once with each line repeated (duplicated output).
+    const rerun = log.text.replace(/(\d+)\.(\d+)/g, (m, _a, f: string) => (Number(m) * 1.01).toFixed(f.length));
+    assertNothingLost(
+      [
+        { kind: 'execute', action: 'python train.py', observation: log.text, exitCode: 0 },
+        { kind: 'execute', action: 'python train.py', observation: rerun, exitCode: 0 },
+        { kind: 'execute', action: 'python train.py', observation: log.text.split('\n').flatMap((l) => [l, l]).join('\n'), exitCode: 0 },
+      ],
+      `${log.name} ×3`,
+    );
+  }
+});
+
+test('property: realistic agent and editor trajectories built from the real logs and scripts: nothing lost, fewer tokens overall', () => {
+  let full = 0;
+  let compact = 0;
+  for (let seed = 1; seed <= 40; seed++) {
+    for (const [label, steps] of [[`agent ${seed}`, agentTrajectory(seed)], [`editor ${seed}`, editorTrajectory(seed)]] as const) {
+      const r = assertNothingLost(steps, label);
+      full += r.full;
+      compact += r.compact;
+    }
+  }
+  assert.ok(compact < full * 0.85, `compact ${compact} vs full ${full}`);
+});
+
+test('property: the bench generator trajectories (5 seeds × 200 steps): nothing lost', () => {
+  for (let seed = 1; seed <= 5; seed++) assertNothingLost(syntheticTrajectory(200, seed), `synthetic ${seed}`);
+});
+
+test('progress output: the bar, ETA and rate go, the values stay; value-free runs keep their last line', () => {
+  const keras = Array.from({ length: 20 }, (_, i) => `${(i + 1) * 10}/200 [${'='.repeat(i)}>${'.'.repeat(20 - i)}] - ETA: ${20 - i}s - loss: ${(0.7 - i * 0.01).toFixed(4)}`).join('\n');
+  const out = compactOutput(keras);
+  assert.match(out, /^10\/200 - loss: 0\.7000$/m);
+  assert.doesNotMatch(out, /ETA|\[=/);
+  const bars = Array.from({ length: 30 }, (_, i) => `${Math.round((i / 29) * 100)}%|${'█'.repeat(i)}| ${i}/29`).join('\n');
+  const b = compactOutput(`start\n${bars}\ndone`);
+  assert.match(b, /\[… 29 progress lines …\]/);
+  assert.match(b, /29\/29/);
+  assert.ok(b.split('\n').length <= 4, b);
+});
+
+test('repeats: a warning printed 50 times is kept once with a count; error lines are never collapsed', () => {
+  const spam = Array.from({ length: 50 }, () => '[LightGBM] [Warning] No further splits with positive gain, best gain: -inf').join('\n');
+  const errs = Array.from({ length: 5 }, (_, i) => `RuntimeError: worker ${i} died`).join('\n');
+  const out = compactOutput(`${spam}\n${errs}\n${spam}`);
+  assert.equal(out.split('\n').filter((l) => l.includes('No further splits')).length, 1);
+  assert.match(out, /No further splits.*\n\[… repeated 49 more times …\]\n\[… printed 50 more times below, omitted …\]/);
+  for (let i = 0; i < 5; i++) assert.match(out, new RegExp(`RuntimeError: worker ${i} died`));
+});
+
+test('tracebacks: library frames between the user frame and the error collapse; the last frame and the error stay', () => {
+  const tb = [
+    'Traceback (most recent call last):',
+    '  File "/workspace/solution.py", line 31, in <module>',
+    '    booster = lgb.train(',
+    ...Array.from({ length: 6 }, (_, k) => [`  File "/opt/conda/lib/python3.11/site-packages/lightgbm/basic.py", line ${100 + k}, in f${k}`, `    g${k}()`]).flat(),
+    'lightgbm.basic.LightGBMError: Check failed: (num_data) > (0)',
+  ].join('\n');
+  const out = compactOutput(tb);
+  assert.match(out, /\[… 5 library frames …\]/);
+  assert.match(out, /solution\.py", line 31/);
+  assert.match(out, /line 105, in f5/);
+  assert.match(out, /LightGBMError: Check failed/);
+});
+
+test('code versions: earlier whole-file writes become a diff or a note, the last stays whole; other files are independent', () => {
+  const v1 = Array.from({ length: 60 }, (_, i) => `line_${i} = ${i}`).join('\n');
+  const v2 = v1.replace('line_30 = 30', 'line_30 = 300');
+  const v3 = v2.replace('line_10 = 10', 'line_10 = 100');
+  const steps: Step[] = [
+    { kind: 'execute', action: `cat > solution.py << 'EOF'\n${v1}\nEOF`, observation: '' },
+    { kind: 'execute', action: `cat > features.py << 'EOF'\nimport pandas\nEOF`, observation: '' },
+    { kind: 'execute', action: `cat > solution.py << 'EOF'\n${v2}\nEOF`, observation: '' },
+    { kind: 'execute', action: `cat <<"EOF" > solution.py\n${v3}\nEOF`, observation: '' },
+  ];
+  const { steps: c, stats } = compactSteps(steps);
+  assert.equal(stats.codeVersionsSuperseded, 2);
+  assert.match(c[0].action, /version 1 of solution\.py \(60 lines\), superseded/);
+  assert.match(c[2].action, /-line_30 = 30\n\+line_30 = 300/);
+  assert.ok(c[3].action.includes(v3));
+  assert.equal(c[1], steps[1]);
+  assertNothingLost(steps, 'versions');
+});
+
+test('full mode is the rendering before #16, byte for byte; compact drafts the query from the recorded trajectory', () => {
+  const state = { taskDescription: 'Predict churn.', trajectory: agentTrajectory(3), score: { value: 0.8, direction: 'higher' as const, metric: 'auc' }, code: 'print(1)\n' };
+  const full = buildIdeatorPrompt(state, { trajectoryMode: 'full' });
+  const before = buildIdeatorMessages(state);
+  assert.deepEqual(full.messages, before.messages);
+  assert.deepEqual(full.query, before.query);
+  const compact = buildIdeatorPrompt(state, { trajectoryMode: 'compact' });
+  assert.deepEqual(compact.query, before.query);
+  assert.ok(compact.tokens < full.tokens, `${compact.tokens} < ${full.tokens}`);
+  assert.ok(compact.cacheableTokens > 0 && compact.cacheableTokens < compact.tokens);
+  assert.equal(cacheablePrefixTokens(compact.messages), compact.cacheableTokens);
+});
+
+test('mode parsing: full or compact, a one-line error otherwise', () => {
+  assert.equal(parseTrajectoryMode('full'), 'full');
+  assert.throws(() => parseTrajectoryMode('short', 'ideator.trajectoryMode'), /^Error: ideator\.trajectoryMode must be full or compact, got 'short'$/);
+});
+
+test('prices: Claude families, local servers free, others unknown, an override wins; usage priced per provider convention', () => {
+  const sonnet = priceFor('anthropic', 'claude-sonnet-4-5');
+  assert.equal(sonnet.kind, 'rates');
+  assert.equal(priceFor('openai', 'qwen3-8b', 'http://127.0.0.1:8000/v1').kind, 'free');
+  assert.equal(priceFor('template-vague', undefined).kind, 'free');
+  assert.equal(priceFor('openai', 'gpt-x', 'https://api.example.com/v1').kind, 'unknown');
+  const own = priceFor('openai', 'gpt-x', 'https://api.example.com/v1', parsePriceFlag('2:8:0.5'));
+  assert.deepEqual(own.kind === 'rates' && own.rates, { input: 2, output: 8, cachedInput: 0.5, cacheWrite: 2.5 });
+  assert.throws(() => parsePriceFlag('2'), /--price must be INPUT:OUTPUT\[:CACHED\]/);
+  assert.throws(() => parsePriceFlag('a:b'), /--price must be/);
+  // 1M prompt tokens at $3: $3 with nothing cached; 800k of them cached at $0.30: $0.60 + $0.24.
+  const c = promptCost({ tokens: 1_000_000, cacheableTokens: 800_000 }, sonnet);
+  assert.equal(c.inputDollars, 3);
+  assert.ok(Math.abs(c.cachedInputDollars! - 0.84) < 1e-9);
+  assert.equal(promptCostLine(c), '~1,000,000 tokens (800,000 cacheable), ~$3.00 input');
+  // Anthropic's input_tokens exclude cache reads; OpenAI's prompt_tokens include cached_tokens.
+  const anth = usageDollars({ inputTokens: 200_000, outputTokens: 100_000, cacheReadTokens: 800_000 }, sonnet, 'anthropic')!;
+  assert.ok(Math.abs(anth - (0.6 + 0.24 + 1.5)) < 1e-9, String(anth));
+  const oai = usageDollars({ inputTokens: 1_000_000, outputTokens: 100_000, cacheReadTokens: 800_000 }, sonnet, 'openai')!;
+  assert.ok(Math.abs(oai - anth) < 1e-9);
+  assert.equal(usageLine({ inputTokens: 1200, outputTokens: 300, cacheReadTokens: 7000 }, sonnet, 'anthropic'), '8,200 prompt tokens (7,000 from cache) · 300 answer tokens · $0.010');
+});
