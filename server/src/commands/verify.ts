@@ -18,6 +18,7 @@
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, extname, isAbsolute, join, normalize, relative, resolve } from 'node:path';
+import { formatDelta, formatScore } from '../../../src/core/format';
 import { parseIdea } from '../../../src/core/idea';
 import { IdeatorStateSchema, type Direction, type Metric, type ParsedIdea, type PrimaryScore } from '../../../src/core/protocol';
 import { baselineNoise } from '../../../src/core/rewards';
@@ -508,11 +509,11 @@ function table(results: VerifyResult[], s: VerifySummary): string {
   const byId = new Map(results.map((r) => [r.idea, r]));
   const b = s.baseline;
   const lines = [
-    `baseline (${b.k} run${b.k > 1 ? 's' : ''}): ${s.metric ?? 'score'} ${b.mean ?? '—'}${b.k > 1 ? ` ± ${b.threshold.toPrecision(3)} (noise)` : ''}, ${s.direction} is better`,
+    `baseline (${b.k} run${b.k > 1 ? 's' : ''}): ${s.metric ?? 'score'} ${b.mean === null ? '—' : formatScore(b.mean)}${b.k > 1 ? ` ± ${formatScore(b.threshold)} (noise)` : ''}, ${s.direction} is better`,
     ...s.ranking.map((id, i) => {
       const r = byId.get(id)!;
-      const delta = r.delta === null ? '' : ` (${r.delta >= 0 ? '+' : ''}${r.delta.toPrecision(3)})`;
-      return `${String(i + 1).padStart(2)}. ${r.status.padEnd(12)} ${r.score ?? '—'}${delta}  ${r.seconds.toFixed(1)} s  ${r.title}${r.error ? `  [${r.error.slice(0, 160)}]` : ''}`;
+      const delta = r.delta === null ? '' : ` (${formatDelta(r.delta)})`;
+      return `${String(i + 1).padStart(2)}. ${r.status.padEnd(12)} ${r.score === null ? '—' : formatScore(r.score)}${delta}  ${r.seconds.toFixed(1)} s  ${r.title}${r.error ? `  [${r.error.slice(0, 160)}]` : ''}`;
     }),
     `wall ${s.wallSeconds.toFixed(1)} s for ${s.runSeconds.toFixed(1)} s of runs on ${s.slots} slot${s.slots > 1 ? 's' : ''}${s.parallelRatio !== null ? ` (ratio ${s.parallelRatio.toFixed(3)})` : ''}${s.cancelled ? '; cancelled' : ''}${s.sandbox.isolated ? '' : '; runs NOT isolated'}`,
   ];
