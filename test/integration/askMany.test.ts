@@ -14,6 +14,7 @@ import { AnthropicProvider } from '../../src/core/providers/anthropic';
 import { OpenAICompatibleProvider } from '../../src/core/providers/openai-compatible';
 import { TemplateProvider } from '../../src/core/providers/template';
 import { ProviderError } from '../../src/core/providers/types';
+import { isOneLineUserError, runCli } from '../cliHarness';
 import { startAnthropicServer } from '../servers/anthropic';
 import { startOpenAIServer, type OpenAIServerOptions } from '../servers/openai';
 
@@ -198,5 +199,35 @@ describe('askForIdeas: other providers, and the rules', () => {
       { ...base, index: 1, idea: { ...base.idea, action: 'B' } },
     ]);
     assert.equal(kept.length, 2);
+  });
+});
+
+describe('ideator ask --n', () => {
+  const exampleState = join(__dirname, '../../server/examples/state.json');
+
+  it('--n 4 against an OpenAI-compatible server: one request with n = 4, a JSON array of the distinct ideas', async () => {
+    const { server } = await openai({ responses: [...FOUR.slice(0, 3), FOUR[0].replace('Set', 'set')].map((text) => ({ text })) });
+    const r = await runCli(['ask', '--state', exampleState, '--provider', `openai:ideator@${server.url}`, '--n', '4']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(server.requests.length, 1);
+    assert.equal(server.requests[0].n, 4);
+    const ideas = JSON.parse(r.stdout) as { action: string; index: number; raw: string; ok: boolean; query: unknown }[];
+    assert.ok(Array.isArray(ideas));
+    assert.deepEqual(ideas.map((i) => i.index), [0, 1, 2]);
+    assert.ok(ideas.every((i) => i.ok && i.raw && i.query));
+    assert.match(r.stderr, /3 distinct ideas of 4 asked \(n, 1 request\)/);
+    assert.match(r.stderr, /1 near-duplicate dropped \(#4 repeats #1: same action\)/);
+  });
+
+  it('--n 1 keeps the one-idea object; --n 0 and --n 17 are one-line usage errors', async () => {
+    const one = await runCli(['ask', '--state', exampleState, '--provider', 'template-null', '--quiet', '--n', '1']);
+    assert.equal(one.code, 0);
+    const parsed = JSON.parse(one.stdout) as { action: string };
+    assert.ok(!Array.isArray(parsed) && typeof parsed.action === 'string');
+    for (const bad of ['0', '17', 'four']) {
+      const r = await runCli(['ask', '--state', exampleState, '--provider', 'template-null', '--n', bad]);
+      assert.ok(isOneLineUserError(r), r.stderr);
+      assert.match(r.stderr, /--n must be a whole number from 1 to 16/);
+    }
   });
 });

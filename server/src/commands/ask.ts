@@ -2,6 +2,7 @@
  * `ideator ask --state STATE.json [--provider P] [--base-url U] [--model M]` — asks an Ideator, streams its tokens to
  * stderr, prints the parsed idea as JSON on stdout. Ctrl+C cancels the request (exit 130).
  */
+import { askForIdeas, MAX_IDEA_COUNT } from '../../../src/core/askMany';
 import { parseIdea } from '../../../src/core/idea';
 import { buildIdeatorPrompt, parsePriceFlag, priceFor, promptCost, promptCostLine, usageLine, type ModelPrice } from '../../../src/core/promptCost';
 import { ProviderKindSchema } from '../../../src/core/protocol';
@@ -13,12 +14,15 @@ import { readStateArgs, stateOptions } from './stateArgs';
 
 const HELP = `usage: ideator ask --state STATE.json [--provider KIND[:MODEL][@URL]]  (KIND: anthropic|openai|server|template-null|template-vague)
                    [--base-url URL] [--model MODEL] [--thinking | --no-thinking] [--timeout-ms N]
-                   [--trajectory full|compact] [--budget TOKENS] [--prompts OVERRIDE_DIR] [--price IN:OUT[:CACHED]] [--quiet]
+                   [--trajectory full|compact] [--budget TOKENS] [--prompts OVERRIDE_DIR] [--price IN:OUT[:CACHED]] [--n N] [--quiet]
 --provider defaults to template-vague (no model: the paper's VAGUE ablation), with a note on stderr.
 Keys come from the environment only: ANTHROPIC_API_KEY, OPENAI_API_KEY, IDEATOR_SERVER_TOKEN.
 --trajectory compact (default) or full: see 'ideator prompt --help'. Before asking, stderr says the prompt's tokens,
 cacheable tokens and price; after, the usage the provider reported (--price: dollars per million tokens).
-Prints {ok, analysis, action, rationale, codeBlocks, errors, thinking?, raw, model, usage, query, cost} on stdout.`;
+Prints {ok, analysis, action, rationale, codeBlocks, errors, thinking?, raw, model, usage, query, cost} on stdout.
+--n N (1..${MAX_IDEA_COUNT}) asks for N ideas: one request with n on an OpenAI-compatible server (parallel ones when it
+ignores n), N requests sharing a cached prompt on Anthropic, parallel ones elsewhere; near-duplicates are dropped;
+prints a JSON array of the ideas above, each with its answer's index (0-based), and a summary on stderr.`;
 
 const FLAGS = {
   ...stateOptions,
@@ -28,6 +32,7 @@ const FLAGS = {
   thinking: { type: 'boolean' },
   'no-thinking': { type: 'boolean' },
   'timeout-ms': { type: 'string' },
+  n: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   json: { type: 'boolean' },
   price: { type: 'string' },
@@ -75,6 +80,8 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const count = values.n === undefined ? 1 : Number(values.n);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_IDEA_COUNT) throw new UsageError(`--n must be a whole number from 1 to ${MAX_IDEA_COUNT}, got '${values.n}'`);
   const { state, budgetTokens, overrideDir, trajectoryMode } = await readStateArgs(values, io);
   const prompt = buildIdeatorPrompt(state, { budgetTokens, overrideDir, trajectoryMode });
   const { messages, query } = prompt;
@@ -95,6 +102,27 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   process.once('SIGINT', onSigint);
   if (!values.quiet) log(io, `asking ${provider.label} (${trajectoryMode} trajectory, ${promptCostLine(cost)}) …`);
   try {
+    if (count > 1) {
+      const r = await askForIdeas(provider, state, count, {
+        signal: controller.signal,
+        prompt: { messages, query },
+        onProgress: (e) => {
+          if (values.quiet) return;
+          if (e.kind === 'answer') log(io, `answer ${e.index + 1} of ${count} in (${e.done}/${count})`);
+          else if (e.kind === 'failed') log(io, `answer ${e.index + 1} of ${count} failed: ${e.message}`);
+          else if (e.kind === 'note') log(io, `note: ${e.message}`);
+        },
+      });
+      if (!values.quiet) {
+        log(io, `${r.ideas.length} distinct idea${r.ideas.length === 1 ? '' : 's'} of ${count} asked (${r.mode}, ${r.requests} request${r.requests === 1 ? '' : 's'})`);
+        log(io, `reported usage, all requests: ${usageLine(r.usage, price, configResult.data.kind)}`);
+      }
+      printJson(
+        io,
+        r.ideas.map((a) => ({ ...a.idea, raw: a.completion.text, model: a.completion.model, usage: a.completion.usage, query: r.query, cost, index: a.index })),
+      );
+      return 0;
+    }
     const completion = await provider.complete(messages, {
       signal: controller.signal,
       onToken: values.quiet ? undefined : (delta) => io.stderr.write(delta),
