@@ -17,6 +17,8 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createInterface } from 'node:readline';
 import { sandboxHost } from '../../server/src/exec/isolation';
+import { codeDiff } from '../../server/src/implementer/index';
+import { startOpenAIServer } from '../servers/openai';
 import { verifyIdeas, type VerifyCli } from '../../src/extension/ideas/verify';
 import type { VerifyProgress, VerifyResult } from '../../src/core/verify';
 
@@ -237,6 +239,43 @@ describe('ideator verify', () => {
     assert.equal(next.results[0].status, 'improved');
     assert.deepEqual(leftover(), []);
     assert.ok(!readFileSync('/proc/self/mounts', 'utf8').includes(`${WORK_ROOT}/${killedPid}-`), 'its tmpfs is unmounted');
+  });
+
+  it('implements ideas: a raw answer carrying a diff directly, one with no code through --implementer (a real OpenAI-compatible server)', { timeout: 60_000 }, async () => {
+    const { root, ws } = workspace();
+    dirs.push(root);
+    const llm = await startOpenAIServer({ responses: [{ text: 'Here is the new program:\n```python\n' + TRAIN('0.95') + '```\n' }] });
+    try {
+      // The code an idea carries is in its ACTION (core/idea.ts).
+      const idea = (action: string, code = '') => `ANALYSIS_ON_CURRENT_PROGRESS: the score is flat.\nACTION: ${action}\n${code}\nRATIONALE: it helps.\n`;
+      const diff = codeDiff('train.py', TRAIN('0.80'), TRAIN('0.85'));
+      const { results, summary } = await verifyIdeas(
+        {
+          workspace: ws,
+          command: 'python train.py',
+          ideas: [
+            { id: 'carried', raw: idea('Raise the base to 0.85', '```diff\n' + diff + '```\n') },
+            { id: 'written', raw: idea('Raise the base to 0.95') },
+          ],
+          slots: 2,
+          budgetMinutes: 2,
+          baselineSeeds: 1,
+          implementer: { kind: 'openai', model: 'implementer', baseUrl: llm.url },
+        },
+        { cli: { ...CLI, env: { ...CLI.env, OPENAI_API_KEY: 'test-key' } } },
+      );
+      const by = Object.fromEntries(results.map((r) => [r.idea, r]));
+      assert.equal(by.carried.via, 'diff');
+      assert.equal(by.carried.score, 0.86, 'one baseline run: ideas run unseeded (offset of seed 0)');
+      assert.equal(by.carried.title, 'Raise the base to 0.85');
+      assert.equal(by.written.via, 'model');
+      assert.equal(by.written.score, 0.96);
+      assert.equal(llm.requests.length, 1, 'only the idea without code asks the model');
+      assert.match(JSON.stringify(llm.requests[0]), /Raise the base to 0\.95/);
+      assert.deepEqual(summary.ranking, ['written', 'carried']);
+    } finally {
+      await llm.close();
+    }
   });
 
   it('a refused input rejects with the CLI\'s one-line reason', { timeout: 30_000 }, async () => {
