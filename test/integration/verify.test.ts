@@ -9,7 +9,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -36,6 +36,7 @@ const TRAIN = (base: string, extra = '') =>
     'import os, sys, time',
     "seed = int(os.environ.get('IDEATOR_SEED', '0'))",
     "rows = open('data/train.csv').read().splitlines()",
+    "assert open('labels.csv').read() == 'y\\n1\\n0\\n' and os.listdir('shared') == ['notes.csv']",
     'offsets = [0.01, -0.01, 0.0, 0.005]',
     extra,
     "print(f'rows={len(rows)}')",
@@ -49,6 +50,11 @@ function workspace(): { root: string; ws: string; secret: string } {
   mkdirSync(join(ws, 'data'), { recursive: true });
   writeFileSync(join(ws, 'train.py'), TRAIN('0.80'));
   writeFileSync(join(ws, 'data', 'train.csv'), 'a,b\n1,2\n3,4\n');
+  // A data file at the top (bound alone, read-only) and a linked data folder (bound at its target).
+  writeFileSync(join(ws, 'labels.csv'), 'y\n1\n0\n');
+  mkdirSync(join(root, 'shared-data'));
+  writeFileSync(join(root, 'shared-data', 'notes.csv'), 'n\n');
+  symlinkSync(join(root, 'shared-data'), join(ws, 'shared'));
   const secret = join(root, 'secret.txt');
   writeFileSync(secret, 'TOP-SECRET');
   return { root, ws, secret };
@@ -283,5 +289,10 @@ describe('ideator verify', () => {
       verifyIdeas({ workspace: '/nonexistent/ws', command: 'python train.py', ideas: [{ code: 'x' }], slots: 1, budgetMinutes: 1 }, { cli: CLI }),
       /no such folder: \/nonexistent\/ws/,
     );
+    // The CLI itself: a user error is one line on stderr and exit 2.
+    const r = spawnSync(CLI.command, [...CLI.args, 'verify', '--workspace', REPO, '--ideas', 'x.json'], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    assert.match(r.stderr, /--command CMD is required/);
   });
 });

@@ -282,7 +282,12 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
 
   // Cancellation: every run listens to one signal.
   const abort = new AbortController();
-  const onSignal = () => abort.abort();
+  // The first signal stops every run and prints the summary; a second one does not wait for that (the runs still
+  // die with this process: parent-death signal, process groups).
+  const onSignal = () => {
+    if (abort.signal.aborted) process.exit(130);
+    abort.abort();
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const onStdinEnd = () => abort.abort();
@@ -403,7 +408,8 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
         }
         done++;
         ideaRuns.set(prep.id, { prep, run });
-        emit({ type: 'progress', phase: 'idea', event: 'finished', idea: prep.id, seconds: round(run.seconds), message: `${prep.title}: run finished (${run.seconds.toFixed(1)} s)`, done, total });
+        const message = prep.code === undefined ? `${prep.title}: ${prep.error}` : `${prep.title}: run finished (${run.seconds.toFixed(1)} s)`;
+        emit({ type: 'progress', phase: 'idea', event: 'finished', idea: prep.id, seconds: round(run.seconds), message, done, total });
         if (judge) judge(prep.id);
         else pendingJudgement.push(prep.id);
       }
