@@ -11,16 +11,18 @@ import { openrlhfRow, writeOpenrlhfJsonl, type OpenRlhfRow } from '../statePool/
 import { defineCommand, log, printJson, UsageError } from './common';
 import { makeOutputDir, writeOutput } from './outputFile';
 import { checkServerFlag, registerForOpenRlhf, type RegisterSummary } from './registerStates';
+import { readTrajectoryFlag } from './stateArgs';
 
 const HELP = `usage: ideator collect RUN_DIR [RUN_DIR ...] --out-dir DIR [--per-task N] [--val-per-task N] [--seed S]
-                       [--format verl|openrlhf|jsonl] [--server URL] [--judged-only] [--json]
+                       [--format verl|openrlhf|jsonl] [--server URL] [--judged-only] [--trajectory full|compact] [--json]
 Samples per task up to --val-per-task states (default 10) for val and up to --per-task (default 100) for train
 from the state pools of the given bench run directories, and writes DIR/train.parquet and DIR/val.parquet
 (--format openrlhf or jsonl: .jsonl; the columns are export's). Validation is sampled first: a task with
 --val-per-task states or fewer gives train nothing (said on stderr). No split is written empty: no train states
 is an error (exit 2), and with --val-per-task 0 no val file is written. For verl and openrlhf, prints the longest
 prompt in Qwen3 tokens and the trainer's length settings that fit it. --server URL (openrlhf): registers the
-states with that reward server, so that the labels resolve there (token: env IDEATOR_SERVER_TOKEN).`;
+states with that reward server, so that the labels resolve there (token: env IDEATOR_SERVER_TOKEN).
+--trajectory full (default, the paper's prompt) or compact: the prompt column's trajectory, as for export.`;
 
 function count(v: string | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt;
@@ -39,10 +41,12 @@ const FLAGS = {
   format: { type: 'string', default: 'verl' },
   server: { type: 'string' },
   'judged-only': { type: 'boolean' },
+  trajectory: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
 export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, async ({ values, positionals }, io) => {
+  const trajectoryMode = values.trajectory === undefined ? ('full' as const) : readTrajectoryFlag(values.trajectory);
   if (!positionals.length) throw new UsageError('give at least one bench RUN_DIR');
   if (!values['out-dir']) throw new UsageError('--out-dir DIR is required');
   const format = FORMATS.find((f) => f === values.format);
@@ -88,11 +92,11 @@ export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, 
     const file = files[split];
     if (file === null) continue;
     if (format === 'verl') {
-      const rows: VerlRow[] = set.map((r, i) => verlRow(r, i, split));
+      const rows: VerlRow[] = set.map((r, i) => verlRow(r, i, split, { trajectoryMode }));
       await writeOutput(file, (f) => writeVerlParquet(f, rows));
       lengthItems.push(...rows.map((r) => ({ messages: r.prompt, answer: r.extra_info.idea, stateId: r.extra_info.state_id, task: r.extra_info.task })));
     } else if (format === 'openrlhf') {
-      const rows = set.map((r, i) => openrlhfRow(r, i, split));
+      const rows = set.map((r, i) => openrlhfRow(r, i, split, { trajectoryMode }));
       await writeOutput(file, (f) => writeOpenrlhfJsonl(f, rows));
       lengthItems.push(...rows.map((r) => ({ messages: r.prompt, answer: r.idea, stateId: r.state_id, task: r.task })));
       openrlhfRows.push(...rows);

@@ -11,10 +11,11 @@ import { openrlhfRow, writeOpenrlhfJsonl } from '../statePool/openrlhf';
 import { defineCommand, printJson, UsageError } from './common';
 import { writeOutput } from './outputFile';
 import { checkPromptsFlag } from './promptsFlag';
+import { readTrajectoryFlag } from './stateArgs';
 import { checkServerFlag, registerForOpenRlhf, type RegisterSummary } from './registerStates';
 
 const HELP = `usage: ideator export [RUN_DIR | --run-dir DIR] --format verl|openrlhf|jsonl --out FILE [--task ID] [--judged-only]
-                      [--server URL] [--json]
+                      [--server URL] [--trajectory full|compact] [--json]
 Writes the state pool of a bench run directory (default .ideator/bench).
   verl      parquet with data_source, prompt (chat messages), ability, reward_model {style, ground_truth},
             extra_info {index, split, state_id, task, config, state (IdeatorState JSON), idea, idea_type,
@@ -26,6 +27,8 @@ Writes the state pool of a bench run directory (default .ideator/bench).
             (token: env IDEATOR_SERVER_TOKEN) does it now; registering again is harmless. See docs/openrlhf.md.
   jsonl     one {state, idea, outcome, ideaId, ideaType, task, config, runId, stepIdx} per line
   --judged-only   only states whose idea was followed by a graded submission (or the run's end)
+  --trajectory    the prompt column's trajectory: full (default: the paper's prompt, what pools recorded before
+                  compact mode hold) or compact (see 'ideator prompt --help'); train with the mode you will ask in
 verl and openrlhf also print the longest prompt in Qwen3 tokens (chat template included) and the trainer's length
 settings that fit it: VeRL's data.max_prompt_length / data.max_response_length default to 512, far below an
 Ideator prompt.`;
@@ -37,6 +40,7 @@ const FLAGS = {
   'run-dir': { type: 'string' },
   'judged-only': { type: 'boolean' },
   prompts: { type: 'string' },
+  trajectory: { type: 'string' },
   server: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -57,7 +61,7 @@ export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, 
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const opts = { promptsDir: values.prompts };
+  const opts = { promptsDir: values.prompts, trajectoryMode: values.trajectory === undefined ? ('full' as const) : readTrajectoryFlag(values.trajectory) };
   let lengthItems: LengthItem[] = [];
   let registered: RegisterSummary | undefined;
   if (format === 'verl') {

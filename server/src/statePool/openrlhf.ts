@@ -12,6 +12,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { IdeatorState } from '../../../src/core/protocol';
+import type { TrajectoryMode } from '../../../src/core/compact';
 import { outcomeColumns, promptOf, type PoolRecord } from './records';
 import { stateRef } from './registry';
 
@@ -31,7 +32,7 @@ export interface OpenRlhfRow {
   reward: number | null;
 }
 
-export function openrlhfRow(r: PoolRecord, index: number, split: string, opts: { budgetTokens?: number; promptsDir?: string } = {}): OpenRlhfRow {
+export function openrlhfRow(r: PoolRecord, index: number, split: string, opts: { budgetTokens?: number; promptsDir?: string; trajectoryMode?: TrajectoryMode } = {}): OpenRlhfRow {
   return {
     prompt: promptOf(r, opts),
     label: stateRef(r.state, r.task),

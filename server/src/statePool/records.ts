@@ -3,7 +3,8 @@
  * next, turned into the shapes trainers and the reward server read. One JSONL line is core/export's ExportLine
  * ({state, idea, outcome, ideaId, ideaType}) plus where it came from; the reward server accepts `state` as is.
  */
-import { buildIdeatorMessages } from '../../../src/core/prompts';
+import type { TrajectoryMode } from '../../../src/core/compact';
+import { buildIdeatorPrompt } from '../../../src/core/promptCost';
 import { paperReward } from '../../../src/core/rewards';
 import { ExportLineSchema, type ExportLine } from '../../../src/core/export';
 import { IdeaTypeSchema, type Outcome, type RewardStatus } from '../../../src/core/protocol';
@@ -44,9 +45,12 @@ export function poolRecord(row: PoolRow): PoolRecord {
   return { ...line, task: row.task, config: row.config, runId: row.runId, stepIdx: row.stepIdx };
 }
 
-/** The Ideator prompt of a record's state, as chat messages: the prompt column of every trainer format. */
-export function promptOf(r: PoolRecord, opts: { budgetTokens?: number; promptsDir?: string } = {}): { role: string; content: string }[] {
-  const { messages } = buildIdeatorMessages(r.state, { budgetTokens: opts.budgetTokens, overrideDir: opts.promptsDir });
+/**
+ * The Ideator prompt of a record's state, as chat messages: the prompt column of every trainer format. The trajectory
+ * is rendered in full unless `trajectoryMode` says compact (the exports' --trajectory).
+ */
+export function promptOf(r: PoolRecord, opts: { budgetTokens?: number; promptsDir?: string; trajectoryMode?: TrajectoryMode } = {}): { role: string; content: string }[] {
+  const { messages } = buildIdeatorPrompt(r.state, { budgetTokens: opts.budgetTokens, overrideDir: opts.promptsDir, trajectoryMode: opts.trajectoryMode ?? 'full' });
   return messages.map((m) => ({ role: m.role, content: m.content }));
 }
 

@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parquetWriteBuffer } from 'hyparquet-writer';
+import type { TrajectoryMode } from '../../../src/core/compact';
 import { outcomeColumns, promptOf, type PoolRecord } from './records';
 
 export const VERL_ABILITY = 'ml-ideation';
@@ -29,7 +30,7 @@ export interface VerlRow {
   };
 }
 
-export function verlRow(r: PoolRecord, index: number, split: string, opts: { budgetTokens?: number; promptsDir?: string } = {}): VerlRow {
+export function verlRow(r: PoolRecord, index: number, split: string, opts: { budgetTokens?: number; promptsDir?: string; trajectoryMode?: TrajectoryMode } = {}): VerlRow {
   return {
     data_source: `mle-ideator/${r.task}`,
     prompt: promptOf(r, opts),
