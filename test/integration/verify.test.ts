@@ -19,7 +19,7 @@ import { createInterface } from 'node:readline';
 import { sandboxHost } from '../../server/src/exec/isolation';
 import { codeDiff } from '../../server/src/implementer/index';
 import { startOpenAIServer } from '../servers/openai';
-import { verifyIdeas, type VerifyCli } from '../../src/extension/ideas/verify';
+import { stopAllVerifications, verifyIdeas, type VerifyCli } from '../../src/extension/ideas/verify';
 import type { VerifyProgress, VerifyResult } from '../../src/core/verify';
 
 const REPO = resolve(__dirname, '..', '..');
@@ -213,6 +213,24 @@ describe('ideator verify', () => {
     assert.equal(summary.cancelled, true);
     assert.deepEqual(results, [], 'no idea is judged from a killed run');
     assert.ok(Date.now() - abortedAt < 5000, 'stopped promptly');
+    assert.ok(await until(() => pgrep(marker).length === 0, 3000), `left behind: ${pgrep(marker).join('\n')}`);
+  });
+
+  it('stopAllVerifications (the extension\'s deactivate) stops a verification still going', { timeout: 60_000 }, async () => {
+    const { root, ws } = workspace();
+    dirs.push(root);
+    const marker = `vmark${randomUUID().slice(0, 8)}`;
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    const done = verifyIdeas(
+      { workspace: ws, command: `python train.py ${marker}`, ideas: [{ id: 'slow', code: "import time\nprint('working', flush=True)\ntime.sleep(120)\n" }], slots: 1, budgetMinutes: 5, baselineSeeds: 1 },
+      { cli: CLI, onProgress: (p) => (p.idea === 'slow' && p.event === 'started' ? started() : undefined) },
+    );
+    await running;
+    assert.ok(await until(() => pgrep(`^python train.py ${marker}`).length === 1, 20_000), 'the run is going');
+    stopAllVerifications();
+    const { summary } = await done;
+    assert.equal(summary.cancelled, true);
     assert.ok(await until(() => pgrep(marker).length === 0, 3000), `left behind: ${pgrep(marker).join('\n')}`);
   });
 

@@ -105,12 +105,12 @@ export function verifyArgs(input: VerifyInput, ideasFile: string): string[] {
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
-/** Stops every verification still going (deactivate): SIGTERM now, and stdin closed. */
+/**
+ * Stops every verification still going (deactivate): SIGTERM, so each CLI kills its runs and prints its summary
+ * (a second signal would make it exit at once, without one). Should the host be gone first, stdin closing does it.
+ */
 export function stopAllVerifications(): void {
-  for (const child of live) {
-    child.stdin?.end();
-    child.kill('SIGTERM');
-  }
+  for (const child of live) child.kill('SIGTERM');
 }
 
 export function verifyIdeas(input: VerifyInput, opts: VerifyOptions): Promise<VerifyRun> {
