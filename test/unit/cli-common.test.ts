@@ -114,7 +114,7 @@ describe('ideator --help', () => {
     const headings = [...text.matchAll(/^(\S[^\n]*):$/gm)].map((m) => m[1]);
     assert.deepEqual(headings, ['Reward service (RL training)', 'Benchmark and training data', 'One-shot tools']);
     const names = [...text.matchAll(/^ {2}(\S+) {2,}\S/gm)].map((m) => m[1]);
-    assert.deepEqual(names, ['serve', 'worker', 'reward', 'status', 'doctor', 'demo', 'bench', 'report', 'grade', 'collect', 'export', 'mcp', 'ask', 'prompt', 'parse-idea', 'extract-scores']);
+    assert.deepEqual(names, ['serve', 'worker', 'reward', 'status', 'doctor', 'verify', 'demo', 'bench', 'report', 'grade', 'collect', 'export', 'mcp', 'ask', 'prompt', 'parse-idea', 'extract-scores']);
   });
 
   it('every listed command answers its own --help with exit 0', async () => {
