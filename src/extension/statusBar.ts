@@ -1,11 +1,12 @@
 /** Status bar item: which provider answers, and the last score; a click opens the Idea panel. */
 import * as vscode from 'vscode';
+import { formatScore as formatValue } from '../core/format';
+import { describeScoreChoice } from '../core/metric';
 import type { Services } from './services';
 
 export function formatScore(score: Services['lastScore']): string {
   if (!score || score.value === null || !Number.isFinite(score.value)) return 'no score yet';
-  const v = Math.abs(score.value) >= 1000 || Number.isInteger(score.value) ? String(score.value) : score.value.toPrecision(4);
-  return `${score.metric ? score.metric + ' ' : ''}${v}${score.direction === 'lower' ? ' ↓' : ' ↑'}`;
+  return `${score.metric ? score.metric + ' ' : ''}${formatValue(score.value)}${score.direction === 'lower' ? ' ↓' : ' ↑'}`;
 }
 
 export function registerStatusBar(services: Services): vscode.Disposable {
@@ -17,7 +18,7 @@ export function registerStatusBar(services: Services): vscode.Disposable {
     const score = formatScore(services.currentScore());
     item.text = `$(lightbulb) ${config.provider} · ${score}`;
     item.tooltip = new vscode.MarkdownString(
-      `**MLE Ideator**\n\nProvider: \`${config.provider}\`${config.model ? ` (model \`${config.model}\`)` : ''}\n\nLast score: ${score}` +
+      `**MLE Ideator**\n\nProvider: \`${config.provider}\`${config.model ? ` (model \`${config.model}\`)` : ''}\n\nLast run's score (${describeScoreChoice(config.runScore)}, setting \`ideator.runScore\`): ${score}` +
         (ok ? '' : '\n\n$(warning) Some ideator.* settings are invalid; see the Output panel (MLE Ideator).'),
       true,
     );

@@ -31,7 +31,7 @@ export function renderRunOutput(run: Run): string {
   const lines = [
     `# ${run.command ?? `${run.source} run`}`,
     `# source: ${run.source}   started: ${run.startedAt}   ended: ${run.endedAt ?? '(running)'}   exit: ${run.exitCode ?? 'unknown'}`,
-    `# score: ${run.primary ? `${run.primary.name} = ${run.primary.value} (${run.primary.direction} is better)` : 'none found'}`,
+    `# score: ${run.primary ? `${run.primary.name} = ${formatScore(run.primary.value)} (${run.primary.direction} is better)` : 'none found'}`,
   ];
   if (run.metrics.length) lines.push(`# metrics: ${run.metrics.map((m) => `${m.name} last=${formatScore(m.last)} best=${formatScore(m.best)}`).join('; ')}`);
   if (run.note) lines.push(`# note: ${run.note}`);
@@ -43,6 +43,11 @@ export function renderRunOutput(run: Run): string {
     body += run.outputTail;
   }
   return `${lines.join('\n')}\n\n${body || '(no output captured)'}\n`;
+}
+
+/** The read-only document of the code a run executed (for the diff editor). */
+export function runCodeUri(run: Run): vscode.Uri {
+  return vscode.Uri.from({ scheme: RUN_SCHEME, path: `/${run.id}/code/${run.code?.path ?? 'code'}` });
 }
 
 function previousWithCode(runs: readonly Run[], run: Run): Run | undefined {
@@ -74,7 +79,7 @@ export function registerHistoryCommands(services: Services, recorder: RunRecorde
     return fn(run);
   };
 
-  const codeUri = (run: Run) => vscode.Uri.from({ scheme: RUN_SCHEME, path: `/${run.id}/code/${run.code?.path ?? 'code'}` });
+  const codeUri = runCodeUri;
 
   return vscode.Disposable.from(
     contentChanged,

@@ -1,6 +1,7 @@
 /**
  * Run watching, wired in one call from activate(): the recorder (run history store, lazily opened), the four
- * watchers (terminal, tasks, debug, notebooks), the Run History tree, the score chart and the history commands.
+ * watchers (terminal, tasks, debug, notebooks), the Run History tree, the score chart, the history commands and
+ * the comparison of two runs.
  * Nothing here reads the disk or starts a process at activation; the store opens on first use (or a moment after
  * start-up, so the status bar can show the last score).
  */
@@ -8,6 +9,7 @@ import * as vscode from 'vscode';
 import type { Services } from '../services';
 import { registerIdeaClassifier } from './classify';
 import { registerHistoryCommands } from './commands';
+import { registerCompareCommands } from './compare';
 import { ideaTypeSuccessRates, type TypeRate } from '../../core/historyRows';
 import { RunRecorder } from './service';
 import { registerRunHistoryTree } from '../views/runHistoryTree';
@@ -31,15 +33,17 @@ export function registerRunWatching(context: vscode.ExtensionContext, services: 
   Object.defineProperty(services, 'history', { configurable: true, enumerable: true, get: store, set: () => undefined });
   recorder.whenOpened((s) => registerIdeaClassifier(services, s));
   const chart = registerScoreChart(context, recorder);
+  const tree = registerRunHistoryTree(recorder);
   context.subscriptions.push(
     recorder,
     registerTerminalWatcher(recorder, context, services.output),
     registerTaskWatcher(services, recorder),
     registerDebugWatcher(recorder),
     registerNotebookWatcher(recorder),
-    registerRunHistoryTree(recorder),
+    tree.disposable,
     chart.disposable,
     registerHistoryCommands(services, recorder),
+    registerCompareCommands(services, recorder, tree.view),
   );
   // Open the history shortly after start-up, off the activation path, so the status bar shows the last score.
   const timer = setTimeout(() => {

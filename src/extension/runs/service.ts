@@ -13,7 +13,8 @@ import { recordCompletedRun } from '../../core/outcome';
 import { PlateauMonitor } from '../../core/plateau';
 import type { CodeSnapshot, Outcome, Run } from '../../core/protocol';
 import { activeTarget } from '../ideas/gatherState';
-import { readScoreOptions, readWatchConfig, type WatchConfig } from '../settings/config';
+import { readConfig, readScoreOptions, readWatchConfig, type WatchConfig } from '../settings/config';
+import type { ScoreChoice } from '../../core/metric';
 import type { Services } from '../services';
 import { makeSnapshot, readScript } from '../../core/codeSnapshot';
 import { PendingRun, type PendingRunInit } from '../../core/pendingRun';
@@ -70,6 +71,7 @@ export class RunRecorder implements vscode.Disposable {
           this.cachedConfig = undefined;
           this.plateau = undefined;
         }
+        if (e.affectsConfiguration('ideator.runScore') && this.opened) this.applyScoreChoice(this.opened);
       }),
     );
   }
@@ -113,11 +115,26 @@ export class RunRecorder implements vscode.Disposable {
         maxSegmentBytes: Math.max(64 * 1024, Math.floor((mb * 1024 * 1024) / 5)),
         maxSegments: 4,
         onWarning: (m) => this.services.output.warn(m),
+        scoreChoice: readConfig().config.runScore,
       });
       this.disposables.push({ dispose: this.opened.onChange(() => this.changed.fire()) });
       for (const h of this.openedHandlers) this.disposables.push(h(this.opened));
     }
     return this.opened;
+  }
+
+  /** Which value of a run's primary metric is its score (ideator.runScore), as the store reads runs now. */
+  scoreChoice(): ScoreChoice {
+    return this.opened?.scoreChoice() ?? readConfig().config.runScore;
+  }
+
+  /** ideator.runScore changed: every run is read again under the new choice; views and the status bar follow. */
+  private applyScoreChoice(store: HistoryStore): void {
+    if (!store.setScoreChoice(readConfig().config.runScore)) return;
+    this.plateau = undefined;
+    const last = store.lastScore();
+    if (last) this.services.setLastScore(last);
+    this.changed.fire();
   }
 
   /** Runs `handler` when the store opens (at once if it is open): hooks that must not open it themselves. */

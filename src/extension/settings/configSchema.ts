@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_TRAINING_GLOBS } from '../../core/commandMatch';
+import { SCORE_CHOICES } from '../../core/metric';
 import { ProviderKindSchema } from '../../core/protocol';
 import type { ScoreOptions } from '../../core/scores';
 
@@ -37,6 +38,8 @@ export const ExtensionConfigSchema = z.object({
   requestTimeoutSeconds: z.number().min(5).max(3_600).default(300),
   primaryMetric: optionalText,
   metricDirection: z.enum(['auto', 'higher', 'lower']).default('auto'),
+  /** A run's score: the primary metric's last value printed or its best epoch (core/metric.ts runScore). */
+  runScore: z.enum(SCORE_CHOICES).default('last'),
   pythonPath: optionalText,
   taskDescription: optionalText,
   reviewQueryBeforeSending: z.boolean().default(true),

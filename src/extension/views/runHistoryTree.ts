@@ -1,22 +1,30 @@
 /**
  * The "Run History" sidebar tree: runs in progress first (live score), then finished runs newest first with their
  * score, ▲/▼ against the best so far, duration, exit status, and the idea they followed with its outcome.
- * Context menu commands are registered in historyCommands.ts; items carry contextValue `ideator.run[.code]`.
+ * Context menu commands are registered in runs/commands.ts and runs/compare.ts; items carry contextValue
+ * `ideator.run[.code]`. Several runs can be selected: selecting one shows its curves in the Score Chart, two can be
+ * compared side by side. Scores are each run's last or best epoch (`ideator.runScore`); the tooltip says which.
  */
 import * as vscode from 'vscode';
 import type { RunRecorder } from '../runs/service';
 import { buildRunRows, describeOutcome, formatDuration, formatScore, type RunRow } from '../../core/historyRows';
+import { describeScoreChoice, type ScoreChoice } from '../../core/metric';
 import type { PendingRun } from '../../core/pendingRun';
+import { SHOW_CURVES_COMMAND } from './scoreChart';
 
 export const RUN_HISTORY_VIEW_ID = 'ideator.runHistory';
 
 export class RunItem extends vscode.TreeItem {
-  constructor(readonly row: RunRow) {
+  constructor(
+    readonly row: RunRow,
+    choice: ScoreChoice = 'last',
+  ) {
     super(label(row), vscode.TreeItemCollapsibleState.None);
     const r = row.run;
     this.id = r.id;
     const parts = [
-      r.primary ? r.primary.name : 'no score',
+      // The default (last epoch) goes without saying in the row; the best epoch is said (and both in the tooltip).
+      r.primary ? (choice === 'best' ? `${r.primary.name} (best epoch)` : r.primary.name) : 'no score',
       formatDuration(row.durationMs),
       r.exitCode === null || r.exitCode === undefined ? 'exit ?' : `exit ${r.exitCode}`,
       r.source,
@@ -25,7 +33,7 @@ export class RunItem extends vscode.TreeItem {
     this.description = parts.filter(Boolean).join(' · ');
     this.iconPath = icon(row);
     this.contextValue = r.code?.diffFromPrevious ? 'ideator.run.code' : 'ideator.run';
-    this.tooltip = tooltip(row);
+    this.tooltip = tooltip(row, choice);
     this.command = { command: 'ideator.history.openOutput', title: 'Open Output', arguments: [r.id] };
   }
 }
@@ -64,15 +72,19 @@ function icon(row: RunRow): vscode.ThemeIcon {
   return new vscode.ThemeIcon('circle-outline');
 }
 
-function tooltip(row: RunRow): vscode.MarkdownString {
+function tooltip(row: RunRow, choice: ScoreChoice): vscode.MarkdownString {
   // Every user/LLM-provided string goes through appendText / appendCodeblock: never interpreted as markdown/HTML.
   const r = row.run;
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**Run #${row.n}** · `);
   md.appendText(`${r.source} · ${new Date(r.startedAt).toLocaleString()}`);
   if (r.command) md.appendCodeblock(r.command, 'shell');
-  if (r.primary) md.appendText(`\n${r.primary.name} = ${r.primary.value} (${r.primary.direction} is better)`);
-  if (row.bestBefore !== null) md.appendText(`\nbest before: ${row.bestBefore}`);
+  if (r.primary) {
+    const m = r.metrics.find((x) => x.name === r.primary!.name);
+    const both = m ? `; last ${formatScore(m.last)}, best ${formatScore(m.best)}` : '';
+    md.appendText(`\n${r.primary.name} = ${formatScore(r.primary.value)}: the run's ${describeScoreChoice(choice)}${both} (${r.primary.direction} is better)`);
+  }
+  if (row.bestBefore !== null) md.appendText(`\nbest before: ${formatScore(row.bestBefore)}`);
   const others = r.metrics.filter((m) => m.name !== r.primary?.name).slice(0, 8);
   if (others.length) md.appendText(`\nother metrics: ${others.map((m) => `${m.name}=${formatScore(m.last)}`).join(', ')}`);
   if (r.code?.path) md.appendText(`\ncode: ${r.code.path}${r.code.diffFromPrevious ? ' (changed since the previous run)' : ''}`);
@@ -122,8 +134,9 @@ export class RunHistoryTreeProvider implements vscode.TreeDataProvider<vscode.Tr
     const rows = buildRunRows({ runs: store.runs(), ideas: store.ideas(), outcomes: store.outcomes(), baselineId: store.baselineId() });
     const baseline = store.baselineId();
     const items: vscode.TreeItem[] = this.recorder.activeRuns().map((r) => new ActiveItem(r));
+    const choice = store.scoreChoice();
     for (const row of rows.reverse()) {
-      const item = new RunItem(row);
+      const item = new RunItem(row, choice);
       if (row.run.id === baseline) item.description = `baseline · ${item.description}`;
       items.push(item);
     }
@@ -136,9 +149,21 @@ export class RunHistoryTreeProvider implements vscode.TreeDataProvider<vscode.Tr
   }
 }
 
-export function registerRunHistoryTree(recorder: RunRecorder): vscode.Disposable {
+export function registerRunHistoryTree(recorder: RunRecorder): { view: vscode.TreeView<vscode.TreeItem>; disposable: vscode.Disposable } {
   const provider = new RunHistoryTreeProvider(recorder);
-  const view = vscode.window.createTreeView(RUN_HISTORY_VIEW_ID, { treeDataProvider: provider, showCollapseAll: false });
+  const view = vscode.window.createTreeView(RUN_HISTORY_VIEW_ID, { treeDataProvider: provider, showCollapseAll: false, canSelectMany: true });
   provider.setVisible(view.visible);
-  return vscode.Disposable.from(provider, view, view.onDidChangeVisibility((e) => provider.setVisible(e.visible)));
+  return {
+    view,
+    disposable: vscode.Disposable.from(
+      provider,
+      view,
+      view.onDidChangeVisibility((e) => provider.setVisible(e.visible)),
+      // One run selected: the Score Chart shows its curves (without taking the focus from the tree).
+      view.onDidChangeSelection((e) => {
+        const runs = e.selection.filter((i): i is RunItem => i instanceof RunItem);
+        if (runs.length === 1 && e.selection.length === 1) void vscode.commands.executeCommand(SHOW_CURVES_COMMAND, runs[0].row.run.id, { reveal: false });
+      }),
+    ),
+  };
 }

@@ -1,23 +1,39 @@
 /**
  * The score chart webview view: renders scoreChartSvg's inline SVG under a strict CSP (default-src 'none'; styles
  * and the one script from the extension's media folder, the script with a fresh nonce). Re-rendered, debounced,
- * whenever the history changes; clicking a point opens that run's output.
+ * whenever the history changes. Two views:
+ *   - all runs: each run's score (its last or best epoch, as `ideator.runScore` says; the subtitle says which);
+ *     clicking a point shows that run;
+ *   - one run (a point clicked, a run selected in the Run History, or `ideator.history.showCurves`): its metrics'
+ *     per-epoch curves, train dashed and validation solid; "All runs" goes back, "Open output" opens its output.
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { z } from 'zod';
 import type { RunRecorder } from '../runs/service';
-import { buildRunRows, formatScore } from '../../core/historyRows';
-import { CHART_LEGEND_HTML, escapeXml, renderScoreChart } from './scoreChartSvg';
+import { buildRunRows, formatDuration, formatScore } from '../../core/historyRows';
+import { describeScoreChoice } from '../../core/metric';
+import { runCurves, type RunCurves } from '../../core/runCurves';
+import type { Run } from '../../core/protocol';
+import { CHART_LEGEND_HTML, CURVES_LEGEND_HTML, escapeXml, renderRunCurves, renderScoreChart, SHOW_CURVES_COMMAND } from './scoreChartSvg';
 
 export const SCORE_CHART_VIEW_ID = 'ideator.scoreChart';
+export { SHOW_CURVES_COMMAND } from './scoreChartSvg';
 
-const MessageSchema = z.object({ type: z.literal('openRun'), runId: z.string().min(1) });
+const MessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('openRun'), runId: z.string().min(1).max(200) }),
+  z.object({ type: z.literal('showRun'), runId: z.string().min(1).max(200) }),
+  z.object({ type: z.literal('back') }),
+]);
 
 export class ScoreChartProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
+  /** The run whose curves are shown; undefined: all runs. */
+  private focus: string | undefined;
+  /** Curves per run id (a finished run's record does not change; re-read when it is re-recorded). */
+  private readonly curvesCache = new Map<string, { run: Run; curves: RunCurves }>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -33,12 +49,44 @@ export class ScoreChartProvider implements vscode.WebviewViewProvider, vscode.Di
     this.disposables.push(
       view.webview.onDidReceiveMessage((m: unknown) => {
         const msg = MessageSchema.safeParse(m);
-        if (msg.success) void vscode.commands.executeCommand('ideator.history.openOutput', msg.data.runId);
+        if (!msg.success) return;
+        if (msg.data.type === 'openRun') void vscode.commands.executeCommand('ideator.history.openOutput', msg.data.runId);
+        else if (msg.data.type === 'showRun') this.showRun(msg.data.runId);
+        else this.showAll();
       }),
       view.onDidChangeVisibility(() => view.visible && this.render()),
       view.onDidDispose(() => (this.view = undefined)),
     );
     this.render();
+  }
+
+  /** Shows one run's curves (false when the run is not in the history). */
+  showRun(runId: string): boolean {
+    if (!this.recorder.store.run(runId)) return false;
+    this.focus = runId;
+    this.render();
+    return true;
+  }
+
+  /** Back to all runs. */
+  showAll(): void {
+    this.focus = undefined;
+    this.render();
+  }
+
+  /** The run whose curves are shown, if any (for tests). */
+  focusedRun(): string | undefined {
+    return this.focus && this.recorder.store.run(this.focus) ? this.focus : undefined;
+  }
+
+  /** The curves of a run (cached per record). */
+  curvesOf(run: Run): RunCurves {
+    const hit = this.curvesCache.get(run.id);
+    if (hit && hit.run.endedAt === run.endedAt && hit.run.outputBytes === run.outputBytes && hit.run.metrics.length === run.metrics.length) return hit.curves;
+    const curves = runCurves(run);
+    if (this.curvesCache.size > 64) this.curvesCache.clear();
+    this.curvesCache.set(run.id, { run, curves });
+    return curves;
   }
 
   private scheduleRender(): void {
@@ -49,8 +97,23 @@ export class ScoreChartProvider implements vscode.WebviewViewProvider, vscode.Di
     }, 300);
   }
 
-  /** The page for the current history (exposed for tests and screenshots). */
+  /** The page for the current history and view (exposed for tests and screenshots). */
   html(webview: vscode.Webview): string {
+    const nonce = randomBytes(16).toString('base64');
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media', 'chart');
+    const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'chart.css'));
+    const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'chart.js'));
+    const focused = this.focusedRun();
+    const body = focused ? this.runBody(focused) : this.runsBody();
+    return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css}"><title>Score chart</title></head>
+${body}<div id="tip" hidden></div>
+<script nonce="${nonce}" src="${js}"></script></body></html>`;
+  }
+
+  private runsBody(): string {
     const store = this.recorder.store;
     const rows = buildRunRows({ runs: store.runs(), ideas: store.ideas(), outcomes: store.outcomes(), baselineId: store.baselineId() });
     const best = store.bestScore();
@@ -63,16 +126,29 @@ export class ScoreChartProvider implements vscode.WebviewViewProvider, vscode.Di
     ]
       .filter(Boolean)
       .join(' · ');
-    const nonce = randomBytes(16).toString('base64');
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media', 'chart');
-    const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'chart.css'));
-    const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'chart.js'));
-    return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}"><title>Score chart</title></head>
-<body><div id="summary">${escapeXml(summary)}</div><div id="chart">${renderScoreChart(rows)}</div><div id="legend">${CHART_LEGEND_HTML}</div><div id="tip" hidden></div>
-<script nonce="${nonce}" src="${js}"></script></body></html>`;
+    const hint = rows.some((r) => r.run.primary) ? '<div id="hint">Click a point, or select a run in the Run History, to see its curves.</div>' : '';
+    return `<body class="runs-view"><div id="summary">${escapeXml(summary)}</div><div id="chart">${renderScoreChart(rows, { scoreChoice: store.scoreChoice() })}</div><div id="legend">${CHART_LEGEND_HTML}</div>${hint}`;
+  }
+
+  private runBody(runId: string): string {
+    const store = this.recorder.store;
+    const run = store.run(runId)!;
+    const n = store.runs().findIndex((r) => r.id === runId) + 1;
+    const curves = this.curvesOf(store.recordedRun(runId) ?? run);
+    const p = run.primary;
+    const choice = store.scoreChoice();
+    const primaryLine = curves.panels.flatMap((x) => x.lines).find((l) => l.metric === p?.name);
+    const bestAt = primaryLine?.points.find((pt) => pt[1] === primaryLine.best);
+    const score = p
+      ? `${p.name} ${formatScore(p.value)} (${describeScoreChoice(choice)}${primaryLine ? `; last ${formatScore(primaryLine.last)}, best ${formatScore(primaryLine.best)}${bestAt && curves.axis !== 'value printed' ? ` at ${curves.axis} ${formatScore(bestAt[0])}` : ''}` : ''})`
+      : 'no score';
+    const start = Date.parse(run.startedAt);
+    const end = run.endedAt ? Date.parse(run.endedAt) : NaN;
+    const facts = [score, Number.isFinite(end) ? formatDuration(end - start) : '', `exit ${run.exitCode ?? '?'}`].filter(Boolean).join(' · ');
+    const id = escapeXml(run.id);
+    return `<body class="run-view"><div id="bar"><button type="button" data-action="back" title="Back to the chart of all runs">← All runs</button><button type="button" data-action="openRun" data-run="${id}" title="Open this run's output">Open output</button></div>
+<div id="summary"><b>Run #${n}</b> · ${escapeXml(facts)}${run.command ? `<div class="command">${escapeXml(run.command)}</div>` : ''}</div>
+<div id="legend">${CURVES_LEGEND_HTML}</div><div id="panels" data-run="${id}" data-axis="${escapeXml(curves.axis)}">${renderRunCurves(curves, p?.name)}</div>`;
   }
 
   private render(): void {
@@ -86,7 +162,33 @@ export class ScoreChartProvider implements vscode.WebviewViewProvider, vscode.Di
   }
 }
 
+function runIdOf(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  if (arg && typeof arg === 'object') {
+    const a = arg as { runId?: unknown; row?: { run?: { id?: unknown } } };
+    if (typeof a.runId === 'string') return a.runId;
+    if (typeof a.row?.run?.id === 'string') return a.row.run.id;
+  }
+  return undefined;
+}
+
 export function registerScoreChart(context: vscode.ExtensionContext, recorder: RunRecorder): { provider: ScoreChartProvider; disposable: vscode.Disposable } {
   const provider = new ScoreChartProvider(context.extensionUri, recorder);
-  return { provider, disposable: vscode.Disposable.from(provider, vscode.window.registerWebviewViewProvider(SCORE_CHART_VIEW_ID, provider)) };
+  return {
+    provider,
+    disposable: vscode.Disposable.from(
+      provider,
+      vscode.window.registerWebviewViewProvider(SCORE_CHART_VIEW_ID, provider),
+      // From the Run History's context menu (and tests): show the chart view with the run's curves.
+      vscode.commands.registerCommand(SHOW_CURVES_COMMAND, async (arg?: unknown, opts?: { reveal?: boolean }) => {
+        const id = runIdOf(arg);
+        if (!id || !provider.showRun(id)) {
+          void vscode.window.showWarningMessage('MLE Ideator: pick a run in the Run History view first.');
+          return false;
+        }
+        if (opts?.reveal !== false) await vscode.commands.executeCommand(`${SCORE_CHART_VIEW_ID}.focus`);
+        return true;
+      }),
+    ),
+  };
 }
