@@ -5,9 +5,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
-import { api, ideaWithScript, REPO, serverForSuite } from './serverHarness';
+import { after, describe, it } from 'node:test';
+import { runCli } from '../cliHarness';
+import { api, ideaWithScript, removeDir, REPO, serverForSuite, tempDir } from './serverHarness';
 
 const CODE = [
   'import os, random',
@@ -52,5 +54,22 @@ describe('noise-aware reward (baselineSeeds)', () => {
       { encoding: 'utf8' },
     );
     assert.equal(py.stdout.trim(), '1');
+  });
+});
+
+describe('ideator reward --baseline-seeds K', () => {
+  const server = serverForSuite({ args: ['--slots', '2'] });
+  const dir = tempDir('ideator-reward-noise-cli-');
+  after(() => removeDir(dir));
+
+  it('prints p_t ± its noise over K seeds and the bar an idea must clear, the same line as ideator demo', { timeout: 120_000 }, async () => {
+    writeFileSync(join(dir, 'state.json'), JSON.stringify(state));
+    writeFileSync(join(dir, 'ideas.json'), JSON.stringify([ideaWithScript("import os\nprint('acc: 0.58')\nprint('cli')"), ideaWithScript("import os\nprint('acc: 0.9')\nprint('cli')")]));
+    const r = await runCli(['reward', '--server', server.url, '--state', join(dir, 'state.json'), '--ideas-json', join(dir, 'ideas.json'), '--allow-printed-score', '--baseline-seeds', '3']);
+    assert.equal(r.code, 0, r.stderr);
+    // random.seed(0 / 1 / 2) → 0.5844, 0.5134, 0.5956: mean 0.5645, std 0.0446, threshold 0.0515.
+    assert.match(r.stdout, /^p_t 0\.5645 ± 0\.0446 over 3 seeds \(improvement needs > 0\.0515\)$/m, r.stdout);
+    assert.match(r.stdout, /^1 +idea 1 +not_improved +0\.58000\* +\+0 /m);
+    assert.match(r.stdout, /^2 +idea 2 +improved +0\.90000\* +\+1 /m);
   });
 });

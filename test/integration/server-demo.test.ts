@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import type { Job } from '../../src/core/protocol';
 import { grpoAdvantages } from '../../src/core/rewards';
-import { collapseLines, rewardTable } from '../../server/src/commands/demo';
+import { collapseLines, noiseLine, rewardTable } from '../../server/src/commands/demo';
 import { REPO } from './serverHarness';
 
 describe('ideator demo', () => {
@@ -94,5 +94,27 @@ describe('ideator demo', () => {
     assert.match(lines[0], /^# +idea +status +score +reward +advantage +guard +time *$/);
     assert.match(lines[2], /^1 +honest +improved +0\.90000 +\+1 +\+0\.000 +- +1\.2 s$/);
     assert.match(lines[3], /^2 +forged +improved +999\.00000\* +\+1 +\+0\.000 +prints_metric,submission_path +1\.2 s$/);
+  });
+
+  it('--baseline-seeds K: p_t over K seeded runs of the current code, its noise and the bar an idea must clear', { timeout: 180_000 }, () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'server/src/cli.ts', 'demo', '--baseline-seeds', '2'], { cwd: REPO, encoding: 'utf8', timeout: 180_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /p_t is measured over 2 seeded runs of the current code first/);
+    // The bundled C_t is deterministic (a logistic regression, fixed split): no noise, the same rewards as one run.
+    assert.match(r.stdout, /^p_t 0\.\d{4} ± 0\.0000 over 2 seeds \(improvement needs > 0\.0000: the same score on every seed\)$/m, r.stdout);
+    assert.match(r.stdout, /^mean reward 0\.250; 3 of 8 ideas improved the score;/m);
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'server/src/cli.ts', 'demo', '--baseline-seeds', '17'], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stderr.trim(), 'ideator demo: --baseline-seeds must be a whole number from 1 to 16');
+  });
+
+  it('the noise line: mean ± std over k seeds and the threshold; nothing for k = 1', () => {
+    assert.equal(noiseLine({ k: 3, scores: [0.8082, 0.8164, 0.8123], mean: 0.8123, std: 0.0041, z: 1, threshold: 0.0041 * Math.sqrt(4 / 3) }), 'p_t 0.8123 ± 0.0041 over 3 seeds (improvement needs > 0.0047)');
+    assert.equal(noiseLine({ k: 3, scores: [0.8, null, 0.9], mean: 0.85, std: 0.0707, z: 2, threshold: 0.1732 }), 'p_t 0.8500 ± 0.0707 over 3 seeds (2 gave a score) (improvement needs > 0.1732, z 2)');
+    assert.equal(noiseLine({ k: 2, scores: [null, null], mean: null, std: 0, z: 1, threshold: 0 }), 'p_t — over 2 seeds (0 gave a score): no seeded run of the current code gave a score, so any valid score improves');
+    assert.equal(noiseLine({ k: 4, scores: [12345.6, 12350.2, 12349.1, 12347], mean: 12347.975, std: 2.03, z: 1, threshold: 2.27 }), 'p_t 12347.9750 ± 2.0300 over 4 seeds (improvement needs > 2.2700)');
+    assert.equal(noiseLine({ k: 3, scores: [1e-4, 1.1e-4, 1.2e-4], mean: 1.1e-4, std: 1e-5, z: 1, threshold: 1.15e-5 }), 'p_t 0.000110 ± 0.0000100 over 3 seeds (improvement needs > 0.0000115)');
+    assert.equal(noiseLine({ k: 1, scores: [0.8], mean: 0.8, std: 0, z: 1, threshold: 0 }), undefined);
+    assert.equal(noiseLine(undefined), undefined);
   });
 });

@@ -10,7 +10,7 @@ import { cpus, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { describeDiversity, groupDiversity } from '../../../src/core/collapse';
-import { IdeatorStateSchema, RewardSchemeSchema, type IdeatorState, type Job } from '../../../src/core/protocol';
+import { IdeatorStateSchema, MAX_BASELINE_SEEDS, RewardSchemeSchema, type BaselineNoise, type IdeatorState, type Job } from '../../../src/core/protocol';
 import { grpoAdvantages } from '../../../src/core/rewards';
 import { waitForJob } from '../jobs/wait';
 import { createRuntime } from '../queue/runtime';
@@ -18,10 +18,12 @@ import { submitRewardJob } from '../rewards/submit';
 import { packageRoot } from '../tasks/python';
 import { defineCommand, log, printJson, UsageError } from './common';
 
-const HELP = `usage: ideator demo [--slots N] [--scheme paper|partial|sigmoid] [--data-dir DIR] [--python PATH] [--json]
+const HELP = `usage: ideator demo [--slots N] [--scheme paper|partial|sigmoid] [--baseline-seeds K] [--data-dir DIR] [--python PATH] [--json]
 Runs the bundled state + 8 candidate ideas through the real reward pipeline and prints rewards and GRPO advantages.
   --slots N      parallel runs (default: min(2, CPUs))
   --scheme S     reward scheme (default paper: +1 improved, 0 not improved or failed, -1 format error)
+  --baseline-seeds K  measure p_t over K seeded runs of the current code (1-${MAX_BASELINE_SEEDS}, default 1) and print
+                 its run-to-run noise; an idea counts as improved only beyond it (as ideator reward --baseline-seeds)
   --data-dir D   keep the job store here (default: a temporary folder, removed afterwards)
   --json         print {job, ideas, advantages} as JSON instead of the table`;
 
@@ -65,6 +67,29 @@ export function collapseLines(job: Job, raws: string[]): string {
   return `group diversity: ${describeDiversity(d)}\n${COLLAPSE_NOTE}`;
 }
 
+function num(v: number): string {
+  return v === 0 || Math.abs(v) >= 1e-3 ? v.toFixed(4) : v.toPrecision(3);
+}
+
+/**
+ * The noise-aware reward's measurement of p_t in one line, e.g. `p_t 0.8123 ± 0.0041 over 3 seeds (improvement
+ * needs > 0.0079)`; undefined for k = 1 (one run says nothing about the noise). Shared by demo and reward.
+ */
+export function noiseLine(b: BaselineNoise | undefined): string | undefined {
+  if (!b || b.k < 2) return undefined;
+  const valid = b.scores.filter((v) => v !== null).length;
+  const over = `over ${b.k} seeds${valid < b.k ? ` (${valid} gave a score)` : ''}`;
+  if (b.mean === null) return `p_t — ${over}: no seeded run of the current code gave a score, so any valid score improves`;
+  const z = b.z === 1 ? '' : `, z ${b.z}`;
+  const same = b.std === 0 && valid >= 2 ? ': the same score on every seed' : '';
+  return `p_t ${num(b.mean)} ± ${num(b.std)} ${over} (improvement needs > ${num(b.threshold)}${z}${same})`;
+}
+
+/** The noise line of a job: its first result that carries p_t's measurement. */
+export function jobNoiseLine(job: Job): string | undefined {
+  return noiseLine(job.results.find((r) => r.baseline)?.baseline);
+}
+
 /** The reward table; `guard` lists each idea's reward-hacking flags ('-' when none), `*` marks printed scores. */
 export function rewardTable(names: string[], job: Job, advantages: number[]): string {
   const header = ['#', 'idea', 'status', 'score', 'reward', 'advantage', 'guard', 'time'];
@@ -86,6 +111,7 @@ export function rewardTable(names: string[], job: Job, advantages: number[]): st
 const FLAGS = {
   slots: { type: 'string' },
   scheme: { type: 'string', default: 'paper' },
+  'baseline-seeds': { type: 'string' },
   'data-dir': { type: 'string' },
   python: { type: 'string' },
   json: { type: 'boolean' },
@@ -96,6 +122,10 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   if (!scheme.success) throw new UsageError(`--scheme must be one of ${RewardSchemeSchema.options.join(', ')}`);
   const slots = values.slots !== undefined ? Number(values.slots) : Math.min(2, cpus().length);
   if (!Number.isInteger(slots) || slots < 1) throw new UsageError('--slots must be a whole number ≥ 1');
+  const seeds = values['baseline-seeds'] !== undefined ? Number(values['baseline-seeds']) : undefined;
+  if (seeds !== undefined && (!Number.isInteger(seeds) || seeds < 1 || seeds > MAX_BASELINE_SEEDS)) {
+    throw new UsageError(`--baseline-seeds must be a whole number from 1 to ${MAX_BASELINE_SEEDS}`);
+  }
 
   const bundle = loadDemoBundle();
   const names = bundle.ideas.map((i) => i.name);
@@ -126,6 +156,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     const iso = runtime.isolation;
     say(`ideator demo: task ${task}, ${names.length} ideas, ${slots} slot(s), sandbox ${iso.mode}, python ${runtime.python}`);
     say(`  current score p_t = ${bundle.state.score.value} (${bundle.state.score.metric ?? 'score'}, ${bundle.state.score.direction} is better)`);
+    if (seeds !== undefined && seeds > 1) say(`  p_t is measured over ${seeds} seeded runs of the current code first`);
     say('  preparing task data …');
     await runtime.catalog.ready(task);
     // The bundled state names a bundled task: its grader scores every idea (printed scores are never used here).
@@ -134,6 +165,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
       ideas: bundle.ideas.map((i) => i.raw),
       scheme: scheme.data,
       allowPrintedScore: false,
+      ...(seeds !== undefined ? { baselineSeeds: seeds } : {}),
     });
     // Format errors are settled at submission (−1 without executing): they count as done from the start.
     for (const r of job.results) {
@@ -152,6 +184,8 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     } else {
       io.stdout.write(`\nRewards (${scheme.data} scheme) for ${names.length} ideas on ${task}, p_t = ${bundle.state.score.value}:\n\n`);
       io.stdout.write(rewardTable(names, finished, advantages) + '\n\n');
+      const noise = jobNoiseLine(finished);
+      if (noise) io.stdout.write(`${noise}\n`);
       const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length;
       io.stdout.write(`GRPO advantages (r - mean) / (std + 1e-6), unbiased std: [${advantages.map((a) => a.toFixed(3)).join(', ')}]\n`);
       io.stdout.write(`mean reward ${mean.toFixed(3)}; ${finished.results.filter((r) => r.status === 'improved').length} of ${names.length} ideas improved the score; ${seconds.toFixed(1)} s\n`);

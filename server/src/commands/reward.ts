@@ -16,7 +16,7 @@ import { RUNTIME_HELP, runtimeConfigFromFlags, runtimeFlags } from './runtimeFla
 import { createRuntime } from '../queue/runtime';
 import { NoGraderError, submitRewardJob, UnknownTaskError } from '../rewards/submit';
 import { defineCommand, log, printJson, readJsonFile, UsageError } from './common';
-import { GUARD_NOTE, rewardTable, SELF_REPORTED_NOTE } from './demo';
+import { GUARD_NOTE, jobNoiseLine, rewardTable, SELF_REPORTED_NOTE } from './demo';
 
 const HELP = `usage: ideator reward --state STATE.json [IDEA.md …] [--ideas-json FILE] [options]
 Rewards a group of Ideator answers for one state: format check, implementer, sandboxed run, grade, reward.
@@ -140,8 +140,8 @@ export default defineCommand({ help: HELP, options: FLAGS, positionals: true }, 
   else {
     io.stdout.write(rewardTable(names, job, advantages) + '\n');
     io.stdout.write(`GRPO advantages: [${advantages.map((a) => a.toFixed(3)).join(', ')}]\n`);
-    const b = job.results.find((r) => r.baseline)?.baseline;
-    if (b && b.k > 1) io.stdout.write(`p_t over ${b.k} seeds: mean ${b.mean ?? '—'}, std ${b.std.toPrecision(3)}; improved only beyond ${b.threshold.toPrecision(3)} (${b.z} × std × √(1 + 1/n))\n`);
+    const noise = jobNoiseLine(job);
+    if (noise) io.stdout.write(`${noise}\n`);
     if (job.results.some((r) => r.selfReported)) io.stdout.write(`${SELF_REPORTED_NOTE}\n`);
     if (job.results.some((r) => r.guardFlags.length)) io.stdout.write(`${GUARD_NOTE}\n`);
   }
