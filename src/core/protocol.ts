@@ -141,6 +141,14 @@ export const IdeatorStateSchema = z.object({
   query: SeekHelpQuerySchema.optional(),
 });
 export type IdeatorState = z.infer<typeof IdeatorStateSchema>;
+
+/**
+ * How the trajectory is rendered in the Ideator prompt: 'full' as recorded, 'compact' without progress bars, repeated
+ * log lines, library traceback frames and superseded code versions (core/compact.ts; every metric value, error line
+ * and the final code kept).
+ */
+export const TrajectoryModeSchema = z.enum(['full', 'compact']);
+export type TrajectoryMode = z.infer<typeof TrajectoryModeSchema>;
 export type IdeatorStateInput = z.input<typeof IdeatorStateSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -401,6 +409,8 @@ export const IdeateRequestSchema = z
     /** true: answer as text/event-stream: `event: token` {delta, channel}, then `event: done` IdeateResponse. */
     stream: z.boolean().default(false),
     maxTokens: z.number().int().positive().max(200_000).optional(),
+    /** With a state: the trajectory's rendering; default the server's (`ideator serve --trajectory`, compact). */
+    trajectoryMode: TrajectoryModeSchema.optional(),
   })
   .refine((b) => (b.state ? 1 : 0) + (b.messages ? 1 : 0) === 1, { message: 'give exactly one of state or messages' });
 export type IdeateRequest = z.infer<typeof IdeateRequestSchema>;
