@@ -25,13 +25,11 @@
  * `full` mode is the rendering of the steps as given (trajectory.ts), byte for byte what it was before this module.
  */
 import { createTwoFilesPatch } from 'diff';
-import { z } from 'zod';
-import type { Step } from './protocol';
+import { TrajectoryModeSchema, type Step, type TrajectoryMode } from './protocol';
 import { extractScores } from './scores';
 import { cleanOutput, renderTrajectory } from './trajectory';
 
-export const TrajectoryModeSchema = z.enum(['full', 'compact']);
-export type TrajectoryMode = z.infer<typeof TrajectoryModeSchema>;
+export { TrajectoryModeSchema, type TrajectoryMode };
 export const TRAJECTORY_MODES = TrajectoryModeSchema.options;
 
 /**

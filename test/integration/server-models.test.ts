@@ -105,6 +105,29 @@ describe('server with model providers', () => {
     assert.equal(deltas.join(''), IDEA_TEXT);
   });
 
+  it('POST /v1/ideate renders the trajectory compact by default, full when the request says so (#16)', async () => {
+    const bars = Array.from({ length: 40 }, (_, i) => `${i * 10}/400 [${'='.repeat(i % 30)}>${'.'.repeat(29 - (i % 30))}] - ETA: ${40 - i}s - loss: 0.${String(7000 - i).padStart(4, '0')}`).join('\n');
+    const spam = Array.from({ length: 30 }, () => '[LightGBM] [Warning] No further splits with positive gain, best gain: -inf').join('\n');
+    const state = { ...toyState(0.5), trajectory: [{ kind: 'execute' as const, action: 'python train.py', observation: `${spam}\n${bars}\nval_auc: 0.8123`, exitCode: 0 }] };
+    const sent = async (body: object) => {
+      const r = await api(server, 'POST', '/v1/ideate', body);
+      assert.equal(r.status, 200, r.text);
+      return JSON.stringify(models.requests.filter((q) => q.model === 'ideator').pop()!.messages);
+    };
+    const compact = await sent({ state });
+    assert.match(compact, /repeated 29 more times/);
+    assert.doesNotMatch(compact, /ETA:/);
+    assert.match(compact, /loss: 0\.6961/);
+    assert.match(compact, /val_auc: 0\.8123/);
+    const full = await sent({ state, trajectoryMode: 'full' });
+    assert.match(full, /ETA: 40s/);
+    assert.doesNotMatch(full, /repeated 29 more times/);
+    assert.ok(compact.length < full.length * 0.7, `${compact.length} vs ${full.length}`);
+    const bad = await api(server, 'POST', '/v1/ideate', { state, trajectoryMode: 'short' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /trajectoryMode/);
+  });
+
   it('POST /v1/ideate validates its body', async () => {
     const r = await api(server, 'POST', '/v1/ideate', { stream: true });
     assert.equal(r.status, 400);

@@ -16,6 +16,7 @@ import type { Dispatcher } from '../queue/redis/dispatcher';
 import { redactRedisUrl } from '../queue/redis/protocol';
 import { packageVersion } from './packageVersion';
 import { defineCommand, log, untilStopSignal, UsageError } from './common';
+import { readTrajectoryFlag } from './stateArgs';
 
 export { packageVersion };
 
@@ -24,6 +25,9 @@ const HELP = `usage: ideator serve [--host 127.0.0.1] [--port 8787] [options]
   --port N              port (default 8787; 0 = any free port)
   --body-limit-mb N     largest request body (default 16)
   --ideator SPEC        Ideator behind POST /v1/ideate: KIND[:MODEL][@URL], or ProviderConfig JSON (inline or file)
+  --trajectory MODE     how /v1/ideate renders a state's trajectory when the request's trajectoryMode does not say:
+                        compact (default: no progress bars, repeats or superseded code; every value, error, final code
+                        kept) or full
   --json                print {"url","port","pid"} on stdout once listening
   --queue-order O       which waiting idea runs next: longest-first (default: by expected run time, learned per state
                         and per task; unknown first) or fifo (submission order)
@@ -42,6 +46,7 @@ const FLAGS = {
   port: { type: 'string', default: '8787' },
   'body-limit-mb': { type: 'string' },
   ideator: { type: 'string' },
+  trajectory: { type: 'string' },
   json: { type: 'boolean' },
   redis: { type: 'string' },
   'max-queued': { type: 'string' },
@@ -68,6 +73,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   if (bodyMb !== undefined && !(bodyMb > 0)) throw new UsageError(`--body-limit-mb must be > 0`);
   const say = (m: string) => log(io, `ideator serve: ${m}`);
   const ideator = providerFromFlag(values.ideator, 'ideator');
+  const trajectoryMode = readTrajectoryFlag(values.trajectory);
   const redisUrl = redisUrlFrom(values.redis);
   const maxQueued = values['max-queued'] !== undefined ? Number(values['max-queued']) : DEFAULT_MAX_QUEUED;
   if (!Number.isInteger(maxQueued) || maxQueued < 0) throw new UsageError(`--max-queued must be a whole number ≥ 0, got '${values['max-queued']}'`);
@@ -105,6 +111,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     bodyLimitBytes: bodyMb !== undefined ? Math.round(bodyMb * 1024 * 1024) : DEFAULT_BODY_LIMIT,
     version: packageVersion(),
     ideator,
+    trajectoryMode,
     log: say,
   });
   await app.listen({ host, port });

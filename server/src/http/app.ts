@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { TrajectoryMode } from '../../../src/core/protocol';
 import type { Provider } from '../../../src/core/providers/types';
 import type { Runtime } from '../queue/runtime';
 import { installAuth } from './auth';
@@ -28,6 +29,8 @@ export interface AppOptions {
   version?: string;
   /** The Ideator behind POST /v1/ideate; without one the route answers 503. */
   ideator?: Provider;
+  /** POST /v1/ideate: the trajectory rendering of states whose request does not name one (default compact). */
+  trajectoryMode?: TrajectoryMode;
   log?: (message: string) => void;
 }
 
@@ -76,7 +79,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   openrlhfRoutes(app, opts.runtime, registry, log);
   statusRoutes(app, opts.runtime);
   taskRoutes(app, opts.runtime.bundles);
-  ideateRoutes(app, opts.ideator);
+  ideateRoutes(app, opts.ideator, opts.trajectoryMode);
   healthRoutes(app, opts.runtime, {
     version: opts.version ?? '0.0.0',
     ideator: opts.ideator !== undefined,

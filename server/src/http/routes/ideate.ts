@@ -6,8 +6,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { DEFAULT_TRAJECTORY_MODE } from '../../../../src/core/compact';
 import { parseIdea } from '../../../../src/core/idea';
-import { IdeateRequestSchema, IdeateResponseSchema, type ChatMessage } from '../../../../src/core/protocol';
+import { IdeateRequestSchema, IdeateResponseSchema, type ChatMessage, type TrajectoryMode } from '../../../../src/core/protocol';
 import { ProviderError, type Provider } from '../../../../src/core/providers/types';
 import { ErrorBodySchema, HttpError } from '../errors';
 
@@ -26,7 +27,8 @@ function providerStatus(err: ProviderError): { status: number; code: string } {
   }
 }
 
-export function ideateRoutes(app: FastifyInstance, ideator: Provider | undefined): void {
+/** `trajectoryMode`: how a state's trajectory is rendered when the request does not say (serve --trajectory). */
+export function ideateRoutes(app: FastifyInstance, ideator: Provider | undefined, trajectoryMode: TrajectoryMode = DEFAULT_TRAJECTORY_MODE): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.post(
     '/v1/ideate',
@@ -42,7 +44,7 @@ export function ideateRoutes(app: FastifyInstance, ideator: Provider | undefined
       const body = request.body;
       // Loaded on first use: the prompt templates are not needed by a server that only computes rewards.
       const messages: ChatMessage[] = body.state
-        ? (await import('../../../../src/core/prompts')).buildIdeatorMessages(body.state).messages
+        ? (await import('../../../../src/core/promptCost')).buildIdeatorPrompt(body.state, { trajectoryMode: body.trajectoryMode ?? trajectoryMode }).messages
         : body.messages!;
       const ac = new AbortController();
       reply.raw.once('close', () => ac.abort());
