@@ -20,6 +20,9 @@ import { sandboxHost } from '../../server/src/exec/isolation';
 import { codeDiff } from '../../server/src/implementer/index';
 import { startOpenAIServer } from '../servers/openai';
 import { stopAllVerifications, verifyIdeas, type VerifyCli } from '../../src/extension/ideas/verify';
+import { HistoryStore } from '../../src/core/history';
+import { ideaTypeSuccessRates } from '../../src/core/historyRows';
+import type { IdeaRecord } from '../../src/core/protocol';
 import type { VerifyProgress, VerifyResult } from '../../src/core/verify';
 
 const REPO = resolve(__dirname, '..', '..');
@@ -123,9 +126,14 @@ describe('ideator verify', () => {
     ];
     const progress: VerifyProgress[] = [];
     const streamed: VerifyResult[] = [];
+    const store = HistoryStore.open(join(root, 'history'));
+    const record = (id: string, action: string): IdeaRecord => ({
+      id, createdAt: new Date().toISOString(), raw: action, type: 'Model Architecture',
+      parsed: { ok: true, analysis: 'a', action, rationale: 'r', codeBlocks: [], errors: [] },
+    });
     const { results, summary } = await verifyIdeas(
       { workspace: ws, command: 'python train.py', ideas, slots: 2, budgetMinutes: 3, baselineSeeds: 3, python: PYTHON },
-      { cli: CLI, onProgress: (p) => progress.push(p), onResult: (r) => streamed.push(r) },
+      { cli: CLI, onProgress: (p) => progress.push(p), onResult: (r) => streamed.push(r), history: { store, ideas: new Map([['better', record('better', 'Raise the base')], ['same', record('same', 'Add a comment')], ['crash', record('crash', 'Crash')]]) } },
     );
     const by = Object.fromEntries(results.map((r) => [r.idea, r]));
     assert.deepEqual(summary.baseline.scores, [0.81, 0.79, 0.8]);
@@ -145,6 +153,12 @@ describe('ideator verify', () => {
     assert.equal(summary.slots, 2);
     assert.ok(summary.parallelRatio !== null && summary.runSeconds > 0);
     assert.equal(summary.cancelled, false);
+    // Each verified idea with a record has its outcome in the run history; the type statistics learn from them.
+    assert.deepEqual(
+      store.outcomes().map((o) => `${o.ideaId} ${o.status} ${o.reward}`).sort(),
+      ['better improved 1', 'crash exec_failed 0', 'same not_improved 0'],
+    );
+    assert.deepEqual(ideaTypeSuccessRates(store.ideas(), store.outcomes()).find((r) => r.type === 'Model Architecture'), { type: 'Model Architecture', count: 3, judged: 3, improved: 1, rate: 1 / 3 });
     // Data is bound read-only: the idea that writes to it fails, the file is unchanged (without bubblewrap runs
     // are not isolated, and the summary says so).
     assert.equal(summary.sandbox.isolated, isolated);

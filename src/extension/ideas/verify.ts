@@ -21,12 +21,14 @@
  *       onProgress: (p) => progress.report({ message: p.message, increment: … p.done / p.total }),
  *       onResult: (r) => view.update(r),        // one per idea, as soon as it is judged
  *       signal,                                 // abort = Cancel: every run is killed at once
+ *       history: { store: services.history, ideas: new Map([[idea.id, ideaRecord], …]) },  // outcomes recorded
  *     },
  *   );
  *   // summary.ranking: idea ids best first; results[i].status: improved | within_noise | worse | failed | timed_out,
  *   // .score, .delta (vs the baseline's mean), .noise (the threshold a gain must pass), .seconds, .diff, .error.
  *   // summary.cancelled is true after an abort (results then hold the ideas judged before it).
- *   recordVerifiedOutcomes(services.history, results, summary, new Map([[idea.id, ideaRecord], …]));  // core/verify.ts
+ *   // With `history`, each judged idea's outcome is in the run history (core/verify.ts recordVerifiedOutcomes:
+ *   // improved / not_improved — a gain within the noise — / exec_failed / timeout), as an applied idea's would be.
  *
  * It rejects (one clear line) when the CLI cannot start, refuses its input (e.g. no such folder) or dies without a
  * summary. Killing: abort → SIGTERM (the CLI kills its runs and prints the summary), SIGKILL 5 s later if needed;
@@ -38,9 +40,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Direction } from '../../core/protocol';
+import type { HistoryStore } from '../../core/history';
+import type { Direction, IdeaRecord } from '../../core/protocol';
 import type { ProviderConfigInput } from '../../core/providers/index';
-import { parseVerifyLine, type VerifyIdeasInput, type VerifyProgress, type VerifyResult, type VerifySummary } from '../../core/verify';
+import { parseVerifyLine, recordVerifiedOutcomes, type VerifyIdeasInput, type VerifyProgress, type VerifyResult, type VerifySummary } from '../../core/verify';
 
 export interface VerifyInput {
   workspace: string;
@@ -75,6 +78,12 @@ export function verifyCli(extensionPath: string, execPath: string = process.exec
 
 export interface VerifyOptions {
   cli: VerifyCli;
+  /**
+   * Where each judged idea's outcome is recorded (core/verify.ts recordVerifiedOutcomes), as an applied idea's
+   * would be, so the idea-type statistics learn: the run history and the IdeaRecord of each idea id (ideas
+   * without one are not recorded). Recorded when the verification ends, also after a cancel (judged ideas only).
+   */
+  history?: { store: Pick<HistoryStore, 'idea' | 'appendIdea' | 'appendOutcome'>; ideas: ReadonlyMap<string, IdeaRecord> };
   onProgress?: (p: VerifyProgress) => void;
   onResult?: (r: VerifyResult) => void;
   signal?: AbortSignal;
@@ -178,7 +187,17 @@ export function verifyIdeas(input: VerifyInput, opts: VerifyOptions): Promise<Ve
       rmSync(tmp, { recursive: true, force: true });
       if (err) reject(err);
       else if (failure) reject(new Error(failure));
-      else if (summary) resolve({ results, summary });
+      else if (summary) {
+        if (opts.history) {
+          try {
+            recordVerifiedOutcomes(opts.history.store, results, summary, opts.history.ideas);
+          } catch (e) {
+            reject(new Error(`the verification ended but its outcomes could not be recorded: ${(e as Error).message}`));
+            return;
+          }
+        }
+        resolve({ results, summary });
+      }
       else {
         const last = stderrTail.trim().split('\n').filter(Boolean).pop();
         reject(new Error(opts.signal?.aborted ? 'Verification cancelled' : last ?? `ideator verify ended (exit ${child.exitCode ?? child.signalCode}) without a result`));
