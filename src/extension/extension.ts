@@ -7,6 +7,7 @@ import { Services } from './services';
 import { registerStatusBar } from './statusBar';
 import { registerKeyCommands } from './settings/apiKey';
 import { registerIdeaFeatures, type IdeaFeatures } from './commands';
+import { registerAskMany, type AskManyController } from './ideas/askMany';
 import { registerRunWatching, type RunWatching } from './runs/index';
 import { RunRecorder } from './runs/service';
 import { registerAgentTools, type AgentTools } from './agentTools/index';
@@ -16,6 +17,8 @@ import { stopAllVerifications } from './ideas/verify';
 export interface IdeatorApi {
   services: Services;
   ideas: IdeaFeatures;
+  /** "Ask for N Ideas" (issue 16): its controller and the side-by-side Ideas panel. */
+  askMany: AskManyController;
   /** Run watching (issue 5): recorder + history store, score chart, per-type idea success rates. */
   runs: RunWatching;
   /** The Ideator as language-model tools for agent mode, and the MCP server offered to the editor (issue 17). */
@@ -47,6 +50,8 @@ export function activate(context: vscode.ExtensionContext): IdeatorApi {
   // --- Ask Ideator, the Idea panel, code actions, diff preview (issue 4). ---------------------------------------
   const ideaFeatures = registerIdeaFeatures(services);
   context.subscriptions.push(registerKeyCommands(services), registerStatusBar(services), ideaFeatures.disposable);
+  const askMany = registerAskMany(services, { proposals: ideaFeatures.features.proposals, askerBusy: () => ideaFeatures.features.asker.busy });
+  context.subscriptions.push(askMany.disposable);
 
   // --- Run watching (issue 5): watchers, Run History tree, score chart; sets services.history (opened lazily). ---
   const runs = registerRunWatching(context, services);
@@ -57,7 +62,7 @@ export function activate(context: vscode.ExtensionContext): IdeatorApi {
 
   const activationMs = performance.now() - started;
   services.output.info(`Activated in ${activationMs.toFixed(1)} ms`);
-  return { services, ideas: ideaFeatures.features, runs, agentTools: agent.agentTools, activationMs };
+  return { services, ideas: ideaFeatures.features, askMany: askMany.controller, runs, agentTools: agent.agentTools, activationMs };
 }
 
 export function deactivate(): void {

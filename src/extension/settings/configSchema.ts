@@ -43,6 +43,8 @@ export const ExtensionConfigSchema = z.object({
   pythonPath: optionalText,
   taskDescription: optionalText,
   reviewQueryBeforeSending: z.boolean().default(true),
+  /** How many ideas 'Ask for N Ideas' asks for (core/askMany.ts). */
+  ideaCount: z.number().int().min(1).max(16).default(4),
   promptsOverrideDir: optionalText,
   /** Offer `ideator mcp` to the editor's MCP support (VS Code >= 1.101); off: agent mode has the built-in tools. */
   offerMcpServer: z.boolean().default(false),

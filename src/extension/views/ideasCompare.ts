@@ -1,0 +1,156 @@
+/**
+ * The "N ideas" view: an editor-area webview panel with the ideas side by side (ideasCompareRender.ts, everything
+ * escaped). The first paint is in the page's HTML; later states are posted whole (throttled while answers stream)
+ * and the page script only swaps them in. CSP: our stylesheet and one nonce'd script, nothing else. Messages from
+ * the page are validated (zod) before anything runs.
+ */
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import { z } from 'zod';
+import { renderCompare, type CompareView } from './ideasCompareRender';
+
+export const IDEAS_COMPARE_VIEW_TYPE = 'ideator.ideasCompare';
+
+const InboundSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('apply'), ideaId: z.string().min(1).max(200) }),
+  z.object({ type: z.literal('cancel') }),
+  z.object({ type: z.literal('verify') }),
+]);
+
+/** What the page asks for (its buttons). */
+export type CompareRequest = { type: 'apply'; ideaId: string } | { type: 'cancel' } | { type: 'verify' };
+
+/** Most re-renders a second while answers stream in. */
+const RENDER_EVERY_MS = 150;
+
+export class IdeasComparePanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private view: CompareView | undefined;
+  private body = '';
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastPost = 0;
+  private readonly disposables: vscode.Disposable[] = [];
+  /** Whether the page reported ready (its script runs). */
+  ready = false;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly onRequest: (request: CompareRequest) => void,
+  ) {}
+
+  /** What the panel shows now (the extension-host tests read it). */
+  get current(): CompareView | undefined {
+    return this.view;
+  }
+
+  /** The page body as last rendered. */
+  get html(): string {
+    return this.body;
+  }
+
+  get visible(): boolean {
+    return this.panel?.visible ?? false;
+  }
+
+  /** Opens the panel (beside the code, focus kept there) showing `view`, or shows `view` in the open one. */
+  show(view: CompareView): void {
+    this.view = view;
+    this.body = renderCompare(view);
+    if (this.panel) {
+      this.panel.reveal(undefined, true);
+      this.post();
+      return;
+    }
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    const panel = vscode.window.createWebviewPanel(
+      IDEAS_COMPARE_VIEW_TYPE,
+      this.title(view),
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      { enableScripts: true, enableCommandUris: false, localResourceRoots: [media], retainContextWhenHidden: true },
+    );
+    panel.iconPath = vscode.Uri.joinPath(media, 'activitybar.svg');
+    this.panel = panel;
+    this.ready = false;
+    panel.webview.html = this.shell(panel.webview, this.body);
+    const listener = panel.webview.onDidReceiveMessage((raw: unknown) => {
+      const parsed = InboundSchema.safeParse(raw);
+      if (!parsed.success) return;
+      if (parsed.data.type === 'ready') {
+        this.ready = true;
+        // A state that changed while the page loaded is sent now.
+        this.post();
+        return;
+      }
+      this.onRequest(parsed.data);
+    });
+    panel.onDidDispose(() => {
+      listener.dispose();
+      if (this.panel === panel) {
+        this.panel = undefined;
+        this.ready = false;
+      }
+    });
+  }
+
+  /** Changes what is shown; `urgent` skips the throttle (a phase change, a result). */
+  update(view: CompareView, urgent = false): void {
+    this.view = view;
+    this.body = renderCompare(view);
+    if (!this.panel) return;
+    this.panel.title = this.title(view);
+    const wait = urgent ? 0 : Math.max(0, RENDER_EVERY_MS - (Date.now() - this.lastPost));
+    if (wait === 0) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.post();
+    } else {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.post();
+      }, wait);
+    }
+  }
+
+  /** For tests and scripts: acts as if the page's button was pressed. */
+  press(request: CompareRequest): void {
+    this.onRequest(request);
+  }
+
+  private title(view: CompareView): string {
+    return view.phase === 'asking' ? `Ideas (asking ${view.requested}…)` : `Ideas (${view.cards.length})`;
+  }
+
+  private post(): void {
+    this.lastPost = Date.now();
+    if (this.panel && this.ready) void this.panel.webview.postMessage({ type: 'render', html: this.body });
+  }
+
+  private shell(webview: vscode.Webview, body: string): string {
+    const nonce = randomBytes(16).toString('base64');
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'ideasCompare.css'));
+    const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'ideasCompare.js'));
+    const csp = ["default-src 'none'", `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `img-src ${webview.cspSource} data:`, `font-src ${webview.cspSource}`].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css.toString()}">
+<title>Ideas</title>
+</head>
+<body data-ideator-view="ideas-compare">
+<main id="root" aria-live="polite">${body}</main>
+<script nonce="${nonce}" src="${js.toString()}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.panel?.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The "N ideas" view as HTML: the ideas side by side, one column each — the idea (its ACTION, the analysis and
+ * rationale folded), the diff its code makes to the file, and the verification column (measured score, Δ vs the
+ * baseline ± its noise, status, time), then Apply. Every string from a model, a file or a run passes through
+ * escapeHtml (or the highlighter, which escapes); the only markup is ours. Pure (no 'vscode'), so it is unit-tested.
+ */
+import { escapeHtml, highlight } from './ideaPanelHighlight';
+import { renderMarkdown } from './ideaPanelRender';
+
+/** Where an idea stands: not verified yet, or what its verification run found. */
+export type CompareStatus = 'not-verified' | 'queued' | 'running' | 'improved' | 'within_noise' | 'worse' | 'failed' | 'timed_out';
+
+export interface CompareVerify {
+  status: CompareStatus;
+  /** The idea's measured score. */
+  score?: number;
+  /** Score − the baseline's mean (in the metric's units). */
+  delta?: number;
+  /** The threshold a gain must pass to count (± noise). */
+  noise?: number;
+  seconds?: number;
+  error?: string;
+  /** 1 = best measured score. */
+  rank?: number;
+}
+
+export interface CompareCard {
+  /** The idea record's id (what Apply names); absent while its answer is still arriving. */
+  ideaId?: string;
+  /** The answer's number among the N (1-based). */
+  number: number;
+  /** The ACTION (markdown); empty while streaming. */
+  action: string;
+  analysis?: string;
+  rationale?: string;
+  /** Unified diff of the file with the idea's code applied, and its one-line summary. */
+  diff?: { text: string; summary: string };
+  /** Why there is no diff (no code in the idea; already in the file; a notebook). */
+  codeNote?: string;
+  verify: CompareVerify;
+  applied?: boolean;
+  /** While the answers arrive: characters so far, or the failure. */
+  streaming?: { chars: number; failed?: string };
+  /** The answer did not keep the layout (analysis / action / rationale). */
+  parseProblem?: string;
+}
+
+export interface CompareView {
+  phase: 'asking' | 'ready' | 'verifying' | 'verified' | 'cancelled' | 'error';
+  /** The file the ideas are about (workspace-relative). */
+  target: string;
+  provider: string;
+  requested: number;
+  cards: CompareCard[];
+  /** Notes in words: duplicates dropped, a server that ignored n, token use. */
+  notes: string[];
+  message?: string;
+  /** The metric's name and direction, for the status column's labels. */
+  metric?: string;
+  direction?: 'higher' | 'lower';
+  /** The baseline the deltas are against (mean of k runs, the noise threshold). */
+  baseline?: { mean: number; noise: number; runs: number };
+  /** Whether a Verify button is offered (the verification backend is there). */
+  verifyAvailable: boolean;
+  /** Why verification is not offered, in words (shown in place of the button). */
+  verifyNote?: string;
+}
+
+const STATUS_WORDS: Record<CompareStatus, string> = {
+  'not-verified': 'not verified',
+  queued: 'waiting for a slot',
+  running: 'running…',
+  improved: 'improved',
+  within_noise: 'within noise',
+  worse: 'worse',
+  failed: 'failed',
+  timed_out: 'timed out',
+};
+
+const num = (v: number) => String(Number(v.toPrecision(5)));
+const signed = (v: number) => (v > 0 ? `+${num(v)}` : v < 0 ? `−${num(-v)}` : '0');
+
+function seconds(s: number): string {
+  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${Math.round(s - m * 60)} s`;
+}
+
+function statusColumn(v: CompareVerify, metric: string): string {
+  const row = (label: string, value: string, cls = '') => `<div class="row${cls ? ` ${cls}` : ''}"><dt>${label}</dt><dd>${value}</dd></div>`;
+  const dash = '<span class="muted">—</span>';
+  return (
+    `<dl class="verify" data-status="${v.status}">` +
+    row('Status', `<span class="status status-${v.status}">${escapeHtml(STATUS_WORDS[v.status])}</span>${v.rank ? ` <span class="rank">#${v.rank}</span>` : ''}`) +
+    row(escapeHtml(metric), v.score !== undefined ? escapeHtml(num(v.score)) : dash) +
+    row('Δ vs baseline', v.delta !== undefined ? `${escapeHtml(signed(v.delta))}${v.noise !== undefined ? ` <span class="muted">± ${escapeHtml(num(v.noise))}</span>` : ''}` : dash) +
+    row('Time', v.seconds !== undefined ? escapeHtml(seconds(v.seconds)) : dash) +
+    `</dl>` +
+    (v.error ? `<p class="verify-error">${escapeHtml(v.error)}</p>` : '')
+  );
+}
+
+function folded(title: string, body: string | undefined): string {
+  if (!body?.trim()) return '';
+  return `<details class="more"><summary>${title}</summary><div class="body">${renderMarkdown(body)}</div></details>`;
+}
+
+function card(c: CompareCard, view: CompareView): string {
+  const metric = view.metric?.trim() || 'Score';
+  const head = `<header><h2>Idea ${c.number}</h2>${c.applied ? '<span class="badge applied">applied</span>' : ''}</header>`;
+  if (!c.ideaId) {
+    const body = c.streaming?.failed
+      ? `<p class="verify-error">${escapeHtml(c.streaming.failed)}</p>`
+      : `<p class="muted" role="status">writing… ${(c.streaming?.chars ?? 0).toLocaleString('en-US')} characters</p>`;
+    return `<article class="card pending" data-number="${c.number}">${head}${body}</article>`;
+  }
+  const action = c.action.trim() ? renderMarkdown(c.action) : '<p class="missing">(no ACTION in the answer)</p>';
+  const diff = c.diff
+    ? `<section class="diff"><h3>Change</h3><p class="muted">${escapeHtml(c.diff.summary)}</p><pre><code>${highlight(c.diff.text, 'diff', true)}</code></pre></section>`
+    : `<section class="diff"><h3>Change</h3><p class="muted">${escapeHtml(c.codeNote ?? 'No code in this idea.')}</p></section>`;
+  const apply = `<button class="apply" data-apply="${escapeHtml(c.ideaId)}"${view.phase === 'asking' || view.phase === 'verifying' ? ' disabled' : ''}>${c.applied ? 'Apply Again' : 'Apply'}</button>`;
+  return (
+    `<article class="card" data-idea="${escapeHtml(c.ideaId)}" data-number="${c.number}">${head}` +
+    (c.parseProblem ? `<p class="warn">${escapeHtml(c.parseProblem)}</p>` : '') +
+    `<section class="action"><h3>Action</h3>${action}</section>` +
+    folded('Analysis', c.analysis) +
+    folded('Rationale', c.rationale) +
+    diff +
+    `<section class="result"><h3>Measured</h3>${statusColumn(c.verify, metric)}</section>` +
+    `<footer>${apply}</footer></article>`
+  );
+}
+
+/** The cards in the order shown: by measured rank once there is one (unranked after), else by answer number. */
+export function orderCards(cards: CompareCard[]): CompareCard[] {
+  return [...cards].sort((a, b) => (a.verify.rank ?? Infinity) - (b.verify.rank ?? Infinity) || a.number - b.number);
+}
+
+/** The whole page body. */
+export function renderCompare(view: CompareView): string {
+  const phaseLine: Record<CompareView['phase'], string> = {
+    asking: `Asking ${escapeHtml(view.provider)} for ${view.requested} ideas…`,
+    ready: `${view.cards.length} idea${view.cards.length === 1 ? '' : 's'} from ${escapeHtml(view.provider)}`,
+    verifying: 'Verifying: each idea runs in its own copy of the project…',
+    verified: 'Verified: ranked by measured score',
+    cancelled: 'Cancelled',
+    error: 'Failed',
+  };
+  const busy = view.phase === 'asking' || view.phase === 'verifying';
+  const verify =
+    view.phase === 'ready' || view.phase === 'verified'
+      ? view.verifyAvailable
+        ? `<button class="secondary" data-verify="1">Verify by running them…</button>`
+        : view.verifyNote
+          ? `<span class="muted">${escapeHtml(view.verifyNote)}</span>`
+          : ''
+      : '';
+  const toolbar =
+    `<div class="toolbar"><p class="phase" role="status">${phaseLine[view.phase]} <span class="muted">· ${escapeHtml(view.target)}</span></p>` +
+    `<div class="buttons">${busy ? '<button class="secondary" data-cancel="1">Cancel</button>' : ''}${verify}</div></div>`;
+  const baseline = view.baseline
+    ? `<p class="baseline">Baseline: ${escapeHtml(view.metric ?? 'score')} ${escapeHtml(num(view.baseline.mean))} <span class="muted">± ${escapeHtml(num(view.baseline.noise))} over ${view.baseline.runs} run${view.baseline.runs === 1 ? '' : 's'}${view.direction ? ` (${view.direction} is better)` : ''}</span></p>`
+    : '';
+  const message = view.message ? `<p class="${view.phase === 'error' ? 'verify-error' : 'muted'}">${escapeHtml(view.message)}</p>` : '';
+  const notes = view.notes.length ? `<ul class="notes">${view.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
+  const cards = view.cards.length ? `<div class="cards cols-${Math.min(view.cards.length, 4)}">${orderCards(view.cards).map((c) => card(c, view)).join('')}</div>` : '';
+  return `<div class="compare" data-phase="${view.phase}">${toolbar}${message}${baseline}${notes}${cards}</div>`;
+}
