@@ -30,7 +30,7 @@ const PYTHON = join(REPO, '.venv', 'bin', 'python');
 const CLI: VerifyCli = { command: process.execPath, args: ['--import', 'tsx', join(REPO, 'server', 'src', 'cli.ts')], env: { IDEATOR_PYTHON: PYTHON } };
 const isolated = sandboxHost().isolated;
 /** Where ideator verify keeps its run folders (named PID-idea-…). */
-const WORK_ROOT = join(tmpdir(), 'ideator-verify');
+const WORK_ROOT = join(tmpdir(), process.getuid?.() ? `ideator-verify-${process.getuid()}` : 'ideator-verify');
 
 // Baseline seeds 0, 1, 2 print 0.81, 0.79, 0.80 (mean 0.80, std 0.01, noise threshold 0.01·√(4/3) ≈ 0.0115);
 // ideas run with seed 3 (k), offset +0.005.

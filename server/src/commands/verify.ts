@@ -176,6 +176,8 @@ function fillRunDir(dir: string, workspace: string, plan: WorkspacePlan, main: s
   writeFileSync(join(dir, main), mainCode);
   const binds: Bind[] = [];
   for (const b of plan.binds) {
+    // The main file is the idea's, whatever its size.
+    if (b.rel === main) continue;
     const at = join(dir, b.rel);
     mkdirSync(dirname(at), { recursive: true });
     if (!isolated) {
@@ -300,9 +302,12 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   const host: SandboxHost = sandboxHost();
   // One root for every verification on this machine: run folders are named after their process, so the folders
   // (and tmpfs mounts) of a verification that was killed are removed by the next one.
-  const workRoot = join(tmpdir(), 'ideator-verify');
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  const workRoot = join(tmpdir(), uid === undefined || uid === 0 ? 'ideator-verify' : `ideator-verify-${uid}`);
   assertSafeRoot(workRoot);
   mkdirSync(workRoot, { recursive: true, mode: 0o700 });
+  const rootStat = lstatSync(workRoot);
+  if (!rootStat.isDirectory() || (uid !== undefined && rootStat.uid !== uid)) throw new UsageError(`${workRoot} is not a folder of this user: remove it`);
   await sweepRunDirs(workRoot);
   try {
     return await verify();
@@ -324,6 +329,8 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     let done = 0;
     if (!host.isolated) {
       emit({ type: 'progress', phase: 'warning', message: `runs are NOT isolated on this host (${host.info.missing.join('; ') || 'no bubblewrap'}): the ideas' code runs with your user, files and network, and data folders are linked, not read-only`, done, total });
+    } else if (host.info.missing.length) {
+      emit({ type: 'progress', phase: 'warning', message: `runs are isolated, but without ${host.info.missing.join('; ')}`, done, total });
     }
     const plan = planWorkspace(workspace, maxFileBytes);
     emit({ type: 'progress', phase: 'prepare', message: `${plan.copies.length} source files copied per run (${Math.round(plan.copiedBytes / 1024)} KiB), ${plan.binds.length} data paths bound read-only; ${seeds} baseline runs and ${ideas.length} ideas on ${slots} slot${slots > 1 ? 's' : ''}`, done, total });
