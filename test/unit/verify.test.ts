@@ -37,7 +37,10 @@ test('JSON lines: every event shape is validated; a wrong one is named', () => {
   const ok = parseVerifyLine(JSON.stringify(progress));
   assert.ok(ok.ok && ok.event.type === 'progress' && ok.event.seed === 0);
   const result = { type: 'result', idea: 'a', title: 'A', status: 'within_noise', score: 0.81, delta: 0.01, noise: 0.02, seconds: 3, diff: '', via: 'code', outputTail: '' };
-  assert.ok(parseVerifyLine(JSON.stringify(result)).ok);
+  const parsed = parseVerifyLine(JSON.stringify(result));
+  assert.ok(parsed.ok && parsed.event.type === 'result');
+  assert.deepEqual([parsed.event.guardFlags, parsed.event.guard], [[], []], 'guard fields default to none');
+  assert.ok(!parseVerifyLine(JSON.stringify({ ...result, guardFlags: ['made_up'] })).ok);
   const bad = parseVerifyLine(JSON.stringify({ ...result, status: 'won' }));
   assert.ok(!bad.ok && /status/.test(bad.error), JSON.stringify(bad));
   const notJson = parseVerifyLine('Traceback (most recent call last):');
