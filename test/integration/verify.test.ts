@@ -323,6 +323,23 @@ describe('ideator verify', () => {
     }
   });
 
+  it('without the sandbox (IDEATOR_SANDBOX=off) it still verifies, and says first that runs are not isolated', { timeout: 60_000 }, async () => {
+    const { root, ws } = workspace();
+    dirs.push(root);
+    const warnings: string[] = [];
+    const { results, summary } = await verifyIdeas(
+      { workspace: ws, command: 'python train.py', ideas: [{ id: 'better', code: TRAIN('0.9') }], slots: 1, budgetMinutes: 1, baselineSeeds: 1 },
+      { cli: { ...CLI, env: { ...CLI.env, IDEATOR_SANDBOX: 'off' } }, onProgress: (p) => (p.phase === 'warning' ? warnings.push(p.message) : undefined) },
+    );
+    assert.equal(summary.sandbox.isolated, false);
+    assert.ok(summary.sandbox.missing.length > 0);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /runs are NOT isolated on this host .*data folders are linked, not read-only/);
+    // The data (a folder, a top-level file, a linked folder) is reached through links; the score is right.
+    assert.equal(results[0].status, 'improved');
+    assert.equal(results[0].score, 0.91);
+  });
+
   it('a refused input rejects with the CLI\'s one-line reason', { timeout: 30_000 }, async () => {
     await assert.rejects(
       verifyIdeas({ workspace: '/nonexistent/ws', command: 'python train.py', ideas: [{ code: 'x' }], slots: 1, budgetMinutes: 1 }, { cli: CLI }),
