@@ -91,6 +91,8 @@ const SOURCE_EXT = new Set(['.py', '.pyi', '.json', '.yaml', '.yml', '.toml', '.
 const SKIP_NAMES = new Set(['.git', '.hg', '.svn', '.venv', 'venv', 'node_modules', '__pycache__', '.mypy_cache', '.pytest_cache', '.ruff_cache', '.ipynb_checkpoints', '.ideator', '.vscode', '.idea']);
 /** A folder with more entries than this (walked in full) is data: bound whole. */
 const MAX_WALK_ENTRIES = 2000;
+/** Files and folders bound one by one, at most (each is a mount in every run). */
+const MAX_BINDS = 1000;
 /** Deeper than this, a folder is bound whole. */
 const MAX_DEPTH = 6;
 
@@ -108,6 +110,7 @@ export interface WorkspacePlan {
  */
 export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan {
   const plan: WorkspacePlan = { copies: [], binds: [], copiedBytes: 0 };
+  // Entries looked at while deciding about one folder (reset for each): a data tree is not walked in full.
   let walked = 0;
   const hasSource = (dir: string, depth: number): boolean | 'too-big' => {
     let entries;
@@ -155,12 +158,16 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
         continue;
       }
       if (!e.isDirectory()) continue;
+      walked = 0;
       const source = depth < MAX_DEPTH ? hasSource(p, depth + 1) : 'too-big';
       if (source === true) walk(r, depth + 1);
       else plan.binds.push({ rel: r, host: p, dir: true });
     }
   };
   walk('', 0);
+  if (plan.binds.length > MAX_BINDS) {
+    throw new UsageError(`the workspace has ${plan.binds.length} data files beside its source files (at most ${MAX_BINDS} are bound one by one): move the data into a folder, which is bound whole`);
+  }
   return plan;
 }
 
