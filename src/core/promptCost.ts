@@ -133,6 +133,8 @@ export function priceFor(kind: string, model: string | undefined, baseUrl?: stri
     if (row) return { kind: 'rates', rates: fullRates(row), source: `${row.family} list price` };
     return { kind: 'unknown', source: `no price known for ${model ?? 'this model'}` };
   }
+  // The companion server answers with whatever Ideator it was started with: its price is not known here.
+  if (kind === 'server') return { kind: 'unknown', source: "the companion server's Ideator: set a price" };
   if (isLocalUrl(baseUrl)) return { kind: 'free', source: 'local server: free' };
   return { kind: 'unknown', source: `no price known for ${model ?? 'this model'}` };
 }
@@ -185,6 +187,12 @@ export function promptCost(prompt: { tokens: number; cacheableTokens: number }, 
 export function promptCostLine(c: PromptCost): string {
   const price = c.price.kind === 'free' ? 'free (' + c.price.source + ')' : c.inputDollars === null ? 'price unknown' : `~${formatDollars(c.inputDollars)} input`;
   return `~${n(c.tokens)} tokens (${n(c.cacheableTokens)} cacheable), ${price}`;
+}
+
+/** "~8,400 tokens, ~$0.03" — the short form for a progress title. */
+export function promptCostShort(c: PromptCost): string {
+  const price = c.price.kind === 'free' ? ', free' : c.inputDollars === null ? '' : `, ~${formatDollars(c.inputDollars)}`;
+  return `~${n(c.tokens)} tokens${price}`;
 }
 
 /**

@@ -6,7 +6,7 @@ import { agentTrajectory, editorTrajectory } from '../../bench/prompt-tokens';
 import { syntheticTrajectory } from '../../bench/trajectory';
 import { compactOutput, compactSteps, lostInvariants, parseTrajectoryMode } from '../../src/core/compact';
 import { prng } from '../../src/core/prng';
-import { buildIdeatorPrompt, cacheablePrefixTokens, parsePriceFlag, priceFor, promptCost, promptCostLine, usageDollars, usageLine } from '../../src/core/promptCost';
+import { buildIdeatorPrompt, cacheablePrefixTokens, parsePriceFlag, priceFor, promptCost, promptCostLine, promptCostShort, usageDollars, usageLine } from '../../src/core/promptCost';
 import { buildIdeatorMessages } from '../../src/core/prompts';
 import type { Step } from '../../src/core/protocol';
 import { renderTrajectory } from '../../src/core/trajectory';
@@ -191,6 +191,7 @@ test('prices: Claude families, local servers free, others unknown, an override w
   assert.equal(priceFor('openai', 'qwen3-8b', 'http://127.0.0.1:8000/v1').kind, 'free');
   assert.equal(priceFor('template-vague', undefined).kind, 'free');
   assert.equal(priceFor('openai', 'gpt-x', 'https://api.example.com/v1').kind, 'unknown');
+  assert.equal(priceFor('server', undefined, 'http://127.0.0.1:8787').kind, 'unknown', 'the companion server may proxy a paid model');
   const own = priceFor('openai', 'gpt-x', 'https://api.example.com/v1', parsePriceFlag('2:8:0.5'));
   assert.deepEqual(own.kind === 'rates' && own.rates, { input: 2, output: 8, cachedInput: 0.5, cacheWrite: 2.5 });
   assert.throws(() => parsePriceFlag('2'), /--price must be INPUT:OUTPUT\[:CACHED\]/);
@@ -200,6 +201,8 @@ test('prices: Claude families, local servers free, others unknown, an override w
   assert.equal(c.inputDollars, 3);
   assert.ok(Math.abs(c.cachedInputDollars! - 0.84) < 1e-9);
   assert.equal(promptCostLine(c), '~1,000,000 tokens (800,000 cacheable), ~$3.00 input');
+  assert.equal(promptCostShort(promptCost({ tokens: 8400, cacheableTokens: 7000 }, sonnet)), '~8,400 tokens, ~$0.025');
+  assert.equal(promptCostShort(promptCost({ tokens: 8400, cacheableTokens: 7000 }, priceFor('openai', 'q', 'http://localhost:8000/v1'))), '~8,400 tokens, free');
   // Anthropic's input_tokens exclude cache reads; OpenAI's prompt_tokens include cached_tokens.
   const anth = usageDollars({ inputTokens: 200_000, outputTokens: 100_000, cacheReadTokens: 800_000 }, sonnet, 'anthropic')!;
   assert.ok(Math.abs(anth - (0.6 + 0.24 + 1.5)) < 1e-9, String(anth));

@@ -6,9 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { parseIdea } from '../../core/idea';
-import { buildIdeatorMessages, defaultPromptsDir } from '../../core/prompts';
+import { buildIdeatorPrompt, priceFor, promptCost, promptCostLine, promptCostShort, usageLine } from '../../core/promptCost';
+import { defaultPromptsDir } from '../../core/prompts';
 import type { IdeaRecord, SeekHelpQuery } from '../../core/protocol';
-import { describeProviderError } from '../../core/providers/index';
+import { DEFAULT_ANTHROPIC_MODEL } from '../../core/providers/anthropic';
+import { DEFAULT_OPENAI_BASE_URL, describeProviderError } from '../../core/providers/index';
 import { ProviderError } from '../../core/providers/types';
 import { draftQuery, renderSeekHelp } from '../../core/query';
 import type { Services } from '../services';
@@ -92,18 +94,30 @@ export class AskController {
         query = reviewed;
       }
       state.query = query;
-      const { messages } = buildIdeatorMessages(state, {
+      const prompt = buildIdeatorPrompt(state, {
         budgetTokens: config.trajectoryTokenBudget,
         promptsDir: defaultPromptsDir(),
         overrideDir: config.promptsOverrideDir,
+        trajectoryMode: config.trajectoryMode,
       });
-      services.output.info(`Asking ${provider.label} about ${target.relativePath} (${messages.length} messages, trajectory ${state.trajectory.length} steps)`);
+      const { messages } = prompt;
+      // What the question costs before it is sent (ideator.modelPrice, else the core price table) and after.
+      const price = priceFor(
+        config.provider,
+        config.model ?? (config.provider === 'anthropic' ? DEFAULT_ANTHROPIC_MODEL : undefined),
+        config.baseUrl ?? (config.provider === 'openai' ? DEFAULT_OPENAI_BASE_URL : undefined),
+        config.modelPrice,
+      );
+      const cost = promptCost(prompt, price);
+      services.output.info(
+        `Asking ${provider.label} about ${target.relativePath} (${messages.length} messages, trajectory ${state.trajectory.length} steps, ${config.trajectoryMode}: ${promptCostLine(cost)})`,
+      );
 
       await this.panel.reveal();
       this.panel.startStreaming(provider.label, renderSeekHelp(query));
       const started = Date.now();
       const completion = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: 'MLE Ideator: asking the Ideator', cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: `MLE Ideator: asking the Ideator (${promptCostShort(cost)})`, cancellable: true },
         async (progress, token) => {
           token.onCancellationRequested(() => controller.abort());
           let chars = 0;
@@ -123,6 +137,7 @@ export class AskController {
           });
         },
       );
+      if (completion.usage) services.output.info(`Reported usage: ${usageLine(completion.usage, price, config.provider)}`);
       const parsed = parseIdea(completion.text);
       const idea: IdeaRecord = {
         id: randomUUID(),

@@ -6,7 +6,9 @@
 import { z } from 'zod';
 import { DEFAULT_TRAINING_GLOBS } from '../../core/commandMatch';
 import { SCORE_CHOICES } from '../../core/metric';
-import { ProviderKindSchema } from '../../core/protocol';
+import { DEFAULT_TRAJECTORY_MODE } from '../../core/compact';
+import { ModelPriceSchema } from '../../core/promptCost';
+import { ProviderKindSchema, TrajectoryModeSchema } from '../../core/protocol';
 import type { ScoreOptions } from '../../core/scores';
 
 export const SECTION = 'ideator';
@@ -34,6 +36,10 @@ export const ExtensionConfigSchema = z.object({
     .union([z.enum(['default', 'on', 'off']), z.boolean().transform((b) => (b ? 'on' : 'off') as 'on' | 'off')])
     .default('default'),
   trajectoryTokenBudget: z.number().int().min(1_000, { message: 'must be at least 1000 tokens' }).max(1_000_000).default(32_000),
+  /** How the run history is rendered in the Ideator prompt (core/compact.ts). */
+  trajectoryMode: TrajectoryModeSchema.default(DEFAULT_TRAJECTORY_MODE),
+  /** Dollars per million tokens of the configured model; null: the core price table (core/promptCost.ts). */
+  modelPrice: ModelPriceSchema.pick({ input: true, output: true, cachedInput: true }).strict().nullable().default(null),
   maxOutputTokens: z.number().int().min(256).max(200_000).default(4_096),
   requestTimeoutSeconds: z.number().min(5).max(3_600).default(300),
   primaryMetric: optionalText,
