@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 import * as vscode from 'vscode';
 import { z } from 'zod';
+import { cpus } from 'node:os';
 import { askForIdeas, MAX_IDEA_COUNT, type AskedIdea, type AskManyResult } from '../../core/askMany';
 import { alreadyApplied, changeCounts } from '../../core/ideaApply';
 import { buildIdeatorPrompt, priceFor, usageLine } from '../../core/promptCost';
@@ -18,15 +19,19 @@ import type { IdeaRecord } from '../../core/protocol';
 import { describeProviderError } from '../../core/providers/index';
 import { ProviderError } from '../../core/providers/types';
 import { draftQuery } from '../../core/query';
+import type { VerifyResult, VerifySummary } from '../../core/verify';
 import type { Services } from '../services';
+import { providerConfigInput } from '../settings/providerConfig';
 import { IdeasComparePanel, type CompareRequest } from '../views/ideasCompare';
 import type { CompareCard, CompareView } from '../views/ideasCompareRender';
+import { ideaTitle } from '../views/ideaPanelRender';
 import { applyIdea, type ApplyOutcome } from './applyIdea';
 import type { ProposalFiles } from './diffPreview';
 import { activeTarget, gatherState, UserCancelled, type TargetCode } from './gatherState';
 import { makeProvider, SettingsError } from './provider';
 import { reviewQuery } from './reviewQuery';
 import { chooseProvider, fixesFor, providerChosen } from './setup';
+import { verifyCli, verifyIdeas, type VerifyCli } from './verify';
 
 export const ASK_FOR_IDEAS_COMMAND = 'ideator.askForIdeas';
 
@@ -38,6 +43,34 @@ export interface AskManyOptions {
   /** The file the ideas are about, when it is not the active editor's. */
   target?: TargetCode;
 }
+
+export interface VerifyChoice {
+  /** Runs at once. */
+  slots: number;
+  /** The whole verification's time budget. */
+  budgetMinutes: number;
+  /** The command that produced the current score (default: the newest scored run's, else asked). */
+  command?: string;
+  /** Baseline runs that measure the noise (default 3). */
+  baselineSeeds?: number;
+}
+
+export interface VerifyOutcome {
+  status: 'done' | 'cancelled' | 'error' | 'declined' | 'nothing';
+  results?: VerifyResult[];
+  summary?: VerifySummary;
+  error?: string;
+}
+
+/** The verification's defaults: 2 at a time (fewer with fewer ideas or cores), 10 minutes. */
+export function defaultVerifyChoice(ideas: number, cores = cpus().length): VerifyChoice {
+  return { slots: Math.max(1, Math.min(2, ideas, cores)), budgetMinutes: 10 };
+}
+
+const verifyLabel = (c: VerifyChoice) => `Verify (${c.slots} parallel, budget ${c.budgetMinutes} min)…`;
+
+/** The environment variable the verification CLI reads the implementer's key from. */
+const KEY_ENV: Partial<Record<string, string>> = { anthropic: 'ANTHROPIC_API_KEY', openai: 'OPENAI_API_KEY', server: 'IDEATOR_SERVER_TOKEN' };
 
 export interface AskManyOutcome {
   status: 'ok' | 'cancelled' | 'error' | 'no-target' | 'busy';
@@ -72,28 +105,175 @@ export class AskManyController implements vscode.Disposable {
   private running: AbortController | undefined;
   private view: CompareView | undefined;
   private target: TargetCode | undefined;
+  /** The ideas shown, as recorded, and the file's code each one's card was computed from. */
+  private records: IdeaRecord[] = [];
+  private proposals = new Map<string, string>();
+  private verifying: AbortController | undefined;
   /** The last Apply started from the panel (tests await it). */
   lastApply: Promise<ApplyOutcome> | undefined;
+  /** The last verification started from the panel (tests await it). */
+  lastVerify: Promise<VerifyOutcome> | undefined;
+  /** How the verification CLI is started (tests may point it elsewhere). */
+  cli: VerifyCli;
 
   constructor(
     private readonly services: Services,
     private readonly deps: { proposals: ProposalFiles; askerBusy: () => boolean },
   ) {
     this.panel = new IdeasComparePanel(services.context.extensionUri, (r) => this.onRequest(r));
+    this.cli = verifyCli(services.context.extensionPath);
   }
 
   get busy(): boolean {
-    return this.running !== undefined;
+    return this.running !== undefined || this.verifying !== undefined;
   }
 
+  /** Stops the asking, or every verification run, at once. */
   cancel(): void {
     this.running?.abort();
+    this.verifying?.abort();
   }
 
   private onRequest(request: CompareRequest): void {
     if (request.type === 'cancel') this.cancel();
     else if (request.type === 'apply') this.lastApply = this.apply(request.ideaId);
-    else if (request.type === 'verify') void vscode.window.showInformationMessage('MLE Ideator: verifying ideas by running them is not available in this version; apply one and run it.');
+    else if (request.type === 'verify') this.lastVerify = this.verify();
+  }
+
+  /** The command that produced the current score: the newest scored run's with a command. */
+  private scoredCommand(): string | undefined {
+    const runs = this.services.history?.runs() ?? [];
+    for (let i = runs.length - 1; i >= 0; i--) {
+      const r = runs[i];
+      if (r.command?.trim() && r.primary && r.primary.value !== null) return r.command.trim();
+    }
+    return undefined;
+  }
+
+  /**
+   * Verifies the shown ideas by running them (src/extension/ideas/verify.ts → `ideator verify`): the user agrees
+   * to the slots and the time budget (or `choice` gives them), each idea runs in its own copy of the project, the
+   * cards get each status as it comes and are ranked by measured score; Cancel stops every run. Each judged idea's
+   * outcome is recorded in the run history like an applied one's.
+   */
+  async verify(choice?: VerifyChoice): Promise<VerifyOutcome> {
+    const services = this.services;
+    const view = this.view;
+    const target = this.target;
+    if (!view || !target || view.phase === 'asking' || view.phase === 'verifying' || this.records.length === 0) return { status: 'nothing' };
+    const folder = vscode.workspace.getWorkspaceFolder(target.uri);
+    if (!folder) {
+      void vscode.window.showWarningMessage('MLE Ideator: verification runs a copy of the workspace folder; open the folder that holds the script.');
+      return { status: 'nothing' };
+    }
+    if (!choice) {
+      const base = defaultVerifyChoice(this.records.length);
+      const command = this.scoredCommand();
+      const options: VerifyChoice[] = [base, { ...base, slots: 1 }, { ...base, budgetMinutes: 30 }, { slots: Math.min(4, this.records.length), budgetMinutes: 30 }];
+      const seen = new Set<string>();
+      const items = options
+        .filter((o) => !seen.has(`${o.slots}/${o.budgetMinutes}`) && seen.add(`${o.slots}/${o.budgetMinutes}`))
+        .map((o) => ({ label: `${o.slots} at a time, at most ${o.budgetMinutes} min`, detail: o === base ? 'the default' : undefined, value: o }));
+      const picked = await services.prompts.pick<VerifyChoice>(
+        items,
+        `Run each of the ${this.records.length} ideas${command ? ` with \`${command}\`` : ''} in its own copy of the project (data read-only), after 3 runs of the current code that measure the noise. How many at once, and how long in all?`,
+      );
+      if (!picked) return { status: 'declined' };
+      choice = picked;
+    }
+    let command = choice.command ?? this.scoredCommand();
+    if (!command) {
+      command = await vscode.window.showInputBox({
+        title: 'The command that produced the current score',
+        prompt: `Runs in each idea's copy of ${folder.name}; its output must print the score.`,
+        value: `python ${target.relativePath}`,
+        ignoreFocusOut: true,
+        validateInput: (s) => (s.trim() ? undefined : 'Type the command, e.g. python train.py'),
+      });
+      if (!command?.trim()) return { status: 'declined' };
+      command = command.trim();
+    }
+    const { config } = services.config();
+    const controller = new AbortController();
+    this.verifying = controller;
+    const byId = new Map(this.records.map((r) => [r.id, r]));
+    const setCards = (f: (c: CompareCard) => CompareCard, extra: Partial<CompareView> = {}, urgent = true) =>
+      this.setView({ ...this.view!, ...extra, cards: this.view!.cards.map(f) }, urgent);
+    setCards((c) => ({ ...c, verify: { status: 'queued' } }), { phase: 'verifying', message: `Starting: ${command}`, baseline: undefined });
+    services.output.info(`Verifying ${this.records.length} ideas: ${command}, ${choice.slots} at a time, budget ${choice.budgetMinutes} min`);
+    try {
+      const key = config.provider in KEY_ENV ? await services.secrets.get(config.provider) : undefined;
+      const implementer = config.provider.startsWith('template') ? undefined : providerConfigInput(config, 'implementer');
+      const cli: VerifyCli = { ...this.cli, env: { ...this.cli.env, ...(key && KEY_ENV[config.provider] ? { [KEY_ENV[config.provider]!]: key } : {}) } };
+      const run = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `MLE Ideator: verifying ${this.records.length} ideas`, cancellable: true },
+        (progress, token) => {
+          token.onCancellationRequested(() => controller.abort());
+          let reported = 0;
+          return verifyIdeas(
+            {
+              workspace: folder.uri.fsPath,
+              command: command!,
+              main: vscode.workspace.asRelativePath(target.uri, false),
+              ideas: this.records.map((r) => {
+                const code = this.proposals.get(r.id);
+                return { id: r.id, title: ideaTitle(r, 120), ...(code !== undefined ? { code } : { raw: r.raw }) };
+              }),
+              slots: choice.slots,
+              budgetMinutes: choice.budgetMinutes,
+              ...(choice.baselineSeeds !== undefined ? { baselineSeeds: choice.baselineSeeds } : {}),
+              ...(config.primaryMetric ? { metric: config.primaryMetric } : {}),
+              ...(config.metricDirection !== 'auto' ? { direction: config.metricDirection } : {}),
+              ...(config.pythonPath ? { python: config.pythonPath } : {}),
+              ...(implementer ? { implementer } : {}),
+            },
+            {
+              cli,
+              signal: controller.signal,
+              history: services.history ? { store: services.history, ideas: byId } : undefined,
+              onProgress: (p) => {
+                progress.report({ message: p.message, increment: p.total ? ((p.done - reported) / p.total) * 100 : undefined });
+                reported = p.done;
+                if (p.phase === 'warning') services.output.warn(p.message);
+                if (p.phase === 'idea' && p.event === 'started' && p.idea) setCards((c) => (c.ideaId === p.idea ? { ...c, verify: { status: 'running' } } : c), { message: p.message }, false);
+                else this.setView({ ...this.view!, message: p.message }, false);
+              },
+              onResult: (r) =>
+                setCards((c) =>
+                  c.ideaId === r.idea
+                    ? { ...c, verify: { status: r.status, ...(r.score !== null ? { score: r.score } : {}), ...(r.delta !== null ? { delta: r.delta } : {}), noise: r.noise, seconds: r.seconds, ...(r.error ? { error: r.error } : {}) } }
+                    : c,
+                ),
+            },
+          );
+        },
+      );
+      const { summary, results } = run;
+      const rank = new Map(summary.ranking.filter((id) => results.some((r) => r.idea === id && r.score !== null && (r.status === 'improved' || r.status === 'within_noise' || r.status === 'worse'))).map((id, i) => [id, i + 1]));
+      const notes = [...this.view!.notes];
+      if (!summary.sandbox.isolated) notes.push(`The runs were not isolated on this machine (missing: ${summary.sandbox.missing.join(', ') || 'the sandbox'}).`);
+      if (summary.parallelRatio !== null) notes.push(`Verification: ${summary.wallSeconds.toFixed(1)} s for ${summary.runSeconds.toFixed(1)} s of runs on ${summary.slots} slot${summary.slots === 1 ? '' : 's'}.`);
+      const cancelled = summary.cancelled || controller.signal.aborted;
+      setCards((c) => (c.ideaId && rank.has(c.ideaId) ? { ...c, verify: { ...c.verify, rank: rank.get(c.ideaId) } } : c.verify.status === 'queued' || c.verify.status === 'running' ? { ...c, verify: { status: 'not-verified' } } : c), {
+        phase: cancelled ? 'cancelled' : 'verified',
+        message: cancelled ? 'Verification cancelled: every run was stopped; the ideas judged before are shown.' : undefined,
+        baseline: summary.baseline.mean !== null ? { mean: summary.baseline.mean, noise: summary.baseline.threshold, runs: summary.baseline.k } : undefined,
+        metric: summary.metric ?? this.view!.metric,
+        direction: summary.direction,
+        notes,
+      });
+      services.output.info(`Verification ${cancelled ? 'cancelled' : 'done'}: ${results.map((r) => `${r.idea.slice(0, 8)} ${r.status}${r.score !== null ? ` ${r.score}` : ''}`).join(', ')}`);
+      return { status: cancelled ? 'cancelled' : 'done', results, summary };
+    } catch (err) {
+      const cancelled = controller.signal.aborted;
+      const message = cancelled ? 'Verification cancelled: every run was stopped.' : `Verification failed: ${(err as Error).message}`;
+      services.output[cancelled ? 'info' : 'error'](message);
+      setCards((c) => (c.verify.status === 'queued' || c.verify.status === 'running' ? { ...c, verify: { status: 'not-verified' } } : c), { phase: cancelled ? 'cancelled' : 'ready', message });
+      if (!cancelled) void vscode.window.showErrorMessage(`MLE Ideator: ${message}`);
+      return { status: cancelled ? 'cancelled' : 'error', error: message };
+    } finally {
+      this.verifying = undefined;
+    }
   }
 
   /** Applies one of the shown ideas through the safe apply path; its card says "applied" when it was. */
@@ -111,7 +291,7 @@ export class AskManyController implements vscode.Disposable {
   }
 
   async run(options: AskManyOptions = {}): Promise<AskManyOutcome> {
-    if (this.running || this.deps.askerBusy()) {
+    if (this.running || this.verifying || this.deps.askerBusy()) {
       void vscode.window.showInformationMessage('MLE Ideator: already asking; cancel it first or wait for the answer.');
       return { status: 'busy' };
     }
@@ -130,6 +310,8 @@ export class AskManyController implements vscode.Disposable {
     const controller = new AbortController();
     this.running = controller;
     this.target = target;
+    this.records = [];
+    this.proposals = new Map();
     let deadline: AbortSignal | undefined;
     try {
       const state = await gatherState(services, target);
@@ -219,6 +401,8 @@ export class AskManyController implements vscode.Disposable {
       }
       await vscode.commands.executeCommand('setContext', 'ideator.hasIdea', true);
 
+      this.records = records;
+      this.proposals = new Map(result.ideas.flatMap((a, i) => (a.proposal ? [[records[i].id, a.proposal.content] as const] : [])));
       const price = priceFor(config.provider, config.model, config.baseUrl);
       const usage = `${result.requests} request${result.requests === 1 ? '' : 's'}: ${usageLine(result.usage, price, config.provider)}`;
       const cards: CompareCard[] = result.ideas.map((a, i) => ({
@@ -232,7 +416,8 @@ export class AskManyController implements vscode.Disposable {
         verify: { status: 'not-verified' },
         ...(a.idea.ok ? {} : { parseProblem: `Not in the expected layout: ${a.idea.errors[0] ?? 'unknown'}. Shown as well as it could be read.` }),
       }));
-      this.setView({ ...this.view!, phase: 'ready', cards, notes: [...result.notes, usage] }, true);
+      const verifyNote = target.isNotebook ? 'Verification runs scripts: apply an idea to the notebook and run it.' : undefined;
+      this.setView({ ...this.view!, phase: 'ready', cards, notes: [...result.notes, usage], verifyAvailable: !verifyNote && records.length > 0, verifyNote, verifyLabel: verifyLabel(defaultVerifyChoice(records.length)) }, true);
       services.output.info(`${records.length} ideas (${result.mode}, ${usage}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       const { ideas: _kept, ...rest } = result;
       return { status: 'ok', ideas: records, result: rest };
@@ -268,6 +453,7 @@ export class AskManyController implements vscode.Disposable {
 
   dispose(): void {
     this.running?.abort();
+    this.verifying?.abort();
     this.panel.dispose();
   }
 }

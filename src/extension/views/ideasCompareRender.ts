@@ -64,6 +64,8 @@ export interface CompareView {
   verifyAvailable: boolean;
   /** Why verification is not offered, in words (shown in place of the button). */
   verifyNote?: string;
+  /** The Verify button's words, e.g. "Verify (2 parallel, budget 10 min)…". */
+  verifyLabel?: string;
 }
 
 const STATUS_WORDS: Record<CompareStatus, string> = {
@@ -150,7 +152,7 @@ export function renderCompare(view: CompareView): string {
   const verify =
     view.phase === 'ready' || view.phase === 'verified'
       ? view.verifyAvailable
-        ? `<button class="secondary" data-verify="1">Verify by running them…</button>`
+        ? `<button class="secondary" data-verify="1">${escapeHtml(view.verifyLabel ?? 'Verify by running them…')}</button>`
         : view.verifyNote
           ? `<span class="muted">${escapeHtml(view.verifyNote)}</span>`
           : ''
