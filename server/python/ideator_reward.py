@@ -97,7 +97,7 @@ class _Config:
         self.return_kind = env.get("IDEATOR_REWARD_RETURN", "dict")
         self.allow_printed_score = _truthy(env.get("IDEATOR_REWARD_ALLOW_PRINTED_SCORE", ""))
         seeds = env.get("IDEATOR_REWARD_BASELINE_SEEDS", "").strip()
-        self.baseline_seeds = int(seeds) if seeds else None
+        self.baseline_seeds: Any = seeds or None  # checked per call (_seeds): a bad value is a bridge error, not a raise
 
 
 def _truthy(value: Any) -> bool:
@@ -159,12 +159,29 @@ def allows_printed_score(extra_info: Any, cfg: _Config) -> bool:
     return cfg.allow_printed_score if value is None else _truthy(value)
 
 
+MAX_BASELINE_SEEDS = 16  # src/core/protocol.ts MAX_BASELINE_SEEDS
+
+
+def _seeds(value: Any) -> Optional[int]:
+    """k for the request (None: the task's setting); anything but a whole number 1-16 is a BridgeError."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        k = int(str(value).strip())
+    except ValueError:
+        k = 0
+    if not 1 <= k <= MAX_BASELINE_SEEDS or isinstance(value, bool):
+        raise BridgeError(f"IDEATOR_REWARD_BASELINE_SEEDS / baseline_seeds must be a whole number 1-{MAX_BASELINE_SEEDS}, got {value!r}")
+    return k
+
+
 def _body(state: dict, ideas: List[str], task: Optional[str], cfg: _Config, allow_printed: bool = False) -> dict:
     body: Dict[str, Any] = {"state": state, "ideas": ideas, "scheme": cfg.scheme, "allowPrintedScore": bool(allow_printed)}
     if task:
         body["task"] = task
-    if cfg.baseline_seeds:
-        body["baselineSeeds"] = int(cfg.baseline_seeds)
+    seeds = _seeds(cfg.baseline_seeds)
+    if seeds is not None:
+        body["baselineSeeds"] = seeds
     return body
 
 

@@ -230,6 +230,7 @@ class BridgeAgainstRealServer(unittest.TestCase):
         os.environ["IDEATOR_REWARD_ALLOW_PRINTED_SCORE"] = "1"
         os.environ.pop("IDEATOR_REWARD_ON_ERROR", None)
         os.environ.pop("IDEATOR_REWARD_RETURN", None)
+        os.environ.pop("IDEATOR_REWARD_BASELINE_SEEDS", None)
 
     def test_newest_keyword_call_with_extra_kwargs(self):
         r = bridge.compute_score(
@@ -397,6 +398,28 @@ class BridgeAgainstRealServer(unittest.TestCase):
         r = bridge._result_dict({"reward": 1, "status": "improved"}, bridge._config({}), diversity=None)
         self.assertEqual(list(r), list(bridge.RESULT_KEYS))
         self.assertEqual([r[k] for k in bridge.GROUP_KEYS], [0.0] * 4)
+
+    def test_noise_aware_baseline_keys(self):
+        """baseline_seeds / baseline_noise / baseline_threshold: k seeded runs of a C_t whose printed score follows
+        IDEATOR_SEED (seeds 0, 1, 2 print 0.5844, 0.5134, 0.5956); 0 when p_t was not measured."""
+        s = state(0.5, "noise")
+        s["code"] = "import os, random\nrandom.seed(int(os.environ.get('IDEATOR_SEED', '0')))\nprint('acc:', round(0.5 + random.random() * 0.1, 4))\n"
+        paper = bridge.compute_score("d", idea(0.58, "noise-lucky"), "", {"state": s})
+        self.assertEqual([paper[k] for k in ("score",) + bridge.BASELINE_KEYS], [1.0, 0.0, 0.0, 0.0], "k = 1: the state's 0.5, not measured")
+        os.environ["IDEATOR_REWARD_BASELINE_SEEDS"] = "3"
+        outs = bridge.compute_score_batch(data_sources=["d"] * 2, solution_strs=[idea(0.58, "noise-lucky"), idea(0.9, "noise-real")], ground_truths=[""] * 2, extra_infos=[{"state": s}] * 2)
+        self.assertTrue(all(list(o) == list(bridge.RESULT_KEYS) for o in outs))
+        self.assertEqual([o["score"] for o in outs], [0.0, 1.0], "0.58 is inside C_t's spread over 3 seeds")
+        self.assertEqual([o["baseline_seeds"] for o in outs], [3.0, 3.0])
+        self.assertAlmostEqual(outs[0]["baseline_noise"], 0.044578, places=5)
+        self.assertAlmostEqual(outs[0]["baseline_threshold"], 0.044578 * (4 / 3) ** 0.5, places=5)
+        self.assertEqual(outs[1]["baseline_threshold"], outs[0]["baseline_threshold"])
+        os.environ["IDEATOR_REWARD_BASELINE_SEEDS"] = "three"  # a bad value: a bridge error per call, never a raise
+        bad = bridge.compute_score("d", idea(0.9, "noise-real"), "", {"state": s})
+        self.assertEqual((bad["score"], bad["bridge_error"]), (0.0, 1.0))
+        os.environ.pop("IDEATOR_REWARD_BASELINE_SEEDS")
+        with self.assertRaisesRegex(bridge.BridgeError, "BASELINE_SEEDS.*1-16.*17"):
+            bridge.compute_score("d", idea(0.9, "noise-real"), "", {"state": s}, baseline_seeds=17, on_error="raise")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import type { HistoryStore } from './history';
 import { compareBestFirst, improves } from './metric';
-import { BaselineNoiseSchema, DirectionSchema, ParsedIdeaSchema, type BaselineNoise, type Direction, type IdeaRecord, type Outcome, type RewardStatus } from './protocol';
+import { BaselineNoiseSchema, DirectionSchema, GuardFindingSchema, GuardFlagSchema, ParsedIdeaSchema, type BaselineNoise, type Direction, type IdeaRecord, type Outcome, type RewardStatus } from './protocol';
 import { paperReward } from './rewards';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -101,6 +101,12 @@ export const VerifyResultSchema = z.object({
   error: z.string().optional(),
   /** The last lines the run printed. */
   outputTail: z.string(),
+  /**
+   * The score is what the run printed, so an idea can forge it: the reward guard (core/rewardGuard.ts) on the lines
+   * the idea added — e.g. prints_metric for print('val_acc=0.99'), touches_evaluation — with its reasons and lines.
+   */
+  guardFlags: z.array(GuardFlagSchema).default([]),
+  guard: z.array(GuardFindingSchema).default([]),
 });
 export type VerifyResult = z.infer<typeof VerifyResultSchema>;
 

@@ -123,6 +123,7 @@ describe('ideator verify', () => {
       { id: 'crash', title: 'Crash', code: TRAIN('0.80', "raise ValueError('boom')") },
       { id: 'writer', title: 'Write to data', code: "open('data/train.csv', 'w').write('x')\nprint('val_acc=0.99')\n" },
       { id: 'attacker', title: 'Steal', code: attacker },
+      { id: 'forger', title: 'Print a better score', code: TRAIN('0.80') + "print('val_acc=0.99')\n" },
     ];
     const progress: VerifyProgress[] = [];
     const streamed: VerifyResult[] = [];
@@ -146,10 +147,16 @@ describe('ideator verify', () => {
     assert.equal(by.crash.status, 'failed');
     assert.match(by.crash.error!, /ValueError: boom/);
     assert.match(by.better.diff, /^\+print\(f'val_acc=\{0\.90/m);
-    assert.deepEqual(summary.ranking.slice(0, 2), ['better', 'same']);
-    assert.deepEqual(summary.ranking.slice(2).sort(), ['attacker', 'crash', 'writer']);
-    assert.equal(streamed.length, 5);
-    assert.equal(progress.filter((p) => p.event === 'finished').length, 8);
+    // A printed score can be forged: it counts (it is what the run printed), and the guard says so.
+    assert.equal(by.forger.status, 'improved');
+    assert.deepEqual(by.forger.guardFlags, ['prints_metric']);
+    assert.match(JSON.stringify(by.forger.guard), /val_acc=0\.99/);
+    assert.deepEqual(by.better.guardFlags, []);
+    assert.ok(by.attacker.guardFlags.includes('reads_outside_data'), JSON.stringify(by.attacker.guard));
+    assert.deepEqual(summary.ranking.slice(0, 3), ['forger', 'better', 'same']);
+    assert.deepEqual(summary.ranking.slice(3).sort(), ['attacker', 'crash', 'writer']);
+    assert.equal(streamed.length, 6);
+    assert.equal(progress.filter((p) => p.event === 'finished').length, 9);
     assert.equal(summary.slots, 2);
     assert.ok(summary.parallelRatio !== null && summary.runSeconds > 0);
     assert.equal(summary.cancelled, false);
@@ -314,6 +321,23 @@ describe('ideator verify', () => {
     } finally {
       await llm.close();
     }
+  });
+
+  it('without the sandbox (IDEATOR_SANDBOX=off) it still verifies, and says first that runs are not isolated', { timeout: 60_000 }, async () => {
+    const { root, ws } = workspace();
+    dirs.push(root);
+    const warnings: string[] = [];
+    const { results, summary } = await verifyIdeas(
+      { workspace: ws, command: 'python train.py', ideas: [{ id: 'better', code: TRAIN('0.9') }], slots: 1, budgetMinutes: 1, baselineSeeds: 1 },
+      { cli: { ...CLI, env: { ...CLI.env, IDEATOR_SANDBOX: 'off' } }, onProgress: (p) => (p.phase === 'warning' ? warnings.push(p.message) : undefined) },
+    );
+    assert.equal(summary.sandbox.isolated, false);
+    assert.ok(summary.sandbox.missing.length > 0);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /runs are NOT isolated on this host .*data folders are linked, not read-only/);
+    // The data (a folder, a top-level file, a linked folder) is reached through links; the score is right.
+    assert.equal(results[0].status, 'improved');
+    assert.equal(results[0].score, 0.91);
   });
 
   it('a refused input rejects with the CLI\'s one-line reason', { timeout: 30_000 }, async () => {

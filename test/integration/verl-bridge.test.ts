@@ -2,7 +2,7 @@
  * The VeRL bridge (server/python/ideator_reward.py) run by the SYSTEM python (/usr/bin/python3: standard library
  * only) against a real `ideator serve`: every entry point (sync keyword call with VeRL's extra kwargs, async,
  * legacy batch), same keys every sample (guard and self_reported keys included, aligned across results), retries on
- * 5xx, never raising by default, raise mode, printed scores only when opted in (400 no_grader otherwise, not retried),
+ * 5xx, never raising by default, raise mode, the noise-aware reward's baseline_* keys (IDEATOR_REWARD_BASELINE_SEEDS), printed scores only when opted in (400 no_grader otherwise, not retried),
  * and the time budget: a server that accepts connections and never answers (or a job that never finishes) costs
  * `timeout` seconds, not the poll time plus a margin per attempt.
  */
@@ -28,7 +28,7 @@ describe('VeRL reward bridge', () => {
     });
     const out = `${r.stdout}\n${r.stderr}`;
     assert.equal(r.status, 0, out);
-    assert.match(out, /Ran 18 tests/);
+    assert.match(out, /Ran 19 tests/);
     assert.match(out, /\nOK\s*$/);
     assert.doesNotMatch(out, /skipped/);
   });

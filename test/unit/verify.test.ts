@@ -37,7 +37,10 @@ test('JSON lines: every event shape is validated; a wrong one is named', () => {
   const ok = parseVerifyLine(JSON.stringify(progress));
   assert.ok(ok.ok && ok.event.type === 'progress' && ok.event.seed === 0);
   const result = { type: 'result', idea: 'a', title: 'A', status: 'within_noise', score: 0.81, delta: 0.01, noise: 0.02, seconds: 3, diff: '', via: 'code', outputTail: '' };
-  assert.ok(parseVerifyLine(JSON.stringify(result)).ok);
+  const parsed = parseVerifyLine(JSON.stringify(result));
+  assert.ok(parsed.ok && parsed.event.type === 'result');
+  assert.deepEqual([parsed.event.guardFlags, parsed.event.guard], [[], []], 'guard fields default to none');
+  assert.ok(!parseVerifyLine(JSON.stringify({ ...result, guardFlags: ['made_up'] })).ok);
   const bad = parseVerifyLine(JSON.stringify({ ...result, status: 'won' }));
   assert.ok(!bad.ok && /status/.test(bad.error), JSON.stringify(bad));
   const notJson = parseVerifyLine('Traceback (most recent call last):');
@@ -176,6 +179,15 @@ test('planWorkspace: small sources copied, data folders and large files bound wh
     assert.equal(binds.data.dir, true, 'a folder without source is bound whole');
     assert.equal(binds['data-link'].host, fs.realpathSync(path.join(root, 'data')), 'a link is bound at its target');
     assert.equal(binds['big.json'].dir, false, 'a config file over the cap is bound, not copied');
+    // Deciding about one big data folder does not use up the look-ahead of the next folder.
+    for (let i = 0; i < 2100; i++) write(`a-data/f${i}.csv`, '');
+    write('b-src/util.py', 'y = 2\n');
+    const again = planWorkspace(root, 2048);
+    assert.ok(again.copies.includes('b-src/util.py'), JSON.stringify(again.copies));
+    assert.ok(again.binds.some((b) => b.rel === 'a-data' && b.dir));
+    // Thousands of data files beside the sources cannot each be a mount: one clear error.
+    for (let i = 0; i < 1001; i++) write(`f${i}.csv`, '');
+    assert.throws(() => planWorkspace(root, 2048), /1006 data files beside its source files .* move the data into a folder/);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -20,6 +20,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, extname, isAbsolute, join, normalize, relative, resolve } from 'node:path';
 import { formatDelta, formatScore } from '../../../src/core/format';
 import { parseIdea } from '../../../src/core/idea';
+import { guardCode } from '../../../src/core/rewardGuard';
 import { IdeatorStateSchema, type Direction, type Metric, type ParsedIdea, type PrimaryScore } from '../../../src/core/protocol';
 import { baselineNoise } from '../../../src/core/rewards';
 import { rankResults, verifyStatus, VerifyIdeasFileSchema, type VerifyEvent, type VerifyIdea, type VerifyResult, type VerifySummary } from '../../../src/core/verify';
@@ -90,6 +91,8 @@ const SOURCE_EXT = new Set(['.py', '.pyi', '.json', '.yaml', '.yml', '.toml', '.
 const SKIP_NAMES = new Set(['.git', '.hg', '.svn', '.venv', 'venv', 'node_modules', '__pycache__', '.mypy_cache', '.pytest_cache', '.ruff_cache', '.ipynb_checkpoints', '.ideator', '.vscode', '.idea']);
 /** A folder with more entries than this (walked in full) is data: bound whole. */
 const MAX_WALK_ENTRIES = 2000;
+/** Files and folders bound one by one, at most (each is a mount in every run). */
+const MAX_BINDS = 1000;
 /** Deeper than this, a folder is bound whole. */
 const MAX_DEPTH = 6;
 
@@ -107,6 +110,7 @@ export interface WorkspacePlan {
  */
 export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan {
   const plan: WorkspacePlan = { copies: [], binds: [], copiedBytes: 0 };
+  // Entries looked at while deciding about one folder (reset for each): a data tree is not walked in full.
   let walked = 0;
   const hasSource = (dir: string, depth: number): boolean | 'too-big' => {
     let entries;
@@ -154,12 +158,16 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
         continue;
       }
       if (!e.isDirectory()) continue;
+      walked = 0;
       const source = depth < MAX_DEPTH ? hasSource(p, depth + 1) : 'too-big';
       if (source === true) walk(r, depth + 1);
       else plan.binds.push({ rel: r, host: p, dir: true });
     }
   };
   walk('', 0);
+  if (plan.binds.length > MAX_BINDS) {
+    throw new UsageError(`the workspace has ${plan.binds.length} data files beside its source files (at most ${MAX_BINDS} are bound one by one): move the data into a folder, which is bound whole`);
+  }
   return plan;
 }
 
@@ -428,7 +436,9 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     let dir: Direction = direction ?? 'higher';
     const judgeIdea = (id: string) => {
       const { prep, run } = ideaRuns.get(id)!;
-      const base = { type: 'result' as const, idea: id, title: prep.title, noise: round(baseline.threshold), seconds: round(run.seconds), diff: prep.code !== undefined ? codeDiff(main, mainCode, prep.code) : '', via: prep.via };
+      // The score is printed by the run: the reward guard says when the idea's added lines could have forged it.
+      const guard = prep.code !== undefined ? guardCode({ before: mainCode, after: prep.code, path: main }) : { flags: [], findings: [] };
+      const base = { type: 'result' as const, idea: id, title: prep.title, noise: round(baseline.threshold), seconds: round(run.seconds), diff: prep.code !== undefined ? codeDiff(main, mainCode, prep.code) : '', via: prep.via, guardFlags: guard.flags, guard: guard.findings };
       let r: VerifyResult;
       if (!run.result) {
         r = { ...base, status: run.skipped ? 'timed_out' : 'failed', score: null, delta: null, error: run.error ?? 'not run', outputTail: '' };
@@ -526,7 +536,8 @@ function table(results: VerifyResult[], s: VerifySummary): string {
     ...s.ranking.map((id, i) => {
       const r = byId.get(id)!;
       const delta = r.delta === null ? '' : ` (${formatDelta(r.delta)})`;
-      return `${String(i + 1).padStart(2)}. ${r.status.padEnd(12)} ${r.score === null ? '—' : formatScore(r.score)}${delta}  ${r.seconds.toFixed(1)} s  ${r.title}${r.error ? `  [${r.error.slice(0, 160)}]` : ''}`;
+      const flags = r.guardFlags.length ? `  (flagged: ${r.guardFlags.join(', ')})` : '';
+      return `${String(i + 1).padStart(2)}. ${r.status.padEnd(12)} ${r.score === null ? '—' : formatScore(r.score)}${delta}  ${r.seconds.toFixed(1)} s  ${r.title}${flags}${r.error ? `  [${r.error.slice(0, 160)}]` : ''}`;
     }),
     `wall ${s.wallSeconds.toFixed(1)} s for ${s.runSeconds.toFixed(1)} s of runs on ${s.slots} slot${s.slots > 1 ? 's' : ''}${s.parallelRatio !== null ? ` (ratio ${s.parallelRatio.toFixed(3)})` : ''}${s.cancelled ? '; cancelled' : ''}${s.sandbox.isolated ? '' : '; runs NOT isolated'}`,
   ];
