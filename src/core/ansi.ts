@@ -128,12 +128,16 @@ export class TerminalTextCleaner {
       } else if (c === 0x0d) {
         this.pendingCR = true; // a CRLF's "\r", or the chunk's last character
       } else if (c === 0x1b) {
-        this.state = State.Esc;
-        // Most escapes are colour codes: go straight to the CSI scan rather than round the loop once more.
-        if (i < n && chunk.charCodeAt(i) === 0x5b /* [ */) {
-          this.startCsi();
-          if (i + 1 < n) i = this.escape(chunk, i + 1);
-          else i++;
+        // Most escapes are colour codes: start the CSI at once rather than go through the ESC state; the loop's first
+        // statement scans it. That is the call which resumes a sequence a chunk ended inside, so it has run from the
+        // first colour code on: V8 no longer throws this optimised loop away (and compiles it again) the first time a
+        // chunk ends inside a colour code or right after an ESC, as it did when each case had code of its own here.
+        const csi = i < n && chunk.charCodeAt(i) === 0x5b /* [ */;
+        this.state = csi ? State.Csi : State.Esc;
+        if (csi) {
+          this.csiParams = '';
+          this.csiLength = 0;
+          i++;
         }
       } else {
         // Backspace: the cursor moves left; drop the last character. Keras erases its bar with runs of a hundred,

@@ -10,7 +10,11 @@
 import type { Direction, Metric } from '../protocol';
 
 export class MetricSeries {
-  last = 0;
+  /**
+   * The latest value; add() runs right after construction, so NaN is never seen. It starts as a double rather than
+   * 0 because V8 would store a small-integer field differently and change the object's shape at the first 0.93.
+   */
+  last = NaN;
   min = Infinity;
   max = -Infinity;
   count = 0;
