@@ -18,7 +18,7 @@ export function registerStatusBar(services: Services): vscode.Disposable {
     const score = formatScore(services.currentScore());
     item.text = `$(lightbulb) ${config.provider} · ${score}`;
     item.tooltip = new vscode.MarkdownString(
-      `**MLE Ideator**\n\nProvider: \`${config.provider}\`${config.model ? ` (model \`${config.model}\`)` : ''}\n\nLast run's score (${describeScoreChoice(config.runScore)}, setting \`ideator.runScore\`): ${score}` +
+      `**MLE Ideator**\n\nProvider: \`${config.provider}\`${config.model ? ` (model \`${config.model}\`)` : ''}\n\nBest score so far: ${score} (each run scored by its ${describeScoreChoice(config.runScore)}, setting \`ideator.runScore\`)` +
         (ok ? '' : '\n\n$(warning) Some ideator.* settings are invalid; see the Output panel (MLE Ideator).'),
       true,
     );

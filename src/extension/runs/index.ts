@@ -12,7 +12,7 @@ import { registerHistoryCommands } from './commands';
 import { registerCompareCommands } from './compare';
 import { ideaTypeSuccessRates, type TypeRate } from '../../core/historyRows';
 import { RunRecorder } from './service';
-import { registerRunHistoryTree } from '../views/runHistoryTree';
+import { registerRunHistoryTree, type RunHistoryTreeProvider } from '../views/runHistoryTree';
 import { registerScoreChart, type ScoreChartProvider } from '../views/scoreChart';
 import { registerDebugWatcher } from './watchers/debug';
 import { registerNotebookWatcher } from './watchers/notebooks';
@@ -22,6 +22,8 @@ import { registerTerminalWatcher } from './watchers/terminal';
 export interface RunWatching {
   recorder: RunRecorder;
   chart: ScoreChartProvider;
+  /** The Run History tree (its view and items: tests select runs through it). */
+  history: { view: vscode.TreeView<vscode.TreeItem>; provider: RunHistoryTreeProvider };
   /** Per idea type: judged / improved / rate, for the idea panel. */
   ideaTypeRates(): TypeRate[];
 }
@@ -58,6 +60,7 @@ export function registerRunWatching(context: vscode.ExtensionContext, services: 
   return {
     recorder,
     chart: chart.provider,
+    history: { view: tree.view, provider: tree.provider },
     ideaTypeRates: () => {
       const s = store();
       return ideaTypeSuccessRates(s.ideas(), s.outcomes());

@@ -103,6 +103,8 @@ export class RunHistoryTreeProvider implements vscode.TreeDataProvider<vscode.Tr
   private readonly disposables: vscode.Disposable[] = [this.changed];
   private ticker: NodeJS.Timeout | undefined;
   private visible = false;
+  /** The run items of the latest getChildren, by run id (TreeView.reveal needs the very objects it was given). */
+  private items = new Map<string, RunItem>();
 
   constructor(private readonly recorder: RunRecorder) {
     this.disposables.push(recorder.onDidChange(() => this.refresh()));
@@ -128,6 +130,16 @@ export class RunHistoryTreeProvider implements vscode.TreeDataProvider<vscode.Tr
     return item;
   }
 
+  /** Every item is at the root. */
+  getParent(): undefined {
+    return undefined;
+  }
+
+  /** The item shown for a run, once the tree has been drawn. */
+  itemFor(runId: string): RunItem | undefined {
+    return this.items.get(runId);
+  }
+
   getChildren(parent?: vscode.TreeItem): vscode.TreeItem[] {
     if (parent) return [];
     const store = this.recorder.store;
@@ -135,8 +147,10 @@ export class RunHistoryTreeProvider implements vscode.TreeDataProvider<vscode.Tr
     const baseline = store.baselineId();
     const items: vscode.TreeItem[] = this.recorder.activeRuns().map((r) => new ActiveItem(r));
     const choice = store.scoreChoice();
+    this.items = new Map();
     for (const row of rows.reverse()) {
       const item = new RunItem(row, choice);
+      this.items.set(row.run.id, item);
       if (row.run.id === baseline) item.description = `baseline · ${item.description}`;
       items.push(item);
     }
@@ -149,12 +163,13 @@ export class RunHistoryTreeProvider implements vscode.TreeDataProvider<vscode.Tr
   }
 }
 
-export function registerRunHistoryTree(recorder: RunRecorder): { view: vscode.TreeView<vscode.TreeItem>; disposable: vscode.Disposable } {
+export function registerRunHistoryTree(recorder: RunRecorder): { view: vscode.TreeView<vscode.TreeItem>; provider: RunHistoryTreeProvider; disposable: vscode.Disposable } {
   const provider = new RunHistoryTreeProvider(recorder);
   const view = vscode.window.createTreeView(RUN_HISTORY_VIEW_ID, { treeDataProvider: provider, showCollapseAll: false, canSelectMany: true });
   provider.setVisible(view.visible);
   return {
     view,
+    provider,
     disposable: vscode.Disposable.from(
       provider,
       view,
