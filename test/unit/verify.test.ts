@@ -171,11 +171,15 @@ test('planWorkspace: small sources copied, data folders and large files bound wh
     write('.git/config', '[core]\n');
     write('.venv/bin/python', '');
     write('__pycache__/m.pyc', '');
+    write('.env', 'OPENAI_API_KEY=sk-secret\n');
+    write('id_rsa', 'PRIVATE');
+    write('server.pem', 'PRIVATE');
     fs.symlinkSync(path.join(root, 'data'), path.join(root, 'data-link'));
     const plan = planWorkspace(root, 2048);
     assert.deepEqual(plan.copies.sort(), ['config.yaml', 'pkg/model.py', 'train.py']);
     const binds = Object.fromEntries(plan.binds.map((b) => [b.rel, b]));
     assert.deepEqual(Object.keys(binds).sort(), ['big.json', 'data', 'data-link', 'pkg/weights.bin']);
+    assert.ok(!JSON.stringify(plan).includes('.env') && !JSON.stringify(plan).includes('pem') && !JSON.stringify(plan).includes('id_rsa'), 'hidden and key files are left out');
     assert.equal(binds.data.dir, true, 'a folder without source is bound whole');
     assert.equal(binds['data-link'].host, fs.realpathSync(path.join(root, 'data')), 'a link is bound at its target');
     assert.equal(binds['big.json'].dir, false, 'a config file over the cap is bound, not copied');

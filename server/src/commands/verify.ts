@@ -86,9 +86,16 @@ const FLAGS = {
 // ---------------------------------------------------------------------------------------------------------------
 
 /** Files copied into each run's folder when small enough: source and configuration. */
-const SOURCE_EXT = new Set(['.py', '.pyi', '.json', '.yaml', '.yml', '.toml', '.cfg', '.ini', '.conf', '.txt', '.sh', '.env.example']);
-/** Never copied nor bound: tooling, caches, the editor's and Ideator's own folders. */
-const SKIP_NAMES = new Set(['.git', '.hg', '.svn', '.venv', 'venv', 'node_modules', '__pycache__', '.mypy_cache', '.pytest_cache', '.ruff_cache', '.ipynb_checkpoints', '.ideator', '.vscode', '.idea']);
+const SOURCE_EXT = new Set(['.py', '.pyi', '.json', '.yaml', '.yml', '.toml', '.cfg', '.ini', '.conf', '.txt', '.sh']);
+/**
+ * Never copied nor bound, since an idea's code could print them: hidden entries (.env, .git, .ssh, .netrc, editor
+ * folders …) and key files.
+ */
+function skipped(name: string): boolean {
+  return name.startsWith('.') || SKIP_NAMES.has(name) || /\.(pem|key|p12|pfx)$|^id_(rsa|ed25519|ecdsa|dsa)/i.test(name);
+}
+/** Nor these tooling folders and caches. */
+const SKIP_NAMES = new Set(['venv', 'node_modules', '__pycache__']);
 /** A folder with more entries than this (walked in full) is data: bound whole. */
 const MAX_WALK_ENTRIES = 2000;
 /** Files and folders bound one by one, at most (each is a mount in every run). */
@@ -122,7 +129,7 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
     walked += entries.length;
     if (walked > MAX_WALK_ENTRIES * 4 || entries.length > MAX_WALK_ENTRIES) return 'too-big';
     for (const e of entries) {
-      if (SKIP_NAMES.has(e.name)) continue;
+      if (skipped(e.name)) continue;
       if (e.isFile() && SOURCE_EXT.has(extname(e.name).toLowerCase())) return true;
       if (e.isDirectory() && depth < MAX_DEPTH) {
         const sub = hasSource(join(dir, e.name), depth + 1);
@@ -134,7 +141,7 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
   const walk = (rel: string, depth: number) => {
     const abs = join(root, rel);
     for (const e of readdirSync(abs, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (SKIP_NAMES.has(e.name)) continue;
+      if (skipped(e.name)) continue;
       const r = rel ? join(rel, e.name) : e.name;
       const p = join(root, r);
       if (e.isSymbolicLink()) {
