@@ -130,10 +130,8 @@ export const VerifySummarySchema = z.object({
 });
 export type VerifySummary = z.infer<typeof VerifySummarySchema>;
 
-/** A fatal error after the command started (bad workspace, …): the last line then. */
-export const VerifyErrorSchema = z.object({ type: z.literal('error'), message: z.string() });
-
-export const VerifyEventSchema = z.discriminatedUnion('type', [VerifyProgressSchema, VerifyResultSchema, VerifySummarySchema, VerifyErrorSchema]);
+/** A line of `ideator verify --json`. A fatal error is no line: one line on stderr and exit 2, as every command. */
+export const VerifyEventSchema = z.discriminatedUnion('type', [VerifyProgressSchema, VerifyResultSchema, VerifySummarySchema]);
 export type VerifyEvent = z.infer<typeof VerifyEventSchema>;
 
 /** One stdout line of `ideator verify --json`, validated; an error names what is wrong. */

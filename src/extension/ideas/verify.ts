@@ -170,8 +170,7 @@ export function verifyIdeas(input: VerifyInput, opts: VerifyOptions): Promise<Ve
         else if (e.type === 'result') {
           results.push(e);
           opts.onResult?.(e);
-        } else if (e.type === 'summary') summary = e;
-        else failure ??= e.message;
+        } else summary = e;
       } catch (err) {
         failure ??= `a verification listener failed: ${(err as Error).message}`;
         stop();
