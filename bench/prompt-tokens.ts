@@ -233,7 +233,7 @@ export async function run(): Promise<void> {
   for (const kind of ['agent', 'editor'] as const) {
     const trajectories = pool(kind, 60);
     let fullTok = 0, compactTok = 0, fullPrompt = 0, compactPrompt = 0, lost = 0, fullOmitted = 0, compactOmitted = 0;
-    let qFull = 0, qCompact = 0;
+    let qFull = 0, qCompact = 0, eFull = 0, eCompact = 0;
     const perTraj: number[] = [];
     const t0 = performance.now();
     for (const [i, steps] of trajectories.entries()) {
@@ -245,9 +245,11 @@ export async function run(): Promise<void> {
       fullTok += full.tokens;
       compactTok += compact.tokens;
       perTraj.push(1 - compact.tokens / full.tokens);
-      if (i % 10 === 0) {
+      if (i % 6 === 0) {
         qFull += qwen(full.text);
         qCompact += qwen(compact.text);
+        eFull += full.tokens;
+        eCompact += compact.tokens;
       }
       const state = { taskDescription: 'Predict the target column of data/test.csv; the metric is printed by solution.py.', trajectory: steps, score: { value: 0.8, direction: 'higher' as const, metric: 'auc' }, code: codeOf(steps), codePath: 'solution.py' };
       const pf = buildIdeatorPrompt(state, { trajectoryMode: 'full', budgetTokens: 32_000 });
@@ -262,7 +264,7 @@ export async function run(): Promise<void> {
     console.log(`\n${kind} trajectories: ${trajectories.length} (${trajectories.reduce((a, s) => a + s.length, 0)} steps)`);
     console.log(`  trajectory section, no budget (estimate): full ${fullTok.toLocaleString('en-US')} → compact ${compactTok.toLocaleString('en-US')} tokens: ${pct(fullTok, compactTok)} fewer`);
     console.log(`    per trajectory: min ${(100 * perTraj[0]).toFixed(1)} %, median ${(100 * perTraj[perTraj.length >> 1]).toFixed(1)} %, max ${(100 * perTraj[perTraj.length - 1]).toFixed(1)} %`);
-    console.log(`  same, real Qwen3 tokenizer on every 10th trajectory: ${qFull.toLocaleString('en-US')} → ${qCompact.toLocaleString('en-US')}: ${pct(qFull, qCompact)} fewer`);
+    console.log(`  same, every 6th trajectory, real Qwen3 tokenizer: ${qFull.toLocaleString('en-US')} → ${qCompact.toLocaleString('en-US')}: ${pct(qFull, qCompact)} fewer (estimate on the same: ${pct(eFull, eCompact)})`);
     console.log(`  whole Ideator prompt at the 32k budget: full ${fullPrompt.toLocaleString('en-US')} → compact ${compactPrompt.toLocaleString('en-US')} tokens: ${pct(fullPrompt, compactPrompt)} fewer; steps cut by the budget: full ${fullOmitted}, compact ${compactOmitted}`);
     console.log(`  invariants lost (metric values + error lines + final-code files): ${lost}`);
     console.log(`  time: ${(ms / trajectories.length).toFixed(1)} ms per trajectory (both modes, checks included)`);

@@ -319,7 +319,11 @@ function dedupAgainstEarlier(text: string, step: number, earlier: Map<string, nu
 // Code versions
 // ---------------------------------------------------------------------------------------------------------------
 
-const HEREDOC_RE = /^([ \t]*cat\s+(?:>\s*(\S+)\s+<<-?\s*(['"]?)(\w+)\3|<<-?\s*(['"]?)(\w+)\5\s*>\s*(\S+))[^\n]*)\n([\s\S]*?)\n[ \t]*(\4|\6)[ \t]*$/gm;
+/**
+ * `cat > F << 'EOF'` or `cat << EOF > F`, the body, the closing tag alone on its line. Exactly one of the two tag
+ * groups matched; a backreference to the other matches nothing, so `\4\6` is the tag.
+ */
+const HEREDOC_RE = /^([ \t]*cat\s+(?:>\s*(\S+)\s+<<-?\s*(['"]?)(\w+)\3|<<-?\s*(['"]?)(\w+)\5\s*>\s*(\S+))[^\n]*)\n([\s\S]*?)\n\t*\4\6[ \t]*$/gm;
 const WRITEFILE_RE = /^(%%writefile(?:\s+-a)?\s+(\S+)[^\n]*)\n([\s\S]*)$/;
 
 export interface FileWrite {
@@ -434,21 +438,22 @@ export interface LostInvariants {
 }
 
 /**
- * What the compact steps lost of the steps: metric values the extractor reads in the outputs (the code in actions is
- * not output: an assignment there is no score), error lines and final file versions in the rendered text.
+ * What the compact steps lost of the steps: metric values the extractor reads in the outputs and the outputs' error
+ * lines (the code in actions is no output: an assignment there is no score, a variable named error no error), and
+ * the final version of each file written whole, in the rendered compact text.
  */
 export function lostInvariants(steps: readonly Step[], compacted: readonly Step[]): LostInvariants {
   const outputs = (ss: readonly Step[]) => cleanOutput(ss.map((s) => s.observation ?? '').join('\n'));
   const after = metricValues(outputs(compacted));
   const values = [...metricValues(outputs(steps))].filter((k) => !after.has(k)).map((k) => k.replace('\u0000', '='));
-  const fullText = renderTrajectory(steps as Step[], { budgetTokens: 1e9 }).text;
   const compactText = renderTrajectory(compacted as Step[], { budgetTokens: 1e9 }).text;
   const compactLineSet = new Set(compactText.split('\n').map((l) => l.trim()));
-  const errors = [...new Set(errorLines(fullText))].filter((l) => !compactLineSet.has(l));
+  const errors = [...new Set(errorLines(outputs(steps)))].filter((l) => !compactLineSet.has(l));
   const finals = new Map<string, string>();
   steps.forEach((s, i) => {
     for (const w of fileWrites(s.action ?? '', i)) finals.set(w.path, w.content);
   });
-  const finalCode = [...finals].filter(([, content]) => !compactText.includes(content)).map(([p]) => p);
+  // The rendering drops an action's trailing whitespace (in both modes): compare without it.
+  const finalCode = [...finals].filter(([, content]) => !compactText.includes(content.replace(/\s+$/, ''))).map(([p]) => p);
   return { values, errors, finalCode };
 }

@@ -55,10 +55,16 @@ function hostileOutput(rand: () => number): string {
   return out.join(rand() < 0.2 ? '\r\n' : '\n');
 }
 
+/** The last content written to each file, known independently of the parser under test. */
+const finalCodeOf = new Map<number, Map<string, string>>();
+
 function hostileTrajectory(seed: number): Step[] {
+  const finals = new Map<string, string>();
+  finalCodeOf.set(seed, finals);
   const rand = prng(seed);
   const steps: Step[] = [];
-  let code = Array.from({ length: 10 + Math.floor(rand() * 40) }, (_, i) => `x${i} = ${i} * ${Math.floor(rand() * 9)}`).join('\n');
+  // Blank lines, a docstring and an indented line that starts like the closing tag: the heredoc ends only at EOF.
+  let code = ["'''Train.'''", '', ...Array.from({ length: 10 + Math.floor(rand() * 40) }, (_, i) => (i % 7 === 3 ? '' : i % 11 === 5 ? '    EOF_MARK = 1' : `x${i} = ${i} * ${Math.floor(rand() * 9)}`))].join('\n');
   const len = 1 + Math.floor(rand() * 25);
   for (let i = 0; i < len; i++) {
     const r = rand();
@@ -68,6 +74,7 @@ function hostileTrajectory(seed: number): Step[] {
       if (rand() < 0.3) lines.push(`print("v${i}")`);
       code = lines.join('\n');
       steps.push({ kind: 'execute', action: rand() < 0.8 ? `cat > train.py << 'EOF'\n${code}\nEOF` : `%%writefile train.py\n${code}`, observation: '' });
+      finals.set('train.py', code);
     } else if (r < 0.9) {
       steps.push({ kind: 'execute', action: 'python train.py', observation: hostileOutput(rand), exitCode: rand() < 0.3 ? 1 : 0, score: rand() < 0.5 ? rand() : null });
     } else steps.push({ kind: 'seek_help', action: '<seek_help>help</seek_help>', observation: 'ACTION:\nlower the learning rate to 0.01' });
@@ -76,7 +83,12 @@ function hostileTrajectory(seed: number): Step[] {
 }
 
 test('property: 300 seeded random trajectories (progress, repeats, tracebacks, metric lines, code versions): nothing lost', () => {
-  for (let seed = 1; seed <= 300; seed++) assertNothingLost(hostileTrajectory(seed), `hostile seed ${seed}`);
+  for (let seed = 1; seed <= 300; seed++) {
+    const steps = hostileTrajectory(seed);
+    assertNothingLost(steps, `hostile seed ${seed}`);
+    const compact = renderTrajectory(compactSteps(steps).steps, { budgetTokens: 1e9 }).text;
+    for (const [path, code] of finalCodeOf.get(seed)!) assert.ok(compact.includes(code.replace(/\s+$/, '')), `hostile seed ${seed}: the final ${path} is not in the compact text whole`);
+  }
 });
 
 test('property: every real fixture log, raw and as one step, loses no metric value or error line', () => {
@@ -149,7 +161,7 @@ test('tracebacks: library frames between the user frame and the error collapse; 
 });
 
 test('code versions: earlier whole-file writes become a diff or a note, the last stays whole; other files are independent', () => {
-  const v1 = Array.from({ length: 60 }, (_, i) => `line_${i} = ${i}`).join('\n');
+  const v1 = Array.from({ length: 60 }, (_, i) => (i % 9 === 4 ? '' : `line_${i} = ${i}`)).join('\n');
   const v2 = v1.replace('line_30 = 30', 'line_30 = 300');
   const v3 = v2.replace('line_10 = 10', 'line_10 = 100');
   const steps: Step[] = [
@@ -161,6 +173,7 @@ test('code versions: earlier whole-file writes become a diff or a note, the last
   const { steps: c, stats } = compactSteps(steps);
   assert.equal(stats.codeVersionsSuperseded, 2);
   assert.match(c[0].action, /version 1 of solution\.py \(60 lines\), superseded/);
+  assert.ok(!c[0].action.includes('line_59'), 'the whole superseded version is replaced, not its first lines');
   assert.match(c[2].action, /-line_30 = 30\n\+line_30 = 300/);
   assert.ok(c[3].action.includes(v3));
   assert.equal(c[1], steps[1]);
