@@ -413,8 +413,11 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
           runSeconds += r.seconds;
           if (abort.signal.aborted) return;
           done++;
-          const s = r.result ? scoreOf(r.result, values.metric).value : null;
-          emit({ type: 'progress', phase: 'baseline', event: 'finished', seed: job.seed, score: s, seconds: round(r.seconds), message: `baseline run ${job.seed + 1}/${seeds} finished: ${s ?? r.error ?? (r.result ? failureReason(r.result) : 'no score')} (${r.seconds.toFixed(1)} s)`, done, total });
+          // As the noise will count it: a run that failed or timed out has no score, whatever it printed.
+          const ran = r.result && r.result.exitCode === 0 && !r.result.timedOut && !r.result.outputLimited ? scoreOf(r.result, values.metric) : undefined;
+          const s = ran?.value ?? null;
+          const why = r.error ?? (r.result?.timedOut ? 'timed out' : r.result && !ran ? failureReason(r.result) : (ran?.error ?? 'no score'));
+          emit({ type: 'progress', phase: 'baseline', event: 'finished', seed: job.seed, score: s, seconds: round(r.seconds), message: `baseline run ${job.seed + 1}/${seeds} finished: ${s ?? why} (${r.seconds.toFixed(1)} s)`, done, total });
           if (--baselineLeft === 0) baselineDone();
           continue;
         }
@@ -477,7 +480,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
         metric = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
       }
       if (!direction) dir = primaries.find((p) => p.name === metric)?.direction ?? 'higher';
-      baseline = baselineNoise(baselineRuns.map((r) => (r?.result && r.result.exitCode === 0 && !r.result.timedOut ? scoreOf(r.result, metric ?? undefined).value : null)));
+      baseline = baselineNoise(baselineRuns.map((r) => (r?.result && r.result.exitCode === 0 && !r.result.timedOut && !r.result.outputLimited ? scoreOf(r.result, metric ?? undefined).value : null)));
       if (baseline.mean === null) {
         const first = baselineRuns.find((r) => r);
         emit({ type: 'progress', phase: 'warning', message: `the unchanged workspace gave no score in ${seeds} run${seeds > 1 ? 's' : ''} (${first?.error ?? (first?.result ? scoreOf(first.result, metric ?? undefined).error ?? failureReason(first.result) : 'not run')}): any idea that scores counts as improved`, done, total });
