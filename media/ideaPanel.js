@@ -27,7 +27,43 @@
     }
   });
 
+  /** Sends the follow-up a button asks for; the free-text box must not be empty (said in place). */
+  function followUp(button) {
+    const kind = button.getAttribute('data-followup');
+    const ideaId = button.getAttribute('data-idea');
+    const msg = { type: 'followUp', kind, ideaId };
+    if (kind === 'free') {
+      const box = document.getElementById('followup-text');
+      const error = document.getElementById('followup-error');
+      const text = box ? box.value.trim() : '';
+      if (!text) {
+        if (error) {
+          error.textContent = 'Type a question first.';
+          error.hidden = false;
+        }
+        if (box) box.focus();
+        return;
+      }
+      msg.text = text;
+    }
+    vscode.postMessage(msg);
+  }
+
+  root.addEventListener('keydown', (event) => {
+    // Ctrl/Cmd+Enter in the question box sends it.
+    if (event.target instanceof HTMLTextAreaElement && event.target.id === 'followup-text' && event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      const send = root.querySelector('[data-followup="free"]');
+      if (send) followUp(send);
+    }
+  });
+
   root.addEventListener('click', (event) => {
+    const ask = event.target instanceof Element ? event.target.closest('[data-followup]') : null;
+    if (ask) {
+      followUp(ask);
+      return;
+    }
     const fix = event.target instanceof Element ? event.target.closest('[data-fix]') : null;
     if (fix) {
       vscode.postMessage({ type: 'fix', index: Number(fix.getAttribute('data-fix')) });
@@ -35,6 +71,7 @@
     }
     const target = event.target instanceof Element ? event.target.closest('[data-command]') : null;
     if (!target) return;
+    event.preventDefault();
     vscode.postMessage({ type: 'command', command: target.getAttribute('data-command'), ideaId: target.getAttribute('data-idea') || undefined });
   });
 

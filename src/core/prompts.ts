@@ -18,7 +18,7 @@ import { draftQuery, renderSeekHelp } from './query';
 import { estimateTokens, type TokenCounter } from './tokens';
 import { DEFAULT_TRAJECTORY_BUDGET, renderTrajectory } from './trajectory';
 
-export type PromptName = 'ideator' | 'implementer' | 'classify' | 'codeact-system';
+export type PromptName = 'ideator' | 'implementer' | 'classify' | 'codeact-system' | 'followup';
 
 export interface PromptSpec {
   required: readonly string[];
@@ -30,6 +30,7 @@ export const PROMPT_SPECS: Record<PromptName, PromptSpec> = {
   ideator: { required: ['task_description', 'query', 'trajectory', 'score', 'code'], optional: ['code_path'] },
   implementer: { required: ['idea', 'code', 'code_path'], optional: ['task_description', 'score'] },
   classify: { required: ['idea'], optional: ['trajectory', 'task_description'] },
+  followup: { required: ['question'], optional: [] },
   'codeact-system': {
     required: ['max_steps', 'time_limit_minutes'],
     optional: ['workdir', 'data_dir', 'submission_path', 'step_timeout_seconds', 'output_limit_chars'],

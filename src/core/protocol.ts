@@ -203,6 +203,12 @@ export const IdeaRecordSchema = z.object({
   runId: z.string().optional(),
   /** The file the idea is about (workspace-relative). */
   targetPath: z.string().optional(),
+  /** Who asked: the user (ask), a follow-up on an earlier idea, or an agent (MCP / agent-mode tools). Absent: ask. */
+  origin: z.enum(['ask', 'follow-up', 'agent']).optional(),
+  /** For a follow-up: the idea it was asked about, which button (or free text) and the question sent. */
+  followUp: z
+    .object({ of: z.string().min(1), kind: z.enum(['why', 'alternatives', 'cheaper', 'free']), question: z.string().min(1), part: z.number().int().min(1).optional() })
+    .optional(),
 });
 export type IdeaRecord = z.infer<typeof IdeaRecordSchema>;
 

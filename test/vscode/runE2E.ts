@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { startOpenAIServer, type OpenAIServer, type OpenAIServerOptions, type ScriptedReply } from '../servers/openai';
 import { expectedAfterGood, GOOD_ANSWER, GOOD_THINKING, MALFORMED_ANSWER } from './lib/answers';
 import { launchBrowser, RESULTS_DIR, ROOT, startCodeServer } from './lib/codeServer';
-import { collapseOtherViews, ideaPanelFrame, openFile, openWorkbench, runCommand, shot, toast, toastButton, until } from './lib/workbench';
+import { collapseOtherViews, ideaPanelFrame, openFile, openWorkbench, reviewQueryFrame, runCommand, shot, toast, toastButton, until } from './lib/workbench';
 import { copyDemoWorkspace } from './lib/workspace';
 
 const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
@@ -57,11 +57,11 @@ const scenarios: Scenario[] = [
       const original = readFileSync(trainPath, 'utf8');
       await openFile(page, 'train.py');
       await runCommand(page, 'Ideator: Ask Ideator');
-      // Review step: the drafted seek-help query, Enter sends it.
-      const send = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Send to the Ideator' });
-      await send.waitFor({ timeout: 15_000 });
+      // Review step: the drafted seek-help query in a form, its three parts at once; Send sends it.
+      const review = await reviewQueryFrame(page);
+      for (const f of ['problemStatement', 'attemptsSoFar', 'goal']) assert((await review.locator(`textarea#${f}`).count()) === 1, `review form lacks ${f}`);
       await shot(page, 'e2e-1-review-query');
-      await page.keyboard.press('Enter');
+      await review.locator('#send').click();
       const panel = await ideaPanelFrame(page);
       await panel.locator('h2', { hasText: 'RATIONALE' }).waitFor({ timeout: 30_000 });
       for (const h of ['ANALYSIS', 'ACTION', 'RATIONALE']) {

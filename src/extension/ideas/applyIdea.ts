@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
+import { findIdea } from './followUp';
 import { buildImplementerMessages } from '../../core/prompts';
 import type { IdeaRecord } from '../../core/protocol';
 import { describeProviderError } from '../../core/providers/index';
@@ -105,9 +106,10 @@ function deletionWarning(label: string, loss: { total: number; deleted: number; 
 }
 
 export async function applyIdea(services: Services, proposals: ProposalFiles, ideaId?: string, uriArg?: string): Promise<ApplyOutcome> {
-  const idea = (ideaId ? services.ideas.byId(ideaId) : undefined) ?? services.ideas.latest;
+  // An idea named by id (the panel, the history) may be older than the editor's cache: the run history has it.
+  const idea = ideaId ? findIdea(services, ideaId) : services.ideas.latest;
   if (!idea) {
-    void vscode.window.showInformationMessage('MLE Ideator: no idea yet. Run "Ideator: Ask Ideator" first.');
+    void vscode.window.showInformationMessage(ideaId && services.ideas.latest ? 'MLE Ideator: that idea is no longer in the history.' : 'MLE Ideator: no idea yet. Run "Ideator: Ask Ideator" first.');
     return { status: 'no-idea' };
   }
   try {

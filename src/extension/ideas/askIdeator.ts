@@ -57,6 +57,21 @@ export class AskController {
     this.running?.abort();
   }
 
+  /** Takes the one-request slot for another flow (follow-ups share Ask's cancel, lock and context key). */
+  async claim(): Promise<AbortController | undefined> {
+    if (this.running) return undefined;
+    const controller = new AbortController();
+    this.running = controller;
+    await vscode.commands.executeCommand('setContext', 'ideator.asking', true);
+    return controller;
+  }
+
+  async release(controller: AbortController): Promise<void> {
+    if (this.running !== controller) return;
+    this.running = undefined;
+    await vscode.commands.executeCommand('setContext', 'ideator.asking', false);
+  }
+
   async ask(options: AskOptions = {}): Promise<AskOutcome> {
     if (this.running) {
       if (options.quiet) return { status: 'error', error: 'The Ideator is already answering another request; wait for that answer or cancel it first.' };
@@ -151,6 +166,7 @@ export class AskController {
         scoreBefore: state.score,
         runId: fromRun?.id,
         targetPath: target.relativePath,
+        origin: options.query ? 'agent' : 'ask',
       };
       await services.ideas.add(idea);
       try {
@@ -179,11 +195,12 @@ export class AskController {
     }
   }
 
-  private fail(err: unknown, controller: AbortController, quiet = false): AskOutcome {
+  /** A failed or cancelled request, told in the panel (the idea `keep`, else the last one, stays) and a toast. */
+  fail(err: unknown, controller: AbortController, quiet = false, keep?: IdeaRecord): AskOutcome {
     const services = this.services;
     if (err instanceof UserCancelled || (err instanceof ProviderError && err.kind === 'aborted' && controller.signal.aborted)) {
       services.output.info('Ask Ideator cancelled.');
-      const latest = services.ideas.latest;
+      const latest = keep ?? services.ideas.latest;
       if (latest) this.panel.showIdea(latest, true);
       else this.panel.showEmpty();
       if (!quiet) void vscode.window.showInformationMessage('MLE Ideator: request cancelled.');
@@ -194,7 +211,7 @@ export class AskController {
     const { hint, fixes } = fixesFor(err, 'ideator', providerChosen(), config.provider);
     services.output.error(`Ask Ideator failed: ${message}`);
     // The last good idea stays in the panel (and stays the one Apply uses), with the failure shown above it.
-    const latest = services.ideas.latest;
+    const latest = keep ?? services.ideas.latest;
     if (latest) this.panel.showIdea(latest, true, { message, hint, fixes });
     else this.panel.showError(message, hint, fixes);
     if (quiet) return { status: 'error', error: hint ? `${message} ${hint}` : message };

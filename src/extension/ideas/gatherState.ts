@@ -124,17 +124,20 @@ function justAfter(run: Run): string {
  * trajectory up to and including it, its own primary score as p_t and the code it executed as C_t (the pair the
  * paper scores an idea against). Without a code snapshot the open file stands in; without a score the current one.
  */
-export async function gatherState(services: Services, target: TargetCode, fromRun?: Run): Promise<IdeatorState> {
+export async function gatherState(services: Services, target: TargetCode, fromRun?: Run, asOf?: { until: string; score?: ScoreState }): Promise<IdeatorState> {
   let trajectory: Step[] = [];
   try {
-    trajectory = services.history?.toTrajectory(fromRun ? { until: justAfter(fromRun) } : {}) ?? [];
+    // `asOf` (a follow-up): the trajectory and score as they were when the idea was asked, the idea itself left out.
+    const untilRun = fromRun ? justAfter(fromRun) : undefined;
+    const until = asOf && (!untilRun || asOf.until < untilRun) ? asOf.until : untilRun;
+    trajectory = services.history?.toTrajectory(until ? { until } : {}) ?? [];
   } catch (err) {
     services.output.warn(`Run history unavailable, asking with an empty trajectory: ${(err as Error).message}`);
   }
   const folder = vscode.workspace.getWorkspaceFolder(target.uri);
   let code = target.code;
   let codePath = target.relativePath;
-  let score = currentScoreState(services);
+  let score = asOf?.score ?? currentScoreState(services);
   if (fromRun) {
     const snap = fromRun.code;
     const content = snap ? (snap.content ?? services.history?.codeContent(snap.hash)) : undefined;

@@ -1,51 +1,107 @@
 /**
- * Shows the drafted seek-help query before it is sent (unless `ideator.reviewQueryBeforeSending` is off): a quick
- * pick whose first item sends, the others edit one part each. Returns undefined when the user backs out.
+ * Shows the drafted seek-help query before it is sent (unless `ideator.reviewQueryBeforeSending` is off): a form in
+ * the editor area with the three parts in multi-line boxes at once (reviewQueryRender.ts), Send and Cancel. An
+ * emptied part is an error said next to its box; closing the form cancels the ask. Returns undefined when the user
+ * backs out.
+ *
+ * The form's Send and Cancel are also commands (`ideator.review.send` with the three parts as text,
+ * `ideator.review.cancel`), not in the palette: keybindings and scripts can drive the form, and the same check runs.
  */
+import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { z } from 'zod';
 import type { SeekHelpQuery } from '../../core/protocol';
+import { checkReview, renderReviewForm, type ReviewCheck } from '../views/reviewQueryRender';
 
-type Choice = 'send' | 'problem' | 'attempts' | 'goal';
+export const REVIEW_VIEW_TYPE = 'ideator.reviewQuery';
 
-function clip(text: string, n = 160): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > n ? flat.slice(0, n - 1) + '…' : flat;
+const InboundSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('cancel') }),
+  z.object({ type: z.literal('send'), problemStatement: z.unknown(), attemptsSoFar: z.unknown(), goal: z.unknown() }),
+]);
+
+interface OpenReview {
+  submit(fields: unknown): ReviewCheck;
+  cancel(): void;
+}
+
+let extensionUri: vscode.Uri | undefined;
+let open: OpenReview | undefined;
+
+/** The media folder the form's page loads from, and the form's commands. */
+export function registerReviewQuery(uri: vscode.Uri): vscode.Disposable {
+  extensionUri = uri;
+  return vscode.Disposable.from(
+    vscode.commands.registerCommand('ideator.review.send', (fields?: unknown) => open?.submit(fields ?? {})),
+    vscode.commands.registerCommand('ideator.review.cancel', () => open?.cancel()),
+  );
+}
+
+/** Whether a review form is waiting for Send or Cancel. */
+export function reviewOpen(): boolean {
+  return open !== undefined;
 }
 
 export async function reviewQuery(initial: SeekHelpQuery, providerLabel: string): Promise<SeekHelpQuery | undefined> {
-  const q: SeekHelpQuery = { ...initial, attemptsSoFar: [...initial.attemptsSoFar] };
-  for (;;) {
-    const items: (vscode.QuickPickItem & { choice: Choice })[] = [
-      { choice: 'send', label: '$(send) Send to the Ideator', detail: providerLabel, alwaysShow: true },
-      { choice: 'problem', label: '$(edit) Problem statement', detail: clip(q.problemStatement) },
-      {
-        choice: 'attempts',
-        label: `$(edit) Attempts so far (${q.attemptsSoFar.length})`,
-        detail: q.attemptsSoFar.length ? clip(q.attemptsSoFar.map((a, i) => `${i + 1}. ${a}`).join('  ')) : 'none yet; add what you have tried',
+  if (!extensionUri) throw new Error('the query review is not registered');
+  open?.cancel();
+  const media = vscode.Uri.joinPath(extensionUri, 'media');
+  const panel = vscode.window.createWebviewPanel(
+    REVIEW_VIEW_TYPE,
+    'Ask Ideator: check what will be asked',
+    { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
+    { enableScripts: true, enableCommandUris: false, localResourceRoots: [media], retainContextWhenHidden: true },
+  );
+  panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'activitybar.svg');
+  panel.webview.html = page(panel.webview, media, initial, providerLabel);
+  return new Promise<SeekHelpQuery | undefined>((resolve) => {
+    let done = false;
+    const finish = (query: SeekHelpQuery | undefined): void => {
+      if (done) return;
+      done = true;
+      if (open === review) open = undefined;
+      listener.dispose();
+      resolve(query);
+      panel.dispose();
+    };
+    const review: OpenReview = {
+      submit(fields) {
+        const check = checkReview(fields, initial);
+        if (check.ok) finish(check.query);
+        else void panel.webview.postMessage({ type: 'errors', errors: check.errors });
+        return check;
       },
-      { choice: 'goal', label: '$(edit) Goal', detail: clip(q.goal) },
-    ];
-    const picked = await vscode.window.showQuickPick(items, {
-      title: 'Ask Ideator: check what will be asked',
-      placeHolder: 'Enter sends; pick a part to edit it first',
-      ignoreFocusOut: true,
-      matchOnDetail: false,
+      cancel: () => finish(undefined),
+    };
+    open = review;
+    const listener = panel.webview.onDidReceiveMessage((raw: unknown) => {
+      const msg = InboundSchema.safeParse(raw);
+      if (!msg.success) return;
+      if (msg.data.type === 'cancel') review.cancel();
+      else if (msg.data.type === 'send') review.submit({ problemStatement: msg.data.problemStatement, attemptsSoFar: msg.data.attemptsSoFar, goal: msg.data.goal });
     });
-    if (!picked) return undefined;
-    if (picked.choice === 'send') return q;
-    if (picked.choice === 'problem') {
-      const v = await vscode.window.showInputBox({ title: 'Problem statement', value: q.problemStatement, ignoreFocusOut: true, validateInput: (s) => (s.trim() ? undefined : 'Cannot be empty') });
-      if (v !== undefined) q.problemStatement = v.trim();
-    } else if (picked.choice === 'goal') {
-      const v = await vscode.window.showInputBox({ title: 'Goal', value: q.goal, ignoreFocusOut: true, validateInput: (s) => (s.trim() ? undefined : 'Cannot be empty') });
-      if (v !== undefined) q.goal = v.trim();
-    } else {
-      const v = await vscode.window.showInputBox({
-        title: 'Add an attempt (what you tried and what happened); empty clears the list',
-        placeHolder: 'e.g. Tried a deeper random forest: val AUC 0.81 → 0.80',
-        ignoreFocusOut: true,
-      });
-      if (v !== undefined) q.attemptsSoFar = v.trim() ? [...q.attemptsSoFar, v.trim()] : [];
-    }
-  }
+    panel.onDidDispose(() => finish(undefined));
+  });
+}
+
+function page(webview: vscode.Webview, media: vscode.Uri, query: SeekHelpQuery, providerLabel: string): string {
+  const nonce = randomBytes(16).toString('base64');
+  const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'ideaPanel.css'));
+  const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'reviewQuery.js'));
+  const csp = ["default-src 'none'", `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `font-src ${webview.cspSource}`].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css.toString()}">
+<title>Check what will be asked</title>
+</head>
+<body data-ideator-view="review-query" class="wide">
+<main id="root">${renderReviewForm(query, providerLabel)}</main>
+<script nonce="${nonce}" src="${js.toString()}"></script>
+</body>
+</html>`;
 }

@@ -51,6 +51,8 @@ export const ExtensionConfigSchema = z.object({
   reviewQueryBeforeSending: z.boolean().default(true),
   /** How many ideas 'Ask for N Ideas' asks for (core/askMany.ts). */
   ideaCount: z.number().int().min(1).max(16).default(4),
+  /** Open an arriving idea in an editor-area panel beside the code (the sidebar keeps a summary); off: the sidebar shows it whole. */
+  openIdeaInEditor: z.boolean().default(true),
   promptsOverrideDir: optionalText,
   /** Offer `ideator mcp` to the editor's MCP support (VS Code >= 1.101); off: agent mode has the built-in tools. */
   offerMcpServer: z.boolean().default(false),

@@ -3,6 +3,8 @@
  * model, a file or a setting passes through escapeHtml; the only markup is our own. Pure (no 'vscode'), so the
  * escaping is unit-tested.
  */
+import { FOLLOW_UPS, isProse, MAX_FOLLOW_UP_CHARS } from '../../core/followUp';
+import { stripThinking } from '../../core/idea';
 import type { IdeaRecord } from '../../core/protocol';
 import { escapeHtml, highlight } from './ideaPanelHighlight';
 
@@ -81,6 +83,43 @@ export interface IdeaView {
   canApply: boolean;
   /** A request that failed after this idea arrived: shown above it, the idea kept. */
   problem?: Problem;
+  /** What became of the idea, in words ("Applied to train.py · Improved: val_auc 0.91 → 0.93"). */
+  outcome?: string;
+  /** Show the follow-up buttons and box (the editor-area panel; the sidebar summary links to it instead). */
+  followUps?: boolean;
+  /** The idea this one follows up on, by its ACTION's first line, for the "Follow-up on …" line. */
+  parentTitle?: string;
+}
+
+/** The first line(s) of an idea's ACTION without its code, clipped: the summary the sidebar and the history show. */
+export function ideaTitle(idea: Pick<IdeaRecord, 'parsed' | 'raw'>, max = 200): string {
+  const source = idea.parsed.action.trim() || idea.parsed.analysis.trim() || idea.raw.trim();
+  const prose = source.replace(/^\s*(`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:^\s*\1\s*$|$(?![\s\S]))/gm, ' ').trim();
+  const lines = prose.split('\n').map((l) => l.trim()).filter((l) => l && !/^(`{3,}|~{3,})/.test(l));
+  let text = lines.slice(0, 2).join(' ').replace(/\*\*/g, '').replace(/\s+/g, ' ').replace(/:$/, '');
+  if (!text) {
+    const code = idea.parsed.codeBlocks[0]?.code.split('\n').find((l) => l.trim()) ?? '';
+    text = code ? `Code change: ${code.trim()}` : '(empty answer)';
+  }
+  return text.length > max ? text.slice(0, max - 1) + '…' : text;
+}
+
+/** What a follow-up kind is called in the panel and the history. */
+export function followUpLabel(kind: NonNullable<IdeaRecord['followUp']>['kind']): string {
+  return kind === 'free' ? 'Your question' : FOLLOW_UPS[kind].label;
+}
+
+function followUpBar(idea: IdeaRecord): string {
+  // Follow-ups on an explanation ask about the idea it explained.
+  const target = escapeHtml(isProse(idea) && idea.followUp ? idea.followUp.of : idea.id);
+  const buttons = (Object.keys(FOLLOW_UPS) as (keyof typeof FOLLOW_UPS)[])
+    .map((k) => `<button class="secondary" data-followup="${k}" data-idea="${target}">${escapeHtml(FOLLOW_UPS[k].label)}</button>`)
+    .join('');
+  return (
+    `<section class="followups" aria-label="Follow-up questions"><h2>ASK ABOUT THIS IDEA</h2><div class="actions">${buttons}</div>` +
+    `<div class="ask-box"><textarea id="followup-text" rows="2" maxlength="${MAX_FOLLOW_UP_CHARS}" placeholder="Ask anything about this idea, e.g. would it still help with half the data?"></textarea>` +
+    `<button data-followup="free" data-idea="${target}">Ask</button></div><p class="field-error" id="followup-error" hidden></p></section>`
+  );
 }
 
 function formatTokens(usage: IdeaRecord['usage']): string {
@@ -109,8 +148,9 @@ function problemBox(problem: Problem, title: string, note = ''): string {
   );
 }
 
-export function renderIdea({ idea, canApply, problem }: IdeaView): string {
+export function renderIdea({ idea, canApply, problem, outcome, followUps, parentTitle }: IdeaView): string {
   const p = idea.parsed;
+  const prose = isProse(idea);
   const meta = [
     idea.model ? `<span class="chip" title="model">${escapeHtml(idea.model)}</span>` : '',
     idea.provider ? `<span class="chip" title="provider">${escapeHtml(idea.provider)}</span>` : '',
@@ -118,7 +158,7 @@ export function renderIdea({ idea, canApply, problem }: IdeaView): string {
     idea.targetPath ? `<span class="chip" title="file the idea is about">${escapeHtml(idea.targetPath)}</span>` : '',
   ].join('');
   // A well-formed answer needs no badge; a malformed one says what is off, in words.
-  const badge = p.ok
+  const badge = p.ok || prose
     ? ''
     : `<details class="badge-wrap"><summary><span class="badge warn" title="The answer did not have the expected parts (analysis, action, rationale); it is shown as well as it could be read">⚠ answer not in the expected layout</span></summary><ul class="errors">${p.errors
         .map((e) => `<li>${escapeHtml(e)}</li>`)
@@ -127,23 +167,55 @@ export function renderIdea({ idea, canApply, problem }: IdeaView): string {
     ? `<details class="thinking"><summary>Thinking (${p.thinking.length.toLocaleString('en-US')} chars)</summary><pre>${escapeHtml(p.thinking)}</pre></details>`
     : '';
   const fallbackRaw =
-    !p.analysis.trim() && !p.action.trim() && !p.rationale.trim()
+    !prose && !p.analysis.trim() && !p.action.trim() && !p.rationale.trim()
       ? `<section class="field" id="raw"><h2>Raw answer</h2><div class="body">${renderMarkdown(idea.raw)}</div></section>`
       : '';
-  const actions = canApply
+  const actions = canApply && !prose
     ? `<div class="actions"><button id="apply" data-command="apply" data-idea="${escapeHtml(idea.id)}">Apply this change…</button><button class="secondary" data-command="ask">Ask again</button></div>`
     : `<div class="actions"><button class="secondary" data-command="ask">Ask again</button></div>`;
+  const origin = idea.followUp
+    ? `<div class="origin"><span class="chip" title="follow-up">${escapeHtml(followUpLabel(idea.followUp.kind))}${idea.followUp.part ? ` · ${idea.followUp.part}` : ''}</span>` +
+      `<span>on <a href="#" data-command="open" data-idea="${escapeHtml(idea.followUp.of)}">${escapeHtml(parentTitle ?? 'the earlier idea')}</a></span></div>` +
+      (idea.followUp.kind === 'free' ? `<p class="question">${escapeHtml(idea.followUp.question)}</p>` : '')
+    : idea.origin === 'agent'
+      ? '<div class="origin"><span class="chip" title="asked by an agent">asked by an agent</span></div>'
+      : '';
+  const outcomeLine = outcome ? `<p class="outcome">${escapeHtml(outcome)}</p>` : '';
+  const body = prose
+    ? section('answer', 'ANSWER', stripThinking(idea.raw).answer)
+    : section('analysis', 'ANALYSIS', p.analysis) + section('action', 'ACTION', p.action) + section('rationale', 'RATIONALE', p.rationale) + fallbackRaw;
   const failed = problem
     ? problemBox(problem, 'The last request failed', '<p class="kept">The idea below is the last one that arrived; Apply still uses it.</p>')
     : '';
   return (
-    `${failed}<div class="idea" data-idea-id="${escapeHtml(idea.id)}"><div class="meta">${meta}${badge}</div>${thinking}` +
-    section('analysis', 'ANALYSIS', p.analysis) +
-    section('action', 'ACTION', p.action) +
-    section('rationale', 'RATIONALE', p.rationale) +
-    fallbackRaw +
+    `${failed}<div class="idea" data-idea-id="${escapeHtml(idea.id)}">${origin}<div class="meta">${meta}${badge}</div>${outcomeLine}${thinking}` +
+    body +
     actions +
+    (followUps ? followUpBar(idea) : '') +
     '</div>'
+  );
+}
+
+/** The sidebar's summary of the idea shown in the editor-area panel: its ACTION's first lines, outcome, buttons. */
+export function renderSummary({ idea, canApply, problem, outcome }: IdeaView): string {
+  const prose = isProse(idea);
+  const label = idea.followUp ? `${followUpLabel(idea.followUp.kind)}: ` : '';
+  const failed = problem ? problemBox(problem, 'The last request failed') : '';
+  const apply = canApply && !prose ? `<button class="secondary" data-command="apply" data-idea="${escapeHtml(idea.id)}">Apply…</button>` : '';
+  return (
+    `${failed}<div class="summary" data-idea-id="${escapeHtml(idea.id)}"><h2>${prose ? 'ANSWER' : 'NEXT CHANGE'}</h2>` +
+    `<p class="title">${escapeHtml(label + ideaTitle(idea))}</p>` +
+    (outcome ? `<p class="outcome">${escapeHtml(outcome)}</p>` : prose ? '' : '<p class="outcome pending">Not applied yet</p>') +
+    `<div class="actions"><button data-command="open" data-idea="${escapeHtml(idea.id)}">Open idea</button>${apply}<button class="secondary" data-command="ask">Ask again</button></div></div>`
+  );
+}
+
+/** The sidebar while the editor-area panel streams an answer. */
+export function renderSummaryStreaming(label: string): string {
+  return (
+    `<div class="streaming"><div class="meta"><span class="spinner"></span><span class="chip">${escapeHtml(label)}</span></div>` +
+    '<p>The answer is being written in the Idea editor.</p>' +
+    '<div class="actions"><button class="secondary" data-command="open">Show it</button><button class="secondary" data-command="cancel">Cancel</button></div></div>'
   );
 }
 

@@ -15,7 +15,7 @@ import type { Page } from 'playwright-core';
 import { startOpenAIServer, type OpenAIServer } from '../../servers/openai';
 import { GOOD_ANSWER } from '../lib/answers';
 import { launchBrowser, ROOT, startCodeServer } from '../lib/codeServer';
-import { ideaPanelFrame, openFile, openWorkbench, runCommand, shot, toast, until } from '../lib/workbench';
+import { ideaPanelFrame, openFile, openWorkbench, reviewQueryFrame, runCommand, shot, toast, until } from '../lib/workbench';
 import { copyDemoWorkspace } from '../lib/workspace';
 
 const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
@@ -82,9 +82,8 @@ async function scenario(page: Page, url: string, workspace: string, userData: st
   // And the chosen server answers.
   await openFile(page, 'train.py');
   await runCommand(page, 'Ideator: Ask Ideator');
-  const send = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Send to the Ideator' });
-  await send.waitFor({ timeout: 15_000 });
-  await page.keyboard.press('Enter');
+  const review = await reviewQueryFrame(page);
+  await review.locator('#send').click();
   const panel = await ideaPanelFrame(page);
   await panel.locator('#apply').waitFor({ timeout: 60_000 });
   await until(() => server.requests.some((r) => r.model === 'ideator-qwen3-4b'), 10_000, 'a request for the picked model');

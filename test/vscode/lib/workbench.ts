@@ -70,6 +70,26 @@ export async function ideaPanelFrame(page: Page, timeoutMs = 60_000): Promise<Fr
   throw new Error(`the Idea panel webview did not appear; frames:\n${seen.join('\n')}`);
 }
 
+/** The content frame of one of our webviews, picked by the marker its page carries (data-ideator-view). */
+export async function webviewFrame(page: Page, marker: string, timeoutMs = 30_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      const found = await frame.evaluate((m) => document.body?.dataset.ideatorView === m, marker).catch(() => false);
+      if (found) return frame;
+    }
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`the ${marker} webview did not appear`);
+}
+
+/** The query review form (Ask Ideator's "check what will be asked"), once its page has loaded. */
+export async function reviewQueryFrame(page: Page, timeoutMs = 30_000): Promise<Frame> {
+  const frame = await webviewFrame(page, 'review-query', timeoutMs);
+  await frame.locator('#send').waitFor({ timeout: timeoutMs });
+  return frame;
+}
+
 export function toast(page: Page, text: string | RegExp): Locator {
   return page.locator('.notifications-toasts .notification-toast', { hasText: text });
 }
