@@ -10,7 +10,7 @@
  *   capture.live()                -> { bytes, primary }   cheap, for progress display while running
  *   capture.end()                 -> CaptureResult        flushes the last partial line; call once
  */
-import { removeInvisible, TerminalTextCleaner } from './ansi';
+import { TerminalTextCleaner } from './ansi';
 import type { Metric, PrimaryScore } from './protocol';
 import { ScoreExtractor, type ScoreOptions } from './scores';
 
@@ -28,14 +28,6 @@ function utf8Length(text: string): number {
   scratch ??= new Uint8Array(3 * SCRATCH_UNITS);
   return encoder.encodeInto(text, scratch).written;
 }
-
-/**
- * Every invisible character removeInvisible() drops, plus the backspace, "\r" and ESC the cleaner never leaves in a
- * line: a wider class with fewer ranges, which a regex tests faster. A text with none of these is returned as it is by
- * removeInvisible(), so only a text with one is handed to it; testing first is cheaper than replacing with nothing
- * to replace (V8 runs a global replace() through a slower path than test()).
- */
-const MAYBE_INVISIBLE = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 
 export interface CaptureOptions {
   /** Characters kept from the start (default 65,536). */
@@ -70,11 +62,6 @@ export class BoundedCapture {
   private dropped = 0;
   private bytes = 0;
   private ended: CaptureResult | null = null;
-  /** Lines of the chunk being pushed, reused from push to push. */
-  private readonly lines: string[] = [];
-  private readonly collect = (line: string) => {
-    this.lines.push(line);
-  };
 
   constructor(opts: CaptureOptions = {}) {
     this.headCap = Math.max(0, opts.headChars ?? 64 * 1024);
@@ -85,16 +72,10 @@ export class BoundedCapture {
   push(chunk: string): void {
     if (this.ended || !chunk) return;
     this.bytes += utf8Length(chunk);
-    const lines = this.lines;
-    lines.length = 0;
-    this.cleaner.pushLines(chunk, this.collect);
-    if (lines.length === 0) return;
-    // One cleaning pass serves both consumers: the extractor reads the lines of the joined text, which is also what
-    // head and tail keep. Reading the joined text (rather than the cleaner's lines) gives lines free of invisible
-    // characters.
-    lines.push(''); // the joined text ends with "\n"; joining it in is cheaper than appending to a long string
-    const joined = lines.join('\n');
-    const text = MAYBE_INVISIBLE.test(joined) ? removeInvisible(joined) : joined;
+    // One cleaning pass serves both consumers: the extractor reads the lines of the cleaned text, which is also what
+    // head and tail keep (a plain log's lines are cut out of the chunk whole; see TerminalTextCleaner.push()).
+    const text = this.cleaner.push(chunk);
+    if (!text) return;
     // The extractor reads the lines in place: one flat string, no split into a substring per line.
     this.extractor.pushText(text);
     this.keep(text);
