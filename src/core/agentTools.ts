@@ -471,6 +471,7 @@ export function ideaRecordFrom(input: {
     scoreBefore: state.score,
     ...(input.runId !== undefined ? { runId: input.runId } : {}),
     targetPath: state.codePath,
+    origin: 'agent',
   };
 }
 

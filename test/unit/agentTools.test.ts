@@ -144,6 +144,7 @@ describe('agent tools: seek_help', () => {
     assert.deepEqual(reread.idea(idea.id), JSON.parse(JSON.stringify(stored)));
     assert.equal('thinking' in stored.parsed, false, 'no empty thinking key');
     assert.equal(stored.raw, GOOD_ANSWER);
+    assert.equal(reread.idea(idea.id)?.origin, 'agent', "an agent's idea is marked so (Idea History)");
     const out = seekHelpResult(idea);
     assert.equal(out.format_ok, true);
     assert.match(out.action, /ratio features/);
