@@ -1,0 +1,112 @@
+/**
+ * Issue 16, "Cheaper prompts", in a real VS Code UI (code-server + Chromium, the packaged .vsix, the local
+ * OpenAI-compatible test server): with ideator.modelPrice set, Ask Ideator's progress notification says what the
+ * question costs before it is answered ("asking the Ideator (~N tokens, ~$X)"); the request sent is the compact
+ * prompt (ideator.trajectoryMode's default); the idea arrives. Screenshots (light and dark):
+ * test-results/prompt-cost-asking-*.png.
+ * Usage: node --import tsx test/vscode/e2e/promptCost.e2e.ts [--no-build]
+ * Last line: "vscode-e2e-prompt-cost: N passed, M failed".
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { startOpenAIServer, type OpenAIServer } from '../../servers/openai';
+import { GOOD_ANSWER } from '../lib/answers';
+import { launchBrowser, ROOT, startCodeServer } from '../lib/codeServer';
+import { ideaPanelFrame, openFile, openWorkbench, runCommand, shot, toast, until } from '../lib/workbench';
+import { copyDemoWorkspace } from '../lib/workspace';
+
+const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
+
+function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new Error(message);
+}
+
+async function themeOf(page: Page): Promise<'dark' | 'light'> {
+  const cls = (await page.locator('.monaco-workbench').first().getAttribute('class')) ?? '';
+  return /\bvs-dark\b|\bhc-black\b/.test(cls) ? 'dark' : 'light';
+}
+
+async function toggleTheme(page: Page): Promise<void> {
+  await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+  await page.waitForTimeout(900);
+}
+
+async function scenario(page: Page, url: string, workspace: string, server: OpenAIServer): Promise<void> {
+  await openWorkbench(page, url, workspace);
+  await openFile(page, 'train.py');
+  await runCommand(page, 'Ideator: Ask Ideator');
+  // The answer streams slowly (about 20 s), so the notification stays up for both themes.
+  const asking = toast(page, 'asking the Ideator');
+  await asking.first().waitFor({ timeout: 60_000 });
+  const said = ((await asking.first().textContent()) ?? '').replace(/\s+/g, ' ');
+  assert(/asking the Ideator \(~[\d,]+ tokens, ~\$0\.\d+\)/.test(said), `the progress notification does not say the cost: ${said}`);
+  // The answer streaming into the panel, so that the shots show both.
+  const panel = await ideaPanelFrame(page);
+  await panel.locator('body', { hasText: 'ANALYSIS_ON_CURRENT_PROGRESS' }).waitFor({ timeout: 30_000 });
+  await shot(page, `prompt-cost-asking-${await themeOf(page)}`);
+  await toggleTheme(page);
+  await asking.first().waitFor({ timeout: 10_000 });
+  await panel.locator('body', { hasText: 'ANALYSIS_ON_CURRENT_PROGRESS' }).waitFor({ timeout: 10_000 });
+  await page.waitForTimeout(600);
+  await shot(page, `prompt-cost-asking-${await themeOf(page)}`);
+  await toggleTheme(page);
+  await panel.locator('h2', { hasText: 'RATIONALE' }).waitFor({ timeout: 90_000 });
+  await until(() => server.requests.length > 0, 10_000, 'the request');
+  const sent = JSON.stringify(server.requests[0].messages);
+  assert(sent.includes('# Current solution'), 'the Ideator prompt was not sent');
+  // The tokens said before sending are the same prompt's estimate: within the estimator's stated error of the
+  // characters sent (a loose bound here: a wrong prompt, e.g. a different mode or a doubled trajectory, is far off).
+  const tokens = Number(/~([\d,]+) tokens/.exec(said)![1].replace(/,/g, ''));
+  assert(tokens > sent.length / 8 && tokens < sent.length, `~${tokens} tokens said for a ${sent.length}-character request`);
+}
+
+async function main(): Promise<number> {
+  if (!process.argv.includes('--no-build') || !existsSync(VSIX)) {
+    const r = spawnSync('npm', ['run', '--silent', 'package'], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('npm run package failed');
+  }
+  const server = await startOpenAIServer({ responses: () => ({ text: GOOD_ANSWER, chunkSize: 8, chunkDelayMs: 160, usage: { prompt_tokens: 1873, completion_tokens: 214 } }) });
+  const workspace = copyDemoWorkspace();
+  const cs = await startCodeServer({
+    workspace,
+    vsix: [VSIX],
+    settings: {
+      'ideator.provider': 'openai',
+      'ideator.baseUrl': server.url,
+      'ideator.model': 'ideator-qwen3-4b',
+      'ideator.requestTimeoutSeconds': 120,
+      'ideator.reviewQueryBeforeSending': false,
+      'ideator.modelPrice': { input: 3, output: 15 },
+    },
+  });
+  const { page, close } = await launchBrowser();
+  const t0 = Date.now();
+  let passed = 0;
+  let failed = 0;
+  try {
+    await scenario(page, cs.url, workspace, server);
+    passed++;
+    console.log(`  ✓ e2e prompt cost (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    failed++;
+    await shot(page, 'prompt-cost-FAILED').catch(() => undefined);
+    console.log(`  ✗ e2e prompt cost: ${(err as Error).message.split('\n').slice(0, 8).join('\n    ')}`);
+  } finally {
+    await close();
+    await cs.stop();
+    await server.close();
+  }
+  console.log(`vscode-e2e-prompt-cost: ${passed} passed, ${failed} failed`);
+  return failed === 0 && passed > 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    console.log('vscode-e2e-prompt-cost: 0 passed, 1 failed');
+    process.exit(1);
+  },
+);
