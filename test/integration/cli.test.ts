@@ -89,6 +89,35 @@ describe('prompt', () => {
     assert.ok(built.query.attemptsSoFar.length > 0);
   });
 
+  test('--trajectory compact (default) / full, the cost on stderr and in --json; a bad mode or price is a one-line usage error (#16)', async () => {
+    const bars = Array.from({ length: 40 }, (_, i) => `${i * 10}/400 [${'='.repeat(i % 30)}>${'.'.repeat(29 - (i % 30))}] - ETA: ${40 - i}s - loss: 0.${String(7000 - i).padStart(4, '0')}`).join('\n');
+    const state = JSON.parse(readFileSync(exampleState, 'utf8'));
+    state.trajectory.push({ kind: 'execute', action: 'python train.py', observation: `${bars}\nval_auc: 0.8123`, exitCode: 0 });
+    const file = join(dir, 'progress-state.json');
+    writeFileSync(file, JSON.stringify(state));
+    const compact = await runCli(['prompt', '--state', file, '--json', '--provider', 'anthropic:claude-sonnet-4-5']);
+    assert.equal(compact.code, 0, compact.stderr);
+    const c = JSON.parse(compact.stdout);
+    const full = JSON.parse((await runCli(['prompt', '--state', file, '--json', '--trajectory', 'full'])).stdout);
+    assert.equal(c.trajectoryMode, 'compact');
+    assert.equal(full.trajectoryMode, 'full');
+    const text = (b: { messages: { content: string }[] }) => b.messages.map((m) => m.content).join('\n');
+    assert.doesNotMatch(text(c), /ETA:/);
+    assert.match(text(full), /ETA: 40s/);
+    for (const b of [c, full]) assert.match(text(b), /loss: 0\.6961[\s\S]*val_auc: 0\.8123/);
+    assert.ok(c.tokens < full.tokens && c.cacheableTokens < c.tokens, `${c.tokens} vs ${full.tokens}`);
+    assert.equal(c.cost.price.kind, 'rates');
+    assert.ok(c.cost.inputDollars > 0 && c.cost.cachedInputDollars < c.cost.inputDollars);
+    const plain = await runCli(['prompt', '--state', file, '--price', '3:15']);
+    assert.match(plain.stderr, /^ideator prompt: compact trajectory, ~[\d,]+ tokens \([\d,]+ cacheable\), ~\$0\.\d+ input$/m);
+    const bad = await runCli(['prompt', '--state', file, '--trajectory', 'tiny']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--trajectory must be full or compact, got 'tiny'/);
+    const badPrice = await runCli(['prompt', '--state', file, '--price', '3']);
+    assert.equal(badPrice.code, 2);
+    assert.match(badPrice.stderr, /--price must be INPUT:OUTPUT\[:CACHED\]/);
+  });
+
   test('a state that violates the schema: exit 2 naming the failing path', async () => {
     const file = join(dir, 'bad-state.json');
     writeFileSync(file, JSON.stringify({ taskDescription: 'x', code: 'print(1)', score: { value: 'high', direction: 'higher' } }));
@@ -119,6 +148,16 @@ describe('ask', () => {
     const idea = JSON.parse(r.stdout);
     assert.equal(idea.ok, true, idea.errors.join('; '));
     assert.equal(idea.model, 'template-null');
+  });
+
+  test('the prompt cost before asking and the reported usage after, on stderr; cost in the JSON (#16)', async () => {
+    const r = await runCli(['ask', '--state', exampleState, '--provider', `openai:ideator@${server.url}`, '--price', '2:8']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /asking .* \(compact trajectory, ~[\d,]+ tokens \([\d,]+ cacheable\), ~\$0\.\d+ input\) …/);
+    assert.match(r.stderr, /reported usage: [\d,]+ prompt tokens · [\d,]+ answer tokens · \$0\.\d+/);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.cost.price.kind, 'rates');
+    assert.ok(out.usage.inputTokens > 0);
   });
 
   test('openai-compatible server (vLLM-style, LoRA adapter as model): streams and parses', async () => {
