@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { orderCards, renderCompare, type CompareCard, type CompareView } from '../../src/extension/views/ideasCompareRender';
+import { actionProse, orderCards, renderCompare, type CompareCard, type CompareView } from '../../src/extension/views/ideasCompareRender';
 
 const HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script>" data-apply="evil';
 
@@ -120,4 +120,18 @@ test('ready: Apply per idea; Verify only when the backend is there, else the rea
 test('an idea without a diff says why', () => {
   const html = renderCompare(view({ cards: [card({ codeNote: 'No code in this idea: Apply asks the implementer model to write the change, with a preview first.' })] }));
   assert.match(html, /No code in this idea: Apply asks the implementer model/);
+});
+
+test('with a diff, the ACTION is shown without its code (the diff shows it); without one, whole', () => {
+  const action = 'Standardise the features:\n\n```python\ndef build_model():\n    return make_pipeline(StandardScaler(), LogisticRegression())\n```\n\nKeep C as it is.';
+  assert.equal(actionProse(action), 'Standardise the features:\n\nKeep C as it is.');
+  assert.equal(actionProse('```python\nx = 1\n```'), '');
+  const diff = { text: '--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-a\n+b', summary: 'replaces build_model()' };
+  const shown = renderCompare(view({ cards: [card({ action, diff })] }));
+  assert.doesNotMatch(shown, /make_pipeline/);
+  assert.match(shown, /Its code: the change below/);
+  const codeOnly = renderCompare(view({ cards: [card({ action: '```python\nx = 1\n```', diff })] }));
+  assert.match(codeOnly, /Code only: the change below/);
+  const noDiff = renderCompare(view({ cards: [card({ action })] }));
+  assert.match(noDiff, /make_pipeline/);
 });

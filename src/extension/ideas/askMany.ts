@@ -27,7 +27,7 @@ import type { CompareCard, CompareView } from '../views/ideasCompareRender';
 import { ideaTitle } from '../views/ideaPanelRender';
 import { applyIdea, type ApplyOutcome } from './applyIdea';
 import type { ProposalFiles } from './diffPreview';
-import { activeTarget, gatherState, UserCancelled, type TargetCode } from './gatherState';
+import { activeTarget, gatherState, targetOf, UserCancelled, type TargetCode } from './gatherState';
 import { makeProvider, SettingsError } from './provider';
 import { reviewQuery } from './reviewQuery';
 import { chooseProvider, fixesFor, providerChosen } from './setup';
@@ -296,7 +296,8 @@ export class AskManyController implements vscode.Disposable {
       return { status: 'busy' };
     }
     const services = this.services;
-    const target = options.target ?? activeTarget();
+    // Asked again from the Ideas panel (no text editor active): the file the last ideas were about.
+    const target = options.target ?? activeTarget() ?? (this.target ? await targetOf(this.target.uri).catch(() => undefined) : undefined);
     if (!target) {
       void vscode.window.showWarningMessage('MLE Ideator: open the training script (or notebook) the ideas should be about, then ask again.');
       return { status: 'no-target', error: 'No training script or notebook is open.' };

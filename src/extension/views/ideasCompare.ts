@@ -53,7 +53,7 @@ export class IdeasComparePanel implements vscode.Disposable {
     return this.panel?.visible ?? false;
   }
 
-  /** Opens the panel (beside the code, focus kept there) showing `view`, or shows `view` in the open one. */
+  /** Opens the panel (in the editor group of the code, as its own tab) showing `view`, or shows `view` in the open one. */
   show(view: CompareView): void {
     this.view = view;
     this.body = renderCompare(view);
@@ -66,7 +66,8 @@ export class IdeasComparePanel implements vscode.Disposable {
     const panel = vscode.window.createWebviewPanel(
       IDEAS_COMPARE_VIEW_TYPE,
       this.title(view),
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      // The whole editor group: four ideas side by side need the width; the code is one tab away.
+      { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
       { enableScripts: true, enableCommandUris: false, localResourceRoots: [media], retainContextWhenHidden: true },
     );
     panel.iconPath = vscode.Uri.joinPath(media, 'activitybar.svg');

@@ -107,29 +107,44 @@ function folded(title: string, body: string | undefined): string {
   return `<details class="more"><summary>${title}</summary><div class="body">${renderMarkdown(body)}</div></details>`;
 }
 
+const FENCED = /^[ \t]*(`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:^[ \t]*\1[ \t]*$|(?![\s\S]))/gm;
+
+/** The ACTION without its code blocks (the card shows that code as the diff it makes). */
+export function actionProse(action: string): string {
+  return action.replace(FENCED, '').replace(/\n{3,}/g, '\n\n').trim();
+}
+
 function card(c: CompareCard, view: CompareView): string {
   const metric = view.metric?.trim() || 'Score';
-  const head = `<header><h2>Idea ${c.number}</h2>${c.applied ? '<span class="badge applied">applied</span>' : ''}</header>`;
+  const badge = c.applied ? '<span class="badge applied">applied</span>' : '';
   if (!c.ideaId) {
     const body = c.streaming?.failed
       ? `<p class="verify-error">${escapeHtml(c.streaming.failed)}</p>`
       : `<p class="muted" role="status">writing… ${(c.streaming?.chars ?? 0).toLocaleString('en-US')} characters</p>`;
-    return `<article class="card pending" data-number="${c.number}">${head}${body}</article>`;
+    return `<article class="card pending" data-number="${c.number}"><header><h2>Idea ${c.number}</h2></header>${body}</article>`;
   }
-  const action = c.action.trim() ? renderMarkdown(c.action) : '<p class="missing">(no ACTION in the answer)</p>';
+  // With a diff, the ACTION's code is shown once: as the change it makes.
+  const prose = c.diff ? actionProse(c.action) : c.action;
+  const action = prose.trim()
+    ? renderMarkdown(prose) + (c.diff && prose !== c.action.trim() ? '<p class="muted">Its code: the change below.</p>' : '')
+    : c.action.trim()
+      ? '<p class="muted">Code only: the change below.</p>'
+      : '<p class="missing">(no ACTION in the answer)</p>';
   const diff = c.diff
     ? `<section class="diff"><h3>Change</h3><p class="muted">${escapeHtml(c.diff.summary)}</p><pre><code>${highlight(c.diff.text, 'diff', true)}</code></pre></section>`
     : `<section class="diff"><h3>Change</h3><p class="muted">${escapeHtml(c.codeNote ?? 'No code in this idea.')}</p></section>`;
   const apply = `<button class="apply" data-apply="${escapeHtml(c.ideaId)}"${view.phase === 'asking' || view.phase === 'verifying' ? ' disabled' : ''}>${c.applied ? 'Apply Again' : 'Apply'}</button>`;
+  // The measured result first, so the cards compare at a glance; then the idea, its change, the reasons.
   return (
-    `<article class="card" data-idea="${escapeHtml(c.ideaId)}" data-number="${c.number}">${head}` +
+    `<article class="card" data-idea="${escapeHtml(c.ideaId)}" data-number="${c.number}">` +
+    `<header><h2>Idea ${c.number}</h2>${badge}${apply}</header>` +
+    `<section class="result">${statusColumn(c.verify, metric)}</section>` +
     (c.parseProblem ? `<p class="warn">${escapeHtml(c.parseProblem)}</p>` : '') +
     `<section class="action"><h3>Action</h3>${action}</section>` +
+    diff +
     folded('Analysis', c.analysis) +
     folded('Rationale', c.rationale) +
-    diff +
-    `<section class="result"><h3>Measured</h3>${statusColumn(c.verify, metric)}</section>` +
-    `<footer>${apply}</footer></article>`
+    `</article>`
   );
 }
 
