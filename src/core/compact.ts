@@ -9,7 +9,8 @@
  *  - every error line (tracebacks' headers and final lines, `…Error:` / `…Exception:` lines, `error:` / `fatal:`,
  *    CUDA out-of-memory, Killed) and every frame of the user's own files in a traceback;
  *  - the final version of every file the trajectory writes whole (`cat > F << 'EOF'`, `%%writefile F`), in full.
- *  - step headers (number, kind, exit code, score), commands, the seek-help exchanges and edit diffs, as they are.
+ *  - step headers (number, kind, exit code, score), commands, the seek-help exchanges and edit diffs (without the
+ *    "Index:" / "=====" lines above their ---/+++ header).
  *
  * Collapsed:
  *  - progress output: tqdm / Keras / pip bars lose the bar, the ETA and the rate ("12/250 - loss: 0.4312"); a run of
@@ -366,6 +367,11 @@ function versionDiff(path: string, prev: string, next: string, version: number):
 // Whole trajectory
 // ---------------------------------------------------------------------------------------------------------------
 
+/** An edit's unified diff without the "Index:" and "=====" lines jsdiff writes above the ---/+++ header. */
+function diffHeaderless(diff: string): string {
+  return diff.replace(/^(?:Index: [^\n]*\n)?={20,}\n(?=--- )/gm, '');
+}
+
 export function newStats(): CompactStats {
   return { linesCollapsed: 0, progressRewritten: 0, codeVersionsSuperseded: 0, fallbacks: 0 };
 }
@@ -405,7 +411,8 @@ export function compactSteps(steps: readonly Step[], opts: { crossStep?: boolean
       stats.codeVersionsSuperseded++;
     }
     const kind = step.kind ?? 'execute';
-    let observation = kind === 'seek_help' || kind === 'edit' ? step.observation ?? '' : compactOutput(step.observation ?? '', stats);
+    let observation =
+      kind === 'seek_help' ? step.observation ?? '' : kind === 'edit' ? diffHeaderless(step.observation ?? '') : compactOutput(step.observation ?? '', stats);
     if (crossStep && kind !== 'seek_help' && kind !== 'edit' && observation) observation = dedupAgainstEarlier(cleanOutput(observation), i + 1, earlier, stats);
     if (action === step.action && observation === step.observation) return step;
     return { ...step, action, observation };
