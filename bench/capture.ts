@@ -11,6 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { BoundedCapture } from '../src/core/capture';
 
@@ -123,6 +124,7 @@ export async function run(): Promise<void> {
   const rounds = Math.max(1, Number(process.env.IDEATOR_BENCH_CAPTURE_ROUNDS ?? 5));
   let plain: ChildResult | undefined;
   let captured: ChildResult | undefined;
+  const loadBefore = os.loadavg()[0];
   for (let round = 0; round < rounds; round++) {
     plain = best(plain, await runChild('plain', mb));
     captured = best(captured, await runChild('capture', mb));
@@ -131,6 +133,8 @@ export async function run(): Promise<void> {
   const rate = (r: ChildResult) => r.chars / MiB / (r.ms / 1000);
   const growth = (r: ChildResult) => Math.max(0, r.peakRss - r.baseRss);
   console.log(`capture: a python run printing ${mb} MB (${(plain.chars / MiB).toFixed(0)} MiB of characters), best of ${rounds} rounds`);
+  // Wall ratios move with the machine's load (the writer, the reader and V8's compiler threads share its CPUs).
+  console.log(`  load average ${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after (${os.cpus().length} CPUs)`);
   console.log(`  plain read      ${rate(plain).toFixed(0)} MiB/s (${plain.cpuMs.toFixed(0)} ms CPU), peak RSS growth ${(growth(plain) / MiB).toFixed(1)} MiB`);
   console.log(`  bounded capture ${rate(captured).toFixed(0)} MiB/s (${captured.cpuMs.toFixed(0)} ms CPU), peak RSS growth ${(growth(captured) / MiB).toFixed(1)} MiB`);
   const ratio = captured.ms / plain.ms;
