@@ -85,7 +85,8 @@ function diffOf(target: TargetCode, a: AskedIdea): CompareCard['diff'] {
   if (!a.proposal) return undefined;
   const text = createTwoFilesPatch(`a/${target.relativePath}`, `b/${target.relativePath}`, target.code, a.proposal.content, '', '', { context: 2 })
     .split('\n')
-    .filter((l) => !/^={5,}$/.test(l))
+    // The file is named on the card already: no separator or ---/+++ header lines.
+    .filter((l, i) => !/^={5,}$/.test(l) && !(i < 3 && /^(---|\+\+\+) [ab]\//.test(l)))
     .join('\n')
     .trimEnd();
   const { added, removed } = changeCounts(target.code, a.proposal.content);

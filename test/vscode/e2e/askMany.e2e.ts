@@ -1,0 +1,196 @@
+/**
+ * Issue 16, "Ask for N Ideas", in a real VS Code UI (code-server + Chromium, the packaged .vsix, the local
+ * OpenAI-compatible test server): "Ideator: Ask for N Ideas" sends ONE request with n = 4; the Ideas panel shows the
+ * four side by side with their diffs; Verify (the quick pick to agree to slots and budget, the command confirmed in
+ * an input box) runs each idea for real through `ideator verify` and ranks them by measured val_auc; Apply on the
+ * winner goes through the diff preview and its confirmation and writes the file; a second Verify is cancelled
+ * mid-way and every run stops. Screenshots, light and dark: test-results/ask-many-*.png.
+ * Usage: node --import tsx test/vscode/e2e/askMany.e2e.ts [--no-build]
+ * Last line: "vscode-e2e-ask-many: N passed, M failed".
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import { formatIdea } from '../../../src/core/idea';
+import { startOpenAIServer, type OpenAIServer } from '../../servers/openai';
+import { expectedAfterGood, GOOD_ANSWER } from '../lib/answers';
+import { launchBrowser, ROOT, startCodeServer } from '../lib/codeServer';
+import { openFile, openWorkbench, runCommand, shot, toast, toastButton, until, webviewFrame } from '../lib/workbench';
+import { copyDemoWorkspace } from '../lib/workspace';
+
+const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
+const PYTHON = join(ROOT, '.venv/bin/python');
+
+const idea = (analysis: string, action: string, code: string, rationale: string) =>
+  formatIdea({ analysis, action: `${action}\n\n\`\`\`python\n${code}\n\`\`\``, rationale });
+/** val_auc on the demo split: GOOD 0.995 > baseline 0.994 > MORE_ITER 0.9924 > STRONG_L2 0.9775 > FOREST 0.9729. */
+const MORE_ITER = idea(
+  'lbfgs stops at max_iter=200 before it converges.',
+  'Give the solver more iterations:',
+  'def build_model():\n    return LogisticRegression(max_iter=5000)',
+  'A converged fit may generalise better.',
+);
+const STRONG_L2 = idea(
+  'The coefficients of the large features may overfit 455 rows.',
+  'Regularise much more strongly:',
+  'def build_model():\n    return LogisticRegression(C=0.0001, max_iter=200)',
+  'A small C shrinks the coefficients.',
+);
+const FOREST = idea(
+  'A linear model may miss interactions between the 30 features.',
+  'Switch to a random forest:',
+  'from sklearn.ensemble import RandomForestClassifier\n\n\ndef build_model():\n    return RandomForestClassifier(n_estimators=200, random_state=0)',
+  'Trees capture interactions without scaling.',
+);
+
+function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new Error(message);
+}
+
+async function themeOf(page: Page): Promise<'dark' | 'light'> {
+  const cls = (await page.locator('.monaco-workbench').first().getAttribute('class')) ?? '';
+  return /\bvs-dark\b|\bhc-black\b/.test(cls) ? 'dark' : 'light';
+}
+
+async function toggleTheme(page: Page): Promise<void> {
+  await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+  await page.waitForTimeout(1200);
+}
+
+/** A screenshot in the current theme and one in the other, then back. */
+async function bothThemes(page: Page, name: string): Promise<void> {
+  await shot(page, `${name}-${await themeOf(page)}`);
+  await toggleTheme(page);
+  await shot(page, `${name}-${await themeOf(page)}`);
+  await toggleTheme(page);
+}
+
+async function phase(frame: Frame): Promise<string> {
+  return (await frame.locator('.compare').first().getAttribute('data-phase').catch(() => null)) ?? '';
+}
+
+/** Verify from the panel: the quick pick (first choice: 2 at a time, 10 min), then the command in the input box. */
+async function startVerify(page: Page, frame: Frame): Promise<void> {
+  await frame.locator('button[data-verify]').click();
+  const pick = page.locator('.quick-input-widget');
+  await pick.locator('.monaco-list-row', { hasText: '2 at a time, at most 10 min' }).first().waitFor({ timeout: 15_000 });
+  await page.keyboard.press('Enter');
+  // No scored run in the history yet: the command is asked for, prefilled.
+  const input = page.locator('.quick-input-widget input.input');
+  await page.locator('.quick-input-widget', { hasText: 'The command that produced the current score' }).waitFor({ timeout: 15_000 });
+  assert((await input.inputValue()) === 'python train.py', `the command box holds '${await input.inputValue()}'`);
+  await page.keyboard.press('Enter');
+}
+
+async function scenario(page: Page, url: string, workspace: string, server: OpenAIServer, extensionsDir: string): Promise<void> {
+  const trainPath = join(workspace, 'train.py');
+  const original = readFileSync(trainPath, 'utf8');
+  await openWorkbench(page, url, workspace);
+  await openFile(page, 'train.py');
+  await runCommand(page, 'Ideator: Ask for N Ideas');
+  const frame = await webviewFrame(page, 'ideas-compare', 60_000);
+  await until(async () => (await phase(frame)) === 'ready', 90_000, 'the four ideas');
+  assert(server.requests[0].n === 4, `the first request asked for n = ${server.requests[0].n}`);
+  assert(server.requests.filter((r) => r.n != null).length === 1, 'more than one request asked for ideas');
+  const cards = frame.locator('article.card[data-idea]');
+  assert((await cards.count()) === 4, `${await cards.count()} cards`);
+  const text = (await frame.locator('.compare').textContent()) ?? '';
+  for (const words of ['Standardise the features', 'more iterations', 'much more strongly', 'random forest', 'not verified', 'Verify (2 parallel, budget 10 min)'])
+    assert(text.includes(words), `the panel lacks '${words}'`);
+  assert((await frame.locator('.diff .tok-diff-add').count()) >= 4, 'the diffs are not shown');
+  await page.waitForTimeout(600);
+  await bothThemes(page, 'ask-many-ideas');
+
+  // Verify: real runs, ranked by measured score.
+  await startVerify(page, frame);
+  await until(async () => (await phase(frame)) === 'verifying', 15_000, 'the verification to start');
+  await until(async () => (await frame.locator('.status-running').count()) > 0, 120_000, 'a run of an idea');
+  await shot(page, `ask-many-verifying-${await themeOf(page)}`);
+  await until(async () => (await phase(frame)) === 'verified', 240_000, 'the verification to end');
+  const order = await frame.locator('article.card').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-number')}:${e.querySelector('.status')?.textContent}`));
+  assert(order.join(' ') === '1:improved 2:worse 3:worse 4:worse', `ranking: ${order.join(' ')}`);
+  const first = (await frame.locator('article.card').first().textContent()) ?? '';
+  assert(/#1/.test(first) && /0\.995/.test(first), `the winner's card: ${first.replace(/\s+/g, ' ').slice(0, 300)}`);
+  const baseline = (await frame.locator('.baseline').textContent()) ?? '';
+  assert(/Baseline: val_auc 0\.994 ± 0 over 3 runs/.test(baseline), `the baseline line: ${baseline}`);
+  await page.waitForTimeout(600);
+  await bothThemes(page, 'ask-many-verified');
+
+  // Apply the winner: the diff preview, its confirmation, the file on disk.
+  await frame.locator('article.card').first().locator('button[data-apply]').click();
+  await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 15_000 });
+  const apply = toastButton(page, 'Apply the Ideator change to train.py', 'Apply');
+  await apply.waitFor({ timeout: 15_000 });
+  assert(readFileSync(trainPath, 'utf8') === original, 'the file changed before the preview was confirmed');
+  await apply.click();
+  await until(() => readFileSync(trainPath, 'utf8') === expectedAfterGood(original), 15_000, 'train.py to hold the winning idea');
+  await toast(page, 'applied to train.py').first().waitFor({ timeout: 10_000 });
+  await until(async () => (await frame.locator('.badge.applied').count()) === 1, 10_000, 'the applied badge');
+
+  // A second verification, cancelled mid-way: every run stops, the panel says so.
+  await startVerify(page, frame);
+  await until(async () => (await phase(frame)) === 'verifying', 15_000, 'the second verification');
+  await page.waitForTimeout(1500);
+  await frame.locator('button[data-cancel]').click();
+  await until(async () => (await phase(frame)) === 'cancelled', 20_000, 'the cancel');
+  const said = (await frame.locator('.compare').textContent()) ?? '';
+  assert(/Verification cancelled: every run was stopped/.test(said), `after cancel: ${said.slice(0, 200)}`);
+  // This code-server's verification CLI (and the runs it started) are gone.
+  const ours = `${extensionsDir}/.*cli\\.js verify`;
+  await until(() => spawnSync('pgrep', ['-f', ours], { encoding: 'utf8' }).stdout.trim() === '', 10_000, 'the verification processes to end');
+  await bothThemes(page, 'ask-many-cancelled');
+}
+
+async function main(): Promise<number> {
+  if (!process.argv.includes('--no-build') || !existsSync(VSIX)) {
+    const r = spawnSync('npm', ['run', '--silent', 'package'], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('npm run package failed');
+  }
+  const answers = [GOOD_ANSWER, MORE_ITER, STRONG_L2, FOREST];
+  const server = await startOpenAIServer({ responses: (_req, n) => ({ text: answers[n % 4], chunkSize: 12, chunkDelayMs: 15 }) });
+  const workspace = copyDemoWorkspace();
+  const cs = await startCodeServer({
+    workspace,
+    vsix: [VSIX],
+    settings: {
+      'ideator.provider': 'openai',
+      'ideator.baseUrl': server.url,
+      'ideator.model': 'ideator-qwen3-8b',
+      'ideator.requestTimeoutSeconds': 120,
+      'ideator.reviewQueryBeforeSending': false,
+      'ideator.ideaCount': 4,
+      'ideator.pythonPath': PYTHON,
+      'ideator.primaryMetric': 'val_auc',
+      'workbench.colorTheme': 'Default Light Modern',
+    },
+  });
+  const { page, close } = await launchBrowser();
+  const t0 = Date.now();
+  let passed = 0;
+  let failed = 0;
+  try {
+    await scenario(page, cs.url, workspace, server, cs.dirs.extensions);
+    passed++;
+    console.log(`  ✓ e2e ask for N ideas (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    failed++;
+    await shot(page, 'ask-many-FAILED').catch(() => undefined);
+    console.log(`  ✗ e2e ask for N ideas: ${(err as Error).message.split('\n').slice(0, 8).join('\n    ')}`);
+  } finally {
+    await close();
+    await cs.stop();
+    await server.close();
+  }
+  console.log(`vscode-e2e-ask-many: ${passed} passed, ${failed} failed`);
+  return failed === 0 && passed > 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    console.log('vscode-e2e-ask-many: 0 passed, 1 failed');
+    process.exit(1);
+  },
+);
