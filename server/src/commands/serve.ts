@@ -98,6 +98,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
       pollMs: config.pollMs,
       log: say,
       taskHash: async (task) => (await runtime.bundles.get(task)).hash,
+      taskBaselineSeeds: async (task) => (await runtime.catalog.load(task)).baselineSeeds,
       onComplete: (work, o) => {
         runtime.metrics.observeIdea(o.status, o.durationMs);
         logIdea(work, o);

@@ -69,6 +69,8 @@ export interface DispatcherOptions {
   log?: (message: string) => void;
   /** The sha256 of a task's bundle (rewards/taskBundles.ts), put on its ideas so workers fetch that bundle. */
   taskHash?: (task: string) => Promise<string>;
+  /** A task's own ideator.baseline_seeds (the k its p_t is measured over when a request names none). */
+  taskBaselineSeeds?: (task: string) => Promise<number | undefined>;
   /** One idea's result was recorded (once per idea). */
   onComplete?: (work: { key: string; attempts: number }, outcome: IdeaOutcome) => void;
 }
@@ -228,9 +230,11 @@ export class Dispatcher implements ClusterView {
   }
 
   /** The job data of one idea: what the worker runs (its state by reference), the server's policy, p_t when known. */
-  private jobData(work: IdeaWork, hashes: Map<string, string | undefined>, stateRef: string): IdeaJob {
+  private jobData(work: IdeaWork, hashes: Map<string, string | undefined>, taskSeeds: Map<string, number | undefined>, stateRef: string): IdeaJob {
     let baseline: IdeaJob['baseline'];
-    const seeds = work.baselineSeeds ?? 1;
+    // The k the worker will measure p_t over (evaluate.ts: the request's, else the task's, else 1), so the stored p_t
+    // is found under the same key.
+    const seeds = work.baselineSeeds ?? (work.task ? taskSeeds.get(work.task) : undefined) ?? 1;
     if ((this.opts.policy.baseline === 'measure' && work.task) || seeds > 1) {
       // The worker names the task by the bundle it runs (bundle:<hash>); a task it resolves itself is not known here.
       const hash = work.task ? hashes.get(work.task) : undefined;
@@ -273,12 +277,27 @@ export class Dispatcher implements ClusterView {
     return out;
   }
 
+  /** Each task's own baseline_seeds; a task that cannot be loaded here goes without (the worker decides). */
+  private async taskSeeds(works: IdeaWork[]): Promise<Map<string, number | undefined>> {
+    const out = new Map<string, number | undefined>();
+    if (!this.opts.taskBaselineSeeds) return out;
+    for (const task of new Set(works.filter((w) => w.baselineSeeds === undefined).map((w) => w.task).filter((t): t is string => !!t))) {
+      try {
+        out.set(task, await this.opts.taskBaselineSeeds(task));
+      } catch {
+        out.set(task, undefined);
+      }
+    }
+    return out;
+  }
+
   /**
    * Adds ideas to the ideas queue: first each distinct state once (its text, and these ideas in its refs set, both
    * with a fresh expiry), then the jobs naming it, so a worker never sees a job before its state.
    */
   private async enqueue(works: IdeaWork[], what: string): Promise<void> {
     const hashes = await this.taskHashes(works);
+    const taskSeeds = await this.taskSeeds(works);
     const refs = works.map((w) => stateText(w.state));
     const pipe = this.redis.multi();
     const seen = new Set<string>();
@@ -292,7 +311,7 @@ export class Dispatcher implements ClusterView {
     });
     await withTimeout(pipe.exec(), REDIS_CALL_MS, `putting the states of ${what}`);
     await withTimeout(
-      this.ideas.addBulk(works.map((w, i) => ({ name: 'idea', data: this.jobData(w, hashes, refs[i].ref), opts: { ...JOB_OPTS, jobId: w.key, priority: priorityOf(w.expectedMs) } }))),
+      this.ideas.addBulk(works.map((w, i) => ({ name: 'idea', data: this.jobData(w, hashes, taskSeeds, refs[i].ref), opts: { ...JOB_OPTS, jobId: w.key, priority: priorityOf(w.expectedMs) } }))),
       REDIS_CALL_MS,
       what,
     );
