@@ -17,7 +17,7 @@
  *   parseToolInput(name, args)                                -> validated input | throws AgentToolError
  *   seekHelpQuery(input)                                      -> SeekHelpQuery
  *   seekHelpState(store, input, {code?, codePath?, taskDescription, taskId?})  -> IdeatorState (query set)
- *   seekHelpMessages(state, buildOptions)                     -> ChatMessage[] (core/prompts.ts buildIdeatorMessages)
+ *   seekHelpMessages(state, promptOptions)                    -> ChatMessage[] (core/promptCost.ts buildIdeatorPrompt)
  *   ideaRecordFrom({completion, state, provider, runId?})     -> IdeaRecord (core/idea.ts parseIdea)
  *   recordIdea(store, idea) / seekHelpResult(idea)
  *   listRuns(store, input) / getRun(store, input) / recordOutcome(store, input, now?)
@@ -35,7 +35,7 @@ import { runFailed, scoreStateOf, type HistoryStore } from './history';
 import { buildRunRows, formatScore, type RunRow } from './historyRows';
 import { FIELD_NAMES, parseIdea } from './idea';
 import { judgeOutcome, scoreBeforeIdea } from './outcome';
-import { buildIdeatorMessages, type BuildOptions } from './prompts';
+import { buildIdeatorPrompt, type IdeatorPromptOptions } from './promptCost';
 import type { ChatMessage, Completion, IdeaRecord, IdeatorState, Outcome, Run, ScoreState, SeekHelpQuery } from './protocol';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -442,9 +442,9 @@ export function seekHelpState(store: HistoryStore, input: SeekHelpInput, src: St
   };
 }
 
-/** The Ideator prompt for the state (the one builder, core/prompts.ts). */
-export function seekHelpMessages(state: IdeatorState, opts: BuildOptions = {}): ChatMessage[] {
-  return buildIdeatorMessages(state, opts).messages;
+/** The Ideator prompt for the state (the one builder, core/prompts.ts; the trajectory compact unless `trajectoryMode` says full). */
+export function seekHelpMessages(state: IdeatorState, opts: IdeatorPromptOptions = {}): ChatMessage[] {
+  return buildIdeatorPrompt(state, opts).messages;
 }
 
 /** The answer as an idea record, ready for the history (the same shape Ask Ideator stores). */

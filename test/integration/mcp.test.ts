@@ -300,6 +300,7 @@ describe('ideator mcp: command line', () => {
       [['--workspace', ws, '--timeout-sec', '0'], /--timeout-sec must be a whole number from 1 to 3600, got '0'/],
       [['--workspace', ws, '--api-key-file', join(ws, 'absent')], /--api-key-file: cannot read .*ENOENT/],
       [['--workspace', ws, '--bogus'], /Unknown option '--bogus'/],
+      [['--workspace', ws, '--trajectory', 'short'], /--trajectory must be full or compact, got 'short'/],
     ];
     for (const [args, pattern] of cases) {
       const r = cli(args);

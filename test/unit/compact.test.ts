@@ -7,7 +7,9 @@ import { syntheticTrajectory } from '../../bench/trajectory';
 import { compactOutput, compactSteps, lostInvariants, parseTrajectoryMode } from '../../src/core/compact';
 import { prng } from '../../src/core/prng';
 import { buildIdeatorPrompt, cacheablePrefixTokens, parsePriceFlag, priceFor, promptCost, promptCostLine, promptCostShort, usageDollars, usageLine } from '../../src/core/promptCost';
+import { seekHelpMessages } from '../../src/core/agentTools';
 import { buildIdeatorMessages } from '../../src/core/prompts';
+import { mcpSettingsArgs } from '../../src/extension/agentTools/mcpLaunch';
 import type { Step } from '../../src/core/protocol';
 import { renderTrajectory } from '../../src/core/trajectory';
 
@@ -222,4 +224,14 @@ test('prices: Claude families, local servers free, others unknown, an override w
   const oai = usageDollars({ inputTokens: 1_000_000, outputTokens: 100_000, cacheReadTokens: 800_000 }, sonnet, 'openai')!;
   assert.ok(Math.abs(oai - anth) < 1e-9);
   assert.equal(usageLine({ inputTokens: 1200, outputTokens: 300, cacheReadTokens: 7000 }, sonnet, 'anthropic'), '8,200 prompt tokens (7,000 from cache) · 300 answer tokens · $0.010');
+});
+
+test('the agent tools and the MCP server build the same prompt in the chosen mode; the editor hands its mode to ideator mcp', () => {
+  const state = { taskDescription: 'Predict churn.', trajectory: agentTrajectory(5), score: { value: 0.8, direction: 'higher' as const }, code: 'print(1)\n', codePath: 'solution.py' };
+  for (const mode of ['full', 'compact'] as const) assert.deepEqual(seekHelpMessages(state, { trajectoryMode: mode }), buildIdeatorPrompt(state, { trajectoryMode: mode }).messages);
+  assert.deepEqual(seekHelpMessages(state), buildIdeatorPrompt(state, { trajectoryMode: 'compact' }).messages, 'compact by default');
+  const base = { provider: { kind: 'template-vague' as const }, trajectoryTokenBudget: 8000, maxOutputTokens: 512, requestTimeoutSeconds: 10 };
+  const args = mcpSettingsArgs({ ...base, trajectoryMode: 'full' });
+  assert.equal(args[args.indexOf('--trajectory') + 1], 'full');
+  assert.ok(!mcpSettingsArgs(base).includes('--trajectory'));
 });

@@ -15,10 +15,11 @@ import { defineCommand, log, UsageError } from './common';
 import { packageVersion } from './packageVersion';
 import { checkPromptsFlag } from './promptsFlag';
 import { providerConfigFromFlag } from './runtimeFlags';
+import { readTrajectoryFlag } from './stateArgs';
 
 const HELP = `usage: ideator mcp [--workspace DIR] [--history DIR] [--provider KIND[:MODEL][@URL] | CONFIG.json]
                    [--api-key-file FILE] [--task-file FILE] [--budget TOKENS] [--max-tokens N]
-                   [--timeout-sec N] [--prompts OVERRIDE_DIR]
+                   [--timeout-sec N] [--prompts OVERRIDE_DIR] [--trajectory compact|full]
 An MCP server on stdin/stdout with the tools seek_help, list_runs, get_run and record_outcome.
   --workspace DIR      the project folder (or its .code-workspace file) whose run history the tools use
                        (default: the current folder)
@@ -33,6 +34,8 @@ An MCP server on stdin/stdout with the tools seek_help, list_runs, get_run and r
   --max-tokens N       longest answer, in tokens (default 4096)
   --timeout-sec N      give up on one answer after N seconds (default 300)
   --prompts DIR        prompt overrides (see prompts/README.md)
+  --trajectory MODE    compact (default: no progress bars, repeats or superseded code; every value, error and the
+                       final code kept) or full: how the run history is written into the prompt
 Claude Code:  claude mcp add ideator -e ANTHROPIC_API_KEY=… -- node /path/to/mle-ideator/dist/cli.js mcp
 Cursor, VS Code and the tools' arguments: README "Use the Ideator from your agent" and docs/agents.md.`;
 
@@ -43,6 +46,7 @@ const FLAGS = {
   'api-key-file': { type: 'string' },
   'task-file': { type: 'string' },
   budget: { type: 'string' },
+  trajectory: { type: 'string' },
   'max-tokens': { type: 'string' },
   'timeout-sec': { type: 'string' },
   prompts: { type: 'string' },
@@ -77,6 +81,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   }
   checkPromptsFlag(values.prompts);
   const budgetTokens = intFlag(values.budget, 'budget', 1000, 1_000_000);
+  const trajectoryMode = readTrajectoryFlag(values.trajectory);
   const maxTokens = intFlag(values['max-tokens'], 'max-tokens', 16, 1_000_000) ?? 4096;
   const timeoutSec = intFlag(values['timeout-sec'], 'timeout-sec', 1, 3600) ?? 300;
 
@@ -129,6 +134,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     providerKind: config.kind,
     taskFile,
     budgetTokens,
+    trajectoryMode,
     promptsOverrideDir: values.prompts,
     maxTokens,
     timeoutMs: timeoutSec * 1000,

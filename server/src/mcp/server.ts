@@ -33,6 +33,7 @@ import {
   TASK_DESCRIPTION_FILES,
   type SeekHelpInput,
 } from '../../../src/core/agentTools';
+import type { TrajectoryMode } from '../../../src/core/protocol';
 import { HistoryStore } from '../../../src/core/history';
 import { describeProviderError } from '../../../src/core/providers/index';
 import { ProviderError, type Provider } from '../../../src/core/providers/types';
@@ -54,6 +55,8 @@ export interface IdeatorMcpOptions {
   /** --task-file, when given (else TASK.md & co in the root). */
   taskFile?: string;
   budgetTokens?: number;
+  /** How the trajectory is written into the prompt (--trajectory; default compact). */
+  trajectoryMode?: TrajectoryMode;
   promptsOverrideDir?: string;
   maxTokens?: number;
   /** Overall cap of one seek_help answer. */
@@ -199,7 +202,7 @@ async function seekHelp(
     code: file?.text,
     codePath: file?.relPath,
   });
-  const messages = seekHelpMessages(state, { budgetTokens: opts.budgetTokens, overrideDir: opts.promptsOverrideDir });
+  const messages = seekHelpMessages(state, { budgetTokens: opts.budgetTokens, overrideDir: opts.promptsOverrideDir, trajectoryMode: opts.trajectoryMode });
 
   let provider: Provider;
   try {

@@ -51,6 +51,8 @@ export function mcpLaunch(input: McpLaunchInput): McpLaunch {
 export interface McpSettings {
   provider: ProviderConfigInput;
   trajectoryTokenBudget: number;
+  /** ideator.trajectoryMode; absent: the server's default (compact). */
+  trajectoryMode?: 'full' | 'compact';
   maxOutputTokens: number;
   requestTimeoutSeconds: number;
   promptsOverrideDir?: string;
@@ -69,6 +71,7 @@ export function mcpSettingsArgs(s: McpSettings): string[] {
     '--timeout-sec',
     String(Math.min(3600, Math.max(1, Math.ceil(s.requestTimeoutSeconds)))),
   ];
+  if (s.trajectoryMode) args.push('--trajectory', s.trajectoryMode);
   if (s.promptsOverrideDir) args.push('--prompts', s.promptsOverrideDir);
   if (s.taskFile) args.push('--task-file', s.taskFile);
   return args;

@@ -93,6 +93,7 @@ export function registerMcpServer(context: vscode.ExtensionContext, services: Se
           ...mcpSettingsArgs({
             provider: providerConfigInput(config, 'ideator'),
             trajectoryTokenBudget: config.trajectoryTokenBudget,
+            trajectoryMode: config.trajectoryMode,
             maxOutputTokens: config.maxOutputTokens,
             requestTimeoutSeconds: config.requestTimeoutSeconds,
             promptsOverrideDir: config.promptsOverrideDir,
