@@ -139,12 +139,12 @@ export function priceFor(kind: string, model: string | undefined, baseUrl?: stri
   return { kind: 'unknown', source: `no price known for ${model ?? 'this model'}` };
 }
 
-/** Parses "IN:OUT[:CACHED]" (dollars per million tokens), as the --price flag takes it. */
+/** Parses "IN,OUT[,CACHED]" (dollars per million tokens), as the --price flag takes it (the spelling of bench's --price-ideator). */
 export function parsePriceFlag(value: string): ModelPrice {
-  const parts = value.split(':');
+  const parts = value.split(',');
   const nums = parts.map((p) => Number(p));
   if (parts.length < 2 || parts.length > 3 || nums.some((n) => !Number.isFinite(n) || n < 0 || parts.some((p) => p.trim() === ''))) {
-    throw new Error(`--price must be INPUT:OUTPUT[:CACHED] in dollars per million tokens, e.g. 3:15:0.3, got '${value}'`);
+    throw new Error(`--price must be INPUT,OUTPUT[,CACHED] in dollars per million tokens, e.g. 3,15,0.3, got '${value}'`);
   }
   return { input: nums[0], output: nums[1], ...(nums.length === 3 ? { cachedInput: nums[2] } : {}) };
 }

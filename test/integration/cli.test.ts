@@ -108,14 +108,14 @@ describe('prompt', () => {
     assert.ok(c.tokens < full.tokens && c.cacheableTokens < c.tokens, `${c.tokens} vs ${full.tokens}`);
     assert.equal(c.cost.price.kind, 'rates');
     assert.ok(c.cost.inputDollars > 0 && c.cost.cachedInputDollars < c.cost.inputDollars);
-    const plain = await runCli(['prompt', '--state', file, '--price', '3:15']);
+    const plain = await runCli(['prompt', '--state', file, '--price', '3,15']);
     assert.match(plain.stderr, /^ideator prompt: compact trajectory, ~[\d,]+ tokens \([\d,]+ cacheable\), ~\$0\.\d+ input$/m);
     const bad = await runCli(['prompt', '--state', file, '--trajectory', 'tiny']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--trajectory must be full or compact, got 'tiny'/);
     const badPrice = await runCli(['prompt', '--state', file, '--price', '3']);
     assert.equal(badPrice.code, 2);
-    assert.match(badPrice.stderr, /--price must be INPUT:OUTPUT\[:CACHED\]/);
+    assert.match(badPrice.stderr, /--price must be INPUT,OUTPUT\[,CACHED\]/);
   });
 
   test('a state that violates the schema: exit 2 naming the failing path', async () => {
@@ -151,7 +151,7 @@ describe('ask', () => {
   });
 
   test('the prompt cost before asking and the reported usage after, on stderr; cost in the JSON (#16)', async () => {
-    const r = await runCli(['ask', '--state', exampleState, '--provider', `openai:ideator@${server.url}`, '--price', '2:8']);
+    const r = await runCli(['ask', '--state', exampleState, '--provider', `openai:ideator@${server.url}`, '--price', '2,8']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /asking .* \(compact trajectory, ~[\d,]+ tokens \([\d,]+ cacheable\), ~\$0\.\d+ input\) …/);
     assert.match(r.stderr, /reported usage: [\d,]+ prompt tokens · [\d,]+ answer tokens · \$0\.\d+/);

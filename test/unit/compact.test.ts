@@ -207,10 +207,10 @@ test('prices: Claude families, local servers free, others unknown, an override w
   assert.equal(priceFor('template-vague', undefined).kind, 'free');
   assert.equal(priceFor('openai', 'gpt-x', 'https://api.example.com/v1').kind, 'unknown');
   assert.equal(priceFor('server', undefined, 'http://127.0.0.1:8787').kind, 'unknown', 'the companion server may proxy a paid model');
-  const own = priceFor('openai', 'gpt-x', 'https://api.example.com/v1', parsePriceFlag('2:8:0.5'));
+  const own = priceFor('openai', 'gpt-x', 'https://api.example.com/v1', parsePriceFlag('2,8,0.5'));
   assert.deepEqual(own.kind === 'rates' && own.rates, { input: 2, output: 8, cachedInput: 0.5, cacheWrite: 2.5 });
-  assert.throws(() => parsePriceFlag('2'), /--price must be INPUT:OUTPUT\[:CACHED\]/);
-  assert.throws(() => parsePriceFlag('a:b'), /--price must be/);
+  assert.throws(() => parsePriceFlag('2'), /--price must be INPUT,OUTPUT\[,CACHED\]/);
+  assert.throws(() => parsePriceFlag('a,b'), /--price must be/);
   // 1M prompt tokens at $3: $3 with nothing cached; 800k of them cached at $0.30: $0.60 + $0.24.
   const c = promptCost({ tokens: 1_000_000, cacheableTokens: 800_000 }, sonnet);
   assert.equal(c.inputDollars, 3);

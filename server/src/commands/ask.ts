@@ -14,7 +14,7 @@ import { readStateArgs, stateOptions } from './stateArgs';
 
 const HELP = `usage: ideator ask --state STATE.json [--provider KIND[:MODEL][@URL]]  (KIND: anthropic|openai|server|template-null|template-vague)
                    [--base-url URL] [--model MODEL] [--thinking | --no-thinking] [--timeout-ms N]
-                   [--trajectory full|compact] [--budget TOKENS] [--prompts OVERRIDE_DIR] [--price IN:OUT[:CACHED]] [--n N] [--quiet]
+                   [--trajectory full|compact] [--budget TOKENS] [--prompts OVERRIDE_DIR] [--price IN,OUT[,CACHED]] [--n N] [--quiet]
 --provider defaults to template-vague (no model: the paper's VAGUE ablation), with a note on stderr.
 Keys come from the environment only: ANTHROPIC_API_KEY, OPENAI_API_KEY, IDEATOR_SERVER_TOKEN.
 --trajectory compact (default) or full: see 'ideator prompt --help'. Before asking, stderr says the prompt's tokens,

@@ -5,13 +5,13 @@ import { defineCommand, log, printJson, UsageError } from './common';
 import { readStateArgs, stateOptions } from './stateArgs';
 
 const HELP = `usage: ideator prompt --state STATE.json [--trajectory full|compact] [--budget TOKENS] [--prompts OVERRIDE_DIR]
-                      [--provider KIND[:MODEL][@URL]] [--price IN:OUT[:CACHED]] [--json]
+                      [--provider KIND[:MODEL][@URL]] [--price IN,OUT[,CACHED]] [--json]
 Prints the full Ideator prompt that would be sent for this state (the seek-help query is drafted from the
 trajectory when the state has none). --trajectory compact (the default) collapses progress bars, repeated log
 lines, library traceback frames and superseded code versions, keeping every metric value, error line and the
 final code; full renders the steps as recorded. The cost goes to stderr: estimated tokens, the cacheable prefix
 (instructions, task, query, trajectory) and the input price for --provider's model (Claude list prices; a local
-server is free; --price sets dollars per million input:output[:cached] tokens).
+server is free; --price sets dollars per million input,output[,cached] tokens).
 --json prints {messages, query, trajectoryTokens, trajectoryMode, tokens, cacheableTokens, compact?, cost}.`;
 
 const FLAGS = { ...stateOptions, provider: { type: 'string' }, price: { type: 'string' }, json: { type: 'boolean' } } as const;
