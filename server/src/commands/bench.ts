@@ -15,6 +15,7 @@ import { formatTable } from '../dualAgent/table';
 import { checkPython, findTask, loadTask, resolvePython, TaskError, type Task } from '../tasks';
 import { defineCommand, printJson, UsageError } from './common';
 import { checkPromptsFlag } from './promptsFlag';
+import { readTrajectoryFlag } from './stateArgs';
 
 const HELP = `usage: ideator bench --tasks DIR|ID [--tasks ...] --implementer SPEC [--ideator SPEC ...] [options]
 Runs every (task × ideator × run) with a CodeAct-style implementer and prints the Avg@K / Best@K table.
@@ -31,6 +32,8 @@ environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, IDEATOR_SERVER_TOKEN).
   --price-implementer IN,OUT  --price-ideator IN,OUT   USD per million tokens, for the cost column (default 0)
   --no-sandbox          run actions without namespaces (default: no network, writes only in the workdir, task
                         folder / private answers / logs hidden, where the OS allows; IDEATOR_SANDBOX=off too)
+  --trajectory MODE     how the Ideator prompt writes the trajectory: full (default, the paper's) or compact (see
+                        'ideator prompt --help'); keep one mode per run directory
   --python PATH  --data-dir DIR  --prompts DIR  --keep-workdirs  --no-progress  --json`;
 
 function int(v: string | undefined, name: string, dflt: number, min = 1): number {
@@ -78,6 +81,7 @@ const FLAGS = {
   python: { type: 'string' },
   'data-dir': { type: 'string' },
   prompts: { type: 'string' },
+  trajectory: { type: 'string' },
   'keep-workdirs': { type: 'boolean' },
   'no-sandbox': { type: 'boolean' },
   'no-progress': { type: 'boolean' },
@@ -105,6 +109,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   let implementer;
   const configs: BenchConfig[] = [];
   const python = values.python ?? resolvePython();
+  const trajectoryMode = values.trajectory === undefined ? ('full' as const) : readTrajectoryFlag(values.trajectory);
   try {
     tasks = await tasksFrom(values.tasks);
     await checkPython(python);
@@ -113,7 +118,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
       const spec = parseProviderSpec(text, true);
       const name = spec.kind === 'none' ? (spec.name === 'none' ? 'codeact' : spec.name) : spec.name;
       if (configs.some((c) => c.name === name)) throw new UsageError(`two --ideator configurations are named '${name}' (use NAME=SPEC)`);
-      configs.push({ name, ideator: spec.kind === 'none' ? null : ideatorClient(providerFromSpec(spec), { promptsDir: values.prompts }) });
+      configs.push({ name, ideator: spec.kind === 'none' ? null : ideatorClient(providerFromSpec(spec), { promptsDir: values.prompts, trajectoryMode }) });
     }
   } catch (err) {
     if (err instanceof TaskError || err instanceof SpecError) throw new UsageError(err.message);

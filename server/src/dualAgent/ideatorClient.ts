@@ -4,18 +4,20 @@
  * extension and the reward server ask.
  */
 import { formatIdea, parseIdea } from '../../../src/core/idea';
-import { buildIdeatorMessages } from '../../../src/core/prompts';
+import { buildIdeatorPrompt } from '../../../src/core/promptCost';
+import type { TrajectoryMode } from '../../../src/core/protocol';
 import { parseSeekHelp, renderSeekHelp } from '../../../src/core/query';
 import type { IdeatorState, SeekHelpQuery } from '../../../src/core/protocol';
 import type { Provider } from '../../../src/core/providers/types';
 import type { IdeatorClient } from './agent';
 import { classifyByKeywords } from '../../../src/core/ideaTypes';
 
-export function ideatorClient(provider: Provider, opts: { budgetTokens?: number; promptsDir?: string } = {}): IdeatorClient {
+/** `trajectoryMode`: full by default here (the paper's setup, and what a resumed run directory was asked with). */
+export function ideatorClient(provider: Provider, opts: { budgetTokens?: number; promptsDir?: string; trajectoryMode?: TrajectoryMode } = {}): IdeatorClient {
   return {
     label: provider.label,
     async ask(state: IdeatorState, signal?: AbortSignal) {
-      const { messages } = buildIdeatorMessages(state, { budgetTokens: opts.budgetTokens, overrideDir: opts.promptsDir });
+      const { messages } = buildIdeatorPrompt(state, { budgetTokens: opts.budgetTokens, overrideDir: opts.promptsDir, trajectoryMode: opts.trajectoryMode ?? 'full' });
       const completion = await provider.complete(messages, { signal });
       const idea = parseIdea(completion.text);
       // The implementer sees the canonical three fields when the answer parsed, else the answer as it came.
