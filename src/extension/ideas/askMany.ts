@@ -12,7 +12,7 @@ import * as vscode from 'vscode';
 import { z } from 'zod';
 import { cpus } from 'node:os';
 import { askForIdeas, MAX_IDEA_COUNT, type AskedIdea, type AskManyResult } from '../../core/askMany';
-import { alreadyApplied, changeCounts } from '../../core/ideaApply';
+import { alreadyApplied, changeCounts, proposeFromCodeBlocks } from '../../core/ideaApply';
 import { buildIdeatorPrompt, priceFor, usageLine } from '../../core/promptCost';
 import { defaultPromptsDir } from '../../core/prompts';
 import type { IdeaRecord } from '../../core/protocol';
@@ -182,6 +182,23 @@ export class AskManyController implements vscode.Disposable {
       if (!picked) return { status: 'declined' };
       choice = picked;
     }
+    // The runs copy the files on disk: unsaved changes would not be what is measured.
+    const doc = await vscode.workspace.openTextDocument(target.uri);
+    if (doc.isDirty) {
+      const save = await vscode.window.showWarningMessage(`${target.relativePath} has unsaved changes; the verification runs the files on disk.`, { modal: true }, 'Save and Verify');
+      if (save !== 'Save and Verify' || !(await doc.save())) return { status: 'declined' };
+    }
+    // The file changed since the ideas were asked (one was applied, say): each idea's code is applied to it as it is now.
+    const now = doc.getText();
+    const codes = new Map(this.proposals);
+    if (!target.isNotebook && now !== target.code) {
+      codes.clear();
+      for (const r of this.records) {
+        const p = proposeFromCodeBlocks(now, r.parsed.codeBlocks);
+        if (p) codes.set(r.id, p.content);
+      }
+      services.output.info(`${target.relativePath} changed since the ideas were asked: verifying each idea against it as it is now.`);
+    }
     let command = choice.command ?? this.scoredCommand();
     if (!command) {
       command = await vscode.window.showInputBox({
@@ -217,7 +234,7 @@ export class AskManyController implements vscode.Disposable {
               command: command!,
               main: vscode.workspace.asRelativePath(target.uri, false),
               ideas: this.records.map((r) => {
-                const code = this.proposals.get(r.id);
+                const code = codes.get(r.id);
                 return { id: r.id, title: ideaTitle(r, 120), ...(code !== undefined ? { code } : { raw: r.raw }) };
               }),
               slots: choice.slots,

@@ -165,7 +165,7 @@ export function renderCompare(view: CompareView): string {
   };
   const busy = view.phase === 'asking' || view.phase === 'verifying';
   const verify =
-    view.phase === 'ready' || view.phase === 'verified'
+    view.phase === 'ready' || view.phase === 'verified' || view.phase === 'cancelled'
       ? view.verifyAvailable
         ? `<button class="secondary" data-verify="1">${escapeHtml(view.verifyLabel ?? 'Verify by running them…')}</button>`
         : view.verifyNote

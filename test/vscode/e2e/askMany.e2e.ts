@@ -136,6 +136,7 @@ async function scenario(page: Page, url: string, workspace: string, server: Open
   await until(async () => (await phase(frame)) === 'cancelled', 20_000, 'the cancel');
   const said = (await frame.locator('.compare').textContent()) ?? '';
   assert(/Verification cancelled: every run was stopped/.test(said), `after cancel: ${said.slice(0, 200)}`);
+  assert((await frame.locator('button[data-verify]').count()) === 1, 'Verify is not offered again after the cancel');
   // This code-server's verification CLI (and the runs it started) are gone.
   const ours = `${extensionsDir}/.*cli\\.js verify`;
   await until(() => spawnSync('pgrep', ['-f', ours], { encoding: 'utf8' }).stdout.trim() === '', 10_000, 'the verification processes to end');
