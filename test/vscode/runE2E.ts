@@ -43,6 +43,12 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
+/** Clears the notifications (they cover the lower right of the editor area, where the Idea tab's buttons are). */
+async function clearToasts(page: Page): Promise<void> {
+  await runCommand(page, 'Notifications: Clear All Notifications');
+  await page.waitForTimeout(300);
+}
+
 function assert(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);
 }
@@ -190,6 +196,7 @@ const scenarios: Scenario[] = [
       assert(server.requests.at(-1)?.model === 'ideator-qwen3-4b', `asked ${server.requests.at(-1)?.model}`);
 
       // Apply from the panel, then again: the second time nothing changes and the implementer is not asked.
+      await clearToasts(page); // the Idea editor tab sits where the notifications pile up
       await panel.locator('#apply').click();
       await page.locator('.monaco-diff-editor').first().waitFor({ timeout: 15_000 });
       const apply = toastButton(page, 'Apply the Ideator change to train.py', 'Apply');
@@ -212,12 +219,14 @@ const scenarios: Scenario[] = [
       await until(() => readFileSync(trainPath, 'utf8') === onlyImports, 15_000, 'only the kept hunk on disk');
       await toast(page, 'part of the proposal').first().waitFor({ timeout: 10_000 });
       // The rest, applied on a second go: the proposal is now that hunk alone.
+      await clearToasts(page); // the Idea editor tab sits where the notifications pile up
       await panel.locator('#apply').click();
       const applyRest = toastButton(page, /Apply the Ideator change to train\.py\? replaces build_model\(\) \(\+1 −1 line/, 'Apply');
       await applyRest.waitFor({ timeout: 15_000 });
       await applyRest.click();
       await until(() => readFileSync(trainPath, 'utf8') === expectedAfterGood(original), 15_000, 'the applied idea on disk');
       const asked = server.requests.length;
+      await clearToasts(page); // the Idea editor tab sits where the notifications pile up
       await panel.locator('#apply').click();
       await toast(page, "already contains this idea's code").first().waitFor({ timeout: 15_000 });
       assert(server.requests.length === asked, 'the implementer was asked about an idea already applied');
@@ -243,6 +252,7 @@ const scenarios: Scenario[] = [
       await panel.locator('#action', { hasText: 'Regularise' }).waitFor({ timeout: 60_000 });
       setReply({ text: '```python\ndef build_model():\n    return LogisticRegression(C=0.1)\n```' });
       const before = readFileSync(trainPath, 'utf8');
+      await clearToasts(page); // the Idea editor tab sits where the notifications pile up
       await panel.locator('#apply').click();
       const dialog = page.locator('.monaco-dialog-box', { hasText: 'Replace most of train.py?' });
       await dialog.waitFor({ timeout: 60_000 });
@@ -254,6 +264,7 @@ const scenarios: Scenario[] = [
       assert(readFileSync(trainPath, 'utf8') === before, 'the file changed although the deletion was not confirmed');
       await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
       await page.waitForTimeout(800);
+      await clearToasts(page); // the Idea editor tab sits where the notifications pile up
       await panel.locator('#apply').click();
       await dialog.waitFor({ timeout: 60_000 });
       await shot(page, 'e2e-15-large-deletion-light');

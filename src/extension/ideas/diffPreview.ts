@@ -121,7 +121,9 @@ export async function previewAndApply(
   let proposalDoc: vscode.TextDocument | undefined;
   try {
     proposalDoc = await vscode.workspace.openTextDocument(proposalUri);
-    await vscode.commands.executeCommand('vscode.diff', document.uri, proposalUri, title, { preview: true, preserveFocus: false });
+    // Over the file where it is shown, so the diff never hides the Idea panel beside it.
+    const column = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === document.uri.toString())?.viewColumn;
+    await vscode.commands.executeCommand('vscode.diff', document.uri, proposalUri, title, { preview: true, preserveFocus: false, ...(column ? { viewColumn: column } : {}) });
     const ok = await confirm();
     const after = proposalDoc.getText();
     const trimmed = after !== proposed;

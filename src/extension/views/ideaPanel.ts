@@ -174,7 +174,8 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Web
       IDEA_EDITOR_VIEW_TYPE,
       'Idea',
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
-      { enableScripts: true, enableCommandUris: false, localResourceRoots: [media] },
+      // Kept while hidden (a diff or another tab on top of it): a question being typed stays, nothing reloads.
+      { enableScripts: true, enableCommandUris: false, localResourceRoots: [media], retainContextWhenHidden: true },
     );
     this.adopt(panel);
   }

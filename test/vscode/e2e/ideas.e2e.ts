@@ -56,6 +56,12 @@ function reply(req: ChatRequest): ScriptedReply {
   return { text: GOOD_ANSWER, reasoning: GOOD_THINKING, chunkSize: 24, chunkDelayMs: 5, usage: { prompt_tokens: 1873, completion_tokens: 214 } };
 }
 
+/** Clears the notifications: they pile up over the lower right of the editor area, where the Idea tab's buttons are. */
+async function clearToasts(page: Page): Promise<void> {
+  await runCommand(page, 'Notifications: Clear All Notifications');
+  await page.waitForTimeout(300);
+}
+
 async function toggleTheme(page: Page): Promise<void> {
   await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
   await page.waitForTimeout(900);
@@ -102,15 +108,16 @@ async function scenario(page: Page, url: string, workspace: string, server: Open
   await goalError.waitFor({ state: 'visible', timeout: 10_000 });
   assert(/goal is empty/.test((await goalError.textContent()) ?? ''), 'the emptied goal is not said next to it');
   assert(server.requests.length === 0, 'something was sent with an empty goal');
-  await shot(page, 'ideas-2-review-error-light');
+  await shots(page, 'ideas-2-review-error');
   await review.locator('textarea#goal').fill('Beat 0.995 val AUC without a slower model.');
   await review.locator('#send').click();
 
   // 2. The idea in an editor-area panel beside the code; the sidebar keeps a summary.
-  const panel = await ideaPanelFrame(page);
-  await panel.locator('h2', { hasText: 'RATIONALE' }).waitFor({ timeout: 60_000 });
-  for (const h of ['ANALYSIS', 'ACTION', 'RATIONALE']) assert((await panel.locator('h2', { hasText: h }).count()) === 1, `panel lacks ${h}`);
-  assert(await panel.evaluate(() => document.body.classList.contains('wide')), 'the idea is not in the editor-area panel');
+  // The panel's frame, looked up each time: a slow first load makes the panel send its page again (a new frame).
+  const P = () => ideaPanelFrame(page);
+  await (await P()).locator('h2', { hasText: 'RATIONALE' }).waitFor({ timeout: 60_000 });
+  for (const h of ['ANALYSIS', 'ACTION', 'RATIONALE']) assert((await (await P()).locator('h2', { hasText: h }).count()) === 1, `panel lacks ${h}`);
+  assert(await (await P()).evaluate(() => document.body.classList.contains('wide')), 'the idea is not in the editor-area panel');
   assert((await page.locator('.tabs-container .tab', { hasText: 'Idea' }).count()) >= 1, 'no Idea editor tab');
   const sent = server.requests.find((r) => lastUser(r).includes('# Current solution'));
   assert(sent && lastUser(sent).includes('lbfgs warns that it did not converge at max_iter=200.'), 'the edited problem statement was not sent');
@@ -123,33 +130,35 @@ async function scenario(page: Page, url: string, workspace: string, server: Open
 
   // 3. "Why?": same state, the answer in the panel as prose, no Apply.
   const before = server.requests.length;
-  await panel.locator('button[data-followup="why"]').click();
-  await panel.locator('h2', { hasText: 'ANSWER' }).waitFor({ timeout: 60_000 });
-  assert((await panel.locator('#apply').count()) === 0, 'an explanation offers Apply');
-  assert((await panel.locator('body', { hasText: 'orders of magnitude' }).count()) === 1, 'the explanation is not shown');
+  await clearToasts(page);
+  await (await P()).locator('button[data-followup="why"]').click();
+  await (await P()).locator('h2', { hasText: 'ANSWER' }).waitFor({ timeout: 60_000 });
+  assert((await (await P()).locator('#apply').count()) === 0, 'an explanation offers Apply');
+  assert((await (await P()).locator('body', { hasText: 'orders of magnitude' }).count()) === 1, 'the explanation is not shown');
   const asked = server.requests.slice(before).find((r) => lastUser(r).includes('A follow-up on your advice'));
   assert(asked && asked.messages.some((m) => m.role === 'assistant' && String(m.content).startsWith('ANALYSIS_ON_CURRENT_PROGRESS')), 'the idea was not sent back as the earlier answer');
   await historyRow(page, 'Why?:').waitFor({ timeout: 15_000 });
   await shots(page, 'ideas-4-follow-up-why');
 
   // 4. Your own question, typed in the box: an idea that can be applied.
-  await panel.locator('a[data-command="open"]').click();
-  await panel.locator('h2', { hasText: 'ACTION' }).waitFor({ timeout: 15_000 });
-  await panel.locator('textarea#followup-text').fill('Would it still help with half the rows?');
-  await panel.locator('button[data-followup="free"]').click();
-  await panel.locator('.chip', { hasText: 'Your question' }).waitFor({ timeout: 60_000 });
-  await panel.locator('#apply').waitFor({ timeout: 15_000 });
-  assert((await panel.locator('.question', { hasText: 'half the rows' }).count()) === 1, 'the question is not shown with its answer');
+  await (await P()).locator('a[data-command="open"]').click();
+  await (await P()).locator('h2', { hasText: 'ACTION' }).waitFor({ timeout: 15_000 });
+  await (await P()).locator('textarea#followup-text').fill('Would it still help with half the rows?');
+  await clearToasts(page);
+  await (await P()).locator('button[data-followup="free"]').click();
+  await (await P()).locator('.chip', { hasText: 'Your question' }).waitFor({ timeout: 60_000 });
+  await (await P()).locator('#apply').waitFor({ timeout: 15_000 });
+  assert((await (await P()).locator('.question', { hasText: 'half the rows' }).count()) === 1, 'the question is not shown with its answer');
   await historyRow(page, 'Your question:').waitFor({ timeout: 15_000 });
   await shots(page, 'ideas-5-follow-up-question');
 
   // 5. Idea History: a click shows that idea in the panel.
   await historyRow(page, 'Why?:').click();
-  await until(async () => (await panel.locator('h2', { hasText: 'ANSWER' }).count()) === 1, 15_000, 'the clicked explanation in the panel');
+  await until(async () => (await (await P()).locator('h2', { hasText: 'ANSWER' }).count()) === 1, 15_000, 'the clicked explanation in the panel');
   await historyRow(page, 'Standardise the features').click();
-  await until(async () => (await panel.locator('h2', { hasText: 'ANALYSIS' }).count()) === 1, 15_000, 'the clicked idea in the panel');
+  await until(async () => (await (await P()).locator('h2', { hasText: 'ANALYSIS' }).count()) === 1, 15_000, 'the clicked idea in the panel');
   await shots(page, 'ideas-6-history');
-  await checkSummary(summary);
+  await checkSummary(await webviewFrame(page, 'idea-summary'));
 }
 
 async function checkSummary(summary: Frame): Promise<void> {
