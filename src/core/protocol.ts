@@ -186,6 +186,17 @@ export const IdeaTypeSchema = z.enum([
 ]);
 export type IdeaType = z.infer<typeof IdeaTypeSchema>;
 
+/** Tokens a provider reported for one answer. */
+export const UsageSchema = z.object({
+  inputTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  /** Prompt tokens read from the provider's prompt cache (Anthropic cache_read_input_tokens, OpenAI/vLLM prompt_tokens_details.cached_tokens). */
+  cacheReadTokens: z.number().int().optional(),
+  /** Prompt tokens written to the prompt cache (Anthropic cache_creation_input_tokens). */
+  cacheWriteTokens: z.number().int().optional(),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+
 /** An idea as stored: the raw answer, its parse, where it came from. */
 export const IdeaRecordSchema = z.object({
   id: z.string().min(1),
@@ -195,7 +206,9 @@ export const IdeaRecordSchema = z.object({
   query: SeekHelpQuerySchema.optional(),
   provider: z.string().optional(),
   model: z.string().optional(),
-  usage: z.object({ inputTokens: z.number().int(), outputTokens: z.number().int() }).optional(),
+  usage: UsageSchema.optional(),
+  /** The reported usage priced when it came (core/promptCost.ts): dollars, null when the price is unknown. */
+  cost: z.object({ dollars: z.number().nonnegative().nullable(), source: z.string() }).optional(),
   type: IdeaTypeSchema.optional(),
   /** Score p_t when the idea was asked for. */
   scoreBefore: ScoreStateSchema.optional(),
@@ -381,16 +394,6 @@ export const ChatMessageSchema = z.object({
   content: z.string(),
 });
 export type ChatMessage = z.infer<typeof ChatMessageSchema>;
-
-export const UsageSchema = z.object({
-  inputTokens: z.number().int(),
-  outputTokens: z.number().int(),
-  /** Prompt tokens read from the provider's prompt cache (Anthropic cache_read_input_tokens, OpenAI/vLLM prompt_tokens_details.cached_tokens). */
-  cacheReadTokens: z.number().int().optional(),
-  /** Prompt tokens written to the prompt cache (Anthropic cache_creation_input_tokens). */
-  cacheWriteTokens: z.number().int().optional(),
-});
-export type Usage = z.infer<typeof UsageSchema>;
 
 export const CompletionSchema = z.object({
   /** The answer with any thinking removed. */

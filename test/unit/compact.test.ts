@@ -10,7 +10,8 @@ import { buildIdeatorPrompt, cacheablePrefixTokens, parsePriceFlag, priceFor, pr
 import { seekHelpMessages } from '../../src/core/agentTools';
 import { buildIdeatorMessages } from '../../src/core/prompts';
 import { mcpSettingsArgs } from '../../src/extension/agentTools/mcpLaunch';
-import type { Step } from '../../src/core/protocol';
+import { IdeaRecordSchema, type Step } from '../../src/core/protocol';
+import { renderIdea } from '../../src/extension/views/ideaPanelRender';
 import { renderTrajectory } from '../../src/core/trajectory';
 
 const LOGS = join(__dirname, '..', 'fixtures', 'logs');
@@ -234,4 +235,23 @@ test('the agent tools and the MCP server build the same prompt in the chosen mod
   const args = mcpSettingsArgs({ ...base, trajectoryMode: 'full' });
   assert.equal(args[args.indexOf('--trajectory') + 1], 'full');
   assert.ok(!mcpSettingsArgs(base).includes('--trajectory'));
+});
+
+test('the idea keeps its reported usage with the cache share and its price; the panel chip says them (#16)', () => {
+  const usage = { inputTokens: 1200, outputTokens: 300, cacheReadTokens: 7000, cacheWriteTokens: 0 };
+  const sonnet = priceFor('anthropic', 'claude-sonnet-4-5');
+  const record = IdeaRecordSchema.parse({
+    id: 'i1',
+    createdAt: '2026-12-06T00:00:00Z',
+    raw: 'x',
+    parsed: { ok: true, analysis: 'a', action: 'b', rationale: 'c', codeBlocks: [], errors: [] },
+    usage,
+    cost: { dollars: usageDollars(usage, sonnet, 'anthropic'), source: sonnet.source },
+  });
+  assert.deepEqual(record.usage, usage, 'the cache fields survive the schema');
+  const html = renderIdea({ idea: record, canApply: true });
+  assert.match(html, /1,200 tokens in \(7,000 from cache\) · 300 out · \$0\.010/);
+  assert.match(html, /title="tokens used \(price: Claude Sonnet list price\)"/);
+  const unknown = renderIdea({ idea: { ...record, cost: { dollars: null, source: 'no price known for x' } }, canApply: true });
+  assert.match(unknown, /1,200 tokens in \(7,000 from cache\) · 300 out</);
 });

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { parseIdea } from '../../core/idea';
-import { buildIdeatorPrompt, priceFor, promptCost, promptCostLine, promptCostShort, usageLine } from '../../core/promptCost';
+import { buildIdeatorPrompt, priceFor, promptCost, promptCostLine, promptCostShort, usageDollars, usageLine } from '../../core/promptCost';
 import { defaultPromptsDir } from '../../core/prompts';
 import type { IdeaRecord, SeekHelpQuery } from '../../core/protocol';
 import { DEFAULT_ANTHROPIC_MODEL } from '../../core/providers/anthropic';
@@ -163,6 +163,7 @@ export class AskController {
         provider: config.provider,
         model: completion.model,
         usage: completion.usage,
+        ...(completion.usage ? { cost: { dollars: usageDollars(completion.usage, price, config.provider), source: price.source } } : {}),
         scoreBefore: state.score,
         runId: fromRun?.id,
         targetPath: target.relativePath,

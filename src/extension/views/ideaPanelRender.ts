@@ -7,6 +7,7 @@ import { FOLLOW_UPS, isProse, MAX_FOLLOW_UP_CHARS } from '../../core/followUp';
 import { stripThinking } from '../../core/idea';
 import type { IdeaRecord } from '../../core/protocol';
 import { escapeHtml, highlight } from './ideaPanelHighlight';
+import { formatDollars } from '../../core/promptCost';
 
 /** Inline markdown the panel understands: `code` and **bold**. Everything else stays literal (escaped). */
 function renderInline(text: string): string {
@@ -122,9 +123,12 @@ function followUpBar(idea: IdeaRecord): string {
   );
 }
 
-function formatTokens(usage: IdeaRecord['usage']): string {
+function formatTokens(usage: IdeaRecord['usage'], cost?: IdeaRecord['cost']): string {
   if (!usage) return 'tokens: n/a';
-  return `${usage.inputTokens.toLocaleString('en-US')} tokens in · ${usage.outputTokens.toLocaleString('en-US')} out`;
+  // #16: the prompt cache's share and the price, when the provider reported them and the price is known.
+  const cached = usage.cacheReadTokens ? ` (${usage.cacheReadTokens.toLocaleString('en-US')} from cache)` : '';
+  const dollars = cost?.dollars != null ? ` · ${formatDollars(cost.dollars)}` : '';
+  return `${usage.inputTokens.toLocaleString('en-US')} tokens in${cached} · ${usage.outputTokens.toLocaleString('en-US')} out${dollars}`;
 }
 
 function section(id: string, title: string, body: string): string {
@@ -154,7 +158,7 @@ export function renderIdea({ idea, canApply, problem, outcome, followUps, parent
   const meta = [
     idea.model ? `<span class="chip" title="model">${escapeHtml(idea.model)}</span>` : '',
     idea.provider ? `<span class="chip" title="provider">${escapeHtml(idea.provider)}</span>` : '',
-    `<span class="chip" title="tokens used">${escapeHtml(formatTokens(idea.usage))}</span>`,
+    `<span class="chip" title="tokens used${idea.cost ? ` (price: ${escapeHtml(idea.cost.source)})` : ''}">${escapeHtml(formatTokens(idea.usage, idea.cost))}</span>`,
     idea.targetPath ? `<span class="chip" title="file the idea is about">${escapeHtml(idea.targetPath)}</span>` : '',
   ].join('');
   // A well-formed answer needs no badge; a malformed one says what is off, in words.

@@ -2,8 +2,8 @@
  * Issue 16, "Cheaper prompts", in a real VS Code UI (code-server + Chromium, the packaged .vsix, the local
  * OpenAI-compatible test server): with ideator.modelPrice set, Ask Ideator's progress notification says what the
  * question costs before it is answered ("asking the Ideator (~N tokens, ~$X)"); the request sent is the compact
- * prompt (ideator.trajectoryMode's default); the idea arrives. Screenshots (light and dark):
- * test-results/prompt-cost-asking-*.png.
+ * prompt (ideator.trajectoryMode's default); the idea arrives with the usage the server reported, priced, on its
+ * tokens chip. Screenshots (light and dark): test-results/prompt-cost-asking-*.png, prompt-cost-idea-*.png.
  * Usage: node --import tsx test/vscode/e2e/promptCost.e2e.ts [--no-build]
  * Last line: "vscode-e2e-prompt-cost: N passed, M failed".
  */
@@ -60,6 +60,17 @@ async function scenario(page: Page, url: string, workspace: string, server: Open
   // characters sent (a loose bound here: a wrong prompt, e.g. a different mode or a doubled trajectory, is far off).
   const tokens = Number(/~([\d,]+) tokens/.exec(said)![1].replace(/,/g, ''));
   assert(tokens > sent.length / 8 && tokens < sent.length, `~${tokens} tokens said for a ${sent.length}-character request`);
+  // After: the usage the server reported, priced (1,873 in at $3 + 214 out at $15 per million = $0.0088), on the idea.
+  const chip = panel.locator('.chip', { hasText: 'tokens in' }).first();
+  await chip.waitFor({ timeout: 15_000 });
+  const chipText = (await chip.textContent()) ?? '';
+  assert(chipText.includes('1,873 tokens in · 214 out · $0.0088'), `the idea's usage chip says: ${chipText}`);
+  await shot(page, `prompt-cost-idea-${await themeOf(page)}`);
+  await toggleTheme(page);
+  await chip.waitFor({ timeout: 10_000 });
+  await page.waitForTimeout(600);
+  await shot(page, `prompt-cost-idea-${await themeOf(page)}`);
+  await toggleTheme(page);
 }
 
 async function main(): Promise<number> {
