@@ -254,4 +254,6 @@ test('the idea keeps its reported usage with the cache share and its price; the 
   assert.match(html, /title="tokens used \(price: Claude Sonnet list price\)"/);
   const unknown = renderIdea({ idea: { ...record, cost: { dollars: null, source: 'no price known for x' } }, canApply: true });
   assert.match(unknown, /1,200 tokens in \(7,000 from cache\) · 300 out</);
+  const free = renderIdea({ idea: { ...record, cost: { dollars: 0, source: 'local server: free' } }, canApply: true });
+  assert.match(free, /300 out · free</);
 });

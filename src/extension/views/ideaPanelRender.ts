@@ -127,7 +127,7 @@ function formatTokens(usage: IdeaRecord['usage'], cost?: IdeaRecord['cost']): st
   if (!usage) return 'tokens: n/a';
   // #16: the prompt cache's share and the price, when the provider reported them and the price is known.
   const cached = usage.cacheReadTokens ? ` (${usage.cacheReadTokens.toLocaleString('en-US')} from cache)` : '';
-  const dollars = cost?.dollars != null ? ` · ${formatDollars(cost.dollars)}` : '';
+  const dollars = cost?.dollars == null ? '' : cost.dollars === 0 ? ' · free' : ` · ${formatDollars(cost.dollars)}`;
   return `${usage.inputTokens.toLocaleString('en-US')} tokens in${cached} · ${usage.outputTokens.toLocaleString('en-US')} out${dollars}`;
 }
 
