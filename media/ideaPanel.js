@@ -9,6 +9,7 @@
     if (!msg || typeof msg !== 'object') return;
     if (msg.type === 'render' && typeof msg.html === 'string') {
       root.innerHTML = msg.html;
+      remember();
     } else if (msg.type === 'token' && typeof msg.delta === 'string') {
       if (msg.channel === 'thinking') {
         const wrap = document.getElementById('live-thinking-wrap');
@@ -75,5 +76,12 @@
     vscode.postMessage({ type: 'command', command: target.getAttribute('data-command'), ideaId: target.getAttribute('data-idea') || undefined });
   });
 
+  /** The idea on show, kept with the page so a reload of the window shows the same idea again. */
+  function remember() {
+    const shown = root.querySelector('[data-idea-id]');
+    vscode.setState({ ideaId: shown ? shown.getAttribute('data-idea-id') : undefined });
+  }
+
+  remember();
   vscode.postMessage({ type: 'ready' });
 })();

@@ -97,6 +97,7 @@ export function registerIdeaFeatures(services: Services): { features: IdeaFeatur
     const parent = idea.followUp ? findIdea(services, idea.followUp.of) : undefined;
     return { outcome: status.applied || status.outcome ? status.text : undefined, parentTitle: parent && ideaTitle(parent, 120) };
   };
+  panel.find = (id) => findIdea(services, id);
   ideaHistory.onDidChangeTreeData(() => panel.refresh());
   const showIdea = (arg?: unknown): IdeaRecord | undefined => {
     const id = typeof arg === 'string' ? arg : undefined;

@@ -75,6 +75,8 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Web
   private readonly disposables: vscode.Disposable[] = [];
   /** Looked up for each idea shown (set by whoever knows the run history). */
   infoOf: (idea: IdeaRecord) => IdeaInfo = () => ({});
+  /** Finds an idea by id (a restored panel's), set by whoever knows the ideas. */
+  find: (id: string) => IdeaRecord | undefined = () => undefined;
 
   /** The whole idea as last rendered (the editor panel's content), for tests and for re-resolved views. */
   get currentHtml(): string {
@@ -138,12 +140,15 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Web
     );
   }
 
-  /** A panel VS Code restores after a reload: it shows the idea now on show. */
-  deserializeWebviewPanel(panel: vscode.WebviewPanel): Thenable<void> {
+  /** A panel VS Code restores after a reload: the idea it showed (its page kept the id), else the one now on show. */
+  deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Thenable<void> {
     if (this.editor) {
       panel.dispose();
       return Promise.resolve();
     }
+    const saved = z.object({ ideaId: IdString }).safeParse(state);
+    const idea = saved.success ? this.find(saved.data.ideaId) : undefined;
+    if (idea && idea.id !== this.shown?.idea.id && !this.streaming) this.showIdea(idea, true);
     this.adopt(panel);
     return Promise.resolve();
   }

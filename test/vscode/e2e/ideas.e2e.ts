@@ -74,6 +74,8 @@ async function shots(page: Page, name: string): Promise<void> {
   await page.waitForTimeout(300);
   await shot(page, `${name}-light`);
   await toggleTheme(page);
+  await page.mouse.move(600, 700);
+  await page.waitForTimeout(300);
   await shot(page, `${name}-dark`);
   await toggleTheme(page);
 }
@@ -159,6 +161,18 @@ async function scenario(page: Page, url: string, workspace: string, server: Open
   await until(async () => (await (await P()).locator('h2', { hasText: 'ANALYSIS' }).count()) === 1, 15_000, 'the clicked idea in the panel');
   await shots(page, 'ideas-6-history');
   await checkSummary(await webviewFrame(page, 'idea-summary'));
+
+  // 6. A reload of the window brings the Idea tab back with the idea it showed (the first idea, not the newest).
+  const showsFirst = async () => {
+    const f = await P();
+    return (await f.locator('#action', { hasText: 'Standardise the features' }).count()) === 1 && (await f.locator('.question').count()) === 0;
+  };
+  await until(showsFirst, 15_000, 'the first idea in the panel');
+  await page.waitForTimeout(500);
+  await runCommand(page, 'Developer: Reload Window');
+  await page.waitForTimeout(2_000);
+  await openWorkbench(page, url, workspace);
+  await until(showsFirst, 60_000, 'the restored Idea tab showing the same idea');
 }
 
 async function checkSummary(summary: Frame): Promise<void> {
