@@ -16,7 +16,7 @@ import { alreadyApplied, changeCounts, proposeFromCodeBlocks } from '../../core/
 import { buildIdeatorPrompt, priceFor, usageLine } from '../../core/promptCost';
 import { defaultPromptsDir } from '../../core/prompts';
 import type { IdeaRecord } from '../../core/protocol';
-import { describeProviderError } from '../../core/providers/index';
+import { DEFAULT_ANTHROPIC_MODEL, DEFAULT_OPENAI_BASE_URL, describeProviderError } from '../../core/providers/index';
 import { ProviderError } from '../../core/providers/types';
 import { draftQuery } from '../../core/query';
 import type { VerifyResult, VerifySummary } from '../../core/verify';
@@ -346,7 +346,19 @@ export class AskManyController implements vscode.Disposable {
         query = reviewed;
       }
       state.query = query;
-      const prompt = buildIdeatorPrompt(state, { budgetTokens: config.trajectoryTokenBudget, promptsDir: defaultPromptsDir(), overrideDir: config.promptsOverrideDir });
+      const prompt = buildIdeatorPrompt(state, {
+        budgetTokens: config.trajectoryTokenBudget,
+        promptsDir: defaultPromptsDir(),
+        overrideDir: config.promptsOverrideDir,
+        trajectoryMode: config.trajectoryMode,
+      });
+      // Priced as Ask Ideator prices its question (ideator.modelPrice, else the core price table).
+      const price = priceFor(
+        config.provider,
+        config.model ?? (config.provider === 'anthropic' ? DEFAULT_ANTHROPIC_MODEL : undefined),
+        config.baseUrl ?? (config.provider === 'openai' ? DEFAULT_OPENAI_BASE_URL : undefined),
+        config.modelPrice,
+      );
       services.output.info(`Asking ${provider.label} for ${n} ideas about ${target.relativePath} (${prompt.tokens} prompt tokens, ${prompt.cacheableTokens} cacheable)`);
 
       const pending: CompareCard[] = Array.from({ length: n }, (_, i) => ({ number: i + 1, action: '', verify: { status: 'not-verified' }, streaming: { chars: 0 } }));
@@ -422,7 +434,6 @@ export class AskManyController implements vscode.Disposable {
 
       this.records = records;
       this.proposals = new Map(result.ideas.flatMap((a, i) => (a.proposal ? [[records[i].id, a.proposal.content] as const] : [])));
-      const price = priceFor(config.provider, config.model, config.baseUrl);
       const usage = `${result.requests} request${result.requests === 1 ? '' : 's'}: ${usageLine(result.usage, price, config.provider)}`;
       const cards: CompareCard[] = result.ideas.map((a, i) => ({
         ideaId: records[i].id,
