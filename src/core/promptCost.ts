@@ -54,10 +54,24 @@ export function buildIdeatorPrompt(stateInput: IdeatorStateInput, opts: IdeatorP
     compact = c.stats;
     input = { ...state, query, trajectory: c.steps };
   }
-  const built = buildIdeatorMessages(input, opts);
+  let built = buildIdeatorMessages(input, opts);
+  if (mode === 'compact' && danglingReference(built.messages)) {
+    // The budget cut a step that a later one refers to ("as printed in step K"): without the references, the later
+    // step shows those lines itself, as the full rendering would.
+    const c = compactSteps(state.trajectory, { crossStep: false });
+    compact = { ...c.stats, fallbacks: c.stats.fallbacks + 1 };
+    built = buildIdeatorMessages({ ...input, trajectory: c.steps }, opts);
+  }
   const count = opts.countTokens ?? estimateTokens;
   const tokens = built.messages.reduce((a, m) => a + count(m.content), 0);
   return { ...built, trajectoryMode: mode, tokens, cacheableTokens: cacheablePrefixTokens(built.messages, count), ...(compact ? { compact } : {}) };
+}
+
+/** A "[… N lines as printed in step K …]" marker whose step K is not in the prompt (cut by the budget). */
+function danglingReference(messages: ChatMessage[]): boolean {
+  const text = messages.map((m) => m.content).join('\n');
+  for (const m of text.matchAll(/\[… \d+ lines as printed in step (\d+) …\]/g)) if (!text.includes(`--- Step ${m[1]} (`)) return true;
+  return false;
 }
 
 /** Tokens of the messages up to the end of the trajectory section (all of them when the marker is not found). */

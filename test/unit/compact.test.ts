@@ -257,3 +257,19 @@ test('the idea keeps its reported usage with the cache share and its price; the 
   const free = renderIdea({ idea: { ...record, cost: { dollars: 0, source: 'local server: free' } }, canApply: true });
   assert.match(free, /300 out · free</);
 });
+
+test('a step cut by the budget is never referred to: the later step then shows the lines itself', () => {
+  const header = Array.from({ length: 40 }, (_, i) => `[LightGBM] [Info] Dataset column ${i}: 1,204 bins, sparse rate 0.${String(i).padStart(2, '0')}`).join('\n');
+  const big = (k: number) => Array.from({ length: 300 }, (_, i) => `fold ${k} row ${i}: feature importance gain ${(((i * 7 + k) % 97) / 10 + 0.05).toFixed(2)}`).join('\n');
+  const steps: Step[] = [{ kind: 'execute', action: 'ls', observation: 'data', exitCode: 0 }];
+  for (let k = 0; k < 12; k++) steps.push({ kind: 'execute', action: `python train.py --fold ${k}`, observation: `${header}\n${big(k)}\nval_auc: 0.8${k}`, exitCode: 0 });
+  const state = { taskDescription: 'x', trajectory: steps, score: { value: 0.8, direction: 'higher' as const }, code: '' };
+  const unbudgeted = renderTrajectory(compactSteps(steps).steps, { budgetTokens: 1e9 }).text;
+  assert.match(unbudgeted, /lines as printed in step 2 …\]/, 'without a budget the later runs refer to the first');
+  const p = buildIdeatorPrompt(state, { trajectoryMode: 'compact', budgetTokens: 9000 });
+  const text = p.messages.map((m) => m.content).join('\n');
+  assert.doesNotMatch(text, /--- Step 2 \(/, 'the budget cut step 2');
+  for (const m of text.matchAll(/lines as printed in step (\d+) …\]/g)) assert.match(text, new RegExp(`--- Step ${m[1]} \\(`), `step ${m[1]} is referred to but not in the prompt`);
+  assert.match(text, /Dataset column 0: 1,204 bins/, 'the lines are in the prompt');
+  assert.ok(p.compact!.fallbacks >= 1, 'the references were dropped');
+});
