@@ -5,7 +5,8 @@
  * host use the same definitions.
  */
 import { parseIdea, stripThinking } from './idea';
-import { buildIdeatorMessages, loadPrompt, type BuildOptions } from './prompts';
+import { buildIdeatorPrompt, type IdeatorPromptOptions } from './promptCost';
+import { loadPrompt } from './prompts';
 import type { ChatMessage, IdeatorStateInput, ParsedIdea } from './protocol';
 
 export type FollowUpKind = 'why' | 'alternatives' | 'cheaper' | 'free';
@@ -40,11 +41,12 @@ export function followUpQuestion(kind: FollowUpKind, text?: string): string {
 }
 
 /**
- * The follow-up conversation: the Ideator prompt of the state (task, trajectory, score, code, the same query), the
- * earlier idea as the Ideator's answer (its reasoning left out), then the follow-up question.
+ * The follow-up conversation: the Ideator prompt of the state (task, trajectory, score, code, the same query; the
+ * trajectory in the same mode as Ask's), the earlier idea as the Ideator's answer (its reasoning left out), then
+ * the follow-up question.
  */
-export function buildFollowUpMessages(state: IdeatorStateInput, earlierRaw: string, question: string, opts: BuildOptions = {}): ChatMessage[] {
-  const { messages } = buildIdeatorMessages(state, opts);
+export function buildFollowUpMessages(state: IdeatorStateInput, earlierRaw: string, question: string, opts: IdeatorPromptOptions = {}): ChatMessage[] {
+  const { messages } = buildIdeatorPrompt(state, opts);
   const earlier = stripThinking(earlierRaw).answer.trim() || earlierRaw.trim();
   const followUp = loadPrompt('followup', opts).fillMessages({ question });
   return [...messages, { role: 'assistant', content: earlier }, ...followUp];

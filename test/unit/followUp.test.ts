@@ -81,3 +81,11 @@ test('one alternative only, a cheaper variant, prose: their shapes', () => {
   assert.ok(!isProse({ parsed: readFollowUpAnswer('cheaper', EARLIER).parts[0].parsed, followUp: { kind: 'cheaper' } }));
   assert.ok(!isProse({ parsed: why.parts[0].parsed }), 'an asked idea is never prose');
 });
+
+test("the state part is Ask's own prompt in either trajectory mode", async () => {
+  const { buildIdeatorPrompt } = await import('../../src/core/promptCost');
+  for (const trajectoryMode of ['full', 'compact'] as const) {
+    const msgs = buildFollowUpMessages(state, EARLIER, 'q?', { trajectoryMode });
+    assert.deepEqual(msgs.slice(0, -2), buildIdeatorPrompt(state, { trajectoryMode }).messages, trajectoryMode);
+  }
+});

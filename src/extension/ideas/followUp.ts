@@ -93,6 +93,7 @@ export async function askFollowUp(services: Services, asker: AskController, pane
       budgetTokens: config.trajectoryTokenBudget,
       promptsDir: defaultPromptsDir(),
       overrideDir: config.promptsOverrideDir,
+      trajectoryMode: config.trajectoryMode,
     });
     const label = followUpLabel(request.kind);
     services.output.info(`Follow-up "${label}" on idea ${parent.id} to ${provider.label} (${messages.length} messages)`);
