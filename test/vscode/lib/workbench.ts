@@ -59,6 +59,8 @@ export async function ideaPanelFrame(page: Page, timeoutMs = 60_000): Promise<Fr
     if (!nudged && Date.now() > deadline - timeoutMs / 2) {
       nudged = true;
       await runCommand(page, 'Ideator: Show Idea Panel').catch(() => undefined);
+      // The idea itself is in the editor-area tab (ideator.openIdeaInEditor, the default): bring that forward too.
+      await runCommand(page, 'Ideator: Open Idea in Editor').catch(() => undefined);
     }
     for (const frame of page.frames()) {
       const isPanel = await frame.evaluate(() => document.body?.dataset.ideatorView === 'idea').catch(() => false);
