@@ -135,7 +135,8 @@ export function registerIdeaFeatures(services: Services): { features: IdeaFeatur
       return vscode.commands.executeCommand('ideator.history.openOutput', runId);
     }),
     vscode.commands.registerCommand(FOLLOW_UP_COMMAND, (arg?: unknown) => followUpFromCommand(services, asker, panel, arg)),
-    vscode.commands.registerCommand('ideator.openIdeaEditor', () => (panel.shownIdeaId ? showIdea(panel.shownIdeaId) : showIdea())),
+    // Whatever the panel shows (an idea, an answer being written, an error): never replaces a stream in progress.
+    vscode.commands.registerCommand('ideator.openIdeaEditor', () => panel.openEditor(false)),
     registerCodeActions(services),
     registerSetupCommands(services),
     registerReviewQuery(services.context.extensionUri),
