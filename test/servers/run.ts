@@ -15,7 +15,7 @@ import { AnthropicScriptSchema, startAnthropicServer } from './anthropic';
 import { IdeateScriptSchema, startIdeateServer } from './ideate';
 import { ErrorShapeSchema, ScriptSchema, startOpenAIServer } from './openai';
 
-const USAGE = 'usage: run.ts openai|anthropic|ideate --script FILE.json [--models a,b] [--api-key KEY] [--error-shape openai|vllm-flat|ollama] [--token TOKEN] [--log FILE.jsonl]';
+const USAGE = 'usage: run.ts openai|anthropic|ideate --script FILE.json [--models a,b] [--api-key KEY] [--error-shape openai|vllm-flat|ollama] [--ignore-n] [--token TOKEN] [--log FILE.jsonl]';
 
 function readScript<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
   let json: unknown;
@@ -50,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
       'error-shape': { type: 'string' },
       token: { type: 'string' },
       log: { type: 'string' },
+      'ignore-n': { type: 'boolean' },
     },
     true,
   );
@@ -63,7 +64,7 @@ async function main(argv: string[]): Promise<void> {
   if (kind === 'openai') {
     const script = readScript(values.script, ScriptSchema);
     if (script.length === 0) throw new UsageError('the script has no replies');
-    server = await startOpenAIServer({ responses: responder(script, values.log), models, apiKey: values['api-key'], errorShape: shape?.data });
+    server = await startOpenAIServer({ responses: responder(script, values.log), models, apiKey: values['api-key'], errorShape: shape?.data, ignoreN: values['ignore-n'] === true });
   } else if (kind === 'anthropic') {
     const script = readScript(values.script, AnthropicScriptSchema);
     if (script.length === 0) throw new UsageError('the script has no replies');
