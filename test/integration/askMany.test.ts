@@ -88,6 +88,21 @@ describe('askForIdeas: OpenAI-compatible', () => {
     assert.ok(r.notes.some((n) => /answered 1 of the 4 .*ignores n.*other 3 in parallel/.test(n)), r.notes.join(' | '));
   });
 
+  it('a server that refuses n (400): the four asked in parallel instead, and a note says so; other errors are not retried that way', async () => {
+    const { server, provider } = await openai({
+      responses: (req, n) => (req.n != null ? { type: 'error', status: 400, message: 'n > 1 is not supported' } : { text: FOUR[(n - 1) % 4] }),
+    });
+    const r = await askForIdeas(provider, STATE, 4);
+    assert.equal(r.mode, 'n-fallback');
+    assert.equal(server.requests.length, 5);
+    assert.equal(r.ideas.length, 4);
+    assert.ok(r.notes.some((m) => /refused one request for 4 answers .*n > 1 is not supported.*parallel/.test(m)), r.notes.join(' | '));
+
+    const down = await openai({ responses: [{ type: 'error', status: 401, message: 'bad key' }] });
+    await assert.rejects(askForIdeas(down.provider, STATE, 4), (e: unknown) => e instanceof ProviderError && e.kind === 'auth');
+    assert.equal(down.server.requests.length, 1, 'an auth error is not asked again in parallel');
+  });
+
   it('near-duplicates are dropped: the same action in other case/punctuation, and the same code', async () => {
     const patch = '```python\ndef build_model():\n    return LogisticRegression(max_iter=1000, C=0.5)\n```';
     const texts = [
