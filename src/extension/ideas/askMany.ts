@@ -110,6 +110,7 @@ export class AskManyController implements vscode.Disposable {
   private records: IdeaRecord[] = [];
   private proposals = new Map<string, string>();
   private verifying: AbortController | undefined;
+  private verifyOpen = false;
   /** The last Apply started from the panel (tests await it). */
   lastApply: Promise<ApplyOutcome> | undefined;
   /** The last verification started from the panel (tests await it). */
@@ -138,7 +139,11 @@ export class AskManyController implements vscode.Disposable {
   private onRequest(request: CompareRequest): void {
     if (request.type === 'cancel') this.cancel();
     else if (request.type === 'apply') this.lastApply = this.apply(request.ideaId);
-    else if (request.type === 'verify') this.lastVerify = this.verify();
+    else if (request.type === 'verify' && !this.verifyOpen) {
+      // One verification at a time, from its first question on (a double click asks once).
+      this.verifyOpen = true;
+      this.lastVerify = this.verify().finally(() => (this.verifyOpen = false));
+    }
   }
 
   /** The command that produced the current score: the newest scored run's with a command. */
