@@ -15,7 +15,7 @@ import { buildRunRows, formatDuration, formatScore } from '../../core/historyRow
 import { describeScoreChoice } from '../../core/metric';
 import { runCurves, type RunCurves } from '../../core/runCurves';
 import type { Run } from '../../core/protocol';
-import { CHART_LEGEND_HTML, CURVES_LEGEND_HTML, escapeXml, renderRunCurves, renderScoreChart, SHOW_CURVES_COMMAND } from './scoreChartSvg';
+import { chartLegendHtml, escapeXml, renderRunCurves, renderScoreChart, SHOW_CURVES_COMMAND } from './scoreChartSvg';
 
 export const SCORE_CHART_VIEW_ID = 'ideator.scoreChart';
 export { SHOW_CURVES_COMMAND } from './scoreChartSvg';
@@ -127,7 +127,8 @@ ${body}<div id="tip" hidden></div>
       .filter(Boolean)
       .join(' · ');
     const hint = rows.some((r) => r.run.primary) ? '<div id="hint">Click a point, or select a run in the Run History, to see its curves.</div>' : '';
-    return `<body class="runs-view"><div id="summary">${escapeXml(summary)}</div><div id="chart">${renderScoreChart(rows, { scoreChoice: store.scoreChoice() })}</div><div id="legend">${CHART_LEGEND_HTML}</div>${hint}`;
+    // Summary and legend first: in a short view the chart scrolls, never the legend off the bottom.
+    return `<body class="runs-view"><div id="summary">${escapeXml(summary)}</div><div id="legend">${chartLegendHtml(rows)}</div><div id="chart">${renderScoreChart(rows, { scoreChoice: store.scoreChoice() })}</div>${hint}`;
   }
 
   private runBody(runId: string): string {
@@ -145,10 +146,11 @@ ${body}<div id="tip" hidden></div>
     const start = Date.parse(run.startedAt);
     const end = run.endedAt ? Date.parse(run.endedAt) : NaN;
     const facts = [score, Number.isFinite(end) ? formatDuration(end - start) : '', `exit ${run.exitCode ?? '?'}`].filter(Boolean).join(' · ');
+    const command = run.command ? `<div class="command" title="${escapeXml(run.command)}">${escapeXml(run.command)}</div>` : '';
     const id = escapeXml(run.id);
     return `<body class="run-view"><div id="bar"><button type="button" data-action="back" title="Back to the chart of all runs">← All runs</button><button type="button" data-action="openRun" data-run="${id}" title="Open this run's output">Open output</button></div>
-<div id="summary"><b>Run #${n}</b> · ${escapeXml(facts)}${run.command ? `<div class="command">${escapeXml(run.command)}</div>` : ''}</div>
-<div id="legend">${CURVES_LEGEND_HTML}</div><div id="panels" data-run="${id}" data-axis="${escapeXml(curves.axis)}">${renderRunCurves(curves, p?.name)}</div>`;
+<div id="summary"><b>Run #${n}</b> · ${escapeXml(facts)}${command}</div>
+<div id="panels" data-run="${id}" data-axis="${escapeXml(curves.axis)}">${renderRunCurves(curves, p?.name)}</div>`;
   }
 
   private render(): void {

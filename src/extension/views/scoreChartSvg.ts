@@ -151,17 +151,34 @@ export function renderScoreChart(rows: readonly RunRow[], opts: ChartOptions = {
   return parts.join('');
 }
 
-/** The legend as HTML (it wraps in a narrow view, unlike SVG text). */
-export const CHART_LEGEND_HTML = [
+const LEGEND_ITEMS: [string, string][] = [
   ['best-line', 'best so far'],
   ['new-best', 'new best'],
   ['improved', 'idea: improved'],
   ['not-improved', 'idea: not improved'],
   ['pending', 'idea: waiting'],
   ['failed', 'failed run'],
-]
-  .map(([cls, text]) => `<span class="legend ${cls}"><i></i>${text}</span>`)
-  .join(' ');
+];
+
+/**
+ * The legend as HTML (it wraps in a narrow view, unlike SVG text): only the marks the chart shows (given `rows`),
+ * so a short view is not filled with entries for ideas or failures there are none of.
+ */
+export function chartLegendHtml(rows?: readonly RunRow[]): string {
+  const shown = new Set<string>();
+  if (!rows) for (const [cls] of LEGEND_ITEMS) shown.add(cls);
+  else {
+    if (rows.some((r) => r.bestAfter !== null)) shown.add('best-line');
+    for (const r of rows) {
+      if (r.idea) shown.add(r.outcome ? (r.outcome.status === 'improved' ? 'improved' : 'not-improved') : 'pending');
+      else if (runFailed(r.run)) shown.add('failed');
+      else if (r.trend === 'new-best') shown.add('new-best');
+    }
+  }
+  return LEGEND_ITEMS.filter(([cls]) => shown.has(cls))
+    .map(([cls, text]) => `<span class="legend ${cls}"><i></i>${text}</span>`)
+    .join(' ');
+}
 
 /** Colour classes of a panel's lines, in order (chart.css: theme chart colours). */
 const LINE_COLOURS = ['c0', 'c1', 'c2', 'c3'];
@@ -194,7 +211,7 @@ export function renderCurvePanel(panel: CurvePanel, axis: string, opts: { width?
   const y = (v: number) => pad.t + (1 - (v - lo) / (hi - lo)) * (H - pad.t - pad.b);
   const f = (v: number) => v.toFixed(1);
   const legend = panel.lines
-    .map((l, i) => `<span class="key ${l.kind} ${LINE_COLOURS[i % LINE_COLOURS.length]}"><i></i>${escapeXml(l.metric)}${l.metric === opts.primaryMetric ? ' (score)' : ''} <small>${escapeXml(l.kind === 'other' ? '' : l.kind)}</small></span>`)
+    .map((l, i) => `<span class="key ${l.kind} ${LINE_COLOURS[i % LINE_COLOURS.length]}"><i></i>${escapeXml(l.metric)}${l.metric === opts.primaryMetric ? ' (score)' : ''} <small>${escapeXml(l.kind === 'train' ? 'train, dashed' : l.kind === 'validation' ? 'validation, solid' : '')}</small></span>`)
     .join(' ');
   const parts: string[] = [];
   parts.push(`<div class="panel${panel.primary ? ' primary' : ''}"><div class="panel-head"><b>${escapeXml(panel.title)}</b> <span class="dir">${panel.direction} is better</span><br>${legend}</div>`);
@@ -236,6 +253,3 @@ export function renderRunCurves(curves: RunCurves, primaryMetric?: string): stri
   return curves.panels.map((p) => renderCurvePanel(p, curves.axis, { primaryMetric })).join('');
 }
 
-/** The run view's legend: how train and validation lines differ. */
-export const CURVES_LEGEND_HTML =
-  '<span class="legend curve-key validation"><i></i>validation (solid)</span> <span class="legend curve-key train"><i></i>train (dashed)</span> <span class="legend curve-key best"><i></i>best value</span>';

@@ -123,6 +123,16 @@ async function runsView(page: Page): Promise<Frame> {
   return frameWith(page, 'body.runs-view svg.score-chart', 'the runs view of the score chart');
 }
 
+/** Collapses the side bar's views with these titles (when expanded), to give the Score Chart room. */
+async function collapseViews(page: Page, titles: string[]): Promise<void> {
+  const headers = page.locator('.part.sidebar .pane-header[aria-expanded="true"]');
+  for (let i = (await headers.count()) - 1; i >= 0; i--) {
+    const title = ((await headers.nth(i).locator('.title').first().textContent().catch(() => '')) ?? '').trim().toLowerCase();
+    if (titles.includes(title)) await headers.nth(i).click();
+  }
+  await page.waitForTimeout(500);
+}
+
 /** 'dark' or 'light': the workbench's theme now (code-server's first theme is not always the same). */
 async function themeOf(page: Page): Promise<'dark' | 'light'> {
   return (await page.locator('.monaco-workbench.vs-dark, .monaco-workbench.hc-black').count()) ? 'dark' : 'light';
@@ -150,6 +160,8 @@ async function scenario(page: Page, serverUrl: string, workspace: string, userDa
   const fits = await legendFits(chart);
   assert(fits.ok, `the legend is cut off at the default height: ${fits.detail}`);
   await shot(page, `runs-1-chart-${first}`);
+  // The rest with the Idea views collapsed: the Run History and a taller Score Chart.
+  await collapseViews(page, ['idea', 'idea history']);
 
   // A run clicked in the Run History: its curves.
   await treeRow(page, 2).click();
