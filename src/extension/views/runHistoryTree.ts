@@ -2,8 +2,8 @@
  * The "Run History" sidebar tree: runs in progress first (live score), then finished runs newest first with their
  * score, ▲/▼ against the best so far, duration, exit status, and the idea they followed with its outcome.
  * Context menu commands are registered in runs/commands.ts and runs/compare.ts; items carry contextValue
- * `ideator.run[.code]`. Several runs can be selected: selecting one shows its curves in the Score Chart, two can be
- * compared side by side. Scores are each run's last or best epoch (`ideator.runScore`); the tooltip says which.
+ * `ideator.run[.code]`. Several runs can be selected: clicking one opens its output and shows its curves in the Score
+ * Chart, two selected can be compared side by side. Scores are each run's last or best epoch (`ideator.runScore`); the tooltip says which.
  */
 import * as vscode from 'vscode';
 import type { RunRecorder } from '../runs/service';
@@ -13,6 +13,8 @@ import type { PendingRun } from '../../core/pendingRun';
 import { SHOW_CURVES_COMMAND } from './scoreChart';
 
 export const RUN_HISTORY_VIEW_ID = 'ideator.runHistory';
+/** What clicking a run does: its output in an editor, its curves in the Score Chart. */
+export const OPEN_RUN_COMMAND = 'ideator.history.openRun';
 
 export class RunItem extends vscode.TreeItem {
   constructor(
@@ -34,7 +36,8 @@ export class RunItem extends vscode.TreeItem {
     this.iconPath = icon(row);
     this.contextValue = r.code?.diffFromPrevious ? 'ideator.run.code' : 'ideator.run';
     this.tooltip = tooltip(row, choice);
-    this.command = { command: 'ideator.history.openOutput', title: 'Open Output', arguments: [r.id] };
+    // A click opens the run's output and shows its curves in the Score Chart (keyboard focus alone does neither).
+    this.command = { command: OPEN_RUN_COMMAND, title: 'Open Run', arguments: [r.id] };
   }
 }
 
@@ -174,10 +177,12 @@ export function registerRunHistoryTree(recorder: RunRecorder): { view: vscode.Tr
       provider,
       view,
       view.onDidChangeVisibility((e) => provider.setVisible(e.visible)),
-      // One run selected: the Score Chart shows its curves (without taking the focus from the tree).
-      view.onDidChangeSelection((e) => {
-        const runs = e.selection.filter((i): i is RunItem => i instanceof RunItem);
-        if (runs.length === 1 && e.selection.length === 1) void vscode.commands.executeCommand(SHOW_CURVES_COMMAND, runs[0].row.run.id, { reveal: false });
+      // A run clicked: its output, and its curves in the Score Chart (without taking the focus from the tree). Not
+      // on selection: focusing the tree selects its first run, which would switch the chart under the user.
+      vscode.commands.registerCommand(OPEN_RUN_COMMAND, async (runId?: unknown) => {
+        if (typeof runId !== 'string') return undefined;
+        await vscode.commands.executeCommand(SHOW_CURVES_COMMAND, runId, { reveal: false });
+        return vscode.commands.executeCommand('ideator.history.openOutput', runId);
       }),
     ),
   };

@@ -1,7 +1,7 @@
 /**
  * The run itself (#15), in a real VS Code (code-server's extension host): three runs of an epoch-printing script
  * are recorded through the recorder (the path every watcher takes), then
- *   - selecting a run in the Run History shows its per-epoch curves in the Score Chart (train vs validation, the x
+ *   - clicking a run in the Run History shows its per-epoch curves in the Score Chart (train vs validation, the x
  *     axis named), and "All runs" goes back;
  *   - Compare Runs on two runs opens the comparison page (metrics under the score choice, Δ, command lines,
  *     durations) and its code diff opens VS Code's diff editor between the two runs' code snapshots;
@@ -82,7 +82,7 @@ describe('The run itself: curves, two runs side by side, best vs last epoch (#15
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
-  it('selecting a run in the Run History shows its per-epoch curves, train vs validation, x axis named; back to all runs', async () => {
+  it('clicking a run in the Run History shows its per-epoch curves, train vs validation, x axis named; back to all runs', async () => {
     const [, second] = added;
     await vscode.commands.executeCommand('ideator.runHistory.focus');
     const { view, provider } = api.runs.history;
@@ -90,6 +90,9 @@ describe('The run itself: curves, two runs side by side, best vs last epoch (#15
     const item = provider.itemFor(second.id)!;
     assert.ok(isRunItem(item));
     await view.reveal(item, { select: true, focus: true });
+    // Focusing and selecting alone leave the chart as it is; a click runs the row's command.
+    assert.equal(api.runs.chart.focusedRun(), undefined);
+    await vscode.commands.executeCommand(item.command!.command, ...(item.command!.arguments ?? []));
     await until(() => api.runs.chart.focusedRun() === second.id, 10_000, 'the chart to show the selected run');
     const html = api.runs.chart.html(webview);
     assert.match(html, /<body class="run-view">/);
