@@ -196,3 +196,37 @@ test('planWorkspace: small sources copied, data folders and large files bound wh
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('planWorkspace: a link is no way around the hidden-entry rule nor out to the workspace\'s parent or the home folder', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-links-'));
+  const ws = path.join(root, 'ws');
+  try {
+    fs.mkdirSync(path.join(ws, 'data'), { recursive: true });
+    fs.writeFileSync(path.join(ws, 'train.py'), 'print(1)\n');
+    fs.writeFileSync(path.join(ws, 'data', 'a.csv'), 'a\n1\n');
+    fs.writeFileSync(path.join(ws, '.env'), 'OPENAI_API_KEY=sk-secret\n');
+    fs.mkdirSync(path.join(root, 'outside', '.ssh'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'outside', '.ssh', 'id_ed25519'), 'PRIVATE');
+    fs.mkdirSync(path.join(root, 'shared-data'));
+    fs.writeFileSync(path.join(root, 'shared-data', 'b.csv'), 'b\n');
+    const link = (target: string, name: string) => fs.symlinkSync(target, path.join(ws, name));
+    link(path.join(ws, '.env'), 'notes'); // a visible name for a hidden file
+    link('..', 'up'); // the workspace's parent: every sibling, the workspace's own .env
+    link(ws, 'self');
+    link('/', 'rootfs');
+    link(os.homedir(), 'home');
+    link(path.join(root, 'outside', '.ssh'), 'keys');
+    link(path.join(root, 'outside', '.ssh', 'id_ed25519'), 'model.bin');
+    link(path.join(ws, 'data'), 'data-link');
+    link(path.join(root, 'shared-data'), 'shared');
+    const plan = planWorkspace(ws, 2048);
+    const bound = plan.binds.map((b) => b.rel).sort();
+    assert.deepEqual(bound, ['data', 'data-link', 'shared'], JSON.stringify(plan.binds));
+    assert.deepEqual(plan.refused.map((r) => r.rel).sort(), ['home', 'keys', 'model.bin', 'notes', 'rootfs', 'self', 'up']);
+    assert.ok(!plan.binds.some((b) => b.host.includes('.ssh') || b.host.endsWith('.env') || b.host === root || b.host === '/'));
+    assert.match(plan.refused.find((r) => r.rel === 'up')!.why, /holds the workspace/);
+    assert.match(plan.refused.find((r) => r.rel === 'notes')!.why, /hidden entry or a key file/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -16,8 +16,8 @@
  * or its printed score; it cannot take a workspace (other source files, data folders), so verification runs here.
  */
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { dirname, extname, isAbsolute, join, normalize, relative, resolve } from 'node:path';
+import { cpus, homedir, tmpdir } from 'node:os';
+import { dirname, extname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { formatDelta, formatScore } from '../../../src/core/format';
 import { parseIdea } from '../../../src/core/idea';
 import { guardCode } from '../../../src/core/rewardGuard';
@@ -109,6 +109,21 @@ export interface WorkspacePlan {
   /** Read-only binds: workspace-relative path → host path (a folder or a file). */
   binds: { rel: string; host: string; dir: boolean }[];
   copiedBytes: number;
+  /** Links not followed (workspace-relative path: why), said before the runs. */
+  refused: { rel: string; why: string }[];
+}
+
+/**
+ * Why a link's target is not bound, or undefined when it may be: a target in (or through) a hidden folder or a key
+ * file (a link is no way around the rule above: `notes -> .env`, `k -> ~/.ssh`), or a folder holding the workspace
+ * or the home folder (the whole of it, hidden entries included: `up -> ..`, `h -> ~`).
+ */
+export function refusedLinkTarget(target: string, workspaceReal: string, home: string): string | undefined {
+  const holds = (outer: string, inner: string) => inner === outer || inner.startsWith(outer.endsWith(sep) ? outer : outer + sep);
+  if (holds(target, workspaceReal)) return 'its target holds the workspace';
+  if (home && home !== sep && holds(target, home)) return 'its target holds the home folder';
+  if (target.split(sep).some((part) => part && skipped(part) && !SKIP_NAMES.has(part))) return 'its target is a hidden entry or a key file';
+  return undefined;
 }
 
 /**
@@ -116,7 +131,14 @@ export interface WorkspacePlan {
  * source file (or too many entries to walk) is bound whole; a mixed folder is recreated with its files one by one.
  */
 export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan {
-  const plan: WorkspacePlan = { copies: [], binds: [], copiedBytes: 0 };
+  const plan: WorkspacePlan = { copies: [], binds: [], copiedBytes: 0, refused: [] };
+  const rootReal = realpathSync(root);
+  let home = '';
+  try {
+    home = realpathSync(homedir());
+  } catch {
+    // no home folder: nothing to protect there
+  }
   // Entries looked at while deciding about one folder (reset for each): a data tree is not walked in full.
   let walked = 0;
   const hasSource = (dir: string, depth: number): boolean | 'too-big' => {
@@ -150,6 +172,11 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
         try {
           target = realpathSync(p);
         } catch {
+          continue;
+        }
+        const why = refusedLinkTarget(target, rootReal, home);
+        if (why) {
+          plan.refused.push({ rel: r, why });
           continue;
         }
         const st = statSync(target);
@@ -348,6 +375,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
       emit({ type: 'progress', phase: 'warning', message: `runs are isolated, but without ${host.info.missing.join('; ')}`, done, total });
     }
     const plan = planWorkspace(workspace, maxFileBytes);
+    for (const l of plan.refused) emit({ type: 'progress', phase: 'warning', message: `the link ${l.rel} is not followed into the runs: ${l.why}`, done, total });
     emit({ type: 'progress', phase: 'prepare', message: `${plan.copies.length} source files copied per run (${Math.round(plan.copiedBytes / 1024)} KiB), ${plan.binds.length} data paths bound read-only; ${seeds} baseline runs and ${ideas.length} ideas on ${slots} slot${slots > 1 ? 's' : ''}`, done, total });
 
     // Implementations start at once (a model's answer is awaited by its run only).
