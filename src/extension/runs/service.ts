@@ -189,7 +189,7 @@ export class RunRecorder implements vscode.Disposable {
     }
     const { run, outcome } = result;
     this.services.output.info(
-      `Run ${run.id} (${run.source}) ended, exit ${run.exitCode ?? 'unknown'}, ${run.primary ? `${run.primary.name}=${run.primary.value}` : 'no score'}: ${run.command ?? ''}`,
+      `Run ${run.id} (${run.source}) ended, exit ${run.exitCode ?? 'unknown'}, ${run.primary ? `${run.primary.name}=${formatScore(run.primary.value)}` : 'no score'}: ${run.command ?? ''}`,
     );
     const last = this.store.lastScore();
     if (last) this.services.setLastScore(last);
