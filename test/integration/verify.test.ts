@@ -340,6 +340,33 @@ describe('ideator verify', () => {
     assert.equal(results[0].score, 0.91);
   });
 
+  it('the workspace\'s own .venv with an editable install (a .pth naming the project) does not bind the project, .env included, into the runs', { timeout: 90_000, skip: !isolated }, async () => {
+    const { root, ws } = workspace();
+    dirs.push(root);
+    writeFileSync(join(ws, '.env'), 'OPENAI_API_KEY=sk-in-the-workspace\n');
+    const venv = spawnSync(PYTHON, ['-m', 'venv', '--without-pip', join(ws, '.venv')], { encoding: 'utf8' });
+    assert.equal(venv.status, 0, venv.stderr);
+    const python = join(ws, '.venv', 'bin', 'python');
+    const site = spawnSync(python, ['-c', 'import site; print(site.getsitepackages()[0])'], { encoding: 'utf8' }).stdout.trim();
+    // What `pip install -e .` (hatchling, setuptools' src layouts) leaves: the project folder on sys.path.
+    writeFileSync(join(site, '_editable_project.pth'), ws + '\n');
+    const thief = TRAIN('0.9', [
+      'try:',
+      `    print('stolen:', open(${JSON.stringify(join(ws, '.env'))}).read().strip())`,
+      'except Exception as e:',
+      "    print('read blocked:', type(e).__name__)",
+    ].join('\n'));
+    const warnings: string[] = [];
+    const { results } = await verifyIdeas(
+      { workspace: ws, command: 'python train.py', ideas: [{ id: 'thief', code: thief }], slots: 1, budgetMinutes: 1, baselineSeeds: 1, python },
+      { cli: CLI, onProgress: (p) => (p.phase === 'warning' ? warnings.push(p.message) : undefined) },
+    );
+    assert.equal(results[0].status, 'improved', results[0].error ?? results[0].outputTail);
+    assert.doesNotMatch(results[0].outputTail, /sk-in-the-workspace/);
+    assert.match(results[0].outputTail, /read blocked: FileNotFoundError/);
+    assert.ok(warnings.some((w) => w.includes(`the interpreter's folder ${ws} (on its sys.path) holds the workspace`)), warnings.join('\n'));
+  });
+
   it('a refused input rejects with the CLI\'s one-line reason', { timeout: 30_000 }, async () => {
     await assert.rejects(
       verifyIdeas({ workspace: '/nonexistent/ws', command: 'python train.py', ideas: [{ code: 'x' }], slots: 1, budgetMinutes: 1 }, { cli: CLI }),

@@ -25,7 +25,7 @@ import { IdeatorStateSchema, type Direction, type Metric, type ParsedIdea, type 
 import { baselineNoise } from '../../../src/core/rewards';
 import { rankResults, verifyStatus, VerifyIdeasFileSchema, type VerifyEvent, type VerifyIdea, type VerifyResult, type VerifySummary } from '../../../src/core/verify';
 import type { Bind } from '../exec/bwrapArgs';
-import { sandboxHost, type SandboxHost } from '../exec/isolation';
+import { pythonDirs, rootsHoldingPrivate, sandboxHost, type SandboxHost } from '../exec/isolation';
 import { assertSafeRoot, createRunDir, removeRunDir, sweepRunDirs } from '../exec/runDirs';
 import { DEFAULT_LIMITS, runInSandbox, type SandboxResult } from '../exec/sandbox';
 import { codeDiff, implementIdea } from '../implementer/index';
@@ -375,6 +375,11 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
       emit({ type: 'progress', phase: 'warning', message: `runs are isolated, but without ${host.info.missing.join('; ')}`, done, total });
     }
     const plan = planWorkspace(workspace, maxFileBytes);
+    // The interpreter's folders are bound into each run; one that holds the workspace (.env, .git: an editable
+    // install's .pth puts the project on sys.path) or the home folder is not.
+    const privatePaths = [...new Set([workspace, realpathSync(workspace), ...homeFolders()])];
+    const heldBack = host.isolated && python.startsWith('/') ? rootsHoldingPrivate(pythonDirs(python), privatePaths) : [];
+    for (const d of heldBack) emit({ type: 'progress', phase: 'warning', message: `the interpreter's folder ${d} (on its sys.path) holds the workspace or your home folder: it is not bound into the runs; if they cannot start, pass --python another interpreter`, done, total });
     for (const l of plan.refused) emit({ type: 'progress', phase: 'warning', message: `the link ${l.rel} is not followed into the runs: ${l.why}`, done, total });
     emit({ type: 'progress', phase: 'prepare', message: `${plan.copies.length} source files copied per run (${Math.round(plan.copiedBytes / 1024)} KiB), ${plan.binds.length} data paths bound read-only; ${seeds} baseline runs and ${ideas.length} ideas on ${slots} slot${slots > 1 ? 's' : ''}`, done, total });
 
@@ -405,6 +410,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
           cudaVisibleDevices: gpus?.[slot] ?? '',
           threads,
           binds,
+          privatePaths,
           score: { primaryMetric: values.metric, primaryDirection: direction },
           signal: abort.signal,
           ...(seed !== undefined ? { env: seedEnv(seed) } : {}),
@@ -550,6 +556,17 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     return IdeatorStateSchema.parse({ taskDescription: readTask(workspace), trajectory: [], score: { value: null, direction: direction ?? 'higher', ...(values.metric ? { metric: values.metric } : {}) }, code: mainCode, codePath: main });
   }
 });
+
+/** The home folder as given and as resolved (none when it is / or missing). */
+function homeFolders(): string[] {
+  const home = homedir();
+  if (!home || home === '/') return [];
+  try {
+    return [home, realpathSync(home)];
+  } catch {
+    return [home];
+  }
+}
 
 function readTask(workspace: string): string {
   for (const name of ['TASK.md', 'task.md']) {

@@ -46,6 +46,12 @@ export interface WrapRequest {
   python: string;
   /** GPU ids whose /dev/nvidiaN is bound in. */
   gpus?: string[];
+  /**
+   * Host folders that must stay out of the run: an interpreter folder (pythonRoots) holding one of them is not bound
+   * (ideator verify: the workspace, with its .env and .git, and the home folder, which an editable install's .pth can
+   * put on sys.path).
+   */
+  privatePaths?: string[];
   limits: RunLimits;
   /** The fd number the seccomp program gets (after the caller's own extra fds); default 3. */
   firstFd?: number;

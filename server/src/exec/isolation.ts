@@ -95,11 +95,17 @@ export function execFailure(outputHead: string): string | null {
 }
 
 
-/** Folders an interpreter needs (its venv, its base installation, extra sys.path entries), asked of it once. */
-const pythonRootsCache = new Map<string, string[]>();
-export function pythonRoots(python: string): string[] {
-  let roots = pythonRootsCache.get(python);
-  if (roots) return roots;
+/** The interpreter folders that hold (or are) one of `privatePaths`: never bound (WrapRequest.privatePaths). */
+export function rootsHoldingPrivate(roots: readonly string[], privatePaths: readonly string[] = []): string[] {
+  const holds = (outer: string, inner: string) => inner === outer || inner.startsWith(outer.endsWith('/') ? outer : outer + '/');
+  return roots.filter((d) => privatePaths.some((p) => holds(d, p)));
+}
+
+/** Every folder the interpreter names (prefixes, its own folders, sys.path entries), outside /usr; asked of it once. */
+const pythonDirsCache = new Map<string, string[]>();
+export function pythonDirs(python: string): string[] {
+  let dirs = pythonDirsCache.get(python);
+  if (dirs) return dirs;
   const code = 'import json, os, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, os.path.dirname(os.path.realpath(sys.executable))] + [p for p in sys.path if p]))';
   const r = spawnSync(python, ['-I', '-c', code], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
   const found: string[] = [];
@@ -116,14 +122,22 @@ export function pythonRoots(python: string): string[] {
       // a dangling interpreter path fails later, with its own message
     }
   }
-  const dirs = [...new Set(found.filter((p) => p.startsWith('/') && existsSync(p)).map((p) => (lstatSync(p).isDirectory() ? p : dirname(p))))];
-  // /usr is bound whole; keep only outermost folders outside it, never / itself.
-  roots = dirs
-    .filter((d) => d !== '/' && d !== '/usr' && !d.startsWith('/usr/'))
+  // /usr is bound whole; never / itself.
+  dirs = [...new Set(found.filter((p) => p.startsWith('/') && existsSync(p)).map((p) => (lstatSync(p).isDirectory() ? p : dirname(p))))].filter((d) => d !== '/' && d !== '/usr' && !d.startsWith('/usr/'));
+  pythonDirsCache.set(python, dirs);
+  return dirs;
+}
+
+/**
+ * Folders an interpreter needs (its venv, its base installation, extra sys.path entries): the outermost of
+ * pythonDirs, leaving out any that holds one of `privatePaths` (the folders inside it are then bound one by one).
+ */
+export function pythonRoots(python: string, privatePaths: readonly string[] = []): string[] {
+  const held = new Set(rootsHoldingPrivate(pythonDirs(python), privatePaths));
+  return pythonDirs(python)
+    .filter((d) => !held.has(d))
     .sort((a, b) => a.length - b.length)
     .filter((d, i, all) => !all.slice(0, i).some((o) => d.startsWith(o + '/')));
-  pythonRootsCache.set(python, roots);
-  return roots;
 }
 
 export interface HostOptions {
@@ -340,7 +354,7 @@ export class SandboxHost {
       devRoot: this.devRoot,
       passwd: join(this.privateDir, 'passwd'),
       group: join(this.privateDir, 'group'),
-      pythonRoots: req.python.startsWith('/') ? pythonRoots(req.python) : [],
+      pythonRoots: req.python.startsWith('/') ? pythonRoots(req.python, req.privatePaths) : [],
       rootEntries: rootEntries(),
     });
     if (this.seccompFile) {

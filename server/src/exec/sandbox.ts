@@ -39,6 +39,8 @@ export interface SandboxRequest {
   threads: number;
   /** Read-only binds (the task's public data at data/). */
   binds?: Bind[];
+  /** Host folders kept out of the run even when the interpreter's folders hold them (WrapRequest.privatePaths). */
+  privatePaths?: string[];
   /** How the run's primary score is picked (metrics are extracted over the whole output, not only the tail). */
   score?: ScoreOptions;
   signal?: AbortSignal;
@@ -86,7 +88,7 @@ export async function runInSandbox(req: SandboxRequest): Promise<SandboxResult> 
   let wrapped;
   try {
     wrapped = host.wrap(
-      { workdir: req.workdir, python: req.python, binds: req.binds, gpus: gpusOf(req.cudaVisibleDevices), limits: { ...limits, cpus: limits.cpus || (host.isolated ? threads : 0) } },
+      { workdir: req.workdir, python: req.python, binds: req.binds, privatePaths: req.privatePaths, gpus: gpusOf(req.cudaVisibleDevices), limits: { ...limits, cpus: limits.cpus || (host.isolated ? threads : 0) } },
       req.command,
     );
   } catch (err) {
