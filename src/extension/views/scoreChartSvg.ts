@@ -64,7 +64,7 @@ function tipFor(row: RunRow): string {
 export function renderScoreChart(rows: readonly RunRow[], opts: ChartOptions = {}): string {
   // Sized for a sidebar: the SVG scales to the view's width, so a small viewBox keeps the text readable.
   const W = opts.width ?? 360;
-  const H = opts.height ?? 210;
+  const H = opts.height ?? 190;
   const pad = { l: 44, r: 12, t: 34, b: 30 };
   const scored = rows.filter((r) => r.run.primary);
   if (scored.length === 0) {
