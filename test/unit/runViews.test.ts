@@ -6,7 +6,7 @@ import { PendingRun } from '../../src/core/pendingRun';
 import type { Run } from '../../src/core/protocol';
 import { compareRuns, runCurves } from '../../src/core/runCurves';
 import { renderComparison } from '../../src/extension/runs/compareRender';
-import { renderRunCurves, renderScoreChart } from '../../src/extension/views/scoreChartSvg';
+import { chartLegendHtml, renderRunCurves, renderScoreChart } from '../../src/extension/views/scoreChartSvg';
 
 const EVIL = `<img src=x onerror="alert(1)"> & 'q'`;
 
@@ -54,6 +54,11 @@ test('runs view: subtitle says which epoch is the score; y labels have room; run
   assert.ok(ticks.length >= 3);
   for (const [, x, label] of ticks) assert.ok(Number(x) - label.length * 6 >= 0, `label ${label} at ${x} is cut`);
   wellFormed(last);
+  // The legend lists only the marks drawn: no idea or failure entries for runs without any.
+  assert.deepEqual([...chartLegendHtml(rows).matchAll(/class="legend ([\w-]+)"/g)].map((m) => m[1]), ['best-line', 'new-best']);
+  const failed = buildRunRows({ runs: [mk('a', 1), { ...mk('b', 2), exitCode: 1 }], ideas: [], outcomes: [] });
+  assert.deepEqual([...chartLegendHtml(failed).matchAll(/class="legend ([\w-]+)"/g)].map((m) => m[1]), ['best-line', 'new-best', 'failed']);
+  assert.equal((chartLegendHtml().match(/class="legend /g) ?? []).length, 6);
 });
 
 test('compare page: metrics under the choice with Δ and the better run, facts, code diff link, all escaped', async () => {
