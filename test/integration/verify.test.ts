@@ -367,6 +367,24 @@ describe('ideator verify', () => {
     assert.ok(warnings.some((w) => w.includes(`the interpreter's folder ${ws} (on its sys.path) holds the workspace`)), warnings.join('\n'));
   });
 
+  it('hidden entries and key files inside a data folder bound whole are masked: the idea reads an empty file and an empty folder', { timeout: 90_000, skip: !isolated }, async () => {
+    const { root, ws } = workspace();
+    dirs.push(root);
+    writeFileSync(join(ws, 'data', '.env'), 'OPENAI_API_KEY=sk-in-the-data\n');
+    mkdirSync(join(ws, 'data', '.git'));
+    writeFileSync(join(ws, 'data', '.git', 'config'), '[remote] url = https://token@example.com\n');
+    writeFileSync(join(ws, 'data', 'server.pem'), 'PRIVATE KEY');
+    const thief = TRAIN('0.9', [
+      "print('env:', repr(open('data/.env').read()), 'git:', os.listdir('data/.git'), 'pem:', repr(open('data/server.pem').read()))",
+      "print('csv:', os.path.getsize('data/train.csv'))",
+    ].join('\n'));
+    const { results } = await verifyIdeas({ workspace: ws, command: 'python train.py', ideas: [{ id: 'thief', code: thief }], slots: 1, budgetMinutes: 1, baselineSeeds: 1 }, { cli: CLI });
+    assert.equal(results[0].status, 'improved', results[0].error ?? results[0].outputTail);
+    assert.match(results[0].outputTail, /env: '' git: \[\] pem: ''/);
+    assert.match(results[0].outputTail, /csv: 12/);
+    assert.doesNotMatch(results[0].outputTail, /sk-in-the-data|token@|PRIVATE/);
+  });
+
   it('a refused input rejects with the CLI\'s one-line reason', { timeout: 30_000 }, async () => {
     await assert.rejects(
       verifyIdeas({ workspace: '/nonexistent/ws', command: 'python train.py', ideas: [{ code: 'x' }], slots: 1, budgetMinutes: 1 }, { cli: CLI }),

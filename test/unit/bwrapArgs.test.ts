@@ -54,6 +54,14 @@ describe('bwrapArgs', () => {
     assert.deepEqual(a.slice(-4), ['--remount-ro', '/', '--chdir', WORK_INSIDE]);
   });
 
+  it('an emptyDir bind is an empty read-only folder over what an earlier bind shows there', () => {
+    const a = bwrapArgs(input({ binds: [{ host: '/ws/data', inside: 'data' }, { host: '', inside: 'data/.git', emptyDir: true }] }));
+    const at = a.indexOf('--tmpfs', a.indexOf(`${WORK_INSIDE}/data`));
+    assert.ok(at > 0, a.join(' '));
+    assert.deepEqual(a.slice(at, at + 4), ['--tmpfs', `${WORK_INSIDE}/data/.git`, '--remount-ro', `${WORK_INSIDE}/data/.git`]);
+    assert.equal(a.includes(''), false, 'no empty host path is bound');
+  });
+
   it('GPUs: only the run’s own /dev/nvidiaN, the control devices and a read-only /sys; nothing for other ids or none', () => {
     const a = bwrapArgs(input({ gpus: ['1', '3'] }, { devRoot: '/fake/dev' }));
     const devs = after(a, '--dev-bind-try', 2);

@@ -230,3 +230,31 @@ test('planWorkspace: a link is no way around the hidden-entry rule nor out to th
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('planWorkspace: hidden entries and key files inside a folder bound whole are masked in the runs', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-masks-'));
+  try {
+    const write = (rel: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, rel), text);
+    };
+    write('train.py', 'print(1)\n');
+    write('secrets/.env', 'OPENAI_API_KEY=sk-secret\n'); // no source file: the folder is bound whole
+    write('data/train.csv', 'a\n');
+    write('data/.git/config', '[core]\n');
+    write('data/raw/server.pem', 'PRIVATE');
+    write('data/raw/__pycache__/x.pyc', '');
+    write('src/.env.local', 'K=1\n'); // a source folder is walked: its hidden file is simply left out
+    write('src/util.py', 'x = 1\n');
+    const plan = planWorkspace(root, 2048);
+    assert.deepEqual(plan.binds.filter((b) => b.dir).map((b) => b.rel).sort(), ['data', 'secrets']);
+    assert.deepEqual(plan.masks.sort((a, b) => a.rel.localeCompare(b.rel)), [
+      { rel: path.join('data', '.git'), dir: true },
+      { rel: path.join('data', 'raw', 'server.pem'), dir: false },
+      { rel: path.join('secrets', '.env'), dir: false },
+    ]);
+    assert.ok(plan.copies.includes(path.join('src', 'util.py')) && !JSON.stringify(plan).includes('.env.local'));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});

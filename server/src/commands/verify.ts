@@ -109,6 +109,11 @@ export interface WorkspacePlan {
   /** Read-only binds: workspace-relative path → host path (a folder or a file). */
   binds: { rel: string; host: string; dir: boolean }[];
   copiedBytes: number;
+  /**
+   * Hidden entries and key files inside a folder bound whole (workspace-relative), hidden in each run by a mask; those
+   * of a folder too big to look through are not found.
+   */
+  masks: { rel: string; dir: boolean }[];
   /** Links not followed (workspace-relative path: why), said before the runs. */
   refused: { rel: string; why: string }[];
 }
@@ -131,7 +136,7 @@ export function refusedLinkTarget(target: string, workspaceReal: string, home: s
  * source file (or too many entries to walk) is bound whole; a mixed folder is recreated with its files one by one.
  */
 export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan {
-  const plan: WorkspacePlan = { copies: [], binds: [], copiedBytes: 0, refused: [] };
+  const plan: WorkspacePlan = { copies: [], binds: [], copiedBytes: 0, masks: [], refused: [] };
   const rootReal = realpathSync(root);
   let home = '';
   try {
@@ -141,6 +146,8 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
   }
   // Entries looked at while deciding about one folder (reset for each): a data tree is not walked in full.
   let walked = 0;
+  // Hidden entries and key files met while deciding about one folder (reset for each): masked if it is bound whole.
+  let secrets: { rel: string; dir: boolean }[] = [];
   const hasSource = (dir: string, depth: number): boolean | 'too-big' => {
     let entries;
     try {
@@ -151,7 +158,10 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
     walked += entries.length;
     if (walked > MAX_WALK_ENTRIES * 4 || entries.length > MAX_WALK_ENTRIES) return 'too-big';
     for (const e of entries) {
-      if (skipped(e.name)) continue;
+      if (skipped(e.name)) {
+        if (!SKIP_NAMES.has(e.name) && (e.isFile() || e.isDirectory())) secrets.push({ rel: relative(root, join(dir, e.name)), dir: e.isDirectory() });
+        continue;
+      }
       if (e.isFile() && SOURCE_EXT.has(extname(e.name).toLowerCase())) return true;
       if (e.isDirectory() && depth < MAX_DEPTH) {
         const sub = hasSource(join(dir, e.name), depth + 1);
@@ -193,12 +203,19 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
       }
       if (!e.isDirectory()) continue;
       walked = 0;
+      secrets = [];
       const source = depth < MAX_DEPTH ? hasSource(p, depth + 1) : 'too-big';
       if (source === true) walk(r, depth + 1);
-      else plan.binds.push({ rel: r, host: p, dir: true });
+      else {
+        plan.binds.push({ rel: r, host: p, dir: true });
+        plan.masks.push(...secrets);
+      }
     }
   };
   walk('', 0);
+  if (plan.masks.length > MAX_BINDS) {
+    throw new UsageError(`the workspace's data folders hold ${plan.masks.length} hidden entries or key files (at most ${MAX_BINDS} are hidden one by one): remove them from the data`);
+  }
   if (plan.binds.length > MAX_BINDS) {
     throw new UsageError(`the workspace has ${plan.binds.length} data files beside its source files (at most ${MAX_BINDS} are bound one by one): move the data into a folder, which is bound whole`);
   }
@@ -209,7 +226,7 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
  * Fills a run's folder from the plan, the main file replaced by `mainCode`; returns the sandbox's binds. Without
  * isolation there are no binds: the data is linked (writable — the warning says so).
  */
-function fillRunDir(dir: string, workspace: string, plan: WorkspacePlan, main: string, mainCode: string, isolated: boolean): Bind[] {
+function fillRunDir(dir: string, workspace: string, plan: WorkspacePlan, main: string, mainCode: string, isolated: boolean, emptyFile: string): Bind[] {
   for (const rel of plan.copies) {
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
     copyFileSync(join(workspace, rel), join(dir, rel));
@@ -231,6 +248,8 @@ function fillRunDir(dir: string, workspace: string, plan: WorkspacePlan, main: s
     else writeFileSync(at, '');
     binds.push({ host: b.host, inside: b.rel });
   }
+  // After the folders that show them.
+  if (isolated) for (const m of plan.masks) binds.push(m.dir ? { host: '', inside: m.rel, emptyDir: true } : { host: emptyFile, inside: m.rel });
   return binds;
 }
 
@@ -351,6 +370,15 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   const rootStat = lstatSync(workRoot);
   if (!rootStat.isDirectory() || (uid !== undefined && rootStat.uid !== uid)) throw new UsageError(`${workRoot} is not a folder of this user: remove it`);
   await sweepRunDirs(workRoot);
+  // The empty file bound over a hidden file of a data folder (the sweep leaves it: its name is no process's).
+  const emptyFile = join(workRoot, 'empty');
+  try {
+    writeFileSync(emptyFile, '', { mode: 0o444, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const emptyStat = lstatSync(emptyFile);
+  if (!emptyStat.isFile() || emptyStat.size !== 0) throw new UsageError(`${emptyFile} is not an empty file: remove it`);
   try {
     return await verify();
   } finally {
@@ -400,7 +428,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
         return { seconds: 0, error: `cannot create the run's folder: ${(err as Error).message}` };
       }
       try {
-        const binds = fillRunDir(dir, workspace, plan, main, code, host.isolated);
+        const binds = fillRunDir(dir, workspace, plan, main, code, host.isolated, emptyFile);
         const result = await runInSandbox({
           workdir: dir,
           command: ['/bin/sh', '-c', command],

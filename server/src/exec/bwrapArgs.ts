@@ -35,6 +35,11 @@ export interface Bind {
   inside: string;
   /** Read-write (only workdirs are). */
   rw?: boolean;
+  /**
+   * An empty read-only folder at `inside` (a tmpfs; `host` unused), hiding what an earlier bind shows there (ideator
+   * verify: a .git inside a data folder bound whole; a file is hidden by binding an empty file over it).
+   */
+  emptyDir?: boolean;
 }
 
 export interface WrapRequest {
@@ -123,7 +128,8 @@ const args: string[] = [
   args.push('--bind', req.workdir, WORK_INSIDE);
   for (const b of req.binds ?? []) {
     const target = b.inside.startsWith('/') ? b.inside : join(WORK_INSIDE, b.inside);
-    args.push(b.rw ? '--bind' : '--ro-bind', b.host, target);
+    if (b.emptyDir) args.push('--tmpfs', target, '--remount-ro', target);
+    else args.push(b.rw ? '--bind' : '--ro-bind', b.host, target);
   }
   // The assembled root itself (a tmpfs) is read-only too: only /sandbox, /tmp (a folder of it) and /dev/shm take writes.
   args.push('--remount-ro', '/', '--chdir', WORK_INSIDE);
