@@ -385,6 +385,25 @@ describe('ideator verify', () => {
     assert.doesNotMatch(results[0].outputTail, /sk-in-the-data|token@|PRIVATE/);
   });
 
+  it('--score best (the editor\'s ideator.runScore) judges each run by its best epoch, as the history does; last by default', { timeout: 90_000 }, async () => {
+    const { root, ws } = workspace();
+    dirs.push(root);
+    // The baseline peaks at epoch 1 (0.90) and ends at 0.80; the idea ends (and peaks) at 0.85.
+    writeFileSync(join(ws, 'train.py'), "print('val_acc=0.90')\nprint('val_acc=0.80')\n");
+    const idea = [{ id: 'steady', code: "print('val_acc=0.85')\n" }];
+    const run = (score?: 'last' | 'best') => verifyIdeas({ workspace: ws, command: 'python train.py', ideas: idea, slots: 1, budgetMinutes: 1, baselineSeeds: 1, ...(score ? { score } : {}) }, { cli: CLI });
+    const last = await run();
+    assert.equal(last.summary.baseline.mean, 0.8);
+    assert.equal(last.results[0].status, 'improved');
+    const best = await run('best');
+    assert.equal(best.summary.baseline.mean, 0.9);
+    assert.equal(best.results[0].status, 'worse');
+    assert.equal(best.results[0].score, 0.85);
+    const bad = spawnSync(CLI.command, [...CLI.args, 'verify', '--workspace', ws, '--command', 'python train.py', '--ideas', 'x.json', '--score', 'max'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stderr.trim(), "ideator verify: --score must be last or best, got 'max'");
+  });
+
   it('a refused input rejects with the CLI\'s one-line reason', { timeout: 30_000 }, async () => {
     await assert.rejects(
       verifyIdeas({ workspace: '/nonexistent/ws', command: 'python train.py', ideas: [{ code: 'x' }], slots: 1, budgetMinutes: 1 }, { cli: CLI }),

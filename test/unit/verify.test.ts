@@ -152,6 +152,9 @@ test('launcher: the bundled CLI and the verify arguments', () => {
   assert.equal(flag('--metric'), 'val_acc');
   assert.deepEqual(JSON.parse(flag('--implementer')), { kind: 'openai', model: 'm' });
   assert.ok(!args.includes('--main'));
+  assert.ok(!args.includes('--score'), 'last, the CLI default, is not passed');
+  const best = verifyArgs({ workspace: '/w', command: 'python train.py', ideas: [], slots: 1, budgetMinutes: 5, score: 'best' }, '/tmp/i.json');
+  assert.equal(best[best.indexOf('--score') + 1], 'best');
 });
 
 test('planWorkspace: small sources copied, data folders and large files bound whole, tooling skipped', () => {

@@ -22,6 +22,7 @@ import { formatDelta, formatScore } from '../../../src/core/format';
 import { parseIdea } from '../../../src/core/idea';
 import { guardCode } from '../../../src/core/rewardGuard';
 import { IdeatorStateSchema, type Direction, type Metric, type ParsedIdea, type PrimaryScore } from '../../../src/core/protocol';
+import { runScore, SCORE_CHOICES, type ScoreChoice } from '../../../src/core/metric';
 import { baselineNoise } from '../../../src/core/rewards';
 import { rankResults, verifyStatus, VerifyIdeasFileSchema, type VerifyEvent, type VerifyIdea, type VerifyResult, type VerifySummary } from '../../../src/core/verify';
 import type { Bind } from '../exec/bwrapArgs';
@@ -46,6 +47,8 @@ workspace's source files, run with CMD in the sandbox, scored, and compared with
                         main file with the idea applied); or {ideas: [...]}
   --metric NAME         the score to compare (default: the baseline's primary metric, found by the extractor)
   --direction D         higher | lower (default: the metric's guessed direction)
+  --score last|best     a run's score: the metric's last value printed (default) or its best epoch (the editor's
+                        ideator.runScore, core/metric.ts runScore)
   --slots K             runs at once (default 1; each gets CPUs ÷ K threads)
   --gpus 0,1,…          one run per GPU via CUDA_VISIBLE_DEVICES (overrides --slots; default: GPUs hidden)
   --budget-min T        wall-time budget of the whole verification in minutes (default 30): a run still going
@@ -68,6 +71,7 @@ const FLAGS = {
   ideas: { type: 'string' },
   metric: { type: 'string' },
   direction: { type: 'string' },
+  score: { type: 'string' },
   slots: { type: 'string' },
   gpus: { type: 'string' },
   'budget-min': { type: 'string' },
@@ -283,15 +287,18 @@ function num(v: string | undefined, flag: string, def: number, opts: { min: numb
   return n;
 }
 
-/** The score of a run under `metric` (its primary when the name matches, else that metric's last value). */
-function scoreOf(run: SandboxResult, metric: string | undefined): { value: number | null; error?: string } {
+/**
+ * The score of a run under `metric` (its primary when the name matches, else that metric), its last or its best value
+ * as `choice` says (core/metric.ts runScore, the one definition the editor's history judges by).
+ */
+function scoreOf(run: SandboxResult, metric: string | undefined, choice: ScoreChoice, direction: Direction | undefined): { value: number | null; error?: string } {
   const primary: PrimaryScore | null = run.primary;
   if (primary && (!metric || primary.name === metric)) {
     if (primary.diverged) return { value: null, error: `the metric '${primary.name}' diverged (NaN/inf printed after ${primary.value})` };
-    return { value: primary.value };
+    return { value: runScore(primary, choice, run.metrics) };
   }
   const m: Metric | undefined = metric ? run.metrics.find((x) => x.name === metric) : undefined;
-  if (m && Number.isFinite(m.last)) return { value: m.last };
+  if (m && Number.isFinite(m.last)) return { value: runScore({ name: m.name, value: m.last, direction: direction ?? m.direction }, choice, run.metrics) };
   return { value: null, error: metric ? `the run never printed the metric '${metric}'` : 'the run printed no score' };
 }
 
@@ -307,6 +314,8 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   if (!values.workspace) throw new UsageError('--workspace DIR is required');
   if (!values.command?.trim()) throw new UsageError('--command CMD is required (e.g. --command "python train.py")');
   if (!values.ideas) throw new UsageError('--ideas FILE is required');
+  if (values.score !== undefined && !(SCORE_CHOICES as readonly string[]).includes(values.score)) throw new UsageError(`--score must be last or best, got '${values.score}'`);
+  const choice = (values.score ?? 'last') as ScoreChoice;
   const workspace = resolve(values.workspace);
   if (!existsSync(workspace) || !statSync(workspace).isDirectory()) throw new UsageError(`no such folder: ${values.workspace}`);
   const command = values.command.trim();
@@ -476,7 +485,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
           if (abort.signal.aborted) return;
           done++;
           // As the noise will count it: a run that failed or timed out has no score, whatever it printed.
-          const ran = r.result && r.result.exitCode === 0 && !r.result.timedOut && !r.result.outputLimited ? scoreOf(r.result, values.metric) : undefined;
+          const ran = r.result && r.result.exitCode === 0 && !r.result.timedOut && !r.result.outputLimited ? scoreOf(r.result, values.metric, choice, direction) : undefined;
           const s = ran?.value ?? null;
           const why = r.error ?? (r.result?.timedOut ? 'timed out' : r.result && !ran ? failureReason(r.result) : (ran?.error ?? 'no score'));
           emit({ type: 'progress', phase: 'baseline', event: 'finished', seed: job.seed, score: s, seconds: round(r.seconds), message: `baseline run ${job.seed + 1}/${seeds} finished: ${s ?? why} (${r.seconds.toFixed(1)} s)`, done, total });
@@ -519,7 +528,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
       } else if (run.result.exitCode !== 0 || run.result.outputLimited) {
         r = { ...base, status: 'failed', score: null, delta: null, error: failureReason(run.result), outputTail: tail(run.result.output) };
       } else {
-        const s = scoreOf(run.result, metric ?? undefined);
+        const s = scoreOf(run.result, metric ?? undefined, choice, direction);
         if (s.value === null) r = { ...base, status: 'failed', score: null, delta: null, error: s.error, outputTail: tail(run.result.output) };
         else {
           const v = verifyStatus(s.value, baseline, dir);
@@ -542,10 +551,10 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
         metric = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
       }
       if (!direction) dir = primaries.find((p) => p.name === metric)?.direction ?? 'higher';
-      baseline = baselineNoise(baselineRuns.map((r) => (r?.result && r.result.exitCode === 0 && !r.result.timedOut && !r.result.outputLimited ? scoreOf(r.result, metric ?? undefined).value : null)));
+      baseline = baselineNoise(baselineRuns.map((r) => (r?.result && r.result.exitCode === 0 && !r.result.timedOut && !r.result.outputLimited ? scoreOf(r.result, metric ?? undefined, choice, direction).value : null)));
       if (baseline.mean === null) {
         const first = baselineRuns.find((r) => r);
-        emit({ type: 'progress', phase: 'warning', message: `the unchanged workspace gave no score in ${seeds} run${seeds > 1 ? 's' : ''} (${first?.error ?? (first?.result ? scoreOf(first.result, metric ?? undefined).error ?? failureReason(first.result) : 'not run')}): any idea that scores counts as improved`, done, total });
+        emit({ type: 'progress', phase: 'warning', message: `the unchanged workspace gave no score in ${seeds} run${seeds > 1 ? 's' : ''} (${first?.error ?? (first?.result ? scoreOf(first.result, metric ?? undefined, choice, direction).error ?? failureReason(first.result) : 'not run')}): any idea that scores counts as improved`, done, total });
       }
       for (const id of pendingJudgement.splice(0)) judgeIdea(id);
       judge = judgeIdea;

@@ -41,6 +41,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { HistoryStore } from '../../core/history';
+import type { ScoreChoice } from '../../core/metric';
 import type { Direction, IdeaRecord } from '../../core/protocol';
 import type { ProviderConfigInput } from '../../core/providers/index';
 import { parseVerifyLine, recordVerifiedOutcomes, type VerifyIdeasInput, type VerifyProgress, type VerifyResult, type VerifySummary } from '../../core/verify';
@@ -57,6 +58,8 @@ export interface VerifyInput {
   timeoutSec?: number;
   metric?: string;
   direction?: Direction;
+  /** A run's score: its last value (default) or its best epoch (ideator.runScore). */
+  score?: ScoreChoice;
   python?: string;
   /** The implementer model for ideas that carry no code (no key here: pass it in `cli.env`). */
   implementer?: ProviderConfigInput;
@@ -105,6 +108,7 @@ export function verifyArgs(input: VerifyInput, ideasFile: string): string[] {
   if (input.timeoutSec !== undefined) args.push('--timeout-sec', String(input.timeoutSec));
   if (input.metric) args.push('--metric', input.metric);
   if (input.direction) args.push('--direction', input.direction);
+  if (input.score) args.push('--score', input.score);
   if (input.python) args.push('--python', input.python);
   if (input.implementer) args.push('--implementer', JSON.stringify(input.implementer));
   if (input.gpus?.length) args.push('--gpus', input.gpus.join(','));
