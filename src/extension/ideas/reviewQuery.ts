@@ -7,11 +7,11 @@
  * The form's Send and Cancel are also commands (`ideator.review.send` with the three parts as text,
  * `ideator.review.cancel`), not in the palette: keybindings and scripts can drive the form, and the same check runs.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { z } from 'zod';
 import type { SeekHelpQuery } from '../../core/protocol';
 import { checkReview, renderReviewForm, type ReviewCheck } from '../views/reviewQueryRender';
+import { webviewHtml } from '../views/webviewHtml';
 
 export const REVIEW_VIEW_TYPE = 'ideator.reviewQuery';
 
@@ -86,22 +86,13 @@ export async function reviewQuery(initial: SeekHelpQuery, providerLabel: string)
 }
 
 function page(webview: vscode.Webview, media: vscode.Uri, query: SeekHelpQuery, providerLabel: string): string {
-  const nonce = randomBytes(16).toString('base64');
-  const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'ideaPanel.css'));
-  const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'reviewQuery.js'));
-  const csp = ["default-src 'none'", `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `font-src ${webview.cspSource}`].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css.toString()}">
-<title>Check what will be asked</title>
-</head>
-<body data-ideator-view="review-query" class="wide">
-<main id="root">${renderReviewForm(query, providerLabel)}</main>
-<script nonce="${nonce}" src="${js.toString()}"></script>
-</body>
-</html>`;
+  return webviewHtml(webview, {
+    media,
+    stylesheets: ['ideaPanel.css'],
+    script: 'reviewQuery.js',
+    title: 'Check what will be asked',
+    view: 'review-query',
+    bodyClass: 'wide',
+    body: renderReviewForm(query, providerLabel),
+  });
 }

@@ -9,13 +9,13 @@
  * appends streamed tokens as text. A page that never reports ready is loaded again. CSP: nothing but our own
  * stylesheet and one nonce'd script. Messages from the pages are validated (zod) before anything runs.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { z } from 'zod';
 import { MAX_FOLLOW_UP_CHARS } from '../../core/followUp';
 import type { IdeaRecord } from '../../core/protocol';
 import type { Fix } from '../ideas/setup';
 import { renderEmpty, renderError, renderIdea, renderStreaming, renderSummary, renderSummaryStreaming, type Problem } from './ideaPanelRender';
+import { webviewHtml } from './webviewHtml';
 
 export const IDEA_PANEL_VIEW_ID = 'ideator.ideaPanel';
 /** The editor-area panel's view type (also its serializer's). */
@@ -321,31 +321,17 @@ export class IdeaPanelProvider implements vscode.WebviewViewProvider, vscode.Web
   }
 
   private shell(webview: vscode.Webview, marker: string, body: string): string {
-    const nonce = randomBytes(16).toString('base64');
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-    const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'ideaPanel.css'));
-    const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'ideaPanel.js'));
-    const csp = [
-      "default-src 'none'",
-      `style-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-      `img-src ${webview.cspSource} data:`,
-      `font-src ${webview.cspSource}`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css.toString()}">
-<title>Idea</title>
-</head>
-<body data-ideator-view="${marker}" class="${marker === 'idea' && webview === this.editor?.webview ? 'wide' : ''}">
-<main id="root" aria-live="polite">${body}</main>
-<script nonce="${nonce}" src="${js.toString()}"></script>
-</body>
-</html>`;
+    return webviewHtml(webview, {
+      media: vscode.Uri.joinPath(this.extensionUri, 'media'),
+      stylesheets: ['highlight.css', 'ideaPanel.css'],
+      script: 'ideaPanel.js',
+      title: 'Idea',
+      view: marker,
+      bodyClass: marker === 'idea' && webview === this.editor?.webview ? 'wide' : '',
+      body,
+      images: true,
+      live: true,
+    });
   }
 
   dispose(): void {

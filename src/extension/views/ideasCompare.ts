@@ -4,10 +4,10 @@
  * and the page script only swaps them in. CSP: our stylesheet and one nonce'd script, nothing else. Messages from
  * the page are validated (zod) before anything runs.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { z } from 'zod';
 import { renderCompare, type CompareView } from './ideasCompareRender';
+import { webviewHtml } from './webviewHtml';
 
 export const IDEAS_COMPARE_VIEW_TYPE = 'ideator.ideasCompare';
 
@@ -128,25 +128,16 @@ export class IdeasComparePanel implements vscode.Disposable {
   }
 
   private shell(webview: vscode.Webview, body: string): string {
-    const nonce = randomBytes(16).toString('base64');
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-    const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'ideasCompare.css'));
-    const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'ideasCompare.js'));
-    const csp = ["default-src 'none'", `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `img-src ${webview.cspSource} data:`, `font-src ${webview.cspSource}`].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css.toString()}">
-<title>Ideas</title>
-</head>
-<body data-ideator-view="ideas-compare">
-<main id="root" aria-live="polite">${body}</main>
-<script nonce="${nonce}" src="${js.toString()}"></script>
-</body>
-</html>`;
+    return webviewHtml(webview, {
+      media: vscode.Uri.joinPath(this.extensionUri, 'media'),
+      stylesheets: ['highlight.css', 'ideasCompare.css'],
+      script: 'ideasCompare.js',
+      title: 'Ideas',
+      view: 'ideas-compare',
+      body,
+      images: true,
+      live: true,
+    });
   }
 
   dispose(): void {
