@@ -6,19 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { parseIdea } from '../../core/idea';
-import { buildIdeatorPrompt, priceFor, promptCost, promptCostLine, promptCostShort, usageDollars, usageLine } from '../../core/promptCost';
-import { defaultPromptsDir } from '../../core/prompts';
+import { buildIdeatorPrompt, promptCost, promptCostLine, promptCostShort, usageLine } from '../../core/promptCost';
 import type { IdeaRecord, SeekHelpQuery } from '../../core/protocol';
-import { DEFAULT_ANTHROPIC_MODEL } from '../../core/providers/anthropic';
-import { DEFAULT_OPENAI_BASE_URL, describeProviderError } from '../../core/providers/index';
+import { describeProviderError } from '../../core/providers/index';
 import { ProviderError } from '../../core/providers/types';
-import { draftQuery, renderSeekHelp } from '../../core/query';
+import { renderSeekHelp } from '../../core/query';
 import type { Services } from '../services';
 import type { IdeaPanelProvider } from '../views/ideaPanel';
+import { draftQueryFor, ideatorPrice, promptOptions, providerAndQuery, recordIdeas, RequestDeadline, streamAnswer, usageCost } from './askSteps';
 import { activeTarget, gatherState, UserCancelled, type TargetCode } from './gatherState';
-import { makeProvider, SettingsError } from './provider';
-import { chooseProvider, fixesFor, providerChosen } from './setup';
-import { reviewQuery } from './reviewQuery';
+import { SettingsError } from './provider';
+import { fixesFor, providerChosen } from './setup';
 
 export interface AskOptions {
   /** Skip the review step regardless of the setting (scripts, tests). */
@@ -87,8 +85,7 @@ export class AskController {
     const controller = new AbortController();
     if (options.signal?.aborted) return { status: 'cancelled' };
     options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
-    /** The overall cap (ideator.requestTimeoutSeconds); the provider has its own per-attempt and idle timeouts. */
-    let deadline: AbortSignal | undefined;
+    const deadline = new RequestDeadline(services.config().config.requestTimeoutSeconds);
     this.running = controller;
     await vscode.commands.executeCommand('setContext', 'ideator.asking', true);
     try {
@@ -96,33 +93,15 @@ export class AskController {
       const fromRun = options.runId ? services.history?.run(options.runId) : undefined;
       if (options.runId && !fromRun) throw new SettingsError(`Run ${options.runId} is not in the run history (deleted?).`);
       const state = await gatherState(services, target, fromRun);
-      let query = options.query ?? draftQuery({ trajectory: state.trajectory, score: state.score, taskDescription: state.taskDescription, unit: 'run', submission: /submission/i.test(state.code ?? '') });
-      if (!options.quiet && !providerChosen() && config.provider === 'anthropic' && !(await services.secrets.get('anthropic'))) {
-        // A first ask with nothing set up: offer the choice instead of an error about a missing Anthropic key.
-        services.output.info('No provider chosen yet: offering the choice.');
-        if (!(await chooseProvider(services))) throw new UserCancelled();
-      }
-      const provider = await makeProvider(services, 'ideator');
-      if (config.reviewQueryBeforeSending && !options.noReview && !options.query) {
-        const reviewed = await reviewQuery(query, provider.label);
-        if (!reviewed) throw new UserCancelled();
-        query = reviewed;
-      }
-      state.query = query;
-      const prompt = buildIdeatorPrompt(state, {
-        budgetTokens: config.trajectoryTokenBudget,
-        promptsDir: defaultPromptsDir(),
-        overrideDir: config.promptsOverrideDir,
-        trajectoryMode: config.trajectoryMode,
+      const { provider, query } = await providerAndQuery(services, config, options.query ?? draftQueryFor(state), {
+        offerChoice: !options.quiet,
+        review: !options.noReview && !options.query,
       });
+      state.query = query;
+      const prompt = buildIdeatorPrompt(state, promptOptions(config));
       const { messages } = prompt;
-      // What the question costs before it is sent (ideator.modelPrice, else the core price table) and after.
-      const price = priceFor(
-        config.provider,
-        config.model ?? (config.provider === 'anthropic' ? DEFAULT_ANTHROPIC_MODEL : undefined),
-        config.baseUrl ?? (config.provider === 'openai' ? DEFAULT_OPENAI_BASE_URL : undefined),
-        config.modelPrice,
-      );
+      // What the question costs before it is sent and after.
+      const price = ideatorPrice(config);
       const cost = promptCost(prompt, price);
       services.output.info(
         `Asking ${provider.label} about ${target.relativePath} (${messages.length} messages, trajectory ${state.trajectory.length} steps, ${config.trajectoryMode}: ${promptCostLine(cost)})`,
@@ -131,27 +110,13 @@ export class AskController {
       await this.panel.reveal();
       this.panel.startStreaming(provider.label, renderSeekHelp(query));
       const started = Date.now();
-      const completion = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `MLE Ideator: asking the Ideator (${promptCostShort(cost)})`, cancellable: true },
-        async (progress, token) => {
-          token.onCancellationRequested(() => controller.abort());
-          let chars = 0;
-          let lastReport = 0;
-          deadline = AbortSignal.timeout(config.requestTimeoutSeconds * 1000);
-          return provider.complete(messages, {
-            signal: AbortSignal.any([controller.signal, deadline]),
-            maxTokens: config.maxOutputTokens,
-            onToken: (delta, channel) => {
-              this.panel.appendToken(delta, channel);
-              chars += delta.length;
-              if (Date.now() - lastReport > 250) {
-                lastReport = Date.now();
-                progress.report({ message: `${channel === 'thinking' ? 'thinking' : 'writing'}… ${chars.toLocaleString('en-US')} chars` });
-              }
-            },
-          });
-        },
-      );
+      const completion = await streamAnswer(provider, messages, {
+        title: `MLE Ideator: asking the Ideator (${promptCostShort(cost)})`,
+        panel: this.panel,
+        controller,
+        deadline,
+        maxTokens: config.maxOutputTokens,
+      });
       if (completion.usage) services.output.info(`Reported usage: ${usageLine(completion.usage, price, config.provider)}`);
       const parsed = parseIdea(completion.text);
       const idea: IdeaRecord = {
@@ -163,18 +128,13 @@ export class AskController {
         provider: config.provider,
         model: completion.model,
         usage: completion.usage,
-        ...(completion.usage ? { cost: { dollars: usageDollars(completion.usage, price, config.provider), source: price.source } } : {}),
+        ...(completion.usage ? { cost: usageCost(completion.usage, price, config.provider) } : {}),
         scoreBefore: state.score,
         runId: fromRun?.id,
         targetPath: target.relativePath,
         origin: options.query ? 'agent' : 'ask',
       };
-      await services.ideas.add(idea);
-      try {
-        services.history?.appendIdea(idea);
-      } catch (err) {
-        services.output.warn(`Could not record the idea in the run history: ${(err as Error).message}`);
-      }
+      await recordIdeas(services, [idea]);
       await vscode.commands.executeCommand('setContext', 'ideator.hasIdea', true);
       this.panel.showIdea(idea, true);
       services.output.info(
@@ -185,11 +145,7 @@ export class AskController {
       }
       return { status: 'ok', idea };
     } catch (err) {
-      if (deadline?.aborted && !controller.signal.aborted) {
-        const seconds = services.config().config.requestTimeoutSeconds;
-        return this.fail(new SettingsError(`No complete answer within ${seconds} s; raise "ideator.requestTimeoutSeconds" or check the server.`), controller, options.quiet);
-      }
-      return this.fail(err, controller, options.quiet);
+      return this.fail(deadline.passed(controller) ? deadline.error() : err, controller, options.quiet);
     } finally {
       this.running = undefined;
       await vscode.commands.executeCommand('setContext', 'ideator.asking', false);

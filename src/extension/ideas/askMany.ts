@@ -13,12 +13,10 @@ import { z } from 'zod';
 import { cpus } from 'node:os';
 import { askForIdeas, MAX_IDEA_COUNT, type AskedIdea, type AskManyResult } from '../../core/askMany';
 import { alreadyApplied, changeCounts, proposeFromCodeBlocks } from '../../core/ideaApply';
-import { buildIdeatorPrompt, priceFor, usageLine } from '../../core/promptCost';
-import { defaultPromptsDir } from '../../core/prompts';
+import { buildIdeatorPrompt, usageLine } from '../../core/promptCost';
 import type { IdeaRecord } from '../../core/protocol';
-import { DEFAULT_ANTHROPIC_MODEL, DEFAULT_OPENAI_BASE_URL, describeProviderError } from '../../core/providers/index';
+import { describeProviderError } from '../../core/providers/index';
 import { ProviderError } from '../../core/providers/types';
-import { draftQuery } from '../../core/query';
 import type { VerifyResult, VerifySummary } from '../../core/verify';
 import type { Services } from '../services';
 import { providerConfigInput } from '../settings/providerConfig';
@@ -26,11 +24,11 @@ import { IdeasComparePanel, type CompareRequest } from '../views/ideasCompare';
 import type { CompareCard, CompareView } from '../views/ideasCompareRender';
 import { ideaTitle } from '../views/ideaPanelRender';
 import { applyIdea, type ApplyOutcome } from './applyIdea';
+import { draftQueryFor, ideatorPrice, promptOptions, providerAndQuery, recordIdeas, RequestDeadline } from './askSteps';
 import type { ProposalFiles } from './diffPreview';
 import { activeTarget, gatherState, targetOf, UserCancelled, type TargetCode } from './gatherState';
-import { makeProvider, SettingsError } from './provider';
-import { reviewQuery } from './reviewQuery';
-import { chooseProvider, fixesFor, providerChosen } from './setup';
+import { SettingsError } from './provider';
+import { fixesFor, providerChosen } from './setup';
 import { verifyCli, verifyIdeas, type VerifyCli } from './verify';
 
 export const ASK_FOR_IDEAS_COMMAND = 'ideator.askForIdeas';
@@ -336,34 +334,14 @@ export class AskManyController implements vscode.Disposable {
     this.target = target;
     this.records = [];
     this.proposals = new Map();
-    let deadline: AbortSignal | undefined;
+    const deadline = new RequestDeadline(config.requestTimeoutSeconds);
     try {
       const state = await gatherState(services, target);
-      let query = draftQuery({ trajectory: state.trajectory, score: state.score, taskDescription: state.taskDescription, unit: 'run', submission: /submission/i.test(state.code ?? '') });
-      if (!providerChosen() && config.provider === 'anthropic' && !(await services.secrets.get('anthropic'))) {
-        services.output.info('No provider chosen yet: offering the choice.');
-        if (!(await chooseProvider(services))) throw new UserCancelled();
-      }
-      const provider = await makeProvider(services, 'ideator');
-      if (config.reviewQueryBeforeSending && !options.noReview) {
-        const reviewed = await reviewQuery(query, provider.label);
-        if (!reviewed) throw new UserCancelled();
-        query = reviewed;
-      }
+      const { provider, query } = await providerAndQuery(services, config, draftQueryFor(state), { offerChoice: true, review: !options.noReview });
       state.query = query;
-      const prompt = buildIdeatorPrompt(state, {
-        budgetTokens: config.trajectoryTokenBudget,
-        promptsDir: defaultPromptsDir(),
-        overrideDir: config.promptsOverrideDir,
-        trajectoryMode: config.trajectoryMode,
-      });
-      // Priced as Ask Ideator prices its question (ideator.modelPrice, else the core price table).
-      const price = priceFor(
-        config.provider,
-        config.model ?? (config.provider === 'anthropic' ? DEFAULT_ANTHROPIC_MODEL : undefined),
-        config.baseUrl ?? (config.provider === 'openai' ? DEFAULT_OPENAI_BASE_URL : undefined),
-        config.modelPrice,
-      );
+      const prompt = buildIdeatorPrompt(state, promptOptions(config));
+      // Priced as Ask Ideator prices its question.
+      const price = ideatorPrice(config);
       services.output.info(`Asking ${provider.label} for ${n} ideas about ${target.relativePath} (${prompt.tokens} prompt tokens, ${prompt.cacheableTokens} cacheable)`);
 
       const pending: CompareCard[] = Array.from({ length: n }, (_, i) => ({ number: i + 1, action: '', verify: { status: 'not-verified' }, streaming: { chars: 0 } }));
@@ -386,10 +364,9 @@ export class AskManyController implements vscode.Disposable {
         { location: vscode.ProgressLocation.Notification, title: `MLE Ideator: asking for ${n} ideas`, cancellable: true },
         async (progress, token) => {
           token.onCancellationRequested(() => controller.abort());
-          deadline = AbortSignal.timeout(config.requestTimeoutSeconds * 1000);
           let reported = 0;
           return askForIdeas(provider, state, n, {
-            signal: AbortSignal.any([controller.signal, deadline]),
+            signal: deadline.start(controller),
             maxTokens: config.maxOutputTokens,
             prompt: { messages: prompt.messages, query },
             onProgress: (e) => {
@@ -427,14 +404,7 @@ export class AskManyController implements vscode.Disposable {
           targetPath: target.relativePath,
         }),
       );
-      for (const idea of [...records].reverse()) {
-        await services.ideas.add(idea);
-        try {
-          services.history?.appendIdea(idea);
-        } catch (err) {
-          services.output.warn(`Could not record the idea in the run history: ${(err as Error).message}`);
-        }
-      }
+      await recordIdeas(services, records);
       await vscode.commands.executeCommand('setContext', 'ideator.hasIdea', true);
 
       this.records = records;
@@ -457,10 +427,7 @@ export class AskManyController implements vscode.Disposable {
       const { ideas: _kept, ...rest } = result;
       return { status: 'ok', ideas: records, result: rest };
     } catch (err) {
-      if (deadline?.aborted && !controller.signal.aborted) {
-        return this.fail(new SettingsError(`Not all answers within ${config.requestTimeoutSeconds} s; raise "ideator.requestTimeoutSeconds" or check the server.`), controller);
-      }
-      return this.fail(err, controller);
+      return this.fail(deadline.passed(controller) ? deadline.error('Not all answers') : err, controller);
     } finally {
       this.running = undefined;
     }

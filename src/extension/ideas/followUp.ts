@@ -10,15 +10,15 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { buildFollowUpMessages, followUpQuestion, isProse, readFollowUpAnswer, type FollowUpKind } from '../../core/followUp';
-import { defaultPromptsDir } from '../../core/prompts';
+import { usageLine } from '../../core/promptCost';
 import type { IdeaRecord } from '../../core/protocol';
-import { draftQuery } from '../../core/query';
 import type { Services } from '../services';
 import type { IdeaPanelProvider } from '../views/ideaPanel';
 import { followUpLabel } from '../views/ideaPanelRender';
 import type { AskController, AskOutcome } from './askIdeator';
+import { draftQueryFor, ideatorPrice, promptOptions, providerAndQuery, recordIdeas, RequestDeadline, streamAnswer, usageCost } from './askSteps';
 import { activeTarget, gatherState, targetOf, type TargetCode } from './gatherState';
-import { makeProvider, SettingsError } from './provider';
+import { SettingsError } from './provider';
 
 export interface FollowUpRequest {
   ideaId: string;
@@ -78,48 +78,31 @@ export async function askFollowUp(services: Services, asker: AskController, pane
     void vscode.window.showInformationMessage('MLE Ideator: already asking; cancel it first or wait for the answer.');
     return { status: 'cancelled' };
   }
-  let deadline: AbortSignal | undefined;
+  const { config } = services.config();
+  const deadline = new RequestDeadline(config.requestTimeoutSeconds);
   try {
-    const { config } = services.config();
     const target = await targetFor(parent);
     const fromRun = parent.runId ? services.history?.run(parent.runId) : undefined;
     // The same state as the idea's ask: its steps (not the idea itself, nor what came after) and its score; the
     // code is the file's as it is now.
     const state = await gatherState(services, target, fromRun, { until: parent.createdAt, score: parent.scoreBefore });
-    state.query =
-      parent.query ?? draftQuery({ trajectory: state.trajectory, score: state.score, taskDescription: state.taskDescription, unit: 'run', submission: /submission/i.test(state.code ?? '') });
-    const provider = await makeProvider(services, 'ideator');
-    const messages = buildFollowUpMessages(state, parent.raw, question, {
-      budgetTokens: config.trajectoryTokenBudget,
-      promptsDir: defaultPromptsDir(),
-      overrideDir: config.promptsOverrideDir,
-      trajectoryMode: config.trajectoryMode,
-    });
+    state.query = parent.query ?? draftQueryFor(state);
+    const { provider } = await providerAndQuery(services, config, state.query, { offerChoice: false, review: false });
+    const messages = buildFollowUpMessages(state, parent.raw, question, promptOptions(config));
+    // Priced as Ask Ideator prices its question: the answer's reported usage gets its price.
+    const price = ideatorPrice(config);
     const label = followUpLabel(request.kind);
     services.output.info(`Follow-up "${label}" on idea ${parent.id} to ${provider.label} (${messages.length} messages)`);
     await panel.reveal();
     panel.startStreaming(provider.label, `${label} — ${question}`);
-    const completion = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `MLE Ideator: ${label === 'Your question' ? 'asking your question' : `asking "${label}"`}`, cancellable: true },
-      async (progress, token) => {
-        token.onCancellationRequested(() => controller.abort());
-        let chars = 0;
-        let lastReport = 0;
-        deadline = AbortSignal.timeout(config.requestTimeoutSeconds * 1000);
-        return provider.complete(messages, {
-          signal: AbortSignal.any([controller.signal, deadline]),
-          maxTokens: config.maxOutputTokens,
-          onToken: (delta, channel) => {
-            panel.appendToken(delta, channel);
-            chars += delta.length;
-            if (Date.now() - lastReport > 250) {
-              lastReport = Date.now();
-              progress.report({ message: `${channel === 'thinking' ? 'thinking' : 'writing'}… ${chars.toLocaleString('en-US')} chars` });
-            }
-          },
-        });
-      },
-    );
+    const completion = await streamAnswer(provider, messages, {
+      title: `MLE Ideator: ${label === 'Your question' ? 'asking your question' : `asking "${label}"`}`,
+      panel,
+      controller,
+      deadline,
+      maxTokens: config.maxOutputTokens,
+    });
+    if (completion.usage) services.output.info(`Reported usage: ${usageLine(completion.usage, price, config.provider)}`);
     const answer = readFollowUpAnswer(request.kind, completion.text);
     const createdAt = new Date().toISOString();
     const ideas: IdeaRecord[] = answer.parts.map((part, i) => ({
@@ -132,6 +115,7 @@ export async function askFollowUp(services: Services, asker: AskController, pane
       model: completion.model,
       // The tokens were spent once, for the whole answer: counted on its first idea.
       usage: i === 0 ? completion.usage : undefined,
+      ...(i === 0 && completion.usage ? { cost: usageCost(completion.usage, price, config.provider) } : {}),
       scoreBefore: state.score,
       runId: parent.runId,
       targetPath: target.relativePath,
@@ -139,14 +123,7 @@ export async function askFollowUp(services: Services, asker: AskController, pane
       followUp: { of: parent.id, kind: request.kind, question, ...(answer.parts.length > 1 ? { part: i + 1 } : {}) },
     }));
     // Newest first in the editor's cache: the first alternative ends up on top, where the panel shows it.
-    for (const idea of [...ideas].reverse()) {
-      if (!isProse(idea)) await services.ideas.add(idea);
-      try {
-        services.history?.appendIdea(idea);
-      } catch (err) {
-        services.output.warn(`Could not record the follow-up in the run history: ${(err as Error).message}`);
-      }
-    }
+    await recordIdeas(services, ideas, (idea) => !isProse(idea), 'follow-up');
     panel.showIdea(ideas[0], true);
     services.output.info(`Follow-up answered by ${completion.model}: ${answer.shape}${ideas.length > 1 ? ` (${ideas.length} ideas)` : ''}`);
     if (ideas.length > 1) {
@@ -154,11 +131,7 @@ export async function askFollowUp(services: Services, asker: AskController, pane
     }
     return { status: 'ok', ideas };
   } catch (err) {
-    if (deadline?.aborted && !controller.signal.aborted) {
-      const seconds = services.config().config.requestTimeoutSeconds;
-      return asker.fail(new SettingsError(`No complete answer within ${seconds} s; raise "ideator.requestTimeoutSeconds" or check the server.`), controller, false, parent);
-    }
-    return asker.fail(err, controller, false, parent);
+    return asker.fail(deadline.passed(controller) ? deadline.error() : err, controller, false, parent);
   } finally {
     await asker.release(controller);
   }

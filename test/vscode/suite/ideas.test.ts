@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { IdeatorApi } from '../../../src/extension/extension';
 import type { IdeaRecord } from '../../../src/core/protocol';
+import { formatDollars } from '../../../src/core/promptCost';
 import type { UserPrompts } from '../../../src/extension/services';
 import { startOpenAIServer, type ChatRequest, type OpenAIServer, type ScriptedReply } from '../../servers/openai';
 import { expectedAfterGood, GOOD_ANSWER } from '../lib/answers';
@@ -201,6 +202,23 @@ describe('Issue 15: the idea in the editor, follow-ups, Idea History, the review
     const cancelled = await pending;
     assert.equal(cancelled.status, 'cancelled');
     assert.equal(api.ideas.panel.shownIdeaId, asked.id, 'a cancelled follow-up shows its idea again');
+  });
+
+  it("a follow-up's usage is priced as Ask Ideator prices its question (ideator.modelPrice): the usage chip says the price", async () => {
+    await cfg().update('modelPrice', { input: 3, output: 15 }, G);
+    try {
+      const out = await vscode.commands.executeCommand<Outcome>('ideator.followUp', { ideaId: asked.id, kind: 'why' });
+      assert.equal(out.status, 'ok', out.error);
+      const why = out.ideas![0];
+      assert.ok(why.usage, 'the server reported no usage');
+      const dollars = (why.usage.inputTokens * 3 + why.usage.outputTokens * 15) / 1_000_000;
+      assert.equal(why.cost?.source, 'your price setting');
+      assert.ok(Math.abs((why.cost?.dollars ?? -1) - dollars) < 1e-12, `cost ${JSON.stringify(why.cost)}, expected ${dollars}`);
+      const chip = `${why.usage.inputTokens.toLocaleString('en-US')} tokens in · ${why.usage.outputTokens.toLocaleString('en-US')} out · ${formatDollars(dollars)}`;
+      assert.ok(api.ideas.panel.currentHtml.includes(chip), `no "${chip}" in the panel`);
+    } finally {
+      await cfg().update('modelPrice', undefined, G);
+    }
   });
 
   it('Idea History: every idea with its follow-ups under it, what became of each, the judging run opens', async () => {
