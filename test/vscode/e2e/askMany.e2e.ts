@@ -9,17 +9,17 @@
  * Last line: "vscode-e2e-ask-many: N passed, M failed".
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { formatIdea } from '../../../src/core/idea';
 import { startOpenAIServer, type OpenAIServer } from '../../servers/openai';
 import { expectedAfterGood, GOOD_ANSWER } from '../lib/answers';
-import { launchBrowser, ROOT, startCodeServer } from '../lib/codeServer';
-import { openFile, openWorkbench, runCommand, shot, toast, toastButton, until, webviewFrame } from '../lib/workbench';
+import { ROOT, startCodeServer } from '../lib/codeServer';
+import { exitWith, packageExtension, runScenario, VSIX } from '../lib/scenario';
+import { openFile, openWorkbench, runCommand, shot, toast, toastButton, until, webviewFrame, themeOf, toggleTheme } from '../lib/workbench';
 import { copyDemoWorkspace } from '../lib/workspace';
 
-const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
 const PYTHON = join(ROOT, '.venv/bin/python');
 
 const idea = (analysis: string, action: string, code: string, rationale: string) =>
@@ -48,22 +48,12 @@ function assert(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);
 }
 
-async function themeOf(page: Page): Promise<'dark' | 'light'> {
-  const cls = (await page.locator('.monaco-workbench').first().getAttribute('class')) ?? '';
-  return /\bvs-dark\b|\bhc-black\b/.test(cls) ? 'dark' : 'light';
-}
-
-async function toggleTheme(page: Page): Promise<void> {
-  await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
-  await page.waitForTimeout(1200);
-}
-
 /** A screenshot in the current theme and one in the other, then back. */
 async function bothThemes(page: Page, name: string): Promise<void> {
   await shot(page, `${name}-${await themeOf(page)}`);
-  await toggleTheme(page);
+  await toggleTheme(page, 1200);
   await shot(page, `${name}-${await themeOf(page)}`);
-  await toggleTheme(page);
+  await toggleTheme(page, 1200);
 }
 
 async function phase(frame: Frame): Promise<string> {
@@ -144,10 +134,7 @@ async function scenario(page: Page, url: string, workspace: string, server: Open
 }
 
 async function main(): Promise<number> {
-  if (!process.argv.includes('--no-build') || !existsSync(VSIX)) {
-    const r = spawnSync('npm', ['run', '--silent', 'package'], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error('npm run package failed');
-  }
+  packageExtension();
   const answers = [GOOD_ANSWER, MORE_ITER, STRONG_L2, FOREST];
   const server = await startOpenAIServer({ responses: (_req, n) => ({ text: answers[n % 4], chunkSize: 12, chunkDelayMs: 15 }) });
   const workspace = copyDemoWorkspace();
@@ -166,32 +153,9 @@ async function main(): Promise<number> {
       'workbench.colorTheme': 'Default Light Modern',
     },
   });
-  const { page, close } = await launchBrowser();
-  const t0 = Date.now();
-  let passed = 0;
-  let failed = 0;
-  try {
-    await scenario(page, cs.url, workspace, server, cs.dirs.extensions);
-    passed++;
-    console.log(`  ✓ e2e ask for N ideas (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  } catch (err) {
-    failed++;
-    await shot(page, 'ask-many-FAILED').catch(() => undefined);
-    console.log(`  ✗ e2e ask for N ideas: ${(err as Error).message.split('\n').slice(0, 8).join('\n    ')}`);
-  } finally {
-    await close();
-    await cs.stop();
-    await server.close();
-  }
-  console.log(`vscode-e2e-ask-many: ${passed} passed, ${failed} failed`);
-  return failed === 0 && passed > 0 ? 0 : 1;
+  return runScenario({ suite: 'vscode-e2e-ask-many', label: 'ask for N ideas', shotPrefix: 'ask-many', cleanup: [() => cs.stop(), () => server.close()] }, (page) =>
+    scenario(page, cs.url, workspace, server, cs.dirs.extensions),
+  );
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err);
-    console.log('vscode-e2e-ask-many: 0 passed, 1 failed');
-    process.exit(1);
-  },
-);
+exitWith('vscode-e2e-ask-many', main);

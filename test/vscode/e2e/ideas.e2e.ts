@@ -8,17 +8,14 @@
  * Usage: node --import tsx test/vscode/e2e/ideas.e2e.ts [--no-build]
  * Last line: "vscode-e2e-ideas: N passed, M failed".
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { startOpenAIServer, type ChatRequest, type OpenAIServer, type ScriptedReply } from '../../servers/openai';
 import { GOOD_ANSWER, GOOD_THINKING } from '../lib/answers';
-import { launchBrowser, ROOT, startCodeServer } from '../lib/codeServer';
-import { ideaPanelFrame, openFile, openWorkbench, reviewQueryFrame, runCommand, shot, until, webviewFrame } from '../lib/workbench';
+import { startCodeServer } from '../lib/codeServer';
+import { exitWith, packageExtension, runScenario, VSIX } from '../lib/scenario';
+import { ideaPanelFrame, openFile, openWorkbench, reviewQueryFrame, runCommand, shot, until, webviewFrame, toggleTheme } from '../lib/workbench';
 import { copyDemoWorkspace } from '../lib/workspace';
 
-const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
 
 const WHY = `The run log is the evidence: lbfgs prints a ConvergenceWarning at max_iter=200, so the fit stops before the optimum and the 0.994 AUC is what an unfinished optimisation gives, not what logistic regression can do on this data.
 
@@ -60,11 +57,6 @@ function reply(req: ChatRequest): ScriptedReply {
 async function clearToasts(page: Page): Promise<void> {
   await runCommand(page, 'Notifications: Clear All Notifications');
   await page.waitForTimeout(300);
-}
-
-async function toggleTheme(page: Page): Promise<void> {
-  await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
-  await page.waitForTimeout(900);
 }
 
 /** Light and dark screenshots of the same moment; the theme ends as it started. */
@@ -181,10 +173,7 @@ async function checkSummary(summary: Frame): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  if (!process.argv.includes('--no-build') || !existsSync(VSIX)) {
-    const r = spawnSync('npm', ['run', '--silent', 'package'], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error('npm run package failed');
-  }
+  packageExtension();
   const server = await startOpenAIServer({ responses: reply });
   const workspace = copyDemoWorkspace();
   const cs = await startCodeServer({
@@ -192,32 +181,9 @@ async function main(): Promise<number> {
     vsix: [VSIX],
     settings: { 'ideator.provider': 'openai', 'ideator.baseUrl': server.url, 'ideator.model': 'ideator-qwen3-4b', 'ideator.requestTimeoutSeconds': 60, 'ideator.reviewQueryBeforeSending': true },
   });
-  const { page, close } = await launchBrowser();
-  const t0 = Date.now();
-  let passed = 0;
-  let failed = 0;
-  try {
-    await scenario(page, cs.url, workspace, server);
-    passed++;
-    console.log(`  ✓ e2e ideas (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  } catch (err) {
-    failed++;
-    await shot(page, 'ideas-FAILED').catch(() => undefined);
-    console.log(`  ✗ e2e ideas: ${(err as Error).message.split('\n').slice(0, 8).join('\n    ')}`);
-  } finally {
-    await close();
-    await cs.stop();
-    await server.close();
-  }
-  console.log(`vscode-e2e-ideas: ${passed} passed, ${failed} failed`);
-  return failed === 0 && passed > 0 ? 0 : 1;
+  return runScenario({ suite: 'vscode-e2e-ideas', label: 'ideas', shotPrefix: 'ideas', cleanup: [() => cs.stop(), () => server.close()] }, (page) =>
+    scenario(page, cs.url, workspace, server),
+  );
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err);
-    console.log('vscode-e2e-ideas: 0 passed, 1 failed');
-    process.exit(1);
-  },
-);
+exitWith('vscode-e2e-ideas', main);

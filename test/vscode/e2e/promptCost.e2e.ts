@@ -7,30 +7,17 @@
  * Usage: node --import tsx test/vscode/e2e/promptCost.e2e.ts [--no-build]
  * Last line: "vscode-e2e-prompt-cost: N passed, M failed".
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startOpenAIServer, type OpenAIServer } from '../../servers/openai';
 import { GOOD_ANSWER } from '../lib/answers';
-import { launchBrowser, ROOT, startCodeServer } from '../lib/codeServer';
-import { ideaPanelFrame, openFile, openWorkbench, runCommand, shot, toast, until } from '../lib/workbench';
+import { startCodeServer } from '../lib/codeServer';
+import { exitWith, packageExtension, runScenario, VSIX } from '../lib/scenario';
+import { ideaPanelFrame, openFile, openWorkbench, runCommand, shot, toast, until, themeOf, toggleTheme } from '../lib/workbench';
 import { copyDemoWorkspace } from '../lib/workspace';
 
-const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
 
 function assert(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);
-}
-
-async function themeOf(page: Page): Promise<'dark' | 'light'> {
-  const cls = (await page.locator('.monaco-workbench').first().getAttribute('class')) ?? '';
-  return /\bvs-dark\b|\bhc-black\b/.test(cls) ? 'dark' : 'light';
-}
-
-async function toggleTheme(page: Page): Promise<void> {
-  await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
-  await page.waitForTimeout(900);
 }
 
 async function scenario(page: Page, url: string, workspace: string, server: OpenAIServer): Promise<void> {
@@ -74,10 +61,7 @@ async function scenario(page: Page, url: string, workspace: string, server: Open
 }
 
 async function main(): Promise<number> {
-  if (!process.argv.includes('--no-build') || !existsSync(VSIX)) {
-    const r = spawnSync('npm', ['run', '--silent', 'package'], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error('npm run package failed');
-  }
+  packageExtension();
   const server = await startOpenAIServer({ responses: () => ({ text: GOOD_ANSWER, chunkSize: 8, chunkDelayMs: 160, usage: { prompt_tokens: 1873, completion_tokens: 214 } }) });
   const workspace = copyDemoWorkspace();
   const cs = await startCodeServer({
@@ -92,32 +76,9 @@ async function main(): Promise<number> {
       'ideator.modelPrice': { input: 3, output: 15 },
     },
   });
-  const { page, close } = await launchBrowser();
-  const t0 = Date.now();
-  let passed = 0;
-  let failed = 0;
-  try {
-    await scenario(page, cs.url, workspace, server);
-    passed++;
-    console.log(`  ✓ e2e prompt cost (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  } catch (err) {
-    failed++;
-    await shot(page, 'prompt-cost-FAILED').catch(() => undefined);
-    console.log(`  ✗ e2e prompt cost: ${(err as Error).message.split('\n').slice(0, 8).join('\n    ')}`);
-  } finally {
-    await close();
-    await cs.stop();
-    await server.close();
-  }
-  console.log(`vscode-e2e-prompt-cost: ${passed} passed, ${failed} failed`);
-  return failed === 0 && passed > 0 ? 0 : 1;
+  return runScenario({ suite: 'vscode-e2e-prompt-cost', label: 'prompt cost', shotPrefix: 'prompt-cost', cleanup: [() => cs.stop(), () => server.close()] }, (page) =>
+    scenario(page, cs.url, workspace, server),
+  );
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err);
-    console.log('vscode-e2e-prompt-cost: 0 passed, 1 failed');
-    process.exit(1);
-  },
-);
+exitWith('vscode-e2e-prompt-cost', main);

@@ -127,3 +127,15 @@ export async function collapseOtherViews(page: Page, keep: string): Promise<void
   }
   await page.waitForTimeout(300);
 }
+
+/** The workbench's current theme kind, read from its class. */
+export async function themeOf(page: Page): Promise<'dark' | 'light'> {
+  const cls = (await page.locator('.monaco-workbench').first().getAttribute('class')) ?? '';
+  return /\bvs-dark\b|\bhc-black\b/.test(cls) ? 'dark' : 'light';
+}
+
+/** Light ↔ dark through the command palette, then `settleMs` for the webviews to repaint. */
+export async function toggleTheme(page: Page, settleMs = 900): Promise<void> {
+  await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+  await page.waitForTimeout(settleMs);
+}
