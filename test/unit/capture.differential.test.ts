@@ -19,17 +19,9 @@ import { BoundedCapture, type CaptureOptions, type CaptureResult } from '../../s
 import { ScoreExtractor, type ScoreOptions } from '../../src/core/scores';
 import { LegacyBoundedCapture } from '../reference/legacyCapture';
 import { LegacyTerminalTextCleaner, legacyStripAnsi } from '../reference/legacyCleaner';
+import { rng } from '../seededRandom';
 
 const DIR = join(__dirname, '..', 'fixtures', 'logs');
-
-/** Deterministic PRNG (LCG) so a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** Cuts text into pieces: a fixed size, or random sizes up to `max` when size is 0. */
 function chunks(text: string, size: number, rand: () => number, max = 97): string[] {

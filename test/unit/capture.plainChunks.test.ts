@@ -15,17 +15,9 @@ import { removeInvisible, TerminalTextCleaner, type CleanerOptions } from '../..
 import { BoundedCapture, type CaptureOptions } from '../../src/core/capture';
 import { LegacyBoundedCapture } from '../reference/legacyCapture';
 import { LegacyTerminalTextCleaner } from '../reference/legacyCleaner';
+import { rng } from '../seededRandom';
 
 const DIR = join(__dirname, '..', 'fixtures', 'logs');
-
-/** Deterministic PRNG (LCG) so a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** Counts the chunks push() hands to the line-by-line path. */
 class CountingCleaner extends TerminalTextCleaner {

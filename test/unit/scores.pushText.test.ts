@@ -11,16 +11,9 @@ import { describe, it } from 'node:test';
 import { stripAnsi } from '../../src/core/ansi';
 import { ScoreExtractor, type ScoreOptions } from '../../src/core/scores';
 import { CodeUnits, cursorOut, scanPairs, scanPairsIn } from '../../src/core/scores/lineScanner';
+import { rng } from '../seededRandom';
 
 const DIR = join(__dirname, '..', 'fixtures', 'logs');
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** Lines of every shape the extractor treats specially, and lines whose ends could run into the next line. */
 const LINES = [
