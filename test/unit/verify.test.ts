@@ -261,3 +261,26 @@ test('planWorkspace: hidden entries and key files inside a folder bound whole ar
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('planWorkspace: a Python environment under any name (env/ with pyvenv.cfg, a conda one) is neither copied nor bound', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-env-'));
+  try {
+    const write = (rel: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+      fs.writeFileSync(path.join(root, rel), text);
+    };
+    write('train.py', 'print(1)\n');
+    write('env/pyvenv.cfg', 'home = /usr/bin\n');
+    write('env/bin/activate_this.py', 'x = 1\n');
+    for (let i = 0; i < 1200; i++) write(`env/lib/python3.11/site-packages/pkg/m${i}.py`, 'y = 2\n');
+    for (let i = 0; i < 1200; i++) write(`env/lib/python3.11/site-packages/pkg/_c${i}.so`, 'ELF');
+    write('tools/conda/conda-meta/history', '');
+    write('tools/conda/lib/site.py', 'z = 3\n');
+    write('tools/run.py', 'w = 4\n');
+    const plan = planWorkspace(root, 2048);
+    assert.deepEqual(plan.copies.sort(), ['tools/run.py', 'train.py']);
+    assert.deepEqual(plan.binds, []);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});

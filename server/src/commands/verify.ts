@@ -100,6 +100,10 @@ function skipped(name: string): boolean {
 }
 /** Nor these tooling folders and caches. */
 const SKIP_NAMES = new Set(['venv', 'node_modules', '__pycache__']);
+/** Nor a Python environment under any name (python -m venv env, conda): thousands of files, none of them the project's. */
+function isEnvironment(dir: string): boolean {
+  return existsSync(join(dir, 'pyvenv.cfg')) || existsSync(join(dir, 'conda-meta'));
+}
 /** A folder with more entries than this (walked in full) is data: bound whole. */
 const MAX_WALK_ENTRIES = 2000;
 /** Files and folders bound one by one, at most (each is a mount in every run). */
@@ -167,7 +171,7 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
         continue;
       }
       if (e.isFile() && SOURCE_EXT.has(extname(e.name).toLowerCase())) return true;
-      if (e.isDirectory() && depth < MAX_DEPTH) {
+      if (e.isDirectory() && depth < MAX_DEPTH && !isEnvironment(join(dir, e.name))) {
         const sub = hasSource(join(dir, e.name), depth + 1);
         if (sub) return sub;
       }
@@ -205,7 +209,7 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
         } else plan.binds.push({ rel: r, host: p, dir: false });
         continue;
       }
-      if (!e.isDirectory()) continue;
+      if (!e.isDirectory() || isEnvironment(p)) continue;
       walked = 0;
       secrets = [];
       const source = depth < MAX_DEPTH ? hasSource(p, depth + 1) : 'too-big';
