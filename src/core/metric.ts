@@ -34,14 +34,21 @@ export function isBetter(a: number, b: number, direction: Direction): boolean {
  *
  * `margin` (≥ 0, default 0): `next` must beat `prev` by MORE than it, in the metric's direction — a gain of at most
  * `margin` is not an improvement. The reward server passes the run-to-run noise threshold of a p_t measured over
- * several seeds (rewards.ts baselineNoise); with margin 0 this is exactly the paper's test.
+ * several seeds (rewards.ts baselineNoise); with margin 0 this is exactly the paper's test. A gain equal to the margin
+ * up to floating-point rounding (relative MARGIN_TOLERANCE) is not beyond it: the mean and the margin come from the same
+ * scores, and an idea that replays a baseline seed sits exactly on the threshold when k = 3 and z = 1 (two seeds equal,
+ * the third replayed), where rounding alone decided between 0 and +1.
  */
 export function improves(prev: number | null | undefined, next: number | null | undefined, direction: Direction, margin = 0): boolean {
   if (next === null || next === undefined || !Number.isFinite(next)) return false;
   if (prev === null || prev === undefined || !Number.isFinite(prev)) return true;
   if (!(margin > 0)) return isBetter(next, prev, direction);
-  return isBetter(next, direction === 'higher' ? prev + margin : prev - margin, direction);
+  const gain = direction === 'higher' ? next - prev : prev - next;
+  return gain > margin + MARGIN_TOLERANCE * (Math.abs(prev) + Math.abs(next) + margin);
 }
+
+/** Relative rounding slack of improves() with a margin (far below any real gain or noise). */
+export const MARGIN_TOLERANCE = 1e-9;
 
 /** The better of two values; a NaN loses to any number. On a tie, `a`. */
 export function betterOf(a: number, b: number, direction: Direction): number {
