@@ -245,6 +245,8 @@ export class AskManyController implements vscode.Disposable {
               ...(choice.baselineSeeds !== undefined ? { baselineSeeds: choice.baselineSeeds } : {}),
               ...(config.primaryMetric ? { metric: config.primaryMetric } : {}),
               ...(config.metricDirection !== 'auto' ? { direction: config.metricDirection } : {}),
+              // Each run scored as the history scores it (ideator.runScore: last or best epoch).
+              score: config.runScore,
               ...(config.pythonPath ? { python: config.pythonPath } : {}),
               ...(implementer ? { implementer } : {}),
             },
