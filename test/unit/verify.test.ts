@@ -229,6 +229,17 @@ test('planWorkspace: a link is no way around the hidden-entry rule nor out to th
     assert.ok(!plan.binds.some((b) => b.host.includes('.ssh') || b.host.endsWith('.env') || b.host === root || b.host === '/'));
     assert.match(plan.refused.find((r) => r.rel === 'up')!.why, /holds the workspace/);
     assert.match(plan.refused.find((r) => r.rel === 'notes')!.why, /hidden entry or a key file/);
+    // A workspace that itself sits in a hidden folder keeps its links into itself.
+    const hiddenWs = path.join(root, '.projects', 'ws2');
+    fs.mkdirSync(path.join(hiddenWs, 'data'), { recursive: true });
+    fs.writeFileSync(path.join(hiddenWs, 'train.py'), 'print(1)\n');
+    fs.writeFileSync(path.join(hiddenWs, 'data', 'a.csv'), 'a\n');
+    fs.symlinkSync(path.join(hiddenWs, 'data'), path.join(hiddenWs, 'data-link'));
+    fs.symlinkSync(path.join(hiddenWs, '.git'), path.join(hiddenWs, 'git-link'));
+    fs.mkdirSync(path.join(hiddenWs, '.git'));
+    const inHidden = planWorkspace(hiddenWs, 2048);
+    assert.deepEqual(inHidden.binds.map((b) => b.rel).sort(), ['data', 'data-link']);
+    assert.deepEqual(inHidden.refused.map((r) => r.rel), ['git-link']);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -135,7 +135,10 @@ export function refusedLinkTarget(target: string, workspaceReal: string, home: s
   const holds = (outer: string, inner: string) => inner === outer || inner.startsWith(outer.endsWith(sep) ? outer : outer + sep);
   if (holds(target, workspaceReal)) return 'its target holds the workspace';
   if (home && home !== sep && holds(target, home)) return 'its target holds the home folder';
-  if (target.split(sep).some((part) => part && skipped(part) && !SKIP_NAMES.has(part))) return 'its target is a hidden entry or a key file';
+  // Judged below the workspace or the home folder when it lies there (a workspace may itself sit in a hidden folder).
+  const below = (outer: string) => (outer && outer !== sep && target.startsWith(outer + sep) ? target.slice(outer.length + 1) : undefined);
+  const path = below(workspaceReal) ?? below(home) ?? target;
+  if (path.split(sep).some((part) => part && skipped(part) && !SKIP_NAMES.has(part))) return 'its target is a hidden entry or a key file';
   return undefined;
 }
 
