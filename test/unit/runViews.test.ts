@@ -65,7 +65,9 @@ test('compare page: metrics under the choice with Δ and the better run, facts, 
   const a = await recorded('a', epochs([0.8, 0.9, 0.85]), { code: { path: 'train.py', hash: 'aaaaaaaa1111' } });
   const b = await recorded('b', epochs([0.8, 0.86, 0.88]), { code: { path: 'train.py', hash: 'bbbbbbbb2222' }, exitCode: 0 });
   const rows = buildRunRows({ runs: [a, b], ideas: [], outcomes: [] });
-  const html = renderComparison(rows[0], rows[1], compareRuns(a, b, 'last'));
+  const html = renderComparison(rows[0], rows[1], compareRuns(a, b, 'last'), { a: runCurves(a), b: runCurves(b) });
+  // Both runs' score metric per epoch in one chart.
+  assert.match(html, /<div class="overlay">[\s\S]*<b>val_auc per epoch<\/b>[\s\S]*data-metric="Run #1"[\s\S]*data-metric="Run #2"/);
   assert.match(html, /<h1>Run #1 ↔ Run #2<\/h1>/);
   assert.match(html, /run's <b>last epoch<\/b>/);
   assert.match(html, /score: val_auc<\/th><td class="num"><b>0\.85<\/b><\/td><td class="num better"><b>0\.88<\/b><\/td><td class="num delta up">\+0\.03<\/td>/);

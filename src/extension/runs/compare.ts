@@ -9,7 +9,7 @@
 import * as vscode from 'vscode';
 import { formatScore } from '../../core/format';
 import { buildRunRows, formatDuration } from '../../core/historyRows';
-import { compareRuns, type RunComparison } from '../../core/runCurves';
+import { compareRuns, runCurves, type RunComparison } from '../../core/runCurves';
 import { SHOW_CURVES_COMMAND } from '../views/scoreChart';
 import { runCodeUri } from './commands';
 import { DIFF_RUNS_COMMAND, renderComparison } from './compareRender';
@@ -62,18 +62,20 @@ export function registerCompareCommands(services: Services, recorder: RunRecorde
     }
     const store = recorder.store;
     // Each metric's last/best as recorded; the score row reads the same choice the history judges by.
-    const comparison = compareRuns(store.recordedRun(ra.run.id) ?? ra.run, store.recordedRun(rb.run.id) ?? rb.run, store.scoreChoice());
-    const body = renderComparison(ra, rb, comparison);
+    const [a, b] = [store.recordedRun(ra.run.id) ?? ra.run, store.recordedRun(rb.run.id) ?? rb.run];
+    const comparison = compareRuns(a, b, store.scoreChoice());
+    const body = renderComparison(ra, rb, comparison, { a: runCurves(a), b: runCurves(b) });
     panel.title = `Runs #${ra.n} ↔ #${rb.n}`;
     panel.webview.html = page(panel.webview, body);
     return { a: ra.run.id, b: rb.run.id, comparison, html: body };
   };
 
   const page = (webview: vscode.Webview, body: string) => {
+    const chartCss = webview.asWebviewUri(vscode.Uri.joinPath(media, 'chart.css'));
     const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'compare.css'));
     return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource};">
-<meta name="viewport" content="width=device-width, initial-scale=1.0"><link rel="stylesheet" href="${css}"><title>Compare runs</title></head>
+<meta name="viewport" content="width=device-width, initial-scale=1.0"><link rel="stylesheet" href="${chartCss}"><link rel="stylesheet" href="${css}"><title>Compare runs</title></head>
 <body>${body}</body></html>`;
   };
 

@@ -1,6 +1,7 @@
 /**
  * The compare page's body, without 'vscode' (unit-tested): a metrics table (each value under the score choice, the
- * other beside it, Δ = newer − older, the better value marked), the runs' facts (command, start, duration, exit,
+ * other beside it, Δ = newer − older, the better value marked), both runs' score metric per epoch in one chart, the
+ * runs' facts (command, start, duration, exit,
  * source, code, idea followed) and command links (code diff, curves). Every text is escaped; no script, no inline
  * style.
  */
@@ -8,8 +9,8 @@ import { formatDelta, formatScore } from '../../core/format';
 import { describeOutcome, formatDuration, type RunRow } from '../../core/historyRows';
 import { describeScoreChoice } from '../../core/metric';
 import type { Run } from '../../core/protocol';
-import { baseName, type RunComparison } from '../../core/runCurves';
-import { escapeXml, SHOW_CURVES_COMMAND } from '../views/scoreChartSvg';
+import { baseName, type CurvePanel, type RunComparison, type RunCurves } from '../../core/runCurves';
+import { escapeXml, renderCurvePanel, SHOW_CURVES_COMMAND } from '../views/scoreChartSvg';
 
 export const DIFF_RUNS_COMMAND = 'ideator.history.diffRuns';
 /** Metric rows shown at most (the primary first). */
@@ -20,7 +21,19 @@ function cmdLink(command: string, args: unknown[], text: string, title: string):
 }
 
 /** The comparison page's body (pure apart from the stylesheet URI; exported for tests). */
-export function renderComparison(rowA: RunRow, rowB: RunRow, c: RunComparison): string {
+/** Both runs' score metric per epoch in one chart (#a blue, #b orange), when both printed it on the same axis. */
+function overlay(na: string, nb: string, name: string | null, curves?: { a: RunCurves; b: RunCurves }): string {
+  if (!name || !curves || curves.a.axis !== curves.b.axis) return '';
+  const line = (c: RunCurves) => c.panels.flatMap((p) => p.lines).find((l) => l.metric === name);
+  const la = line(curves.a);
+  const lb = line(curves.b);
+  const dir = curves.b.panels.find((p) => p.lines.some((l) => l.metric === name))?.direction;
+  if (!la || !lb || !dir) return '';
+  const panel: CurvePanel = { title: `${name} per ${curves.a.axis}`, direction: dir, primary: true, lines: [{ ...la, metric: `Run ${na}`, kind: 'other' }, { ...lb, metric: `Run ${nb}`, kind: 'other' }] };
+  return `<div class="overlay">${renderCurvePanel(panel, curves.a.axis, { width: 560, height: 170 })}</div>`;
+}
+
+export function renderComparison(rowA: RunRow, rowB: RunRow, c: RunComparison, curves?: { a: RunCurves; b: RunCurves }): string {
   const a = rowA.run;
   const b = rowB.run;
   const na = `#${rowA.n}`;
@@ -49,6 +62,7 @@ export function renderComparison(rowA: RunRow, rowB: RunRow, c: RunComparison): 
   return `<h1>Run ${escapeXml(na)} ↔ Run ${escapeXml(nb)}</h1>
 <p class="choice">Each value is the run's <b>${escapeXml(describeScoreChoice(c.choice))}</b> (setting <code>ideator.runScore</code>); the other one is beside it. Δ is ${escapeXml(nb)} − ${escapeXml(na)}; the better value is marked.</p>
 <table class="metrics"><thead><tr><th>metric</th><th>Run ${escapeXml(na)}</th><th>Run ${escapeXml(nb)}</th><th>Δ</th></tr></thead><tbody>${scoreRow}${rows.join('')}</tbody></table>
+${overlay(na, nb, c.score.name, curves)}
 <h2>The runs</h2>
 <table class="facts"><thead><tr><th></th><th>Run ${escapeXml(na)}</th><th>Run ${escapeXml(nb)}</th></tr></thead><tbody>
 ${fact('command', a.command ?? `${a.source} run`, b.command ?? `${b.source} run`, true)}
