@@ -16,11 +16,11 @@ import type { Page } from 'playwright-core';
 import { HistoryStore } from '../../../src/core/history';
 import { startOpenAIServer } from '../../servers/openai';
 import { GOOD_ANSWER } from '../lib/answers';
-import { launchBrowser, RESULTS_DIR, ROOT, startCodeServer } from '../lib/codeServer';
+import { RESULTS_DIR, ROOT, startCodeServer } from '../lib/codeServer';
+import { exitWith, packageExtension, runScenario, VSIX } from '../lib/scenario';
 import { ideaPanelFrame, openFile, openWorkbench, runCommand, shot, until } from '../lib/workbench';
 import { copyDemoWorkspace } from '../lib/workspace';
 
-const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
 const CALLER_DIR = join(ROOT, 'test/vscode/fixtures/agent-caller');
 
 function assert(cond: unknown, message: string): asserts cond {
@@ -86,10 +86,7 @@ async function agentResult(resultFile: string, timeoutMs = 60_000): Promise<Agen
 }
 
 async function main(): Promise<number> {
-  if (!process.argv.includes('--no-build') || !existsSync(VSIX)) {
-    const r = spawnSync('npm', ['run', '--silent', 'package'], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error('npm run package failed');
-  }
+  packageExtension();
   const ideator = await startOpenAIServer({ responses: [{ text: GOOD_ANSWER, chunkSize: 40 }] });
   const caller = packCaller();
   const resultFile = join(mkdtempSync(join(tmpdir(), 'ideator-agent-result-')), 'result.json');
@@ -102,11 +99,16 @@ async function main(): Promise<number> {
   };
   const server = await startCodeServer({ workspace, vsix: [VSIX, caller], settings, env: { IDEATOR_TEST_AGENT_RESULT: resultFile } });
   seedHistory(server.dirs.userData, workspace);
-  const { page, close } = await launchBrowser();
-  let passed = 0;
-  let failed = 0;
-  const t0 = Date.now();
-  try {
+  const cleanup = [
+    () => server.stop(),
+    () => ideator.close(),
+    async () => {
+      rmSync(dirname(caller), { recursive: true, force: true });
+      rmSync(dirname(resultFile), { recursive: true, force: true });
+      rmSync(join(workspace, '..'), { recursive: true, force: true });
+    },
+  ];
+  return runScenario({ suite: 'vscode-e2e-agent', label: 'agent: seek_help confirmation accepted and declined', shotPrefix: 'agent', cleanup }, async (page) => {
     await openWorkbench(page, server.url, workspace);
     await openFile(page, 'train.py');
 
@@ -148,29 +150,7 @@ async function main(): Promise<number> {
     assert(requestsBefore() === seen, 'a declined call reached the Ideator');
     await page.waitForTimeout(300);
     await shot(page, 'agent-4-declined-light');
-    passed++;
-    console.log(`  ✓ e2e agent: seek_help confirmation accepted and declined (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  } catch (err) {
-    failed++;
-    await shot(page, 'agent-FAILED').catch(() => undefined);
-    console.log(`  ✗ e2e agent: ${(err as Error).message.split('\n').slice(0, 8).join('\n    ')}`);
-  } finally {
-    await close();
-    await server.stop();
-    await ideator.close();
-    rmSync(dirname(caller), { recursive: true, force: true });
-    rmSync(dirname(resultFile), { recursive: true, force: true });
-    rmSync(join(workspace, '..'), { recursive: true, force: true });
-  }
-  console.log(`vscode-e2e-agent: ${passed} passed, ${failed} failed`);
-  return failed === 0 && passed > 0 ? 0 : 1;
+  });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err);
-    console.log('vscode-e2e-agent: 0 passed, 1 failed');
-    process.exit(1);
-  },
-);
+exitWith('vscode-e2e-agent', main);

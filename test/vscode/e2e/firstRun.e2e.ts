@@ -8,17 +8,16 @@
  * Usage: node --import tsx test/vscode/e2e/firstRun.e2e.ts [--no-build]
  * Last line: "vscode-e2e-first-run: N passed, M failed".
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startOpenAIServer, type OpenAIServer } from '../../servers/openai';
 import { GOOD_ANSWER } from '../lib/answers';
-import { launchBrowser, ROOT, startCodeServer } from '../lib/codeServer';
+import { startCodeServer } from '../lib/codeServer';
+import { exitWith, packageExtension, runScenario, VSIX } from '../lib/scenario';
 import { ideaPanelFrame, openFile, openWorkbench, reviewQueryFrame, runCommand, shot, toast, until } from '../lib/workbench';
 import { copyDemoWorkspace } from '../lib/workspace';
 
-const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
 
 function assert(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);
@@ -90,10 +89,7 @@ async function scenario(page: Page, url: string, workspace: string, userData: st
 }
 
 async function main(): Promise<number> {
-  if (!process.argv.includes('--no-build') || !existsSync(VSIX)) {
-    const r = spawnSync('npm', ['run', '--silent', 'package'], { cwd: ROOT, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error('npm run package failed');
-  }
+  packageExtension();
   const server = await startOpenAIServer({ responses: [{ text: GOOD_ANSWER }], models: ['ideator-qwen3-4b', 'Qwen/Qwen3-8B'] });
   const workspace = copyDemoWorkspace();
   // VS Code's default: walkthroughs open on install (the other suites turn that off). No key in the environment.
@@ -103,32 +99,9 @@ async function main(): Promise<number> {
     settings: { 'workbench.welcomePage.walkthroughs.openOnInstall': true },
     env: { ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '' },
   });
-  const { page, close } = await launchBrowser();
-  const t0 = Date.now();
-  let passed = 0;
-  let failed = 0;
-  try {
-    await scenario(page, cs.url, workspace, cs.dirs.userData, server);
-    passed++;
-    console.log(`  ✓ e2e first run (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  } catch (err) {
-    failed++;
-    await shot(page, 'first-run-FAILED').catch(() => undefined);
-    console.log(`  ✗ e2e first run: ${(err as Error).message.split('\n').slice(0, 8).join('\n    ')}`);
-  } finally {
-    await close();
-    await cs.stop();
-    await server.close();
-  }
-  console.log(`vscode-e2e-first-run: ${passed} passed, ${failed} failed`);
-  return failed === 0 && passed > 0 ? 0 : 1;
+  return runScenario({ suite: 'vscode-e2e-first-run', label: 'first run', shotPrefix: 'first-run', cleanup: [() => cs.stop(), () => server.close()] }, (page) =>
+    scenario(page, cs.url, workspace, cs.dirs.userData, server),
+  );
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err);
-    console.log('vscode-e2e-first-run: 0 passed, 1 failed');
-    process.exit(1);
-  },
-);
+exitWith('vscode-e2e-first-run', main);
