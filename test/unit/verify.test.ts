@@ -15,7 +15,7 @@ import type { IdeaRecord, Run } from '../../src/core/protocol';
 import { baselineNoise } from '../../src/core/rewards';
 import { parseVerifyLine, rankResults, recordVerifiedOutcomes, verifiedOutcome, VerifyIdeasFileSchema, verifyStatus, type VerifySummary } from '../../src/core/verify';
 import { verifyArgs, verifyCli } from '../../src/extension/ideas/verify';
-import { planWorkspace } from '../../server/src/commands/verify';
+import { mainUnderBoundFolder, planWorkspace } from '../../server/src/commands/verify';
 
 test('ideas file: raw strings, parsed ideas and code; ids filled in order, duplicates and empty ideas refused', () => {
   const parsed = { ok: true, analysis: 'a', action: 'Use more trees', rationale: 'r', codeBlocks: [], errors: [] };
@@ -291,6 +291,23 @@ test('planWorkspace: a Python environment under any name (env/ with pyvenv.cfg, 
     const plan = planWorkspace(root, 2048);
     assert.deepEqual(plan.copies.sort(), ['tools/run.py', 'train.py']);
     assert.deepEqual(plan.binds, []);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('mainUnderBoundFolder: a main file inside a folder bound whole (too many entries) is named, so verify refuses it instead of measuring the unchanged file', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-main-'));
+  try {
+    fs.mkdirSync(path.join(root, 'proj'));
+    for (let i = 0; i < 2001; i++) fs.writeFileSync(path.join(root, 'proj', `img${i}.png`), '');
+    fs.writeFileSync(path.join(root, 'proj', 'train.py'), 'print(1)\n');
+    fs.mkdirSync(path.join(root, 'src'));
+    fs.writeFileSync(path.join(root, 'src', 'train.py'), 'print(1)\n');
+    const plan = planWorkspace(root, 2048);
+    assert.equal(mainUnderBoundFolder(plan, path.join('proj', 'train.py')), 'proj');
+    assert.equal(mainUnderBoundFolder(plan, path.join('src', 'train.py')), undefined);
+    assert.equal(mainUnderBoundFolder(plan, 'projtrain.py'), undefined);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -234,6 +234,14 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
 }
 
 /**
+ * The folder bound whole that holds the main file, if any: bound over the run's copy, it would show the original file
+ * instead of the idea's code (every idea would measure the unchanged code).
+ */
+export function mainUnderBoundFolder(plan: WorkspacePlan, main: string): string | undefined {
+  return plan.binds.find((b) => b.dir && main.startsWith(b.rel + sep))?.rel;
+}
+
+/**
  * Fills a run's folder from the plan, the main file replaced by `mainCode`; returns the sandbox's binds. Without
  * isolation there are no binds: the data is linked (writable — the warning says so).
  */
@@ -419,6 +427,8 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
       emit({ type: 'progress', phase: 'warning', message: `runs are isolated, but without ${host.info.missing.join('; ')}`, done, total });
     }
     const plan = planWorkspace(workspace, maxFileBytes);
+    const hiding = mainUnderBoundFolder(plan, main);
+    if (hiding) throw new UsageError(`the main file ${main} lies in ${hiding}, a folder bound whole into the runs (more than ${MAX_WALK_ENTRIES} entries, or deeper than ${MAX_DEPTH} levels): the ideas' code could not replace it; move the data out of that folder`);
     // The interpreter's folders are bound into each run; one that holds the workspace (.env, .git: an editable
     // install's .pth puts the project on sys.path) or the home folder is not.
     const privatePaths = [...new Set([workspace, realpathSync(workspace), ...homeFolders()])];
