@@ -166,7 +166,8 @@ async function scenario(page: Page, serverUrl: string, workspace: string, userDa
   await runCommand(page, 'Focus on Run History View');
   const rows = page.locator('.monaco-list-row', { hasText: /^#\d/ });
   await until(async () => (await page.locator('.monaco-list-row', { hasText: '#7' }).count()) > 0, 15_000, 'run #7 in the tree');
-  const labels = await page.locator('[id="workbench.view.extension.ideator"] .monaco-list-row .label-name').allInnerTexts();
+  // The run rows only: the container also holds the Idea History tree, whose rows are ideas.
+  const labels = (await page.locator('[id="workbench.view.extension.ideator"] .monaco-list-row .label-name').allInnerTexts()).filter((l) => /^#\d/.test(l));
   assert(labels.length >= 7, `tree rows: ${labels.join(' | ')}`);
   assert(labels[0].startsWith('#7') && labels[0].includes('▼'), `newest first with ▼: ${labels[0]}`);
   assert(labels.some((l) => l.startsWith('#6') && l.includes('▲')), `#6 a new best ▲: ${labels.join(' | ')}`);
