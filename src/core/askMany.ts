@@ -23,6 +23,9 @@ import { IdeatorStateSchema, type ChatMessage, type Completion, type IdeatorStat
 import { abortedError } from './providers/errors';
 import { ProviderError, type Provider } from './providers/types';
 
+/** Provider errors every request of the same prompt would meet again (not load, not a timeout). */
+const PERMANENT: ReadonlySet<string> = new Set(['auth', 'not_found', 'config']);
+
 /** How the answers were asked for. */
 export type AskManyMode = 'n' | 'n-fallback' | 'parallel-cached' | 'parallel';
 
@@ -214,6 +217,10 @@ export async function askForIdeas(provider: Provider, stateInput: IdeatorStateIn
       const begun = new Promise<void>((resolve) => (release = resolve));
       const first = one(0, true, release);
       await Promise.race([begun, first]);
+      // The first failed before any answer began with an error every copy would repeat (a bad key, an unknown
+      // model, a wrong setting): say it once instead of sending N−1 requests that fail the same way.
+      const e = errors[0];
+      if (completions.size === 0 && !chars.size && e instanceof ProviderError && PERMANENT.has(e.kind)) throw e;
       await Promise.all([first, parallel(range(1, n), true)]);
     } else {
       mode = 'parallel';

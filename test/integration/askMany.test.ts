@@ -177,6 +177,13 @@ describe('askForIdeas: Anthropic with prompt caching', () => {
     assert.match(r.failed[0].message, /prompt is too long/);
   });
 
+  it('a bad key on the first request is said once: the other three are never sent', async () => {
+    const { server } = await anthropic(FOUR.map((text) => ({ text })));
+    const wrong = new AnthropicProvider({ apiKey: 'sk-ant-wrong', baseUrl: server.url, model: 'claude-test-1', timeoutMs: 3000, maxRetries: 0 });
+    await assert.rejects(askForIdeas(wrong, STATE, 4), (e: unknown) => e instanceof ProviderError && e.kind === 'auth');
+    assert.equal(server.requests.length, 1, 'one request, not four failing the same way');
+  });
+
   it('cancel stops all four requests', async () => {
     const { server, provider } = await anthropic([{ text: FOUR[0], chunkDelayMs: 5 }, { type: 'hang' }]);
     const controller = new AbortController();
