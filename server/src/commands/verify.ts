@@ -26,7 +26,7 @@ import { runScore, SCORE_CHOICES, type ScoreChoice } from '../../../src/core/met
 import { baselineNoise } from '../../../src/core/rewards';
 import { rankResults, verifyStatus, VerifyIdeasFileSchema, type VerifyEvent, type VerifyIdea, type VerifyResult, type VerifySummary } from '../../../src/core/verify';
 import type { Bind } from '../exec/bwrapArgs';
-import { pythonDirs, rootsHoldingPrivate, sandboxHost, type SandboxHost } from '../exec/isolation';
+import { homeFolders, pythonDirs, rootsHoldingPrivate, sandboxHost, type SandboxHost } from '../exec/isolation';
 import { assertSafeRoot, createRunDir, removeRunDir, sweepRunDirs } from '../exec/runDirs';
 import { DEFAULT_LIMITS, runInSandbox, type SandboxResult } from '../exec/sandbox';
 import { codeDiff, implementIdea } from '../implementer/index';
@@ -610,17 +610,6 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     return IdeatorStateSchema.parse({ taskDescription: readTask(workspace), trajectory: [], score: { value: null, direction: direction ?? 'higher', ...(values.metric ? { metric: values.metric } : {}) }, code: mainCode, codePath: main });
   }
 });
-
-/** The home folder as given and as resolved (none when it is / or missing). */
-function homeFolders(): string[] {
-  const home = homedir();
-  if (!home || home === '/') return [];
-  try {
-    return [home, realpathSync(home)];
-  } catch {
-    return [home];
-  }
-}
 
 function readTask(workspace: string): string {
   for (const name of ['TASK.md', 'task.md']) {

@@ -17,7 +17,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { CgroupManager, type CgroupLimits, type RunGroup } from './cgroup';
 import { bwrapArgs, SANDBOX_UID, WORK_INSIDE, type RootEntry, type WrapRequest } from './bwrapArgs';
@@ -94,6 +94,17 @@ export function execFailure(outputHead: string): string | null {
   return watchdog && watchdog.index === 0 ? watchdog[1].trim() : null;
 }
 
+
+/** The user's home folder (as named and as resolved): never to be bound whole into a run. */
+export function homeFolders(): string[] {
+  const home = homedir();
+  if (!home || home === '/') return [];
+  try {
+    return [...new Set([home, realpathSync(home)])];
+  } catch {
+    return [home];
+  }
+}
 
 /** The interpreter folders that hold (or are) one of `privatePaths`: never bound (WrapRequest.privatePaths). */
 export function rootsHoldingPrivate(roots: readonly string[], privatePaths: readonly string[] = []): string[] {

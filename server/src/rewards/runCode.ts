@@ -8,11 +8,12 @@ import { cpSync, lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IdeatorState } from '../../../src/core/protocol';
 import type { RunStage } from '../../../src/core/rewards';
+import { homeFolders } from '../exec/isolation';
 import { runInSandbox, type SandboxResult } from '../exec/sandbox';
 import { createRunDir, removeRunDir } from '../exec/runDirs';
 import { gradeSubmission } from '../tasks/grade';
 import { DATA_SUBDIR, SUBMISSION_FILE } from '../tasks/layout';
-import type { ReadyTask } from './taskCatalog';
+import { TaskCatalog, type ReadyTask } from './taskCatalog';
 import type { EvalEnv, Slot } from './env';
 
 export interface CodeRun {
@@ -84,6 +85,9 @@ export async function runCode(opts: {
       cudaVisibleDevices: opts.slot.cudaVisibleDevices,
       threads: opts.slot.threads,
       binds: ready && host.isolated ? [{ host: ready.publicDir, inside: DATA_SUBDIR }] : [],
+      // An interpreter folder holding the task (its answers), the other runs' folders or the home folder is not
+      // bound whole (e.g. an editable install of a checkout that holds the tasks and their prepared data).
+      privatePaths: [...(ready ? TaskCatalog.hiddenPaths(ready) : []), env.workRoot, ...homeFolders()],
       score: { primaryMetric: state.score.metric, primaryDirection: ready ? undefined : state.score.direction },
       signal: opts.signal,
       ...(opts.seed !== undefined ? { env: seedEnv(opts.seed) } : {}),
