@@ -8,6 +8,7 @@ import { IDEA_HISTORY_VIEW_ID, IdeaHistoryProvider, ideaStatus, OPEN_JUDGING_RUN
 import { ideaTitle } from './views/ideaPanelRender';
 import { registerCodeActions } from './ideas/codeActions';
 import { PROPOSAL_SCHEME, ProposalFiles } from './ideas/diffPreview';
+import { InlineReviews } from './ideas/inlineReview';
 import type { Services } from './services';
 import { IDEA_EDITOR_VIEW_TYPE, IDEA_PANEL_VIEW_ID, IdeaPanelProvider } from './views/ideaPanel';
 import { applyIdea } from './ideas/applyIdea';
@@ -20,6 +21,8 @@ export interface IdeaFeatures {
   panel: IdeaPanelProvider;
   asker: AskController;
   proposals: ProposalFiles;
+  /** Keep / Undo per change in the editor (setting ideator.applyReview = inline). */
+  reviews: InlineReviews;
   ideaHistory: IdeaHistoryProvider;
 }
 
@@ -72,6 +75,7 @@ async function followUpFromCommand(services: Services, asker: AskController, pan
 
 export function registerIdeaFeatures(services: Services): { features: IdeaFeatures; disposable: vscode.Disposable } {
   const proposals = new ProposalFiles();
+  const reviews = new InlineReviews();
   // The panel's buttons route back into the same commands the palette uses.
   const panel = new IdeaPanelProvider(
     services.context.extensionUri,
@@ -117,6 +121,7 @@ export function registerIdeaFeatures(services: Services): { features: IdeaFeatur
   }
   const disposable = vscode.Disposable.from(
     proposals,
+    reviews,
     panel,
     vscode.workspace.registerFileSystemProvider(PROPOSAL_SCHEME, proposals, { isCaseSensitive: true }),
     vscode.window.registerWebviewViewProvider(IDEA_PANEL_VIEW_ID, panel),
@@ -156,5 +161,5 @@ export function registerIdeaFeatures(services: Services): { features: IdeaFeatur
       (await promptTaskDescription(services, typeof text === 'string' ? text : undefined)) !== undefined,
     ),
   );
-  return { features: { panel, asker, proposals, ideaHistory }, disposable };
+  return { features: { panel, asker, proposals, reviews, ideaHistory }, disposable };
 }

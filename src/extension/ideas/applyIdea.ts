@@ -1,7 +1,9 @@
 /**
  * "Apply Ideator action": the idea's own diff or code block when one fits the file, else the implementer model
  * (prompts/implementer.md) rewrites the file following the idea. An idea whose code is already in the file is said
- * to be so and changes nothing (it never goes to the implementer). Always a diff preview first; a change that
+ * to be so and changes nothing (it never goes to the implementer). With ideator.applyReview = inline the change is
+ * written into the file at once with Keep / Undo per change in the editor (inlineReview.ts); by default (diff) a
+ * diff preview comes first. Either way, a change that
  * deletes most of the file needs an explicit "Replace Anyway" in a modal warning that says how much goes. In the
  * preview each hunk can be left out (revert it on the proposal side); Apply writes what remains. The
  * change is written as the few edits that make it, in one WorkspaceEdit: one Undo reverts it and the cursor stays
@@ -15,6 +17,7 @@ import type { IdeaRecord } from '../../core/protocol';
 import { describeProviderError } from '../../core/providers/index';
 import { ProviderError } from '../../core/providers/types';
 import { previewAndApply, type ProposalFiles } from './diffPreview';
+import { InlineReviews } from './inlineReview';
 import type { Services } from '../services';
 import { currentScoreState, taskDescription } from './gatherState';
 import { alreadyApplied, changeCounts, codeFromAnswer, largeDeletion, proposeFromCodeBlocks, type Proposal } from '../../core/ideaApply';
@@ -157,6 +160,25 @@ export async function applyIdea(services: Services, proposals: ProposalFiles, id
       ? () => services.prompts.confirmLargeDeletion(label, deletionWarning(label, loss, via))
       : () => services.prompts.confirmApply(label, summary);
     if (loss) services.output.warn(`Idea ${idea.id}: the proposed change deletes ${loss.deleted} of ${loss.total} lines of ${label}; asking for an explicit confirmation.`);
+    if (services.config().config.applyReview === 'inline') {
+      // In-editor review: the large-deletion warning still comes first; then the change is written and each hunk
+      // gets Keep / Undo in the editor (no Apply/Discard toast: Undo All is the discard).
+      const reviews = InlineReviews.current;
+      if (!reviews) throw new Error('the in-editor review is not ready (the extension is still starting); try again.');
+      if (loss && !(await confirm())) return { status: 'discarded', via };
+      if (!(await reviews.start(document, proposal.content, `Ideator (idea ${idea.id})`, save))) return { status: 'discarded', via };
+      try {
+        services.history?.appendApplied({ ideaId: idea.id, path: notebook ? vscode.workspace.asRelativePath(notebook.uri, false) : label, beforeHash: sha256(current), afterHash: sha256(proposal.content), at: new Date().toISOString() });
+      } catch (err) {
+        services.output.warn(`Could not record the applied edit: ${(err as Error).message}`);
+      }
+      const hunks = reviews.pending(document.uri).length;
+      services.output.info(`Applied idea ${idea.id} to ${label} via ${via} for review in the editor: ${summary}`);
+      void vscode.window.showInformationMessage(
+        `MLE Ideator: applied to ${label}: ${summary}. Keep or Undo ${hunks === 1 ? 'the change' : `each of the ${hunks} changes`} above ${hunks === 1 ? 'it' : 'them'} in the editor; then run it to see whether the score improves.`,
+      );
+      return { status: 'applied', via };
+    }
     const result = await previewAndApply(proposals, document, proposal.content, `Ideator: ${label} ↔ proposed (${summary})`, confirm, save);
     if (!result.applied) return { status: 'discarded', via };
     try {
