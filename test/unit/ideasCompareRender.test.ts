@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { actionProse, orderCards, renderCompare, type CompareCard, type CompareView } from '../../src/extension/views/ideasCompareRender';
+import { actionProse, cardChange, orderCards, renderCompare, type CompareCard, type CompareView } from '../../src/extension/views/ideasCompareRender';
 
 const HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script>" data-apply="evil';
 
@@ -134,4 +134,36 @@ test('with a diff, the ACTION is shown without its code (the diff shows it); wit
   assert.match(codeOnly, /Code only: the change below/);
   const noDiff = renderCompare(view({ cards: [card({ action })] }));
   assert.match(noDiff, /make_pipeline/);
+});
+
+test('cardChange: the diff is against the file as it is now; once its code is in the file, the card says "already applied"', () => {
+  const before = 'import numpy as np\n\n\ndef build_model():\n    return LogisticRegression(max_iter=200)\n\n\nprint(build_model())\n';
+  const blocks = [{ lang: 'python', code: 'def build_model():\n    return LogisticRegression(C=0.5, max_iter=1000)\n', isDiff: false }];
+  const target = { relativePath: 'train.py', code: before, isNotebook: false };
+  const asked = cardChange(target, blocks);
+  assert.ok(asked.diff, 'a diff against the file as asked');
+  assert.match(asked.diff.text, /^-\s+return LogisticRegression\(max_iter=200\)$/m);
+  assert.match(asked.diff.text, /^\+\s+return LogisticRegression\(C=0\.5, max_iter=1000\)$/m);
+  assert.equal(asked.inFile, undefined);
+  // The user edited the line meanwhile: the diff removes what is there now, not what was there when asked.
+  const edited = before.replace('max_iter=200', 'max_iter=300');
+  const later = cardChange({ ...target, code: edited }, blocks);
+  assert.match(later.diff!.text, /^-\s+return LogisticRegression\(max_iter=300\)$/m);
+  assert.doesNotMatch(later.diff!.text, /max_iter=200/);
+  // Applied (by this card or by hand): no diff, the card says so in its badge and its note.
+  const applied = before.replace('LogisticRegression(max_iter=200)', 'LogisticRegression(C=0.5, max_iter=1000)');
+  const done = cardChange({ ...target, code: applied }, blocks);
+  assert.equal(done.diff, undefined);
+  assert.equal(done.inFile, true);
+  assert.match(done.codeNote!, /already in train\.py/);
+  const html = renderCompare(view({ cards: [card({ action: 'x', ...done })] }));
+  assert.match(html, /<span class="badge applied">already applied<\/span>/);
+  assert.match(html, /already in train\.py: nothing to apply/);
+  assert.doesNotMatch(html, /<pre><code>/);
+  // Applied from this card: the badge says "applied", not "already applied".
+  assert.match(renderCompare(view({ cards: [card({ applied: true, ...done })] })), /<span class="badge applied">applied<\/span>/);
+  // No code at all: no diff, and never "already applied".
+  const none = cardChange({ ...target, code: applied }, []);
+  assert.equal(none.inFile, undefined);
+  assert.match(none.codeNote!, /No code in this idea/);
 });

@@ -7,12 +7,11 @@
  * Cancel (notification or panel) aborts every request at once.
  */
 import { randomUUID } from 'node:crypto';
-import { createTwoFilesPatch } from 'diff';
 import * as vscode from 'vscode';
 import { z } from 'zod';
 import { cpus } from 'node:os';
-import { askForIdeas, MAX_IDEA_COUNT, type AskedIdea, type AskManyResult } from '../../core/askMany';
-import { alreadyApplied, changeCounts, proposeFromCodeBlocks } from '../../core/ideaApply';
+import { askForIdeas, MAX_IDEA_COUNT, type AskManyResult } from '../../core/askMany';
+import { proposeFromCodeBlocks, type Proposal } from '../../core/ideaApply';
 import { buildIdeatorPrompt, usageLine } from '../../core/promptCost';
 import type { IdeaRecord } from '../../core/protocol';
 import { describeProviderError } from '../../core/providers/index';
@@ -21,7 +20,7 @@ import type { VerifyResult, VerifySummary } from '../../core/verify';
 import type { Services } from '../services';
 import { providerConfigInput } from '../settings/providerConfig';
 import { IdeasComparePanel, type CompareRequest } from '../views/ideasCompare';
-import type { CompareCard, CompareView } from '../views/ideasCompareRender';
+import { cardChange, type CompareCard, type CompareView } from '../views/ideasCompareRender';
 import { ideaTitle } from '../views/ideaPanelRender';
 import { applyIdea, type ApplyOutcome } from './applyIdea';
 import { draftQueryFor, ideatorPrice, promptOptions, providerAndQuery, recordIdeas, RequestDeadline } from './askSteps';
@@ -65,6 +64,9 @@ export function defaultVerifyChoice(ideas: number, cores = cpus().length): Verif
   return { slots: Math.max(1, Math.min(2, ideas, cores)), budgetMinutes: 10 };
 }
 
+/** How long after the last edit of the file the cards' diffs are recomputed. */
+const REFRESH_AFTER_MS = 250;
+
 const verifyLabel = (c: VerifyChoice) => `Verify (${c.slots} parallel, budget ${c.budgetMinutes} min)…`;
 
 /** The environment variable the verification CLI reads the implementer's key from. */
@@ -78,27 +80,6 @@ export interface AskManyOutcome {
   error?: string;
 }
 
-/** The one-line description of a diff: what the proposal does and its size in lines. */
-function diffOf(target: TargetCode, a: AskedIdea): CompareCard['diff'] {
-  if (!a.proposal) return undefined;
-  const text = createTwoFilesPatch(`a/${target.relativePath}`, `b/${target.relativePath}`, target.code, a.proposal.content, '', '', { context: 2 })
-    .split('\n')
-    // The file is named on the card already: no separator or ---/+++ header lines.
-    .filter((l, i) => !/^={5,}$/.test(l) && !(i < 3 && /^(---|\+\+\+) [ab]\//.test(l)))
-    .join('\n')
-    .trimEnd();
-  const { added, removed } = changeCounts(target.code, a.proposal.content);
-  return { text, summary: `${a.proposal.summary} (+${added} −${removed} line${added + removed === 1 ? '' : 's'})` };
-}
-
-function codeNoteOf(target: TargetCode, a: AskedIdea): string | undefined {
-  if (a.proposal) return undefined;
-  if (target.isNotebook) return a.idea.codeBlocks.length ? 'Apply puts its code into the notebook cell it fits, with a preview first.' : 'No code in this idea.';
-  if (a.idea.codeBlocks.length && alreadyApplied(target.code, a.idea.codeBlocks)) return `Its code is already in ${target.relativePath}: nothing to apply.`;
-  if (a.idea.codeBlocks.length) return `Its code does not fit ${target.relativePath} as it is: Apply asks the implementer model to write the change, with a preview first.`;
-  return 'No code in this idea: Apply asks the implementer model to write the change, with a preview first.';
-}
-
 export class AskManyController implements vscode.Disposable {
   readonly panel: IdeasComparePanel;
   private running: AbortController | undefined;
@@ -107,6 +88,8 @@ export class AskManyController implements vscode.Disposable {
   /** The ideas shown, as recorded, and the file's code each one's card was computed from. */
   private records: IdeaRecord[] = [];
   private proposals = new Map<string, string>();
+  /** Each idea's proposal against the file as it was asked about (its card's first diff). */
+  private asked = new Map<string, Proposal>();
   private verifying: AbortController | undefined;
   private verifyOpen = false;
   /** The last Apply started from the panel (tests await it). */
@@ -122,6 +105,44 @@ export class AskManyController implements vscode.Disposable {
   ) {
     this.panel = new IdeasComparePanel(services.context.extensionUri, (r) => this.onRequest(r));
     this.cli = verifyCli(services.context.extensionPath);
+    // An Apply, an Undo or the user's typing changes the file: each card's change is shown against it as it is now.
+    this.listeners.push(
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.contentChanges.length && this.target && !this.target.isNotebook && e.document.uri.toString() === this.target.uri.toString()) this.scheduleRefresh();
+      }),
+    );
+  }
+
+  private readonly listeners: vscode.Disposable[] = [];
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private scheduleRefresh(): void {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      this.refreshChanges();
+    }, REFRESH_AFTER_MS);
+  }
+
+  /**
+   * Recomputes each card's diff against the target file as it is now (open document, else the copy it was asked
+   * about): a card whose code is in the file says "already applied". Skipped while the answers still arrive.
+   */
+  refreshChanges(): void {
+    const view = this.view;
+    const target = this.target;
+    if (!view || !target || target.isNotebook || view.phase === 'asking' || this.records.length === 0) return;
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.uri.toString());
+    const code = doc?.getText() ?? target.code;
+    const byId = new Map(this.records.map((r) => [r.id, r]));
+    const now = { relativePath: target.relativePath, code, isNotebook: false };
+    const cards = view.cards.map((c) => {
+      const r = c.ideaId ? byId.get(c.ideaId) : undefined;
+      if (!r) return c;
+      const { diff: _d, codeNote: _n, inFile: _i, ...rest } = c;
+      return { ...rest, ...cardChange(now, r.parsed.codeBlocks, code === target.code ? this.asked.get(r.id) : undefined) };
+    });
+    this.setView({ ...view, cards }, true);
   }
 
   get busy(): boolean {
@@ -336,6 +357,7 @@ export class AskManyController implements vscode.Disposable {
     this.target = target;
     this.records = [];
     this.proposals = new Map();
+    this.asked = new Map();
     const deadline = new RequestDeadline(config.requestTimeoutSeconds);
     try {
       const state = await gatherState(services, target);
@@ -411,6 +433,7 @@ export class AskManyController implements vscode.Disposable {
 
       this.records = records;
       this.proposals = new Map(result.ideas.flatMap((a, i) => (a.proposal ? [[records[i].id, a.proposal.content] as const] : [])));
+      this.asked = new Map(result.ideas.flatMap((a, i) => (a.proposal ? [[records[i].id, a.proposal] as const] : [])));
       const usage = `${result.requests} request${result.requests === 1 ? '' : 's'}: ${usageLine(result.usage, price, config.provider)}`;
       const cards: CompareCard[] = result.ideas.map((a, i) => ({
         ideaId: records[i].id,
@@ -418,8 +441,7 @@ export class AskManyController implements vscode.Disposable {
         action: a.idea.action,
         analysis: a.idea.analysis,
         rationale: a.idea.rationale,
-        diff: diffOf(target, a),
-        codeNote: codeNoteOf(target, a),
+        ...cardChange(target, a.idea.codeBlocks, a.proposal),
         verify: { status: 'not-verified' },
         ...(a.idea.ok ? {} : { parseProblem: `Not in the expected layout: ${a.idea.errors[0] ?? 'unknown'}. Shown as well as it could be read.` }),
       }));
@@ -458,6 +480,8 @@ export class AskManyController implements vscode.Disposable {
   dispose(): void {
     this.running?.abort();
     this.verifying?.abort();
+    clearTimeout(this.refreshTimer);
+    for (const l of this.listeners.splice(0)) l.dispose();
     this.panel.dispose();
   }
 }

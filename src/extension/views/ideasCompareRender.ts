@@ -4,6 +4,9 @@
  * baseline ± its noise, status, time), then Apply. Every string from a model, a file or a run passes through
  * escapeHtml (or the highlighter, which escapes); the only markup is ours. Pure (no 'vscode'), so it is unit-tested.
  */
+import { createTwoFilesPatch } from 'diff';
+import { alreadyApplied, changeCounts, proposeFromCodeBlocks, type Proposal } from '../../core/ideaApply';
+import type { CodeBlock } from '../../core/protocol';
 import { escapeHtml, highlight } from './ideaPanelHighlight';
 import { renderMarkdown } from './ideaPanelRender';
 
@@ -37,6 +40,8 @@ export interface CompareCard {
   diff?: { text: string; summary: string };
   /** Why there is no diff (no code in the idea; already in the file; a notebook). */
   codeNote?: string;
+  /** Its code is in the file as it is now (applied, or typed by the user). */
+  inFile?: boolean;
   verify: CompareVerify;
   applied?: boolean;
   /** While the answers arrive: characters so far, or the failure. */
@@ -66,6 +71,39 @@ export interface CompareView {
   verifyNote?: string;
   /** The Verify button's words, e.g. "Verify (2 parallel, budget 10 min)…". */
   verifyLabel?: string;
+}
+
+/** The file a card's change is shown against: its path, its text now, whether it is a notebook. */
+export interface ChangeTarget {
+  relativePath: string;
+  code: string;
+  isNotebook: boolean;
+}
+
+/**
+ * A card's change against the file as it is now: the diff its code makes (and its one-line summary), or why there
+ * is none (already in the file, no code, a notebook, code that does not fit). Computed when the ideas arrive and
+ * again after each edit of the file (an Apply, the user typing), so a card never shows a diff against an older file.
+ * `proposal` is the one already computed for exactly `target.code`, if any.
+ */
+export function cardChange(target: ChangeTarget, blocks: readonly CodeBlock[], proposal?: Proposal): Pick<CompareCard, 'diff' | 'codeNote' | 'inFile'> {
+  if (!target.isNotebook && blocks.length && alreadyApplied(target.code, blocks)) {
+    return { codeNote: `Its code is already in ${target.relativePath}: nothing to apply.`, inFile: true };
+  }
+  const p = proposal ?? (!target.isNotebook && target.code.trim() && blocks.length ? proposeFromCodeBlocks(target.code, blocks) : undefined);
+  if (p) {
+    const text = createTwoFilesPatch(`a/${target.relativePath}`, `b/${target.relativePath}`, target.code, p.content, '', '', { context: 2 })
+      .split('\n')
+      // The file is named on the card already: no separator or ---/+++ header lines.
+      .filter((l, i) => !/^={5,}$/.test(l) && !(i < 3 && /^(---|\+\+\+) [ab]\//.test(l)))
+      .join('\n')
+      .trimEnd();
+    const { added, removed } = changeCounts(target.code, p.content);
+    return { diff: { text, summary: `${p.summary} (+${added} −${removed} line${added + removed === 1 ? '' : 's'})` } };
+  }
+  if (target.isNotebook) return { codeNote: blocks.length ? 'Apply puts its code into the notebook cell it fits, with a preview first.' : 'No code in this idea.' };
+  if (blocks.length) return { codeNote: `Its code does not fit ${target.relativePath} as it is: Apply asks the implementer model to write the change, with a preview first.` };
+  return { codeNote: 'No code in this idea: Apply asks the implementer model to write the change, with a preview first.' };
 }
 
 const STATUS_WORDS: Record<CompareStatus, string> = {
@@ -116,7 +154,7 @@ export function actionProse(action: string): string {
 
 function card(c: CompareCard, view: CompareView): string {
   const metric = view.metric?.trim() || 'Score';
-  const badge = c.applied ? '<span class="badge applied">applied</span>' : '';
+  const badge = c.applied || c.inFile ? `<span class="badge applied">${c.applied ? 'applied' : 'already applied'}</span>` : '';
   if (!c.ideaId) {
     const body = c.streaming?.failed
       ? `<p class="verify-error">${escapeHtml(c.streaming.failed)}</p>`

@@ -118,9 +118,25 @@ describe('Ask for N Ideas in a real VS Code', function () {
       const doc = await vscode.workspace.openTextDocument(trainUri);
       assert.equal(doc.getText(), expectedAfterGood(original));
       assert.ok(api.askMany.panel.current!.cards[0].applied);
+      // The cards follow the file: the applied one shows no diff any more (its code is in the file).
+      await waitFor('the applied card to drop its diff', () => api.askMany.panel.current!.cards[0].inFile === true, 5000);
+      assert.equal(api.askMany.panel.current!.cards[0].diff, undefined);
+      assert.match(api.askMany.panel.html, /already in train\.py: nothing to apply/);
       await vscode.window.showTextDocument(doc);
       await vscode.commands.executeCommand('undo');
       assert.equal(doc.getText(), original, 'one Undo reverts the whole idea');
+      // Undone: its diff is back, against the file as it is now.
+      await waitFor('the undone card to show its diff again', () => api.askMany.panel.current!.cards[0].diff !== undefined, 5000);
+      assert.equal(api.askMany.panel.current!.cards[0].inFile, undefined);
+      // An edit by hand: the second card's diff is recomputed against it (its removed line is the edited one).
+      const edit = new vscode.WorkspaceEdit();
+      const at = doc.getText().indexOf('def build_model');
+      assert.ok(at >= 0);
+      edit.insert(trainUri, doc.positionAt(at), '# tuned by hand\n');
+      assert.ok(await vscode.workspace.applyEdit(edit));
+      await waitFor('the cards to be recomputed against the edited file', () => /tuned by hand/.test(api.askMany.panel.current!.cards[1].diff?.text ?? ''), 5000);
+      await vscode.commands.executeCommand('undo');
+      assert.equal(doc.getText(), original);
       await doc.save();
 
       // Verify: the user agrees to the default (2 at a time, 10 min); the command is given with the choice.
