@@ -1,0 +1,180 @@
+/**
+ * Issue 15 item 3 in a real VS Code: Apply with ideator.applyReview = inline writes the change into the file and
+ * offers Keep / Undo per change (CodeLens) and Keep All / Undo All; undoing one change restores exactly its
+ * original lines even after the user edited the file; the large-deletion confirmation and the already-applied
+ * check still come first.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as vscode from 'vscode';
+import type { IdeatorApi } from '../../../src/extension/extension';
+import type { IdeaRecord } from '../../../src/core/protocol';
+import type { UserPrompts } from '../../../src/extension/services';
+import { startOpenAIServer } from '../../servers/openai';
+import { expectedAfterGood, GOOD_ANSWER } from '../lib/answers';
+
+const EXTENSION_ID = 'mle-ideator.mle-ideator';
+const cfg = () => vscode.workspace.getConfiguration('ideator');
+const G = vscode.ConfigurationTarget.Global;
+
+let api: IdeatorApi;
+let trainUri: vscode.Uri;
+let original: string;
+let prompts: UserPrompts;
+
+function idea(id: string, over: Partial<IdeaRecord['parsed']> = {}): IdeaRecord {
+  const code = /```python\n([\s\S]*?)\n```/.exec(GOOD_ANSWER)![1];
+  return {
+    id,
+    createdAt: new Date().toISOString(),
+    raw: GOOD_ANSWER,
+    parsed: { ok: true, analysis: 'unscaled features', action: 'Standardise the features inside a pipeline.', rationale: 'conditioning', codeBlocks: [{ lang: 'python', code, isDiff: false }], errors: [], ...over },
+    provider: 'openai',
+    model: 'test',
+    targetPath: 'train.py',
+  };
+}
+
+async function openTrain(): Promise<vscode.TextEditor> {
+  return vscode.window.showTextDocument(await vscode.workspace.openTextDocument(trainUri));
+}
+
+async function lensTitles(): Promise<string[]> {
+  // The lens provider answers on the next request after a change; give the event a moment.
+  await new Promise((r) => setTimeout(r, 100));
+  const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', trainUri)) ?? [];
+  return lenses.filter((l) => l.command?.command.startsWith('ideator.review.')).map((l) => `${l.range.start.line}:${l.command!.title}`);
+}
+
+async function apply(id: string): Promise<{ status: string; error?: string }> {
+  return (await vscode.commands.executeCommand<{ status: string; error?: string }>('ideator.applyIdea', id, trainUri.toString()))!;
+}
+
+const IMPORTS = 'from sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\n';
+const NEW_RETURN = '    return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))';
+const OLD_RETURN = '    return LogisticRegression(max_iter=200)';
+
+describe('Issue 15: Keep / Undo per change in the editor (applyReview = inline)', function () {
+  this.timeout(60_000);
+
+  before(async () => {
+    api = await vscode.extensions.getExtension<IdeatorApi>(EXTENSION_ID)!.activate();
+    trainUri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, 'train.py');
+    original = readFileSync(trainUri.fsPath, 'utf8');
+    prompts = { ...api.services.prompts };
+  });
+
+  beforeEach(async () => {
+    await cfg().update('applyReview', 'inline', G);
+  });
+
+  afterEach(async () => {
+    api.services.prompts = { ...prompts };
+    for (const key of ['applyReview', 'provider', 'baseUrl', 'model', 'requestTimeoutSeconds']) await cfg().update(key, undefined, G);
+    await vscode.commands.executeCommand('ideator.review.keepAll');
+    writeFileSync(trainUri.fsPath, original);
+    const doc = await vscode.workspace.openTextDocument(trainUri);
+    if (doc.getText() !== original) {
+      await vscode.window.showTextDocument(doc);
+      await vscode.commands.executeCommand('workbench.action.files.revert');
+    }
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('writes the change with no toast to confirm, and offers Keep / Undo on each change and Keep All / Undo All', async () => {
+    await api.services.ideas.add(idea('inline-1'));
+    await openTrain();
+    let asked = false;
+    api.services.prompts.confirmApply = async () => (asked = true);
+    const r = await apply('inline-1');
+    assert.equal(r.status, 'applied', r.error);
+    assert.equal(asked, false, 'the in-editor review replaces the Apply/Discard toast');
+    assert.equal(readFileSync(trainUri.fsPath, 'utf8'), expectedAfterGood(original), 'the change is written and saved');
+    assert.equal(vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputTextDiff).length, 0, 'no diff tab');
+    const pending = api.ideas.reviews.pending(trainUri);
+    assert.equal(pending.length, 2);
+    const doc = await vscode.workspace.openTextDocument(trainUri);
+    const importLine = doc.positionAt(doc.getText().indexOf(IMPORTS)).line;
+    const returnLine = doc.positionAt(doc.getText().indexOf(NEW_RETURN)).line;
+    assert.deepEqual(await lensTitles(), [
+      `${importLine}:$(check) Keep`,
+      `${importLine}:$(discard) Undo`,
+      `${importLine}:Keep All 2`,
+      `${importLine}:Undo All 2`,
+      `${returnLine}:$(check) Keep`,
+      `${returnLine}:$(discard) Undo`,
+    ]);
+  });
+
+  it("Undo of one change puts back exactly its lines, after the user's own edit above it; Keep ends the review", async () => {
+    await api.services.ideas.add(idea('inline-2'));
+    const editor = await openTrain();
+    assert.equal((await apply('inline-2')).status, 'applied');
+    // The user types a comment on the first line: both hunks move down one line.
+    assert.ok(await editor.edit((b) => b.insert(new vscode.Position(0, 0), '# tuned by hand\n')));
+    const [imports, ret] = api.ideas.reviews.pending(trainUri);
+    assert.equal(editor.document.getText().slice(ret.start, ret.end), `${NEW_RETURN}\n`);
+    assert.equal(await vscode.commands.executeCommand('ideator.review.undo', trainUri.toString(), ret.id), true);
+    const expected = `# tuned by hand\n${expectedAfterGood(original).replace(NEW_RETURN, OLD_RETURN)}`;
+    assert.equal(editor.document.getText(), expected);
+    assert.equal(readFileSync(trainUri.fsPath, 'utf8'), expected, 'the undo is saved');
+    assert.deepEqual(api.ideas.reviews.pending(trainUri).map((h) => h.id), [imports.id]);
+    assert.equal((await lensTitles()).length, 2, 'one change left: Keep and Undo, no Keep All');
+    await vscode.commands.executeCommand('ideator.review.keep', trainUri.toString(), imports.id);
+    assert.equal(api.ideas.reviews.pending(trainUri).length, 0);
+    assert.deepEqual(await lensTitles(), []);
+    assert.equal(readFileSync(trainUri.fsPath, 'utf8'), expected);
+  });
+
+  it('Undo All restores the file; the editor Undo of the apply ends the review too', async () => {
+    await api.services.ideas.add(idea('inline-3'));
+    const editor = await openTrain();
+    assert.equal((await apply('inline-3')).status, 'applied');
+    await vscode.commands.executeCommand('ideator.review.undoAll');
+    assert.equal(editor.document.getText(), original);
+    assert.equal(readFileSync(trainUri.fsPath, 'utf8'), original);
+    assert.equal(api.ideas.reviews.pending(trainUri).length, 0);
+
+    assert.equal((await apply('inline-3')).status, 'applied');
+    assert.equal(api.ideas.reviews.pending(trainUri).length, 2);
+    await vscode.window.showTextDocument(editor.document);
+    await vscode.commands.executeCommand('undo');
+    assert.equal(editor.document.getText(), original, 'one editor Undo reverts the whole apply');
+    assert.equal(api.ideas.reviews.pending(trainUri).length, 0, 'changes put back by Undo are no longer offered');
+    await editor.document.save();
+  });
+
+  it('an idea already in the file changes nothing; a change deleting most of the file still asks first', async () => {
+    await api.services.ideas.add(idea('inline-4'));
+    await openTrain();
+    assert.equal((await apply('inline-4')).status, 'applied');
+    await vscode.commands.executeCommand('ideator.review.keepAll');
+    const after = readFileSync(trainUri.fsPath, 'utf8');
+    assert.equal((await apply('inline-4')).status, 'already-applied');
+    assert.equal(readFileSync(trainUri.fsPath, 'utf8'), after);
+    assert.equal(api.ideas.reviews.pending(trainUri).length, 0);
+
+    writeFileSync(trainUri.fsPath, original);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    const server = await startOpenAIServer({ responses: [{ text: '```python\ndef build_model():\n    return make_pipeline(StandardScaler(), LogisticRegression())\n```' }] });
+    try {
+      await cfg().update('provider', 'openai', G);
+      await cfg().update('baseUrl', server.url, G);
+      await cfg().update('model', 'ideator', G);
+      await cfg().update('requestTimeoutSeconds', 20, G);
+      await api.services.ideas.add(idea('inline-wipe', { action: 'Scale the features.', codeBlocks: [] }));
+      let warning = '';
+      api.services.prompts.confirmLargeDeletion = async (_label, text) => {
+        warning = text;
+        return false;
+      };
+      const r = await apply('inline-wipe');
+      assert.equal(r.status, 'discarded', r.error);
+      assert.match(warning, /deletes 1[6-8] of the 18 lines of code in train\.py/);
+      assert.equal(readFileSync(trainUri.fsPath, 'utf8'), original);
+      assert.equal(api.ideas.reviews.pending(trainUri).length, 0);
+    } finally {
+      await server.close();
+    }
+  });
+});
