@@ -13,13 +13,13 @@ import { cpus } from 'node:os';
 import { askForIdeas, MAX_IDEA_COUNT, type AskManyResult } from '../../core/askMany';
 import { proposeFromCodeBlocks, type Proposal } from '../../core/ideaApply';
 import { buildIdeatorPrompt, usageLine } from '../../core/promptCost';
-import type { IdeaRecord } from '../../core/protocol';
+import { IdeaRecordSchema, type IdeaRecord } from '../../core/protocol';
 import { describeProviderError } from '../../core/providers/index';
 import { ProviderError } from '../../core/providers/types';
 import type { VerifyResult, VerifySummary } from '../../core/verify';
 import type { Services } from '../services';
 import { providerConfigInput } from '../settings/providerConfig';
-import { IdeasComparePanel, type CompareRequest } from '../views/ideasCompare';
+import { IDEAS_COMPARE_VIEW_TYPE, IdeasComparePanel, type CompareRequest } from '../views/ideasCompare';
 import { cardChange, type CompareCard, type CompareView } from '../views/ideasCompareRender';
 import { ideaTitle } from '../views/ideaPanelRender';
 import { applyIdea, type ApplyOutcome } from './applyIdea';
@@ -63,6 +63,39 @@ export interface VerifyOutcome {
 export function defaultVerifyChoice(ideas: number, cores = cpus().length): VerifyChoice {
   return { slots: Math.max(1, Math.min(2, ideas, cores)), budgetMinutes: 10 };
 }
+
+/** Where the last shown ideas are kept (workspaceState), so the Ideas tab comes back after a window reload. */
+export const LAST_IDEAS_KEY = 'ideator.ideasCompare.last';
+/** The most characters kept there (the file's code, the ideas, the cards); a larger result is not kept. */
+const LAST_IDEAS_MAX_CHARS = 2_000_000;
+
+const STATUSES = ['not-verified', 'queued', 'running', 'improved', 'within_noise', 'worse', 'failed', 'timed_out'] as const;
+/** What was kept, read back (validated: workspaceState is a file on disk another version may have written). */
+const KeptSchema = z.object({
+  v: z.literal(1),
+  target: z.object({ uri: z.string().min(1), relativePath: z.string(), code: z.string(), isNotebook: z.boolean() }),
+  records: z.array(IdeaRecordSchema).min(1).max(MAX_IDEA_COUNT),
+  view: z
+    .object({
+      phase: z.enum(['ready', 'verified', 'cancelled']),
+      target: z.string(),
+      provider: z.string(),
+      requested: z.number().int(),
+      notes: z.array(z.string()),
+      verifyAvailable: z.boolean(),
+      cards: z.array(
+        z
+          .object({
+            ideaId: z.string().optional(),
+            number: z.number().int(),
+            action: z.string(),
+            verify: z.object({ status: z.enum(STATUSES) }).passthrough(),
+          })
+          .passthrough(),
+      ),
+    })
+    .passthrough(),
+});
 
 /** How long after the last edit of the file the cards' diffs are recomputed. */
 const REFRESH_AFTER_MS = 250;
@@ -332,6 +365,72 @@ export class AskManyController implements vscode.Disposable {
   private setView(view: CompareView, urgent = false): void {
     this.view = view;
     this.panel.update(view, urgent);
+    if (view.phase === 'ready' || view.phase === 'verified' || view.phase === 'cancelled') this.keep(view);
+  }
+
+  /**
+   * Keeps the shown result in workspaceState (bounded: diffs are left out, being recomputed on restore; a result
+   * over LAST_IDEAS_MAX_CHARS is not kept), for the Ideas tab after a window reload.
+   */
+  private keep(view: CompareView): void {
+    const target = this.target;
+    if (!target || this.records.length === 0) return;
+    const kept = {
+      v: 1,
+      target: { uri: target.uri.toString(), relativePath: target.relativePath, code: target.code, isNotebook: target.isNotebook },
+      records: this.records,
+      view: { ...view, cards: view.cards.filter((c) => c.ideaId).map(({ diff: _d, ...c }) => c) },
+    };
+    const size = JSON.stringify(kept).length;
+    const state = this.services.context.workspaceState;
+    if (size > LAST_IDEAS_MAX_CHARS) {
+      this.services.output.info(`The ideas shown are not kept for a window reload: ${size.toLocaleString('en-US')} characters (at most ${LAST_IDEAS_MAX_CHARS.toLocaleString('en-US')}).`);
+      void state.update(LAST_IDEAS_KEY, undefined);
+      return;
+    }
+    void state.update(LAST_IDEAS_KEY, kept);
+  }
+
+  /**
+   * Shows the last kept result in `panel` (VS Code restored the Ideas tab after a window reload; the serializer
+   * calls this): the cards, the ideas Apply and Verify work on, the diffs recomputed against the file as it is now.
+   * Nothing kept (or unreadable): the panel says so in one line.
+   */
+  async restore(panel: vscode.WebviewPanel): Promise<boolean> {
+    const parsed = KeptSchema.safeParse(this.services.context.workspaceState.get(LAST_IDEAS_KEY));
+    if (!parsed.success || this.busy) {
+      if (!parsed.success && this.services.context.workspaceState.get(LAST_IDEAS_KEY) !== undefined) this.services.output.warn(`The last ideas could not be read back: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
+      this.panel.adopt(panel, { phase: 'error', target: '', provider: '', requested: 0, cards: [], notes: [], verifyAvailable: false, message: 'Nothing to show: ask again (Ideator: Ask for N Ideas).' });
+      return false;
+    }
+    const { target: t, records, view } = parsed.data;
+    const target: TargetCode = { uri: vscode.Uri.parse(t.uri), relativePath: t.relativePath, code: t.code, isNotebook: t.isNotebook };
+    this.target = target;
+    this.records = records;
+    this.asked = new Map();
+    this.proposals = new Map();
+    if (!target.isNotebook) {
+      for (const r of records) {
+        const p = target.code.trim() && r.parsed.codeBlocks.length ? proposeFromCodeBlocks(target.code, r.parsed.codeBlocks) : undefined;
+        if (p) {
+          this.asked.set(r.id, p);
+          this.proposals.set(r.id, p.content);
+        }
+      }
+    }
+    // The file as it is now: the open document, else the file on disk (it may have changed while the window was closed).
+    let now = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.uri.toString())?.getText();
+    if (now === undefined && !target.isNotebook) now = await vscode.workspace.fs.readFile(target.uri).then((b) => new TextDecoder().decode(b), () => undefined);
+    const byId = new Map(records.map((r) => [r.id, r]));
+    const cards = (view.cards as CompareCard[]).filter((c) => c.ideaId && byId.has(c.ideaId)).map((c) => {
+      const r = byId.get(c.ideaId!)!;
+      const { diff: _d, codeNote: _n, inFile: _i, ...rest } = c;
+      const code = now ?? target.code;
+      return { ...rest, ...cardChange({ relativePath: target.relativePath, code, isNotebook: target.isNotebook }, r.parsed.codeBlocks, code === target.code ? this.asked.get(r.id) : undefined) };
+    });
+    this.view = { ...(view as CompareView), cards };
+    this.panel.adopt(panel, this.view);
+    return true;
   }
 
   async run(options: AskManyOptions = {}): Promise<AskManyOutcome> {
@@ -500,5 +599,11 @@ export function registerAskMany(services: Services, deps: { proposals: ProposalF
     }
     return controller.run(parsed.data);
   });
-  return { controller, disposable: vscode.Disposable.from(command, controller) };
+  // The Ideas tab comes back after a window reload with the last result (kept in workspaceState).
+  const serializer = vscode.window.registerWebviewPanelSerializer(IDEAS_COMPARE_VIEW_TYPE, {
+    deserializeWebviewPanel: async (panel) => {
+      await controller.restore(panel);
+    },
+  });
+  return { controller, disposable: vscode.Disposable.from(command, serializer, controller) };
 }

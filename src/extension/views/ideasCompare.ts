@@ -62,15 +62,35 @@ export class IdeasComparePanel implements vscode.Disposable {
       this.post();
       return;
     }
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
     const panel = vscode.window.createWebviewPanel(
       IDEAS_COMPARE_VIEW_TYPE,
       this.title(view),
       // The whole editor group: four ideas side by side need the width; the code is one tab away.
       { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
-      { enableScripts: true, enableCommandUris: false, localResourceRoots: [media], retainContextWhenHidden: true },
+      { ...this.options(), retainContextWhenHidden: true },
     );
-    panel.iconPath = vscode.Uri.joinPath(media, 'activitybar.svg');
+    this.attach(panel);
+  }
+
+  /**
+   * Takes over a panel VS Code restored after a window reload (the serializer in ideas/askMany.ts) and shows `view`
+   * in it. A panel already open is closed first: there is one Ideas tab.
+   */
+  adopt(panel: vscode.WebviewPanel, view: CompareView): void {
+    if (this.panel && this.panel !== panel) this.panel.dispose();
+    this.view = view;
+    this.body = renderCompare(view);
+    panel.webview.options = this.options();
+    panel.title = this.title(view);
+    this.attach(panel);
+  }
+
+  private options(): vscode.WebviewOptions {
+    return { enableScripts: true, enableCommandUris: false, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media')] };
+  }
+
+  private attach(panel: vscode.WebviewPanel): void {
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'activitybar.svg');
     this.panel = panel;
     this.ready = false;
     panel.webview.html = this.shell(panel.webview, this.body);

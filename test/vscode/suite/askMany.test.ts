@@ -171,6 +171,54 @@ describe('Ask for N Ideas in a real VS Code', function () {
     }
   });
 
+  it('after a window reload the Ideas tab comes back (the serializer) with the last result, and Apply works on it', async () => {
+    const server = await startOpenAIServer({ responses: [GOOD_ANSWER, WORSE].map((text) => ({ text })) });
+    try {
+      await useServer(server);
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(trainUri));
+      const outcome = await vscode.commands.executeCommand<{ status: string; ideas?: { id: string }[]; error?: string }>('ideator.askForIdeas', { noReview: true, n: 2 });
+      assert.equal(outcome.status, 'ok', outcome.error);
+      const shown = api.askMany.panel.current!;
+      const kept = api.services.context.workspaceState.get<{ view: { cards: { ideaId: string; diff?: unknown }[] } }>('ideator.ideasCompare.last');
+      assert.ok(kept, 'the result is kept in workspaceState');
+      assert.deepEqual(kept.view.cards.map((c) => c.ideaId), outcome.ideas!.map((i) => i.id));
+      assert.ok(kept.view.cards.every((c) => c.diff === undefined), 'diffs are not kept (recomputed on restore)');
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      assert.equal(api.askMany.panel.visible, false);
+
+      // What VS Code does after a reload: a panel of the view type handed to the registered serializer.
+      const panel = vscode.window.createWebviewPanel('ideator.ideasCompare', 'Ideas', vscode.ViewColumn.Active, {});
+      assert.equal(await api.askMany.restore(panel), true);
+      const restored = api.askMany.panel.current!;
+      assert.equal(restored.phase, 'ready');
+      assert.deepEqual(restored.cards.map((c) => [c.ideaId, c.action]), shown.cards.map((c) => [c.ideaId, c.action]));
+      assert.deepEqual(restored.cards.map((c) => c.diff?.text), shown.cards.map((c) => c.diff?.text), 'the same diffs, recomputed against the unchanged file');
+      await waitFor('the restored page to run its script', () => api.askMany.panel.ready);
+      assert.match(api.askMany.panel.html, /C=0\.0001/);
+
+      // Apply from the restored tab: the same safe path, one edit.
+      api.services.prompts.confirmApply = async () => true;
+      api.askMany.lastApply = undefined;
+      api.askMany.panel.press({ type: 'apply', ideaId: restored.cards[0].ideaId! });
+      await waitFor('the apply to start', () => api.askMany.lastApply !== undefined);
+      assert.equal((await api.askMany.lastApply!).status, 'applied');
+      const doc = await vscode.workspace.openTextDocument(trainUri);
+      assert.equal(doc.getText(), expectedAfterGood(original));
+      await vscode.window.showTextDocument(doc);
+      await vscode.commands.executeCommand('undo');
+      await doc.save();
+
+      // Something unreadable kept: the tab says so in one line instead of failing.
+      await api.services.context.workspaceState.update('ideator.ideasCompare.last', { v: 1, records: 'nonsense' });
+      const other = vscode.window.createWebviewPanel('ideator.ideasCompare', 'Ideas', vscode.ViewColumn.Active, {});
+      assert.equal(await api.askMany.restore(other), false);
+      assert.match(api.askMany.panel.html, /Nothing to show: ask again/);
+      await api.services.context.workspaceState.update('ideator.ideasCompare.last', undefined);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('Cancel in the panel stops the request at once', async () => {
     const server = await startOpenAIServer({ responses: [{ type: 'hang' }] });
     try {
