@@ -1,0 +1,293 @@
+/**
+ * Issue 15's whole journey in a real VS Code UI (code-server + Chromium, the packaged .vsix, the local
+ * OpenAI-compatible test server): a fresh install with no Ideator settings; Choose Provider → the test server (its
+ * model picked from the server's list); run 1 of the demo train.py in the terminal (Run History fills); Ask
+ * Ideator → an idea; a follow-up ("Why?"); Apply with the in-editor review (ideator.applyReview = inline, set as a
+ * user would in settings.json): one change kept, one undone, the last kept; run 2 → the outcome notification;
+ * Ask again → another idea, applied and kept; Apply it again → "already contains this idea's code"; run 3 → Run
+ * History shows 3 runs and Idea History both outcomes. Screenshots (light and dark): test-results/journey-*.png.
+ * Usage: node --import tsx test/vscode/e2e/journey.e2e.ts [--no-build]
+ * Last line: "vscode-e2e-journey: N passed, M failed".
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { startOpenAIServer, type ChatRequest, type OpenAIServer, type ScriptedReply } from '../../servers/openai';
+import { ROOT, startCodeServer } from '../lib/codeServer';
+import { exitWith, packageExtension, runScenario, VSIX } from '../lib/scenario';
+import { ideaPanelFrame, openFile, openWorkbench, reviewQueryFrame, runCommand, shot, toast, toggleTheme, until } from '../lib/workbench';
+import { copyDemoWorkspace } from '../lib/workspace';
+
+const PYTHON = process.env.IDEATOR_PYTHON || join(ROOT, '.venv/bin/python');
+
+/** Three changes: two imports, the model, and a print in main() (the one the test undoes). */
+const FIRST = `ANALYSIS_ON_CURRENT_PROGRESS: The baseline fits an unscaled logistic regression; lbfgs stops at max_iter=200, so the fit is not at its optimum.
+
+ACTION: Standardise the features inside a pipeline, and print the training size:
+
+\`\`\`python
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+def build_model():
+    return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))
+
+
+def main():
+    X_train, X_val, y_train, y_val = load_data()
+    print(f"train_rows={len(X_train)}")
+    model = build_model()
+    model.fit(X_train, y_train)
+    proba = model.predict_proba(X_val)[:, 1]
+    print(f"val_auc={roc_auc_score(y_val, proba):.4f}")
+\`\`\`
+
+RATIONALE: Scaling makes the problem well conditioned, so lbfgs converges.`;
+
+const WHY = 'Because lbfgs warns that it did not converge: on unscaled features the loss surface is badly conditioned. Scaling fixes that.';
+
+const SECOND = `ANALYSIS_ON_CURRENT_PROGRESS: The scaled model converges; the penalty is now the knob.
+
+ACTION: Relax the L2 penalty:
+
+\`\`\`python
+def build_model():
+    return make_pipeline(StandardScaler(), LogisticRegression(C=2.0, max_iter=1000))
+\`\`\`
+
+RATIONALE: With scaled features a weaker penalty lets the model use the informative features more.`;
+
+function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new Error(message);
+}
+
+function lastUser(req: ChatRequest): string {
+  const users = req.messages.filter((m) => m.role === 'user');
+  return String(users[users.length - 1]?.content ?? '');
+}
+
+let asks = 0;
+function reply(req: ChatRequest): ScriptedReply {
+  const q = lastUser(req);
+  if (/TYPE:/.test(q) && /Data Preparation/.test(q)) return { text: 'TYPE: Model Training\nRATIONALE: scaling' };
+  if (q.includes('A follow-up on your advice')) return { text: WHY };
+  asks++;
+  return { text: asks === 1 ? FIRST : SECOND, chunkSize: 40, chunkDelayMs: 5 };
+}
+
+function findHistory(userData: string): string | undefined {
+  return readdirSync(userData, { recursive: true })
+    .map(String)
+    .filter((f) => f.includes(`${join('mle-ideator.mle-ideator', 'run-history')}/`) && f.endsWith('history.jsonl'))
+    .map((f) => join(userData, f))[0];
+}
+
+function runCount(userData: string): number {
+  const file = findHistory(userData);
+  if (!file || !existsSync(file)) return 0;
+  const ids = new Set<string>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.includes('"kind":"run"')) ids.add((JSON.parse(line) as { run: { id: string } }).run.id);
+  }
+  return ids.size;
+}
+
+async function newTerminal(page: Page): Promise<void> {
+  await runCommand(page, 'Terminal: Create New Terminal');
+  await page.locator('.terminal-wrapper.active .xterm').first().waitFor({ timeout: 20_000 });
+  await page.locator('.terminal-wrapper.active .terminal-command-decoration').first().waitFor({ timeout: 45_000 });
+  await page.waitForTimeout(300);
+}
+
+/** Types `python train.py` in the terminal until the run history records one more run (keystrokes can drop). */
+async function trainRun(page: Page, userData: string): Promise<void> {
+  const before = runCount(userData);
+  for (let attempt = 1; ; attempt++) {
+    await page.locator('.terminal-wrapper.active .xterm').first().click();
+    await page.keyboard.press('Control+C');
+    await page.waitForTimeout(300);
+    await page.keyboard.type(`${PYTHON} train.py`, { delay: 20 });
+    await page.keyboard.press('Enter');
+    if (await until(() => runCount(userData) > before, 60_000, 'the run to be recorded').then(() => true, () => false)) return;
+    if (attempt === 3) throw new Error('the training run was not recorded after 3 attempts');
+  }
+}
+
+/** Quick Open train.py (retried: just after a reload the file index can take a while). */
+async function openTrain(page: Page): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    if (await openFile(page, 'train.py').then(() => true, () => false)) return;
+    await page.keyboard.press('Escape');
+    if (attempt === 4) throw new Error('train.py could not be opened with Quick Open');
+  }
+}
+
+async function clearToasts(page: Page): Promise<void> {
+  await runCommand(page, 'Notifications: Clear All Notifications');
+  await page.waitForTimeout(300);
+}
+
+async function shots(page: Page, name: string): Promise<void> {
+  await page.mouse.move(900, 120);
+  await page.waitForTimeout(400);
+  await shot(page, `${name}-light`);
+  await toggleTheme(page);
+  await page.mouse.move(900, 120);
+  await page.waitForTimeout(400);
+  await shot(page, `${name}-dark`);
+  await toggleTheme(page);
+}
+
+/** The CodeLens group (one per changed hunk) right above the editor line that contains `text`. */
+async function lensAbove(page: Page, text: string) {
+  const line = page.locator('.editor-instance .monaco-editor .view-line', { hasText: text }).first();
+  await line.waitFor({ timeout: 15_000 });
+  const y = (await line.boundingBox())!.y;
+  const groups = page.locator('.editor-instance .monaco-editor .codelens-decoration');
+  // CodeLens render a moment after the change (the editor debounces them).
+  await until(async () => (await groups.count()) > 0, 15_000, 'the Keep / Undo lenses');
+  await page.waitForTimeout(500);
+  let best = -1;
+  let bestY = -Infinity;
+  const seen: string[] = [];
+  for (let i = 0; i < (await groups.count()); i++) {
+    const box = await groups.nth(i).boundingBox();
+    seen.push(`${box?.y}`);
+    if (box && box.y <= y && box.y > bestY) {
+      best = i;
+      bestY = box.y;
+    }
+  }
+  assert(best >= 0 && y - bestY < 40, `no Keep / Undo lens right above "${text}" (line at y=${y}; lenses at ${seen.join(', ')})`);
+  return groups.nth(best);
+}
+
+async function clickLens(page: Page, above: string, title: RegExp): Promise<void> {
+  const group = await lensAbove(page, above);
+  await group.locator('a', { hasText: title }).first().click();
+  await page.waitForTimeout(500);
+}
+
+async function applyFromPanel(page: Page): Promise<void> {
+  await clearToasts(page);
+  // The Idea tab forward (an editor opened since may cover it).
+  await runCommand(page, 'Ideator: Open Idea in Editor');
+  await page.waitForTimeout(500);
+  await (await ideaPanelFrame(page)).locator('#apply').click();
+}
+
+async function scenario(page: Page, url: string, workspace: string, userData: string, server: OpenAIServer): Promise<void> {
+  const trainPath = join(workspace, 'train.py');
+  const original = readFileSync(trainPath, 'utf8');
+  await openWorkbench(page, url, workspace);
+
+  // Choose Provider: the test server, its model picked from its list. (A freshly installed extension's commands
+  // can take a while to reach the palette on a loaded machine.)
+  for (let attempt = 1; ; attempt++) {
+    if (await runCommand(page, 'Ideator: Choose Provider').then(() => true, () => false)) break;
+    await page.keyboard.press('Escape');
+    if (attempt === 4) throw new Error('"Ideator: Choose Provider" never reached the command palette');
+  }
+  const row = (text: string) => page.locator('.quick-input-list .monaco-list-row', { hasText: text });
+  await row('OpenAI-compatible server').waitFor({ timeout: 15_000 });
+  await row('OpenAI-compatible server').click();
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout: 10_000 });
+  await input.fill(server.url);
+  await page.keyboard.press('Enter');
+  await row('ideator-qwen3-4b').waitFor({ timeout: 20_000 });
+  await row('ideator-qwen3-4b').click();
+  await toast(page, `connected to ${server.url}`).first().waitFor({ timeout: 15_000 });
+  // The user switches Apply to the in-editor review, in settings.json as anyone would.
+  const settingsPath = join(userData, 'User/settings.json');
+  const settings = JSON.parse(readFileSync(settingsPath, 'utf8')) as Record<string, unknown>;
+  assert(!Object.keys(settings).some((k) => k.startsWith('ideator.') && !['ideator.provider', 'ideator.baseUrl', 'ideator.model'].includes(k)), `settings: ${JSON.stringify(settings)}`);
+  writeFileSync(settingsPath, JSON.stringify({ ...settings, 'ideator.applyReview': 'inline' }, null, 2));
+  // A reload so the edited file is read for sure (code-server's watch on it is not immediate).
+  await runCommand(page, 'Developer: Reload Window');
+  await page.waitForTimeout(2_000);
+  await openWorkbench(page, url, workspace);
+
+  // Run 1.
+  await openTrain(page);
+  await newTerminal(page);
+  await trainRun(page, userData);
+  await runCommand(page, 'Focus on Run History View');
+  await page.locator('[id="workbench.view.extension.ideator"] .monaco-list-row', { hasText: '#1' }).first().waitFor({ timeout: 15_000 });
+
+  // Ask → idea; "Why?".
+  await openTrain(page);
+  await runCommand(page, 'Ideator: Ask Ideator');
+  await (await reviewQueryFrame(page)).locator('#send').click();
+  const P = () => ideaPanelFrame(page);
+  await (await P()).locator('#apply').waitFor({ timeout: 60_000 });
+  await clearToasts(page);
+  await (await P()).locator('button[data-followup="why"]').click();
+  await (await P()).locator('h2', { hasText: 'ANSWER' }).waitFor({ timeout: 60_000 });
+  await (await P()).locator('a[data-command="open"]').click();
+  await (await P()).locator('#apply').waitFor({ timeout: 15_000 });
+
+  // Apply: written at once, three changes each with Keep / Undo; Keep All / Undo All on the first.
+  await applyFromPanel(page);
+  await toast(page, /applied to train\.py: .*Keep or Undo each of the 3 changes/).first().waitFor({ timeout: 30_000 });
+  const first = await lensAbove(page, 'from sklearn.pipeline import make_pipeline');
+  assert((await first.locator('a', { hasText: 'Keep All 3' }).count()) === 1 && (await first.locator('a', { hasText: 'Undo All 3' }).count()) === 1, 'no Keep All / Undo All on the first change');
+  await shots(page, 'journey-1-inline-review');
+  await clickLens(page, 'from sklearn.pipeline import make_pipeline', /^\W*Keep$/);
+  await clickLens(page, 'train_rows=', /^\W*Undo$/);
+  await until(() => !readFileSync(trainPath, 'utf8').includes('train_rows'), 10_000, 'the undone change to be gone from the saved file');
+  await clickLens(page, 'make_pipeline(StandardScaler()', /^\W*Keep$/);
+  await until(async () => (await page.locator('.editor-instance .monaco-editor .codelens-decoration a', { hasText: /Keep|Undo/ }).count()) === 0, 10_000, 'the review to end');
+  const kept = readFileSync(trainPath, 'utf8');
+  const expected = original
+    .replace('from sklearn.model_selection import train_test_split\n', 'from sklearn.model_selection import train_test_split\nfrom sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\n')
+    .replace('    return LogisticRegression(max_iter=200)', '    return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))');
+  assert(kept === expected, `train.py after the review:\n${kept}`);
+
+  // Run 2 → the outcome of the idea.
+  await clearToasts(page);
+  await trainRun(page, userData);
+  await toast(page, /(Improved|No improvement): val_auc .* after/).first().waitFor({ timeout: 20_000 });
+
+  // Another idea, applied and kept; run 3.
+  await openTrain(page);
+  await runCommand(page, 'Ideator: Ask Ideator');
+  await (await reviewQueryFrame(page)).locator('#send').click();
+  await until(async () => (await (await P()).locator('body', { hasText: 'Relax the L2 penalty' }).count()) === 1, 60_000, 'the second idea');
+  await applyFromPanel(page);
+  await toast(page, /Keep or Undo the change/).first().waitFor({ timeout: 30_000 });
+  await clickLens(page, 'C=2.0', /^\W*Keep$/);
+  const second = readFileSync(trainPath, 'utf8');
+  assert(second.includes('C=2.0, max_iter=1000'), 'the second idea is not in the file');
+  // Apply it again: already there, nothing changes. (The first idea would not be: one of its changes was undone.)
+  await applyFromPanel(page);
+  await toast(page, /already contains this idea's code/).first().waitFor({ timeout: 15_000 });
+  assert(readFileSync(trainPath, 'utf8') === second, 'an already-applied idea changed the file');
+  await clearToasts(page);
+  await trainRun(page, userData);
+  await toast(page, /(Improved|No improvement): val_auc .* after/).first().waitFor({ timeout: 20_000 });
+
+  // The history: three runs; both ideas with their outcomes.
+  assert(runCount(userData) === 3, `${runCount(userData)} runs recorded`);
+  await runCommand(page, 'Focus on Run History View');
+  await until(async () => (await page.locator('[id="workbench.view.extension.ideator"] .monaco-list-row', { hasText: '#3' }).count()) > 0, 15_000, 'run #3 in Run History');
+  const labels = (await page.locator('[id="workbench.view.extension.ideator"] .monaco-list-row .label-name').allInnerTexts()).filter((l) => /^#\d/.test(l));
+  assert(labels.length === 3, `run rows: ${labels.join(' | ')}`);
+  await runCommand(page, 'Focus on Idea History View');
+  const outcomes = page.locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: 'Idea History' }) }).locator('.monaco-list-row', { hasText: /Improved|No improvement/ });
+  await until(async () => (await outcomes.count()) === 2, 15_000, 'both ideas with their outcomes in Idea History');
+  await shots(page, 'journey-2-history');
+}
+
+async function main(): Promise<number> {
+  packageExtension();
+  const server = await startOpenAIServer({ responses: reply, models: ['ideator-qwen3-4b', 'Qwen/Qwen3-8B'] });
+  const workspace = copyDemoWorkspace();
+  const cs = await startCodeServer({ workspace, vsix: [VSIX], env: { ANTHROPIC_API_KEY: '', OPENAI_API_KEY: '' } });
+  return runScenario({ suite: 'vscode-e2e-journey', label: 'journey', shotPrefix: 'journey', cleanup: [() => cs.stop(), () => server.close()] }, (page) =>
+    scenario(page, cs.url, workspace, cs.dirs.userData, server),
+  );
+}
+
+exitWith('vscode-e2e-journey', main);
