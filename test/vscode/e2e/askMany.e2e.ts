@@ -117,6 +117,12 @@ async function scenario(page: Page, url: string, workspace: string, server: Open
   await until(() => readFileSync(trainPath, 'utf8') === expectedAfterGood(original), 15_000, 'train.py to hold the winning idea');
   await toast(page, 'applied to train.py').first().waitFor({ timeout: 10_000 });
   await until(async () => (await frame.locator('.badge.applied').count()) === 1, 10_000, 'the applied badge');
+  // The cards follow the file: the applied card shows no diff any more (its code is in train.py).
+  await until(async () => (await frame.locator('article.card').first().locator('section.diff pre').count()) === 0, 10_000, 'the applied card to drop its diff');
+  const note = (await frame.locator('article.card').first().locator('section.diff').textContent()) ?? '';
+  assert(/already in train\.py/.test(note), `the applied card's change note: ${note}`);
+  await page.waitForTimeout(400);
+  await bothThemes(page, 'ask-many-applied');
 
   // A second verification, cancelled mid-way: every run stops, the panel says so.
   await startVerify(page, frame);
