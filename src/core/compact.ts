@@ -381,7 +381,7 @@ const HUNK_RE = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$/;
  * is still a valid patch). Every added and removed line stays, and so does a context line that reads as an error. Anything that is not a plain unified diff is left
  * as it was.
  */
-export function tightenDiff(diff: string): string {
+export function tightenDiff(diff: string, keepLine: (line: string) => boolean = (l) => ERROR_LINE_RE.test(l)): string {
   const lines = diffHeaderless(diff).split('\n');
   const headers = lines.filter((l) => l.startsWith('--- ')).length;
   const out: string[] = [];
@@ -406,8 +406,8 @@ export function tightenDiff(diff: string): string {
     let tail = 0;
     while (tail < body.length - lead && body[body.length - 1 - tail].startsWith(' ')) tail++;
     // A context line that reads as an error line stays (the invariant: no error line of the outputs is lost).
-    const cutLead = body.slice(0, Math.max(0, lead - 1)).some((x) => ERROR_LINE_RE.test(x)) ? 0 : Math.max(0, lead - 1);
-    const cutTail = body.slice(body.length - Math.max(0, tail - 1)).some((x) => ERROR_LINE_RE.test(x)) ? 0 : Math.max(0, tail - 1);
+    const cutLead = body.slice(0, Math.max(0, lead - 1)).some(keepLine) ? 0 : Math.max(0, lead - 1);
+    const cutTail = body.slice(body.length - Math.max(0, tail - 1)).some(keepLine) ? 0 : Math.max(0, tail - 1);
     const oldCount = h[2] === undefined ? 1 : Number(h[2]);
     const newCount = h[4] === undefined ? 1 : Number(h[4]);
     if (lead === body.length || cutLead + cutTail === 0 || oldCount < cutLead + cutTail || newCount < cutLead + cutTail) {
@@ -424,17 +424,20 @@ export function tightenDiff(diff: string): string {
 
 /**
  * An edit step's output: its diff tightened (tightenDiff) when that keeps every value the score extractor reads in
- * it (a context line such as `tol=0.005` reads as one), else only without the Index/==== lines.
+ * it (a context line such as `tol=0.005` reads as one), else tightened only where the cut lines hold no value, else
+ * only without the Index/==== lines.
  */
 function compactEdit(diff: string, stats: CompactStats): string {
   const plain = diffHeaderless(diff);
-  const tight = tightenDiff(diff);
-  if (tight.length >= plain.length) return plain;
-  if (!keepsValues(metricValues(cleanOutput(plain)), cleanOutput(tight))) {
+  const before = metricValues(cleanOutput(plain));
+  // Then, when that loses a value: the context cut only where the lines cut carry no value at all.
+  const keepValued = (l: string) => ERROR_LINE_RE.test(l) || VALUE_PAIR_RE.test(l) || DECIMAL_RE.test(l);
+  for (const tight of [tightenDiff(diff), tightenDiff(diff, keepValued)]) {
+    if (tight.length >= plain.length) return plain;
+    if (keepsValues(before, cleanOutput(tight))) return tight;
     stats.fallbacks++;
-    return plain;
   }
-  return tight;
+  return plain;
 }
 
 export function newStats(): CompactStats {
