@@ -2,6 +2,8 @@
  * Realistic Ideator answers for the demo workspace's train.py (shared by the extension-host suite and the e2e):
  * the paper's three fields, a python block that redefines build_model(), and a little thinking.
  */
+import type { IdeaRecord } from '../../../src/core/protocol';
+
 export const GOOD_THINKING = 'The log shows lbfgs ConvergenceWarning at max_iter=200 and the features span 4 orders of magnitude.';
 
 export const GOOD_ANSWER = `ANALYSIS_ON_CURRENT_PROGRESS: The baseline fits an unscaled logistic regression; lbfgs stops at max_iter=200 with a ConvergenceWarning, so the coefficients are not at the optimum and the validation AUC (0.994) is limited by optimisation, not by the model class. The 30 features range from ~0.001 (fractal dimension) to ~2500 (worst area).
@@ -20,6 +22,20 @@ def build_model():
 RATIONALE: Scaling makes the problem well conditioned, so lbfgs converges in a few dozen iterations; a slightly stronger L2 penalty (C=0.5) keeps the scaled coefficients from overfitting 455 training rows. Both changes are cheap and usually add 0.002-0.005 AUC on this data.`;
 
 /** The file content expected after applying GOOD_ANSWER to the demo train.py. */
+/** GOOD_ANSWER as a stored idea for train.py (its code block a complete script), parsed fields overridable. */
+export function goodIdeaRecord(id: string, over: Partial<IdeaRecord['parsed']> = {}): IdeaRecord {
+  const code = /```python\n([\s\S]*?)\n```/.exec(GOOD_ANSWER)![1];
+  return {
+    id,
+    createdAt: new Date().toISOString(),
+    raw: GOOD_ANSWER,
+    parsed: { ok: true, analysis: 'unscaled features', action: 'Standardise the features inside a pipeline.', rationale: 'conditioning', codeBlocks: [{ lang: 'python', code, isDiff: false }], errors: [], ...over },
+    provider: 'openai',
+    model: 'test',
+    targetPath: 'train.py',
+  };
+}
+
 export function expectedAfterGood(original: string): string {
   return original
     .replace(

@@ -8,10 +8,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { IdeatorApi } from '../../../src/extension/extension';
-import type { IdeaRecord } from '../../../src/core/protocol';
 import type { UserPrompts } from '../../../src/extension/services';
 import { startOpenAIServer } from '../../servers/openai';
-import { expectedAfterGood, GOOD_ANSWER } from '../lib/answers';
+import { expectedAfterGood, goodIdeaRecord as idea } from '../lib/answers';
 
 const EXTENSION_ID = 'mle-ideator.mle-ideator';
 const cfg = () => vscode.workspace.getConfiguration('ideator');
@@ -21,19 +20,6 @@ let api: IdeatorApi;
 let trainUri: vscode.Uri;
 let original: string;
 let prompts: UserPrompts;
-
-function idea(id: string, over: Partial<IdeaRecord['parsed']> = {}): IdeaRecord {
-  const code = /```python\n([\s\S]*?)\n```/.exec(GOOD_ANSWER)![1];
-  return {
-    id,
-    createdAt: new Date().toISOString(),
-    raw: GOOD_ANSWER,
-    parsed: { ok: true, analysis: 'unscaled features', action: 'Standardise the features inside a pipeline.', rationale: 'conditioning', codeBlocks: [{ lang: 'python', code, isDiff: false }], errors: [], ...over },
-    provider: 'openai',
-    model: 'test',
-    targetPath: 'train.py',
-  };
-}
 
 async function openTrain(): Promise<vscode.TextEditor> {
   return vscode.window.showTextDocument(await vscode.workspace.openTextDocument(trainUri));
