@@ -19,6 +19,7 @@ import { ProviderError } from '../../core/providers/types';
 import type { VerifyResult, VerifySummary } from '../../core/verify';
 import type { Services } from '../services';
 import { providerConfigInput } from '../settings/providerConfig';
+import { ENV_FALLBACK } from '../settings/secrets';
 import { IDEAS_COMPARE_VIEW_TYPE, IdeasComparePanel, type CompareRequest } from '../views/ideasCompare';
 import { cardChange, type CompareCard, type CompareView } from '../views/ideasCompareRender';
 import { ideaTitle } from '../views/ideaPanelRender';
@@ -103,7 +104,6 @@ const REFRESH_AFTER_MS = 250;
 const verifyLabel = (c: VerifyChoice) => `Verify (${c.slots} parallel, budget ${c.budgetMinutes} min)…`;
 
 /** The environment variable the verification CLI reads the implementer's key from. */
-const KEY_ENV: Partial<Record<string, string>> = { anthropic: 'ANTHROPIC_API_KEY', openai: 'OPENAI_API_KEY', server: 'IDEATOR_SERVER_TOKEN' };
 
 export interface AskManyOutcome {
   status: 'ok' | 'cancelled' | 'error' | 'no-target' | 'busy';
@@ -277,9 +277,10 @@ export class AskManyController implements vscode.Disposable {
     setCards((c) => ({ ...c, verify: { status: 'queued' } }), { phase: 'verifying', message: `Starting: ${command}`, baseline: undefined });
     services.output.info(`Verifying ${this.records.length} ideas: ${command}, ${choice.slots} at a time, budget ${choice.budgetMinutes} min`);
     try {
-      const key = config.provider in KEY_ENV ? await services.secrets.get(config.provider) : undefined;
+      const keyEnv = ENV_FALLBACK[config.provider];
+      const key = keyEnv ? await services.secrets.get(config.provider) : undefined;
       const implementer = config.provider.startsWith('template') ? undefined : providerConfigInput(config, 'implementer');
-      const cli: VerifyCli = { ...this.cli, env: { ...this.cli.env, ...(key && KEY_ENV[config.provider] ? { [KEY_ENV[config.provider]!]: key } : {}) } };
+      const cli: VerifyCli = { ...this.cli, env: { ...this.cli.env, ...(key && keyEnv ? { [keyEnv]: key } : {}) } };
       const run = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `MLE Ideator: verifying ${this.records.length} ideas`, cancellable: true },
         (progress, token) => {

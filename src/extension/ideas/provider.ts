@@ -4,6 +4,7 @@ import type { Provider } from '../../core/providers/types';
 import type { ExtensionConfig } from '../settings/config';
 import { SECTION } from '../settings/config';
 import { providerConfigInput } from '../settings/providerConfig';
+import { ENV_FALLBACK } from '../settings/secrets';
 import type { Services } from '../services';
 
 export class SettingsError extends Error {}
@@ -19,7 +20,7 @@ export function modelSettingOf(config: ExtensionConfig, role: ProviderRole): 'mo
 export function settingNames(config: ExtensionConfig, role: ProviderRole): SettingNames {
   const setting = (key: string) => `the setting "${SECTION}.${key}"`;
   return {
-    apiKey: `the API key (command "Ideator: Set API Key", or env ${config.provider === 'anthropic' ? 'ANTHROPIC_API_KEY' : config.provider === 'server' ? 'IDEATOR_SERVER_TOKEN' : 'OPENAI_API_KEY'})`,
+    apiKey: `the API key (command "Ideator: Set API Key", or env ${ENV_FALLBACK[config.provider] ?? 'OPENAI_API_KEY'})`,
     baseUrl: setting('baseUrl'),
     model: setting(modelSettingOf(config, role)),
     timeoutMs: setting('requestTimeoutSeconds'),
