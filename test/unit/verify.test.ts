@@ -15,7 +15,7 @@ import type { IdeaRecord, Run } from '../../src/core/protocol';
 import { baselineNoise } from '../../src/core/rewards';
 import { parseVerifyLine, rankResults, recordVerifiedOutcomes, verifiedOutcome, VerifyIdeasFileSchema, verifyStatus, type VerifySummary } from '../../src/core/verify';
 import { verifyArgs, verifyCli } from '../../src/extension/ideas/verify';
-import { mainUnderBoundFolder, planWorkspace } from '../../server/src/commands/verify';
+import { mainUnderBoundFolder, planWorkspace } from '../../server/src/verify/workspace';
 
 test('ideas file: raw strings, parsed ideas and code; ids filled in order, duplicates and empty ideas refused', () => {
   const parsed = { ok: true, analysis: 'a', action: 'Use more trees', rationale: 'r', codeBlocks: [], errors: [] };

@@ -1,0 +1,194 @@
+/**
+ * The workspace plan of a verification (#16), one definition for `ideator verify` and the companion server's
+ * workspace runs: which of a project's files each run gets as its own copy (small source/config files), which are
+ * bound in read-only (data folders, large files, links to data elsewhere), which hidden entries and key files are
+ * never copied nor bound (masked inside a folder bound whole), and how a run's folder is filled from the plan.
+ */
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, extname, join, relative, sep } from 'node:path';
+import type { Bind } from '../exec/bwrapArgs';
+import { UsageError } from '../commands/common';
+
+/** Files copied into each run's folder when small enough: source and configuration. */
+export const SOURCE_EXT = new Set(['.py', '.pyi', '.json', '.yaml', '.yml', '.toml', '.cfg', '.ini', '.conf', '.txt', '.sh']);
+/**
+ * Never copied nor bound, since an idea's code could print them: hidden entries (.env, .git, .ssh, .netrc, editor
+ * folders …) and key files.
+ */
+export function skipped(name: string): boolean {
+  return name.startsWith('.') || SKIP_NAMES.has(name) || /\.(pem|key|p12|pfx)$|^id_(rsa|ed25519|ecdsa|dsa)/i.test(name);
+}
+/** Nor these tooling folders and caches. */
+export const SKIP_NAMES = new Set(['venv', 'node_modules', '__pycache__']);
+/** Nor a Python environment under any name (python -m venv env, conda): thousands of files, none of them the project's. */
+export function isEnvironment(dir: string): boolean {
+  return existsSync(join(dir, 'pyvenv.cfg')) || existsSync(join(dir, 'conda-meta'));
+}
+/** A folder with more entries than this (walked in full) is data: bound whole. */
+export const MAX_WALK_ENTRIES = 2000;
+/** Files and folders bound one by one, at most (each is a mount in every run). */
+export const MAX_BINDS = 1000;
+/** Deeper than this, a folder is bound whole. */
+export const MAX_DEPTH = 6;
+
+export interface WorkspacePlan {
+  /** Files to copy: workspace-relative paths. */
+  copies: string[];
+  /** Read-only binds: workspace-relative path → host path (a folder or a file). */
+  binds: { rel: string; host: string; dir: boolean }[];
+  copiedBytes: number;
+  /**
+   * Hidden entries and key files inside a folder bound whole (workspace-relative), hidden in each run by a mask; those
+   * of a folder too big to look through are not found.
+   */
+  masks: { rel: string; dir: boolean }[];
+  /** Links not followed (workspace-relative path: why), said before the runs. */
+  refused: { rel: string; why: string }[];
+}
+
+/**
+ * Why a link's target is not bound, or undefined when it may be: a target in (or through) a hidden folder or a key
+ * file (a link is no way around the rule above: `notes -> .env`, `k -> ~/.ssh`), or a folder holding the workspace
+ * or the home folder (the whole of it, hidden entries included: `up -> ..`, `h -> ~`).
+ */
+export function refusedLinkTarget(target: string, workspaceReal: string, home: string): string | undefined {
+  const holds = (outer: string, inner: string) => inner === outer || inner.startsWith(outer.endsWith(sep) ? outer : outer + sep);
+  if (holds(target, workspaceReal)) return 'its target holds the workspace';
+  if (home && home !== sep && holds(target, home)) return 'its target holds the home folder';
+  // Judged below the workspace or the home folder when it lies there (a workspace may itself sit in a hidden folder).
+  const below = (outer: string) => (outer && outer !== sep && target.startsWith(outer + sep) ? target.slice(outer.length + 1) : undefined);
+  const path = below(workspaceReal) ?? below(home) ?? target;
+  if (path.split(sep).some((part) => part && skipped(part) && !SKIP_NAMES.has(part))) return 'its target is a hidden entry or a key file';
+  return undefined;
+}
+
+/**
+ * What a run's folder holds: small source/config files copied, everything else bound read-only. A folder holding no
+ * source file (or too many entries to walk) is bound whole; a mixed folder is recreated with its files one by one.
+ */
+export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan {
+  const plan: WorkspacePlan = { copies: [], binds: [], copiedBytes: 0, masks: [], refused: [] };
+  const rootReal = realpathSync(root);
+  let home = '';
+  try {
+    home = realpathSync(homedir());
+  } catch {
+    // no home folder: nothing to protect there
+  }
+  // Entries looked at while deciding about one folder (reset for each): a data tree is not walked in full.
+  let walked = 0;
+  // Hidden entries and key files met while deciding about one folder (reset for each): masked if it is bound whole.
+  let secrets: { rel: string; dir: boolean }[] = [];
+  const hasSource = (dir: string, depth: number): boolean | 'too-big' => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return false;
+    }
+    walked += entries.length;
+    if (walked > MAX_WALK_ENTRIES * 4 || entries.length > MAX_WALK_ENTRIES) return 'too-big';
+    for (const e of entries) {
+      if (skipped(e.name)) {
+        if (!SKIP_NAMES.has(e.name) && (e.isFile() || e.isDirectory())) secrets.push({ rel: relative(root, join(dir, e.name)), dir: e.isDirectory() });
+        continue;
+      }
+      if (e.isFile() && SOURCE_EXT.has(extname(e.name).toLowerCase())) return true;
+      if (e.isDirectory() && depth < MAX_DEPTH && !isEnvironment(join(dir, e.name))) {
+        const sub = hasSource(join(dir, e.name), depth + 1);
+        if (sub) return sub;
+      }
+    }
+    return false;
+  };
+  const walk = (rel: string, depth: number) => {
+    const abs = join(root, rel);
+    for (const e of readdirSync(abs, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (skipped(e.name)) continue;
+      const r = rel ? join(rel, e.name) : e.name;
+      const p = join(root, r);
+      if (e.isSymbolicLink()) {
+        // A link to data elsewhere (data -> /mnt/datasets/x): its target, read-only. A dangling one: nothing.
+        let target: string;
+        try {
+          target = realpathSync(p);
+        } catch {
+          continue;
+        }
+        const why = refusedLinkTarget(target, rootReal, home);
+        if (why) {
+          plan.refused.push({ rel: r, why });
+          continue;
+        }
+        const st = statSync(target);
+        if (st.isFile() || st.isDirectory()) plan.binds.push({ rel: r, host: target, dir: st.isDirectory() });
+        continue;
+      }
+      if (e.isFile()) {
+        const size = lstatSync(p).size;
+        if (SOURCE_EXT.has(extname(e.name).toLowerCase()) && size <= maxFileBytes) {
+          plan.copies.push(r);
+          plan.copiedBytes += size;
+        } else plan.binds.push({ rel: r, host: p, dir: false });
+        continue;
+      }
+      if (!e.isDirectory() || isEnvironment(p)) continue;
+      walked = 0;
+      secrets = [];
+      const source = depth < MAX_DEPTH ? hasSource(p, depth + 1) : 'too-big';
+      if (source === true) walk(r, depth + 1);
+      else {
+        plan.binds.push({ rel: r, host: p, dir: true });
+        plan.masks.push(...secrets);
+      }
+    }
+  };
+  walk('', 0);
+  if (plan.masks.length > MAX_BINDS) {
+    throw new UsageError(`the workspace's data folders hold ${plan.masks.length} hidden entries or key files (at most ${MAX_BINDS} are hidden one by one): remove them from the data`);
+  }
+  if (plan.binds.length > MAX_BINDS) {
+    throw new UsageError(`the workspace has ${plan.binds.length} data files beside its source files (at most ${MAX_BINDS} are bound one by one): move the data into a folder, which is bound whole`);
+  }
+  return plan;
+}
+
+/**
+ * The folder bound whole that holds the main file, if any: bound over the run's copy, it would show the original file
+ * instead of the idea's code (every idea would measure the unchanged code).
+ */
+export function mainUnderBoundFolder(plan: WorkspacePlan, main: string): string | undefined {
+  return plan.binds.find((b) => b.dir && main.startsWith(b.rel + sep))?.rel;
+}
+
+/**
+ * Fills a run's folder from the plan, the main file replaced by `mainCode`; returns the sandbox's binds. Without
+ * isolation there are no binds: the data is linked (writable — the warning says so).
+ */
+export function fillRunDir(dir: string, workspace: string, plan: WorkspacePlan, main: string, mainCode: string, isolated: boolean, emptyFile: string): Bind[] {
+  for (const rel of plan.copies) {
+    mkdirSync(dirname(join(dir, rel)), { recursive: true });
+    copyFileSync(join(workspace, rel), join(dir, rel));
+  }
+  mkdirSync(dirname(join(dir, main)), { recursive: true });
+  writeFileSync(join(dir, main), mainCode);
+  const binds: Bind[] = [];
+  for (const b of plan.binds) {
+    // The main file is the idea's, whatever its size.
+    if (b.rel === main) continue;
+    const at = join(dir, b.rel);
+    mkdirSync(dirname(at), { recursive: true });
+    if (!isolated) {
+      symlinkSync(b.host, at);
+      continue;
+    }
+    // The mount point, made here (the tmpfs is ours): bubblewrap binds over it, read-only.
+    if (b.dir) mkdirSync(at, { recursive: true });
+    else writeFileSync(at, '');
+    binds.push({ host: b.host, inside: b.rel });
+  }
+  // After the folders that show them.
+  if (isolated) for (const m of plan.masks) binds.push(m.dir ? { host: '', inside: m.rel, emptyDir: true } : { host: emptyFile, inside: m.rel });
+  return binds;
+}
