@@ -3,33 +3,29 @@
  * request with `n` on an OpenAI-compatible server, N requests sharing a cached prompt on Claude) → the distinct ideas
  * side by side in the "Ideas" panel (views/ideasCompare.ts), each recorded like an asked idea (idea cache, run
  * history). Apply on a card goes through the one safe apply path (applyIdea.ts: already-applied detection, diff
- * preview, large-deletion confirmation, one undoable edit). Progress in a cancellable notification and in the cards;
- * Cancel (notification or panel) aborts every request at once.
+ * preview, large-deletion confirmation, one undoable edit); Verify runs the shown ideas (verifyRun.ts). Progress in a
+ * cancellable notification and in the cards; Cancel (notification or panel) aborts every request at once.
  */
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { z } from 'zod';
-import { cpus } from 'node:os';
 import { askForIdeas, MAX_IDEA_COUNT, type AskManyResult } from '../../core/askMany';
 import { proposeFromCodeBlocks, type Proposal } from '../../core/ideaApply';
 import { buildIdeatorPrompt, usageLine } from '../../core/promptCost';
 import { IdeaRecordSchema, type IdeaRecord } from '../../core/protocol';
 import { describeProviderError } from '../../core/providers/index';
 import { ProviderError } from '../../core/providers/types';
-import type { VerifyResult, VerifySummary } from '../../core/verify';
 import type { Services } from '../services';
-import { providerConfigInput } from '../settings/providerConfig';
-import { ENV_FALLBACK } from '../settings/secrets';
 import { IDEAS_COMPARE_VIEW_TYPE, IdeasComparePanel, type CompareRequest } from '../views/ideasCompare';
 import { cardChange, type CompareCard, type CompareView } from '../views/ideasCompareRender';
-import { ideaTitle } from '../views/ideaPanelRender';
 import { applyIdea, type ApplyOutcome } from './applyIdea';
 import { draftQueryFor, ideatorPrice, promptOptions, providerAndQuery, recordIdeas, RequestDeadline } from './askSteps';
 import type { ProposalFiles } from './diffPreview';
 import { activeTarget, gatherState, targetOf, UserCancelled, type TargetCode } from './gatherState';
 import { SettingsError } from './provider';
 import { fixesFor, providerChosen } from './setup';
-import { verifyCli, verifyIdeas, type VerifyCli } from './verify';
+import { verifyCli, type VerifyCli } from './verify';
+import { defaultVerifyChoice, verifyLabel, verifyShownIdeas, type VerifyChoice, type VerifyOutcome } from './verifyRun';
 
 export const ASK_FOR_IDEAS_COMMAND = 'ideator.askForIdeas';
 
@@ -40,29 +36,6 @@ export interface AskManyOptions {
   noReview?: boolean;
   /** The file the ideas are about, when it is not the active editor's. */
   target?: TargetCode;
-}
-
-export interface VerifyChoice {
-  /** Runs at once. */
-  slots: number;
-  /** The whole verification's time budget. */
-  budgetMinutes: number;
-  /** The command that produced the current score (default: the newest scored run's, else asked). */
-  command?: string;
-  /** Baseline runs that measure the noise (default 3). */
-  baselineSeeds?: number;
-}
-
-export interface VerifyOutcome {
-  status: 'done' | 'cancelled' | 'error' | 'declined' | 'nothing';
-  results?: VerifyResult[];
-  summary?: VerifySummary;
-  error?: string;
-}
-
-/** The verification's defaults: 2 at a time (fewer with fewer ideas or cores), 10 minutes. */
-export function defaultVerifyChoice(ideas: number, cores = cpus().length): VerifyChoice {
-  return { slots: Math.max(1, Math.min(2, ideas, cores)), budgetMinutes: 10 };
 }
 
 /** Where the last shown ideas are kept (workspaceState), so the Ideas tab comes back after a window reload. */
@@ -100,10 +73,6 @@ const KeptSchema = z.object({
 
 /** How long after the last edit of the file the cards' diffs are recomputed. */
 const REFRESH_AFTER_MS = 250;
-
-const verifyLabel = (c: VerifyChoice) => `Verify (${c.slots} parallel, budget ${c.budgetMinutes} min)…`;
-
-/** The environment variable the verification CLI reads the implementer's key from. */
 
 export interface AskManyOutcome {
   status: 'ok' | 'cancelled' | 'error' | 'no-target' | 'busy';
@@ -198,160 +167,24 @@ export class AskManyController implements vscode.Disposable {
     }
   }
 
-  /** The command that produced the current score: the newest scored run's with a command. */
-  private scoredCommand(): string | undefined {
-    const runs = this.services.history?.runs() ?? [];
-    for (let i = runs.length - 1; i >= 0; i--) {
-      const r = runs[i];
-      if (r.command?.trim() && r.primary && r.primary.value !== null) return r.command.trim();
-    }
-    return undefined;
-  }
-
   /**
-   * Verifies the shown ideas by running them (src/extension/ideas/verify.ts → `ideator verify`): the user agrees
-   * to the slots and the time budget (or `choice` gives them), each idea runs in its own copy of the project, the
-   * cards get each status as it comes and are ranked by measured score; Cancel stops every run. Each judged idea's
-   * outcome is recorded in the run history like an applied one's.
+   * Verifies the shown ideas by running them (verifyRun.ts): the user agrees to the slots and the time budget (or
+   * `choice` gives them); the cards get each status as it comes and are ranked by measured score.
    */
-  async verify(choice?: VerifyChoice): Promise<VerifyOutcome> {
-    const services = this.services;
-    const view = this.view;
-    const target = this.target;
-    if (!view || !target || view.phase === 'asking' || view.phase === 'verifying' || this.records.length === 0) return { status: 'nothing' };
-    const folder = vscode.workspace.getWorkspaceFolder(target.uri);
-    if (!folder) {
-      void vscode.window.showWarningMessage('MLE Ideator: verification runs a copy of the workspace folder; open the folder that holds the script.');
-      return { status: 'nothing' };
-    }
-    if (!choice) {
-      const base = defaultVerifyChoice(this.records.length);
-      const command = this.scoredCommand();
-      const options: VerifyChoice[] = [base, { ...base, slots: 1 }, { ...base, budgetMinutes: 30 }, { slots: Math.min(4, this.records.length), budgetMinutes: 30 }];
-      const seen = new Set<string>();
-      const items = options
-        .filter((o) => !seen.has(`${o.slots}/${o.budgetMinutes}`) && seen.add(`${o.slots}/${o.budgetMinutes}`))
-        .map((o) => ({ label: `${o.slots} at a time, at most ${o.budgetMinutes} min`, detail: o === base ? 'the default' : undefined, value: o }));
-      const picked = await services.prompts.pick<VerifyChoice>(
-        items,
-        `Run each of the ${this.records.length} ideas${command ? ` with \`${command}\`` : ''} in its own copy of the project (data read-only), after 3 runs of the current code that measure the noise. How many at once, and how long in all?`,
-      );
-      if (!picked) return { status: 'declined' };
-      choice = picked;
-    }
-    // The runs copy the files on disk: unsaved changes would not be what is measured.
-    const doc = await vscode.workspace.openTextDocument(target.uri);
-    if (doc.isDirty) {
-      const save = await vscode.window.showWarningMessage(`${target.relativePath} has unsaved changes; the verification runs the files on disk.`, { modal: true }, 'Save and Verify');
-      if (save !== 'Save and Verify' || !(await doc.save())) return { status: 'declined' };
-    }
-    // The file changed since the ideas were asked (one was applied, say): each idea's code is applied to it as it is now.
-    const now = doc.getText();
-    const codes = new Map(this.proposals);
-    if (!target.isNotebook && now !== target.code) {
-      codes.clear();
-      for (const r of this.records) {
-        const p = proposeFromCodeBlocks(now, r.parsed.codeBlocks);
-        if (p) codes.set(r.id, p.content);
-      }
-      services.output.info(`${target.relativePath} changed since the ideas were asked: verifying each idea against it as it is now.`);
-    }
-    let command = choice.command ?? this.scoredCommand();
-    if (!command) {
-      command = await vscode.window.showInputBox({
-        title: 'The command that produced the current score',
-        prompt: `Runs in each idea's copy of ${folder.name}; its output must print the score.`,
-        value: `python ${target.relativePath}`,
-        ignoreFocusOut: true,
-        validateInput: (s) => (s.trim() ? undefined : 'Type the command, e.g. python train.py'),
-      });
-      if (!command?.trim()) return { status: 'declined' };
-      command = command.trim();
-    }
-    const { config } = services.config();
-    const controller = new AbortController();
-    this.verifying = controller;
-    const byId = new Map(this.records.map((r) => [r.id, r]));
-    const setCards = (f: (c: CompareCard) => CompareCard, extra: Partial<CompareView> = {}, urgent = true) =>
-      this.setView({ ...this.view!, ...extra, cards: this.view!.cards.map(f) }, urgent);
-    setCards((c) => ({ ...c, verify: { status: 'queued' } }), { phase: 'verifying', message: `Starting: ${command}`, baseline: undefined });
-    services.output.info(`Verifying ${this.records.length} ideas: ${command}, ${choice.slots} at a time, budget ${choice.budgetMinutes} min`);
-    try {
-      const keyEnv = ENV_FALLBACK[config.provider];
-      const key = keyEnv ? await services.secrets.get(config.provider) : undefined;
-      const implementer = config.provider.startsWith('template') ? undefined : providerConfigInput(config, 'implementer');
-      const cli: VerifyCli = { ...this.cli, env: { ...this.cli.env, ...(key && keyEnv ? { [keyEnv]: key } : {}) } };
-      const run = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `MLE Ideator: verifying ${this.records.length} ideas`, cancellable: true },
-        (progress, token) => {
-          token.onCancellationRequested(() => controller.abort());
-          let reported = 0;
-          return verifyIdeas(
-            {
-              workspace: folder.uri.fsPath,
-              command: command!,
-              main: vscode.workspace.asRelativePath(target.uri, false),
-              ideas: this.records.map((r) => {
-                const code = codes.get(r.id);
-                return { id: r.id, title: ideaTitle(r, 120), ...(code !== undefined ? { code } : { raw: r.raw }) };
-              }),
-              slots: choice.slots,
-              budgetMinutes: choice.budgetMinutes,
-              ...(choice.baselineSeeds !== undefined ? { baselineSeeds: choice.baselineSeeds } : {}),
-              ...(config.primaryMetric ? { metric: config.primaryMetric } : {}),
-              ...(config.metricDirection !== 'auto' ? { direction: config.metricDirection } : {}),
-              // Each run scored as the history scores it (ideator.runScore: last or best epoch).
-              score: config.runScore,
-              ...(config.pythonPath ? { python: config.pythonPath } : {}),
-              ...(implementer ? { implementer } : {}),
-            },
-            {
-              cli,
-              signal: controller.signal,
-              history: services.history ? { store: services.history, ideas: byId } : undefined,
-              onProgress: (p) => {
-                progress.report({ message: p.message, increment: p.total ? ((p.done - reported) / p.total) * 100 : undefined });
-                reported = p.done;
-                if (p.phase === 'warning') services.output.warn(p.message);
-                if (p.phase === 'idea' && p.event === 'started' && p.idea) setCards((c) => (c.ideaId === p.idea ? { ...c, verify: { status: 'running' } } : c), { message: p.message }, false);
-                else this.setView({ ...this.view!, message: p.message }, false);
-              },
-              onResult: (r) =>
-                setCards((c) =>
-                  c.ideaId === r.idea
-                    ? { ...c, verify: { status: r.status, ...(r.score !== null ? { score: r.score } : {}), ...(r.delta !== null ? { delta: r.delta } : {}), noise: r.noise, seconds: r.seconds, ...(r.error ? { error: r.error } : {}) } }
-                    : c,
-                ),
-            },
-          );
-        },
-      );
-      const { summary, results } = run;
-      const rank = new Map(summary.ranking.filter((id) => results.some((r) => r.idea === id && r.score !== null && (r.status === 'improved' || r.status === 'within_noise' || r.status === 'worse'))).map((id, i) => [id, i + 1]));
-      const notes = [...this.view!.notes];
-      if (!summary.sandbox.isolated) notes.push(`The runs were not isolated on this machine (missing: ${summary.sandbox.missing.join(', ') || 'the sandbox'}).`);
-      if (summary.parallelRatio !== null) notes.push(`Verification: ${summary.wallSeconds.toFixed(1)} s for ${summary.runSeconds.toFixed(1)} s of runs on ${summary.slots} slot${summary.slots === 1 ? '' : 's'}.`);
-      const cancelled = summary.cancelled || controller.signal.aborted;
-      setCards((c) => (c.ideaId && rank.has(c.ideaId) ? { ...c, verify: { ...c.verify, rank: rank.get(c.ideaId) } } : c.verify.status === 'queued' || c.verify.status === 'running' ? { ...c, verify: { status: 'not-verified' } } : c), {
-        phase: cancelled ? 'cancelled' : 'verified',
-        message: cancelled ? 'Verification cancelled: every run was stopped; the ideas judged before are shown.' : undefined,
-        baseline: summary.baseline.mean !== null ? { mean: summary.baseline.mean, noise: summary.baseline.threshold, runs: summary.baseline.k } : undefined,
-        metric: summary.metric ?? this.view!.metric,
-        direction: summary.direction,
-        notes,
-      });
-      services.output.info(`Verification ${cancelled ? 'cancelled' : 'done'}: ${results.map((r) => `${r.idea.slice(0, 8)} ${r.status}${r.score !== null ? ` ${r.score}` : ''}`).join(', ')}`);
-      return { status: cancelled ? 'cancelled' : 'done', results, summary };
-    } catch (err) {
-      const cancelled = controller.signal.aborted;
-      const message = cancelled ? 'Verification cancelled: every run was stopped.' : `Verification failed: ${(err as Error).message}`;
-      services.output[cancelled ? 'info' : 'error'](message);
-      setCards((c) => (c.verify.status === 'queued' || c.verify.status === 'running' ? { ...c, verify: { status: 'not-verified' } } : c), { phase: cancelled ? 'cancelled' : 'ready', message });
-      if (!cancelled) void vscode.window.showErrorMessage(`MLE Ideator: ${message}`);
-      return { status: cancelled ? 'cancelled' : 'error', error: message };
-    } finally {
-      this.verifying = undefined;
-    }
+  verify(choice?: VerifyChoice): Promise<VerifyOutcome> {
+    return verifyShownIdeas(
+      {
+        services: this.services,
+        cli: () => this.cli,
+        target: () => this.target,
+        records: () => this.records,
+        proposals: () => this.proposals,
+        view: () => this.view,
+        setView: (view, urgent) => this.setView(view, urgent),
+        running: (controller) => (this.verifying = controller),
+      },
+      choice,
+    );
   }
 
   /** Applies one of the shown ideas through the safe apply path; its card says "applied" when it was. */
