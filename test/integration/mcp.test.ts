@@ -15,6 +15,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { HistoryStore } from '../../src/core/history';
+import { historyKey } from '../../server/src/mcp/historyLocation';
 import { renderSeekHelp } from '../../src/core/query';
 import { buildHistory, buildWorkspace, CODE_V3, GOOD_ANSWER, runRecord } from '../agentToolsFixture';
 import { startOpenAIServer, type OpenAIServer, type ScriptedReply } from '../servers/openai';
@@ -283,6 +284,94 @@ describe('ideator mcp: finding the run history', () => {
   });
 });
 
+describe("ideator mcp: a run's score (ideator.runScore)", () => {
+  /** The fixture plus run-4, whose best epoch (0.86) beats its last value (0.81): the best score tells the choice. */
+  function scoredFixture(historyDir?: string) {
+    const h = buildHistory(historyDir);
+    const ws = buildWorkspace();
+    cleanups.push(h.cleanup, ws.cleanup);
+    h.store.appendRun(
+      runRecord('run-4', 30, {
+        primary: { name: 'val_auc', value: 0.81, direction: 'higher' },
+        metrics: [{ name: 'val_auc', last: 0.81, best: 0.86, series: [0.7, 0.86, 0.81], count: 3, direction: 'higher', validation: true }],
+      }),
+    );
+    return { history: h, ws: ws.dir };
+  }
+  const answered = (s: Session) => s.stderr().match(/ answered in \d+ ms/g)?.length ?? 0;
+  /** list_runs' best score; returns once the call's log is in (stderr and stdout are separate pipes). */
+  const bestOf = async (s: Session) => {
+    const before = answered(s);
+    const r = await s.call('list_runs', { limit: 1 });
+    assert.equal(r.isError, undefined, text(r));
+    for (const t0 = Date.now(); answered(s) <= before && Date.now() - t0 < 5000; ) await new Promise((res) => setTimeout(res, 10));
+    return (r.structuredContent as { best: { value: number; run_id: string } }).best;
+  };
+  const settingsOf = (ws: string, jsonc: string) => {
+    mkdirSync(join(ws, '.vscode'), { recursive: true });
+    writeFileSync(join(ws, '.vscode', 'settings.json'), jsonc);
+  };
+
+  test("the workspace's .vscode/settings.json (JSONC) chooses, read again on each call; a bad value is passed over; --run-score wins", async () => {
+    const { history, ws } = scoredFixture();
+    const s = await start(['--workspace', ws, '--history', history.dir, '--provider', 'template-vague']);
+    assert.deepEqual(await bestOf(s), { value: 0.81, metric: 'val_auc', direction: 'higher', run_id: 'run-4' });
+    assert.match(s.stderr(), /a run's score is its last epoch \(the default of ideator\.runScore\)/);
+
+    // Set while the server lives, as VS Code writes it: comments, a trailing comma, a URL with // inside a string.
+    settingsOf(ws, '{\n  // the script keeps its best checkpoint\n  "python.defaultInterpreterPath": "http://x//y", /* not a comment: */\n  "ideator.runScore": "best",\n}\n');
+    assert.equal((await bestOf(s)).value, 0.86);
+    assert.ok(s.stderr().includes(`a run's score is its best epoch (ideator.runScore in ${join(ws, '.vscode', 'settings.json')})`), s.stderr());
+    // get_run and seek_help's score read the same store: run-4's score is its best epoch.
+    assert.match(text(await s.call('get_run', { run_id: 'run-4' })), /val_auc 0\.86/);
+
+    // Not last or best: a warning (once), and the default.
+    settingsOf(ws, '{ "ideator.runScore": "median" }');
+    assert.equal((await bestOf(s)).value, 0.81);
+    assert.equal((await bestOf(s)).value, 0.81);
+    assert.equal(s.stderr().match(/warning: ideator\.runScore in .* must be last or best, got "median"; ignored/g)?.length, 1, s.stderr());
+    // Not JSON at all: a warning, the default.
+    settingsOf(ws, '{ "ideator.runScore": best }');
+    assert.equal((await bestOf(s)).value, 0.81);
+    assert.match(s.stderr(), /warning: .*settings\.json is not a settings file \(Unexpected token/);
+
+    settingsOf(ws, '{ "ideator.runScore": "best" }');
+    const flagged = await start(['--workspace', ws, '--history', history.dir, '--provider', 'template-vague', '--run-score', 'last']);
+    assert.equal((await bestOf(flagged)).value, 0.81);
+    assert.match(flagged.stderr(), /a run's score is its last epoch \(--run-score\)/);
+    const flaggedBest = await start(['--workspace', ws, '--history', history.dir, '--provider', 'template-vague', '--run-score', 'best']);
+    assert.equal((await bestOf(flaggedBest)).value, 0.86);
+  });
+
+  test("a .code-workspace file's settings; the user settings of the editor whose history is used, below the workspace's", async () => {
+    const { history, ws } = scoredFixture();
+    const file = join(ws, 'proj.code-workspace');
+    writeFileSync(file, '{\n  "folders": [{ "path": "." }],\n  // shared with the team\n  "settings": { "ideator.runScore": "best", },\n}\n');
+    const s = await start(['--workspace', file, '--history', history.dir, '--provider', 'template-vague']);
+    assert.equal((await bestOf(s)).value, 0.86);
+
+    // The history the editor (code-server here) keeps for the folder, and that editor's user settings.
+    const ws2 = mkdtempSync(join(tmpdir(), 'ideator-mcp-user-'));
+    cleanups.push(() => rmSync(ws2, { recursive: true, force: true }));
+    const user = join(home, '.local', 'share', 'code-server', 'User');
+    const dir = join(user, 'globalStorage', 'mle-ideator.mle-ideator', 'run-history', historyKey(ws2));
+    mkdirSync(dir, { recursive: true });
+    const { history: h2 } = scoredFixture(dir);
+    cleanups.push(() => rmSync(join(user, 'settings.json'), { force: true }));
+    writeFileSync(join(user, 'settings.json'), '{ "workbench.colorTheme": "Default Dark+", "ideator.runScore": "best" }');
+    const u = await start(['--workspace', ws2, '--provider', 'template-vague']);
+    assert.equal((await bestOf(u)).value, 0.86);
+    assert.ok(u.stderr().includes(`(ideator.runScore in ${join(user, 'settings.json')})`), u.stderr());
+    // The workspace's setting is above the user's.
+    settingsOf(ws2, '{ "ideator.runScore": "last" }');
+    assert.equal((await bestOf(u)).value, 0.81);
+    // With --history the editor is not known: its user settings are not read.
+    rmSync(join(ws2, '.vscode'), { recursive: true });
+    const pinned = await start(['--workspace', ws2, '--history', h2.dir, '--provider', 'template-vague']);
+    assert.equal((await bestOf(pinned)).value, 0.81);
+  });
+});
+
 describe('ideator mcp: command line', () => {
   function cli(args: string[]) {
     return spawnSync(process.execPath, [CLI, 'mcp', ...args], { encoding: 'utf8', input: '', timeout: 20_000, env: { PATH: process.env.PATH, HOME: home } });
@@ -301,6 +390,7 @@ describe('ideator mcp: command line', () => {
       [['--workspace', ws, '--api-key-file', join(ws, 'absent')], /--api-key-file: cannot read .*ENOENT/],
       [['--workspace', ws, '--bogus'], /Unknown option '--bogus'/],
       [['--workspace', ws, '--trajectory', 'short'], /--trajectory must be full or compact, got 'short'/],
+      [['--workspace', ws, '--run-score', 'median'], /--run-score must be last or best, got 'median'/],
     ];
     for (const [args, pattern] of cases) {
       const r = cli(args);

@@ -114,6 +114,7 @@ describe('the MCP server definition (mcpLaunch)', () => {
       requestTimeoutSeconds: config.requestTimeoutSeconds,
       promptsOverrideDir: config.promptsOverrideDir,
       taskFile: '/tmp/task.md',
+      runScore: 'best',
     });
     const flag = (name: string) => args[args.indexOf(name) + 1];
     assert.deepEqual(ProviderConfigSchema.parse(JSON.parse(flag('--provider'))), ProviderConfigSchema.parse({ kind: 'openai', baseUrl: 'http://127.0.0.1:8000/v1', model: 'ideator', thinking: false, timeoutMs: 90_500 }));
@@ -122,9 +123,10 @@ describe('the MCP server definition (mcpLaunch)', () => {
     assert.equal(flag('--timeout-sec'), '91');
     assert.equal(flag('--prompts'), '/home/me/prompts');
     assert.equal(flag('--task-file'), '/tmp/task.md');
+    assert.equal(flag('--run-score'), 'best');
     const defaults = ExtensionConfigSchema.parse({});
     const plain = mcpSettingsArgs({ provider: providerConfigInput(defaults, 'ideator'), trajectoryTokenBudget: 32000, maxOutputTokens: 4096, requestTimeoutSeconds: 300 });
     assert.deepEqual(JSON.parse(plain[1]), { kind: 'anthropic', timeoutMs: 300_000 });
-    assert.ok(!plain.includes('--prompts') && !plain.includes('--task-file'));
+    assert.ok(!plain.includes('--prompts') && !plain.includes('--task-file') && !plain.includes('--run-score'));
   });
 });

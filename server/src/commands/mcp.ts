@@ -1,7 +1,8 @@
 /**
  * `ideator mcp` — the Ideator as an MCP server over stdio for coding agents (Claude Code, Cursor, VS Code agent
  * mode, Cline …): seek_help / list_runs / get_run / record_outcome over the workspace's run history
- * (server/src/mcp/server.ts, the contract in src/core/agentTools.ts). stdout carries only the protocol; every log
+ * (server/src/mcp/server.ts, the contract in src/core/agentTools.ts), each run scored as the editor's setting
+ * ideator.runScore says (server/src/mcp/runScore.ts; --run-score wins). stdout carries only the protocol; every log
  * line goes to stderr. Keys come from the environment or --api-key-file, never from tool arguments or the logs.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -9,7 +10,9 @@ import * as path from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { AgentToolError } from '../../../src/core/agentTools';
 import { createProvider, type ProviderConfig } from '../../../src/core/providers/index';
-import { findHistory, globalStorageRoots } from '../mcp/historyLocation';
+import { describeScoreChoice, SCORE_CHOICES, type ScoreChoice } from '../../../src/core/metric';
+import { findHistory, globalStorageRoots, userSettingsFile } from '../mcp/historyLocation';
+import { resolveRunScore } from '../mcp/runScore';
 import { createIdeatorMcpServer } from '../mcp/server';
 import { defineCommand, log, UsageError } from './common';
 import { packageVersion } from './packageVersion';
@@ -19,7 +22,7 @@ import { readTrajectoryFlag } from './stateArgs';
 
 const HELP = `usage: ideator mcp [--workspace DIR] [--history DIR] [--provider KIND[:MODEL][@URL] | CONFIG.json]
                    [--api-key-file FILE] [--task-file FILE] [--budget TOKENS] [--max-tokens N]
-                   [--timeout-sec N] [--prompts OVERRIDE_DIR] [--trajectory compact|full]
+                   [--timeout-sec N] [--prompts OVERRIDE_DIR] [--trajectory compact|full] [--run-score last|best]
 An MCP server on stdin/stdout with the tools seek_help, list_runs, get_run and record_outcome.
   --workspace DIR      the project folder (or its .code-workspace file) whose run history the tools use
                        (default: the current folder)
@@ -36,6 +39,9 @@ An MCP server on stdin/stdout with the tools seek_help, list_runs, get_run and r
   --prompts DIR        prompt overrides (see prompts/README.md)
   --trajectory MODE    compact (default: no progress bars, repeats or superseded code; every value, error and the
                        final code kept) or full: how the run history is written into the prompt
+  --run-score last|best  a run's score: the value printed last or its best epoch (default: the setting
+                       ideator.runScore of the workspace's .vscode/settings.json or .code-workspace file, else of
+                       the user settings of the editor whose run history is used, else last)
 Claude Code:  claude mcp add ideator -e ANTHROPIC_API_KEY=… -- node /path/to/mle-ideator/dist/cli.js mcp
 Cursor, VS Code and the tools' arguments: README "Use the Ideator from your agent" and docs/agents.md.`;
 
@@ -50,6 +56,7 @@ const FLAGS = {
   'max-tokens': { type: 'string' },
   'timeout-sec': { type: 'string' },
   prompts: { type: 'string' },
+  'run-score': { type: 'string' },
 } as const;
 
 function intFlag(value: string | undefined, flag: string, min: number, max: number): number | undefined {
@@ -84,6 +91,8 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   const trajectoryMode = readTrajectoryFlag(values.trajectory);
   const maxTokens = intFlag(values['max-tokens'], 'max-tokens', 16, 1_000_000) ?? 4096;
   const timeoutSec = intFlag(values['timeout-sec'], 'timeout-sec', 1, 3600) ?? 300;
+  const runScoreFlag = values['run-score'];
+  if (runScoreFlag !== undefined && !(SCORE_CHOICES as readonly string[]).includes(runScoreFlag)) throw new UsageError(`--run-score must be last or best, got '${runScoreFlag}'`);
 
   const config: ProviderConfig = providerConfigFromFlag(values.provider ?? 'anthropic', 'provider')!;
   let apiKey: string | undefined;
@@ -114,9 +123,12 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   }
 
   const roots = globalStorageRoots();
+  /** The editor whose run history the tools use (its user settings may set ideator.runScore); none with --history. */
+  let historyEditor: string | undefined;
   const locateHistory = (): string => {
     if (historyDir) return historyDir;
     const found = findHistory(workspace, roots);
+    historyEditor = found.found?.editor;
     if (found.found) return found.found.dir;
     throw new AgentToolError(
       'no_history',
@@ -124,12 +136,34 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     );
   };
   const initial = historyDir ? { dir: historyDir, editor: '--history' } : findHistory(workspace, roots).found;
+  if (!historyDir) historyEditor = initial?.editor;
   log(io, `ideator mcp: workspace ${workspace}; run history ${initial ? `${initial.dir} (${initial.editor})` : 'not found yet (the tools will say where they looked)'}; Ideator ${config.kind}${config.model ? `:${config.model}` : ''}`);
+
+  // ideator.runScore, read again on each call (the user may change it while the server lives); logged when it changes.
+  const warned = new Set<string>();
+  let said: string | undefined;
+  const scoreChoice = (): ScoreChoice => {
+    const { choice, from } = resolveRunScore({
+      flag: runScoreFlag as ScoreChoice | undefined,
+      workspace,
+      userSettings: historyEditor && userSettingsFile(historyEditor, roots),
+      warn: (m) => {
+        if (warned.has(m)) return;
+        warned.add(m);
+        log(io, `ideator mcp: warning: ${m}`);
+      },
+    });
+    const line = `ideator mcp: a run's score is its ${describeScoreChoice(choice)} (${from})`;
+    if (line !== said) log(io, (said = line));
+    return choice;
+  };
+  scoreChoice();
 
   const stop = new AbortController();
   const server = createIdeatorMcpServer({
     root,
     locateHistory,
+    scoreChoice,
     provider: () => createProvider(config, secrets, process.env, presentation),
     providerKind: config.kind,
     taskFile,

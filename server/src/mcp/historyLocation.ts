@@ -8,6 +8,7 @@
  *   historyKey(workspace)                      -> 16 hex digits
  *   globalStorageRoots(env?, platform?, home?) -> the editors' globalStorage folders for this extension, by editor
  *   findHistory(workspace, roots)              -> {dir, editor} of the newest existing history, and every path tried
+ *   userSettingsFile(editor, roots)            -> that editor's user settings.json (beside its globalStorage)
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -113,4 +114,10 @@ export function findHistory(workspace: string, roots: readonly StorageRoot[], pl
     if (!found || mtime > found.mtime) found = { dir, editor: root.editor, mtime };
   }
   return { found: found && { dir: found.dir, editor: found.editor }, tried };
+}
+
+/** The user settings file of the editor named `editor` in `roots`: …/User/settings.json, beside …/User/globalStorage. */
+export function userSettingsFile(editor: string, roots: readonly StorageRoot[]): string | undefined {
+  const root = roots.find((r) => r.editor === editor);
+  return root && path.join(path.dirname(path.dirname(root.dir)), 'settings.json');
 }

@@ -35,6 +35,7 @@ import {
 } from '../../../src/core/agentTools';
 import type { TrajectoryMode } from '../../../src/core/protocol';
 import { HistoryStore } from '../../../src/core/history';
+import type { ScoreChoice } from '../../../src/core/metric';
 import { describeProviderError } from '../../../src/core/providers/index';
 import { ProviderError, type Provider } from '../../../src/core/providers/types';
 
@@ -48,6 +49,8 @@ export interface IdeatorMcpOptions {
   root: string;
   /** The history folder, or an AgentToolError('no_history') naming the paths tried; asked on every call. */
   locateHistory: () => string;
+  /** Which value of a run's primary metric is its score (ideator.runScore); asked on every call, after locateHistory. */
+  scoreChoice?: () => ScoreChoice;
   /** Builds the Ideator (called on each seek_help; a config/auth error becomes a tool error there). */
   provider: () => Provider;
   /** The provider kind as the settings spell it, stored on the idea. */
@@ -138,7 +141,10 @@ export function createIdeatorMcpServer(opts: IdeatorMcpOptions): Server {
     annotations: { title: t.title, readOnlyHint: t.readOnly, destructiveHint: false, idempotentHint: t.readOnly, openWorldHint: t.openWorld },
   }));
 
-  const openStore = () => HistoryStore.open(opts.locateHistory(), { onWarning: opts.log });
+  const openStore = () => {
+    const dir = opts.locateHistory();
+    return HistoryStore.open(dir, { onWarning: opts.log, scoreChoice: opts.scoreChoice?.() });
+  };
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
 

@@ -7,6 +7,7 @@
  * ELECTRON_RUN_AS_NODE=1 (so no Node install is needed); in code-server and remote hosts it is Node itself.
  */
 import * as path from 'node:path';
+import type { ScoreChoice } from '../../core/metric';
 import type { ProviderConfigInput } from '../../core/providers/index';
 
 /** The first VS Code release where vscode.lm.registerMcpServerDefinitionProvider is stable (1.100 has it proposed). */
@@ -58,6 +59,8 @@ export interface McpSettings {
   promptsOverrideDir?: string;
   /** A file holding the task description, when it comes from a setting rather than the workspace's TASK.md. */
   taskFile?: string;
+  /** ideator.runScore as the editor resolves it (user and workspace settings); as a flag it wins over the files the server reads. */
+  runScore?: ScoreChoice;
 }
 
 export function mcpSettingsArgs(s: McpSettings): string[] {
@@ -74,5 +77,6 @@ export function mcpSettingsArgs(s: McpSettings): string[] {
   if (s.trajectoryMode) args.push('--trajectory', s.trajectoryMode);
   if (s.promptsOverrideDir) args.push('--prompts', s.promptsOverrideDir);
   if (s.taskFile) args.push('--task-file', s.taskFile);
+  if (s.runScore) args.push('--run-score', s.runScore);
   return args;
 }

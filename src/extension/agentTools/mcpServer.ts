@@ -98,6 +98,7 @@ export function registerMcpServer(context: vscode.ExtensionContext, services: Se
             requestTimeoutSeconds: config.requestTimeoutSeconds,
             promptsOverrideDir: config.promptsOverrideDir,
             taskFile,
+            runScore: config.runScore,
           }),
         ];
         const envName = ENV_FALLBACK[config.provider];
