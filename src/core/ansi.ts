@@ -63,6 +63,9 @@ export class TerminalTextCleaner {
   /** skipRedraws() cache for the chunk being pushed: end of the stretch last examined, and its jump (-1: none). */
   private stretchEnd = -1;
   private stretchJump = -1;
+  /** The cursors simpleLine() leaves (see there). */
+  protected crOut = -1;
+  protected escOut = -1;
   /** push()'s lines of the chunk being pushed, reused from push to push. */
   private readonly pushed: string[] = [];
   private readonly collect = (line: string) => {
@@ -137,6 +140,8 @@ export class TerminalTextCleaner {
     let esc = -2;
     let bs = -2;
     this.stretchEnd = -1;
+    /** Where the next fresh line may be taken whole by simpleLine(): past the end of a line it declined. */
+    let tryFrom = 0;
     while (i < n) {
       if (this.state !== State.Text) {
         i = this.escape(chunk, i);
@@ -146,6 +151,19 @@ export class TerminalTextCleaner {
       if (cr !== -1 && cr < i) cr = chunk.indexOf('\r', i);
       if (esc !== -1 && esc < i) esc = chunk.indexOf('\x1b', i);
       if (bs !== -1 && bs < i) bs = chunk.indexOf('\b', i);
+      if (i >= tryFrom && nl >= 0 && !this.pendingCR && this.line.length === 0 && (bs < 0 || bs > nl)) {
+        // A fresh line, complete in this chunk, with no backspace: most lines of a log. Taken whole when its shape
+        // allows (see simpleLine()); the cursors it moved are taken only then (a declined line is read from i again).
+        const line = this.simpleLine(chunk, i, nl, cr, esc);
+        if (line !== undefined) {
+          cr = this.crOut;
+          esc = this.escOut;
+          onLine(line);
+          i = nl + 1;
+          continue;
+        }
+        tryFrom = nl + 1;
+      }
       let stop = n;
       if (nl >= 0) stop = nl;
       if (cr >= 0 && cr < stop) stop = cr;
@@ -196,6 +214,65 @@ export class TerminalTextCleaner {
         if (!this.pendingCR && this.line.length) this.line = this.line.slice(0, Math.max(0, this.line.length - run));
       }
     }
+  }
+
+  /**
+   * The visible text of the fresh line chunk[i, nl) (nl its "\n"; no backspace in it; the parser between sequences,
+   * no line pending, no pending "\r"), as the loop of pushLines() would leave it, capped; undefined when the line
+   * has a shape this does not read, and the loop then takes it as usual. The shape read:
+   *   pieces separated by "\r" (redraws), then colour codes and other CSIs (not K or G, which change the line)
+   *   between runs of text with no "\r"
+   * such as "bar\r bar\r ESC[32m epoch 3 ESC[0m loss: 0.4". By the loop's rules: text after a "\r" replaces the line,
+   * a "\r" followed by nothing visible leaves it (a CRLF, a "\r" before the line's colour codes), CSIs other than K
+   * and G change no text, and the line keeps its first maxLine characters. cr and esc are the caller's cursors (the
+   * first "\r" / ESC at or after i, -1 for none); the ones moved while reading the line are left in crOut / escOut.
+   * Reads only the line's end beyond the cursors: the last redraw, and the codes and text after the first ESC.
+   */
+  protected simpleLine(chunk: string, i: number, nl: number, cr: number, esc: number): string | undefined {
+    this.crOut = cr;
+    this.escOut = esc;
+    // The redraws end at the line's first ESC; after it, no "\r" may come.
+    const e = esc >= 0 && esc < nl ? esc : nl;
+    let lastCr = -1;
+    if (cr >= 0 && cr < e) {
+      if (e < nl) {
+        this.crOut = cr = chunk.indexOf('\r', e);
+        if (cr >= 0 && cr < nl) return undefined;
+      }
+      lastCr = e - 1;
+      while (chunk.charCodeAt(lastCr) !== 0x0d) lastCr--;
+    } else if (cr >= 0 && cr < nl) return undefined;
+    // The codes and text after the first ESC: CSIs ESC [ params final, params in 0x20-0x3f, final in 0x40-0x7e.
+    let text = '';
+    for (let j = e; j < nl; ) {
+      if (chunk.charCodeAt(j + 1) !== 0x5b /* [ */) return undefined;
+      let k = j + 2;
+      let c = chunk.charCodeAt(k);
+      while (c >= 0x20 && c <= 0x3f) c = chunk.charCodeAt(++k);
+      if (k >= nl || c < 0x40 || c > 0x7e || c === 0x4b || c === 0x47 || k - j - 2 > MAX_CSI) return undefined;
+      j = k + 1;
+      this.escOut = esc = chunk.indexOf('\x1b', j);
+      const t = esc >= 0 && esc < nl ? esc : nl;
+      if (t > j) text = text.length === 0 ? chunk.slice(j, t) : text + chunk.slice(j, t);
+      j = t;
+    }
+    let line: string;
+    if (lastCr < 0) line = text.length === 0 ? chunk.slice(i, e) : chunk.slice(i, e) + text;
+    else if (lastCr + 1 < e) line = text.length === 0 ? chunk.slice(lastCr + 1, e) : chunk.slice(lastCr + 1, e) + text;
+    else if (text.length > 0) line = text;
+    else {
+      // Nothing visible after the last "\r": the line is the last redraw that had text.
+      let end = lastCr;
+      let start = end - 1;
+      for (;;) {
+        while (start >= i && chunk.charCodeAt(start) !== 0x0d) start--;
+        if (start + 1 < end || start < i) break;
+        end = start;
+        start--;
+      }
+      line = chunk.slice(start + 1, end);
+    }
+    return line.length > this.maxLine ? line.slice(0, this.maxLine) : line;
   }
 
   /**

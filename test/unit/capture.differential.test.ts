@@ -260,4 +260,60 @@ describe('capture hot path: same results as the reference and as one piece', () 
       }
     }
   });
+
+  it('whole lines read at once (redraws, then colour codes between text) and their near misses, split everywhere', () => {
+    const rand = rng(20261206);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
+    // Redraw pieces (before the first ESC), codes and text after it, and the near misses that must go line by line.
+    const redraws = ['', ' 50%|###   | 5/10', 'bar', '\x07', '\t', 'é😀', 'loss: 0.1', 'x'.repeat(40), ' '];
+    const codes = ['\x1b[32m', '\x1b[0m', '\x1b[m', '\x1b[1;31m', '\x1b[38;5;196m', '\x1b[?25l', '\x1b[3J', '\x1b[1 q', '\x1b[>0c'];
+    const misses = [
+      '\x1b[2K', '\x1b[K', '\x1b[1G', '\x1b[G', '\x1b[5G', '\x1b]633;A\x07', '\x1b]0;t\rt\x07', '\x1b(B', '\x1b7', '\x1b[3\r2m',
+      `\x1b[${'1'.repeat(70)}m`, '\x1b[12\x07m', '\x1b[1é', '\x1b', '\r', '\b', '\b\b\bdone', '\x1bP+q\x1b\\',
+    ];
+    const texts = ['', 'epoch 3', ' loss: 0.4', ' - val_acc=0.91', 'x', '\x00', ' 😀 acc: 93.5%', '[12]\tvalid_0\'s auc: 0.93'];
+    const line = (): string => {
+      let s = '';
+      const bars = Math.floor(rand() * 5);
+      for (let k = 0; k < bars; k++) s += pick(redraws) + '\r';
+      if (rand() < 0.7) s += pick(redraws);
+      const parts = Math.floor(rand() * 5);
+      for (let k = 0; k < parts; k++) s += (rand() < 0.12 ? pick(misses) : pick(codes)) + pick(texts);
+      return s + (rand() < 0.2 ? '\r\n' : '\n');
+    };
+    /** Counts the lines the cleaner read at once. */
+    class Counting extends TerminalTextCleaner {
+      taken = 0;
+      declined = 0;
+      protected override simpleLine(chunk: string, i: number, nl: number, cr: number, esc: number): string | undefined {
+        const got = super.simpleLine(chunk, i, nl, cr, esc);
+        if (got === undefined) this.declined++;
+        else this.taken++;
+        return got;
+      }
+    }
+    const counting = new Counting();
+    for (let trial = 0; trial < 300; trial++) {
+      let text = '';
+      const lines = 1 + Math.floor(rand() * 40);
+      for (let k = 0; k < lines; k++) text += line();
+      if (rand() < 0.3) text += pick(redraws) + pick(codes); // an unfinished last line
+      const opts = trial % 4 === 0 ? { score: { maxLineLength: 1 + Math.floor(rand() * 30) } } : OPTIONS[trial % OPTIONS.length];
+      const size = trial % 3 === 0 ? 1 + Math.floor(rand() * 8) : 0;
+      const pieces = chunks(text, size, rand, 1 + Math.floor(rand() * 300));
+      checkAll(text, pieces, opts, `trial ${trial}: ${JSON.stringify(text)} size ${size}`);
+      for (const p of pieces) counting.push(p);
+      counting.push(text);
+    }
+    assert.ok(counting.taken > 5000 && counting.declined > 1000, `both ways exercised (taken ${counting.taken}, declined ${counting.declined})`);
+  });
+
+  it('whole lines read at once keep the reference line cap, for every cap around the line length', () => {
+    const text = 'bar 1\rbar 22\r\x1b[32mepoch 3\x1b[0m loss: 0.4\nabc\r\x1b[1m\x1b[0m\nq\r\r\x1b[m\n\x1b[31mval_acc: 0.9\r\nplain line: 1\n';
+    for (let cap = 1; cap <= 30; cap++) {
+      const a = new TerminalTextCleaner({ maxLineLength: cap });
+      const b = new LegacyTerminalTextCleaner({ maxLineLength: cap });
+      assert.equal(a.push(text) + a.end(), b.push(text) + b.end(), `cap ${cap}`);
+    }
+  });
 });
