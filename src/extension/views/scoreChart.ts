@@ -1,13 +1,12 @@
 /**
- * The score chart webview view: renders scoreChartSvg's inline SVG under a strict CSP (default-src 'none'; styles
- * and the one script from the extension's media folder, the script with a fresh nonce). Re-rendered, debounced,
- * whenever the history changes. Two views:
+ * The score chart webview view: scoreChartSvg's inline SVG in the extension's one page shell (webviewHtml.ts: strict
+ * CSP, default-src 'none', styles and the one script from media/chart, the script with a fresh nonce; no images).
+ * Re-rendered, debounced, whenever the history changes. Two views:
  *   - all runs: each run's score (its last or best epoch, as `ideator.runScore` says; the subtitle says which);
  *     clicking a point shows that run;
  *   - one run (a point clicked, a run selected in the Run History, or `ideator.history.showCurves`): its metrics'
  *     per-epoch curves, train dashed and validation solid; "All runs" goes back, "Open output" opens its output.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { z } from 'zod';
 import type { RunRecorder } from '../runs/service';
@@ -16,6 +15,7 @@ import { describeScoreChoice } from '../../core/metric';
 import { runCurves, type RunCurves } from '../../core/runCurves';
 import type { Run } from '../../core/protocol';
 import { chartLegendHtml, escapeXml, renderRunCurves, renderScoreChart, SHOW_CURVES_COMMAND } from './scoreChartSvg';
+import { webviewHtml } from './webviewHtml';
 
 export const SCORE_CHART_VIEW_ID = 'ideator.scoreChart';
 export { SHOW_CURVES_COMMAND } from './scoreChartSvg';
@@ -99,18 +99,17 @@ export class ScoreChartProvider implements vscode.WebviewViewProvider, vscode.Di
 
   /** The page for the current history and view (exposed for tests and screenshots). */
   html(webview: vscode.Webview): string {
-    const nonce = randomBytes(16).toString('base64');
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media', 'chart');
-    const css = webview.asWebviewUri(vscode.Uri.joinPath(media, 'chart.css'));
-    const js = webview.asWebviewUri(vscode.Uri.joinPath(media, 'chart.js'));
     const focused = this.focusedRun();
-    const body = focused ? this.runBody(focused) : this.runsBody();
-    return `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${webview.cspSource} data:; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css}"><title>Score chart</title></head>
-${body}<div id="tip" hidden></div>
-<script nonce="${nonce}" src="${js}"></script></body></html>`;
+    return webviewHtml(webview, {
+      media: vscode.Uri.joinPath(this.extensionUri, 'media', 'chart'),
+      stylesheets: ['chart.css'],
+      script: 'chart.js',
+      title: 'Score chart',
+      view: 'score-chart',
+      // chart.js and chart.css tell the two views apart by the body's class.
+      bodyClass: focused ? 'run-view' : 'runs-view',
+      body: `${focused ? this.runBody(focused) : this.runsBody()}<div id="tip" hidden></div>`,
+    });
   }
 
   private runsBody(): string {
@@ -128,7 +127,7 @@ ${body}<div id="tip" hidden></div>
       .join(' · ');
     const hint = rows.some((r) => r.run.primary) ? '<div id="hint">Click a point, or select a run in the Run History, to see its curves.</div>' : '';
     // Summary and legend first: in a short view the chart scrolls, never the legend off the bottom.
-    return `<body class="runs-view"><div id="summary">${escapeXml(summary)}</div><div id="legend">${chartLegendHtml(rows)}</div><div id="chart">${renderScoreChart(rows, { scoreChoice: store.scoreChoice() })}</div>${hint}`;
+    return `<div id="summary">${escapeXml(summary)}</div><div id="legend">${chartLegendHtml(rows)}</div><div id="chart">${renderScoreChart(rows, { scoreChoice: store.scoreChoice() })}</div>${hint}`;
   }
 
   private runBody(runId: string): string {
@@ -148,7 +147,7 @@ ${body}<div id="tip" hidden></div>
     const facts = [score, Number.isFinite(end) ? formatDuration(end - start) : '', `exit ${run.exitCode ?? '?'}`].filter(Boolean).join(' · ');
     const command = run.command ? `<div class="command" title="${escapeXml(run.command)}">${escapeXml(run.command)}</div>` : '';
     const id = escapeXml(run.id);
-    return `<body class="run-view"><div id="bar"><button type="button" data-action="back" title="Back to the chart of all runs">← All runs</button><button type="button" data-action="openRun" data-run="${id}" title="Open this run's output">Open output</button></div>
+    return `<div id="bar"><button type="button" data-action="back" title="Back to the chart of all runs">← All runs</button><button type="button" data-action="openRun" data-run="${id}" title="Open this run's output">Open output</button></div>
 <div id="summary"><b>Run #${n}</b> · ${escapeXml(facts)}${command}</div>
 <div id="panels" data-run="${id}" data-axis="${escapeXml(curves.axis)}">${renderRunCurves(curves, p?.name)}</div>`;
   }

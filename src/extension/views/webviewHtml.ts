@@ -1,8 +1,8 @@
 /**
- * The one HTML shell of the extension's own webview pages (Idea panel and tab, Ideas side by side, the review form):
- * a strict Content-Security-Policy (nothing by default; styles and fonts from the extension's media folder; scripts
- * only with this page's fresh nonce; images from media and data: only where the page asks for them), its stylesheets,
- * one script and the first paint inside <main id="root">. The body is HTML the caller escaped already.
+ * The one HTML shell of the extension's own webview pages (Idea panel and tab, Ideas side by side, the review form,
+ * the score chart): a strict Content-Security-Policy (nothing by default; styles and fonts from the extension's media
+ * folder; scripts only with this page's fresh nonce; images from media and data: only where the page asks for them),
+ * its stylesheets, one script and the first paint inside <main id="root">. The body is HTML the caller escaped already.
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';

@@ -95,7 +95,9 @@ describe('The run itself: curves, two runs side by side, best vs last epoch (#15
     await vscode.commands.executeCommand(item.command!.command, ...(item.command!.arguments ?? []));
     await until(() => api.runs.chart.focusedRun() === second.id, 10_000, 'the chart to show the selected run');
     const html = api.runs.chart.html(webview);
-    assert.match(html, /<body class="run-view">/);
+    assert.match(html, /<body data-ideator-view="score-chart" class="run-view">/);
+    // The extension's one page shell: nothing by default, the script only with this page's nonce, no images.
+    assert.match(html, /content="default-src 'none'; style-src [^;]+; script-src 'nonce-([^']+)'; font-src [^"]+">[\s\S]*<script nonce="\1" src=/);
     assert.match(html, /data-axis="epoch"/);
     assert.match(html, /class="curve validation c0" data-metric="val_loss"/);
     assert.match(html, /class="curve train c1" data-metric="train_loss"/);
@@ -106,7 +108,7 @@ describe('The run itself: curves, two runs side by side, best vs last epoch (#15
     assert.equal(auc?.[1].split(' ').length, 5);
     api.runs.chart.showAll();
     assert.equal(api.runs.chart.focusedRun(), undefined);
-    assert.match(api.runs.chart.html(webview), /<body class="runs-view">[\s\S]*each run&#39;s score: its last epoch/);
+    assert.match(api.runs.chart.html(webview), /<body data-ideator-view="score-chart" class="runs-view">[\s\S]*each run&#39;s score: its last epoch/);
     // The context menu's command shows it too.
     assert.equal(await vscode.commands.executeCommand('ideator.history.showCurves', { runId: added[0].id }), true);
     assert.equal(api.runs.chart.focusedRun(), added[0].id);
