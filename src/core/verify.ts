@@ -8,12 +8,14 @@
  *   VerifyEventSchema / parseVerifyLine  {type:'progress'} … {type:'result'} … {type:'summary'} (one JSON a line)
  *   verifyStatus(score, baseline, dir)  improved | within_noise | worse (a gain inside the noise is no win)
  *   rankResults(results, direction)     ids best first: measured scores by the metric, then failures
+ *   WorkspaceRewardRequestSchema       POST /v1/rewards with an uploaded workspace instead of a catalog task (the
+ *                                      companion server streams the same VerifyEvent lines back)
  *   verifiedOutcome(result, …)          the Outcome an applied idea would get, so idea-type statistics learn
  *   recordVerifiedOutcomes(store, …)    appends those outcomes (and the ideas they judge) to a HistoryStore
  */
 import { z } from 'zod';
 import type { HistoryStore } from './history';
-import { compareBestFirst, improves } from './metric';
+import { compareBestFirst, improves, SCORE_CHOICES } from './metric';
 import { BaselineNoiseSchema, DirectionSchema, GuardFindingSchema, GuardFlagSchema, ParsedIdeaSchema, type BaselineNoise, type Direction, type IdeaRecord, type Outcome, type RewardStatus } from './protocol';
 import { paperReward } from './rewards';
 
@@ -53,6 +55,58 @@ export const VerifyIdeasFileSchema = z
   .transform((ideas) => ideas.map((i, n) => ({ ...i, id: i.id ?? `idea-${n + 1}` })))
   .refine((ideas) => new Set(ideas.map((i) => i.id)).size === ideas.length, { message: 'idea ids must be unique' });
 export type VerifyIdeasInput = z.input<typeof VerifyIdeasFileSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input on a companion server: POST /v1/rewards with a workspace
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Most baseline runs one verification asks for. */
+export const MAX_VERIFY_SEEDS = 16;
+/** Most data paths a workspace request binds (each is a mount in every run). */
+export const MAX_VERIFY_DATA_PATHS = 1000;
+
+/** A workspace-relative path: no absolute path, no `..`, no empty or `.` part, no NUL; posix separators. */
+export const WorkspaceRelPathSchema = z
+  .string()
+  .min(1)
+  .max(1000)
+  .refine((p) => !p.startsWith('/') && !p.includes('\0') && !p.includes('\\') && p.split('/').every((x) => x !== '' && x !== '.' && x !== '..'), { message: 'a workspace-relative path (no absolute path, no .., no empty part)' });
+
+/**
+ * POST /v1/rewards, the workspace form: the ideas measured against a workspace uploaded before (PUT
+ * /v1/workspaces/{sha256}) instead of a catalog task, as `ideator verify` measures them locally. The answer is
+ * `application/x-ndjson`: the VerifyEvent lines below, the summary last.
+ */
+export const WorkspaceRewardRequestSchema = z.object({
+  workspace: z.object({
+    /** The upload's sha256 (its source files: the workspace plan's copies). */
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    /** A data folder the server's operator named (`ideator serve --data-root NAME=PATH`); needed when `data` is not empty. */
+    dataRoot: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+    /** The plan's read-only paths (data folders, large files), bound from the data root at the same relative path. */
+    data: z.array(z.object({ path: WorkspaceRelPathSchema, dir: z.boolean() })).max(MAX_VERIFY_DATA_PATHS).default([]),
+  }),
+  /** The command that produced the current score, run by /bin/sh in each run's folder. */
+  command: z.string().min(1).max(4000),
+  /** The file the ideas change (one of the uploaded files). */
+  main: WorkspaceRelPathSchema,
+  metric: z.string().min(1).max(200).optional(),
+  direction: DirectionSchema.optional(),
+  /** A run's score: the metric's last value printed, or its best epoch. */
+  score: z.enum(SCORE_CHOICES).default('last'),
+  /** The ideas, as the --ideas file gives them (an id each, or idea-1, idea-2 … by position). */
+  ideas: z.array(VerifyIdeaSchema).min(1).max(MAX_VERIFY_IDEAS),
+  /** Runs of the unchanged workspace (IDEATOR_SEED=i) that measure the noise. */
+  baselineSeeds: z.number().int().min(1).max(MAX_VERIFY_SEEDS).default(3),
+  /** Runs at once (at most the server's slots). */
+  slots: z.number().int().min(1).max(64).default(1),
+  /** Wall-time budget of the whole verification, seconds (at most the server's per-run cap). */
+  budgetSec: z.number().positive().max(24 * 3600).default(1800),
+  /** At most this long per run (default: the budget). */
+  timeoutSec: z.number().positive().max(24 * 3600).optional(),
+});
+export type WorkspaceRewardRequest = z.infer<typeof WorkspaceRewardRequestSchema>;
+export type WorkspaceRewardRequestInput = z.input<typeof WorkspaceRewardRequestSchema>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Output: the JSON lines

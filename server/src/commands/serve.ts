@@ -17,6 +17,7 @@ import { redactRedisUrl } from '../queue/redis/protocol';
 import { packageVersion } from './packageVersion';
 import { defineCommand, log, untilStopSignal, UsageError } from './common';
 import { readTrajectoryFlag } from './stateArgs';
+import { parseDataRoots } from '../verify/remote';
 
 export { packageVersion };
 
@@ -36,6 +37,9 @@ const HELP = `usage: ideator serve [--host 127.0.0.1] [--port 8787] [options]
   --redis URL           scale-out: queue ideas on Redis (redis://HOST:PORT[/DB], rediss:// for TLS) for
                         \`ideator worker --redis URL --server URL\` processes on any machine; this server then runs
                         nothing itself (no --slots / --gpus) and stays the one record of jobs and results
+  --data-root NAME=PATH a data folder workspace verifications may bind read-only (repeatable): \`ideator verify
+                        --server URL --data-root NAME\` binds the workspace's data paths from PATH at the same relative
+                        paths (PATH mirrors the workspace's data: a local server can take the workspace folder itself)
 ${RUNTIME_HELP}
 Env: IDEATOR_SERVER_TOKEN (bearer token; required beyond loopback), IDEATOR_PYTHON, IDEATOR_REDIS_URL (default of
 --redis, keeps a password off the command line), provider API keys.`;
@@ -51,6 +55,7 @@ const FLAGS = {
   redis: { type: 'string' },
   'max-queued': { type: 'string' },
   'queue-order': { type: 'string' },
+  'data-root': { type: 'string', multiple: true },
 } as const;
 
 function isQueueOrder(v: string): v is QueueOrder {
@@ -79,6 +84,12 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   if (!Number.isInteger(maxQueued) || maxQueued < 0) throw new UsageError(`--max-queued must be a whole number ≥ 0, got '${values['max-queued']}'`);
   const queueOrder = values['queue-order'] ?? 'longest-first';
   if (!isQueueOrder(queueOrder)) throw new UsageError(`--queue-order must be longest-first or fifo, got '${queueOrder}'`);
+  let dataRoots: Map<string, string>;
+  try {
+    dataRoots = parseDataRoots(values['data-root'] ?? []);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const config = { ...runtimeConfigFromFlags(values, say), maxQueued, queueOrder };
   if (redisUrl && ((config.slots ?? 0) > 0 || config.gpus?.length)) {
     throw new UsageError('with --redis this server runs nothing itself: drop --slots / --gpus and start `ideator worker --redis URL --server URL` where the slots are');
@@ -114,6 +125,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     ideator,
     trajectoryMode,
     log: say,
+    dataRoots,
   });
   await app.listen({ host, port });
   const addr = app.server.address();
@@ -123,7 +135,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   dispatcher?.start();
   const iso = runtime.isolation;
   const execution = redisUrl ? `ideas to remote workers through ${redactRedisUrl(redisUrl)}` : `${runtime.pool?.size ?? 0} slot(s), isolation ${iso.mode} (network ${iso.network ? 'off' : 'ON'}, fs ${iso.filesystem ? 'confined' : 'NOT confined'})`;
-  say(`listening on ${url} — ${execution}, store ${runtime.store.path}${token ? ', token required' : ''}`);
+  say(`listening on ${url} — ${execution}, store ${runtime.store.path}${token ? ', token required' : ''}${dataRoots.size ? `, data roots: ${[...dataRoots.keys()].join(', ')}` : ''}`);
   if (values.json) io.stdout.write(JSON.stringify({ url, port: boundPort, pid: process.pid }) + '\n');
 
   await untilStopSignal(() => say('stopping'));

@@ -20,6 +20,9 @@ import { stateRoutes } from './routes/states';
 import { StateRegistry } from '../statePool/registry';
 import { statusRoutes } from './routes/status';
 import { taskRoutes } from './routes/tasks';
+import { verificationRoutes } from './routes/verifyWorkspace';
+import { workspaceRoutes } from './routes/workspaces';
+import { remoteVerifyEnv } from '../verify/remote';
 
 export interface AppOptions {
   runtime: Runtime;
@@ -32,6 +35,8 @@ export interface AppOptions {
   /** POST /v1/ideate: the trajectory rendering of states whose request does not name one (default compact). */
   trajectoryMode?: TrajectoryMode;
   log?: (message: string) => void;
+  /** Data folders a workspace verification may bind, by name (`serve --data-root NAME=PATH`, real paths). */
+  dataRoots?: ReadonlyMap<string, string>;
 }
 
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
@@ -72,7 +77,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   const tasks = opts.runtime.catalog;
-  rewardRoutes(app, opts.runtime);
+  // Workspaces uploaded once, verified by POST /v1/rewards' workspace form; a closing server stops those runs.
+  const closing = new AbortController();
+  app.addHook('onClose', async () => closing.abort());
+  const verifyEnv = await remoteVerifyEnv(opts.runtime, opts.dataRoots ?? new Map());
+  await workspaceRoutes(app, verifyEnv.uploads);
+  const verifier = { env: verifyEnv, closing: closing.signal, log, running: new Map<string, AbortController>() };
+  rewardRoutes(app, opts.runtime, verifier);
+  verificationRoutes(app, verifier);
   // Exported states a trainer's label can name (OpenRLHF), kept in the data dir beside the job store.
   const registry = StateRegistry.forDataDir(opts.runtime.config.dataDir);
   stateRoutes(app, registry, tasks);

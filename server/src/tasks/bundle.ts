@@ -234,7 +234,10 @@ export async function verifyBundle(file: string, expected: string): Promise<void
 class ByteReader {
   private buf: Buffer = Buffer.alloc(0);
   private done = false;
-  constructor(private readonly it: AsyncIterator<Buffer>) {}
+  constructor(
+    private readonly it: AsyncIterator<Buffer>,
+    private readonly what = 'task bundle',
+  ) {}
 
   private async fill(n: number): Promise<boolean> {
     while (this.buf.length < n && !this.done) {
@@ -246,7 +249,7 @@ class ByteReader {
   }
 
   async exact(n: number): Promise<Buffer> {
-    if (!(await this.fill(n))) throw new TaskError('task bundle is truncated');
+    if (!(await this.fill(n))) throw new TaskError(`${this.what} is truncated`);
     const out = this.buf.subarray(0, n);
     this.buf = this.buf.subarray(n);
     return out;
@@ -254,7 +257,7 @@ class ByteReader {
 
   /** Up to `max` bytes (at least 1), for streaming a file's body. */
   async some(max: number): Promise<Buffer> {
-    if (!this.buf.length && !(await this.fill(1))) throw new TaskError('task bundle is truncated');
+    if (!this.buf.length && !(await this.fill(1))) throw new TaskError(`${this.what} is truncated`);
     const n = Math.min(max, this.buf.length);
     const out = this.buf.subarray(0, n);
     this.buf = this.buf.subarray(n);
@@ -268,20 +271,39 @@ function cString(b: Buffer, start: number, len: number): string {
   return s.subarray(0, end < 0 ? s.length : end).toString('utf8');
 }
 
-function safeRelPath(p: string): string {
+function safeRelPath(p: string, what = 'task bundle'): string {
   const parts = p.split('/').filter((x) => x !== '' && x !== '.');
-  if (!p || p.startsWith('/') || p.includes('\0') || parts.length === 0 || parts.some((x) => x === '..')) throw new TaskError(`task bundle holds an unsafe path '${p}'`);
+  if (!p || p.startsWith('/') || p.includes('\0') || parts.length === 0 || parts.some((x) => x === '..')) throw new TaskError(`${what} holds an unsafe path '${p}'`);
   return parts.join(sep);
 }
 
-/** Unpacks a gzipped bundle into `dest` (created; must not hold the same paths already). Regular files and folders only. */
-export async function extractBundle(file: string, dest: string): Promise<void> {
+/** Bounds on what an archive may unpack to (an upload from a client: a gzip bomb, a million tiny files). */
+export interface ExtractLimits {
+  /** Entries (files and folders), at most. */
+  maxEntries?: number;
+  /** Bytes of all files together, at most. */
+  maxBytes?: number;
+  /** What the archive is called in errors (default 'task bundle'). */
+  what?: string;
+}
+
+/** Largest PAX header read (a path and a size record need far less). */
+const MAX_PAX_BYTES = 64 * 1024;
+
+/**
+ * Unpacks a gzipped bundle into `dest` (created; must not hold the same paths already). Regular files and folders
+ * only; with `limits`, more entries or bytes than allowed stop it with a TaskError.
+ */
+export async function extractBundle(file: string, dest: string, limits: ExtractLimits = {}): Promise<void> {
+  const what = limits.what ?? 'task bundle';
+  let entries = 0;
+  let bytes = 0;
   await mkdir(dest, { recursive: true });
   const gunzip = createGunzip();
   const source = createReadStream(file);
   source.on('error', (err) => gunzip.destroy(err));
   source.pipe(gunzip);
-  const reader = new ByteReader(gunzip[Symbol.asyncIterator]());
+  const reader = new ByteReader(gunzip[Symbol.asyncIterator](), what);
   let pax: Record<string, string> = {};
   try {
     for (;;) {
@@ -289,7 +311,7 @@ export async function extractBundle(file: string, dest: string): Promise<void> {
       if (h.every((x) => x === 0)) break;
       let sum = 0;
       for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : h[i];
-      if (parseInt(cString(h, 148, 8).trim(), 8) !== sum) throw new TaskError('task bundle: bad tar header checksum');
+      if (parseInt(cString(h, 148, 8).trim(), 8) !== sum) throw new TaskError(`${what}: bad tar header checksum`);
       const type = String.fromCharCode(h[156] || 48);
       let size = parseInt(cString(h, 124, 12).trim() || '0', 8);
       const prefix = cString(h, 345, 155);
@@ -297,7 +319,9 @@ export async function extractBundle(file: string, dest: string): Promise<void> {
       if (pax.path) name = pax.path;
       if (pax.size) size = Number(pax.size);
       const mode = parseInt(cString(h, 100, 8).trim() || '644', 8) & 0o777;
+      if (!Number.isSafeInteger(size) || size < 0) throw new TaskError(`${what} holds '${name}' of an unreadable size`);
       if (type === 'x' || type === 'g') {
+        if (size > MAX_PAX_BYTES) throw new TaskError(`${what} holds an extended header of ${size} bytes (at most ${MAX_PAX_BYTES})`);
         const body = await reader.exact(size);
         await reader.exact((BLOCK - (size % BLOCK)) % BLOCK);
         if (type === 'x') {
@@ -315,12 +339,14 @@ export async function extractBundle(file: string, dest: string): Promise<void> {
         continue;
       }
       pax = {};
-      const target = join(dest, safeRelPath(name));
+      const target = join(dest, safeRelPath(name, what));
+      if (limits.maxEntries !== undefined && ++entries > limits.maxEntries) throw new TaskError(`${what} holds more than ${limits.maxEntries} entries`);
+      if (limits.maxBytes !== undefined && (bytes += size) > limits.maxBytes) throw new TaskError(`${what} unpacks to more than ${Math.round(limits.maxBytes / 1024 / 1024)} MiB`);
       if (type === '5') {
         await mkdir(target, { recursive: true });
         continue;
       }
-      if (type !== '0') throw new TaskError(`task bundle holds '${name}' of tar type '${type}' (only files and folders are allowed)`);
+      if (type !== '0') throw new TaskError(`${what} holds '${name}' of tar type '${type}' (only files and folders are allowed)`);
       await mkdir(dirname(target), { recursive: true });
       const fh = await open(target, 'wx', mode & 0o100 ? 0o755 : 0o644);
       try {

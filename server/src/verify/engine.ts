@@ -261,7 +261,8 @@ export async function runVerification(o: VerifyRun): Promise<{ summary: VerifySu
     };
 
     // Results are judged once the baseline's noise is known; ideas finished before wait for it.
-    let baseline = baselineNoise([]);
+    // Until judged: k runs without a score (a summary after a cancel before the first baseline run ended is still valid).
+    let baseline = baselineNoise(new Array<number | null>(seeds).fill(null));
     let metric: string | null = o.metric ?? null;
     let dir: Direction = direction ?? 'higher';
     const judgeIdea = (id: string) => {

@@ -192,3 +192,32 @@ export function fillRunDir(dir: string, workspace: string, plan: WorkspacePlan, 
   if (isolated) for (const m of plan.masks) binds.push(m.dir ? { host: '', inside: m.rel, emptyDir: true } : { host: emptyFile, inside: m.rel });
   return binds;
 }
+
+/**
+ * Hidden entries and key files under the folder `dir` (paths relative to `base`), found by walking at most `limit`
+ * entries: 'too-big' when the folder holds more (its deep entries would go unseen).
+ */
+export function hiddenEntries(dir: string, base: string, limit: number): { rel: string; dir: boolean }[] | 'too-big' {
+  const out: { rel: string; dir: boolean }[] = [];
+  let seen = 0;
+  const walk = (d: string): boolean => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return true;
+    }
+    seen += entries.length;
+    if (seen > limit) return false;
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (skipped(e.name) && !SKIP_NAMES.has(e.name)) {
+        if (e.isFile() || e.isDirectory()) out.push({ rel: relative(base, p), dir: e.isDirectory() });
+        continue;
+      }
+      if (e.isDirectory() && !walk(p)) return false;
+    }
+    return true;
+  };
+  return walk(dir) ? out : 'too-big';
+}

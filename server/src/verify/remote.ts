@@ -1,0 +1,201 @@
+/**
+ * Verification on the companion server (#16): POST /v1/rewards with an uploaded workspace. The run folders are
+ * filled from the upload (verify/upload.ts) and the operator's data root, then verify/engine.ts runs exactly what
+ * `ideator verify` runs locally — same sandbox, same scoring, same VerifyEvent lines.
+ *
+ * Data is never uploaded: the operator names data folders (`ideator serve --data-root NAME=PATH`); a request names
+ * one and lists the workspace plan's read-only paths, each bound from PATH/<path> (which must lie inside PATH, and
+ * no part of which may be a hidden entry or key file), hidden entries inside a bound folder masked. A run sees its
+ * own folder, the interpreter and those binds: no other upload, no other data root, no store, no network.
+ */
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import type { Provider } from '../../../src/core/providers/types';
+import type { VerifyEvent, VerifyIdea, WorkspaceRewardRequest } from '../../../src/core/verify';
+import { homeFolders, type SandboxHost } from '../exec/isolation';
+import { DEFAULT_MAX_TIMEOUT_SEC, type Runtime } from '../queue/runtime';
+import { prepareVerifyRoot, runVerification, type VerifyRun } from './engine';
+import { WorkspaceStore } from './upload';
+import { hiddenEntries, MAX_BINDS, skipped, SKIP_NAMES, type WorkspacePlan } from './workspace';
+
+/** Entries walked per bound data folder to find hidden ones; a larger folder is refused (its depths unseen). */
+export const MAX_DATA_WALK = 200_000;
+
+/** A request the server cannot run: one line for the client (a 4xx). */
+export class RemoteVerifyError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RemoteVerifyError';
+  }
+}
+
+/** Runs at once across every verification of this server: a run waits for a free slot. */
+export class SlotGate {
+  private free: number;
+  private waiting: (() => void)[] = [];
+  constructor(readonly size: number) {
+    this.free = size;
+  }
+
+  acquire(signal: AbortSignal): Promise<() => void> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(new Error('cancelled'));
+      let released = false;
+      const grant = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(() => {
+          if (released) return;
+          released = true;
+          const next = this.waiting.shift();
+          if (next) next();
+          else this.free++;
+        });
+      };
+      const onAbort = () => {
+        this.waiting = this.waiting.filter((w) => w !== grant);
+        reject(new Error('cancelled'));
+      };
+      if (this.free > 0) {
+        this.free--;
+        return grant();
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(grant);
+    });
+  }
+}
+
+/** What the server brings to every workspace verification. */
+export interface RemoteVerifyEnv {
+  uploads: WorkspaceStore;
+  /** Data root name → its folder (real path). */
+  dataRoots: ReadonlyMap<string, string>;
+  host: SandboxHost;
+  python: string;
+  /** Where run folders are made (prepareVerifyRoot) and its empty file. */
+  workRoot: string;
+  emptyFile: string;
+  /** The server's data dir (store, uploads), every data root, the home folders: never bound whole. */
+  privatePaths: string[];
+  gate: SlotGate;
+  /** Per-run cap (seconds). */
+  maxTimeoutSec: number;
+  memoryMb: number;
+  provider?: Provider;
+}
+
+/**
+ * A reward server's workspace verification: uploads in <dataDir>/workspaces, run folders in <dataDir>/verify-work,
+ * the runtime's interpreter, sandbox, limits and implementer, as many runs at once as its --slots (0: none).
+ */
+export async function remoteVerifyEnv(rt: Runtime, dataRoots: ReadonlyMap<string, string>): Promise<RemoteVerifyEnv> {
+  const dataDir = resolve(rt.config.dataDir);
+  const workRoot = join(dataDir, 'verify-work');
+  const emptyFile = await prepareVerifyRoot(workRoot);
+  return {
+    uploads: new WorkspaceStore(join(dataDir, 'workspaces')),
+    dataRoots,
+    host: rt.sandbox,
+    python: rt.python,
+    workRoot,
+    emptyFile,
+    privatePaths: [...new Set([dataDir, realpathSync(dataDir), ...dataRoots.values(), ...homeFolders()])],
+    gate: new SlotGate(rt.pool?.size ?? 0),
+    maxTimeoutSec: rt.config.maxTimeoutSec ?? DEFAULT_MAX_TIMEOUT_SEC,
+    memoryMb: rt.env.limits.memoryMb,
+    provider: rt.config.implementer,
+  };
+}
+
+/** The request checked against this server: its run options, or a RemoteVerifyError (nothing has run yet). */
+export function prepareRemote(env: RemoteVerifyEnv, req: WorkspaceRewardRequest, signal: AbortSignal, emit: (e: VerifyEvent) => void): VerifyRun {
+  const info = env.uploads.info(req.workspace.sha256);
+  if (!info) throw new RemoteVerifyError(404, 'unknown_workspace', `no workspace ${req.workspace.sha256} on this server: upload it first (PUT /v1/workspaces/{sha256})`);
+  if (!info.files.includes(req.main)) throw new RemoteVerifyError(400, 'unknown_main', `the main file ${req.main} is not among the workspace's uploaded files`);
+  const ids = req.ideas.map((i, n) => i.id ?? `idea-${n + 1}`);
+  if (new Set(ids).size !== ids.length) throw new RemoteVerifyError(400, 'invalid_request', 'idea ids must be unique');
+  const sourceDir = env.uploads.filesDir(info.sha256);
+  const plan: WorkspacePlan = { copies: info.files.map(fromPosix), binds: [], copiedBytes: info.bytes, masks: [], refused: [] };
+  if (req.workspace.data.length) {
+    const name = req.workspace.dataRoot;
+    if (!name) throw new RemoteVerifyError(400, 'no_data_root', `the workspace binds ${req.workspace.data.length} data path(s) (${req.workspace.data[0].path} …): name one of this server's data roots (dataRoot)`);
+    const root = env.dataRoots.get(name);
+    if (!root) throw new RemoteVerifyError(400, 'unknown_data_root', `no data root '${name}' on this server${env.dataRoots.size ? ` (it has: ${[...env.dataRoots.keys()].join(', ')})` : ' (it has none: start it with --data-root NAME=PATH)'}`);
+    for (const d of req.workspace.data) {
+      const parts = d.path.split('/');
+      if (parts.some((p) => skipped(p) && !SKIP_NAMES.has(p))) throw new RemoteVerifyError(400, 'refused_data_path', `the data path ${d.path} is a hidden entry or key file: never bound`);
+      if (info.files.includes(d.path) || info.files.some((f) => f.startsWith(d.path + '/'))) throw new RemoteVerifyError(400, 'invalid_request', `the data path ${d.path} is also an uploaded file or holds one`);
+      const host = join(root, ...parts);
+      let real: string;
+      try {
+        real = realpathSync(host);
+      } catch {
+        throw new RemoteVerifyError(400, 'missing_data', `the data root '${name}' has no ${d.path}`);
+      }
+      if (real !== root && !real.startsWith(root + sep)) throw new RemoteVerifyError(400, 'refused_data_path', `${d.path} in the data root '${name}' leads outside it: not bound`);
+      const st = statSync(real);
+      if (d.dir ? !st.isDirectory() : !st.isFile()) throw new RemoteVerifyError(400, 'missing_data', `${d.path} in the data root '${name}' is not a ${d.dir ? 'folder' : 'file'}`);
+      plan.binds.push({ rel: fromPosix(d.path), host: real, dir: d.dir });
+      if (d.dir) {
+        const hidden = hiddenEntries(real, real, MAX_DATA_WALK);
+        if (hidden === 'too-big') throw new RemoteVerifyError(400, 'data_too_large', `${d.path} in the data root '${name}' holds more than ${MAX_DATA_WALK} entries: too many to look through for hidden files and keys; bind its subfolders`);
+        plan.masks.push(...hidden.map((h) => ({ rel: join(fromPosix(d.path), h.rel), dir: h.dir })));
+      }
+    }
+    if (plan.masks.length > MAX_BINDS) throw new RemoteVerifyError(400, 'data_too_large', `the data holds ${plan.masks.length} hidden entries or key files (at most ${MAX_BINDS} are hidden one by one)`);
+  }
+  const budgetSec = Math.min(req.budgetSec, env.maxTimeoutSec);
+  const taskFile = ['TASK.md', 'task.md'].find((n) => info.files.includes(n));
+  return {
+    sourceDir,
+    plan,
+    main: fromPosix(req.main),
+    mainCode: readFileSync(join(sourceDir, fromPosix(req.main)), 'utf8'),
+    command: req.command,
+    ideas: req.ideas.map((i, n) => ({ ...i, id: ids[n] }) as VerifyIdea & { id: string }),
+    metric: req.metric,
+    direction: req.direction,
+    choice: req.score,
+    slots: Math.min(req.slots, env.gate.size),
+    budgetSec,
+    perRunSec: Math.min(req.timeoutSec ?? budgetSec, budgetSec),
+    seeds: req.baselineSeeds,
+    memoryMb: env.memoryMb,
+    python: env.python,
+    provider: env.provider,
+    taskDescription: taskFile ? readFileSync(join(sourceDir, taskFile), 'utf8').slice(0, 20_000) : '',
+    host: env.host,
+    workRoot: env.workRoot,
+    emptyFile: env.emptyFile,
+    privatePaths: env.privatePaths,
+    signal,
+    emit,
+    acquireSlot: (s) => env.gate.acquire(s),
+  };
+}
+
+/** Runs a prepared request to its end (or until `signal` aborts: every run is killed). */
+export async function runRemote(run: VerifyRun): Promise<void> {
+  await runVerification(run);
+}
+
+/** Parses `NAME=PATH` data roots (serve --data-root): name → real path of an existing folder. */
+export function parseDataRoots(specs: readonly string[]): Map<string, string> {
+  const roots = new Map<string, string>();
+  for (const spec of specs) {
+    const m = /^([A-Za-z0-9_.-]{1,64})=(.+)$/.exec(spec);
+    if (!m) throw new Error(`--data-root takes NAME=PATH (NAME: letters, digits, _ . -), got '${spec}'`);
+    if (roots.has(m[1])) throw new Error(`--data-root ${m[1]} is named twice`);
+    if (!existsSync(m[2]) || !statSync(m[2]).isDirectory()) throw new Error(`--data-root ${m[1]}: no such folder ${m[2]}`);
+    roots.set(m[1], realpathSync(m[2]));
+  }
+  return roots;
+}
+
+function fromPosix(p: string): string {
+  return p.split('/').join(sep);
+}
