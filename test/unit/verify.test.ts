@@ -155,6 +155,11 @@ test('launcher: the bundled CLI and the verify arguments', () => {
   assert.ok(!args.includes('--score'), 'last, the CLI default, is not passed');
   const best = verifyArgs({ workspace: '/w', command: 'python train.py', ideas: [], slots: 1, budgetMinutes: 5, score: 'best' }, '/tmp/i.json');
   assert.equal(best[best.indexOf('--score') + 1], 'best');
+  // On a companion server: its URL and data root; the interpreter, implementer and GPUs are the server's own.
+  const remote = verifyArgs({ workspace: '/w', command: 'python train.py', ideas: [], slots: 2, budgetMinutes: 5, python: '/usr/bin/python3', gpus: ['0'], implementer: { kind: 'openai', model: 'm' }, server: { url: 'http://gpu:8787', dataRoot: 'cancer' } }, '/tmp/i.json');
+  assert.equal(remote[remote.indexOf('--server') + 1], 'http://gpu:8787');
+  assert.equal(remote[remote.indexOf('--data-root') + 1], 'cancer');
+  for (const f of ['--python', '--gpus', '--implementer', '--token']) assert.ok(!remote.includes(f), f);
 });
 
 test('planWorkspace: small sources copied, data folders and large files bound whole, tooling skipped', () => {

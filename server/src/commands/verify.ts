@@ -12,19 +12,21 @@
  * Output: with --json, JSON lines on stdout (core/verify.ts VerifyEventSchema): progress, one result per idea,
  * then the summary (ranking, baseline noise, wall time ÷ (Σ run ÷ slots)). Without, a table.
  *
- * Not done: `--server URL`. The reward API (POST /v1/rewards) runs a state's single code file against a server task
- * or its printed score; it cannot take a workspace (other source files, data folders), so verification runs here.
+ * With --server URL the same verification runs on a companion `ideator serve` (verify/client.ts): the plan is made
+ * here, its source files uploaded once by content hash, the data named (--data-root), never sent; the server's lines
+ * are validated and printed as this command prints its own. The token comes from the environment only.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, normalize, relative, resolve } from 'node:path';
+import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { SCORE_CHOICES, type ScoreChoice } from '../../../src/core/metric';
 import type { Direction } from '../../../src/core/protocol';
 import { VerifyIdeasFileSchema, type VerifyEvent, type VerifyIdea } from '../../../src/core/verify';
 import { homeFolders, sandboxHost, type SandboxHost } from '../exec/isolation';
 import { DEFAULT_LIMITS } from '../exec/sandbox';
 import { resolvePython } from '../tasks/python';
-import { prepareVerifyRoot, readTask, runVerification, VerifySetupError, verifyTable } from '../verify/engine';
+import { RemoteError, verifyRemote } from '../verify/client';
+import { assertMainReplaceable, prepareVerifyRoot, readTask, runVerification, VerifySetupError, verifyTable } from '../verify/engine';
 import { planWorkspace } from '../verify/workspace';
 import { defineCommand, log, readJsonFile, UsageError } from './common';
 import { providerFromFlag } from './runtimeFlags';
@@ -56,6 +58,13 @@ workspace's source files, run with CMD in the sandbox, scored, and compared with
   --max-file-kb N       largest source/config file copied (default 512); larger files are bound read-only
   --watch-stdin         stop every run and exit when stdin closes (how the editor ties the runs to its life)
   --json                JSON lines on stdout: {type:'progress'}…, {type:'result'} per idea, {type:'summary'}
+  --server URL          run on a companion server (\`ideator serve\`) instead of here: the source files are uploaded
+                        once (by content hash), the data never; the server's sandbox, interpreter, slots and
+                        implementer run the ideas (--python, --gpus, --memory-mb, --implementer are its own)
+  --data-root NAME      with --server: the server's data folder (\`serve --data-root NAME=PATH\`) holding this
+                        workspace's data paths at the same relative paths
+  --token-env NAME      with --server: the environment variable holding its bearer token (default
+                        IDEATOR_SERVER_TOKEN; a token is never an argument)
 Cancel with Ctrl-C (SIGINT) or SIGTERM: every run is killed at once. Exit 0 when done, 130 when cancelled.`;
 
 const FLAGS = {
@@ -77,6 +86,9 @@ const FLAGS = {
   'max-file-kb': { type: 'string' },
   'watch-stdin': { type: 'boolean' },
   json: { type: 'boolean' },
+  server: { type: 'string' },
+  'data-root': { type: 'string' },
+  'token-env': { type: 'string' },
 } as const;
 
 function num(v: string | undefined, flag: string, def: number, opts: { min: number; int?: boolean; max?: number }): number {
@@ -121,7 +133,19 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   const seeds = num(values['baseline-seeds'], 'baseline-seeds', 3, { min: 1, int: true, max: 16 });
   const memoryMb = num(values['memory-mb'], 'memory-mb', DEFAULT_LIMITS.memoryMb, { min: 0, int: true });
   const maxFileBytes = num(values['max-file-kb'], 'max-file-kb', 512, { min: 1 }) * 1024;
-  const provider = providerFromFlag(values.implementer, 'implementer');
+  let server: URL | undefined;
+  if (values.server !== undefined) {
+    try {
+      server = new URL(values.server);
+    } catch {
+      throw new UsageError(`--server takes a URL (http://host:port), got '${values.server}'`);
+    }
+    if (server.protocol !== 'http:' && server.protocol !== 'https:') throw new UsageError(`--server takes an http(s) URL, got '${values.server}'`);
+    for (const f of ['python', 'gpus', 'memory-mb', 'implementer'] as const) if (values[f] !== undefined) throw new UsageError(`--${f} is the server's own with --server (set it on \`ideator serve\`)`);
+  } else if (values['data-root'] !== undefined || values['token-env'] !== undefined) throw new UsageError('--data-root and --token-env go with --server URL');
+  const tokenEnv = values['token-env'] ?? 'IDEATOR_SERVER_TOKEN';
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenEnv)) throw new UsageError(`--token-env takes an environment variable's name, got '${tokenEnv}'`);
+  const provider = server ? undefined : providerFromFlag(values.implementer, 'implementer');
   const python = values.python ?? (process.env.IDEATOR_PYTHON?.trim() || (existsSync(join(workspace, '.venv', 'bin', 'python')) ? join(workspace, '.venv', 'bin', 'python') : resolvePython()));
   const json = values.json === true;
 
@@ -147,12 +171,30 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     io.stdin.on('error', onStdinEnd);
     io.stdin.resume();
   }
-  const host: SandboxHost = sandboxHost();
-  // One root for every verification on this machine: run folders are named after their process, so the folders
-  // (and tmpfs mounts) of a verification that was killed are removed by the next one.
-  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
-  const workRoot = join(tmpdir(), uid === undefined || uid === 0 ? 'ideator-verify' : `ideator-verify-${uid}`);
   try {
+    if (server) {
+      const plan = planWorkspace(workspace, maxFileBytes);
+      assertMainReplaceable(plan, main);
+      if (plan.binds.length && !values['data-root']) throw new UsageError(`the workspace has data paths (${plan.binds.slice(0, 3).map((b) => b.rel).join(', ')}${plan.binds.length > 3 ? ' …' : ''}) that are never uploaded: name the server's data root holding them with --data-root NAME`);
+      for (const l of plan.refused) emit({ type: 'progress', phase: 'warning', message: `the link ${l.rel} is not followed into the runs: ${l.why}`, done: 0, total: seeds + ideas.length });
+      const { summary, results } = await verifyRemote({
+        url: server.toString(),
+        token: process.env[tokenEnv]?.trim() || undefined,
+        workspace,
+        plan,
+        dataRoot: values['data-root'],
+        request: { command, main: main.split(sep).join('/'), ideas, metric: values.metric, direction, score: choice, baselineSeeds: seeds, slots, budgetSec, timeoutSec: values['timeout-sec'] !== undefined ? perRunSec : undefined },
+        emit,
+        signal: abort.signal,
+      });
+      if (!json && summary) io.stdout.write(verifyTable(results, summary) + '\n');
+      return abort.signal.aborted ? 130 : 0;
+    }
+    const host: SandboxHost = sandboxHost();
+    // One root for every verification on this machine: run folders are named after their process, so the folders
+    // (and tmpfs mounts) of a verification that was killed are removed by the next one.
+    const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+    const workRoot = join(tmpdir(), uid === undefined || uid === 0 ? 'ideator-verify' : `ideator-verify-${uid}`);
     const emptyFile = await prepareVerifyRoot(workRoot);
     const plan = planWorkspace(workspace, maxFileBytes);
     const { summary, results } = await runVerification({
@@ -185,7 +227,7 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
     if (!json) io.stdout.write(verifyTable(results, summary) + '\n');
     return abort.signal.aborted ? 130 : 0;
   } catch (err) {
-    if (err instanceof VerifySetupError) throw new UsageError(err.message);
+    if (err instanceof VerifySetupError || err instanceof RemoteError) throw new UsageError(err.message);
     throw err;
   } finally {
     process.off('SIGINT', onSignal);

@@ -65,6 +65,12 @@ export interface VerifyInput {
   implementer?: ProviderConfigInput;
   /** GPU ids, one run per GPU (overrides slots). */
   gpus?: string[];
+  /**
+   * A companion server (`ideator serve`) to verify on instead of this machine: its URL, and the name of its data
+   * folder holding the workspace's data (`serve --data-root NAME=PATH`). Its token goes in `cli.env`
+   * (IDEATOR_SERVER_TOKEN), never in the arguments; python, implementer and gpus are then the server's own.
+   */
+  server?: { url: string; dataRoot?: string };
 }
 
 /** How to start the CLI: the program and the arguments before `verify`, plus environment entries. */
@@ -109,6 +115,11 @@ export function verifyArgs(input: VerifyInput, ideasFile: string): string[] {
   if (input.metric) args.push('--metric', input.metric);
   if (input.direction) args.push('--direction', input.direction);
   if (input.score) args.push('--score', input.score);
+  if (input.server) {
+    args.push('--server', input.server.url);
+    if (input.server.dataRoot) args.push('--data-root', input.server.dataRoot);
+    return args;
+  }
   if (input.python) args.push('--python', input.python);
   if (input.implementer) args.push('--implementer', JSON.stringify(input.implementer));
   if (input.gpus?.length) args.push('--gpus', input.gpus.join(','));
