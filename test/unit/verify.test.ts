@@ -15,6 +15,7 @@ import type { IdeaRecord, Run } from '../../src/core/protocol';
 import { baselineNoise } from '../../src/core/rewards';
 import { parseVerifyLine, rankResults, recordVerifiedOutcomes, verifiedOutcome, VerifyIdeasFileSchema, verifyStatus, type VerifySummary } from '../../src/core/verify';
 import { verifyArgs, verifyCli } from '../../src/extension/ideas/verify';
+import { parseConfig } from '../../src/extension/settings/configSchema';
 import { mainUnderBoundFolder, planWorkspace } from '../../server/src/verify/workspace';
 
 test('ideas file: raw strings, parsed ideas and code; ids filled in order, duplicates and empty ideas refused', () => {
@@ -316,4 +317,19 @@ test('mainUnderBoundFolder: a main file inside a folder bound whole (too many en
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('settings: ideator.verifyServer (a URL, empty = this machine) and ideator.verifyDataRoot (a data folder name)', () => {
+  const ok = parseConfig({ verifyServer: ' http://gpu-box:8787/ ', verifyDataRoot: 'cancer' });
+  assert.equal(ok.ok, true);
+  assert.equal(ok.config.verifyServer, 'http://gpu-box:8787');
+  assert.equal(ok.config.verifyDataRoot, 'cancer');
+  const empty = parseConfig({ verifyServer: '', verifyDataRoot: '' });
+  assert.equal(empty.config.verifyServer, undefined);
+  assert.equal(empty.config.verifyDataRoot, undefined);
+  const bad = parseConfig({ verifyServer: 'gpu-box:8787', verifyDataRoot: '../data' });
+  assert.equal(bad.ok, false);
+  assert.ok(!bad.ok && bad.errors.some((e) => /ideator\.verifyServer.*http:\/\/ or https:\/\/ URL \(or empty to verify on this machine\)/.test(e)), JSON.stringify(bad));
+  assert.ok(!bad.ok && bad.errors.some((e) => /ideator\.verifyDataRoot/.test(e)));
+  assert.equal(bad.config.verifyServer, undefined, 'a bad value falls back to verifying here');
 });

@@ -10,6 +10,7 @@ import { proposeFromCodeBlocks } from '../../core/ideaApply';
 import type { IdeaRecord } from '../../core/protocol';
 import type { VerifyResult, VerifySummary } from '../../core/verify';
 import type { Services } from '../services';
+import { readConfig } from '../settings/config';
 import { providerConfigInput } from '../settings/providerConfig';
 import { ENV_FALLBACK } from '../settings/secrets';
 import type { CompareCard, CompareView } from '../views/ideasCompareRender';
@@ -40,8 +41,18 @@ export function defaultVerifyChoice(ideas: number, cores = cpus().length): Verif
   return { slots: Math.max(1, Math.min(2, ideas, cores)), budgetMinutes: 10 };
 }
 
-/** The Verify button's label for a choice. */
-export const verifyLabel = (c: VerifyChoice) => `Verify (${c.slots} parallel, budget ${c.budgetMinutes} min)…`;
+/** The host of the companion server verification runs on (ideator.verifyServer), or undefined: this machine. */
+export function verifyServerHost(url: string | undefined = readConfig().config.verifyServer): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Verify button's label for a choice ("Verify on gpu-box:8787 (…)…" when a companion server runs them). */
+export const verifyLabel = (c: VerifyChoice, host: string | undefined = verifyServerHost()) => `Verify${host ? ` on ${host}` : ''} (${c.slots} parallel, budget ${c.budgetMinutes} min)…`;
 
 /** What a verification reads from and writes to the Ideas tab (each read when it is needed, as the tab is now). */
 export interface VerifyHost {
@@ -97,7 +108,7 @@ export async function verifyShownIdeas(host: VerifyHost, choice?: VerifyChoice):
       .map((o) => ({ label: `${o.slots} at a time, at most ${o.budgetMinutes} min`, detail: o === base ? 'the default' : undefined, value: o }));
     const picked = await services.prompts.pick<VerifyChoice>(
       items,
-      `Run each of the ${host.records().length} ideas${command ? ` with \`${command}\`` : ''} in its own copy of the project (data read-only), after 3 runs of the current code that measure the noise. How many at once, and how long in all?`,
+      `Run each of the ${host.records().length} ideas${command ? ` with \`${command}\`` : ''} in its own copy of the project (data read-only)${verifyServerHost() ? ` on ${verifyServerHost()}` : ''}, after 3 runs of the current code that measure the noise. How many at once, and how long in all?`,
     );
     if (!picked) return { status: 'declined' };
     choice = picked;
@@ -138,15 +149,20 @@ export async function verifyShownIdeas(host: VerifyHost, choice?: VerifyChoice):
   const setCards = (f: (c: CompareCard) => CompareCard, extra: Partial<CompareView> = {}, urgent = true) =>
     host.setView({ ...host.view()!, ...extra, cards: host.view()!.cards.map(f) }, urgent);
   setCards((c) => ({ ...c, verify: { status: 'queued' } }), { phase: 'verifying', message: `Starting: ${command}`, baseline: undefined });
-  services.output.info(`Verifying ${host.records().length} ideas: ${command}, ${choice.slots} at a time, budget ${choice.budgetMinutes} min`);
+  services.output.info(`Verifying ${host.records().length} ideas${config.verifyServer ? ` on ${config.verifyServer}` : ''}: ${command}, ${choice.slots} at a time, budget ${choice.budgetMinutes} min`);
   try {
-    const keyEnv = ENV_FALLBACK[config.provider];
-    const key = keyEnv ? await services.secrets.get(config.provider) : undefined;
-    const implementer = config.provider.startsWith('template') ? undefined : providerConfigInput(config, 'implementer');
+    // On a companion server (ideator.verifyServer) its token goes in the environment, as the provider keys do; the
+    // implementer, interpreter and key are then the server's own.
+    const remote = config.verifyServer ? { url: config.verifyServer, ...(config.verifyDataRoot ? { dataRoot: config.verifyDataRoot } : {}) } : undefined;
+    const keyKind = remote ? 'server' : config.provider;
+    const keyEnv = ENV_FALLBACK[keyKind];
+    const key = keyEnv ? await services.secrets.get(keyKind) : undefined;
+    const implementer = remote || config.provider.startsWith('template') ? undefined : providerConfigInput(config, 'implementer');
     const shipped = host.cli();
     const cli: VerifyCli = { ...shipped, env: { ...shipped.env, ...(key && keyEnv ? { [keyEnv]: key } : {}) } };
+    const where = remote ? ` on ${verifyServerHost(remote.url) ?? remote.url}` : '';
     const run = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `MLE Ideator: verifying ${host.records().length} ideas`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: `MLE Ideator: verifying ${host.records().length} ideas${where}`, cancellable: true },
       (progress, token) => {
         token.onCancellationRequested(() => controller.abort());
         let reported = 0;
@@ -166,8 +182,9 @@ export async function verifyShownIdeas(host: VerifyHost, choice?: VerifyChoice):
             ...(config.metricDirection !== 'auto' ? { direction: config.metricDirection } : {}),
             // Each run scored as the history scores it (ideator.runScore: last or best epoch).
             score: config.runScore,
-            ...(config.pythonPath ? { python: config.pythonPath } : {}),
+            ...(config.pythonPath && !remote ? { python: config.pythonPath } : {}),
             ...(implementer ? { implementer } : {}),
+            ...(remote ? { server: remote } : {}),
           },
           {
             cli,

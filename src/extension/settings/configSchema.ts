@@ -58,6 +58,20 @@ export const ExtensionConfigSchema = z.object({
   applyReview: z.enum(['diff', 'inline']).default('diff'),
   /** Offer `ideator mcp` to the editor's MCP support (VS Code >= 1.101); off: agent mode has the built-in tools. */
   offerMcpServer: z.boolean().default(false),
+  /** Verify ideas on a companion server (`ideator serve`) at this URL; empty: on this machine. */
+  verifyServer: z
+    .string()
+    .transform((s) => s.trim())
+    .refine((s) => s === '' || /^https?:\/\/[^\s/]+/i.test(s), { message: 'must be an http:// or https:// URL (or empty to verify on this machine)' })
+    .transform((s) => (s === '' ? undefined : s.replace(/\/+$/, '')))
+    .optional(),
+  /** The companion server's data folder holding this workspace's data (`ideator serve --data-root NAME=PATH`). */
+  verifyDataRoot: z
+    .string()
+    .transform((s) => s.trim())
+    .refine((s) => s === '' || /^[A-Za-z0-9_.-]{1,64}$/.test(s), { message: 'must be the name of a data folder of the server (letters, digits, _ . -)' })
+    .transform((s) => (s === '' ? undefined : s))
+    .optional(),
 });
 export type ExtensionConfig = z.infer<typeof ExtensionConfigSchema>;
 
