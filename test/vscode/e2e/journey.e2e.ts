@@ -9,13 +9,13 @@
  * Usage: node --import tsx test/vscode/e2e/journey.e2e.ts [--no-build]
  * Last line: "vscode-e2e-journey: N passed, M failed".
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startOpenAIServer, type ChatRequest, type OpenAIServer, type ScriptedReply } from '../../servers/openai';
 import { ROOT, startCodeServer } from '../lib/codeServer';
 import { exitWith, packageExtension, runScenario, VSIX } from '../lib/scenario';
-import { ideaPanelFrame, openFile, openWorkbench, reviewQueryFrame, runCommand, shot, toast, toggleTheme, until } from '../lib/workbench';
+import { findHistory, ideaPanelFrame, newTerminal, openFile, openWorkbench, reviewQueryFrame, runCommand, runCount, shot, toast, toggleTheme, until } from '../lib/workbench';
 import { copyDemoWorkspace } from '../lib/workspace';
 
 const PYTHON = process.env.IDEATOR_PYTHON || join(ROOT, '.venv/bin/python');
@@ -76,40 +76,16 @@ function reply(req: ChatRequest): ScriptedReply {
   return { text: asks === 1 ? FIRST : SECOND, chunkSize: 40, chunkDelayMs: 5 };
 }
 
-function findHistory(userData: string): string | undefined {
-  return readdirSync(userData, { recursive: true })
-    .map(String)
-    .filter((f) => f.includes(`${join('mle-ideator.mle-ideator', 'run-history')}/`) && f.endsWith('history.jsonl'))
-    .map((f) => join(userData, f))[0];
-}
-
-function runCount(userData: string): number {
-  const file = findHistory(userData);
-  if (!file || !existsSync(file)) return 0;
-  const ids = new Set<string>();
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line.includes('"kind":"run"')) ids.add((JSON.parse(line) as { run: { id: string } }).run.id);
-  }
-  return ids.size;
-}
-
-async function newTerminal(page: Page): Promise<void> {
-  await runCommand(page, 'Terminal: Create New Terminal');
-  await page.locator('.terminal-wrapper.active .xterm').first().waitFor({ timeout: 20_000 });
-  await page.locator('.terminal-wrapper.active .terminal-command-decoration').first().waitFor({ timeout: 45_000 });
-  await page.waitForTimeout(300);
-}
-
 /** Types `python train.py` in the terminal until the run history records one more run (keystrokes can drop). */
 async function trainRun(page: Page, userData: string): Promise<void> {
-  const before = runCount(userData);
+  const before = runCount(findHistory(userData));
   for (let attempt = 1; ; attempt++) {
     await page.locator('.terminal-wrapper.active .xterm').first().click();
     await page.keyboard.press('Control+C');
     await page.waitForTimeout(300);
     await page.keyboard.type(`${PYTHON} train.py`, { delay: 20 });
     await page.keyboard.press('Enter');
-    if (await until(() => runCount(userData) > before, 60_000, 'the run to be recorded').then(() => true, () => false)) return;
+    if (await until(() => runCount(findHistory(userData)) > before, 60_000, 'the run to be recorded').then(() => true, () => false)) return;
     if (attempt === 3) throw new Error('the training run was not recorded after 3 attempts');
   }
 }
@@ -269,7 +245,7 @@ async function scenario(page: Page, url: string, workspace: string, userData: st
   await toast(page, /(Improved|No improvement): val_auc .* after/).first().waitFor({ timeout: 20_000 });
 
   // The history: three runs; both ideas with their outcomes.
-  assert(runCount(userData) === 3, `${runCount(userData)} runs recorded`);
+  assert(runCount(findHistory(userData)) === 3, `${runCount(findHistory(userData))} runs recorded`);
   await runCommand(page, 'Focus on Run History View');
   await until(async () => (await page.locator('[id="workbench.view.extension.ideator"] .monaco-list-row', { hasText: '#3' }).count()) > 0, 15_000, 'run #3 in Run History');
   const labels = (await page.locator('[id="workbench.view.extension.ideator"] .monaco-list-row .label-name').allInnerTexts()).filter((l) => /^#\d/.test(l));

@@ -12,11 +12,11 @@
  * Last line: "vscode-e2e-runs: N passed, M failed".
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { launchBrowser, ROOT, startCodeServer } from '../lib/codeServer';
-import { openWorkbench, runCommand, shot, until } from '../lib/workbench';
+import { findHistory, newTerminal, openWorkbench, runCommand, runCount, shot, until } from '../lib/workbench';
 import { copyDemoWorkspace } from '../lib/workspace';
 
 const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
@@ -36,28 +36,6 @@ for e in range(1, 7):
 
 function assert(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);
-}
-
-function findHistory(dir: string): string | undefined {
-  return readdirSync(dir, { recursive: true })
-    .map(String)
-    .filter((f) => f.includes(`${join('mle-ideator.mle-ideator', 'run-history')}/`) && f.endsWith('history.jsonl'))
-    .map((f) => join(dir, f))[0];
-}
-
-function runCount(file: string | undefined): number {
-  if (!file || !existsSync(file)) return 0;
-  const ids = new Set<string>();
-  for (const line of readFileSync(file, 'utf8').split('\n')) if (line.includes('"kind":"run"')) ids.add((JSON.parse(line) as { run: { id: string } }).run.id);
-  return ids.size;
-}
-
-async function newTerminal(page: Page): Promise<void> {
-  await runCommand(page, 'Terminal: Create New Terminal');
-  await page.locator('.terminal-wrapper.active .xterm').first().waitFor({ timeout: 20_000 });
-  // Shell integration is active once the prompt gets its command decoration; a command typed before goes unseen.
-  await page.locator('.terminal-wrapper.active .terminal-command-decoration').first().waitFor({ timeout: 45_000 });
-  await page.waitForTimeout(300);
 }
 
 /** Types a run into the terminal until it is recorded (a loaded browser can drop keystrokes: Ctrl+C and retype). */

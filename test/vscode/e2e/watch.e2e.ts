@@ -17,7 +17,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } 
 import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { launchBrowser, ROOT, startCodeServer } from '../lib/codeServer';
-import { openWorkbench, runCommand, shot, toast, until } from '../lib/workbench';
+import { findHistory, newTerminal, openWorkbench, runCommand, runCount, shot, toast, until } from '../lib/workbench';
 import { BIG_OUTPUT_PY } from '../lib/scripts';
 import { copyDemoWorkspace } from '../lib/workspace';
 
@@ -34,38 +34,6 @@ for e in range(1, 4):
 
 function assert(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);
-}
-
-function allHistories(dir: string): string[] {
-  return readdirSync(dir, { recursive: true })
-    .map(String)
-    .filter((f) => f.includes(`${join('mle-ideator.mle-ideator', 'run-history')}/`) && f.endsWith('history.jsonl'))
-    .map((f) => join(dir, f));
-}
-
-function findHistory(dir: string): string | undefined {
-  // One per workspace, in global storage (a reload must not move it: historyService.storageFor).
-  const all = allHistories(dir);
-  assert(all.length <= 1, `${all.length} run histories for one workspace: ${all.map((f) => f.slice(dir.length)).join(', ')}`);
-  return all[0];
-}
-
-function runCount(file: string | undefined): number {
-  if (!file || !existsSync(file)) return 0;
-  const ids = new Set<string>();
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line.includes('"kind":"run"')) ids.add((JSON.parse(line) as { run: { id: string } }).run.id);
-  }
-  return ids.size;
-}
-
-async function newTerminal(page: Page): Promise<void> {
-  await runCommand(page, 'Terminal: Create New Terminal');
-  await page.locator('.terminal-wrapper.active .xterm').first().waitFor({ timeout: 20_000 });
-  // Shell integration is active once the prompt gets its command decoration (the gutter circle); on a loaded
-  // machine that can take several seconds, and a command typed before it would go unseen.
-  await page.locator('.terminal-wrapper.active .terminal-command-decoration').first().waitFor({ timeout: 45_000 });
-  await page.waitForTimeout(300);
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Playwright helpers for driving the VS Code workbench served by code-server. */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame, Locator, Page } from 'playwright-core';
 import { RESULTS_DIR } from './codeServer';
@@ -138,4 +138,39 @@ export async function themeOf(page: Page): Promise<'dark' | 'light'> {
 export async function toggleTheme(page: Page, settleMs = 900): Promise<void> {
   await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
   await page.waitForTimeout(settleMs);
+}
+
+/** Every run-history journal under a code-server user-data folder (the extension's global storage). */
+export function allHistories(userData: string): string[] {
+  return readdirSync(userData, { recursive: true })
+    .map(String)
+    .filter((f) => f.includes(`${join('mle-ideator.mle-ideator', 'run-history')}/`) && f.endsWith('history.jsonl'))
+    .map((f) => join(userData, f));
+}
+
+/** The workspace's run-history journal: one per workspace, in global storage (a reload must not move it: historyService.storageFor). */
+export function findHistory(userData: string): string | undefined {
+  const all = allHistories(userData);
+  if (all.length > 1) throw new Error(`${all.length} run histories for one workspace: ${all.map((f) => f.slice(userData.length)).join(', ')}`);
+  return all[0];
+}
+
+/** Distinct runs recorded in a history journal (0 when there is none yet). */
+export function runCount(file: string | undefined): number {
+  if (!file || !existsSync(file)) return 0;
+  const ids = new Set<string>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.includes('"kind":"run"')) ids.add((JSON.parse(line) as { run: { id: string } }).run.id);
+  }
+  return ids.size;
+}
+
+/** Opens a new terminal and waits until its shell integration is active. */
+export async function newTerminal(page: Page): Promise<void> {
+  await runCommand(page, 'Terminal: Create New Terminal');
+  await page.locator('.terminal-wrapper.active .xterm').first().waitFor({ timeout: 20_000 });
+  // Shell integration is active once the prompt gets its command decoration (the gutter circle); on a loaded
+  // machine that can take several seconds, and a command typed before it would go unseen.
+  await page.locator('.terminal-wrapper.active .terminal-command-decoration').first().waitFor({ timeout: 45_000 });
+  await page.waitForTimeout(300);
 }
