@@ -214,6 +214,13 @@ export function pool(kind: 'agent' | 'editor', size: number, seed0 = 1): Step[][
   return Array.from({ length: size }, (_, i) => (kind === 'agent' ? agentTrajectory(seed0 + i) : editorTrajectory(seed0 + i)));
 }
 
+/** Steps 1..n whose header ("--- Step K (") the prompt does not hold. */
+function omitted(messages: readonly { content: string }[], n: number): number {
+  const shown = new Set<number>();
+  for (const m of messages) for (const h of m.content.matchAll(/^--- Step (\d+) \(/gm)) if (Number(h[1]) <= n) shown.add(Number(h[1]));
+  return n - shown.size;
+}
+
 function codeOf(steps: Step[]): string {
   let code = '';
   for (const s of steps) {
@@ -261,8 +268,11 @@ export async function run(): Promise<void> {
       compactPrompt += pc.tokens;
       qFullPrompt += pf.messages.reduce((a, m) => a + qwen(m.content), 0);
       qCompactPrompt += pc.messages.reduce((a, m) => a + qwen(m.content), 0);
-      fullOmitted += renderTrajectory(steps, { budgetTokens: pf.trajectoryTokens + 50 }).omittedSteps;
-      compactOmitted += renderTrajectory(c.steps, { budgetTokens: pc.trajectoryTokens + 50 }).omittedSteps;
+      // Steps the budget cut: those whose header is not in the prompt (a trimmed step keeps its header). Rendering
+      // again at the measured size (trajectoryTokens + 50, as an earlier version did) is no count of the prompt: the
+      // renderer keeps a margin for its marker and counts step by step, so it cut a step or two the prompt kept.
+      fullOmitted += omitted(pf.messages, steps.length);
+      compactOmitted += omitted(pc.messages, steps.length);
     }
     const ms = performance.now() - t0;
     // What the trajectory text is made of, full and compact (Qwen3 tokens): code (actions and edit diffs), run
