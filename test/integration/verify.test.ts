@@ -385,6 +385,55 @@ describe('ideator verify', () => {
     assert.doesNotMatch(results[0].outputTail, /sk-in-the-data|token@|PRIVATE/);
   });
 
+  it('credential files (kaggle.json, credentials.json, .netrc, .pypirc, .aws/, .env.local, id_rsa*, *.pem) are neither copied nor readable, at the top, deep in a data folder or behind a data link', { timeout: 90_000, skip: !isolated }, async () => {
+    const { root, ws } = workspace();
+    dirs.push(root);
+    const secrets: Record<string, string> = {
+      'kaggle.json': '{"username":"u","key":"KAGGLE-SECRET"}',
+      'credentials.json': '{"token":"GCLOUD-SECRET"}',
+      'client_secret_123.apps.googleusercontent.com.json': '{"secret":"OAUTH-SECRET"}',
+      'secrets.yaml': 'api_key: YAML-SECRET\n',
+      '.netrc': 'machine x password NETRC-SECRET\n',
+      '.pypirc': '[pypi]\npassword = PYPI-SECRET\n',
+      '.env.local': 'OPENAI_API_KEY=ENV-SECRET\n',
+      'id_rsa_deploy': 'RSA-SECRET',
+      'deploy.pem': 'PEM-SECRET',
+    };
+    const deep = join('data', 'a', 'b', 'c', 'd', 'e', 'f', 'g');
+    mkdirSync(join(ws, deep), { recursive: true });
+    mkdirSync(join(ws, '.aws'));
+    writeFileSync(join(ws, '.aws', 'credentials'), '[default]\naws_secret_access_key = AWS-SECRET\n');
+    const paths: string[] = ['.aws/credentials'];
+    for (const [name, text] of Object.entries(secrets)) {
+      writeFileSync(join(ws, name), text);
+      writeFileSync(join(ws, 'data', name), text);
+      writeFileSync(join(ws, deep, name), text);
+      writeFileSync(join(root, 'shared-data', name), text);
+      paths.push(name, `data/${name}`, `${deep}/${name}`, `shared/${name}`);
+    }
+    writeFileSync(join(ws, 'train.py'), "print('val_acc=0.80')\n");
+    const thief = [
+      `paths = ${JSON.stringify(paths)}`,
+      'got = []',
+      'for p in paths:',
+      '    try:',
+      '        t = open(p).read()',
+      '        if t: got.append(p + "=" + t)',
+      '    except Exception:',
+      '        pass',
+      "print('got:', got)",
+      "print('val_acc=0.9')",
+      '',
+    ].join('\n');
+    // The thief works: run in the workspace itself, it reads every one.
+    const onHost = spawnSync(PYTHON, ['-c', thief], { cwd: ws, encoding: 'utf8' });
+    for (const t of ['KAGGLE-SECRET', 'GCLOUD-SECRET', 'OAUTH-SECRET', 'YAML-SECRET', 'NETRC-SECRET', 'PYPI-SECRET', 'ENV-SECRET', 'RSA-SECRET', 'PEM-SECRET', 'AWS-SECRET']) assert.match(onHost.stdout, new RegExp(t), onHost.stderr);
+    const { results } = await verifyIdeas({ workspace: ws, command: 'python train.py', ideas: [{ id: 'thief', code: thief }], slots: 1, budgetMinutes: 1, baselineSeeds: 1 }, { cli: CLI });
+    assert.equal(results[0].status, 'improved', results[0].error ?? results[0].outputTail);
+    assert.match(results[0].outputTail, /got: \[\]/);
+    assert.doesNotMatch(results[0].outputTail, /SECRET/);
+  });
+
   it('--score best (the editor\'s ideator.runScore) judges each run by its best epoch, as the history does; last by default', { timeout: 90_000 }, async () => {
     const { root, ws } = workspace();
     dirs.push(root);

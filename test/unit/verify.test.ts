@@ -279,6 +279,36 @@ test('planWorkspace: hidden entries and key files inside a folder bound whole ar
   }
 });
 
+test('planWorkspace: credential files are never copied; in a folder bound whole (at any depth, or behind a link) they are masked; a folder too big to look through is refused', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-creds-'));
+  try {
+    const ws = path.join(root, 'ws');
+    const write = (rel: string, text = 'x') => {
+      fs.mkdirSync(path.dirname(path.join(ws, rel)), { recursive: true });
+      fs.writeFileSync(path.join(ws, rel), text);
+    };
+    write('train.py', 'print(1)\n');
+    write('config.json', '{}');
+    for (const f of ['kaggle.json', 'credentials.json', 'client_secret_9.apps.googleusercontent.com.json', 'service-account-prod.json', 'secrets.yaml', 'id_rsa_ci', 'key.pem', '.netrc', '.pypirc', '.env.local']) write(f);
+    write('data/train.csv', 'a\n1\n');
+    write('data/1/2/3/4/5/6/7/8/kaggle.json');
+    write('data/1/2/3/4/5/6/7/8/.aws/credentials');
+    fs.mkdirSync(path.join(root, 'elsewhere'));
+    fs.writeFileSync(path.join(root, 'elsewhere', 'x.csv'), 'a\n');
+    fs.writeFileSync(path.join(root, 'elsewhere', 'credentials'), 'x');
+    fs.symlinkSync(path.join(root, 'elsewhere'), path.join(ws, 'linked'));
+    const plan = planWorkspace(ws, 512 * 1024);
+    assert.deepEqual(plan.copies.sort(), ['config.json', 'train.py']);
+    assert.deepEqual(plan.binds.map((b) => b.rel).sort(), ['data', 'linked']);
+    assert.deepEqual(plan.masks.map((m) => `${m.rel}${m.dir ? '/' : ''}`).sort(), [path.join('data/1/2/3/4/5/6/7/8/.aws') + '/', path.join('data/1/2/3/4/5/6/7/8/kaggle.json'), path.join('linked', 'credentials')].sort());
+    // Too many entries to look through: refused, naming the folder.
+    for (let i = 0; i < 30; i++) write(`data/many/${i}.csv`);
+    assert.throws(() => planWorkspace(ws, 512 * 1024, 20), /the data folder data holds more than 20 entries: too many to look through for hidden files and keys/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('planWorkspace: a Python environment under any name (env/ with pyvenv.cfg, a conda one) is neither copied nor bound', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-env-'));
   try {

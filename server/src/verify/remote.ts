@@ -16,10 +16,7 @@ import { homeFolders, type SandboxHost } from '../exec/isolation';
 import { DEFAULT_MAX_TIMEOUT_SEC, type Runtime } from '../queue/runtime';
 import { prepareVerifyRoot, runVerification, type VerifyRun } from './engine';
 import { WorkspaceStore } from './upload';
-import { hiddenEntries, MAX_BINDS, skipped, SKIP_NAMES, type WorkspacePlan } from './workspace';
-
-/** Entries walked per bound data folder to find hidden ones; a larger folder is refused (its depths unseen). */
-export const MAX_DATA_WALK = 200_000;
+import { hiddenEntries, MAX_BINDS, MAX_DATA_WALK, skipped, SKIP_NAMES, type WorkspacePlan } from './workspace';
 
 /** A request the server cannot run: one line for the client (a 4xx). */
 export class RemoteVerifyError extends Error {

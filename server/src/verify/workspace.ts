@@ -13,12 +13,14 @@ import { UsageError } from '../commands/common';
 /** Files copied into each run's folder when small enough: source and configuration. */
 export const SOURCE_EXT = new Set(['.py', '.pyi', '.json', '.yaml', '.yml', '.toml', '.cfg', '.ini', '.conf', '.txt', '.sh']);
 /**
- * Never copied nor bound, since an idea's code could print them: hidden entries (.env, .git, .ssh, .netrc, editor
- * folders …) and key files.
+ * Never copied nor bound, since an idea's code could print them: hidden entries (.env*, .git, .ssh, .aws, .netrc,
+ * .pypirc, editor folders …) and key or credential files (*.pem, id_rsa*, kaggle.json, credentials.json, a Google
+ * client_secret*.json or service-account*.json, secrets.yaml …).
  */
 export function skipped(name: string): boolean {
-  return name.startsWith('.') || SKIP_NAMES.has(name) || /\.(pem|key|p12|pfx)$|^id_(rsa|ed25519|ecdsa|dsa)/i.test(name);
+  return name.startsWith('.') || SKIP_NAMES.has(name) || KEY_FILE.test(name);
 }
+const KEY_FILE = /\.(pem|key|p12|pfx|ppk|jks|keystore|kdbx)$|^id_(rsa|ed25519|ecdsa|dsa)|^kaggle\.json$|^credentials(\.(json|ya?ml|toml|ini|cfg))?$|^client_secret.*\.json$|^service[-_]?account.*\.json$|^secrets?\.(json|ya?ml|toml|ini|cfg|env)$/i;
 /** Nor these tooling folders and caches. */
 export const SKIP_NAMES = new Set(['venv', 'node_modules', '__pycache__']);
 /** Nor a Python environment under any name (python -m venv env, conda): thousands of files, none of them the project's. */
@@ -31,6 +33,11 @@ export const MAX_WALK_ENTRIES = 2000;
 export const MAX_BINDS = 1000;
 /** Deeper than this, a folder is bound whole. */
 export const MAX_DEPTH = 6;
+/**
+ * Entries looked through, at most, in a folder bound whole to find its hidden entries and key files (masked in each
+ * run); a larger one is refused, not bound unchecked.
+ */
+export const MAX_DATA_WALK = 1_000_000;
 
 export interface WorkspacePlan {
   /** Files to copy: workspace-relative paths. */
@@ -67,7 +74,7 @@ export function refusedLinkTarget(target: string, workspaceReal: string, home: s
  * What a run's folder holds: small source/config files copied, everything else bound read-only. A folder holding no
  * source file (or too many entries to walk) is bound whole; a mixed folder is recreated with its files one by one.
  */
-export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan {
+export function planWorkspace(root: string, maxFileBytes: number, maxDataWalk = MAX_DATA_WALK): WorkspacePlan {
   const plan: WorkspacePlan = { copies: [], binds: [], copiedBytes: 0, masks: [], refused: [] };
   const rootReal = realpathSync(root);
   let home = '';
@@ -78,8 +85,6 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
   }
   // Entries looked at while deciding about one folder (reset for each): a data tree is not walked in full.
   let walked = 0;
-  // Hidden entries and key files met while deciding about one folder (reset for each): masked if it is bound whole.
-  let secrets: { rel: string; dir: boolean }[] = [];
   const hasSource = (dir: string, depth: number): boolean | 'too-big' => {
     let entries;
     try {
@@ -90,10 +95,7 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
     walked += entries.length;
     if (walked > MAX_WALK_ENTRIES * 4 || entries.length > MAX_WALK_ENTRIES) return 'too-big';
     for (const e of entries) {
-      if (skipped(e.name)) {
-        if (!SKIP_NAMES.has(e.name) && (e.isFile() || e.isDirectory())) secrets.push({ rel: relative(root, join(dir, e.name)), dir: e.isDirectory() });
-        continue;
-      }
+      if (skipped(e.name)) continue;
       if (e.isFile() && SOURCE_EXT.has(extname(e.name).toLowerCase())) return true;
       if (e.isDirectory() && depth < MAX_DEPTH && !isEnvironment(join(dir, e.name))) {
         const sub = hasSource(join(dir, e.name), depth + 1);
@@ -122,7 +124,8 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
           continue;
         }
         const st = statSync(target);
-        if (st.isFile() || st.isDirectory()) plan.binds.push({ rel: r, host: target, dir: st.isDirectory() });
+        if (st.isDirectory()) bindWhole(r, target);
+        else if (st.isFile()) plan.binds.push({ rel: r, host: target, dir: false });
         continue;
       }
       if (e.isFile()) {
@@ -135,14 +138,18 @@ export function planWorkspace(root: string, maxFileBytes: number): WorkspacePlan
       }
       if (!e.isDirectory() || isEnvironment(p)) continue;
       walked = 0;
-      secrets = [];
       const source = depth < MAX_DEPTH ? hasSource(p, depth + 1) : 'too-big';
       if (source === true) walk(r, depth + 1);
-      else {
-        plan.binds.push({ rel: r, host: p, dir: true });
-        plan.masks.push(...secrets);
-      }
+      else bindWhole(r, p);
     }
+  };
+  // A folder bound whole: every hidden entry and key file in it, at any depth, is masked; one too large to look
+  // through is refused (its deep entries would be bound unseen).
+  const bindWhole = (r: string, host: string) => {
+    const hidden = hiddenEntries(host, host, maxDataWalk);
+    if (hidden === 'too-big') throw new UsageError(`the data folder ${r} holds more than ${maxDataWalk} entries: too many to look through for hidden files and keys, so it is not bound into the runs; split it, or verify a workspace that links only the part it needs`);
+    plan.binds.push({ rel: r, host, dir: true });
+    plan.masks.push(...hidden.map((h) => ({ rel: join(r, h.rel), dir: h.dir })));
   };
   walk('', 0);
   if (plan.masks.length > MAX_BINDS) {
