@@ -7,10 +7,11 @@
  *    checked with the extractor and, when any (metric, value) pair would be lost, the output is compacted less
  *    (without the progress rewrite) or left as it was;
  *  - every error line (tracebacks' headers and final lines, `…Error:` / `…Exception:` lines, `error:` / `fatal:`,
- *    CUDA out-of-memory, Killed) and every frame of the user's own files in a traceback;
+ *    CUDA out-of-memory, Killed; not XGBoost's "eval-error:0.19" columns, which are metric values) and every frame of
+ *    the user's own files in a traceback;
  *  - the final version of every file the trajectory writes whole (`cat > F << 'EOF'`, `%%writefile F`), in full.
- *  - step headers (number, kind, exit code, score), commands, the seek-help exchanges and edit diffs (without the
- *    "Index:" / "=====" lines above their ---/+++ header).
+ *  - step headers (number, kind, exit code, score), commands, the seek-help exchanges and every changed line of
+ *    edit diffs.
  *
  * Collapsed:
  *  - progress output: tqdm / Keras / pip bars lose the bar, the ETA and the rate ("12/250 - loss: 0.4312"); a run of
@@ -21,12 +22,23 @@
  *  - library frames of a Python traceback (site-packages, dist-packages, the standard library) between the user's
  *    frames: "[… N library frames …]" (the last frame and the error line stay);
  *  - superseded code versions: a whole-file write that a later step writes again shows as a unified diff against the
- *    file's previous version (the first version as a one-line note); the last write of each file stays whole.
+ *    file's previous version (the first version as a one-line note); the last write of each file stays whole;
+ *  - an edit step's diff: one line of context around an insertion or a deletion, none around lines replaced one for
+ *    one, and no ---/+++ header;
+ *  - per-round lines (the same line printed round after round with other numbers: LightGBM/XGBoost rounds, Keras
+ *    epochs, HF Trainer dicts, JSON lines) as a table: the line's form once with `{}` where the numbers go, then one
+ *    row of numbers per round (core/compactTable.ts; lossless: the table expands back to the lines byte for byte);
+ *    a later step printing the same form points to the step that shows it. The header says how to read it:
+ *    `[… printed 12 times, one row of values each, filling the {} in order: "[{}]\teval-auc:0{}" …]`.
+ *
+ * The checks read a compact text through its tables (expandedOutputs): a value is kept when the extractor reads it
+ * in the lines the tables stand for.
  *
  * `full` mode is the rendering of the steps as given (trajectory.ts), byte for byte what it was before this module.
  */
 import { createTwoFilesPatch } from 'diff';
 import { TrajectoryModeSchema, type Step, type TrajectoryMode } from './protocol';
+import { expandStepTexts, expandTables, formReferences, FULL_HEADER_RE, isTableHeaderLike, newFormsShown, referForms, tabulate, type TableStats } from './compactTable';
 import { extractScores } from './scores';
 import { cleanOutput, renderTrajectory } from './trajectory';
 
@@ -47,7 +59,9 @@ export function parseTrajectoryMode(value: unknown, where = 'trajectory mode'): 
   return r.data;
 }
 
-export interface CompactStats {
+export interface CompactStats extends TableStats {
+  /** Tables that point to the form an earlier step shows instead of repeating it. */
+  formsReferred: number;
   /** Lines removed from outputs (progress, repeats, library frames). */
   linesCollapsed: number;
   /** Progress lines rewritten without their bar / ETA / rate. */
@@ -56,15 +70,27 @@ export interface CompactStats {
   codeVersionsSuperseded: number;
   /** Outputs left less compacted (or as they were) because compacting them would have lost a metric value. */
   fallbacks: number;
+  // tables, rows (TableStats): per-round lines written as tables of their values (core/compactTable.ts).
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Line classes
 // ---------------------------------------------------------------------------------------------------------------
 
-/** A line that reports an error: never removed. */
+/** What reads as an error in a line (see isErrorLine). */
 export const ERROR_LINE_RE =
   /Traceback \(most recent call last\)|\b[A-Z]\w*(?:Error|Exception|Interrupt)\b(?::|$)|^\s*(?:error|fatal|FAILED)\b|\bERROR\b|CUDA out of memory|\bout of memory\b|^\s*Killed\b|Segmentation fault|core dumped|^\s*E\s{2,}\S/i;
+
+/**
+ * XGBoost's evaluation columns "validation_0-error:0.19867", "train-merror:0.1", "eval-error@0.6:0.2": a metric
+ * named error with its value (the score extractor reads it as one, and the invariant keeps it), not an error message.
+ */
+const XGB_ERROR_METRIC_RE = /-m?error(?:@[\d.]+)?:[-+]?(?:\d|\.\d)/gi;
+
+/** A line that reports an error: never removed, never put in a table. */
+export function isErrorLine(line: string): boolean {
+  return ERROR_LINE_RE.test(line.includes('rror') ? line.replace(XGB_ERROR_METRIC_RE, '-value:0') : line);
+}
 
 /** "name: 0.5", "name=0.5", "'loss': 0.5": a line carrying a value. */
 const VALUE_PAIR_RE = /[A-Za-z_][\w.'\-]*['"]?\s*[:=]\s*[-+]?(?:\d|\.\d)|[A-Za-z_][\w.'\-]* [-+]?\d*\.\d/;
@@ -134,7 +160,7 @@ function collapseFrames(lines: string[], stats: CompactStats): string[] {
       if (!f || !isLibraryPath(f[1])) break;
       frames.push(i);
       i++;
-      while (i < lines.length && /^\s{4,}\S/.test(lines[i]) && !LIBRARY_FRAME_RE.test(lines[i]) && !ERROR_LINE_RE.test(lines[i])) i++;
+      while (i < lines.length && /^\s{4,}\S/.test(lines[i]) && !LIBRARY_FRAME_RE.test(lines[i]) && !isErrorLine(lines[i])) i++;
     }
     // The last frame before the error line stays (where it broke); so does a stretch of one frame.
     const nextIsFrame = i < lines.length && LIBRARY_FRAME_RE.test(lines[i]);
@@ -156,12 +182,12 @@ function collapseFrames(lines: string[], stats: CompactStats): string[] {
 function compactLines(raw: string[], rewriteProgress: boolean, stats: CompactStats): string[] {
   const lines: Line[] = raw.map((text) => {
     let t = text;
-    if (rewriteProgress && isProgressLine(t) && !ERROR_LINE_RE.test(t)) {
+    if (rewriteProgress && isProgressLine(t) && !isErrorLine(t)) {
       const s = stripProgress(t);
       if (s !== t) stats.progressRewritten++;
       t = s;
     }
-    return { text: t, keep: ERROR_LINE_RE.test(t) || VALUE_PAIR_RE.test(t) || DECIMAL_RE.test(t) };
+    return { text: t, keep: isErrorLine(t) || VALUE_PAIR_RE.test(t) || DECIMAL_RE.test(t) };
   });
   const progress = raw.map((t) => rewriteProgress && isProgressLine(t));
 
@@ -259,15 +285,21 @@ function keepsValues(before: Set<string>, after: string): boolean {
 export function errorLines(text: string): string[] {
   return cleanOutput(text)
     .split('\n')
-    .filter((l) => ERROR_LINE_RE.test(l))
+    .filter((l) => isErrorLine(l))
     .map((l) => l.trim());
 }
 
 /**
- * One step's output, compacted. Never loses a metric value the extractor reads in it (checked; falls back to less
- * compaction, then to the output as it was) nor an error line.
+ * One step's output, compacted: collapsed (see the module comment), then its per-round lines as tables
+ * (tabulateOutput). Never loses a metric value the extractor reads in it (checked; falls back to less compaction,
+ * then to the output as it was) nor an error line.
  */
 export function compactOutput(text: string, stats: CompactStats = newStats()): string {
+  return tabulateOutput(collapseOutput(text, stats), stats);
+}
+
+/** compactOutput without the tables. */
+function collapseOutput(text: string, stats: CompactStats): string {
   const clean = cleanOutput(text);
   if (clean.length < 200 && !clean.includes('\n')) return text;
   const raw = clean.split('\n');
@@ -286,9 +318,26 @@ export function compactOutput(text: string, stats: CompactStats = newStats()): s
   return text;
 }
 
+/**
+ * An output with its stretches of same-shaped lines written as tables (core/compactTable.ts), only when the result
+ * expands back to exactly the output: lossless or not at all. Error lines are never put in a table. An output that
+ * already holds a line like a table's header (printed by the run) gets none: expanding it would be ambiguous.
+ */
+export function tabulateOutput(text: string, stats: CompactStats = newStats()): string {
+  const clean = cleanOutput(text);
+  const lines = clean.split('\n');
+  if (lines.length < 3 || lines.some(isTableHeaderLike)) return text;
+  const trial: TableStats = { tables: 0, rows: 0 };
+  const out = tabulate(lines, (i) => isErrorLine(lines[i]), trial).join('\n');
+  if (trial.tables === 0 || expandTables(out) !== clean) return text;
+  stats.tables += trial.tables;
+  stats.rows += trial.rows;
+  return out;
+}
+
 /** Lines of 12+ characters, never error lines nor markers: what an earlier step's output can stand in for. */
 function referable(line: string): boolean {
-  return line.trim().length >= 12 && !ERROR_LINE_RE.test(line) && !line.startsWith('[… ');
+  return line.trim().length >= 12 && !isErrorLine(line) && !line.startsWith('[… ');
 }
 
 /**
@@ -297,15 +346,16 @@ function referable(line: string): boolean {
  */
 function dedupAgainstEarlier(text: string, step: number, earlier: Map<string, number>, stats: CompactStats): string {
   const lines = text.split('\n');
+  const ok = (i: number) => referable(lines[i]);
   const out: string[] = [];
   for (let i = 0; i < lines.length; ) {
-    const k = referable(lines[i]) ? earlier.get(lines[i]) : undefined;
+    const k = ok(i) ? earlier.get(lines[i]) : undefined;
     if (k === undefined) {
       out.push(lines[i++]);
       continue;
     }
     let j = i + 1;
-    while (j < lines.length && referable(lines[j]) && earlier.get(lines[j]) === k) j++;
+    while (j < lines.length && ok(j) && earlier.get(lines[j]) === k) j++;
     // Two long lines (a warning and its source line, say) are worth a reference too.
     if (j - i >= 3 || (j - i === 2 && lines[i].length + lines[i + 1].length >= 120)) {
       out.push(`[… ${j - i} lines as printed in step ${k} …]`);
@@ -377,11 +427,11 @@ const HUNK_RE = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$/;
 
 /**
  * An edit step's diff, shorter: without the ---/+++ header of a single-file diff (the step names the file) and
- * with one line of context around each hunk's changes instead of three (the hunk header's numbers adjusted, so it
- * is still a valid patch). Every added and removed line stays, and so does a context line that reads as an error. Anything that is not a plain unified diff is left
+ * with one line of context around each hunk's changes instead of three, none when the hunk replaces lines one for
+ * one (the hunk header's numbers adjusted, so it is still a valid patch). Every added and removed line stays, and so does a context line that reads as an error. Anything that is not a plain unified diff is left
  * as it was.
  */
-export function tightenDiff(diff: string, keepLine: (line: string) => boolean = (l) => ERROR_LINE_RE.test(l)): string {
+export function tightenDiff(diff: string, keepLine: (line: string) => boolean = isErrorLine): string {
   const lines = diffHeaderless(diff).split('\n');
   const headers = lines.filter((l) => l.startsWith('--- ')).length;
   const out: string[] = [];
@@ -405,9 +455,15 @@ export function tightenDiff(diff: string, keepLine: (line: string) => boolean = 
     while (lead < body.length && body[lead].startsWith(' ')) lead++;
     let tail = 0;
     while (tail < body.length - lead && body[body.length - 1 - tail].startsWith(' ')) tail++;
+    // Lines replaced by as many new ones ("-x = 1" then "+x = 2") say what changed by themselves: no context. An
+    // insertion or a deletion keeps one line of it, to show where.
+    const changed = body.slice(lead, body.length - tail);
+    const half = changed.length / 2;
+    const replaced = half >= 1 && changed.every((l, n) => l[0] === (n < half ? '-' : '+'));
+    const ctx = replaced ? 0 : 1;
     // A context line that reads as an error line stays (the invariant: no error line of the outputs is lost).
-    const cutLead = body.slice(0, Math.max(0, lead - 1)).some(keepLine) ? 0 : Math.max(0, lead - 1);
-    const cutTail = body.slice(body.length - Math.max(0, tail - 1)).some(keepLine) ? 0 : Math.max(0, tail - 1);
+    const cutLead = body.slice(0, Math.max(0, lead - ctx)).some(keepLine) ? 0 : Math.max(0, lead - ctx);
+    const cutTail = body.slice(body.length - Math.max(0, tail - ctx)).some(keepLine) ? 0 : Math.max(0, tail - ctx);
     const oldCount = h[2] === undefined ? 1 : Number(h[2]);
     const newCount = h[4] === undefined ? 1 : Number(h[4]);
     if (lead === body.length || cutLead + cutTail === 0 || oldCount < cutLead + cutTail || newCount < cutLead + cutTail) {
@@ -431,7 +487,7 @@ function compactEdit(diff: string, stats: CompactStats): string {
   const plain = diffHeaderless(diff);
   const before = metricValues(cleanOutput(plain));
   // Then, when that loses a value: the context cut only where the lines cut carry no value at all.
-  const keepValued = (l: string) => ERROR_LINE_RE.test(l) || VALUE_PAIR_RE.test(l) || DECIMAL_RE.test(l);
+  const keepValued = (l: string) => isErrorLine(l) || VALUE_PAIR_RE.test(l) || DECIMAL_RE.test(l);
   for (const tight of [tightenDiff(diff), tightenDiff(diff, keepValued)]) {
     if (tight.length >= plain.length) return plain;
     if (keepsValues(before, cleanOutput(tight))) return tight;
@@ -441,7 +497,7 @@ function compactEdit(diff: string, stats: CompactStats): string {
 }
 
 export function newStats(): CompactStats {
-  return { linesCollapsed: 0, progressRewritten: 0, codeVersionsSuperseded: 0, fallbacks: 0 };
+  return { linesCollapsed: 0, progressRewritten: 0, codeVersionsSuperseded: 0, fallbacks: 0, tables: 0, rows: 0, formsReferred: 0 };
 }
 
 function addStats(a: CompactStats, b: CompactStats): void {
@@ -449,6 +505,9 @@ function addStats(a: CompactStats, b: CompactStats): void {
   a.progressRewritten += b.progressRewritten;
   a.codeVersionsSuperseded += b.codeVersionsSuperseded;
   a.fallbacks += b.fallbacks;
+  a.tables += b.tables;
+  a.rows += b.rows;
+  a.formsReferred += b.formsReferred;
 }
 
 /** The steps in compact form (see the module comment). Pure: the input is not changed. */
@@ -456,6 +515,7 @@ export function compactSteps(steps: readonly Step[], opts: { crossStep?: boolean
   const crossStep = opts.crossStep ?? true;
   const stats = newStats();
   const earlier = new Map<string, number>();
+  const forms = newFormsShown();
   // Versions of each written file, in order.
   const writes = steps.map((s, i) => fileWrites(s.action ?? '', i));
   const versions = new Map<string, FileWrite[]>();
@@ -480,23 +540,53 @@ export function compactSteps(steps: readonly Step[], opts: { crossStep?: boolean
     }
     const kind = step.kind ?? 'execute';
     let observation =
-      kind === 'seek_help' ? step.observation ?? '' : kind === 'edit' ? compactEdit(step.observation ?? '', stats) : compactOutput(step.observation ?? '', stats);
-    if (crossStep && kind !== 'seek_help' && kind !== 'edit' && observation) observation = dedupAgainstEarlier(cleanOutput(observation), i + 1, earlier, stats);
+      kind === 'seek_help' ? step.observation ?? '' : kind === 'edit' ? compactEdit(step.observation ?? '', stats) : collapseOutput(step.observation ?? '', stats);
+    const output = kind !== 'seek_help' && kind !== 'edit' && observation !== '';
+    if (crossStep && output) observation = dedupAgainstEarlier(cleanOutput(observation), i + 1, earlier, stats);
+    // Tables last: the references above work on the lines as printed (a line an earlier step printed is referred to
+    // it, shown there in a table or not), and what is left is tabulated.
+    if (output) observation = tabulateOutput(observation, stats);
+    // A table whose form an earlier step shows in full points there instead of repeating it.
+    if (crossStep && output) observation = referForms(observation, i + 1, forms, stats);
     if (action === step.action && observation === step.observation) return step;
     return { ...step, action, observation };
   });
-  if (crossStep && stats.linesCollapsed > 0) {
+  if (crossStep && (stats.linesCollapsed > 0 || stats.formsReferred > 0)) {
     // A line's values can depend on the lines around it (a report's header, an epoch context): the whole text is
-    // checked, and the steps are compacted without the cross-step references when anything would be lost.
+    // checked, read through its tables, and the steps are compacted without the cross-step references when anything
+    // would be lost.
     const full = steps.map((s) => s.observation ?? '').join('\n');
-    const compact = out.map((s) => s.observation ?? '').join('\n');
-    if (!keepsValues(metricValues(cleanOutput(full)), cleanOutput(compact))) {
+    if (!keepsValues(metricValues(cleanOutput(full)), expandedOutputs(out))) {
       const again = compactSteps(steps, { crossStep: false });
       again.stats.fallbacks++;
       return again;
     }
   }
   return { steps: out, stats };
+}
+
+/** The steps' outputs as one text, each table written back as the lines it stands for (compactTable.ts). */
+export function expandedOutputs(steps: readonly Step[]): string {
+  return expandStepTexts(steps.map((s) => cleanOutput(s.observation ?? ''))).join('\n');
+}
+
+/**
+ * Whether a rendered compact trajectory (or a prompt holding one) refers to what it does not show: "[… N lines as
+ * printed in step K …]" with step K cut by the budget, or a table "… of the 2nd form shown in step K …]" where step
+ * K (cut, or trimmed inside) shows fewer forms. Such a prompt is built without the references (core/promptCost.ts).
+ */
+export function danglingReferences(text: string): boolean {
+  const shown = new Map<number, string>();
+  for (const part of text.split(/^(?=--- Step \d+ \()/m)) {
+    const m = /^--- Step (\d+) \(/.exec(part);
+    if (m) shown.set(Number(m[1]), part);
+  }
+  for (const m of text.matchAll(/\[… \d+ lines as printed in step (\d+) …\]/g)) if (!shown.has(Number(m[1]))) return true;
+  for (const { step, nth } of formReferences(text)) {
+    const part = shown.get(step);
+    if (!part || (part.match(FULL_HEADER_RE) ?? []).length < nth) return true;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -519,7 +609,8 @@ export interface LostInvariants {
  */
 export function lostInvariants(steps: readonly Step[], compacted: readonly Step[]): LostInvariants {
   const outputs = (ss: readonly Step[]) => cleanOutput(ss.map((s) => s.observation ?? '').join('\n'));
-  const after = metricValues(outputs(compacted));
+  // The compact outputs are read through their tables (core/compactTable.ts: a table is the lines it stands for).
+  const after = metricValues(expandedOutputs(compacted));
   const values = [...metricValues(outputs(steps))].filter((k) => !after.has(k)).map((k) => k.replace('\u0000', '='));
   const compactText = renderTrajectory(compacted as Step[], { budgetTokens: 1e9 }).text;
   const compactLineSet = new Set(compactText.split('\n').map((l) => l.trim()));

@@ -12,7 +12,7 @@
  * way.
  */
 import { z } from 'zod';
-import { compactSteps, DEFAULT_TRAJECTORY_MODE, type CompactStats, type TrajectoryMode } from './compact';
+import { compactSteps, danglingReferences, DEFAULT_TRAJECTORY_MODE, type CompactStats, type TrajectoryMode } from './compact';
 import { buildIdeatorMessages, type BuildOptions } from './prompts';
 import { IdeatorStateSchema, type ChatMessage, type IdeatorStateInput, type SeekHelpQuery, type Usage } from './protocol';
 import { draftQuery } from './query';
@@ -67,11 +67,9 @@ export function buildIdeatorPrompt(stateInput: IdeatorStateInput, opts: IdeatorP
   return { ...built, trajectoryMode: mode, tokens, cacheableTokens: cacheablePrefixTokens(built.messages, count), ...(compact ? { compact } : {}) };
 }
 
-/** A "[… N lines as printed in step K …]" marker whose step K is not in the prompt (cut by the budget). */
+/** A reference to an earlier step that the budget cut (core/compact.ts danglingReferences). */
 function danglingReference(messages: ChatMessage[]): boolean {
-  const text = messages.map((m) => m.content).join('\n');
-  for (const m of text.matchAll(/\[… \d+ lines as printed in step (\d+) …\]/g)) if (!text.includes(`--- Step ${m[1]} (`)) return true;
-  return false;
+  return danglingReferences(messages.map((m) => m.content).join('\n'));
 }
 
 /** Tokens of the messages up to the end of the trajectory section (all of them when the marker is not found). */

@@ -144,8 +144,8 @@ export type IdeatorState = z.infer<typeof IdeatorStateSchema>;
 
 /**
  * How the trajectory is rendered in the Ideator prompt: 'full' as recorded, 'compact' without progress bars, repeated
- * log lines, library traceback frames and superseded code versions (core/compact.ts; every metric value, error line
- * and the final code kept).
+ * log lines, library traceback frames and superseded code versions, per-round metric lines as tables of their values
+ * (core/compact.ts; every metric value, error line and the final code kept).
  */
 export const TrajectoryModeSchema = z.enum(['full', 'compact']);
 export type TrajectoryMode = z.infer<typeof TrajectoryModeSchema>;

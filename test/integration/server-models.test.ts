@@ -5,6 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
+import { expandTables } from '../../src/core/compactTable';
 import { formatIdea } from '../../src/core/idea';
 import type { IdeateResponse } from '../../src/core/protocol';
 import { createProvider, ProviderConfigSchema } from '../../src/core/providers/index';
@@ -117,7 +118,10 @@ describe('server with model providers', () => {
     const compact = await sent({ state });
     assert.match(compact, /repeated 29 more times/);
     assert.doesNotMatch(compact, /ETA:/);
-    assert.match(compact, /loss: 0\.6961/);
+    // The 40 progress lines, without their bars, are then one table (core/compactTable.ts): read through it.
+    assert.match(compact, /printed 40 times, one row of values each, filling the \{\} in order/);
+    const contents = (JSON.parse(compact) as { content: string }[]).map((m) => m.content).join('\n');
+    assert.match(expandTables(contents), /^390\/400 - loss: 0\.6961$/m);
     assert.match(compact, /val_auc: 0\.8123/);
     const full = await sent({ state, trajectoryMode: 'full' });
     assert.match(full, /ETA: 40s/);
