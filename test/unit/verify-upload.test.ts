@@ -12,6 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { WorkspaceRewardRequestSchema } from '../../src/core/verify';
+import { SlotGate } from '../../server/src/verify/remote';
 import { packWorkspace, UploadError, WorkspaceStore } from '../../server/src/verify/upload';
 
 /** A raw ustar entry, any type, any name: what an attacker can send. */
@@ -131,4 +132,27 @@ test('the workspace form of POST /v1/rewards: defaults, and paths that could lea
   assert.equal(bad({ ideas: [{ title: 'no code, raw or parsed' }] }), false);
   assert.equal(bad({ baselineSeeds: 17 }), false);
   assert.equal(bad({ workspace: { sha256, dataRoot: 'ws', data: [{ path: 'data', dir: true }] } }), true);
+});
+
+test('the server slot gate: at most size runs at once across verifications, each GPU held by one run, a cancelled wait leaves the queue', async () => {
+  const gate = new SlotGate(2, ['0', '1']);
+  const ac = new AbortController();
+  const a = await gate.acquire(ac.signal);
+  const b = await gate.acquire(ac.signal);
+  assert.deepEqual([a.gpu, b.gpu].sort(), ['0', '1']);
+  let third: { release: () => void; gpu?: string } | undefined;
+  const waiting = gate.acquire(ac.signal).then((h) => (third = h));
+  const cancelled = new AbortController();
+  const dropped = gate.acquire(cancelled.signal);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(third, undefined, 'a third run waits');
+  cancelled.abort();
+  await assert.rejects(dropped, /cancelled/);
+  b.release();
+  b.release();
+  await waiting;
+  assert.equal(third!.gpu, b.gpu, 'the freed GPU, and only it');
+  const fourth = gate.acquire(ac.signal);
+  a.release();
+  assert.equal((await fourth).gpu, a.gpu);
 });

@@ -55,8 +55,11 @@ export interface VerifyRun {
   privatePaths: string[];
   signal: AbortSignal;
   emit: (e: VerifyEvent) => void;
-  /** A server's shared slots: resolves to a release once one is free (rejects when the signal aborts). */
-  acquireSlot?: (signal: AbortSignal) => Promise<() => void>;
+  /**
+   * A server's shared slots: resolves once one is free (rejects when the signal aborts) to its release and, on a GPU
+   * server, the GPU that slot owns (CUDA_VISIBLE_DEVICES of the run).
+   */
+  acquireSlot?: (signal: AbortSignal) => Promise<{ release: () => void; gpu?: string }>;
 }
 
 /**
@@ -167,15 +170,15 @@ export async function runVerification(o: VerifyRun): Promise<{ summary: VerifySu
       if (signal.aborted) return { seconds: 0, error: 'cancelled' };
       if (timeoutMs <= 0) return { skipped: true, seconds: 0, error: 'the time budget ran out before it started' };
       // A server shares its slots among every verification it runs: wait for one (the budget keeps counting).
-      const release = o.acquireSlot ? await o.acquireSlot(signal).catch(() => undefined) : () => undefined;
-      if (!release) return { seconds: 0, error: 'cancelled' };
+      const held = o.acquireSlot ? await o.acquireSlot(signal).catch(() => undefined) : { release: () => undefined, gpu: gpus?.[slot] };
+      if (!held) return { seconds: 0, error: 'cancelled' };
       try {
-        return await runIn(tag, code, slot, seed);
+        return await runIn(tag, code, held.gpu ?? '', seed);
       } finally {
-        release();
+        held.release();
       }
     };
-    const runIn = async (tag: string, code: string, slot: number, seed: number | undefined): Promise<RunRecord> => {
+    const runIn = async (tag: string, code: string, gpu: string, seed: number | undefined): Promise<RunRecord> => {
       const timeoutMs = limitsFor();
       if (signal.aborted) return { seconds: 0, error: 'cancelled' };
       if (timeoutMs <= 0) return { skipped: true, seconds: 0, error: 'the time budget ran out before it started' };
@@ -193,7 +196,7 @@ export async function runVerification(o: VerifyRun): Promise<{ summary: VerifySu
           python,
           limits: { ...DEFAULT_LIMITS, memoryMb, timeoutMs: Math.max(1, Math.floor(timeoutMs)) },
           host,
-          cudaVisibleDevices: gpus?.[slot] ?? '',
+          cudaVisibleDevices: gpu,
           threads,
           binds,
           privatePaths,

@@ -30,36 +30,43 @@ export class RemoteVerifyError extends Error {
   }
 }
 
-/** Runs at once across every verification of this server: a run waits for a free slot. */
+/**
+ * Runs at once across every verification of this server: a run waits for a free slot. On a GPU server each slot is
+ * one GPU, handed to the run that holds it (two verifications never share one).
+ */
 export class SlotGate {
-  private free: number;
-  private waiting: (() => void)[] = [];
-  constructor(readonly size: number) {
-    this.free = size;
+  private readonly free: number[];
+  private waiting: ((slot: number) => void)[] = [];
+  constructor(
+    readonly size: number,
+    private readonly gpus: readonly string[] = [],
+  ) {
+    this.free = Array.from({ length: size }, (_, i) => i);
   }
 
-  acquire(signal: AbortSignal): Promise<() => void> {
+  acquire(signal: AbortSignal): Promise<{ release: () => void; gpu?: string }> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(new Error('cancelled'));
-      let released = false;
-      const grant = () => {
+      const grant = (slot: number) => {
         signal.removeEventListener('abort', onAbort);
-        resolve(() => {
-          if (released) return;
-          released = true;
-          const next = this.waiting.shift();
-          if (next) next();
-          else this.free++;
+        let released = false;
+        resolve({
+          gpu: this.gpus[slot],
+          release: () => {
+            if (released) return;
+            released = true;
+            const next = this.waiting.shift();
+            if (next) next(slot);
+            else this.free.push(slot);
+          },
         });
       };
       const onAbort = () => {
         this.waiting = this.waiting.filter((w) => w !== grant);
         reject(new Error('cancelled'));
       };
-      if (this.free > 0) {
-        this.free--;
-        return grant();
-      }
+      const slot = this.free.shift();
+      if (slot !== undefined) return grant(slot);
       signal.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(grant);
     });
@@ -101,7 +108,7 @@ export async function remoteVerifyEnv(rt: Runtime, dataRoots: ReadonlyMap<string
     workRoot,
     emptyFile,
     privatePaths: [...new Set([dataDir, realpathSync(dataDir), ...dataRoots.values(), ...homeFolders()])],
-    gate: new SlotGate(rt.pool?.size ?? 0),
+    gate: new SlotGate(rt.pool?.size ?? 0, rt.config.gpus?.filter((g) => g.trim() !== '') ?? []),
     maxTimeoutSec: rt.config.maxTimeoutSec ?? DEFAULT_MAX_TIMEOUT_SEC,
     memoryMb: rt.env.limits.memoryMb,
     provider: rt.config.implementer,
