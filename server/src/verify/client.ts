@@ -38,6 +38,12 @@ export class RemoteError extends Error {
 
 const toPosix = (p: string) => p.split(sep).join('/');
 
+/** fetch's "fetch failed" with its cause (ECONNREFUSED, ENOTFOUND …) when there is one. */
+function why(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.cause?.message ?? e.message;
+}
+
 export async function verifyRemote(o: RemoteVerifyOptions): Promise<{ summary?: VerifySummary; results: VerifyResult[] }> {
   const base = o.url.replace(/\/+$/, '');
   const headers: Record<string, string> = o.token ? { authorization: `Bearer ${o.token}` } : {};
@@ -46,7 +52,7 @@ export async function verifyRemote(o: RemoteVerifyOptions): Promise<{ summary?: 
     try {
       return await fetch(`${base}${path}`, { ...init, headers: { ...headers, ...(init.headers as Record<string, string> | undefined) } });
     } catch (err) {
-      throw new RemoteError(`cannot reach the verify server ${host}: ${(err as Error).message}`);
+      throw new RemoteError(`cannot reach the verify server ${host}: ${why(err)}`);
     }
   };
   const refused = async (what: string, res: Response): Promise<RemoteError> => {
@@ -88,7 +94,7 @@ export async function verifyRemote(o: RemoteVerifyOptions): Promise<{ summary?: 
     res = await fetch(`${base}/v1/rewards`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: conn.signal });
   } catch (err) {
     o.hardSignal?.removeEventListener('abort', dropAll);
-    throw new RemoteError(`cannot reach the verify server ${host}: ${(err as Error).message}`);
+    throw new RemoteError(`cannot reach the verify server ${host}: ${why(err)}`);
   }
   if (res.status !== 200 || !res.body) {
     o.hardSignal?.removeEventListener('abort', dropAll);
@@ -128,7 +134,7 @@ export async function verifyRemote(o: RemoteVerifyOptions): Promise<{ summary?: 
     }
     take(buf + decoder.decode());
   } catch (err) {
-    if (!conn.signal.aborted) throw err instanceof RemoteError ? err : new RemoteError(`the connection to ${host} broke: ${(err as Error).message}`);
+    if (!conn.signal.aborted) throw err instanceof RemoteError ? err : new RemoteError(`the connection to ${host} broke: ${why(err)}`);
   } finally {
     if (fallback) clearTimeout(fallback);
     o.signal.removeEventListener('abort', onCancel);
