@@ -165,6 +165,8 @@ describe('ideator verify on a companion server', { skip: !hasSklearn ? 'scikit-l
       { id: 'same', title: 'a comment only', code: '# tidy\n' + BASE },
       { id: 'worse', title: 'far more regularisation', code: TRAIN('LogisticRegression(C=1e-7, max_iter=200)') },
       { id: 'crash', title: 'a typo', code: 'raise SystemExit(3)\n' },
+      // A raw Ideator answer: implemented on the server (its implementer, here from the answer's own code block).
+      { id: 'raw', raw: `ANALYSIS_ON_CURRENT_PROGRESS:\nOver-regularised.\n\nACTION:\nLet it converge with C=0.5:\n\n\`\`\`python\n${TRAIN('LogisticRegression(C=0.5, max_iter=5000)')}\`\`\`\n\nRATIONALE:\nLess shrinkage.\n` },
     ];
     {
       const input = { workspace: ws, command: 'python train.py', ideas, slots: 2, budgetMinutes: 3, baselineSeeds: 2 };
@@ -174,7 +176,9 @@ describe('ideator verify on a companion server', { skip: !hasSklearn ? 'scikit-l
       const view = (r: typeof local) => r.results.map((x) => ({ idea: x.idea, status: x.status, score: x.score, delta: x.delta, via: x.via })).sort((a, b) => a.idea.localeCompare(b.idea));
       assert.deepEqual(view(remote), view(local));
       assert.deepEqual(remote.summary.ranking, local.summary.ranking);
-      assert.deepEqual(remote.summary.ranking, ['better', 'same', 'worse', 'crash']);
+      assert.equal(remote.results.find((r) => r.idea === 'raw')!.via, 'script');
+      assert.ok(remote.results.find((r) => r.idea === 'raw')!.score! > remote.summary.baseline.mean!);
+      assert.deepEqual(remote.summary.ranking.filter((id) => id !== 'raw'), ['better', 'same', 'worse', 'crash']);
       assert.equal(remote.results.find((r) => r.idea === 'better')!.status, 'improved');
       assert.equal(remote.results.find((r) => r.idea === 'same')!.status, 'within_noise');
       assert.equal(remote.results.find((r) => r.idea === 'worse')!.status, 'worse');
