@@ -297,6 +297,9 @@ describe('ideator verify on a companion server', { skip: !hasSklearn ? 'scikit-l
       fetch(`${server.url}/v1/rewards`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ workspace: { sha256: sha(ok), ...workspace }, command: 'python train.py', main: 'train.py', ideas: [{ code: BASE }], ...extra }) });
     await expect(await post({ dataRoot: 'ws', data: [{ path: 'escape', dir: true }] }), 400, 'refused_data_path', /leads outside it/);
     await expect(await post({ dataRoot: 'ws', data: [{ path: '.env', dir: false }] }), 400, 'refused_data_path', /hidden entry or key file/);
+    if (!existsSync(join(ws, 'notes'))) symlinkSync(join(ws, '.env'), join(ws, 'notes'));
+    await expect(await post({ dataRoot: 'ws', data: [{ path: 'notes', dir: false }] }), 400, 'refused_data_path', /notes in the data root 'ws' leads to a hidden entry or key file/);
+    rmSync(join(ws, 'notes'));
     await expect(await post({ dataRoot: 'nope', data: [{ path: 'data', dir: true }] }), 400, 'unknown_data_root', /it has: ws, other/);
     await expect(await post({ data: [{ path: 'data', dir: true }] }), 400, 'no_data_root', /name one of this server's data roots/);
     await expect(await post({ dataRoot: 'ws', data: [{ path: '../other-root', dir: true }] }), 400, 'invalid_request', /workspace-relative path/);

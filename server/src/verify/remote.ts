@@ -9,7 +9,7 @@
  * own folder, the interpreter and those binds: no other upload, no other data root, no store, no network.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import type { Provider } from '../../../src/core/providers/types';
 import type { VerifyEvent, VerifyIdea, WorkspaceRewardRequest } from '../../../src/core/verify';
 import { homeFolders, type SandboxHost } from '../exec/isolation';
@@ -141,6 +141,8 @@ export function prepareRemote(env: RemoteVerifyEnv, req: WorkspaceRewardRequest,
         throw new RemoteVerifyError(400, 'missing_data', `the data root '${name}' has no ${d.path}`);
       }
       if (real !== root && !real.startsWith(root + sep)) throw new RemoteVerifyError(400, 'refused_data_path', `${d.path} in the data root '${name}' leads outside it: not bound`);
+      // A link inside the root is no way to a hidden entry or key file of it (notes -> .ssh).
+      if (relative(root, real).split(sep).some((p) => p && skipped(p) && !SKIP_NAMES.has(p))) throw new RemoteVerifyError(400, 'refused_data_path', `${d.path} in the data root '${name}' leads to a hidden entry or key file: never bound`);
       const st = statSync(real);
       if (d.dir ? !st.isDirectory() : !st.isFile()) throw new RemoteVerifyError(400, 'missing_data', `${d.path} in the data root '${name}' is not a ${d.dir ? 'folder' : 'file'}`);
       plan.binds.push({ rel: fromPosix(d.path), host: real, dir: d.dir });
