@@ -75,8 +75,14 @@ export class WorkspaceStore {
     if (!Sha256Schema.safeParse(sha256).success) return undefined;
     const manifest = join(this.root, sha256, 'manifest.json');
     if (!existsSync(manifest)) return undefined;
-    const parsed = WorkspaceInfoSchema.safeParse(JSON.parse(readFileSync(manifest, 'utf8')));
-    return parsed.success ? parsed.data : undefined;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(manifest, 'utf8'));
+    } catch {
+      return undefined;
+    }
+    const parsed = WorkspaceInfoSchema.safeParse(raw);
+    return parsed.success && parsed.data.sha256 === sha256 ? parsed.data : undefined;
   }
 
   /**
