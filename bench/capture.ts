@@ -7,7 +7,9 @@
  * Printed: throughput of each, capture/plain ratio of wall time and of the node process's CPU time (steadier on a
  * shared machine: the python writer's time is not in it), and peak RSS growth over the child's start. The pair runs
  * IDEATOR_BENCH_CAPTURE_ROUNDS times (default 5), alternating, and each figure is the best round of its mode: on a
- * shared machine the best round is the one least disturbed by others.
+ * shared machine the best round is the one least disturbed by others. The median of the rounds' own ratios (each
+ * round's capture over the plain read run just before it) is printed too: the best-of ratio pairs figures of
+ * different rounds, the median says what a typical run sees.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -107,6 +109,12 @@ function runChild(mode: string, mb: number): Promise<ChildResult> {
 
 const MiB = 1024 * 1024;
 
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** Keeps, per field, the best (lowest) figure of the rounds; the other fields come from the last round. */
 function best(a: ChildResult | undefined, b: ChildResult): ChildResult {
   if (!a) return b;
@@ -124,10 +132,16 @@ export async function run(): Promise<void> {
   const rounds = Math.max(1, Number(process.env.IDEATOR_BENCH_CAPTURE_ROUNDS ?? 5));
   let plain: ChildResult | undefined;
   let captured: ChildResult | undefined;
+  const wallRatios: number[] = [];
+  const cpuRatios: number[] = [];
   const loadBefore = os.loadavg()[0];
   for (let round = 0; round < rounds; round++) {
-    plain = best(plain, await runChild('plain', mb));
-    captured = best(captured, await runChild('capture', mb));
+    const p = await runChild('plain', mb);
+    const c = await runChild('capture', mb);
+    wallRatios.push(c.ms / p.ms);
+    cpuRatios.push(c.cpuMs / p.cpuMs);
+    plain = best(plain, p);
+    captured = best(captured, c);
   }
   if (!plain || !captured) return;
   const rate = (r: ChildResult) => r.chars / MiB / (r.ms / 1000);
@@ -139,6 +153,8 @@ export async function run(): Promise<void> {
   console.log(`  bounded capture ${rate(captured).toFixed(0)} MiB/s (${captured.cpuMs.toFixed(0)} ms CPU), peak RSS growth ${(growth(captured) / MiB).toFixed(1)} MiB`);
   const ratio = captured.ms / plain.ms;
   console.log(`  time ratio capture/plain: ${ratio.toFixed(2)}x wall, ${(captured.cpuMs / plain.cpuMs).toFixed(2)}x CPU (goal <= 2.5x wall: ${ratio <= 2.5 ? 'met' : 'NOT met'})`);
+  const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
+  console.log(`  per-round ratios, median (range): ${median(wallRatios).toFixed(2)}x wall (${range(wallRatios)}), ${median(cpuRatios).toFixed(2)}x CPU (${range(cpuRatios)})`);
   // The plain reader's growth is a few MiB and noisy (sometimes 0): a ratio to it says little, so floor it at 1 MiB.
   console.log(`  RSS growth ratio capture/plain: ${(growth(captured) / Math.max(MiB, growth(plain))).toFixed(2)}x (plain floored at 1 MiB)`);
   console.log(`  kept tail ${captured.tailChars} chars; primary ${JSON.stringify(captured.primary)}`);
