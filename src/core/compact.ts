@@ -38,9 +38,20 @@
  */
 import { createTwoFilesPatch } from 'diff';
 import { TrajectoryModeSchema, type Step, type TrajectoryMode } from './protocol';
-import { expandStepTexts, expandTables, formReferences, FULL_HEADER_RE, isTableHeaderLike, newFormsShown, referForms, tabulate, type TableStats } from './compactTable';
+import {
+  expandStepTexts,
+  expandTables,
+  formReferences,
+  FULL_HEADER_RE,
+  isTableHeaderLike,
+  isTableRowLike,
+  newFormsShown,
+  referForms,
+  tabulate,
+  type TableStats,
+} from './compactTable';
 import { extractScores } from './scores';
-import { cleanOutput, renderTrajectory } from './trajectory';
+import { cleanOutput, renderTrajectory, TRIM_MARKER_RE } from './trajectory';
 
 export { TrajectoryModeSchema, type TrajectoryMode };
 export const TRAJECTORY_MODES = TrajectoryModeSchema.options;
@@ -574,6 +585,8 @@ export function expandedOutputs(steps: readonly Step[]): string {
  * Whether a rendered compact trajectory (or a prompt holding one) refers to what it does not show: "[… N lines as
  * printed in step K …]" with step K cut by the budget, or a table "… of the 2nd form shown in step K …]" where step
  * K (cut, or trimmed inside) shows fewer forms. Such a prompt is built without the references (core/promptCost.ts).
+ * A step trimmed inside its output may have lost forms with the lines removed, so that its 2nd form shown is another
+ * one: there, only the forms above the trim marker (the head of the output, as it was) are pointed to safely.
  */
 export function danglingReferences(text: string): boolean {
   const shown = new Map<number, string>();
@@ -584,9 +597,26 @@ export function danglingReferences(text: string): boolean {
   for (const m of text.matchAll(/\[… \d+ lines as printed in step (\d+) …\]/g)) if (!shown.has(Number(m[1]))) return true;
   for (const { step, nth } of formReferences(text)) {
     const part = shown.get(step);
-    if (!part || (part.match(FULL_HEADER_RE) ?? []).length < nth) return true;
+    if (!part) return true;
+    const obs = part.indexOf('\nObservation:\n');
+    const lines = part.slice(Math.max(0, obs)).split('\n');
+    const trim = lines.findIndex((l) => TRIM_MARKER_RE.test(l));
+    const safe = trim < 0 ? part : lines.slice(0, trim).join('\n');
+    if ((safe.match(FULL_HEADER_RE) ?? []).length < nth) return true;
   }
   return false;
+}
+
+/**
+ * Table rows shown without their form in a rendered trajectory: trim markers (core/trajectory.ts trimToTokens)
+ * followed by a line of bare numbers. Zero is what the trimming guarantees for the tables of compact outputs
+ * (tested; measured by bench/prompt-tokens.ts); a run that prints bare numbers right where a trim ends counts too.
+ */
+export function orphanTableRows(text: string): number {
+  const lines = text.split('\n');
+  let n = 0;
+  for (let i = 0; i + 1 < lines.length; i++) if (TRIM_MARKER_RE.test(lines[i]) && isTableRowLike(lines[i + 1])) n++;
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

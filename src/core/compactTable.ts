@@ -19,6 +19,10 @@
  * invariant checks of core/compact.ts read the metric values of a compact text from its expansion, so a value a
  * table did not carry, or a table that does not parse, reads as lost. Error lines, markers and lines that already
  * hold `{}` are never put in a table. A table is written only where it is at least 10 % shorter (estimated tokens).
+ *
+ * When the budget trims a step inside a table (core/trajectory.ts trimToTokens), the kept end starts with the form
+ * again, "[… table continued: the last 7 of its 12 rows, filling the {} in order: "…" …]" (tableSpans), never with
+ * bare rows.
  */
 import { estimateTokens } from './tokens';
 
@@ -34,6 +38,14 @@ const HEADER_START = '[… printed ';
 const HEADER_RE = /^\[… printed (\d+) times, one row of values each, filling the \{\} in order: "(.*)" …\]$/;
 /** A header that refers to the form an earlier step shows: "…filling the {} of the 2nd form shown in step 3 …]". */
 const REF_RE = /^\[… printed (\d+) times, one row of values each, filling the \{\} of the (?:(\d+)(?:st|nd|rd|th) )?form shown in step (\d+) …\]$/;
+const CONT_START = '[… table continued: ';
+/**
+ * The header core/trajectory.ts writes after its trim marker when the kept end of a trimmed text starts inside a
+ * table: the table's form again (or the same pointer to an earlier step's form), so that no row is shown without it.
+ * "[… table continued: the last 7 of its 12 rows, filling the {} in order: "…" …]". It shows no new form: steps
+ * count only full headers when a later step points to "the 2nd form shown in step K".
+ */
+const CONT_RE = /^\[… table continued: the last (\d+) of its (\d+) rows, filling the \{\} (?:in order: "(.*)"|of the (?:(\d+)(?:st|nd|rd|th) )?form shown in step (\d+)) …\]$/;
 /** Records of this many lines at most. */
 const MAX_RECORD = 4;
 /** A stretch becomes a table only from this many records on. */
@@ -182,6 +194,8 @@ export type FormLookup = (step: number, nth: number) => string | undefined;
 
 interface Header {
   rows: number;
+  /** A continuation after a trim (CONT_RE): the form again, not a form shown anew. */
+  cont?: boolean;
   /** The quoted part: the forms joined with SEP. */
   key: string;
   /** Where a referring header points, as written; absent for a full header. */
@@ -191,6 +205,12 @@ interface Header {
 function parseHeader(line: string, lookup?: FormLookup): (Header & { resolved: string | undefined }) | null {
   const h = HEADER_RE.exec(line);
   if (h) return { rows: Number(h[1]), key: h[2], resolved: h[2] };
+  const c = CONT_RE.exec(line);
+  if (c) {
+    if (c[3] !== undefined) return { rows: Number(c[1]), key: c[3], resolved: c[3], cont: true };
+    const ref = { step: Number(c[5]), nth: c[4] ? Number(c[4]) : 1 };
+    return { rows: Number(c[1]), key: '', ref, resolved: lookup?.(ref.step, ref.nth), cont: true };
+  }
   const r = REF_RE.exec(line);
   if (!r) return null;
   const ref = { step: Number(r[3]), nth: r[2] ? Number(r[2]) : 1 };
@@ -227,16 +247,16 @@ function expandAt(lines: readonly string[], at: number, lookup?: FormLookup): { 
  * in order.
  */
 export function expandTables(text: string, lookup?: FormLookup, shown?: string[]): string {
-  if (!text.includes(HEADER_START)) return text;
+  if (!text.includes(HEADER_START) && !text.includes(CONT_START)) return text;
   const lines = text.split('\n');
   const out: string[] = [];
   for (let i = 0; i < lines.length; ) {
-    const e = lines[i].startsWith(HEADER_START) ? expandAt(lines, i, lookup) : null;
+    const e = isTableHeaderLike(lines[i]) ? expandAt(lines, i, lookup) : null;
     if (!e) {
       out.push(lines[i++]);
       continue;
     }
-    if (!e.header.ref) shown?.push(e.header.key);
+    if (!e.header.ref && !e.header.cont) shown?.push(e.header.key);
     out.push(...e.lines);
     i += e.used;
   }
@@ -279,7 +299,7 @@ export function referForms(text: string, step: number, shown: FormsShown, stats?
   for (let i = 0; i < lines.length; i++) {
     if (!lines[i].startsWith(HEADER_START)) continue;
     const e = expandAt(lines, i);
-    if (!e || e.header.ref) continue;
+    if (!e || e.header.ref || e.header.cont) continue;
     const at = shown.where.get(e.header.key);
     if (at) {
       const several = (shown.count.get(at.step) ?? 1) > 1;
@@ -294,7 +314,9 @@ export function referForms(text: string, step: number, shown: FormsShown, stats?
 
 /** The forms that the table headers of `text` refer to: step, and which of the forms that step shows (1-based). */
 export function formReferences(text: string): { step: number; nth: number }[] {
-  return [...text.matchAll(new RegExp(REF_RE.source, 'gm'))].map((m) => ({ step: Number(m[3]), nth: m[2] ? Number(m[2]) : 1 }));
+  const refs = [...text.matchAll(new RegExp(REF_RE.source, 'gm'))].map((m) => ({ step: Number(m[3]), nth: m[2] ? Number(m[2]) : 1 }));
+  for (const m of text.matchAll(new RegExp(CONT_RE.source, 'gm'))) if (m[5]) refs.push({ step: Number(m[5]), nth: m[4] ? Number(m[4]) : 1 });
+  return refs;
 }
 
 /** A header that shows its form in full, anywhere in a text (with the g and m flags, for counting). */
@@ -302,5 +324,52 @@ export const FULL_HEADER_RE = new RegExp(HEADER_RE.source, 'gm');
 
 /** A line that reads as a table's header (what expandTables would expand). */
 export function isTableHeaderLike(line: string): boolean {
-  return line.startsWith(HEADER_START);
+  return line.startsWith(HEADER_START) || line.startsWith(CONT_START);
+}
+
+/** A line that reads as a table row: numbers separated by single spaces. */
+export function isTableRowLike(line: string): boolean {
+  return line !== '' && line.split(' ').every((v) => VALUE_RE.test(v));
+}
+
+/** A table in a text's lines: its header at `start`, its rows up to `end` (exclusive). */
+export interface TableSpan {
+  start: number;
+  end: number;
+  /** The header that shows the table's last `kept` rows after a trim (CONT_RE). */
+  continuation(kept: number): string;
+}
+
+/**
+ * The tables of `lines` as written (header, then its rows: as many as it says, each of the same count of numbers,
+ * the count its form's {} give when it shows the form), for core/trajectory.ts's trimming. A pointer to an earlier
+ * step's form is not followed: the table is read by its header alone.
+ */
+export function tableSpans(lines: readonly string[]): TableSpan[] {
+  const out: TableSpan[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!isTableHeaderLike(lines[i])) continue;
+    const h = parseHeader(lines[i]);
+    if (!h || h.rows < 1 || i + h.rows >= lines.length) continue;
+    const slots = h.ref ? -1 : h.key.split(SEP).reduce((a, f) => a + f.split(SLOT).length - 1, 0);
+    let width = slots;
+    let ok = true;
+    for (let r = 1; r <= h.rows && ok; r++) {
+      const row = lines[i + r];
+      if (!isTableRowLike(row)) ok = false;
+      else {
+        const n = row.split(' ').length;
+        if (width < 0) width = n;
+        ok = n === width;
+      }
+    }
+    if (!ok) continue;
+    const total = h.cont ? Number(CONT_RE.exec(lines[i])![2]) : h.rows;
+    const how = h.ref
+      ? `of the ${h.ref.nth > 1 || /of the \d/.test(lines[i]) ? `${ordinal(h.ref.nth)} ` : ''}form shown in step ${h.ref.step}`
+      : `in order: "${h.key}"`;
+    out.push({ start: i, end: i + 1 + h.rows, continuation: (kept) => `${CONT_START}the last ${kept} of its ${total} rows, filling the {} ${how} …]` });
+    i += h.rows;
+  }
+  return out;
 }

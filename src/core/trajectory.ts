@@ -11,10 +11,14 @@
  *    a cut snaps to the block's edge, or, when the block alone exceeds the room, the block is closed before the
  *    marker and reopened after it. The one exception to "never split a line": a single line larger than the
  *    whole allowance (a minified blob), which is cut in its middle with a marker naming the characters removed.
+ *    A table of a compact output (core/compactTable.ts: its form, then rows of numbers) is never left without its
+ *    form: when the kept tail starts inside one, the form is written again after the marker ("[… table continued:
+ *    the last 7 of its 12 rows, filling the {} in order: …]"), and the head does not end on a table's header alone.
  *
  * Only the steps that can be kept are rendered and counted, so 5,000 steps cost about as much as the ~100 that
  * fit; removed stretches are sized from character counts at the ratio measured on the kept text.
  */
+import { tableSpans } from './compactTable';
 import type { Step } from './protocol';
 import { estimateTokens, type TokenCounter } from './tokens';
 
@@ -112,6 +116,9 @@ function fenceCloseFrom(lines: string[], fence: OpenFence, from: number): number
   return -1;
 }
 
+/** The marker trimToTokens writes where it removed lines ("[… 1,204 lines omitted (~9,800 tokens) …]"). */
+export const TRIM_MARKER_RE = /^\[… [\d,]+ lines omitted \(~[\d,]+ tokens\) …\]$/;
+
 export interface TrimResult {
   text: string;
   trimmed: boolean;
@@ -195,12 +202,59 @@ export function trimToTokens(text: string, maxTokens: number, count: TokenCounte
     }
   }
 
+  if (h < t && text.includes('[… ')) {
+    const tables = keepTablesReadable(lines, h, t, headLines, tailLines, count, tailRoom - tailUsed, lastLine !== null);
+    h = tables.h;
+    t = tables.t;
+  }
+
   const removed = lines.slice(h, t);
   const removedChars = removed.reduce((a, l) => a + l.length + 1, 0);
   const ratio = (used + tailUsed) / Math.max(1, keptChars);
   const marker = `[… ${formatNumber(removed.length)} lines omitted (~${formatNumber(Math.round(removedChars * ratio))} tokens) …]`;
   const middle = removed.length > 0 ? [marker] : [];
   return { text: [...headLines, ...middle, ...tailLines].join('\n'), trimmed: true };
+}
+
+/**
+ * Tables of compact outputs across the cut between the head (lines[0..h)) and the tail (lines[t..)), whose kept lines
+ * are headLines and tailLines (changed in place): a head that ends on a table's header gives the header up, and a
+ * tail that starts with a table's rows gets the table's form again first (core/compactTable.ts TableSpan.continuation),
+ * its first rows given up as far as the header needs room beyond `spare` tokens; no rows left, no header. Returns
+ * the new h and t.
+ */
+function keepTablesReadable(
+  lines: string[],
+  h: number,
+  t: number,
+  headLines: string[],
+  tailLines: string[],
+  count: TokenCounter,
+  spare: number,
+  lastCut: boolean,
+): { h: number; t: number } {
+  const tables = tableSpans(lines);
+  if (tables.length === 0) return { h, t };
+  const atHead = tables.find((s) => s.start === h - 1 && s.end > h);
+  if (atHead && h > 1 && headLines.length === h) {
+    headLines.pop();
+    h--;
+  }
+  // The tail as lines[t..] (a reopened fence may lead it; a last line cut in its middle ends it, and stays).
+  const lead = tailLines.length > lines.length - t ? 1 : 0;
+  const last = lastCut ? lines.length - 1 : lines.length;
+  const inTable = tables.find((s) => s.start < t && s.end > t);
+  if (!inTable || t >= last) return { h, t };
+  let room = spare;
+  let header = inTable.continuation(inTable.end - t);
+  while (t < inTable.end && t < last && count(header) + 1 > room) {
+    room += count(lines[t]) + 1;
+    tailLines.splice(lead, 1);
+    t++;
+    header = inTable.continuation(inTable.end - t);
+  }
+  if (t < inTable.end) tailLines.splice(lead, 0, header);
+  return { h, t };
 }
 
 function cutLongLine(line: string, room: number, count: TokenCounter): TrimResult {
