@@ -5,7 +5,7 @@
  *   HistoryStore.open(dir, opts?)            -> HistoryStore   (reads every segment; a bad line is skipped + warned)
  *   store.appendRun(run)                     -> Run             (same id again = update, keeps its place)
  *   store.appendIdea(idea)                   -> IdeaRecord      (same id again = update, e.g. its type once classified)
- *   store.appendApplied({ideaId, path?, beforeHash?, afterHash?, diff?, via?, at | appliedAt})
+ *   store.appendApplied({ideaId, path?, beforeHash?, afterHash?, diff?, via?, partial?, undone?, at | appliedAt})
  *   store.appendOutcome(outcome)
  *   store.deleteRun(id) / store.markBaseline(id | null)
  *   store.runs()       oldest -> newest, deleted excluded
@@ -57,6 +57,13 @@ export const AppliedEditSchema = z.object({
   diff: z.string().optional(),
   /** How it was applied (diff preview, code action, ...). */
   via: z.string().optional(),
+  /**
+   * Only part of the proposed change is in the file: hunks left out in the diff preview, or undone in the editor's
+   * Keep / Undo review (which records the apply again, with the same `at`, once every change is decided).
+   */
+  partial: z.boolean().optional(),
+  /** Every change was undone in that review: none of the idea is in the file, and no run judges it. */
+  undone: z.boolean().optional(),
   /** ISO-8601. */
   at: z.string(),
 });
@@ -488,7 +495,7 @@ export class HistoryStore {
     const applied = this.appliedList[this.appliedList.length - 1];
     // An outcome recorded before the edit (the idea was verified first: core/verify.ts) leaves the next run to judge it.
     const outcome = applied && this.outcomeFor(applied.ideaId);
-    if (!applied || (outcome && outcome.recordedAt >= applied.at)) return null;
+    if (!applied || applied.undone || (outcome && outcome.recordedAt >= applied.at)) return null;
     return { idea: this.ideasById.get(applied.ideaId), applied };
   }
 

@@ -149,6 +149,16 @@ test('pendingIdea is the newest applied idea without an outcome', () => {
   });
   assert.equal(s.pendingIdea(), null);
   assert.equal(s.outcomeFor('i1')?.reward, 1);
+  // Applied, then every change undone in the editor's review (the same apply recorded again): no run judges it.
+  s.appendIdea(idea('i2', '2026-11-23T10:08:00Z'));
+  const apply2 = { ideaId: 'i2', path: 'train.py', beforeHash: 'h1', afterHash: 'h2', at: '2026-11-23T10:09:00Z' };
+  s.appendApplied(apply2);
+  assert.equal(s.pendingIdea()?.idea?.id, 'i2');
+  s.appendApplied({ ...apply2, afterHash: 'h1', undone: true });
+  assert.equal(s.pendingIdea(), null);
+  // Partly kept: still judged.
+  s.appendApplied({ ...apply2, afterHash: 'h3', partial: true });
+  assert.equal(s.pendingIdea()?.applied.partial, true);
 });
 
 test('onChange fires for each append and can be removed', () => {

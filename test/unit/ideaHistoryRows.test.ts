@@ -42,6 +42,15 @@ test('status: not applied, applied and waiting, judged (verdict first), an expla
   const why = idea('w', { followUp: { of: 'a', kind: 'why', question: 'Why?' } });
   assert.equal(ideaStatus(store([], []), why).short, 'explanation');
   assert.equal(ideaStatus(undefined, i).text, 'Not applied');
+  // Only part of the change kept (diff preview or the editor's Keep / Undo): the later record of the apply says so.
+  const partly = [...applied, { ...applied[0], partial: true }];
+  assert.equal(ideaStatus(store(partly, []), i).text, 'Partly applied to train.py; the next run will judge it');
+  assert.equal(ideaStatus(store(partly, []), i).short, 'partly applied, waiting for a run');
+  assert.equal(ideaStatus(store(partly, [outcome]), i).text, 'Partly applied to train.py · Improved: val_auc 0.91 → 0.93');
+  // Every change undone in the editor: not applied after all.
+  const undone = [...applied, { ...applied[0], undone: true }];
+  assert.equal(ideaStatus(store(undone, []), i).text, 'Not applied: every change was undone in train.py');
+  assert.equal(ideaStatus(store(undone, []), i).short, 'undone');
 });
 
 test('forest: follow-ups under their idea, newest first, alternatives in their order; an orphan is a root', () => {

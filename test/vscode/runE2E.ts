@@ -57,7 +57,8 @@ const scenarios: Scenario[] = [
   {
     name: 'ask-and-apply',
     reply: { text: GOOD_ANSWER, reasoning: GOOD_THINKING, chunkSize: 16, chunkDelayMs: 10, usage: { prompt_tokens: 1873, completion_tokens: 214 } },
-    settings: { 'ideator.reviewQueryBeforeSending': true },
+    // The diff preview and its Apply toast (the default, Keep / Undo in the editor, is journey.e2e.ts's).
+    settings: { 'ideator.reviewQueryBeforeSending': true, 'ideator.applyReview': 'diff' },
     async run({ page, workspace, server }) {
       const trainPath = join(workspace, 'train.py');
       const original = readFileSync(trainPath, 'utf8');
@@ -164,7 +165,8 @@ const scenarios: Scenario[] = [
     // that would delete most of the file. Screenshots in the default dark theme and in the light one.
     name: 'wrong-model-and-safe-apply',
     reply: { text: GOOD_ANSWER },
-    settings: { 'ideator.reviewQueryBeforeSending': false, 'ideator.model': 'ideator-v2' },
+    // A hunk left out with the diff editor's Revert Block: the diff preview, set here (not the default).
+    settings: { 'ideator.reviewQueryBeforeSending': false, 'ideator.model': 'ideator-v2', 'ideator.applyReview': 'diff' },
     server: { models: ['ideator-qwen3-4b', 'Qwen/Qwen3-8B'], errorShape: 'vllm-flat' },
     async run({ page, workspace, server, setReply }) {
       const trainPath = join(workspace, 'train.py');

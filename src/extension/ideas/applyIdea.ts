@@ -1,13 +1,13 @@
 /**
  * "Apply Ideator action": the idea's own diff or code block when one fits the file, else the implementer model
  * (prompts/implementer.md) rewrites the file following the idea. An idea whose code is already in the file is said
- * to be so and changes nothing (it never goes to the implementer). With ideator.applyReview = inline the change is
- * written into the file at once with Keep / Undo per change in the editor (inlineReview.ts); by default (diff) a
- * diff preview comes first. Either way, a change that
- * deletes most of the file needs an explicit "Replace Anyway" in a modal warning that says how much goes. In the
- * preview each hunk can be left out (revert it on the proposal side); Apply writes what remains. The
- * change is written as the few edits that make it, in one WorkspaceEdit: one Undo reverts it and the cursor stays
- * where the change is. Recorded in the run history as an applied edit.
+ * to be so and changes nothing (it never goes to the implementer). By default (ideator.applyReview = inline) the
+ * change is written into the file at once with Keep / Undo per change in the editor (inlineReview.ts); with 'diff' a
+ * diff preview comes first, where each hunk can be left out (revert it on the proposal side) and Apply writes what
+ * remains. Either way, a change that deletes most of the file needs an explicit "Replace Anyway" in a modal warning
+ * that says how much goes. The change is written as the few edits that make it, in one WorkspaceEdit: one Undo
+ * reverts it and the cursor stays where the change is. Recorded in the run history as an applied edit, `partial`
+ * when only some of it was kept (left out in the preview, or undone in the editor's review).
  */
 import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
@@ -17,7 +17,7 @@ import type { IdeaRecord } from '../../core/protocol';
 import { describeProviderError } from '../../core/providers/index';
 import { ProviderError } from '../../core/providers/types';
 import { previewAndApply, type ProposalFiles } from './diffPreview';
-import { InlineReviews } from './inlineReview';
+import { InlineReviews, type ReviewEnd } from './inlineReview';
 import type { Services } from '../services';
 import { currentScoreState, taskDescription } from './gatherState';
 import { alreadyApplied, changeCounts, codeFromAnswer, largeDeletion, proposeFromCodeBlocks, type Proposal } from '../../core/ideaApply';
@@ -166,12 +166,24 @@ export async function applyIdea(services: Services, proposals: ProposalFiles, id
       const reviews = InlineReviews.current;
       if (!reviews) throw new Error('the in-editor review is not ready (the extension is still starting); try again.');
       if (loss && !(await confirm())) return { status: 'discarded', via };
-      if (!(await reviews.start(document, proposal.content, `Ideator (idea ${idea.id})`, save))) return { status: 'discarded', via };
-      try {
-        services.history?.appendApplied({ ideaId: idea.id, path: notebook ? vscode.workspace.asRelativePath(notebook.uri, false) : label, beforeHash: sha256(current), afterHash: sha256(proposal.content), at: new Date().toISOString() });
-      } catch (err) {
-        services.output.warn(`Could not record the applied edit: ${(err as Error).message}`);
-      }
+      const record = { ideaId: idea.id, path: notebook ? vscode.workspace.asRelativePath(notebook.uri, false) : label, beforeHash: sha256(current), at: new Date().toISOString() };
+      const appendApplied = (afterHash: string, partial: boolean, undone?: true): void => {
+        try {
+          services.history?.appendApplied({ ...record, afterHash, partial, ...(undone ? { undone } : {}) });
+        } catch (err) {
+          services.output.warn(`Could not record the applied edit: ${(err as Error).message}`);
+        }
+      };
+      // Once every change is decided: some kept and some undone is a partial apply, as a hunk left out in the diff
+      // preview is; all undone is no apply (as Discard in the preview), which no run judges. The same apply (same
+      // `at`) recorded again, with what the file holds then.
+      const onEnd = ({ kept, undone, text }: ReviewEnd): void => {
+        if (!undone) return;
+        services.output.info(`Idea ${idea.id}: ${kept} of ${kept + undone} changes kept in ${label}; recorded as ${kept ? 'partly applied' : 'undone'}.`);
+        appendApplied(sha256(text), kept > 0, kept ? undefined : true);
+      };
+      if (!(await reviews.start(document, proposal.content, `Ideator (idea ${idea.id})`, save, onEnd))) return { status: 'discarded', via };
+      appendApplied(sha256(proposal.content), false);
       const hunks = reviews.pending(document.uri).length;
       services.output.info(`Applied idea ${idea.id} to ${label} via ${via} for review in the editor: ${summary}`);
       void vscode.window.showInformationMessage(
@@ -182,7 +194,7 @@ export async function applyIdea(services: Services, proposals: ProposalFiles, id
     const result = await previewAndApply(proposals, document, proposal.content, `Ideator: ${label} ↔ proposed (${summary})`, confirm, save);
     if (!result.applied) return { status: 'discarded', via };
     try {
-      services.history?.appendApplied({ ideaId: idea.id, path: notebook ? vscode.workspace.asRelativePath(notebook.uri, false) : label, beforeHash: sha256(result.before), afterHash: sha256(result.after), at: new Date().toISOString() });
+      services.history?.appendApplied({ ideaId: idea.id, path: notebook ? vscode.workspace.asRelativePath(notebook.uri, false) : label, beforeHash: sha256(result.before), afterHash: sha256(result.after), partial: result.trimmed, at: new Date().toISOString() });
     } catch (err) {
       services.output.warn(`Could not record the applied edit: ${(err as Error).message}`);
     }

@@ -1,7 +1,7 @@
 /**
  * Lightbulb entries for the idea about the current file. provideCodeActions runs on every cursor move, so it only
  * looks into the in-memory idea cache: no model call, no file read. The edit itself is computed when the user picks
- * the action (the command 'ideator.applyIdea'), always behind a diff preview.
+ * the action (the command 'ideator.applyIdea'), always reviewed: Keep / Undo per change, or a diff preview first.
  */
 import * as vscode from 'vscode';
 import type { IdeaRecord } from '../../core/protocol';

@@ -4,7 +4,8 @@
  * removed lines in a hover and a short note at the end of the hunk's first line) and a CodeLens above it offers
  * Keep / Undo, the first one also Keep All / Undo All. Undo of a hunk puts that hunk's original lines back exactly:
  * hunk positions follow every change to the document (core/reviewHunks.ts). A review ends when no hunk is left
- * pending, or when its document closes (what is in the file then stays).
+ * pending, or when its document closes (what is in the file then stays); it then says how many changes were kept
+ * and how many undone (Undo, Undo All, or put back by the editor's Undo or by hand), so Apply records a partial apply.
  */
 import * as vscode from 'vscode';
 import { minimalEdits } from '../../core/ideaApply';
@@ -16,6 +17,17 @@ interface Review {
   save: () => Thenable<unknown>;
   /** What to say in the hover: which idea wrote this. */
   title: string;
+  /** Changes decided so far: kept, and undone (their original lines back). */
+  kept: number;
+  undone: number;
+  onEnd?: (end: ReviewEnd) => void;
+}
+
+/** How a review ended: every change decided (or the document closed, keeping what was left), and the text then. */
+export interface ReviewEnd {
+  kept: number;
+  undone: number;
+  text: string;
 }
 
 export const REVIEW_COMMANDS = {
@@ -91,10 +103,16 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
   }
 
   /**
-   * Writes `after` into `document` as one undoable edit, saves it and starts the review of its hunks.
-   * Returns false when there was nothing to change.
+   * Writes `after` into `document` as one undoable edit, saves it and starts the review of its hunks; `onEnd` hears
+   * how the review ended. Returns false when there was nothing to change.
    */
-  async start(document: vscode.TextDocument, after: string, title: string, save: () => Thenable<unknown> = () => document.save()): Promise<boolean> {
+  async start(
+    document: vscode.TextDocument,
+    after: string,
+    title: string,
+    save: () => Thenable<unknown> = () => document.save(),
+    onEnd?: (end: ReviewEnd) => void,
+  ): Promise<boolean> {
     const key = document.uri.toString();
     if (this.reviews.has(key)) this.end(document.uri); // a new apply on top: its own hunks replace the old review's
     const before = document.getText();
@@ -104,7 +122,7 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
     const metadata = { label: 'Apply Ideator action', needsConfirmation: false };
     for (const e of edits) edit.replace(document.uri, new vscode.Range(document.positionAt(e.start), document.positionAt(e.end)), e.text, metadata);
     // Registered once the edit has landed, so its own change event is not read as a user edit.
-    const review: Review = { document, hunks: [], save, title };
+    const review: Review = { document, hunks: [], save, title, kept: 0, undone: 0, onEnd };
     if (!(await vscode.workspace.applyEdit(edit))) throw new Error('VS Code refused the edit (is the file read-only?).');
     if (document.getText() !== after) throw new Error(`${vscode.workspace.asRelativePath(document.uri)} changed while the edit was written; look at it before applying again.`);
     review.hunks = hunksOfEdits(before, edits);
@@ -120,22 +138,33 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
   private onChange(e: vscode.TextDocumentChangeEvent): void {
     const review = this.reviews.get(e.document.uri.toString());
     if (!review || !e.contentChanges.length) return;
+    const before = review.hunks.length;
     review.hunks = pendingHunks(
       e.document.getText(),
       shiftHunks(review.hunks, e.contentChanges.map((c) => ({ offset: c.rangeOffset, length: c.rangeLength, text: c.text }))),
     );
+    review.undone += before - review.hunks.length; // put back by the editor's Undo or by hand
     if (!review.hunks.length) this.end(e.document.uri);
     else this.refresh();
   }
 
+  /** Ends `uri`'s review: the changes still pending stay in the file, so they count as kept. */
   private end(uri: vscode.Uri): void {
-    if (this.reviews.delete(uri.toString())) this.refresh();
+    const key = uri.toString();
+    const review = this.reviews.get(key);
+    if (!review) return;
+    this.reviews.delete(key);
+    review.kept += review.hunks.length;
+    review.hunks = [];
+    this.refresh();
+    review.onEnd?.({ kept: review.kept, undone: review.undone, text: review.document.getText() });
   }
 
   keep(uri: string, id: number): void {
     const review = this.reviews.get(uri);
-    if (!review) return;
+    if (!review || !review.hunks.some((h) => h.id === id)) return;
     review.hunks = review.hunks.filter((h) => h.id !== id);
+    review.kept++;
     if (!review.hunks.length) this.end(review.document.uri);
     else this.refresh();
   }
@@ -150,6 +179,7 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
     const hunk = review?.hunks.find((h) => h.id === id);
     if (!review || !hunk) return false;
     review.hunks = review.hunks.filter((h) => h.id !== id);
+    review.undone++;
     return this.put(review, [hunk]);
   }
 
@@ -158,12 +188,20 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
     if (!review) return false;
     const hunks = review.hunks;
     review.hunks = [];
+    review.undone += hunks.length;
     return this.put(review, hunks);
   }
 
   /** Puts `hunks`' original text back (one undoable edit) and saves; the change event moves the other hunks. */
   private async put(review: Review, hunks: readonly ReviewHunk[]): Promise<boolean> {
     const { document } = review;
+    // The cursor goes to the change first (its lens was clicked there), so the editor's Undo of this Undo, and its
+    // Redo, bring the cursor back to the change rather than to wherever it was before.
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document === document);
+    if (editor && hunks[0]) {
+      const at = document.positionAt(hunks[0].start);
+      editor.selection = new vscode.Selection(at, at);
+    }
     const edit = new vscode.WorkspaceEdit();
     const metadata = { label: 'Undo an Ideator change', needsConfirmation: false };
     for (const h of hunks) {
@@ -172,7 +210,11 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
     }
     const done = await vscode.workspace.applyEdit(edit);
     if (!done) {
+      // Counted as undone before the edit (its change event may end the review); they stay in the file after all.
+      review.undone -= hunks.length;
+      review.kept += hunks.length;
       void vscode.window.showErrorMessage('MLE Ideator: VS Code refused to undo the change (is the file read-only?).');
+      if (!review.hunks.length) this.end(document.uri);
       return false;
     }
     if (!review.hunks.length) this.end(document.uri);

@@ -54,8 +54,8 @@ export const ExtensionConfigSchema = z.object({
   /** Open an arriving idea in an editor-area panel beside the code (the sidebar keeps a summary); off: the sidebar shows it whole. */
   openIdeaInEditor: z.boolean().default(true),
   promptsOverrideDir: optionalText,
-  /** How Apply shows a change: 'diff' a diff tab to trim, then Apply/Discard; 'inline' written into the file with Keep / Undo per change. */
-  applyReview: z.enum(['diff', 'inline']).default('diff'),
+  /** How Apply shows a change: 'inline' (default) written into the file with Keep / Undo per change; 'diff' a diff tab to trim, then Apply/Discard. */
+  applyReview: z.enum(['diff', 'inline']).default('inline'),
   /** Offer `ideator mcp` to the editor's MCP support (VS Code >= 1.101); off: agent mode has the built-in tools. */
   offerMcpServer: z.boolean().default(false),
   /** Verify ideas on a companion server (`ideator serve`) at this URL; empty: on this machine. */

@@ -19,11 +19,14 @@ export interface IdeaHistoryLike {
 export interface IdeaStatus {
   applied?: AppliedEdit;
   outcome?: Outcome;
-  /** In words, the verdict first: "Improved: val_auc 0.91 → 0.93", "Applied to train.py; the next run judges it", "Not applied". */
+  /** In words, the verdict first: "Improved: val_auc 0.91 → 0.93", "Applied to train.py; the next run judges it" ("Partly applied" when some of the change was left out), "Not applied". */
   text: string;
   /** Short form for a tree row. */
   short: string;
 }
+
+/** "Partly applied" when only some of the change was kept (left out in the diff preview, or undone in the editor). */
+const appliedWord = (applied: AppliedEdit | undefined): string => (applied?.partial ? 'Partly applied' : 'Applied');
 
 export function ideaStatus(store: IdeaHistoryLike | undefined, idea: IdeaRecord): IdeaStatus {
   if (isProse(idea)) return { text: 'An explanation: nothing to apply', short: 'explanation' };
@@ -33,9 +36,10 @@ export function ideaStatus(store: IdeaHistoryLike | undefined, idea: IdeaRecord)
     // The metric by its name: the judging run's, else the one the idea was asked under.
     const metric = (outcome.runId ? store?.run?.(outcome.runId)?.primary?.name : undefined) ?? idea.scoreBefore?.metric;
     const verdict = describeOutcome(outcome, metric);
-    return { applied, outcome, text: `${applied?.path ? `Applied to ${applied.path} · ` : 'Applied · '}${verdict}`, short: verdict };
+    return { applied, outcome, text: `${applied?.path ? `${appliedWord(applied)} to ${applied.path} · ` : `${appliedWord(applied)} · `}${verdict}`, short: verdict };
   }
-  if (applied) return { applied, text: `Applied to ${applied.path ?? 'the file'}; the next run will judge it`, short: 'applied, waiting for a run' };
+  if (applied?.undone) return { applied, text: `Not applied: every change was undone in ${applied.path ?? 'the file'}`, short: 'undone' };
+  if (applied) return { applied, text: `${appliedWord(applied)} to ${applied.path ?? 'the file'}; the next run will judge it`, short: applied.partial ? 'partly applied, waiting for a run' : 'applied, waiting for a run' };
   return { text: 'Not applied', short: 'not applied' };
 }
 

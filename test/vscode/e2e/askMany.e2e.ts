@@ -4,7 +4,8 @@
  * four side by side with their diffs; Verify (the quick pick to agree to slots and budget, the command confirmed in
  * an input box) runs each idea for real through `ideator verify` and ranks them by measured val_auc; Apply on the
  * winner goes through the diff preview and its confirmation and writes the file; a second Verify is cancelled
- * mid-way and every run stops. Screenshots, light and dark: test-results/ask-many-*.png.
+ * mid-way and every run stops; after a window reload (the browser page reloaded) the Ideas tab comes back with the
+ * same ideas. Screenshots, light and dark: test-results/ask-many-*.png.
  * Usage: node --import tsx test/vscode/e2e/askMany.e2e.ts [--no-build]
  * Last line: "vscode-e2e-ask-many: N passed, M failed".
  */
@@ -137,6 +138,24 @@ async function scenario(page: Page, url: string, workspace: string, server: Open
   const ours = `${extensionsDir}/.*cli\\.js verify`;
   await until(() => spawnSync('pgrep', ['-f', ours], { encoding: 'utf8' }).stdout.trim() === '', 10_000, 'the verification processes to end');
   await bothThemes(page, 'ask-many-cancelled');
+
+  // A window reload (the page reloaded in the browser): the Ideas tab comes back with the same four ideas, and the
+  // applied one still says its code is in train.py (diffs are recomputed against the file on restore).
+  const ideaIds = async (f: Frame) => (await f.locator('article.card[data-idea]').evaluateAll((els) => els.map((e) => e.getAttribute('data-idea') ?? ''))).sort().join(' ');
+  const shownIds = await ideaIds(frame);
+  await page.reload();
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  const back = await webviewFrame(page, 'ideas-compare', 60_000);
+  await until(async () => (await back.locator('article.card[data-idea]').count()) === 4, 30_000, 'the four ideas after the reload');
+  assert((await ideaIds(back)) === shownIds, `other ideas after the reload: ${await ideaIds(back)} (before: ${shownIds})`);
+  const backText = (await back.locator('.compare').textContent()) ?? '';
+  for (const words of ['Standardise the features', 'more iterations', 'much more strongly', 'random forest'])
+    assert(backText.includes(words), `the restored panel lacks '${words}'`);
+  const applied = back.locator('article.card', { hasText: 'Standardise the features' }).locator('section.diff');
+  await until(async () => /already in train\.py/.test((await applied.textContent()) ?? ''), 15_000, 'the applied card to say its code is in train.py after the reload');
+  assert((await back.locator('.diff .tok-diff-add').count()) >= 3, 'the other cards lost their diffs after the reload');
+  await page.waitForTimeout(600);
+  await bothThemes(page, 'ask-many-reloaded');
 }
 
 async function main(): Promise<number> {
@@ -154,6 +173,8 @@ async function main(): Promise<number> {
       'ideator.requestTimeoutSeconds': 120,
       'ideator.reviewQueryBeforeSending': false,
       'ideator.ideaCount': 4,
+      // Apply on the winner is checked through the diff preview here (the default, Keep / Undo, in journey.e2e.ts).
+      'ideator.applyReview': 'diff',
       'ideator.pythonPath': PYTHON,
       'ideator.primaryMetric': 'val_auc',
       'workbench.colorTheme': 'Default Light Modern',

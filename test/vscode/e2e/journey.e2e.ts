@@ -2,20 +2,20 @@
  * Issue 15's whole journey in a real VS Code UI (code-server + Chromium, the packaged .vsix, the local
  * OpenAI-compatible test server): a fresh install with no Ideator settings; Choose Provider → the test server (its
  * model picked from the server's list); run 1 of the demo train.py in the terminal (Run History fills); Ask
- * Ideator → an idea; a follow-up ("Why?"); Apply with the in-editor review (ideator.applyReview = inline, set as a
- * user would in settings.json): one change kept, one undone, the last kept; run 2 → the outcome notification;
+ * Ideator → an idea; a follow-up ("Why?"); Apply with the in-editor review (the default: no diff tab, Keep / Undo
+ * on each change): one change kept, one undone, the last kept; run 2 → the outcome notification;
  * Ask again → another idea, applied and kept; Apply it again → "already contains this idea's code"; run 3 → Run
  * History shows 3 runs and Idea History both outcomes. Screenshots (light and dark): test-results/journey-*.png.
  * Usage: node --import tsx test/vscode/e2e/journey.e2e.ts [--no-build]
  * Last line: "vscode-e2e-journey: N passed, M failed".
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { startOpenAIServer, type ChatRequest, type OpenAIServer, type ScriptedReply } from '../../servers/openai';
 import { ROOT, startCodeServer } from '../lib/codeServer';
 import { exitWith, packageExtension, runScenario, VSIX } from '../lib/scenario';
-import { findHistory, ideaPanelFrame, newTerminal, openFile, openWorkbench, reviewQueryFrame, runCommand, runCount, shot, toast, toggleTheme, until } from '../lib/workbench';
+import { findHistory, ideaPanelFrame, newTerminal, openFile, openWorkbench, reviewQueryFrame, runCommand, runCount, shot, themeOf, toast, toggleTheme, until } from '../lib/workbench';
 import { copyDemoWorkspace } from '../lib/workspace';
 
 const PYTHON = process.env.IDEATOR_PYTHON || join(ROOT, '.venv/bin/python');
@@ -104,15 +104,15 @@ async function clearToasts(page: Page): Promise<void> {
   await page.waitForTimeout(300);
 }
 
+/** A screenshot in the current theme and one in the other (named by the theme shown), then back. */
 async function shots(page: Page, name: string): Promise<void> {
-  await page.mouse.move(900, 120);
-  await page.waitForTimeout(400);
-  await shot(page, `${name}-light`);
-  await toggleTheme(page);
-  await page.mouse.move(900, 120);
-  await page.waitForTimeout(400);
-  await shot(page, `${name}-dark`);
-  await toggleTheme(page);
+  for (let i = 0; i < 2; i++) {
+    const theme = await themeOf(page);
+    await page.mouse.move(900, 120);
+    await page.waitForTimeout(400);
+    await shot(page, `${name}-${theme}`);
+    await toggleTheme(page);
+  }
 }
 
 /** The CodeLens group (one per changed hunk) right above the editor line that contains `text`. */
@@ -175,15 +175,10 @@ async function scenario(page: Page, url: string, workspace: string, userData: st
   await row('ideator-qwen3-4b').waitFor({ timeout: 20_000 });
   await row('ideator-qwen3-4b').click();
   await toast(page, `connected to ${server.url}`).first().waitFor({ timeout: 15_000 });
-  // The user switches Apply to the in-editor review, in settings.json as anyone would.
+  // Choose Provider wrote the provider settings and nothing else: Apply below is the default one.
   const settingsPath = join(userData, 'User/settings.json');
   const settings = JSON.parse(readFileSync(settingsPath, 'utf8')) as Record<string, unknown>;
   assert(!Object.keys(settings).some((k) => k.startsWith('ideator.') && !['ideator.provider', 'ideator.baseUrl', 'ideator.model'].includes(k)), `settings: ${JSON.stringify(settings)}`);
-  writeFileSync(settingsPath, JSON.stringify({ ...settings, 'ideator.applyReview': 'inline' }, null, 2));
-  // A reload so the edited file is read for sure (code-server's watch on it is not immediate).
-  await runCommand(page, 'Developer: Reload Window');
-  await page.waitForTimeout(2_000);
-  await openWorkbench(page, url, workspace);
 
   // Run 1.
   await openTrain(page);

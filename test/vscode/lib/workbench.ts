@@ -134,9 +134,40 @@ export async function themeOf(page: Page): Promise<'dark' | 'light'> {
   return /\bvs-dark\b|\bhc-black\b/.test(cls) ? 'dark' : 'light';
 }
 
-/** Light ↔ dark through the command palette, then `settleMs` for the webviews to repaint. */
+/**
+ * Whether the workbench is painted light or dark now: the background the browser computed for the first of its
+ * parts that has one (an opaque colour), by luminance; undefined when none has one yet.
+ */
+async function paintedTheme(page: Page): Promise<'dark' | 'light' | undefined> {
+  const colours = await page.evaluate(() =>
+    ['.monaco-workbench .part.sidebar', '.monaco-workbench .part.statusbar', '.monaco-workbench .part.editor > .content', '.monaco-workbench'].map((sel) => {
+      const el = document.querySelector(sel);
+      return el ? getComputedStyle(el).backgroundColor : '';
+    }),
+  );
+  for (const c of colours) {
+    const [r, g, b, a = 1] = (c.match(/\d+(\.\d+)?/g) ?? []).map(Number);
+    if (b === undefined || a === 0) continue;
+    return 0.299 * r + 0.587 * g + 0.114 * b < 128 ? 'dark' : 'light';
+  }
+  return undefined;
+}
+
+/**
+ * Light ↔ dark through the command palette; waits until the workbench is painted in the other theme (its class
+ * changes before its colours do: a screenshot in between mixes both), then `settleMs` for the webviews to repaint.
+ */
 export async function toggleTheme(page: Page, settleMs = 900): Promise<void> {
+  const before = await themeOf(page);
+  const after = before === 'dark' ? 'light' : 'dark';
   await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
+  await until(async () => (await themeOf(page)) === after && (await paintedTheme(page)) === after, 15_000, `the workbench to be painted ${after}`);
+  // A loaded headless Chromium can keep showing parts painted in the old colours; a 1-px resize repaints them all.
+  const size = page.viewportSize();
+  if (size) {
+    await page.setViewportSize({ width: size.width + 1, height: size.height });
+    await page.setViewportSize(size);
+  }
   await page.waitForTimeout(settleMs);
 }
 

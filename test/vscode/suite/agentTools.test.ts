@@ -91,6 +91,8 @@ describe('MLE Ideator as agent-mode tools (vscode.lm)', function () {
 
   afterEach(async () => {
     for (const key of ['provider', 'baseUrl', 'model', 'requestTimeoutSeconds']) await cfg().update(key, undefined, G);
+    // An apply here uses the default review (Keep / Undo in the editor): end it before the file is put back.
+    await vscode.commands.executeCommand('ideator.review.keepAll');
     writeFileSync(trainUri.fsPath, original);
   });
 

@@ -59,6 +59,12 @@ describe('Ask for N Ideas in a real VS Code', function () {
     api = await ext.activate();
     trainUri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, 'train.py');
     original = readFileSync(trainUri.fsPath, 'utf8');
+    // Apply on a card goes through the diff preview here (Apply / Discard); the default, Keep / Undo in the editor, is inlineReview.test.ts's.
+    await cfg().update('applyReview', 'diff', G);
+  });
+
+  after(async () => {
+    await cfg().update('applyReview', undefined, G);
   });
 
   afterEach(async () => {

@@ -41,6 +41,12 @@ describe('Issue 15: honest errors and safe applies', function () {
     trainUri = vscode.Uri.joinPath(vscode.workspace.workspaceFolders![0].uri, 'train.py');
     original = readFileSync(trainUri.fsPath, 'utf8');
     prompts = { ...api.services.prompts };
+    // This suite drives the diff preview (Apply / Discard); the default, Keep / Undo in the editor, is inlineReview.test.ts's.
+    await cfg().update('applyReview', 'diff', G);
+  });
+
+  after(async () => {
+    await cfg().update('applyReview', undefined, G);
   });
 
   afterEach(async () => {

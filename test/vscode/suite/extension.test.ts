@@ -66,6 +66,12 @@ describe('MLE Ideator in a real VS Code', function () {
     assert.ok(folder, 'no workspace folder');
     trainUri = vscode.Uri.joinPath(folder.uri, 'train.py');
     original = readFileSync(trainUri.fsPath, 'utf8');
+    // This suite drives the diff preview (Apply / Discard); the default, Keep / Undo in the editor, is inlineReview.test.ts's.
+    await cfg().update('applyReview', 'diff', G);
+  });
+
+  after(async () => {
+    await cfg().update('applyReview', undefined, G);
   });
 
   afterEach(async () => {

@@ -107,6 +107,8 @@ describe('Issue 15: the idea in the editor, follow-ups, Idea History, the review
 
   afterEach(async () => {
     api.services.prompts = { ...prompts };
+    // An apply here uses the default review (Keep / Undo in the editor): end it before the file is put back.
+    await vscode.commands.executeCommand('ideator.review.keepAll');
     writeFileSync(trainUri.fsPath, original);
     const doc = await vscode.workspace.openTextDocument(trainUri);
     if (doc.getText() !== original) {

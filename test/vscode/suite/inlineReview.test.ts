@@ -1,16 +1,19 @@
 /**
- * Issue 15 item 3 in a real VS Code: Apply with ideator.applyReview = inline writes the change into the file and
- * offers Keep / Undo per change (CodeLens) and Keep All / Undo All; undoing one change restores exactly its
- * original lines even after the user edited the file; the large-deletion confirmation and the already-applied
- * check still come first.
+ * Issue 15 item 3 in a real VS Code: Apply, by default (ideator.applyReview = inline), writes the change into the
+ * file and offers Keep / Undo per change (CodeLens) and Keep All / Undo All; undoing one change restores exactly its
+ * original lines even after the user edited the file; some changes kept and some undone is recorded as a partial
+ * apply, as in the diff preview, and all undone as undone (no run judges it); the editor's Undo / Redo after Keep or Undo stay at the change; the
+ * large-deletion confirmation and the already-applied check still come first.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { IdeatorApi } from '../../../src/extension/extension';
 import type { UserPrompts } from '../../../src/extension/services';
 import { startOpenAIServer } from '../../servers/openai';
 import { expectedAfterGood, goodIdeaRecord as idea } from '../lib/answers';
+import { ideaStatus } from '../../../src/extension/views/ideaHistoryRows';
 
 const EXTENSION_ID = 'mle-ideator.mle-ideator';
 const cfg = () => vscode.workspace.getConfiguration('ideator');
@@ -39,8 +42,16 @@ async function apply(id: string): Promise<{ status: string; error?: string }> {
 const IMPORTS = 'from sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\n';
 const NEW_RETURN = '    return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=1000))';
 const OLD_RETURN = '    return LogisticRegression(max_iter=200)';
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
-describe('Issue 15: Keep / Undo per change in the editor (applyReview = inline)', function () {
+/** The editor's cursor is on `line` (give or take one) and that line is on screen. */
+function near(editor: vscode.TextEditor, line: number, what: string): void {
+  const at = editor.selection.active.line;
+  assert.ok(Math.abs(at - line) <= 1, `${what} put the cursor on line ${at} (the change is on line ${line}, the last line is ${editor.document.lineCount - 1})`);
+  assert.ok(editor.visibleRanges.some((r) => r.start.line <= line && line <= r.end.line), `${what} scrolled line ${line} out of view`);
+}
+
+describe('Issue 15: Keep / Undo per change in the editor (the default Apply)', function () {
   this.timeout(60_000);
 
   before(async () => {
@@ -51,12 +62,14 @@ describe('Issue 15: Keep / Undo per change in the editor (applyReview = inline)'
   });
 
   beforeEach(async () => {
-    await cfg().update('applyReview', 'inline', G);
+    // Nothing set: what every user gets (suites that test the diff preview set it and put it back).
+    assert.equal(cfg().inspect('applyReview')?.globalValue, undefined, 'a suite left ideator.applyReview set');
+    assert.equal(api.services.config().config.applyReview, 'inline');
   });
 
   afterEach(async () => {
     api.services.prompts = { ...prompts };
-    for (const key of ['applyReview', 'provider', 'baseUrl', 'model', 'requestTimeoutSeconds']) await cfg().update(key, undefined, G);
+    for (const key of ['provider', 'baseUrl', 'model', 'requestTimeoutSeconds']) await cfg().update(key, undefined, G);
     await vscode.commands.executeCommand('ideator.review.keepAll');
     writeFileSync(trainUri.fsPath, original);
     const doc = await vscode.workspace.openTextDocument(trainUri);
@@ -120,14 +133,89 @@ describe('Issue 15: Keep / Undo per change in the editor (applyReview = inline)'
     assert.equal(editor.document.getText(), original);
     assert.equal(readFileSync(trainUri.fsPath, 'utf8'), original);
     assert.equal(api.ideas.reviews.pending(trainUri).length, 0);
+    // Nothing of the idea is left: recorded as undone (as Discard in the preview records nothing), and no run judges it.
+    const history = api.services.history!;
+    const last = () => history.applied().filter((a) => a.ideaId === 'inline-3').pop();
+    assert.equal(last()?.undone, true);
+    assert.equal(history.pendingIdea(), null);
+    assert.equal(ideaStatus(history, idea('inline-3')).text, 'Not applied: every change was undone in train.py');
 
     assert.equal((await apply('inline-3')).status, 'applied');
+    assert.equal(history.pendingIdea()?.applied.ideaId, 'inline-3', 'applied again: the next run judges it');
     assert.equal(api.ideas.reviews.pending(trainUri).length, 2);
     await vscode.window.showTextDocument(editor.document);
     await vscode.commands.executeCommand('undo');
     assert.equal(editor.document.getText(), original, 'one editor Undo reverts the whole apply');
     assert.equal(api.ideas.reviews.pending(trainUri).length, 0, 'changes put back by Undo are no longer offered');
+    assert.equal(last()?.undone, true, "the editor's Undo of the whole apply is recorded as undone too");
     await editor.document.save();
+  });
+
+  it('one change kept and one undone is recorded as a partial apply (the Idea History says so); all kept is not', async () => {
+    await api.services.ideas.add(idea('inline-part'));
+    await openTrain();
+    assert.equal((await apply('inline-part')).status, 'applied');
+    const history = api.services.history!;
+    const records = () => history.applied().filter((a) => a.ideaId === 'inline-part');
+    const [first] = records();
+    assert.equal(records().length, 1, 'the apply is recorded at once (a run started during the review judges it)');
+    assert.equal(first.partial, false);
+    assert.equal(first.beforeHash, sha256(original));
+    assert.equal(first.afterHash, sha256(expectedAfterGood(original)));
+    const [imports, ret] = api.ideas.reviews.pending(trainUri);
+    assert.equal(await vscode.commands.executeCommand('ideator.review.undo', trainUri.toString(), ret.id), true);
+    assert.equal(records().length, 1, 'recorded again before every change was decided');
+    await vscode.commands.executeCommand('ideator.review.keep', trainUri.toString(), imports.id);
+    const onlyImports = expectedAfterGood(original).replace(NEW_RETURN, OLD_RETURN);
+    assert.equal(readFileSync(trainUri.fsPath, 'utf8'), onlyImports);
+    const all = records();
+    assert.equal(all.length, 2);
+    assert.deepEqual(all[1], { ...first, afterHash: sha256(onlyImports), partial: true }, 'the same apply (same time), now partial, with what the file holds');
+    assert.equal(ideaStatus(history, idea('inline-part')).text, 'Partly applied to train.py; the next run will judge it');
+    assert.equal(history.pendingIdea()?.applied.partial, true, 'the next run judges the partial apply');
+
+    // Every change kept: the first record stands.
+    writeFileSync(trainUri.fsPath, original);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    await api.services.ideas.add(idea('inline-whole'));
+    assert.equal((await apply('inline-whole')).status, 'applied');
+    await vscode.commands.executeCommand('ideator.review.keepAll');
+    assert.deepEqual(history.applied().filter((a) => a.ideaId === 'inline-whole').map((a) => a.partial), [false]);
+    assert.equal(ideaStatus(history, idea('inline-whole')).text, 'Applied to train.py; the next run will judge it');
+  });
+
+  it('undo and redo after Keep or Undo land on the change, not on the last line', async () => {
+    await api.services.ideas.add(idea('inline-undo'));
+    const editor = await openTrain();
+    editor.selection = new vscode.Selection(0, 0, 0, 0);
+    assert.equal((await apply('inline-undo')).status, 'applied');
+    const doc = editor.document;
+    const [imports, ret] = api.ideas.reviews.pending(trainUri);
+    const importLine = doc.positionAt(imports.start).line;
+    const returnLine = doc.positionAt(ret.start).line;
+    assert.ok(returnLine < doc.lineCount - 6, 'the fixture needs the change well above the last line');
+    // Undo of the return change, then the editor's Undo of that (the change is back) and Redo.
+    assert.equal(await vscode.commands.executeCommand('ideator.review.undo', trainUri.toString(), ret.id), true);
+    const onlyImports = expectedAfterGood(original).replace(NEW_RETURN, OLD_RETURN);
+    const shown = await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('undo');
+    assert.equal(doc.getText(), expectedAfterGood(original), "the editor's Undo did not bring the change back");
+    near(shown, returnLine, 'undo after Undo');
+    await vscode.commands.executeCommand('redo');
+    assert.equal(doc.getText(), onlyImports);
+    near(shown, returnLine, 'redo after Undo');
+    // Keep the imports (nothing changes in the file), then the editor's Undo / Redo of the apply's imports.
+    await vscode.commands.executeCommand('ideator.review.keep', trainUri.toString(), imports.id);
+    assert.equal(api.ideas.reviews.pending(trainUri).length, 0);
+    await vscode.commands.executeCommand('undo'); // the Undo of the return change
+    await vscode.commands.executeCommand('undo'); // the apply itself
+    assert.equal(doc.getText(), original, 'two editor Undos did not restore the file');
+    assert.ok(shown.selection.active.line <= returnLine, `undo of the apply put the cursor on line ${shown.selection.active.line} of ${doc.lineCount - 1}`);
+    await vscode.commands.executeCommand('redo');
+    assert.equal(doc.getText(), expectedAfterGood(original));
+    assert.ok(shown.selection.active.line <= returnLine, `redo of the apply put the cursor on line ${shown.selection.active.line} of ${doc.lineCount - 1}`);
+    assert.ok(shown.visibleRanges.some((r) => r.start.line <= importLine && importLine <= r.end.line), 'redo scrolled the change out of view');
+    await doc.save();
   });
 
   it('an idea already in the file changes nothing; a change deleting most of the file still asks first', async () => {
