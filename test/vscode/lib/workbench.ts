@@ -162,13 +162,16 @@ export async function toggleTheme(page: Page, settleMs = 900): Promise<void> {
   const after = before === 'dark' ? 'light' : 'dark';
   await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
   await until(async () => (await themeOf(page)) === after && (await paintedTheme(page)) === after, 15_000, `the workbench to be painted ${after}`);
-  // A loaded headless Chromium can keep showing parts painted in the old colours; a 1-px resize repaints them all.
+  // A loaded headless Chromium can keep showing parts painted in the old colours (the next screenshot came out in
+  // the old theme while the page had the new one): a 1-px resize repaints everything, and a throw-away screenshot
+  // makes the browser produce a frame before the one that counts.
   const size = page.viewportSize();
   if (size) {
     await page.setViewportSize({ width: size.width + 1, height: size.height });
     await page.setViewportSize(size);
   }
   await page.waitForTimeout(settleMs);
+  await page.screenshot({ type: 'jpeg', quality: 10 });
 }
 
 /** Every run-history journal under a code-server user-data folder (the extension's global storage). */
