@@ -2,8 +2,9 @@
  * "Ideator: Ask for N Ideas": the state of the file in view → one prompt → N answers through core/askMany.ts (one
  * request with `n` on an OpenAI-compatible server, N requests sharing a cached prompt on Claude) → the distinct ideas
  * side by side in the "Ideas" panel (views/ideasCompare.ts), each recorded like an asked idea (idea cache, run
- * history). Apply on a card goes through the one safe apply path (applyIdea.ts: already-applied detection, diff
- * preview, large-deletion confirmation, one undoable edit); Verify runs the shown ideas (verifyRun.ts). Progress in a
+ * history). Apply on a card goes through the one safe apply path (applyIdea.ts: already-applied detection, the review
+ * ideator.applyReview chooses — Keep / Undo per change in the editor by default, or the diff preview —, large-deletion
+ * confirmation, one undoable edit); Verify runs the shown ideas (verifyRun.ts). Progress in a
  * cancellable notification and in the cards; Cancel (notification or panel) aborts every request at once.
  */
 import { randomUUID } from 'node:crypto';

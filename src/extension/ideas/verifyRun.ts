@@ -148,6 +148,17 @@ export async function verifyShownIdeas(host: VerifyHost, choice?: VerifyChoice):
   const byId = new Map(host.records().map((r) => [r.id, r]));
   const setCards = (f: (c: CompareCard) => CompareCard, extra: Partial<CompareView> = {}, urgent = true) =>
     host.setView({ ...host.view()!, ...extra, cards: host.view()!.cards.map(f) }, urgent);
+  // What a card showed before this verification: a card this one does not judge (cancelled, failed) gets it back,
+  // without its old rank, so a second Verify cancelled early does not wipe the first one's results.
+  const before = new Map(host.view()!.cards.map((c) => [c.ideaId, c.verify]));
+  const earlier = (c: CompareCard): CompareCard['verify'] => {
+    const v = before.get(c.ideaId);
+    if (!v || v.status === 'queued' || v.status === 'running' || v.status === 'not-verified') return { status: 'not-verified' };
+    const { rank: _rank, ...rest } = v;
+    return rest;
+  };
+  const unjudged = (c: CompareCard): CompareCard => (c.verify.status === 'queued' || c.verify.status === 'running' ? { ...c, verify: earlier(c) } : c);
+  const previousBaseline = host.view()!.baseline;
   setCards((c) => ({ ...c, verify: { status: 'queued' } }), { phase: 'verifying', message: `Starting: ${command}`, baseline: undefined });
   services.output.info(`Verifying ${host.records().length} ideas${config.verifyServer ? ` on ${config.verifyServer}` : ''}: ${command}, ${choice.slots} at a time, budget ${choice.budgetMinutes} min`);
   try {
@@ -209,14 +220,15 @@ export async function verifyShownIdeas(host: VerifyHost, choice?: VerifyChoice):
     );
     const { summary, results } = run;
     const rank = new Map(summary.ranking.filter((id) => results.some((r) => r.idea === id && r.score !== null && (r.status === 'improved' || r.status === 'within_noise' || r.status === 'worse'))).map((id, i) => [id, i + 1]));
-    const notes = [...host.view()!.notes];
+    // This verification's notes replace the previous one's.
+    const notes = host.view()!.notes.filter((n) => !n.startsWith('Verification: ') && !n.startsWith('The runs were not isolated'));
     if (!summary.sandbox.isolated) notes.push(`The runs were not isolated on this machine (missing: ${summary.sandbox.missing.join(', ') || 'the sandbox'}).`);
     if (summary.parallelRatio !== null) notes.push(`Verification: ${summary.wallSeconds.toFixed(1)} s for ${summary.runSeconds.toFixed(1)} s of runs on ${summary.slots} slot${summary.slots === 1 ? '' : 's'}.`);
     const cancelled = summary.cancelled || controller.signal.aborted;
-    setCards((c) => (c.ideaId && rank.has(c.ideaId) ? { ...c, verify: { ...c.verify, rank: rank.get(c.ideaId) } } : c.verify.status === 'queued' || c.verify.status === 'running' ? { ...c, verify: { status: 'not-verified' } } : c), {
+    setCards((c) => (c.ideaId && rank.has(c.ideaId) ? { ...c, verify: { ...c.verify, rank: rank.get(c.ideaId) } } : unjudged(c)), {
       phase: cancelled ? 'cancelled' : 'verified',
       message: cancelled ? 'Verification cancelled: every run was stopped; the ideas judged before are shown.' : undefined,
-      baseline: summary.baseline.mean !== null ? { mean: summary.baseline.mean, noise: summary.baseline.threshold, runs: summary.baseline.k } : undefined,
+      baseline: summary.baseline.mean !== null ? { mean: summary.baseline.mean, noise: summary.baseline.threshold, runs: summary.baseline.k } : previousBaseline,
       metric: summary.metric ?? host.view()!.metric,
       direction: summary.direction,
       notes,
@@ -227,7 +239,7 @@ export async function verifyShownIdeas(host: VerifyHost, choice?: VerifyChoice):
     const cancelled = controller.signal.aborted;
     const message = cancelled ? 'Verification cancelled: every run was stopped.' : `Verification failed: ${(err as Error).message}`;
     services.output[cancelled ? 'info' : 'error'](message);
-    setCards((c) => (c.verify.status === 'queued' || c.verify.status === 'running' ? { ...c, verify: { status: 'not-verified' } } : c), { phase: cancelled ? 'cancelled' : 'ready', message });
+    setCards(unjudged, { phase: cancelled ? 'cancelled' : 'ready', message, baseline: host.view()!.baseline ?? previousBaseline });
     if (!cancelled) void vscode.window.showErrorMessage(`MLE Ideator: ${message}`);
     return { status: cancelled ? 'cancelled' : 'error', error: message };
   } finally {

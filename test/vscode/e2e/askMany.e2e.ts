@@ -134,6 +134,10 @@ async function scenario(page: Page, url: string, workspace: string, server: Open
   const said = (await frame.locator('.compare').textContent()) ?? '';
   assert(/Verification cancelled: every run was stopped/.test(said), `after cancel: ${said.slice(0, 200)}`);
   assert((await frame.locator('button[data-verify]').count()) === 1, 'Verify is not offered again after the cancel');
+  // The first verification's results stay on the cards the cancelled one did not judge, and its notes are not doubled.
+  assert((await frame.locator('.status-not-verified').count()) === 0, `after the cancel a card lost its earlier result: ${said.replace(/\s+/g, ' ').slice(0, 300)}`);
+  const runNotes = await frame.locator('.notes li', { hasText: /^Verification: / }).count();
+  assert(runNotes <= 1, `${runNotes} 'Verification:' notes after a second verification`);
   // This code-server's verification CLI (and the runs it started) are gone.
   const ours = `${extensionsDir}/.*cli\\.js verify`;
   await until(() => spawnSync('pgrep', ['-f', ours], { encoding: 'utf8' }).stdout.trim() === '', 10_000, 'the verification processes to end');
