@@ -314,9 +314,19 @@ export class HistoryStore {
         if (!this.ideasById.has(rec.idea.id)) this.ideaOrder.push(rec.idea.id);
         this.ideasById.set(rec.idea.id, rec.idea);
         break;
-      case 'applied':
-        this.appliedList.push(rec.applied);
+      case 'applied': {
+        // The same apply (same idea and `at`) recorded again is an update of it (the inline review's outcome: partly
+        // applied or undone), whenever it lands; the list stays ordered by `at`, so the last is the newest apply.
+        const a = rec.applied;
+        const same = this.appliedList.findIndex((x) => x.ideaId === a.ideaId && x.at === a.at);
+        if (same >= 0) this.appliedList[same] = a;
+        else {
+          let i = this.appliedList.length;
+          while (i > 0 && this.appliedList[i - 1].at > a.at) i--;
+          this.appliedList.splice(i, 0, a);
+        }
         break;
+      }
       case 'outcome': {
         // One outcome per idea: a later one replaces the earlier (e.g. re-judged).
         const i = this.outcomeList.findIndex((o) => o.ideaId === rec.outcome.ideaId);
@@ -453,6 +463,7 @@ export class HistoryStore {
     return this.ideasById.get(id);
   }
 
+  /** One record per apply (an apply recorded again replaces its earlier record), oldest `at` first. */
   applied(): AppliedEdit[] {
     return [...this.appliedList];
   }
@@ -491,7 +502,7 @@ export class HistoryStore {
 
   /** The newest applied idea that has no outcome yet: the next completed run will judge it. */
   pendingIdea(): PendingIdea | null {
-    // Only the newest applied edit can be pending: an older one without an outcome was superseded before any run.
+    // Only the newest applied edit (by `at`) can be pending: an older one without an outcome was superseded before any run.
     const applied = this.appliedList[this.appliedList.length - 1];
     // An outcome recorded before the edit (the idea was verified first: core/verify.ts) leaves the next run to judge it.
     const outcome = applied && this.outcomeFor(applied.ideaId);

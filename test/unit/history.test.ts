@@ -161,6 +161,29 @@ test('pendingIdea is the newest applied idea without an outcome', () => {
   assert.equal(s.pendingIdea()?.applied.partial, true);
 });
 
+test('a review outcome recorded after a later apply updates its own apply; the later one stays pending', () => {
+  // Apply A to a.py (its inline review still open), apply B to b.py, then Undo All in a.py: A's apply is recorded
+  // again with its own `at`, after B's record.
+  const dir = tmpDir();
+  const s = HistoryStore.open(dir, { onWarning: () => {} });
+  s.appendIdea(idea('A', '2026-11-23T10:00:00Z'));
+  s.appendIdea(idea('B', '2026-11-23T10:00:30Z'));
+  const a = { ideaId: 'A', path: 'a.py', beforeHash: 'a0', afterHash: 'a1', at: '2026-11-23T10:01:00.000Z' };
+  s.appendApplied(a);
+  s.appendApplied({ ideaId: 'B', path: 'b.py', beforeHash: 'b0', afterHash: 'b1', at: '2026-11-23T10:02:00.000Z' });
+  s.appendApplied({ ...a, afterHash: 'a0', undone: true });
+  assert.equal(s.pendingIdea()?.applied.ideaId, 'B');
+  assert.deepEqual(s.applied().map((x) => [x.ideaId, x.undone ?? false]), [['A', true], ['B', false]]);
+  // A only partly undone: B's run is still B's, not A's.
+  s.appendApplied({ ...a, afterHash: 'a2', partial: true });
+  assert.equal(s.pendingIdea()?.applied.ideaId, 'B');
+  assert.deepEqual(s.applied().map((x) => [x.ideaId, x.partial ?? false, x.undone ?? false]), [['A', true, false], ['B', false, false]]);
+  // The same on reading the file back.
+  const r = HistoryStore.open(dir, { onWarning: () => {} });
+  assert.equal(r.pendingIdea()?.applied.ideaId, 'B');
+  assert.deepEqual(r.applied().map((x) => [x.ideaId, x.afterHash]), [['A', 'a2'], ['B', 'b1']]);
+});
+
 test('onChange fires for each append and can be removed', () => {
   const s = HistoryStore.open(tmpDir(), { onWarning: () => {} });
   const seen: HistoryRecord['kind'][] = [];
