@@ -9,6 +9,7 @@
  * own folder, the interpreter and those binds: no other upload, no other data root, no store, no network.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Provider } from '../../../src/core/providers/types';
 import type { VerifyEvent, VerifyIdea, WorkspaceRewardRequest } from '../../../src/core/verify';
@@ -16,7 +17,7 @@ import { homeFolders, type SandboxHost } from '../exec/isolation';
 import { DEFAULT_MAX_TIMEOUT_SEC, type Runtime } from '../queue/runtime';
 import { prepareVerifyRoot, runVerification, type VerifyRun } from './engine';
 import { WorkspaceStore } from './upload';
-import { hiddenEntries, MAX_BINDS, MAX_DATA_WALK, skipped, SKIP_NAMES, type WorkspacePlan } from './workspace';
+import { hiddenEntriesAsync, MAX_BINDS, MAX_REQUEST_DATA_WALK, skipped, SKIP_NAMES, type WorkspacePlan } from './workspace';
 
 /** A request the server cannot run: one line for the client (a 4xx). */
 export class RemoteVerifyError extends Error {
@@ -90,6 +91,8 @@ export interface RemoteVerifyEnv {
   maxTimeoutSec: number;
   memoryMb: number;
   provider?: Provider;
+  /** Entries looked through, at most, for one request's data folders together (MAX_REQUEST_DATA_WALK). */
+  maxDataWalk?: number;
 }
 
 /**
@@ -115,8 +118,12 @@ export async function remoteVerifyEnv(rt: Runtime, dataRoots: ReadonlyMap<string
   };
 }
 
-/** The request checked against this server: its run options, or a RemoteVerifyError (nothing has run yet). */
-export function prepareRemote(env: RemoteVerifyEnv, req: WorkspaceRewardRequest, signal: AbortSignal, emit: (e: VerifyEvent) => void): VerifyRun {
+/**
+ * The request checked against this server: its run options, or a RemoteVerifyError (nothing has run yet). Its data
+ * folders are looked through for hidden entries without holding the event loop, at most env.maxDataWalk entries
+ * for all of them; a path named twice, or inside another one, is refused (each folder is walked and bound once).
+ */
+export async function prepareRemote(env: RemoteVerifyEnv, req: WorkspaceRewardRequest, signal: AbortSignal, emit: (e: VerifyEvent) => void): Promise<VerifyRun> {
   const info = env.uploads.info(req.workspace.sha256);
   if (!info) throw new RemoteVerifyError(404, 'unknown_workspace', `no workspace ${req.workspace.sha256} on this server: upload it first (PUT /v1/workspaces/{sha256})`);
   if (!info.files.includes(req.main)) throw new RemoteVerifyError(400, 'unknown_main', `the main file ${req.main} is not among the workspace's uploaded files`);
@@ -129,6 +136,22 @@ export function prepareRemote(env: RemoteVerifyEnv, req: WorkspaceRewardRequest,
     if (!name) throw new RemoteVerifyError(400, 'no_data_root', `the workspace binds ${req.workspace.data.length} data path(s) (${req.workspace.data[0].path} …): name one of this server's data roots (dataRoot)`);
     const root = env.dataRoots.get(name);
     if (!root) throw new RemoteVerifyError(400, 'unknown_data_root', `no data root '${name}' on this server${env.dataRoots.size ? ` (it has: ${[...env.dataRoots.keys()].join(', ')})` : ' (it has none: start it with --data-root NAME=PATH)'}`);
+    // Each path once, none inside another: as named (data, data/x) and where they lead (a link to data).
+    const overlap = (paths: readonly string[], s: string): [string, string] | undefined => {
+      const sorted = paths.map((p, i) => [p, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      for (let i = 1; i < sorted.length; i++) {
+        const [a, ia] = sorted[i - 1];
+        const [b, ib] = sorted[i];
+        if (b === a || b.startsWith(a.endsWith(s) ? a : a + s)) return [req.workspace.data[ia].path, req.workspace.data[ib].path];
+      }
+      return undefined;
+    };
+    const named = overlap(
+      req.workspace.data.map((d) => d.path),
+      '/',
+    );
+    if (named) throw new RemoteVerifyError(400, 'invalid_request', named[0] === named[1] ? `the data path ${named[0]} is named twice` : `the data path ${named[1]} lies inside ${named[0]}, also named: name each folder once`);
+    const reals: string[] = [];
     for (const d of req.workspace.data) {
       const parts = d.path.split('/');
       if (parts.some((p) => skipped(p) && !SKIP_NAMES.has(p))) throw new RemoteVerifyError(400, 'refused_data_path', `the data path ${d.path} is a hidden entry or key file: never bound`);
@@ -136,21 +159,28 @@ export function prepareRemote(env: RemoteVerifyEnv, req: WorkspaceRewardRequest,
       const host = join(root, ...parts);
       let real: string;
       try {
-        real = realpathSync(host);
+        real = await realpath(host);
       } catch {
         throw new RemoteVerifyError(400, 'missing_data', `the data root '${name}' has no ${d.path}`);
       }
       if (real !== root && !real.startsWith(root + sep)) throw new RemoteVerifyError(400, 'refused_data_path', `${d.path} in the data root '${name}' leads outside it: not bound`);
       // A link inside the root is no way to a hidden entry or key file of it (notes -> .ssh).
       if (relative(root, real).split(sep).some((p) => p && skipped(p) && !SKIP_NAMES.has(p))) throw new RemoteVerifyError(400, 'refused_data_path', `${d.path} in the data root '${name}' leads to a hidden entry or key file: never bound`);
-      const st = statSync(real);
+      const st = await stat(real);
       if (d.dir ? !st.isDirectory() : !st.isFile()) throw new RemoteVerifyError(400, 'missing_data', `${d.path} in the data root '${name}' is not a ${d.dir ? 'folder' : 'file'}`);
-      plan.binds.push({ rel: fromPosix(d.path), host: real, dir: d.dir });
-      if (d.dir) {
-        const hidden = hiddenEntries(real, real, MAX_DATA_WALK);
-        if (hidden === 'too-big') throw new RemoteVerifyError(400, 'data_too_large', `${d.path} in the data root '${name}' holds more than ${MAX_DATA_WALK} entries: too many to look through for hidden files and keys; bind its subfolders`);
-        plan.masks.push(...hidden.map((h) => ({ rel: join(fromPosix(d.path), h.rel), dir: h.dir })));
-      }
+      reals.push(real);
+    }
+    const led = overlap(reals, sep);
+    if (led) throw new RemoteVerifyError(400, 'invalid_request', `the data paths ${led[0]} and ${led[1]} lead to the same folder or one inside the other: name each folder once`);
+    const budget = { left: env.maxDataWalk ?? MAX_REQUEST_DATA_WALK };
+    const limit = budget.left;
+    for (const [n, d] of req.workspace.data.entries()) {
+      plan.binds.push({ rel: fromPosix(d.path), host: reals[n], dir: d.dir });
+      if (!d.dir) continue;
+      const hidden = await hiddenEntriesAsync(reals[n], reals[n], budget, signal);
+      if (signal.aborted) throw new RemoteVerifyError(499, 'cancelled', 'the verification was cancelled before it started');
+      if (hidden === 'too-big') throw new RemoteVerifyError(400, 'data_too_large', `the data folders of this request (${d.path} in the data root '${name}' among them) hold more than ${limit} entries: too many to look through for hidden files and keys; bind fewer or smaller folders`);
+      plan.masks.push(...hidden.map((h) => ({ rel: join(fromPosix(d.path), h.rel), dir: h.dir })));
     }
     if (plan.masks.length > MAX_BINDS) throw new RemoteVerifyError(400, 'data_too_large', `the data holds ${plan.masks.length} hidden entries or key files (at most ${MAX_BINDS} are hidden one by one)`);
   }

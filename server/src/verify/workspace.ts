@@ -5,6 +5,7 @@
  * never copied nor bound (masked inside a folder bound whole), and how a run's folder is filled from the plan.
  */
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { opendir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import type { Bind } from '../exec/bwrapArgs';
@@ -38,6 +39,11 @@ export const MAX_DEPTH = 6;
  * run); a larger one is refused, not bound unchecked.
  */
 export const MAX_DATA_WALK = 1_000_000;
+/**
+ * Entries looked through, at most, for all the data folders of one companion-server request together (walked
+ * asynchronously): a request naming many folders is refused past it, not walked for minutes.
+ */
+export const MAX_REQUEST_DATA_WALK = 1_000_000;
 
 export interface WorkspacePlan {
   /** Files to copy: workspace-relative paths. */
@@ -227,4 +233,35 @@ export function hiddenEntries(dir: string, base: string, limit: number): { rel: 
     return true;
   };
   return walk(dir) ? out : 'too-big';
+}
+
+/**
+ * hiddenEntries without holding the event loop (the companion server walks a request's data folders while it serves
+ * others): folders read a batch at a time, at most `budget.left` entries in all (decreased as they are seen, so one
+ * budget caps every folder of a request); 'too-big' past it. Stops early when `signal` aborts.
+ */
+export async function hiddenEntriesAsync(dir: string, base: string, budget: { left: number }, signal?: AbortSignal): Promise<{ rel: string; dir: boolean }[] | 'too-big'> {
+  const out: { rel: string; dir: boolean }[] = [];
+  const walk = async (d: string): Promise<boolean> => {
+    let handle;
+    try {
+      handle = await opendir(d, { bufferSize: 256 });
+    } catch {
+      return true;
+    }
+    const subdirs: string[] = [];
+    // The iterator closes the folder when it ends or is left early.
+    for await (const e of handle) {
+      if (--budget.left < 0 || signal?.aborted) return false;
+      const p = join(d, e.name);
+      if (skipped(e.name) && !SKIP_NAMES.has(e.name)) {
+        if (e.isFile() || e.isDirectory()) out.push({ rel: relative(base, p), dir: e.isDirectory() });
+        continue;
+      }
+      if (e.isDirectory()) subdirs.push(p);
+    }
+    for (const s of subdirs) if (!(await walk(s))) return false;
+    return true;
+  };
+  return (await walk(dir)) ? out : 'too-big';
 }

@@ -58,19 +58,22 @@ export async function verifyWorkspace(verifier: WorkspaceVerifier | undefined, b
   const emit = (e: VerifyEvent) => {
     if (open && !res.destroyed) res.write(JSON.stringify(e) + '\n');
   };
+  // The client went away before the summary (or while its data is looked through): stop every run. Attached
+  // first, and a connection already closed counts.
+  res.once('close', () => {
+    if (open) abort.abort();
+  });
+  if (res.destroyed) abort.abort();
   let run;
   try {
-    run = prepareRemote(verifier.env, body, abort.signal, emit);
+    run = await prepareRemote(verifier.env, body, abort.signal, emit);
   } catch (err) {
     if (err instanceof RemoteVerifyError) throw new HttpError(err.statusCode, err.code, err.message);
     throw err;
   }
   const onClosing = () => abort.abort();
   verifier.closing.addEventListener('abort', onClosing, { once: true });
-  // The client went away before the summary: stop every run.
-  res.once('close', () => {
-    if (open) abort.abort();
-  });
+  if (verifier.closing.aborted) abort.abort();
   const id = randomBytes(16).toString('hex');
   verifier.running.set(id, abort);
   reply.hijack();
