@@ -108,6 +108,22 @@ test('attacker archives are refused with one line, nothing stored', async () => 
     // Too many entries.
     const many = tarGz(...Array.from({ length: 5001 }, (_, i) => tarEntry(`f${i}.py`, '')));
     await refused(uploads, many, /more than 5000 entries/);
+    // Extended (pax) headers count too: thousands of them, each parsed, then one file (accepted before).
+    const rec = (k: string, v: string) => {
+      let len = k.length + v.length + 3;
+      len += String(len).length;
+      if (String(len).length !== String(len - String(len).length).length) len++;
+      return `${len} ${k}=${v}\n`;
+    };
+    const paxes = (n: number, body: string) => Array.from({ length: n }, () => tarEntry('PaxHeader', body, { type: 'x' }));
+    await refused(uploads, tarGz(...paxes(5001, rec('comment', 'x')), tarEntry('a.py', 'x')), /more than 5000 extended headers/);
+    await refused(uploads, tarGz(...paxes(5001, rec('comment', 'x')).map((h, i) => (i % 2 ? h : tarEntry('PaxHeader', rec('c', 'y'), { type: 'g' }))), tarEntry('a.py', 'x')), /more than 5000 extended headers/);
+    // 64 KiB headers: a few hundred KiB sent, inflating past the unpacked limit: stopped there, not parsed to the end.
+    const fat = tarGz(...paxes(4200, rec('comment', 'a'.repeat(64 * 1024 - 20))), tarEntry('a.py', 'x'));
+    assert.ok(fat.length < 2 * 1024 * 1024, String(fat.length));
+    await refused(uploads, fat, /unpacks to more than 256 MiB/);
+    // A folder entry with data: its data block (here a header of a file outside any check) would be read as the next entry.
+    await refused(uploads, tarGz(tarEntry('d', tarEntry('smuggled.py', 'x'), { type: '5' })), /the folder 'd' with 1024 bytes of data/);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -234,16 +234,23 @@ export async function verifyBundle(file: string, expected: string): Promise<void
 class ByteReader {
   private buf: Buffer = Buffer.alloc(0);
   private done = false;
+  private read = 0;
   constructor(
     private readonly it: AsyncIterator<Buffer>,
     private readonly what = 'task bundle',
+    /** Decompressed bytes read, at most: past it the archive is refused (a gzip bomb is not inflated to its end). */
+    private readonly maxRead = Infinity,
   ) {}
 
   private async fill(n: number): Promise<boolean> {
     while (this.buf.length < n && !this.done) {
       const r = await this.it.next();
       if (r.done) this.done = true;
-      else this.buf = this.buf.length ? Buffer.concat([this.buf, r.value]) : r.value;
+      else {
+        this.read += r.value.length;
+        if (this.read > this.maxRead) throw new TaskError(`${this.what} unpacks to more than ${Math.round(this.maxRead / 1024 / 1024)} MiB of tar data`);
+        this.buf = this.buf.length ? Buffer.concat([this.buf, r.value]) : r.value;
+      }
     }
     return this.buf.length >= n;
   }
@@ -279,13 +286,22 @@ function safeRelPath(p: string, what = 'task bundle'): string {
 
 /** Bounds on what an archive may unpack to (an upload from a client: a gzip bomb, a million tiny files). */
 export interface ExtractLimits {
-  /** Entries (files and folders), at most. */
+  /** Entries (files and folders), at most; extended headers too, counted apart (a file with a long path has one). */
   maxEntries?: number;
-  /** Bytes of all files together, at most. */
+  /**
+   * Bytes of all files and extended headers together, at most. With maxEntries, the decompressed tar read is capped
+   * too: maxBytes + TAR_OVERHEAD_PER_ENTRY per entry and per extended header.
+   */
   maxBytes?: number;
   /** What the archive is called in errors (default 'task bundle'). */
   what?: string;
 }
+
+/**
+ * Decompressed tar bytes per entry beside its data, at most: its 512-byte header and the padding of its data to a
+ * block (under 512). The final zero block counts as one more entry.
+ */
+export const TAR_OVERHEAD_PER_ENTRY = 1024;
 
 /** Largest PAX header read (a path and a size record need far less). */
 const MAX_PAX_BYTES = 64 * 1024;
@@ -303,7 +319,14 @@ export async function extractBundle(file: string, dest: string, limits: ExtractL
   const source = createReadStream(file);
   source.on('error', (err) => gunzip.destroy(err));
   source.pipe(gunzip);
-  const reader = new ByteReader(gunzip[Symbol.asyncIterator](), what);
+  const maxRead = limits.maxBytes !== undefined && limits.maxEntries !== undefined ? limits.maxBytes + (2 * limits.maxEntries + 1) * TAR_OVERHEAD_PER_ENTRY : Infinity;
+  const reader = new ByteReader(gunzip[Symbol.asyncIterator](), what, maxRead);
+  let extended = 0;
+  // Extended headers count too, apart from the entries (an archive of nothing but them was parsed to its end).
+  const count = (size: number, header = false) => {
+    if (limits.maxEntries !== undefined && (header ? ++extended : ++entries) > limits.maxEntries) throw new TaskError(`${what} holds more than ${limits.maxEntries} ${header ? 'extended headers' : 'entries'}`);
+    if (limits.maxBytes !== undefined && (bytes += size) > limits.maxBytes) throw new TaskError(`${what} unpacks to more than ${Math.round(limits.maxBytes / 1024 / 1024)} MiB`);
+  };
   let pax: Record<string, string> = {};
   try {
     for (;;) {
@@ -322,6 +345,7 @@ export async function extractBundle(file: string, dest: string, limits: ExtractL
       if (!Number.isSafeInteger(size) || size < 0) throw new TaskError(`${what} holds '${name}' of an unreadable size`);
       if (type === 'x' || type === 'g') {
         if (size > MAX_PAX_BYTES) throw new TaskError(`${what} holds an extended header of ${size} bytes (at most ${MAX_PAX_BYTES})`);
+        count(size, true);
         const body = await reader.exact(size);
         await reader.exact((BLOCK - (size % BLOCK)) % BLOCK);
         if (type === 'x') {
@@ -340,9 +364,10 @@ export async function extractBundle(file: string, dest: string, limits: ExtractL
       }
       pax = {};
       const target = join(dest, safeRelPath(name, what));
-      if (limits.maxEntries !== undefined && ++entries > limits.maxEntries) throw new TaskError(`${what} holds more than ${limits.maxEntries} entries`);
-      if (limits.maxBytes !== undefined && (bytes += size) > limits.maxBytes) throw new TaskError(`${what} unpacks to more than ${Math.round(limits.maxBytes / 1024 / 1024)} MiB`);
+      count(size);
       if (type === '5') {
+        // Its data blocks would be read as headers next.
+        if (size !== 0) throw new TaskError(`${what} holds the folder '${name}' with ${size} bytes of data (a folder has none)`);
         await mkdir(target, { recursive: true });
         continue;
       }
