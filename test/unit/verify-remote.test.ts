@@ -3,14 +3,17 @@
  * as an attacker holding the token would send it: a data folder named twice, inside another one or reached through
  * a link is refused in one line (each folder is walked and bound once); the data folders of one request are looked
  * through for at most env.maxDataWalk entries together; and the look-through leaves the event loop free (other
- * requests are served meanwhile) and stops when the request is cancelled.
+ * requests are served meanwhile) and stops when the request is cancelled. And the client: plain http to another
+ * machine is warned about before the token and the sources are sent.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { WorkspaceRewardRequest } from '../../src/core/verify';
+import type { VerifyEvent, WorkspaceRewardRequest } from '../../src/core/verify';
+import { plainHttpWarning, RemoteError, verifyRemote } from '../../server/src/verify/client';
 import { prepareRemote, RemoteVerifyError, SlotGate, type RemoteVerifyEnv } from '../../server/src/verify/remote';
 import { packWorkspace, WorkspaceStore } from '../../server/src/verify/upload';
 
@@ -91,4 +94,25 @@ test('looking through a big data folder leaves the event loop free, and stops wh
   } finally {
     clearInterval(timer);
   }
+});
+
+test('ideator verify --server over plain http to another machine warns before the token and sources are sent; https and this machine do not', async () => {
+  for (const url of ['https://gpu-box:8787', 'http://127.0.0.1:8787', 'http://localhost:8787/', 'http://[::1]:8787']) assert.equal(plainHttpWarning(url), undefined, url);
+  for (const url of ['http://gpu-box:8787', 'http://10.0.0.5:8787', 'http://127.0.0.1.attacker.example:80', 'http://[fe80::1]:8787']) assert.match(plainHttpWarning(url) ?? '', /plain http: the server's token and your source files cross the network unencrypted; put the server behind TLS .* SSH tunnel/, url);
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-remote-http-'));
+  fs.writeFileSync(path.join(ws, 'train.py'), 'print(1)\n');
+  const events: VerifyEvent[] = [];
+  const plan = { copies: ['train.py'], binds: [], copiedBytes: 9, masks: [], refused: [] };
+  const request = { command: 'python train.py', main: 'train.py', ideas: [{ title: 't', code: 'x' }], score: 'last' as const, baselineSeeds: 1, slots: 1, budgetSec: 10 };
+  // Nothing listens there: the warning still comes first, before the connection is tried.
+  await assert.rejects(verifyRemote({ url: 'http://unreachable.invalid:8787', token: 't', workspace: ws, plan, request, emit: (e) => events.push(e), signal: new AbortController().signal }), RemoteError);
+  assert.equal(events.length, 1);
+  assert.ok(events[0].type === 'progress' && events[0].phase === 'warning' && /unreachable\.invalid:8787 is reached over plain http/.test(events[0].message), JSON.stringify(events));
+  events.length = 0;
+  const free = net.createServer();
+  await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+  const port = (free.address() as net.AddressInfo).port;
+  await new Promise((r) => free.close(r));
+  await assert.rejects(verifyRemote({ url: `http://127.0.0.1:${port}`, token: 't', workspace: ws, plan, request, emit: (e) => events.push(e), signal: new AbortController().signal }), /cannot reach the verify server 127\.0\.0\.1:\d+: ECONNREFUSED/);
+  assert.deepEqual(events, []);
 });

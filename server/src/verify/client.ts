@@ -44,8 +44,23 @@ function why(err: unknown): string {
   return e.cause?.code ?? e.cause?.message ?? e.message;
 }
 
+/**
+ * The warning for a server reached over plain http on another machine, or undefined (https, or this machine): the
+ * bearer token and the workspace's source files would cross the network readable by anyone on the way.
+ */
+export function plainHttpWarning(url: string): string | undefined {
+  const u = new URL(url);
+  if (u.protocol !== 'http:') return undefined;
+  const h = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::1') return undefined;
+  return `${u.host} is reached over plain http: the server's token and your source files cross the network unencrypted; put the server behind TLS (a reverse proxy, then https://) or reach it through an SSH tunnel (ssh -N -L 8787:127.0.0.1:8787 ${u.hostname}, then http://127.0.0.1:8787)`;
+}
+
 export async function verifyRemote(o: RemoteVerifyOptions): Promise<{ summary?: VerifySummary; results: VerifyResult[] }> {
   const base = o.url.replace(/\/+$/, '');
+  const exposed = plainHttpWarning(base);
+  // Said before anything is sent (on the terminal's stderr, or in the editor's output).
+  if (exposed) o.emit({ type: 'progress', phase: 'warning', message: exposed, done: 0, total: 0 });
   const headers: Record<string, string> = o.token ? { authorization: `Bearer ${o.token}` } : {};
   const host = new URL(base).host;
   const call = async (path: string, init: RequestInit): Promise<Response> => {
