@@ -15,7 +15,7 @@ import type { IdeaRecord, Run } from '../../src/core/protocol';
 import { baselineNoise } from '../../src/core/rewards';
 import { parseVerifyLine, rankResults, recordVerifiedOutcomes, verifiedOutcome, VerifyIdeasFileSchema, verifyStatus, type VerifySummary } from '../../src/core/verify';
 import { verifyArgs, verifyCli } from '../../src/extension/ideas/verify';
-import { parseConfig } from '../../src/extension/settings/configSchema';
+import { parseConfig, settingValue, USER_ONLY_KEYS } from '../../src/extension/settings/configSchema';
 import { mainUnderBoundFolder, planWorkspace } from '../../server/src/verify/workspace';
 
 test('ideas file: raw strings, parsed ideas and code; ids filled in order, duplicates and empty ideas refused', () => {
@@ -362,4 +362,19 @@ test('settings: ideator.verifyServer (a URL, empty = this machine) and ideator.v
   assert.ok(!bad.ok && bad.errors.some((e) => /ideator\.verifyServer.*http:\/\/ or https:\/\/ URL \(or empty to verify on this machine\)/.test(e)), JSON.stringify(bad));
   assert.ok(!bad.ok && bad.errors.some((e) => /ideator\.verifyDataRoot/.test(e)));
   assert.equal(bad.config.verifyServer, undefined, 'a bad value falls back to verifying here');
+});
+
+test("settings: a repository's .vscode/settings.json cannot choose where Verify sends the sources and the token (ideator.verifyServer / verifyDataRoot are the user's only)", () => {
+  // What a cloned repository's workspace or folder settings say, over nothing (or the user's own server) in the user's.
+  const attacker = { workspaceValue: 'http://attacker.example:8787', workspaceFolderValue: 'http://attacker.example:80' };
+  for (const key of ['verifyServer', 'verifyDataRoot']) {
+    assert.equal(settingValue(key, attacker), undefined, key);
+    assert.equal(settingValue(key, { ...attacker, globalValue: 'mine' }), 'mine', key);
+  }
+  // Other settings still take the narrowest layer.
+  assert.equal(settingValue('model', { globalValue: 'a', workspaceValue: 'b', workspaceFolderValue: 'c' }), 'c');
+  assert.equal(settingValue('model', { globalValue: 'a', workspaceValue: 'b' }), 'b');
+  // VS Code agrees: package.json gives exactly these settings a scope no workspace can set.
+  const props = (JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, { scope?: string }> } } }).contributes.configuration.properties;
+  for (const key of USER_ONLY_KEYS) assert.ok(['machine', 'application'].includes(props[`ideator.${key}`]?.scope ?? ''), `ideator.${key} has scope ${props[`ideator.${key}`]?.scope}`);
 });

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { ScoreOptions } from '../../core/scores';
-import { CONFIG_KEYS, parseConfig, parseWatchConfig, scoreOptionsOf, SECTION, WATCH_KEYS, WATCH_SECTION, type ConfigResult, type Validated, type WatchConfig } from './configSchema';
+import { CONFIG_KEYS, parseConfig, parseWatchConfig, scoreOptionsOf, SECTION, settingValue, WATCH_KEYS, WATCH_SECTION, type ConfigResult, type Validated, type WatchConfig } from './configSchema';
 
 export { SECTION, parseConfig, type ConfigResult, type ExtensionConfig, type WatchConfig } from './configSchema';
 
@@ -14,8 +14,7 @@ function readRaw(section: string, keys: readonly string[], scope?: vscode.Config
   const cfg = vscode.workspace.getConfiguration(section, scope);
   const raw: Record<string, unknown> = {};
   for (const key of keys) {
-    const inspected = cfg.inspect(key);
-    const value = inspected?.workspaceFolderValue ?? inspected?.workspaceValue ?? inspected?.globalValue;
+    const value = settingValue(key, cfg.inspect(key));
     if (value !== undefined && value !== null) raw[key] = value;
   }
   return raw;

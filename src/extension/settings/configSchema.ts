@@ -80,6 +80,19 @@ export type ConfigResult = { ok: true; config: ExtensionConfig } | { ok: false; 
 /** Keys of the schema, i.e. the settings we read (`ideator.<key>`). */
 export const CONFIG_KEYS = Object.keys(ExtensionConfigSchema.shape) as (keyof ExtensionConfig)[];
 
+/**
+ * Settings read from the user's own settings only (package.json `"scope": "machine"`), never from a workspace's
+ * .vscode/settings.json or a folder's: where the project's sources and the stored server token are sent. A repository
+ * could otherwise name a host of its choosing.
+ */
+export const USER_ONLY_KEYS: ReadonlySet<string> = new Set<keyof ExtensionConfig>(['verifyServer', 'verifyDataRoot']);
+
+/** The value a setting takes from VS Code's layers (inspect()): the narrowest set one, the user's only for USER_ONLY_KEYS. */
+export function settingValue(key: string, layers: { globalValue?: unknown; workspaceValue?: unknown; workspaceFolderValue?: unknown } | undefined): unknown {
+  if (!layers) return undefined;
+  return USER_ONLY_KEYS.has(key) ? layers.globalValue : (layers.workspaceFolderValue ?? layers.workspaceValue ?? layers.globalValue);
+}
+
 /** Run watching: `ideator.watch.<key>`. */
 export const WATCH_SECTION = 'ideator.watch';
 export const WatchConfigSchema = z.object({
