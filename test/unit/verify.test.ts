@@ -16,7 +16,7 @@ import { baselineNoise } from '../../src/core/rewards';
 import { parseVerifyLine, rankResults, recordVerifiedOutcomes, verifiedOutcome, VerifyIdeasFileSchema, verifyStatus, type VerifySummary } from '../../src/core/verify';
 import { verifyArgs, verifyCli } from '../../src/extension/ideas/verify';
 import { parseConfig, settingValue, USER_ONLY_KEYS } from '../../src/extension/settings/configSchema';
-import { mainUnderBoundFolder, planWorkspace } from '../../server/src/verify/workspace';
+import { mainUnderBoundFolder, planWorkspace, WorkspacePlanError } from '../../server/src/verify/workspace';
 
 test('ideas file: raw strings, parsed ideas and code; ids filled in order, duplicates and empty ideas refused', () => {
   const parsed = { ok: true, analysis: 'a', action: 'Use more trees', rationale: 'r', codeBlocks: [], errors: [] };
@@ -304,6 +304,7 @@ test('planWorkspace: credential files are never copied; in a folder bound whole 
     // Too many entries to look through: refused, naming the folder.
     for (let i = 0; i < 30; i++) write(`data/many/${i}.csv`);
     assert.throws(() => planWorkspace(ws, 512 * 1024, 20), /the data folder data holds more than 20 entries: too many to look through for hidden files and keys/);
+    assert.throws(() => planWorkspace(ws, 512 * 1024, 20), WorkspacePlanError, 'the library\'s own error (the CLI makes it a usage error)');
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

@@ -27,7 +27,7 @@ import { DEFAULT_LIMITS } from '../exec/sandbox';
 import { resolvePython } from '../tasks/python';
 import { RemoteError, verifyRemote } from '../verify/client';
 import { assertMainReplaceable, prepareVerifyRoot, readTask, runVerification, VerifySetupError, verifyTable } from '../verify/engine';
-import { planWorkspace } from '../verify/workspace';
+import { planWorkspace as planOf, WorkspacePlanError } from '../verify/workspace';
 import { defineCommand, log, readJsonFile, UsageError } from './common';
 import { providerFromFlag } from './runtimeFlags';
 
@@ -149,6 +149,14 @@ export default defineCommand({ help: HELP, options: FLAGS }, async ({ values }, 
   const python = values.python ?? (process.env.IDEATOR_PYTHON?.trim() || (existsSync(join(workspace, '.venv', 'bin', 'python')) ? join(workspace, '.venv', 'bin', 'python') : resolvePython()));
   const json = values.json === true;
 
+  // What the plan refuses is the user's to fix: a usage error (exit 2).
+  const planWorkspace = (dir: string, maxBytes: number) => {
+    try {
+      return planOf(dir, maxBytes);
+    } catch (err) {
+      throw err instanceof WorkspacePlanError ? new UsageError(err.message) : err;
+    }
+  };
   const emit = (e: VerifyEvent) => {
     if (json) io.stdout.write(JSON.stringify(e) + '\n');
     else if (e.type === 'progress') log(io, `ideator verify: ${e.message}`);

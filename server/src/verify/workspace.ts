@@ -9,7 +9,17 @@ import { opendir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, extname, join, relative, sep } from 'node:path';
 import type { Bind } from '../exec/bwrapArgs';
-import { UsageError } from '../commands/common';
+
+/**
+ * A workspace that cannot be verified as it is (a data folder too big to look through, too many data files or keys):
+ * one line saying what to change. The CLI reports it as a usage error.
+ */
+export class WorkspacePlanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkspacePlanError';
+  }
+}
 
 /** Files copied into each run's folder when small enough: source and configuration. */
 export const SOURCE_EXT = new Set(['.py', '.pyi', '.json', '.yaml', '.yml', '.toml', '.cfg', '.ini', '.conf', '.txt', '.sh']);
@@ -153,16 +163,16 @@ export function planWorkspace(root: string, maxFileBytes: number, maxDataWalk = 
   // through is refused (its deep entries would be bound unseen).
   const bindWhole = (r: string, host: string) => {
     const hidden = hiddenEntries(host, host, maxDataWalk);
-    if (hidden === 'too-big') throw new UsageError(`the data folder ${r} holds more than ${maxDataWalk} entries: too many to look through for hidden files and keys, so it is not bound into the runs; split it, or verify a workspace that links only the part it needs`);
+    if (hidden === 'too-big') throw new WorkspacePlanError(`the data folder ${r} holds more than ${maxDataWalk} entries: too many to look through for hidden files and keys, so it is not bound into the runs; split it, or verify a workspace that links only the part it needs`);
     plan.binds.push({ rel: r, host, dir: true });
     plan.masks.push(...hidden.map((h) => ({ rel: join(r, h.rel), dir: h.dir })));
   };
   walk('', 0);
   if (plan.masks.length > MAX_BINDS) {
-    throw new UsageError(`the workspace's data folders hold ${plan.masks.length} hidden entries or key files (at most ${MAX_BINDS} are hidden one by one): remove them from the data`);
+    throw new WorkspacePlanError(`the workspace's data folders hold ${plan.masks.length} hidden entries or key files (at most ${MAX_BINDS} are hidden one by one): remove them from the data`);
   }
   if (plan.binds.length > MAX_BINDS) {
-    throw new UsageError(`the workspace has ${plan.binds.length} data files beside its source files (at most ${MAX_BINDS} are bound one by one): move the data into a folder, which is bound whole`);
+    throw new WorkspacePlanError(`the workspace has ${plan.binds.length} data files beside its source files (at most ${MAX_BINDS} are bound one by one): move the data into a folder, which is bound whole`);
   }
   return plan;
 }
