@@ -44,6 +44,16 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined> | 
   }
 }
 
+/** Whether `cond` holds within `ms` (polled every 100 ms; checked once more at the end). */
+export async function holdsWithin(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return cond();
+}
+
 /** The sum of ideator_ideas_done_total over its status labels in a /metrics text. */
 export function doneTotal(metrics: string): number {
   return [...metrics.matchAll(/^ideator_ideas_done_total\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);

@@ -28,7 +28,7 @@ import { parseVerifyLine, type VerifyEvent, type VerifySummary } from '../../src
 import { verifyIdeas, type VerifyCli } from '../../src/extension/ideas/verify';
 import { sandboxHost } from '../../server/src/exec/isolation';
 import { packWorkspace } from '../../server/src/verify/upload';
-import { REPO, startServer, type RunningServer } from './serverHarness';
+import { holdsWithin, REPO, startServer, type RunningServer } from './serverHarness';
 
 const PYTHON = join(REPO, '.venv', 'bin', 'python');
 const TOKEN = `tok-${randomUUID()}`;
@@ -84,15 +84,6 @@ function announcePut(url: string, length: number, headers: Record<string, string
     req.on('error', reject);
     req.flushHeaders();
   });
-}
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return cond();
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -326,9 +317,9 @@ describe('ideator verify on a companion server', { skip: !hasSklearn ? 'scikit-l
     });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /application\/x-ndjson/);
-    assert.ok(await until(() => pgrep(marker1).length >= 2, 30_000), 'runs started');
+    assert.ok(await holdsWithin(() => pgrep(marker1).length >= 2, 30_000), 'runs started');
     ac.abort();
-    assert.ok(await until(() => pgrep(marker1).length === 0, 10_000), `still running: ${pgrep(marker1).join('\n')}`);
+    assert.ok(await holdsWithin(() => pgrep(marker1).length === 0, 10_000), `still running: ${pgrep(marker1).join('\n')}`);
 
     // 2. The CLI interrupted: it asks the server to stop, gets the summary (cancelled), exits 130.
     const marker2 = `m${randomUUID().slice(0, 8)}`;
@@ -342,13 +333,13 @@ describe('ideator verify on a companion server', { skip: !hasSklearn ? 'scikit-l
       if (p.ok) lines.push(p.event);
     });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    assert.ok(await until(() => pgrep(marker2).length >= 2, 30_000), 'baseline and idea running');
+    assert.ok(await holdsWithin(() => pgrep(marker2).length >= 2, 30_000), 'baseline and idea running');
     child.kill('SIGINT');
     assert.equal(await exited, 130);
     const summary = lines.find((e) => e.type === 'summary') as VerifySummary | undefined;
     assert.ok(summary, JSON.stringify(lines));
     assert.equal(summary.cancelled, true);
-    assert.ok(await until(() => pgrep(marker2).length === 0, 10_000), `still running: ${pgrep(marker2).join('\n')}`);
+    assert.ok(await holdsWithin(() => pgrep(marker2).length === 0, 10_000), `still running: ${pgrep(marker2).join('\n')}`);
   });
 
   /** ws/escape -> the other data root (made for the tests after the first two, which need a workspace without it). */

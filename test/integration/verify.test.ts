@@ -24,6 +24,7 @@ import { HistoryStore } from '../../src/core/history';
 import { ideaTypeSuccessRates } from '../../src/core/historyRows';
 import type { IdeaRecord } from '../../src/core/protocol';
 import type { VerifyProgress, VerifyResult } from '../../src/core/verify';
+import { holdsWithin } from './serverHarness';
 
 const REPO = resolve(__dirname, '..', '..');
 const PYTHON = join(REPO, '.venv', 'bin', 'python');
@@ -66,15 +67,6 @@ function workspace(): { root: string; ws: string; secret: string } {
 function pgrep(pattern: string): string[] {
   const r = spawnSync('pgrep', ['-af', pattern], { encoding: 'utf8' });
   return r.stdout.split('\n').filter((l) => l.trim() && !l.includes('pgrep'));
-}
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return cond();
 }
 
 describe('ideator verify', () => {
@@ -229,12 +221,12 @@ describe('ideator verify', () => {
         },
       },
     );
-    assert.ok(await until(() => pgrep(`^python train.py ${marker}`).length >= 2, 30_000), 'both runs are going');
+    assert.ok(await holdsWithin(() => pgrep(`^python train.py ${marker}`).length >= 2, 30_000), 'both runs are going');
     const { summary, results } = await done;
     assert.equal(summary.cancelled, true);
     assert.deepEqual(results, [], 'no idea is judged from a killed run');
     assert.ok(Date.now() - abortedAt < 5000, 'stopped promptly');
-    assert.ok(await until(() => pgrep(marker).length === 0, 3000), `left behind: ${pgrep(marker).join('\n')}`);
+    assert.ok(await holdsWithin(() => pgrep(marker).length === 0, 3000), `left behind: ${pgrep(marker).join('\n')}`);
   });
 
   it('stopAllVerifications (the extension\'s deactivate) stops a verification still going', { timeout: 60_000 }, async () => {
@@ -248,11 +240,11 @@ describe('ideator verify', () => {
       { cli: CLI, onProgress: (p) => (p.idea === 'slow' && p.event === 'started' ? started() : undefined) },
     );
     await running;
-    assert.ok(await until(() => pgrep(`^python train.py ${marker}`).length === 1, 20_000), 'the run is going');
+    assert.ok(await holdsWithin(() => pgrep(`^python train.py ${marker}`).length === 1, 20_000), 'the run is going');
     stopAllVerifications();
     const { summary } = await done;
     assert.equal(summary.cancelled, true);
-    assert.ok(await until(() => pgrep(marker).length === 0, 3000), `left behind: ${pgrep(marker).join('\n')}`);
+    assert.ok(await holdsWithin(() => pgrep(marker).length === 0, 3000), `left behind: ${pgrep(marker).join('\n')}`);
   });
 
   it('stdin closing (--watch-stdin) or a SIGKILL of the CLI itself leaves no run behind; the next verification removes what a killed one left', { timeout: 90_000 }, async () => {
@@ -269,12 +261,12 @@ describe('ideator verify', () => {
       const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
       const lines = createInterface({ input: child.stdout });
       await new Promise<void>((r) => lines.on('line', (l) => (l.includes('"event":"started","idea":"slow"') ? r() : undefined)));
-      assert.ok(await until(() => pgrep(`^python train.py ${marker}`).length === 1, 20_000), `${how}: the run is going`);
+      assert.ok(await holdsWithin(() => pgrep(`^python train.py ${marker}`).length === 1, 20_000), `${how}: the run is going`);
       if (how === 'stdin') child.stdin.end();
       else child.kill('SIGKILL');
       const code = await exited;
       if (how === 'stdin') assert.equal(code, 130);
-      assert.ok(await until(() => pgrep(marker).length === 0, 5000), `${how}: left behind: ${pgrep(marker).join('\n')}`);
+      assert.ok(await holdsWithin(() => pgrep(marker).length === 0, 5000), `${how}: left behind: ${pgrep(marker).join('\n')}`);
       if (how === 'sigkill') killedPid = child.pid;
     }
     // The killed CLI could not remove its run folder (a tmpfs as root): the next verification does.
