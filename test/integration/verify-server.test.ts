@@ -7,7 +7,8 @@
  *  - an idea's code finds nothing of: another uploaded workspace, the server's store, a data root it did not name,
  *    the workspace's .env, the server's secrets in its environment, the network — while the same code run on the
  *    host outside the sandbox does find them (so the probe works);
- *  - uploads with a symlink, a `..` path, an absolute path, a wrong hash, too many bytes, no token: 4xx, one line;
+ *  - uploads with a symlink, a `..` path, an absolute path, a wrong hash, too many bytes, no token, one upload too
+ *    many at once (429, Retry-After), a data path named twice: 4xx, one line;
  *    requests naming a data path outside the root, a hidden one, an unknown root: 4xx before anything runs;
  *  - cancel: the client closing the connection, and the CLI's Ctrl-C (DELETE, then the summary, cancelled): no run
  *    outlives it.
@@ -27,7 +28,7 @@ import { createHash } from 'node:crypto';
 import { parseVerifyLine, type VerifyEvent, type VerifySummary } from '../../src/core/verify';
 import { verifyIdeas, type VerifyCli } from '../../src/extension/ideas/verify';
 import { sandboxHost } from '../../server/src/exec/isolation';
-import { packWorkspace } from '../../server/src/verify/upload';
+import { MAX_CONCURRENT_UPLOADS, packWorkspace } from '../../server/src/verify/upload';
 import { holdsWithin, REPO, startServer, type RunningServer } from './serverHarness';
 
 const PYTHON = join(REPO, '.venv', 'bin', 'python');
@@ -297,6 +298,23 @@ describe('ideator verify on a companion server', { skip: !hasSklearn ? 'scikit-l
     await expect(await post({ dataRoot: 'ws', data: [{ path: 'missing', dir: true }] }), 400, 'missing_data', /has no missing/);
     await expect(await post({}, { main: 'nope.py' }), 400, 'unknown_main', /not among/);
     await expect(await post({ sha256: 'e'.repeat(64) }), 404, 'unknown_workspace', /upload it first/);
+    // The same folder named over and over (each was walked and bound again), or inside another one named.
+    await expect(await post({ dataRoot: 'ws', data: Array.from({ length: 500 }, () => ({ path: 'data', dir: true })) }), 400, 'invalid_request', /the data path data is named twice/);
+
+    // Uploads held open (a body sent slowly): past MAX_CONCURRENT_UPLOADS the next is told to come back later.
+    const held = Array.from({ length: MAX_CONCURRENT_UPLOADS }, (_, i) => {
+      const req = request(`${server.url}/v1/workspaces/${String(i).repeat(64)}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/gzip', 'content-length': '100000' } });
+      req.on('error', () => {});
+      req.write(Buffer.alloc(10));
+      return req;
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const busy = await put(ok);
+    assert.equal(busy.headers.get('retry-after'), '5');
+    await expect(busy, 429, 'too_many_uploads', new RegExp(`${MAX_CONCURRENT_UPLOADS} workspace uploads are under way: retry after 5 s`));
+    for (const req of held) req.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok([200, 201].includes((await put(ok)).status), 'the places are given back when the held uploads go away');
   });
 
   it('cancel: a client that closes the connection, and the CLI interrupted (DELETE, summary cancelled): no run outlives it', { timeout: 120_000 }, async () => {

@@ -13,6 +13,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { VerifyEvent, WorkspaceRewardRequest } from '../../src/core/verify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HttpError } from '../../server/src/http/errors';
+import { verifyWorkspace } from '../../server/src/http/routes/verifyWorkspace';
 import { plainHttpWarning, RemoteError, verifyRemote } from '../../server/src/verify/client';
 import { prepareRemote, RemoteVerifyError, SlotGate, type RemoteVerifyEnv } from '../../server/src/verify/remote';
 import { packWorkspace, WorkspaceStore } from '../../server/src/verify/upload';
@@ -115,4 +118,28 @@ test('ideator verify --server over plain http to another machine warns before th
   await new Promise((r) => free.close(r));
   await assert.rejects(verifyRemote({ url: `http://127.0.0.1:${port}`, token: 't', workspace: ws, plan, request, emit: (e) => events.push(e), signal: new AbortController().signal }), /cannot reach the verify server 127\.0\.0\.1:\d+: ECONNREFUSED/);
   assert.deepEqual(events, []);
+});
+
+test('workspace verifications at once are capped by the server\'s --max-queued: one more is a 429 with Retry-After, before its data is looked at', async () => {
+  const { env, sha256 } = await server({ data: 1 });
+  env.maxVerifications = 2;
+  const running = new Map([
+    ['a', new AbortController()],
+    ['b', new AbortController()],
+  ]);
+  const headers: Record<string, string> = {};
+  const reply = { header: (k: string, v: string) => (headers[k] = v), raw: { destroyed: false, once: () => {} } } as unknown as FastifyReply;
+  const verifier = { env, closing: new AbortController().signal, running };
+  const body = request(sha256, [{ path: 'data', dir: true }]);
+  await assert.rejects(verifyWorkspace(verifier, body, {} as FastifyRequest, reply), (err: unknown) => {
+    assert.ok(err instanceof HttpError && err.statusCode === 429 && err.code === 'queue_full', String(err));
+    assert.match(err.message, /2 workspace verifications are under way \(this server's limit, --max-queued, is 2\): retry after 30 s/);
+    return true;
+  });
+  assert.equal(headers['retry-after'], '30');
+  assert.equal(running.size, 2);
+  // A refused request (here: its data named twice) gives its place back.
+  running.delete('b');
+  await assert.rejects(verifyWorkspace(verifier, request(sha256, [{ path: 'data', dir: true }, { path: 'data', dir: true }]), {} as FastifyRequest, reply), /named twice/);
+  assert.equal(running.size, 1);
 });

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { WorkspaceRewardRequestSchema } from '../../src/core/verify';
 import { SlotGate } from '../../server/src/verify/remote';
-import { packWorkspace, UploadError, WorkspaceStore } from '../../server/src/verify/upload';
+import { MAX_CONCURRENT_UPLOADS, packWorkspace, UploadError, WorkspaceStore } from '../../server/src/verify/upload';
 
 /** A raw ustar entry, any type, any name: what an attacker can send. */
 export function tarEntry(name: string, body: Buffer | string = '', opts: { type?: string; mode?: number; link?: string; size?: number } = {}): Buffer {
@@ -124,6 +124,33 @@ test('attacker archives are refused with one line, nothing stored', async () => 
     await refused(uploads, fat, /unpacks to more than 256 MiB/);
     // A folder entry with data: its data block (here a header of a file outside any check) would be read as the next entry.
     await refused(uploads, tarGz(tarEntry('d', tarEntry('smuggled.py', 'x'), { type: '5' })), /the folder 'd' with 1024 bytes of data/);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('uploads at once are bounded (MAX_CONCURRENT_UPLOADS places, each given back once), and a dead server\'s unpacking folders older than an hour are swept at start', () => {
+  const { root, uploads } = store();
+  try {
+    const places = Array.from({ length: MAX_CONCURRENT_UPLOADS }, () => uploads.beginUpload());
+    assert.ok(places.every((p) => p !== undefined));
+    assert.equal(uploads.beginUpload(), undefined, 'one more is refused');
+    places[0]!();
+    places[0]!();
+    const again = uploads.beginUpload();
+    assert.ok(again, 'a place given back is free again');
+    assert.equal(uploads.beginUpload(), undefined, 'released twice counts once');
+    // Left by a server killed while unpacking: one old (swept), one fresh (another server may be using it), and a
+    // stored upload (kept).
+    const old = path.join(uploads.root, '.tmp-1-aaaa');
+    const fresh = path.join(uploads.root, '.tmp-2-bbbb');
+    const kept = path.join(uploads.root, 'f'.repeat(64));
+    for (const d of [old, fresh, kept]) fs.mkdirSync(path.join(d, 'files'), { recursive: true });
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    fs.utimesSync(old, twoHoursAgo, twoHoursAgo);
+    fs.utimesSync(kept, twoHoursAgo, twoHoursAgo);
+    new WorkspaceStore(uploads.root);
+    assert.deepEqual(fs.readdirSync(uploads.root).sort(), ['.tmp-2-bbbb', 'f'.repeat(64)]);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

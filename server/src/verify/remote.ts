@@ -93,6 +93,8 @@ export interface RemoteVerifyEnv {
   provider?: Provider;
   /** Entries looked through, at most, for one request's data folders together (MAX_REQUEST_DATA_WALK). */
   maxDataWalk?: number;
+  /** Workspace verifications at once (being checked or running), at most: the server's --max-queued (0: no limit). */
+  maxVerifications: number;
 }
 
 /**
@@ -115,6 +117,7 @@ export async function remoteVerifyEnv(rt: Runtime, dataRoots: ReadonlyMap<string
     maxTimeoutSec: rt.config.maxTimeoutSec ?? DEFAULT_MAX_TIMEOUT_SEC,
     memoryMb: rt.env.limits.memoryMb,
     provider: rt.config.implementer,
+    maxVerifications: rt.config.maxQueued ?? 0,
   };
 }
 

@@ -9,12 +9,17 @@
  *                                path, no link, device or setuid bit), so an upload is either whole or absent
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { extractBundle, writeBundle, type BundleEntry } from '../tasks/bundle';
 import { TaskError } from '../tasks/loader';
+
+/** Uploads taken at once (each holds its body, up to 64 MiB, in memory while it is checked and unpacked). */
+export const MAX_CONCURRENT_UPLOADS = 4;
+/** An unpacking folder (.tmp-*) older than this at server start is a leftover of a server that died: removed. */
+export const STALE_UPLOAD_MS = 60 * 60 * 1000;
 
 /** Largest upload (the gzipped archive). */
 export const MAX_WORKSPACE_UPLOAD_BYTES = 64 * 1024 * 1024;
@@ -62,8 +67,32 @@ export class UploadError extends Error {
 
 /** Uploaded workspaces under one folder of the server's data dir. */
 export class WorkspaceStore {
+  private uploading = 0;
   constructor(readonly root: string) {
     mkdirSync(root, { recursive: true, mode: 0o700 });
+    // A server killed while unpacking leaves its .tmp-* folder behind: removed once it is old enough that no live
+    // upload of another server process on this folder can be using it.
+    for (const name of readdirSync(root)) {
+      if (!name.startsWith('.tmp-')) continue;
+      const p = join(root, name);
+      try {
+        if (Date.now() - lstatSync(p).mtimeMs > STALE_UPLOAD_MS) rmSync(p, { recursive: true, force: true });
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+
+  /** Holds one of the MAX_CONCURRENT_UPLOADS places, or undefined when all are taken; call the release once done. */
+  beginUpload(): (() => void) | undefined {
+    if (this.uploading >= MAX_CONCURRENT_UPLOADS) return undefined;
+    this.uploading++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.uploading--;
+    };
   }
 
   /** The folder holding an upload's files (exists only once the upload is whole). */

@@ -24,6 +24,9 @@ export interface WorkspaceVerifier {
   running: Map<string, AbortController>;
 }
 
+/** What a workspace verification refused for too many at once is told to wait (seconds). */
+const VERIFY_RETRY_AFTER_SEC = 30;
+
 const IdParamsSchema = z.object({ id: z.string().regex(/^[0-9a-f]{32}$/).describe('the X-Verification-Id of a workspace verification') });
 
 /**
@@ -64,18 +67,25 @@ export async function verifyWorkspace(verifier: WorkspaceVerifier | undefined, b
     if (open) abort.abort();
   });
   if (res.destroyed) abort.abort();
+  // Each verification holds its place from here (its data is looked through first): at most --max-queued at once.
+  const max = verifier.env.maxVerifications;
+  if (max > 0 && verifier.running.size >= max) {
+    reply.header('retry-after', String(VERIFY_RETRY_AFTER_SEC));
+    throw new HttpError(429, 'queue_full', `${verifier.running.size} workspace verifications are under way (this server's limit, --max-queued, is ${max}): retry after ${VERIFY_RETRY_AFTER_SEC} s`);
+  }
+  const id = randomBytes(16).toString('hex');
+  verifier.running.set(id, abort);
   let run;
   try {
     run = await prepareRemote(verifier.env, body, abort.signal, emit);
   } catch (err) {
+    verifier.running.delete(id);
     if (err instanceof RemoteVerifyError) throw new HttpError(err.statusCode, err.code, err.message);
     throw err;
   }
   const onClosing = () => abort.abort();
   verifier.closing.addEventListener('abort', onClosing, { once: true });
   if (verifier.closing.aborted) abort.abort();
-  const id = randomBytes(16).toString('hex');
-  verifier.running.set(id, abort);
   reply.hijack();
   res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-cache', [VERIFICATION_ID_HEADER]: id });
   const started = Date.now();

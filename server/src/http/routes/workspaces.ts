@@ -7,14 +7,27 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { MAX_WORKSPACE_BYTES, MAX_WORKSPACE_ENTRIES, MAX_WORKSPACE_UPLOAD_BYTES, Sha256Schema, UploadError, WorkspaceInfoSchema, type WorkspaceStore } from '../../verify/upload';
+import { MAX_CONCURRENT_UPLOADS, MAX_WORKSPACE_BYTES, MAX_WORKSPACE_ENTRIES, MAX_WORKSPACE_UPLOAD_BYTES, Sha256Schema, UploadError, WorkspaceInfoSchema, type WorkspaceStore } from '../../verify/upload';
 import { ErrorBodySchema, HttpError } from '../errors';
+
+/** What a PUT refused for too many uploads at once is told to wait (seconds). */
+const UPLOAD_RETRY_AFTER_SEC = 5;
 
 const ParamsSchema = z.object({ sha256: Sha256Schema.describe('sha256 of the gzipped tar, 64 lowercase hex digits') });
 
 export async function workspaceRoutes(app: FastifyInstance, uploads: WorkspaceStore): Promise<void> {
   // Its own context: the gzip body parser and its size limit hold for this route only.
   await app.register(async (sub) => {
+    // At most MAX_CONCURRENT_UPLOADS bodies at once, held from before the body is read until the answer is sent or
+    // the client goes away.
+    sub.addHook('onRequest', async (request, reply) => {
+      const release = uploads.beginUpload();
+      if (!release) {
+        reply.header('retry-after', String(UPLOAD_RETRY_AFTER_SEC));
+        throw new HttpError(429, 'too_many_uploads', `${MAX_CONCURRENT_UPLOADS} workspace uploads are under way: retry after ${UPLOAD_RETRY_AFTER_SEC} s`);
+      }
+      reply.raw.once('close', release);
+    });
     sub.addContentTypeParser(['application/gzip', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: MAX_WORKSPACE_UPLOAD_BYTES }, (_request, body, done) => done(null, body));
     const r = sub.withTypeProvider<ZodTypeProvider>();
     r.put(
@@ -34,6 +47,7 @@ export async function workspaceRoutes(app: FastifyInstance, uploads: WorkspaceSt
             401: ErrorBodySchema,
             413: ErrorBodySchema,
             415: ErrorBodySchema,
+            429: ErrorBodySchema.describe(`error.code: too_many_uploads — ${MAX_CONCURRENT_UPLOADS} uploads at once already; retry after the Retry-After header (seconds)`),
           },
         },
       },
