@@ -176,14 +176,15 @@ export async function applyIdea(services: Services, proposals: ProposalFiles, id
       };
       // Once every change is decided: some kept and some undone is a partial apply, as a hunk left out in the diff
       // preview is; all undone is no apply (as Discard in the preview), which no run judges. The same apply (same
-      // `at`) recorded again, with what the file holds then.
+      // `at`) recorded again, with what the file holds then; again when the editor's Undo / Redo changes that later.
       const onEnd = ({ kept, undone, text }: ReviewEnd): void => {
-        if (!undone) return;
-        services.output.info(`Idea ${idea.id}: ${kept} of ${kept + undone} changes kept in ${label}; recorded as ${kept ? 'partly applied' : 'undone'}.`);
-        appendApplied(sha256(text), kept > 0, kept ? undefined : true);
+        const held = !undone ? 'applied' : kept ? 'partly applied' : 'undone';
+        services.output.info(`Idea ${idea.id}: ${kept} of ${kept + undone} changes in ${label}; recorded as ${held}.`);
+        appendApplied(sha256(text), kept > 0 && undone > 0, kept ? undefined : true);
       };
-      if (!(await reviews.start(document, proposal.content, `Ideator (idea ${idea.id})`, save, onEnd))) return { status: 'discarded', via };
-      appendApplied(sha256(proposal.content), false);
+      // Recorded as soon as the change is written, before the review can end (an Undo during the save).
+      const after = proposal.content;
+      if (!(await reviews.start(document, after, `Ideator (idea ${idea.id})`, save, onEnd, () => appendApplied(sha256(after), false)))) return { status: 'discarded', via };
       const hunks = reviews.pending(document.uri).length;
       services.output.info(`Applied idea ${idea.id} to ${label} via ${via} for review in the editor: ${summary}`);
       void vscode.window.showInformationMessage(

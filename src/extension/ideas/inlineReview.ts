@@ -6,6 +6,10 @@
  * hunk positions follow every change to the document (core/reviewHunks.ts). A review ends when no hunk is left
  * pending, or when its document closes (what is in the file then stays); it then says how many changes were kept
  * and how many undone (Undo, Undo All, or put back by the editor's Undo or by hand), so Apply records a partial apply.
+ * Until the document closes it keeps following the editor's Undo / Redo of those decisions: each text the file had
+ * when a decision was made is remembered with what it held then, and when the editor's Undo / Redo brings the
+ * document back to one of those texts (Undo of an Undo brings the change back, Redo of the whole apply...) the apply
+ * is said to hold that again.
  */
 import * as vscode from 'vscode';
 import { minimalEdits } from '../../core/ideaApply';
@@ -21,9 +25,22 @@ interface Review {
   kept: number;
   undone: number;
   onEnd?: (end: ReviewEnd) => void;
+  /** The texts the document had when changes were decided (and before and after the apply), with what each held. */
+  states: Map<string, Held>;
+  /** What onEnd was last told (at first: every change in the file, as the apply is recorded). */
+  reported: Held;
 }
 
-/** How a review ended: every change decided (or the document closed, keeping what was left), and the text then. */
+/** How many of an apply's changes a text holds, and how many it has back as they were. */
+interface Held {
+  kept: number;
+  undone: number;
+}
+
+/**
+ * How a review ended: every change decided (or the document closed, keeping what was left), and the text then; told
+ * again whenever the editor's Undo / Redo later changes how many of the changes the file holds.
+ */
 export interface ReviewEnd {
   kept: number;
   undone: number;
@@ -55,6 +72,8 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
   /** The extension's one instance (created at activation with the idea features; Apply uses it). */
   static current: InlineReviews | undefined;
   private readonly reviews = new Map<string, Review>();
+  /** Ended reviews whose documents are still open: their decisions may be undone / redone in the editor. */
+  private readonly watched = new Map<string, Review>();
   private readonly lensesChanged = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.lensesChanged.event;
   private readonly added = vscode.window.createTextEditorDecorationType({
@@ -77,7 +96,10 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
     this.disposables.push(
       vscode.languages.registerCodeLensProvider({ scheme: '*' }, this),
       vscode.workspace.onDidChangeTextDocument((e) => this.onChange(e)),
-      vscode.workspace.onDidCloseTextDocument((d) => this.end(d.uri)),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        this.end(d.uri, true);
+        this.watched.delete(d.uri.toString());
+      }),
       vscode.window.onDidChangeVisibleTextEditors(() => this.decorateAll()),
       vscode.commands.registerCommand(REVIEW_COMMANDS.keep, (uri?: unknown, id?: unknown) => this.keep(String(uri ?? ''), Number(id))),
       vscode.commands.registerCommand(REVIEW_COMMANDS.undo, (uri?: unknown, id?: unknown) => this.undo(String(uri ?? ''), Number(id))),
@@ -103,8 +125,10 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
   }
 
   /**
-   * Writes `after` into `document` as one undoable edit, saves it and starts the review of its hunks; `onEnd` hears
-   * how the review ended. Returns false when there was nothing to change.
+   * Writes `after` into `document` as one undoable edit, saves it and starts the review of its hunks; `onWritten`
+   * hears that the edit has landed (before the review can end), `onEnd` how the review ended and any later change
+   * of it. Returns false when there was nothing to change. When the save fails the review ends (the change stays in
+   * the editor, followed as an ended review) and the error is thrown.
    */
   async start(
     document: vscode.TextDocument,
@@ -112,9 +136,11 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
     title: string,
     save: () => Thenable<unknown> = () => document.save(),
     onEnd?: (end: ReviewEnd) => void,
+    onWritten?: () => void,
   ): Promise<boolean> {
     const key = document.uri.toString();
     if (this.reviews.has(key)) this.end(document.uri); // a new apply on top: its own hunks replace the old review's
+    this.watched.delete(key); // and the file's Undo / Redo now concern the new apply
     const before = document.getText();
     const edits = minimalEdits(before, after);
     if (!edits.length) return false;
@@ -122,12 +148,20 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
     const metadata = { label: 'Apply Ideator action', needsConfirmation: false };
     for (const e of edits) edit.replace(document.uri, new vscode.Range(document.positionAt(e.start), document.positionAt(e.end)), e.text, metadata);
     // Registered once the edit has landed, so its own change event is not read as a user edit.
-    const review: Review = { document, hunks: [], save, title, kept: 0, undone: 0, onEnd };
+    const n = edits.length;
+    const states = new Map<string, Held>([[before, { kept: 0, undone: n }], [after, { kept: n, undone: 0 }]]);
+    const review: Review = { document, hunks: [], save, title, kept: 0, undone: 0, onEnd, states, reported: { kept: n, undone: 0 } };
     if (!(await vscode.workspace.applyEdit(edit))) throw new Error('VS Code refused the edit (is the file read-only?).');
     if (document.getText() !== after) throw new Error(`${vscode.workspace.asRelativePath(document.uri)} changed while the edit was written; look at it before applying again.`);
     review.hunks = hunksOfEdits(before, edits);
+    onWritten?.();
     this.reviews.set(key, review);
-    await save();
+    try {
+      await save();
+    } catch (err) {
+      this.end(document.uri);
+      throw new Error(`the change is in the editor but could not be saved: ${(err as Error).message}`);
+    }
     this.refresh();
     const editor = vscode.window.visibleTextEditors.find((e) => e.document === document) ?? (await vscode.window.showTextDocument(document, { preserveFocus: false }));
     const first = review.hunks[0];
@@ -136,7 +170,17 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
   }
 
   private onChange(e: vscode.TextDocumentChangeEvent): void {
-    const review = this.reviews.get(e.document.uri.toString());
+    const key = e.document.uri.toString();
+    const watched = this.watched.get(key);
+    if (watched) {
+      // An ended review: the editor's Undo / Redo back to a text a decision left, the apply holds what it held then.
+      // (Other changes, typing or a revert from disk, leave the record as the decisions made it.)
+      if (e.reason !== vscode.TextDocumentChangeReason.Undo && e.reason !== vscode.TextDocumentChangeReason.Redo) return;
+      const held = watched.states.get(e.document.getText());
+      if (held) this.report(watched, held);
+      return;
+    }
+    const review = this.reviews.get(key);
     if (!review || !e.contentChanges.length) return;
     const before = review.hunks.length;
     review.hunks = pendingHunks(
@@ -144,20 +188,40 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
       shiftHunks(review.hunks, e.contentChanges.map((c) => ({ offset: c.rangeOffset, length: c.rangeLength, text: c.text }))),
     );
     review.undone += before - review.hunks.length; // put back by the editor's Undo or by hand
+    if (review.hunks.length < before) review.states.set(e.document.getText(), this.held(review));
     if (!review.hunks.length) this.end(e.document.uri);
     else this.refresh();
   }
 
-  /** Ends `uri`'s review: the changes still pending stay in the file, so they count as kept. */
-  private end(uri: vscode.Uri): void {
+  /** What the file holds of `review`'s apply by its decisions so far: the changes still pending are in it. */
+  private held(review: Review): Held {
+    return { kept: review.kept + review.hunks.length, undone: review.undone };
+  }
+
+  /** Tells onEnd what the apply holds now, when that is not what it was last told. */
+  private report(review: Review, held: Held): void {
+    if (held.kept === review.reported.kept && held.undone === review.reported.undone) return;
+    review.reported = held;
+    review.onEnd?.({ ...held, text: review.document.getText() });
+  }
+
+  /**
+   * Ends `uri`'s review: the changes still pending stay in the file, so they count as kept (unless the text is one a
+   * decision left, as after the editor's Undo of an Undo: then what it held). Until the document closes
+   * (`closing`), the editor's Undo / Redo of the decisions are still followed.
+   */
+  private end(uri: vscode.Uri, closing = false): void {
     const key = uri.toString();
     const review = this.reviews.get(key);
     if (!review) return;
     this.reviews.delete(key);
+    const text = review.document.getText();
+    const held = review.states.get(text) ?? this.held(review);
     review.kept += review.hunks.length;
     review.hunks = [];
     this.refresh();
-    review.onEnd?.({ kept: review.kept, undone: review.undone, text: review.document.getText() });
+    if (!closing) this.watched.set(key, review);
+    this.report(review, held);
   }
 
   keep(uri: string, id: number): void {
@@ -202,12 +266,20 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
       const at = document.positionAt(hunks[0].start);
       editor.selection = new vscode.Selection(at, at);
     }
+    // The text before this Undo held these changes (the editor's Undo of this Undo comes back to it).
+    const now = this.held(review);
+    review.states.set(document.getText(), { kept: now.kept + hunks.length, undone: now.undone - hunks.length });
     const edit = new vscode.WorkspaceEdit();
     const metadata = { label: 'Undo an Ideator change', needsConfirmation: false };
     for (const h of hunks) {
       const e = undoEdit(h);
       edit.replace(document.uri, new vscode.Range(document.positionAt(e.start), document.positionAt(e.end)), e.text, metadata);
     }
+    // And the text after it holds what the decisions say (remembered before the edit lands: its change event may end
+    // the review, which looks the text up).
+    let afterText = document.getText();
+    for (const e of hunks.map(undoEdit).sort((a, b) => b.start - a.start)) afterText = afterText.slice(0, e.start) + e.text + afterText.slice(e.end);
+    review.states.set(afterText, this.held(review));
     const done = await vscode.workspace.applyEdit(edit);
     if (!done) {
       // Counted as undone before the edit (its change event may end the review); they stay in the file after all.
@@ -275,6 +347,7 @@ export class InlineReviews implements vscode.CodeLensProvider, vscode.Disposable
   dispose(): void {
     if (InlineReviews.current === this) InlineReviews.current = undefined;
     this.reviews.clear();
+    this.watched.clear();
     for (const d of this.disposables) d.dispose();
     this.added.dispose();
     this.removed.dispose();

@@ -164,13 +164,12 @@ describe('Issue 15: Keep / Undo per change in the editor (the default Apply)', f
     assert.equal(first.afterHash, sha256(expectedAfterGood(original)));
     const [imports, ret] = api.ideas.reviews.pending(trainUri);
     assert.equal(await vscode.commands.executeCommand('ideator.review.undo', trainUri.toString(), ret.id), true);
-    assert.equal(records().length, 1, 'recorded again before every change was decided');
+    assert.deepEqual(records(), [first], 'recorded again before every change was decided');
     await vscode.commands.executeCommand('ideator.review.keep', trainUri.toString(), imports.id);
     const onlyImports = expectedAfterGood(original).replace(NEW_RETURN, OLD_RETURN);
     assert.equal(readFileSync(trainUri.fsPath, 'utf8'), onlyImports);
-    const all = records();
-    assert.equal(all.length, 2);
-    assert.deepEqual(all[1], { ...first, afterHash: sha256(onlyImports), partial: true }, 'the same apply (same time), now partial, with what the file holds');
+    // The store keeps one record per apply: the one recorded again replaces the first.
+    assert.deepEqual(records(), [{ ...first, afterHash: sha256(onlyImports), partial: true }], 'the same apply (same time), now partial, with what the file holds');
     assert.equal(ideaStatus(history, idea('inline-part')).text, 'Partly applied to train.py; the next run will judge it');
     assert.equal(history.pendingIdea()?.applied.partial, true, 'the next run judges the partial apply');
 
@@ -215,6 +214,105 @@ describe('Issue 15: Keep / Undo per change in the editor (the default Apply)', f
     assert.equal(doc.getText(), expectedAfterGood(original));
     assert.ok(shown.selection.active.line <= returnLine, `redo of the apply put the cursor on line ${shown.selection.active.line} of ${doc.lineCount - 1}`);
     assert.ok(shown.visibleRanges.some((r) => r.start.line <= importLine && importLine <= r.end.line), 'redo scrolled the change out of view');
+    await doc.save();
+  });
+
+  it("the editor's Undo / Redo of an Undo is recorded too: an undone idea brought back is judged by the next run", async () => {
+    writeFileSync(trainUri.fsPath, original);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    await api.services.ideas.add(idea('inline-back'));
+    const editor = await openTrain();
+    const doc = editor.document;
+    const history = api.services.history!;
+    const last = () => history.applied().filter((a) => a.ideaId === 'inline-back').pop();
+    const status = () => ideaStatus(history, idea('inline-back')).text;
+    const onlyImports = expectedAfterGood(original).replace(NEW_RETURN, OLD_RETURN);
+
+    // Undo All, then the editor's Undo of it: the idea is in the file again, so the next run judges it; Redo: undone.
+    assert.equal((await apply('inline-back')).status, 'applied');
+    await vscode.commands.executeCommand('ideator.review.undoAll');
+    assert.equal(last()?.undone, true);
+    assert.equal(history.pendingIdea(), null);
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('undo');
+    assert.equal(doc.getText(), expectedAfterGood(original));
+    assert.equal(last()?.undone, undefined, "the editor's Undo of Undo All brought the idea back");
+    assert.equal(last()?.partial, false);
+    assert.equal(last()?.afterHash, sha256(expectedAfterGood(original)));
+    assert.equal(history.pendingIdea()?.applied.ideaId, 'inline-back', 'the next run judges it');
+    assert.equal(status(), 'Applied to train.py; the next run will judge it');
+    await vscode.commands.executeCommand('redo');
+    assert.equal(doc.getText(), original);
+    assert.equal(last()?.undone, true);
+    assert.equal(history.pendingIdea(), null);
+    await doc.save();
+
+    // Undo of one change and Keep of the other (partly applied), then the editor's Undo of that Undo: applied.
+    assert.equal((await apply('inline-back')).status, 'applied');
+    const [imports, ret] = api.ideas.reviews.pending(trainUri);
+    assert.equal(await vscode.commands.executeCommand('ideator.review.undo', trainUri.toString(), ret.id), true);
+    await vscode.commands.executeCommand('ideator.review.keep', trainUri.toString(), imports.id);
+    assert.equal(last()?.partial, true);
+    assert.equal(status(), 'Partly applied to train.py; the next run will judge it');
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('undo');
+    assert.equal(doc.getText(), expectedAfterGood(original));
+    assert.equal(last()?.partial, false, "the editor's Undo of the Undo: every change is in the file again");
+    assert.equal(last()?.undone, undefined);
+    assert.equal(status(), 'Applied to train.py; the next run will judge it');
+    await vscode.commands.executeCommand('redo');
+    assert.equal(doc.getText(), onlyImports);
+    assert.equal(last()?.partial, true);
+    // The editor's Undo of the whole apply during its review, then Redo: undone, then applied again.
+    await doc.save();
+    writeFileSync(trainUri.fsPath, original);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    assert.equal((await apply('inline-back')).status, 'applied');
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('undo');
+    assert.equal(doc.getText(), original);
+    assert.equal(api.ideas.reviews.pending(trainUri).length, 0);
+    assert.equal(last()?.undone, true);
+    await vscode.commands.executeCommand('redo');
+    assert.equal(doc.getText(), expectedAfterGood(original));
+    assert.equal(last()?.undone, undefined, 'Redo of the apply brought it back');
+    assert.equal(history.pendingIdea()?.applied.ideaId, 'inline-back');
+    await doc.save();
+  });
+
+  it('the apply is heard before its review can end (an Undo during the save); a failed save ends the review', async () => {
+    writeFileSync(trainUri.fsPath, original);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    const doc = (await openTrain()).document;
+    const reviews = api.ideas.reviews;
+    const heard: string[] = [];
+    let saved!: () => void;
+    const saving = new Promise<void>((r) => (saved = r));
+    const started = reviews.start(doc, expectedAfterGood(original), 'test', () => saving, (e) => heard.push(`end ${e.kept}/${e.undone}`), () => heard.push('written'));
+    while (!reviews.pending(trainUri).length) await new Promise((r) => setTimeout(r, 20));
+    // Undo All while the apply is being saved (its own save waits for the same one).
+    const undone = vscode.commands.executeCommand('ideator.review.undoAll');
+    while (doc.getText() !== original) await new Promise((r) => setTimeout(r, 20));
+    saved();
+    assert.equal(await undone, true);
+    assert.equal(await started, true);
+    assert.deepEqual(heard, ['written', 'end 0/2']);
+    assert.equal(doc.getText(), original);
+
+    heard.length = 0;
+    await assert.rejects(
+      reviews.start(doc, expectedAfterGood(original), 'test', () => Promise.reject(new Error('disk full')), (e) => heard.push(`end ${e.kept}/${e.undone}`), () => heard.push('written')),
+      /could not be saved: disk full/,
+    );
+    assert.deepEqual(heard, ['written']);
+    assert.equal(reviews.pending(trainUri).length, 0, 'no review is left open after a failed save');
+    assert.deepEqual(await lensTitles(), []);
+    // The change stays in the editor, and its Undo is still followed.
+    assert.equal(doc.getText(), expectedAfterGood(original));
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('undo');
+    assert.equal(doc.getText(), original);
+    assert.deepEqual(heard, ['written', 'end 0/2']);
     await doc.save();
   });
 
