@@ -91,10 +91,14 @@ describe('ideator verify', () => {
   it('ranks by measured score: better improved, a gain inside the noise within_noise, crashes failed; data read-only; an attacker blocked', { timeout: 120_000 }, async () => {
     const { root, ws, secret } = workspace();
     dirs.push(root);
+    // Links with hidden names inside a data folder bound whole: not masked (a mask bound over a link lands on its
+    // target, or fails the run when the target is absent), but inside the sandbox they lead nowhere the run cannot see.
+    symlinkSync(secret, join(ws, 'data', '.env'));
+    symlinkSync('../../secret.txt', join(ws, 'data', '.netrc'));
     const attacker = [
       'import socket, sys',
       'stolen = []',
-      `for p in [${JSON.stringify(secret)}, '../secret.txt', '/root/.bash_history']:`,
+      `for p in [${JSON.stringify(secret)}, '../secret.txt', '/root/.bash_history', 'data/.env', 'data/.netrc']:`,
       '    try:',
       '        stolen.append(open(p).read())',
       '    except Exception as e:',
@@ -170,6 +174,11 @@ describe('ideator verify', () => {
       assert.match(by.attacker.outputTail, /nothing stolen/);
       assert.match(by.attacker.outputTail, /network blocked/);
       assert.deepEqual(hits, []);
+      // The hidden-named links in the bound data folder: on the host they lead to the secret, in a run nowhere.
+      for (const l of ['.env', '.netrc']) {
+        assert.equal(readFileSync(join(ws, 'data', l), 'utf8'), 'TOP-SECRET');
+        assert.match(by.attacker.outputTail, new RegExp(`read blocked: data/\\${l} FileNotFoundError`));
+      }
     }
   });
 
