@@ -81,7 +81,7 @@ export type ConfigResult = { ok: true; config: ExtensionConfig } | { ok: false; 
 export const CONFIG_KEYS = Object.keys(ExtensionConfigSchema.shape) as (keyof ExtensionConfig)[];
 
 /**
- * Settings read from the user's own settings only (package.json `"scope": "machine"`), never from a workspace's
+ * Settings read from the user's own settings only (package.json `"scope": "application"`), never from a workspace's
  * .vscode/settings.json or a folder's: where the project's sources and the stored server token are sent. A repository
  * could otherwise name a host of its choosing.
  */
