@@ -13,53 +13,14 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { formatIdea } from '../../../src/core/idea';
 import { startOpenAIServer, type OpenAIServer } from '../../servers/openai';
-import { expectedAfterGood, GOOD_ANSWER } from '../lib/answers';
+import { expectedAfterGood, FOREST, GOOD_ANSWER, MORE_ITER, STRONG_L2 } from '../lib/answers';
 import { ROOT, startCodeServer } from '../lib/codeServer';
 import { exitWith, packageExtension, runScenario, VSIX } from '../lib/scenario';
-import { openFile, openWorkbench, runCommand, shot, toast, toastButton, until, webviewFrame, themeOf, toggleTheme } from '../lib/workbench';
+import { assert, bothThemes, openFile, openWorkbench, phase, runCommand, shot, themeOf, toast, toastButton, until, webviewFrame } from '../lib/workbench';
 import { copyDemoWorkspace } from '../lib/workspace';
 
 const PYTHON = join(ROOT, '.venv/bin/python');
-
-const idea = (analysis: string, action: string, code: string, rationale: string) =>
-  formatIdea({ analysis, action: `${action}\n\n\`\`\`python\n${code}\n\`\`\``, rationale });
-/** val_auc on the demo split: GOOD 0.995 > baseline 0.994 > MORE_ITER 0.9924 > STRONG_L2 0.9775 > FOREST 0.9729. */
-const MORE_ITER = idea(
-  'lbfgs stops at max_iter=200 before it converges.',
-  'Give the solver more iterations:',
-  'def build_model():\n    return LogisticRegression(max_iter=5000)',
-  'A converged fit may generalise better.',
-);
-const STRONG_L2 = idea(
-  'The coefficients of the large features may overfit 455 rows.',
-  'Regularise much more strongly:',
-  'def build_model():\n    return LogisticRegression(C=0.0001, max_iter=200)',
-  'A small C shrinks the coefficients.',
-);
-const FOREST = idea(
-  'A linear model may miss interactions between the 30 features.',
-  'Switch to a random forest:',
-  'from sklearn.ensemble import RandomForestClassifier\n\n\ndef build_model():\n    return RandomForestClassifier(n_estimators=200, random_state=0)',
-  'Trees capture interactions without scaling.',
-);
-
-function assert(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new Error(message);
-}
-
-/** A screenshot in the current theme and one in the other, then back. */
-async function bothThemes(page: Page, name: string): Promise<void> {
-  await shot(page, `${name}-${await themeOf(page)}`);
-  await toggleTheme(page, 1200);
-  await shot(page, `${name}-${await themeOf(page)}`);
-  await toggleTheme(page, 1200);
-}
-
-async function phase(frame: Frame): Promise<string> {
-  return (await frame.locator('.compare').first().getAttribute('data-phase').catch(() => null)) ?? '';
-}
 
 /** Verify from the panel: the quick pick (first choice: 2 at a time, 10 min), then the command in the input box. */
 async function startVerify(page: Page, frame: Frame): Promise<void> {

@@ -11,45 +11,17 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Frame, Page } from 'playwright-core';
-import { formatIdea } from '../../../src/core/idea';
+import type { Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../integration/serverHarness';
 import { startOpenAIServer } from '../../servers/openai';
-import { GOOD_ANSWER } from '../lib/answers';
+import { FOREST, GOOD_ANSWER, MORE_ITER, STRONG_L2 } from '../lib/answers';
 import { ROOT, startCodeServer } from '../lib/codeServer';
 import { exitWith, packageExtension, runScenario, VSIX } from '../lib/scenario';
-import { openFile, openWorkbench, runCommand, shot, themeOf, toggleTheme, until, webviewFrame } from '../lib/workbench';
+import { assert, bothThemes, openFile, openWorkbench, phase, runCommand, until, webviewFrame } from '../lib/workbench';
 import { copyDemoWorkspace } from '../lib/workspace';
 
 const PYTHON = join(ROOT, '.venv/bin/python');
 const TOKEN = `tok-${randomUUID()}`;
-
-const idea = (analysis: string, action: string, code: string, rationale: string) =>
-  formatIdea({ analysis, action: `${action}\n\n\`\`\`python\n${code}\n\`\`\``, rationale });
-/** The ideas of askMany.e2e.ts: GOOD 0.995 > baseline 0.994 > MORE_ITER 0.9924 > STRONG_L2 0.9775 > FOREST 0.9729. */
-const MORE_ITER = idea('lbfgs stops at max_iter=200 before it converges.', 'Give the solver more iterations:', 'def build_model():\n    return LogisticRegression(max_iter=5000)', 'A converged fit may generalise better.');
-const STRONG_L2 = idea('The coefficients may overfit 455 rows.', 'Regularise much more strongly:', 'def build_model():\n    return LogisticRegression(C=0.0001, max_iter=200)', 'A small C shrinks the coefficients.');
-const FOREST = idea(
-  'A linear model may miss interactions between the 30 features.',
-  'Switch to a random forest:',
-  'from sklearn.ensemble import RandomForestClassifier\n\n\ndef build_model():\n    return RandomForestClassifier(n_estimators=200, random_state=0)',
-  'Trees capture interactions without scaling.',
-);
-
-function assert(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new Error(message);
-}
-
-/** A screenshot in the current theme, then one in the other (the next call starts from that one). */
-async function bothThemes(page: Page, name: string): Promise<void> {
-  await shot(page, `${name}-${await themeOf(page)}`);
-  await toggleTheme(page, 1200);
-  await shot(page, `${name}-${await themeOf(page)}`);
-}
-
-async function phase(frame: Frame): Promise<string> {
-  return (await frame.locator('.compare').first().getAttribute('data-phase').catch(() => null)) ?? '';
-}
 
 async function scenario(page: Page, url: string, workspace: string, server: RunningServer): Promise<void> {
   const host = new URL(server.url).host;
@@ -61,7 +33,7 @@ async function scenario(page: Page, url: string, workspace: string, server: Runn
   const label = (await frame.locator('button[data-verify]').textContent()) ?? '';
   assert(label.includes(`Verify on ${host} (2 parallel, budget 10 min)`), `the Verify button says '${label}'`);
   await page.waitForTimeout(600);
-  await bothThemes(page, 'verify-server-ideas');
+  await bothThemes(page, 'verify-server-ideas', { back: false });
 
   await frame.locator('button[data-verify]').click();
   const pick = page.locator('.quick-input-widget');
@@ -83,7 +55,7 @@ async function scenario(page: Page, url: string, workspace: string, server: Runn
   assert(existsSync(uploads) && readdirSync(uploads).filter((n) => /^[0-9a-f]{64}$/.test(n)).length === 1, 'no upload on the server');
   assert(/verify [0-9a-f]{10}: 4 idea\(s\), 3 baseline run\(s\)/.test(server.stderr()), `the server's log: ${server.stderr().slice(-600)}`);
   await page.waitForTimeout(600);
-  await bothThemes(page, 'verify-server-verified');
+  await bothThemes(page, 'verify-server-verified', { back: false });
 }
 
 async function main(): Promise<number> {

@@ -2,6 +2,7 @@
  * Realistic Ideator answers for the demo workspace's train.py (shared by the extension-host suite and the e2e):
  * the paper's three fields, a python block that redefines build_model(), and a little thinking.
  */
+import { formatIdea } from '../../../src/core/idea';
 import type { IdeaRecord } from '../../../src/core/protocol';
 
 export const GOOD_THINKING = 'The log shows lbfgs ConvergenceWarning at max_iter=200 and the features span 4 orders of magnitude.';
@@ -51,3 +52,25 @@ export function expectedAfterGood(original: string): string {
  */
 export const MALFORMED_ANSWER =
   'You could try gradient boosting, maybe. <img src=x onerror="document.body.dataset.pwned=1"> Or more data. Hard to say without more context!';
+
+const idea = (analysis: string, action: string, code: string, rationale: string) =>
+  formatIdea({ analysis, action: `${action}\n\n\`\`\`python\n${code}\n\`\`\``, rationale });
+/** Three more ideas for the demo workspace (Ask for N Ideas, verification e2e). val_auc on the demo split: GOOD 0.995 > baseline 0.994 > MORE_ITER 0.9924 > STRONG_L2 0.9775 > FOREST 0.9729. */
+export const MORE_ITER = idea(
+  'lbfgs stops at max_iter=200 before it converges.',
+  'Give the solver more iterations:',
+  'def build_model():\n    return LogisticRegression(max_iter=5000)',
+  'A converged fit may generalise better.',
+);
+export const STRONG_L2 = idea(
+  'The coefficients of the large features may overfit 455 rows.',
+  'Regularise much more strongly:',
+  'def build_model():\n    return LogisticRegression(C=0.0001, max_iter=200)',
+  'A small C shrinks the coefficients.',
+);
+export const FOREST = idea(
+  'A linear model may miss interactions between the 30 features.',
+  'Switch to a random forest:',
+  'from sklearn.ensemble import RandomForestClassifier\n\n\ndef build_model():\n    return RandomForestClassifier(n_estimators=200, random_state=0)',
+  'Trees capture interactions without scaling.',
+);

@@ -208,3 +208,20 @@ export async function newTerminal(page: Page): Promise<void> {
   await page.locator('.terminal-wrapper.active .terminal-command-decoration').first().waitFor({ timeout: 45_000 });
   await page.waitForTimeout(300);
 }
+
+export function assert(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new Error(message);
+}
+
+/** A screenshot in the current theme and one in the other, then back to the first unless `back` is false. */
+export async function bothThemes(page: Page, name: string, opts: { back?: boolean } = {}): Promise<void> {
+  await shot(page, `${name}-${await themeOf(page)}`);
+  await toggleTheme(page, 1200);
+  await shot(page, `${name}-${await themeOf(page)}`);
+  if (opts.back !== false) await toggleTheme(page, 1200);
+}
+
+/** The Ideas panel's phase (data-phase of its .compare root): ready, verifying, verified … ('' before it shows). */
+export async function phase(frame: Frame): Promise<string> {
+  return (await frame.locator('.compare').first().getAttribute('data-phase').catch(() => null)) ?? '';
+}
