@@ -187,8 +187,11 @@ export async function applyIdea(services: Services, proposals: ProposalFiles, id
       if (!(await reviews.start(document, after, `Ideator (idea ${idea.id})`, save, onEnd, () => appendApplied(sha256(after), false)))) return { status: 'discarded', via };
       const hunks = reviews.pending(document.uri).length;
       services.output.info(`Applied idea ${idea.id} to ${label} via ${via} for review in the editor: ${summary}`);
+      // Every change may already be decided (an Undo during the save): then nothing is left to review.
       void vscode.window.showInformationMessage(
-        `MLE Ideator: applied to ${label}: ${summary}. Keep or Undo ${hunks === 1 ? 'the change' : `each of the ${hunks} changes`} above ${hunks === 1 ? 'it' : 'them'} in the editor; then run it to see whether the score improves.`,
+        hunks === 0
+          ? `MLE Ideator: applied to ${label}: ${summary}. Its changes are already decided in the editor; run it to see whether the score improves.`
+          : `MLE Ideator: applied to ${label}: ${summary}. Keep or Undo ${hunks === 1 ? 'the change' : `each of the ${hunks} changes`} above ${hunks === 1 ? 'it' : 'them'} in the editor; then run it to see whether the score improves.`,
       );
       return { status: 'applied', via };
     }
