@@ -5,13 +5,14 @@
  * on the change). Against the local OpenAI-compatible test server (real wire protocol, real SDK).
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { IdeatorApi } from '../../../src/extension/extension';
 import type { IdeaRecord } from '../../../src/core/protocol';
 import type { UserPrompts } from '../../../src/extension/services';
 import { startOpenAIServer, type OpenAIServer } from '../../servers/openai';
 import { expectedAfterGood, GOOD_ANSWER, goodIdeaRecord as idea } from '../lib/answers';
+import { putBack } from '../lib/suiteFiles';
 
 const EXTENSION_ID = 'mle-ideator.mle-ideator';
 const cfg = () => vscode.workspace.getConfiguration('ideator');
@@ -52,12 +53,7 @@ describe('Issue 15: honest errors and safe applies', function () {
   afterEach(async () => {
     api.services.prompts = { ...prompts };
     for (const key of ['provider', 'baseUrl', 'model', 'implementerModel', 'requestTimeoutSeconds']) await cfg().update(key, undefined, G);
-    writeFileSync(trainUri.fsPath, original);
-    const doc = await vscode.workspace.openTextDocument(trainUri);
-    if (doc.getText() !== original) {
-      await vscode.window.showTextDocument(doc);
-      await vscode.commands.executeCommand('workbench.action.files.revert');
-    }
+    await putBack(trainUri, original);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 

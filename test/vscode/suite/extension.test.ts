@@ -9,6 +9,7 @@ import type { IdeatorApi } from '../../../src/extension/extension';
 import type { IdeaRecord } from '../../../src/core/protocol';
 import { startOpenAIServer, type OpenAIServer } from '../../servers/openai';
 import { expectedAfterGood, GOOD_ANSWER, GOOD_THINKING, MALFORMED_ANSWER } from '../lib/answers';
+import { putBack } from '../lib/suiteFiles';
 
 const EXTENSION_ID = 'mle-ideator.mle-ideator';
 const cfg = () => vscode.workspace.getConfiguration('ideator');
@@ -41,13 +42,7 @@ async function openTrain(): Promise<vscode.TextEditor> {
 }
 
 async function resetTrain(): Promise<void> {
-  writeFileSync(trainUri.fsPath, original);
-  const doc = await vscode.workspace.openTextDocument(trainUri);
-  if (doc.getText() !== original) {
-    // The document may hold an edit the file system watcher has not reverted yet.
-    await vscode.window.showTextDocument(doc);
-    await vscode.commands.executeCommand('workbench.action.files.revert');
-  }
+  await putBack(trainUri, original);
 }
 
 async function useServer(server: OpenAIServer): Promise<void> {

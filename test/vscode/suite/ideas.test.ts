@@ -5,7 +5,7 @@
  * became of it, and the query review is a form whose emptied parts are errors.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { IdeatorApi } from '../../../src/extension/extension';
 import type { IdeaRecord } from '../../../src/core/protocol';
@@ -13,6 +13,7 @@ import { formatDollars } from '../../../src/core/promptCost';
 import type { UserPrompts } from '../../../src/extension/services';
 import { startOpenAIServer, type ChatRequest, type OpenAIServer, type ScriptedReply } from '../../servers/openai';
 import { expectedAfterGood, GOOD_ANSWER } from '../lib/answers';
+import { putBack } from '../lib/suiteFiles';
 
 const EXTENSION_ID = 'mle-ideator.mle-ideator';
 const cfg = () => vscode.workspace.getConfiguration('ideator');
@@ -109,12 +110,7 @@ describe('Issue 15: the idea in the editor, follow-ups, Idea History, the review
     api.services.prompts = { ...prompts };
     // An apply here uses the default review (Keep / Undo in the editor): end it before the file is put back.
     await vscode.commands.executeCommand('ideator.review.keepAll');
-    writeFileSync(trainUri.fsPath, original);
-    const doc = await vscode.workspace.openTextDocument(trainUri);
-    if (doc.getText() !== original) {
-      await vscode.window.showTextDocument(doc);
-      await vscode.commands.executeCommand('workbench.action.files.revert');
-    }
+    await putBack(trainUri, original);
   });
 
   it('an asked idea opens whole in an editor panel beside the code, focus stays in the code; the sidebar keeps a summary', async () => {

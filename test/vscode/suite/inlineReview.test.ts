@@ -13,6 +13,7 @@ import type { IdeatorApi } from '../../../src/extension/extension';
 import type { UserPrompts } from '../../../src/extension/services';
 import { startOpenAIServer } from '../../servers/openai';
 import { expectedAfterGood, goodIdeaRecord as idea } from '../lib/answers';
+import { putBack } from '../lib/suiteFiles';
 import { ideaStatus } from '../../../src/extension/views/ideaHistoryRows';
 
 const EXTENSION_ID = 'mle-ideator.mle-ideator';
@@ -71,12 +72,7 @@ describe('Issue 15: Keep / Undo per change in the editor (the default Apply)', f
     api.services.prompts = { ...prompts };
     for (const key of ['provider', 'baseUrl', 'model', 'requestTimeoutSeconds']) await cfg().update(key, undefined, G);
     await vscode.commands.executeCommand('ideator.review.keepAll');
-    writeFileSync(trainUri.fsPath, original);
-    const doc = await vscode.workspace.openTextDocument(trainUri);
-    if (doc.getText() !== original) {
-      await vscode.window.showTextDocument(doc);
-      await vscode.commands.executeCommand('workbench.action.files.revert');
-    }
+    await putBack(trainUri, original);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
