@@ -11,7 +11,7 @@
  *  - agent: what `ideator bench` (the CodeAct implementer) records: `cat > solution.py << 'EOF'` writes of the whole
  *    script, small edits between runs, runs printing the logs, failures with Python tracebacks (library frames),
  *    `pip install` output, LightGBM warning spam, seek-help exchanges;
- *  - editor: what the extension's run history gives (core/history.ts buildTrajectory): each run as an 'edit' step
+ *  - editor: what the extension's run history gives (core/historyTrajectory.ts buildTrajectory): each run as an 'edit' step
  *    holding the diff (as core/codeSnapshot.ts writes it) and an 'execute' step holding the last 4,000 characters of
  *    the output.
  * Tracebacks, pip output and the warning lines are written to the real tools' formats, placed by the generator.
@@ -189,7 +189,7 @@ export function agentTrajectory(seed: number, n = 12 + (seed % 29)): Step[] {
   return steps;
 }
 
-/** An editor run-history trajectory (core/history.ts shape) of about `runs` runs built from the same material. */
+/** An editor run-history trajectory (core/historyTrajectory.ts shape) of about `runs` runs built from the same material. */
 export function editorTrajectory(seed: number, runs = 6 + (seed % 15)): Step[] {
   const rand = prng(seed * 7 + 3);
   const pair = PAIRS[seed % PAIRS.length];

@@ -31,7 +31,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { runFailed, scoreStateOf, type HistoryStore } from './history';
+import type { HistoryStore } from './history';
+import { runFailed, scoreStateOf } from './runResults';
 import { buildRunRows, formatScore, type RunRow } from './historyRows';
 import { FIELD_NAMES, parseIdea } from './idea';
 import { judgeOutcome, scoreBeforeIdea } from './outcome';

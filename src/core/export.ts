@@ -10,7 +10,9 @@
  *   exportStatesJsonl(store, opts)    -> { text, count }  from a HistoryStore
  */
 import { z } from 'zod';
-import { buildTrajectory, newestScore, type HistoryStore } from './history';
+import type { HistoryStore } from './history';
+import { buildTrajectory } from './historyTrajectory';
+import { newestScore } from './runResults';
 import {
   IdeaTypeSchema,
   IdeatorStateSchema,

@@ -23,24 +23,17 @@
  * A run's score: the journal keeps what the run printed (primary.value = the last value, metrics with their best
  * and series); runs read from the store carry in primary.value the score `ideator.runScore` chooses (metric.ts
  * runScore: last or best epoch), so the best so far, trends, outcomes, the plateau prompt and p_t all use one choice.
+ *
+ * What a run's result counts as (failed, best, newest score) is core/runResults.ts; the runs and ideas as trajectory
+ * steps are core/historyTrajectory.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import {
-  IdeaRecordSchema,
-  OutcomeSchema,
-  RunSchema,
-  type Direction,
-  type IdeaRecord,
-  type Outcome,
-  type PrimaryScore,
-  type Run,
-  type ScoreState,
-  type Step,
-} from './protocol';
-import { isBetter, runScore, type ScoreChoice } from './metric';
-import { renderSeekHelp } from './query';
+import { IdeaRecordSchema, OutcomeSchema, RunSchema, type IdeaRecord, type Outcome, type Run, type ScoreState, type Step } from './protocol';
+import { runScore, type ScoreChoice } from './metric';
+import { bestOf, newestScore, type BestScore } from './runResults';
+import { buildTrajectory, type TrajectoryOptions } from './historyTrajectory';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Records
@@ -93,124 +86,15 @@ export interface HistoryOptions {
   scoreChoice?: ScoreChoice;
 }
 
-export interface BestScore {
-  value: number;
-  direction: Direction;
-  name: string;
-  runId: string;
-}
-
 export interface PendingIdea {
   idea: IdeaRecord | undefined;
   applied: AppliedEdit;
-}
-
-export interface TrajectoryOptions {
-  /** Only steps strictly before this ISO time (the state at the moment an idea was asked for). */
-  until?: string;
-  /** Output tails / diffs are cut to this many characters, keeping the end (default 4000). */
-  maxObservationChars?: number;
-  /** Start at the baseline run when one is marked. */
-  sinceBaseline?: boolean;
 }
 
 export type HistoryListener = (record: HistoryRecord) => void;
 
 const ACTIVE = 'history.jsonl';
 const SEGMENT_RE = /^history\.(\d+)\.jsonl$/;
-
-// ---------------------------------------------------------------------------------------------------------------
-// Pure helpers (shared by export.ts and tests)
-// ---------------------------------------------------------------------------------------------------------------
-
-/**
- * A run counts as failed when it reported a non-zero exit code (null/undefined, unknown, is not a failure) or its
- * primary metric diverged (NaN / inf printed after the last finite value): its last finite score is not its result.
- */
-export function runFailed(run: Run): boolean {
-  return (typeof run.exitCode === 'number' && run.exitCode !== 0) || run.primary?.diverged === true;
-}
-
-/** A run's primary score as the state's score p_t. */
-export function scoreStateOf(p: PrimaryScore): ScoreState {
-  return { value: p.value, direction: p.direction, metric: p.name };
-}
-
-/** The score of the newest scored, non-failed run among `runs` that `accept` lets through (p_t at some moment). */
-export function newestScore(runs: readonly Run[], accept: (run: Run) => boolean = () => true): ScoreState | undefined {
-  for (let i = runs.length - 1; i >= 0; i--) {
-    const r = runs[i];
-    if (r.primary && !runFailed(r) && accept(r)) return scoreStateOf(r.primary);
-  }
-  return undefined;
-}
-
-/**
- * Best primary score among completed, non-failed runs. Only runs scored with the newest run's metric name are
- * compared (a renamed metric starts a new series rather than mixing accuracy with loss).
- */
-export function bestOf(runs: readonly Run[]): BestScore | null {
-  const scored = runs.filter((r) => r.primary && !runFailed(r));
-  if (scored.length === 0) return null;
-  const name = scored[scored.length - 1].primary!.name;
-  let best: BestScore | null = null;
-  for (const r of scored) {
-    const p = r.primary!;
-    if (p.name !== name) continue;
-    if (!best || isBetter(p.value, best.value, p.direction)) {
-      best = { value: p.value, direction: p.direction, name: p.name, runId: r.id };
-    }
-  }
-  return best;
-}
-
-function keepEnd(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return `[… ${text.length - max} characters cut …]\n` + text.slice(text.length - max);
-}
-
-/**
- * The implementer trajectory tau built from a run history: for each run an 'edit' step when its code changed
- * (the diff) and an 'execute' step (command -> output tail, score, exit code); each idea is a 'seek_help' step
- * (its query as the <seek_help> block `renderSeekHelp` writes, the Ideator's answer as observation). Ordered by time.
- */
-export function buildTrajectory(runs: readonly Run[], ideas: readonly IdeaRecord[], opts: TrajectoryOptions = {}): Step[] {
-  const max = opts.maxObservationChars ?? 4000;
-  const events: { at: string; order: number; steps: Step[] }[] = [];
-  let order = 0;
-  for (const run of runs) {
-    if (opts.until && !(run.startedAt < opts.until)) continue;
-    const steps: Step[] = [];
-    if (run.code?.diffFromPrevious) {
-      steps.push({
-        kind: 'edit',
-        action: `edit ${run.code.path ?? 'code'}`,
-        observation: keepEnd(run.code.diffFromPrevious, max),
-        timestamp: run.startedAt,
-      });
-    }
-    const output = run.outputTail || run.outputHead;
-    steps.push({
-      kind: 'execute',
-      action: run.command ?? `${run.source} run${run.code?.path ? ` of ${run.code.path}` : ''}`,
-      observation: keepEnd(output, max),
-      score: run.primary?.value ?? null,
-      exitCode: run.exitCode ?? null,
-      timestamp: run.endedAt ?? run.startedAt,
-    });
-    events.push({ at: run.startedAt, order: order++, steps });
-  }
-  for (const idea of ideas) {
-    if (opts.until && !(idea.createdAt < opts.until)) continue;
-    events.push({
-      at: idea.createdAt,
-      order: order++,
-      steps: [{ kind: 'seek_help', action: idea.query ? renderSeekHelp(idea.query) : 'seek_help', observation: keepEnd(idea.raw, max), timestamp: idea.createdAt }],
-    });
-  }
-  events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.order - b.order));
-  return events.flatMap((e) => e.steps);
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The store

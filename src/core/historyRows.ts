@@ -3,7 +3,7 @@
  * per run its number, its trend against the best score so far (▲ new best, ▼ worse, = tie), the idea it followed
  * and that idea's outcome; plus per idea type the success rate for the idea panel.
  */
-import { runFailed } from './history';
+import { runFailed } from './runResults';
 import { classifyByKeywords, typeStats, type TypeStat } from './ideaTypes';
 import { formatScore } from './format';
 import { isBetter } from './metric';

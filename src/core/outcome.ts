@@ -9,7 +9,7 @@
  *   recordCompletedRun(store, run, now?)                      -> { run, outcome? }  appends both to the history
  */
 import type { HistoryStore, AppliedEdit } from './history';
-import { newestScore, runFailed } from './history';
+import { newestScore, runFailed } from './runResults';
 import type { Direction, IdeaRecord, Outcome, Run, ScoreState } from './protocol';
 import { outcomeStatus, paperReward } from './rewards';
 

@@ -8,7 +8,7 @@
  *   monitor.check(runs, { ideaPending? })      -> PlateauSignal | null   (non-null = show the prompt now)
  *   monitor.snooze()                           -> the user dismissed: wait a full patience window + cooldown
  */
-import { bestOf, runFailed, type BestScore } from './history';
+import { bestOf, runFailed, type BestScore } from './runResults';
 import type { Run } from './protocol';
 
 export interface PlateauOptions {

@@ -10,7 +10,7 @@
  *
  * The stored series is the extractor's uniform sample (scores/series.ts): values 1, 1+s, 1+2s, ... and the last one.
  */
-import { runFailed } from './history';
+import { runFailed } from './runResults';
 import { isBetter, runScore, type ScoreChoice } from './metric';
 import type { Direction, Metric, Run } from './protocol';
 import { isValidationName } from './scores/names';

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HistoryStore, bestOf, buildTrajectory, type HistoryRecord } from '../../src/core/history';
+import { HistoryStore, type HistoryRecord } from '../../src/core/history';
+import { buildTrajectory } from '../../src/core/historyTrajectory';
+import { bestOf } from '../../src/core/runResults';
 import { parseSeekHelp } from '../../src/core/query';
 import type { IdeaRecord, Run } from '../../src/core/protocol';
 

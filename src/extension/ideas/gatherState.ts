@@ -3,7 +3,7 @@
  * Only runs when the user asks (never at activation).
  */
 import * as vscode from 'vscode';
-import { scoreStateOf } from '../../core/history';
+import { scoreStateOf } from '../../core/runResults';
 import type { IdeatorState, Run, ScoreState, Step } from '../../core/protocol';
 import type { Services } from '../services';
 

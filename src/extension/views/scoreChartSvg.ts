@@ -9,7 +9,7 @@
  */
 import type { RunRow } from '../../core/historyRows';
 import { describeOutcome, formatScore } from '../../core/historyRows';
-import { runFailed } from '../../core/history';
+import { runFailed } from '../../core/runResults';
 import { describeScoreChoice, type ScoreChoice } from '../../core/metric';
 import type { CurvePanel, RunCurves } from '../../core/runCurves';
 
