@@ -64,6 +64,8 @@ async function main(): Promise<number> {
     }
     const result = JSON.parse(readFileSync(resultFile, 'utf8')) as { passed: number; failed: number; failures: { title: string; error: string }[] };
     for (const f of result.failures) console.error(`  ✗ ${f.title}\n    ${f.error.split('\n').slice(0, 6).join('\n    ')}`);
+    // CI keeps only this output: the workbench's last words before a failure say more than the assertion alone.
+    if (result.failed > 0) console.error(`  last lines of the workbench console:\n${consoleLines.slice(-30).join('\n')}`);
     console.log(`vscode-suite: ${result.passed} passed, ${result.failed} failed`);
     return result.failed === 0 && result.passed > 0 ? 0 : 1;
   } finally {

@@ -133,6 +133,39 @@ function step<T>(name: string, p: Thenable<T>, ms: number): Promise<T> {
 }
 
 /**
+ * Shows `nb` in an editor: resolves once showNotebookDocument() has answered, which it does only after the workbench
+ * has built the notebook editor and told the extension host. (Going on as soon as the editor is listed as visible is
+ * too early: the cell's execution then never reaches the controller.) On a loaded machine the answer once took over
+ * 20 s in CI (stop 21) while everything else was fine, so it gets up to 60 s, the show is asked once more if no
+ * answer came after 20 s, and how long it took is printed.
+ */
+async function showNotebook(nb: vscode.NotebookDocument): Promise<void> {
+  const started = Date.now();
+  let shown = false;
+  const show = () =>
+    void Promise.resolve(vscode.window.showNotebookDocument(nb)).then(
+      () => (shown = true),
+      (e: unknown) => console.log(`watch: showNotebookDocument failed after ${Date.now() - started} ms: ${String(e)}`),
+    );
+  show();
+  let askedAgain = false;
+  while (!shown) {
+    const waited = Date.now() - started;
+    if (waited > 60_000) {
+      const visible = vscode.window.visibleNotebookEditors.some((e) => e.notebook === nb);
+      throw new Error(`showNotebookDocument did not answer in ${waited} ms (asked ${askedAgain ? 'twice' : 'once'}; the editor is ${visible ? '' : 'not '}listed as visible)`);
+    }
+    if (!askedAgain && waited > 20_000) {
+      askedAgain = true;
+      console.log('watch: showNotebookDocument has not answered after 20 s; asking again');
+      show();
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  console.log(`watch: notebook shown in ${Date.now() - started} ms`);
+}
+
+/**
  * Selects `controller` for `nb` and resolves once the extension host has been told so. A just-created controller
  * reaches the workbench asynchronously; asked too early, notebook.selectKernel shows a kernel picker and waits for a
  * person. So the command is not awaited: selection is confirmed by onDidChangeSelectedNotebooks, and a picker left
@@ -302,7 +335,8 @@ describe('Run watching in a real VS Code', function () {
     });
   }
 
-  it('records a notebook cell executed by a notebook controller', async () => {
+  it('records a notebook cell executed by a notebook controller', async function () {
+    this.timeout(240_000);
     // The controller exists before the notebook opens and prefers it, so the workbench knows the kernel when asked.
     const controller = vscode.notebooks.createNotebookController('ideator-watch-test', 'jupyter-notebook', 'Watch test kernel');
     controller.supportedLanguages = ['python'];
@@ -322,7 +356,7 @@ describe('Run watching in a real VS Code', function () {
         new vscode.NotebookCellData(vscode.NotebookCellKind.Code, 'for e in range(3):\n    print(f"epoch {e} val_f1: {0.5 + e / 10}")', 'python'),
       ]);
       const nb = await step('open the notebook', vscode.workspace.openNotebookDocument('jupyter-notebook', data), 20_000);
-      await step('show the notebook', vscode.window.showNotebookDocument(nb), 20_000);
+      await showNotebook(nb);
       controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
       await selectKernel(controller, nb, EXTENSION_ID);
       // With the kernel selected, executing the cell cannot open a kernel picker.
