@@ -181,6 +181,15 @@ export async function launchBrowser(): Promise<{ browser: Browser; page: Page; c
   });
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
+  // IDEATOR_TEST_CPU_THROTTLE=N runs the workbench page N times slower (Chromium's CPU throttling; webviews in a
+  // process of their own are not slowed), to find waits that only hold while the workbench is fast (a loaded CI
+  // machine): for hunting flakes, never set in CI.
+  const throttle = Number(process.env.IDEATOR_TEST_CPU_THROTTLE ?? 1);
+  if (throttle > 1) {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: throttle });
+    console.log(`browser: workbench CPU throttled ${throttle}x (IDEATOR_TEST_CPU_THROTTLE)`);
+  }
   return {
     browser,
     page,
