@@ -9,7 +9,7 @@
  * IDEATOR_BENCH_CAPTURE_ROUNDS times (default 5), alternating, and each figure is the best round of its mode: on a
  * shared machine the best round is the one least disturbed by others. The median of the rounds' own ratios (each
  * round's capture over the plain read run just before it) is printed too: the best-of ratio pairs figures of
- * different rounds, the median says what a typical run sees.
+ * different rounds, the median says what a typical run sees, and the goal (<= 2.5x wall) is checked against both.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -154,7 +154,11 @@ export async function run(): Promise<void> {
   const ratio = captured.ms / plain.ms;
   console.log(`  time ratio capture/plain: ${ratio.toFixed(2)}x wall, ${(captured.cpuMs / plain.cpuMs).toFixed(2)}x CPU (goal <= 2.5x wall: ${ratio <= 2.5 ? 'met' : 'NOT met'})`);
   const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
-  console.log(`  per-round ratios, median (range): ${median(wallRatios).toFixed(2)}x wall (${range(wallRatios)}), ${median(cpuRatios).toFixed(2)}x CPU (${range(cpuRatios)})`);
+  // The goal is judged on the median too: what a typical run sees, not the best pairing of two rounds.
+  const typical = median(wallRatios);
+  console.log(
+    `  per-round ratios, median (range): ${typical.toFixed(2)}x wall (${range(wallRatios)}), ${median(cpuRatios).toFixed(2)}x CPU (${range(cpuRatios)}) (goal <= 2.5x wall: ${typical <= 2.5 ? 'met' : 'NOT met'})`,
+  );
   // The plain reader's growth is a few MiB and noisy (sometimes 0): a ratio to it says little, so floor it at 1 MiB.
   console.log(`  RSS growth ratio capture/plain: ${(growth(captured) / Math.max(MiB, growth(plain))).toFixed(2)}x (plain floored at 1 MiB)`);
   console.log(`  kept tail ${captured.tailChars} chars; primary ${JSON.stringify(captured.primary)}`);
