@@ -80,11 +80,14 @@ function waitForRun(match: (r: Run) => boolean, timeoutMs: number): Promise<Run>
 }
 
 async function bashTerminal(name: string): Promise<vscode.Terminal> {
+  const started = Date.now();
   const terminal = vscode.window.createTerminal({ name, shellPath: '/bin/bash', cwd: folder.uri });
   terminal.show();
   if (terminal.shellIntegration) return terminal;
+  // Shell integration activates once bash has started and drawn its first prompt in the workbench's terminal: on a
+  // loaded machine several seconds (the e2e's newTerminal waits 45 s for the same thing).
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('shell integration did not activate in 20 s')), 20_000);
+    const timer = setTimeout(() => reject(new Error(`shell integration of "${name}" did not activate in 45 s`)), 45_000);
     const sub = vscode.window.onDidChangeTerminalShellIntegration((e) => {
       if (e.terminal === terminal) {
         clearTimeout(timer);
@@ -93,6 +96,7 @@ async function bashTerminal(name: string): Promise<vscode.Terminal> {
       }
     });
   });
+  console.log(`watch: shell integration of "${name}" active in ${Date.now() - started} ms`);
   return terminal;
 }
 
@@ -189,7 +193,8 @@ async function selectKernel(controller: vscode.NotebookController, nb: vscode.No
 }
 
 describe('Run watching in a real VS Code', function () {
-  this.timeout(120_000);
+  // Above the sum of a test's step limits (the first: a shell 45 s, two commands 30 s each, their runs 10 s each).
+  this.timeout(150_000);
 
   before(async () => {
     const ext = vscode.extensions.getExtension<IdeatorApi>(EXTENSION_ID);
@@ -282,7 +287,8 @@ describe('Run watching in a real VS Code', function () {
   ] as const;
   for (const { consoleMode, exit } of debugCases) {
     it(`records a debugpy debug session (console: ${consoleMode}, exit ${exit}) through the real debugpy adapter`, async function () {
-      this.timeout(90_000);
+      // Above the sum of its steps' own limits (start 30 s + end 60 s + recorded 10 s), so a slow step fails by name.
+      this.timeout(120_000);
       const name = `watch debug ${consoleMode} ${exit}`;
       const known = new Set(runs().map((r) => r.id));
       const terminalsBefore = new Set(vscode.window.terminals);
