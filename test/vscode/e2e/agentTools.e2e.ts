@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { HistoryStore } from '../../../src/core/history';
-import { startOpenAIServer } from '../../servers/openai';
+import { startOpenAIServer, type ChatRequest } from '../../servers/openai';
 import { GOOD_ANSWER } from '../lib/answers';
 import { RESULTS_DIR, ROOT, startCodeServer } from '../lib/codeServer';
 import { exitWith, packageExtension, runScenario, VSIX } from '../lib/scenario';
@@ -80,6 +80,11 @@ async function askAsAgent(page: Page, resultFile: string) {
   return dialog;
 }
 
+/** The request run watching sends to classify a new idea (prompts/classify.md asks for its TYPE line). */
+function isClassification(r: ChatRequest): boolean {
+  return r.messages.some((m) => String(m.content).includes('TYPE: <one of Data Preparation'));
+}
+
 async function agentResult(resultFile: string, timeoutMs = 60_000): Promise<AgentResult> {
   await until(() => existsSync(resultFile), timeoutMs, 'the agent to get its answer');
   return JSON.parse(readFileSync(resultFile, 'utf8')) as AgentResult;
@@ -139,7 +144,9 @@ async function main(): Promise<number> {
     // Light theme; this time the user says no.
     await runCommand(page, 'Test: Switch to the Light Theme');
     await until(async () => (await page.locator('.monaco-workbench.vs').count()) > 0, 15_000, 'the light theme');
-    await page.waitForTimeout(1_000); // a late classification request settles
+    // Run watching classifies the new idea with one more request to the Ideator, whenever it gets to it: that request
+    // has to be in before the count a declined call must not change (a fixed 1 s assumed it always was).
+    await until(() => ideator.requests.some(isClassification), 30_000, "the new idea's classification request");
     const seen = requestsBefore();
     dialog = await askAsAgent(page, resultFile);
     await shot(page, 'agent-3-confirm-light');
