@@ -27,6 +27,7 @@ async function scenario(page: Page, url: string, workspace: string, server: Open
   // The answer streams slowly (about 20 s), so the notification stays up for both themes.
   const asking = toast(page, 'asking the Ideator');
   await asking.first().waitFor({ timeout: 60_000 });
+  const askingSince = Date.now();
   const said = ((await asking.first().textContent()) ?? '').replace(/\s+/g, ' ');
   assert(/asking the Ideator \(~[\d,]+ tokens, ~\$0\.\d+\)/.test(said), `the progress notification does not say the cost: ${said}`);
   // The answer streaming into the panel, so that the shots show both.
@@ -38,6 +39,8 @@ async function scenario(page: Page, url: string, workspace: string, server: Open
   await panel.locator('body', { hasText: 'ANALYSIS_ON_CURRENT_PROGRESS' }).waitFor({ timeout: 10_000 });
   await page.waitForTimeout(600);
   await shot(page, `prompt-cost-asking-${await themeOf(page)}`);
+  // How much of the answer's ~18 s of streaming both shots took (the notification has to be up for the second).
+  console.log(`  prompt cost: both 'asking' shots taken ${((Date.now() - askingSince) / 1000).toFixed(1)} s after the notification showed`);
   await toggleTheme(page);
   await panel.locator('h2', { hasText: 'RATIONALE' }).waitFor({ timeout: 90_000 });
   await until(() => server.requests.length > 0, 10_000, 'the request');
