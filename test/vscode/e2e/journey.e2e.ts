@@ -143,23 +143,37 @@ async function shots(page: Page, name: string): Promise<void> {
 async function lensAbove(page: Page, text: string) {
   const line = page.locator('.editor-instance .monaco-editor .view-line', { hasText: text }).first();
   await line.waitFor({ timeout: 15_000 });
-  const y = (await line.boundingBox())!.y;
   const groups = page.locator('.editor-instance .monaco-editor .codelens-decoration');
-  // CodeLens render a moment after the change (the editor debounces them).
-  await until(async () => (await groups.count()) > 0, 15_000, 'the Keep / Undo lenses');
-  await page.waitForTimeout(500);
+  // CodeLens render a moment after the change (the editor debounces them) and push the lines below them down: the
+  // line and the lenses are measured again until the same lens sits right above the line twice in a row (a fixed
+  // 500 ms after the first lens appeared, with the line measured before, assumed the layout had settled by then).
   let best = -1;
-  let bestY = -Infinity;
-  const seen: string[] = [];
-  for (let i = 0; i < (await groups.count()); i++) {
-    const box = await groups.nth(i).boundingBox();
-    seen.push(`${box?.y}`);
-    if (box && box.y <= y && box.y > bestY) {
-      best = i;
-      bestY = box.y;
-    }
-  }
-  assert(best >= 0 && y - bestY < 40, `no Keep / Undo lens right above "${text}" (line at y=${y}; lenses at ${seen.join(', ')})`);
+  let seen = '';
+  let previous = -1;
+  await until(
+    async () => {
+      const y = (await line.boundingBox())?.y;
+      let found = -1;
+      let foundY = -Infinity;
+      const ys: string[] = [];
+      for (let i = 0; i < (await groups.count()); i++) {
+        const box = await groups.nth(i).boundingBox();
+        ys.push(`${box?.y}`);
+        if (y !== undefined && box && box.y <= y && box.y > foundY) {
+          found = i;
+          foundY = box.y;
+        }
+      }
+      seen = `line at y=${y}; lenses at ${ys.join(', ')}`;
+      const stable = found >= 0 && y !== undefined && y - foundY < 40 && found === previous;
+      previous = found >= 0 && y !== undefined && y - foundY < 40 ? found : -1;
+      if (stable) best = found;
+      return stable;
+    },
+    15_000,
+    `a Keep / Undo lens right above "${text}"`,
+  ).catch(() => undefined);
+  assert(best >= 0, `no Keep / Undo lens right above "${text}" (${seen})`);
   return groups.nth(best);
 }
 
