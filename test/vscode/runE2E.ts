@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { startOpenAIServer, type OpenAIServer, type OpenAIServerOptions, type ScriptedReply } from '../servers/openai';
 import { expectedAfterGood, GOOD_ANSWER, GOOD_THINKING, MALFORMED_ANSWER } from './lib/answers';
 import { launchBrowser, RESULTS_DIR, ROOT, startCodeServer } from './lib/codeServer';
-import { collapseOtherViews, ideaPanelFrame, openFile, openWorkbench, reviewQueryFrame, runCommand, shot, toast, toastButton, until } from './lib/workbench';
+import { collapseOtherViews, ideaPanelFrame, openFile, openWorkbench, reviewQueryFrame, runCommand, shot, toast, toastButton, toggleTheme, until } from './lib/workbench';
 import { copyDemoWorkspace } from './lib/workspace';
 
 const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
@@ -181,8 +181,7 @@ const scenarios: Scenario[] = [
       await toast(page, 'The model `ideator-v2` does not exist').first().waitFor({ timeout: 10_000 });
       await collapseOtherViews(page, 'Idea');
       await shot(page, 'e2e-15-wrong-model-light');
-      await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
-      await page.waitForTimeout(800);
+      await toggleTheme(page);
       await shot(page, 'e2e-15-wrong-model-dark');
 
       // The panel's fix: the server's models in a Quick Pick, the choice written to ideator.model.
@@ -242,11 +241,9 @@ const scenarios: Scenario[] = [
       assert((await panel.locator('#apply').count()) === 1, 'the kept idea lost its Apply button');
       assert((await panel.locator('#action', { hasText: 'Standardise the features' }).count()) === 1, 'the last idea is not shown');
       await shot(page, 'e2e-15-kept-idea-dark');
-      await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
-      await page.waitForTimeout(800);
+      await toggleTheme(page);
       await shot(page, 'e2e-15-kept-idea-light');
-      await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
-      await page.waitForTimeout(500);
+      await toggleTheme(page);
 
       // An idea without code; the implementer answers with a fragment: a modal says how much would go.
       setReply({ text: 'ANALYSIS_ON_CURRENT_PROGRESS: The model is fine.\n\nACTION: Regularise the model a little more.\n\nRATIONALE: Less variance.' });
@@ -264,8 +261,7 @@ const scenarios: Scenario[] = [
       await dialog.locator('.monaco-button', { hasText: 'Cancel' }).click();
       await page.waitForTimeout(500);
       assert(readFileSync(trainPath, 'utf8') === before, 'the file changed although the deletion was not confirmed');
-      await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
-      await page.waitForTimeout(800);
+      await toggleTheme(page);
       await clearToasts(page); // the Idea editor tab sits where the notifications pile up
       await panel.locator('#apply').click();
       await dialog.waitFor({ timeout: 60_000 });

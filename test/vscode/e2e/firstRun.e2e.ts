@@ -15,7 +15,7 @@ import { startOpenAIServer, type OpenAIServer } from '../../servers/openai';
 import { GOOD_ANSWER } from '../lib/answers';
 import { startCodeServer } from '../lib/codeServer';
 import { exitWith, packageExtension, runScenario, VSIX } from '../lib/scenario';
-import { ideaPanelFrame, openFile, openWorkbench, reviewQueryFrame, runCommand, shot, toast, until } from '../lib/workbench';
+import { ideaPanelFrame, openFile, openWorkbench, reviewQueryFrame, runCommand, shot, toast, toggleTheme, until } from '../lib/workbench';
 import { copyDemoWorkspace } from '../lib/workspace';
 
 
@@ -45,8 +45,7 @@ async function scenario(page: Page, url: string, workspace: string, userData: st
   await until(() => logMentions(userData, 'First start: opening the getting-started walkthrough'), 10_000, 'the extension to say it opened the walkthrough');
   await page.waitForTimeout(800);
   await shot(page, 'first-run-1-walkthrough-light');
-  await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
-  await page.waitForTimeout(800);
+  await toggleTheme(page);
   await shot(page, 'first-run-2-walkthrough-dark');
 
   // Choose Provider: the three choices; an OpenAI-compatible server is tested by listing its models, then saved.
@@ -66,8 +65,7 @@ async function scenario(page: Page, url: string, workspace: string, userData: st
   await toast(page, `connected to ${server.url}; the Ideator is "ideator-qwen3-4b"`).first().waitFor({ timeout: 15_000 });
   const saved = JSON.parse(readFileSync(settingsPath, 'utf8')) as Record<string, unknown>;
   assert(saved['ideator.provider'] === 'openai' && saved['ideator.baseUrl'] === server.url && saved['ideator.model'] === 'ideator-qwen3-4b', `settings: ${JSON.stringify(saved)}`);
-  await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
-  await page.waitForTimeout(800);
+  await toggleTheme(page);
   await shot(page, 'first-run-5-connected-light');
 
   // Once: a reload does not open the walkthrough again.

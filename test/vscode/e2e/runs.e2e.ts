@@ -16,7 +16,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { launchBrowser, ROOT, startCodeServer } from '../lib/codeServer';
-import { findHistory, newTerminal, openWorkbench, runCommand, runCount, shot, until } from '../lib/workbench';
+import { findHistory, newTerminal, openWorkbench, runCommand, runCount, shot, themeOf, toggleTheme, until } from '../lib/workbench';
 import { copyDemoWorkspace } from '../lib/workspace';
 
 const VSIX = join(ROOT, 'dist/mle-ideator.vsix');
@@ -111,11 +111,6 @@ async function collapseViews(page: Page, titles: string[]): Promise<void> {
   await page.waitForTimeout(500);
 }
 
-/** 'dark' or 'light': the workbench's theme now (code-server's first theme is not always the same). */
-async function themeOf(page: Page): Promise<'dark' | 'light'> {
-  return (await page.locator('.monaco-workbench.vs-dark, .monaco-workbench.hc-black').count()) ? 'dark' : 'light';
-}
-
 async function scenario(page: Page, serverUrl: string, workspace: string, userData: string): Promise<void> {
   await openWorkbench(page, serverUrl, workspace);
   const first = await themeOf(page);
@@ -179,8 +174,8 @@ async function scenario(page: Page, serverUrl: string, workspace: string, userDa
   await shot(page, `runs-4-code-diff-${first}`);
 
   // The same views in the other theme.
-  await runCommand(page, 'Preferences: Toggle between Light/Dark Themes');
-  await page.waitForTimeout(1_000);
+  // Waits until the workbench is painted in the other theme (a fixed 1 s was too short for a slow workbench).
+  await toggleTheme(page);
   assert((await themeOf(page)) === second, `the theme did not change to ${second}`);
   await shot(page, `runs-4-code-diff-${second}`);
   await page.locator('.tabs-container .tab', { hasText: /Runs #1 ↔ #3/ }).first().click();
