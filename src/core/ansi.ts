@@ -89,25 +89,17 @@ export class TerminalTextCleaner {
    * characters are removed from both paths' text alike.
    */
   push(chunk: string): string {
-    const text = this.pushUnfiltered(chunk);
+    let text = this.plainLines(chunk);
+    if (text === undefined) {
+      const lines = this.pushed;
+      lines.length = 0;
+      this.pushLines(chunk, this.collect);
+      if (lines.length === 0) return '';
+      lines.push(''); // the text ends with "\n": joining it in is cheaper than appending to a long string
+      text = lines.join('\n');
+      lines.length = 0;
+    }
     return MAYBE_INVISIBLE.test(text) ? removeInvisible(text) : text;
-  }
-
-  /**
-   * push() without removing the invisible control characters: for a caller that has the text's code units at hand
-   * anyway and tests them with maybeInvisible() (cheaper than the regex), then removes them with removeInvisible().
-   */
-  pushUnfiltered(chunk: string): string {
-    const text = this.plainLines(chunk);
-    if (text !== undefined) return text;
-    const lines = this.pushed;
-    lines.length = 0;
-    this.pushLines(chunk, this.collect);
-    if (lines.length === 0) return '';
-    lines.push(''); // the text ends with "\n": joining it in is cheaper than appending to a long string
-    const joined = lines.join('\n');
-    lines.length = 0;
-    return joined;
   }
 
   /**
@@ -501,31 +493,6 @@ function textAfterColours(chunk: string, i: number): boolean {
     if (c !== 0x0a && c !== 0x0d && c !== 0x1b && c !== 0x08) return true;
   }
   return false;
-}
-
-/**
- * MAYBE_INVISIBLE.test() of a text whose n code units are codes[0, n), read two at a time from `words`, the same
- * memory seen as 32-bit words (CodeUnits gives both). A half below 0x20 sets its top bit in (x - 0x00200020) & ~x (a
- * borrow from the other half can only add a false hit, and only when that half is itself below 0x20); a half at 0x7f
- * or above sets a bit of 0xff80 in x + 0x00010001 (a carry comes only from 0xffff, which is not invisible). A flagged
- * word is then read one code unit at a time, so the answer is exact. About twice as fast as the regex: a log's text
- * has a "\n" (or a tab) every few dozen characters, and only those words are read again.
- */
-export function maybeInvisible(words: Int32Array, codes: Uint16Array, n: number): boolean {
-  const count = (n + 1) >> 1;
-  for (let k = 0; k < count; k++) {
-    const x = words[k];
-    if ((((x - 0x00200020) & ~x & 0x80008000) | ((x + 0x00010001) & 0xff80ff80)) !== 0) {
-      const i = 2 * k;
-      if (maybeInvisibleUnit(codes[i]) || (i + 1 < n && maybeInvisibleUnit(codes[i + 1]))) return true;
-    }
-  }
-  return false;
-}
-
-/** One code unit of MAYBE_INVISIBLE. */
-function maybeInvisibleUnit(c: number): boolean {
-  return c < 0x20 ? c !== 0x0a && c !== 0x09 : c >= 0x7f && c <= 0x9f;
 }
 
 /** Removes the invisible control characters that pushLines() leaves in its lines (see INVISIBLE). */

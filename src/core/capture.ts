@@ -10,10 +10,9 @@
  *   capture.live()                -> { bytes, primary }   cheap, for progress display while running
  *   capture.end()                 -> CaptureResult        flushes the last partial line; call once
  */
-import { maybeInvisible, removeInvisible, TerminalTextCleaner } from './ansi';
+import { TerminalTextCleaner } from './ansi';
 import type { Metric, PrimaryScore } from './protocol';
 import { ScoreExtractor, type ScoreOptions } from './scores';
-import { CodeUnits } from './scores/lineScanner';
 
 /**
  * Scratch space for counting UTF-8 bytes: TextEncoder.encodeInto() runs several times faster than
@@ -55,8 +54,6 @@ export class BoundedCapture {
   private readonly tailCap: number;
   private readonly cleaner = new TerminalTextCleaner();
   private readonly extractor: ScoreExtractor;
-  /** The cleaned text's code units: tested for invisible characters here, then read by the extractor. */
-  private readonly units = new CodeUnits();
   private head = '';
   /** Tail chunks live in tailChunks[tailStart..]; the dead prefix is compacted now and then (no O(n) shift per push). */
   private tailChunks: string[] = [];
@@ -77,17 +74,10 @@ export class BoundedCapture {
     this.bytes += utf8Length(chunk);
     // One cleaning pass serves both consumers: the extractor reads the lines of the cleaned text, which is also what
     // head and tail keep (a plain log's lines are cut out of the chunk whole; see TerminalTextCleaner.push()).
-    let text = this.cleaner.pushUnfiltered(chunk);
+    const text = this.cleaner.push(chunk);
     if (!text) return;
-    // The code units the extractor reads are written first, so the test for invisible characters (which
-    // TerminalTextCleaner.push() runs as a regex) reads them instead: the same answer in about half the time.
-    let codes = this.units.of(text);
-    if (maybeInvisible(this.units.words, codes, text.length)) {
-      text = removeInvisible(text);
-      codes = this.units.of(text);
-    }
     // The extractor reads the lines in place: one flat string, no split into a substring per line.
-    this.extractor.pushText(text, codes);
+    this.extractor.pushText(text);
     this.keep(text);
   }
 

@@ -193,11 +193,11 @@ export class ScoreExtractor {
    * the lines are read in place: no splitting, no substring per line, and the scanner searches the whole text for
    * each separator once rather than once per line. Lines of a shape the fast path does not read (a report table,
    * "[CV", "Epoch 3/10", a line over the cap, a possible "name number" line) are cut out and go through line().
-   * `codes` are the text's code units as CodeUnits.of(text) gives them, when the caller has them already.
    */
-  pushText(text: string, codes: Uint16Array = this.textCodes.of(text)): void {
+  pushText(text: string): void {
     const n = text.length;
     this.textSeq++;
+    const codes = this.textCodes.of(text);
     let colon = text.indexOf(':');
     let equals = text.indexOf('=');
     for (let from = 0; from < n; ) {

@@ -327,29 +327,19 @@ export class CodeUnits {
   private static readonly MAX_KEPT = 1 << 20;
   private scratch = new Uint16Array(1024);
   private buf = Buffer.from(this.scratch.buffer);
-  private scratchWords = new Int32Array(this.scratch.buffer);
-  /**
-   * The array of()'s last answer seen as 32-bit words, two code units each (which half holds the first depends on the
-   * host's byte order): the text's code units and the 0 after it are in its first (length + 1) >> 1 words.
-   */
-  words = this.scratchWords;
 
   of(text: string): Uint16Array {
     const need = text.length + 1;
     let codes = this.scratch;
     let buf = this.buf;
-    let words = this.scratchWords;
     if (need > codes.length) {
       codes = new Uint16Array(Math.max(need, Math.min(CodeUnits.MAX_KEPT, codes.length * 2)));
       buf = Buffer.from(codes.buffer);
-      words = new Int32Array(codes.buffer, 0, codes.length >> 1);
       if (codes.length <= CodeUnits.MAX_KEPT) {
         this.scratch = codes;
         this.buf = buf;
-        this.scratchWords = words;
       }
     }
-    this.words = words;
     if (LITTLE_ENDIAN) buf.write(text, 0, 'utf16le');
     else for (let k = 0; k < text.length; k++) codes[k] = text.charCodeAt(k);
     codes[text.length] = 0;
