@@ -80,9 +80,16 @@ async function askAsAgent(page: Page, resultFile: string) {
   return dialog;
 }
 
-/** The request run watching sends to classify a new idea (prompts/classify.md asks for its TYPE line). */
+/** The TYPE line prompts/classify.md asks for, read from the prompt itself so a rewording cannot stall the wait below. */
+const CLASSIFY_MARKER = (() => {
+  const line = /^TYPE: .+$/m.exec(readFileSync(join(ROOT, 'prompts/classify.md'), 'utf8'));
+  if (!line) throw new Error('prompts/classify.md has no "TYPE: ..." line to recognise its requests by');
+  return line[0];
+})();
+
+/** The request run watching sends to classify a new idea. */
 function isClassification(r: ChatRequest): boolean {
-  return r.messages.some((m) => String(m.content).includes('TYPE: <one of Data Preparation'));
+  return r.messages.some((m) => String(m.content).includes(CLASSIFY_MARKER));
 }
 
 async function agentResult(resultFile: string, timeoutMs = 60_000): Promise<AgentResult> {
