@@ -24,7 +24,8 @@ const PYTHON = process.env.IDEATOR_PYTHON || join(ROOT, '.venv/bin/python');
  * The terminal's user (its screenshot is the README's): a home of its own, the workspace's parent, so the prompt
  * reads `~/demo $` and not this machine's user, host or temp path; its .bashrc puts ~/.venv/bin (a link to this
  * checkout's venv) first on PATH, as an activated venv would, so the test types what a user types (`python train.py`)
- * and Python's own paths (a warning's file) name ~/.venv, never the checkout. Only the terminal gets this HOME.
+ * and Python's own paths (a warning's file) lie under that home's .venv (a temporary folder), never the checkout. Only
+ * the terminal gets this HOME.
  */
 function terminalHome(workspace: string): string {
   const home = dirname(workspace);
