@@ -66,10 +66,6 @@ export class TerminalTextCleaner {
   /** The cursors simpleLine() leaves (see there). */
   protected crOut = -1;
   protected escOut = -1;
-  /** The cursors simpleLines() leaves, and whether it stopped at a line simpleLine() declined. */
-  private nlOut = -1;
-  private bsOut = -1;
-  private lineDeclined = false;
   /** push()'s lines of the chunk being pushed, reused from push to push. */
   private readonly pushed: string[] = [];
   private readonly collect = (line: string) => {
@@ -156,16 +152,15 @@ export class TerminalTextCleaner {
       if (esc !== -1 && esc < i) esc = chunk.indexOf('\x1b', i);
       if (bs !== -1 && bs < i) bs = chunk.indexOf('\b', i);
       if (i >= tryFrom && nl >= 0 && !this.pendingCR && this.line.length === 0 && (bs < 0 || bs > nl)) {
-        // A fresh line, complete in this chunk, with no backspace: most lines of a log. It and the lines after it are
-        // taken whole while their shape allows (see simpleLines()); the loop goes on with the first one declined.
-        const to = this.simpleLines(chunk, i, nl, cr, esc, bs, onLine);
-        if (to !== i) {
-          i = to;
-          nl = this.nlOut;
+        // A fresh line, complete in this chunk, with no backspace: most lines of a log. Taken whole when its shape
+        // allows (see simpleLine()); the cursors it moved are taken only then (a declined line is read from i again).
+        const line = this.simpleLine(chunk, i, nl, cr, esc);
+        if (line !== undefined) {
           cr = this.crOut;
           esc = this.escOut;
-          bs = this.bsOut;
-          if (!this.lineDeclined) continue;
+          onLine(line);
+          i = nl + 1;
+          continue;
         }
         tryFrom = nl + 1;
       }
@@ -219,42 +214,6 @@ export class TerminalTextCleaner {
         if (!this.pendingCR && this.line.length) this.line = this.line.slice(0, Math.max(0, this.line.length - run));
       }
     }
-  }
-
-  /**
-   * Reads fresh lines whole from chunk[i] on (i starts a fresh line whose "\n" is nl, with no backspace before it;
-   * nl, cr, esc and bs are pushLines()' cursors there) while simpleLine() takes them, handing each to onLine.
-   * Returns where it stopped, the start of the first line not taken (declined, unfinished, or one with a backspace;
-   * i itself when the first was declined), with the cursors for that position left in nlOut / crOut / escOut / bsOut
-   * and lineDeclined set when simpleLine() declined it. Most lines of a log pass here, so this loop is kept apart and
-   * small: V8 optimises a function after running an amount of its code that grows with its size, and pushLines() with
-   * everything in it was optimised only after tens of chunks (and then again on stack, its loop still running), this
-   * within a few.
-   */
-  private simpleLines(chunk: string, i: number, nl: number, cr: number, esc: number, bs: number, onLine: (line: string) => void): number {
-    const n = chunk.length;
-    this.lineDeclined = false;
-    for (;;) {
-      const line = this.simpleLine(chunk, i, nl, cr, esc);
-      if (line === undefined) {
-        this.lineDeclined = true;
-        break;
-      }
-      cr = this.crOut;
-      esc = this.escOut;
-      onLine(line);
-      i = nl + 1;
-      nl = i < n ? chunk.indexOf('\n', i) : -1;
-      if (cr !== -1 && cr < i) cr = chunk.indexOf('\r', i);
-      if (esc !== -1 && esc < i) esc = chunk.indexOf('\x1b', i);
-      if (bs !== -1 && bs < i) bs = chunk.indexOf('\b', i);
-      if (nl < 0 || (bs >= 0 && bs < nl)) break;
-    }
-    this.nlOut = nl;
-    this.crOut = cr;
-    this.escOut = esc;
-    this.bsOut = bs;
-    return i;
   }
 
   /**

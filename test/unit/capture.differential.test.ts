@@ -308,7 +308,7 @@ describe('capture hot path: same results as the reference and as one piece', () 
     assert.ok(counting.taken > 5000 && counting.declined > 1000, `both ways exercised (taken ${counting.taken}, declined ${counting.declined})`);
   });
 
-  it('a run of whole lines stops at the first line declined, which is then read once, as before', () => {
+  it('whole lines and declined lines mixed: each line is tried once by the whole-line reader, the result is the reference\'s', () => {
     /** Counts simpleLine() calls per line start. */
     class Tries extends TerminalTextCleaner {
       readonly tries = new Map<number, number>();
