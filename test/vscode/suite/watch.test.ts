@@ -125,12 +125,16 @@ async function tasksJsonTask(name: string): Promise<vscode.Task> {
   throw new Error(`tasks.json task "${name}" not found`);
 }
 
-/** Awaits one named step of a scenario, failing with the step's name instead of the test's overall timeout. */
+/**
+ * Awaits one named step of a scenario, failing with the step's name instead of the test's overall timeout, and prints
+ * how long it took (test-results/suite-console.log: where a slow machine spends its time).
+ */
 function step<T>(name: string, p: Thenable<T>, ms: number): Promise<T> {
+  const started = Date.now();
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`step "${name}" did not finish in ${ms} ms`)), ms);
     Promise.resolve(p).then(
-      (v) => (clearTimeout(timer), resolve(v)),
+      (v) => (clearTimeout(timer), console.log(`watch: step "${name}" took ${Date.now() - started} ms`), resolve(v)),
       (e: unknown) => (clearTimeout(timer), reject(e instanceof Error ? e : new Error(String(e)))),
     );
   });
@@ -372,16 +376,12 @@ describe('Run watching in a real VS Code', function () {
       ]);
       // Opening, showing and executing each wait for the workbench's answer: up to 60 s each, as showNotebook does
       // (on a loaded CI machine its answer once took over 20 s; the whole test took 4 s here with the workbench 4x slower).
-      const opening = Date.now();
       const nb = await step('open the notebook', vscode.workspace.openNotebookDocument('jupyter-notebook', data), 60_000);
-      console.log(`watch: notebook opened in ${Date.now() - opening} ms`);
       await showNotebook(nb);
       controller.updateNotebookAffinity(nb, vscode.NotebookControllerAffinity.Preferred);
       await selectKernel(controller, nb, EXTENSION_ID);
       // With the kernel selected, executing the cell cannot open a kernel picker.
-      const executing = Date.now();
       await step('execute the cell', Promise.resolve(vscode.commands.executeCommand('notebook.cell.execute', { ranges: [{ start: 0, end: 1 }], document: nb.uri })), 60_000);
-      console.log(`watch: cell executed in ${Date.now() - executing} ms`);
       const run = await waitForRun((r) => r.source === 'notebook', 15_000);
       assert.deepEqual(run.primary, { name: 'val_f1', value: 0.7, direction: 'higher' });
       assert.equal(run.exitCode, 0);
