@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
 import { findIdea } from './followUp';
 import { buildImplementerMessages } from '../../core/prompts';
+import type { AppliedEditInput } from '../../core/history';
 import type { IdeaRecord } from '../../core/protocol';
 import { describeProviderError } from '../../core/providers/index';
 import { ProviderError } from '../../core/providers/types';
@@ -160,20 +161,24 @@ export async function applyIdea(services: Services, proposals: ProposalFiles, id
       ? () => services.prompts.confirmLargeDeletion(label, deletionWarning(label, loss, via))
       : () => services.prompts.confirmApply(label, summary);
     if (loss) services.output.warn(`Idea ${idea.id}: the proposed change deletes ${loss.deleted} of ${loss.total} lines of ${label}; asking for an explicit confirmation.`);
+    const path = notebook ? vscode.workspace.asRelativePath(notebook.uri, false) : label;
+    /** Records the apply in the run history, in both review modes; a record that fails is said, never fatal (the file has changed). */
+    const recordApplied = (edit: Omit<AppliedEditInput, 'ideaId' | 'path'>): void => {
+      try {
+        services.history?.appendApplied({ ideaId: idea.id, path, ...edit });
+      } catch (err) {
+        services.output.warn(`Could not record the applied edit: ${(err as Error).message}`);
+      }
+    };
     if (services.config().config.applyReview === 'inline') {
       // In-editor review: the large-deletion warning still comes first; then the change is written and each hunk
       // gets Keep / Undo in the editor (no Apply/Discard toast: Undo All is the discard).
       const reviews = InlineReviews.current;
       if (!reviews) throw new Error('the in-editor review is not ready (the extension is still starting); try again.');
       if (loss && !(await confirm())) return { status: 'discarded', via };
-      const record = { ideaId: idea.id, path: notebook ? vscode.workspace.asRelativePath(notebook.uri, false) : label, beforeHash: sha256(current), at: new Date().toISOString() };
-      const appendApplied = (afterHash: string, partial: boolean, undone?: true): void => {
-        try {
-          services.history?.appendApplied({ ...record, afterHash, partial, ...(undone ? { undone } : {}) });
-        } catch (err) {
-          services.output.warn(`Could not record the applied edit: ${(err as Error).message}`);
-        }
-      };
+      const record = { beforeHash: sha256(current), at: new Date().toISOString() };
+      const appendApplied = (afterHash: string, partial: boolean, undone?: true): void =>
+        recordApplied({ ...record, afterHash, partial, ...(undone ? { undone } : {}) });
       // Once every change is decided: some kept and some undone is a partial apply, as a hunk left out in the diff
       // preview is; all undone is no apply (as Discard in the preview), which no run judges. The same apply (same
       // `at`) recorded again, with what the file holds then; again when the editor's Undo / Redo changes that later.
@@ -197,11 +202,7 @@ export async function applyIdea(services: Services, proposals: ProposalFiles, id
     }
     const result = await previewAndApply(proposals, document, proposal.content, `Ideator: ${label} ↔ proposed (${summary})`, confirm, save);
     if (!result.applied) return { status: 'discarded', via };
-    try {
-      services.history?.appendApplied({ ideaId: idea.id, path: notebook ? vscode.workspace.asRelativePath(notebook.uri, false) : label, beforeHash: sha256(result.before), afterHash: sha256(result.after), partial: result.trimmed, at: new Date().toISOString() });
-    } catch (err) {
-      services.output.warn(`Could not record the applied edit: ${(err as Error).message}`);
-    }
+    recordApplied({ beforeHash: sha256(result.before), afterHash: sha256(result.after), partial: result.trimmed, at: new Date().toISOString() });
     // Hunks reverted in the preview were left out: say what was applied, not what was proposed.
     const applied = result.trimmed ? `part of the proposal (${lineCounts(result.before, result.after)}; the rest was left out in the preview)` : summary;
     services.output.info(`Applied idea ${idea.id} to ${label} via ${via}: ${applied}`);
