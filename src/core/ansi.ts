@@ -38,8 +38,8 @@ const INVISIBLE = /[\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]/g;
 /**
  * Every INVISIBLE character, plus the backspace, "\r" and ESC the cleaner never leaves in a line: a wider class with
  * fewer ranges, which a regex tests faster. A text with none of these is returned as it is by removeInvisible(), so
- * push() tests first: cheaper than replacing with nothing to replace (V8 runs a global replace() through a slower
- * path than test()).
+ * withoutInvisible() tests first: cheaper than replacing with nothing to replace (V8 runs a global replace() through
+ * a slower path than test()).
  */
 const MAYBE_INVISIBLE = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 /** Characters that end (or abort) an OSC-like string. A newline inside one means it was never terminated. */
@@ -85,17 +85,24 @@ export class TerminalTextCleaner {
    * characters are removed from both paths' text alike.
    */
   push(chunk: string): string {
-    let text = this.plainLines(chunk);
-    if (text === undefined) {
-      const lines = this.pushed;
-      lines.length = 0;
-      this.pushLines(chunk, this.collect);
-      if (lines.length === 0) return '';
-      lines.push(''); // the text ends with "\n": joining it in is cheaper than appending to a long string
-      text = lines.join('\n');
-      lines.length = 0;
-    }
-    return MAYBE_INVISIBLE.test(text) ? removeInvisible(text) : text;
+    return withoutInvisible(this.pushJoined(chunk));
+  }
+
+  /**
+   * push() before the invisible control characters are removed: withoutInvisible(pushJoined(chunk)) is push(chunk).
+   * Lets a caller do the removal elsewhere (the capture thread, see captureThread.ts).
+   */
+  pushJoined(chunk: string): string {
+    const text = this.plainLines(chunk);
+    if (text !== undefined) return text;
+    const lines = this.pushed;
+    lines.length = 0;
+    this.pushLines(chunk, this.collect);
+    if (lines.length === 0) return '';
+    lines.push(''); // the text ends with "\n": joining it in is cheaper than appending to a long string
+    const joined = lines.join('\n');
+    lines.length = 0;
+    return joined;
   }
 
   /**
@@ -457,6 +464,11 @@ function textAfterColours(chunk: string, i: number): boolean {
 /** Removes the invisible control characters that pushLines() leaves in its lines (see INVISIBLE). */
 export function removeInvisible(text: string): string {
   return text.replace(INVISIBLE, '');
+}
+
+/** removeInvisible(), tested first: most texts have none, and a test is cheaper than a replace with nothing to do. */
+export function withoutInvisible(text: string): string {
+  return MAYBE_INVISIBLE.test(text) ? removeInvisible(text) : text;
 }
 
 /** Strips escape sequences and resolves "\r" redraws in a complete text (see TerminalTextCleaner). */

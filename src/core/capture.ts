@@ -5,14 +5,22 @@
  * line length and the extractor caps series and metric names.
  *
  * API
- *   new BoundedCapture({ headChars?, tailChars?, score? })
+ *   new BoundedCapture({ headChars?, tailChars?, score?, offThread? })
  *   capture.push(rawChunk)        raw terminal/pty/debug/notebook text, ANSI and \r redraws allowed
  *   capture.live()                -> { bytes, primary }   cheap, for progress display while running
- *   capture.end()                 -> CaptureResult        flushes the last partial line; call once
+ *   capture.end()                 -> CaptureResult        flushes the last partial line (on-thread capture only)
+ *   capture.finish()              -> Promise<CaptureResult>  the same, for both kinds of capture
+ *
+ * With { offThread: true } this thread only cleans the raw text (escape sequences, redraws); what follows (invisible
+ * characters removed, scores read, head and tail kept: a KeptOutput) runs on the shared capture thread
+ * (captureThread.ts). That is how the editor and the server capture runs: their own thread pays for the cleaning
+ * only, and the two halves run side by side. live().primary then lags the output by up to LIVE_MS, and the result
+ * comes from finish().
  */
 import { TerminalTextCleaner } from './ansi';
-import type { Metric, PrimaryScore } from './protocol';
-import { ScoreExtractor, type ScoreOptions } from './scores';
+import { OffThreadOutput } from './captureThread';
+import { KeptOutput, type KeptOptions, type KeptResult } from './keptOutput';
+import type { PrimaryScore } from './protocol';
 
 /**
  * Scratch space for counting UTF-8 bytes: TextEncoder.encodeInto() runs several times faster than
@@ -29,118 +37,67 @@ function utf8Length(text: string): number {
   return encoder.encodeInto(text, scratch).written;
 }
 
-export interface CaptureOptions {
-  /** Characters kept from the start (default 65,536). */
-  headChars?: number;
-  /** Characters kept from the end (default 262,144). */
-  tailChars?: number;
-  score?: ScoreOptions;
+export interface CaptureOptions extends KeptOptions {
+  /** Read scores and keep head and tail on the shared capture thread (captureThread.ts); read with finish(). */
+  offThread?: boolean;
 }
 
-export interface CaptureResult {
-  head: string;
-  /** Continues the head exactly when nothing was dropped; otherwise the last `tailChars` characters. */
-  tail: string;
+export interface CaptureResult extends KeptResult {
   /** Raw UTF-8 bytes the run printed. */
   bytes: number;
-  /** Cleaned characters dropped between head and tail. */
-  droppedChars: number;
-  metrics: Metric[];
-  primary: PrimaryScore | null;
+  /**
+   * Off-thread only: the capture thread stopped mid-run, so what it had kept and read before that is missing from
+   * head, tail and scores (the rest was captured on this thread). Says why.
+   */
+  incomplete?: string;
 }
 
 export class BoundedCapture {
-  private readonly headCap: number;
-  private readonly tailCap: number;
   private readonly cleaner = new TerminalTextCleaner();
-  private readonly extractor: ScoreExtractor;
-  private head = '';
-  /** Tail chunks live in tailChunks[tailStart..]; the dead prefix is compacted now and then (no O(n) shift per push). */
-  private tailChunks: string[] = [];
-  private tailStart = 0;
-  private tailLength = 0;
-  private dropped = 0;
+  /** Exactly one of the two keeps the cleaned text. */
+  private readonly kept: KeptOutput | undefined;
+  private readonly remote: OffThreadOutput | undefined;
   private bytes = 0;
   private ended: CaptureResult | null = null;
+  private finished: Promise<CaptureResult> | undefined;
 
   constructor(opts: CaptureOptions = {}) {
-    this.headCap = Math.max(0, opts.headChars ?? 64 * 1024);
-    this.tailCap = Math.max(1, opts.tailChars ?? 256 * 1024);
-    this.extractor = new ScoreExtractor(opts.score);
+    const kept: KeptOptions = { headChars: opts.headChars, tailChars: opts.tailChars, score: opts.score };
+    if (opts.offThread) this.remote = new OffThreadOutput(kept);
+    else this.kept = new KeptOutput(kept);
   }
 
   push(chunk: string): void {
-    if (this.ended || !chunk) return;
+    if (this.ended || this.finished || !chunk) return;
     this.bytes += utf8Length(chunk);
     // One cleaning pass serves both consumers: the extractor reads the lines of the cleaned text, which is also what
     // head and tail keep (a plain log's lines are cut out of the chunk whole; see TerminalTextCleaner.push()).
-    const text = this.cleaner.push(chunk);
-    if (!text) return;
-    // The extractor reads the lines in place: one flat string, no split into a substring per line.
-    this.extractor.pushText(text);
-    this.keep(text);
+    if (this.kept) {
+      const text = this.cleaner.push(chunk);
+      if (text) this.kept.pushText(text);
+    } else {
+      // The capture thread removes the invisible characters (see TerminalTextCleaner.pushJoined()).
+      const text = this.cleaner.pushJoined(chunk);
+      if (text) this.remote!.pushText(text);
+    }
   }
 
   live(): { bytes: number; primary: PrimaryScore | null } {
-    return { bytes: this.bytes, primary: this.extractor.primary() };
+    return { bytes: this.bytes, primary: this.kept ? this.kept.primary() : this.remote!.primary() };
   }
 
+  /** The result, for an on-thread capture (the default); an off-thread capture is read with finish(). */
   end(): CaptureResult {
     if (this.ended) return this.ended;
-    const rest = this.cleaner.end();
-    if (rest) {
-      this.extractor.pushLine(rest);
-      this.keep(rest);
-    }
-    this.extractor.end();
-    const tail = this.tailChunks.slice(this.tailStart).join('');
-    this.tailChunks = [];
-    this.tailStart = 0;
-    this.ended = {
-      head: this.head,
-      tail,
-      bytes: this.bytes,
-      droppedChars: this.dropped,
-      metrics: this.extractor.metrics(),
-      primary: this.extractor.primary(),
-    };
+    if (!this.kept) throw new Error('BoundedCapture: this capture runs off-thread; use finish()');
+    this.ended = { ...this.kept.end(this.cleaner.end()), bytes: this.bytes };
     return this.ended;
   }
 
-  /** Adds cleaned text to the head and the tail. */
-  private keep(text: string): void {
-    let rest = text;
-    if (this.head.length < this.headCap) {
-      const room = this.headCap - this.head.length;
-      this.head += rest.slice(0, room);
-      rest = rest.slice(room);
-      if (!rest) return;
-    }
-    if (rest.length >= this.tailCap) {
-      this.dropped += this.tailLength + rest.length - this.tailCap;
-      this.tailChunks = [rest.slice(rest.length - this.tailCap)];
-      this.tailStart = 0;
-      this.tailLength = this.tailCap;
-      return;
-    }
-    this.tailChunks.push(rest);
-    this.tailLength += rest.length;
-    // Drop whole chunks from the front while the rest still fills the cap, then trim the first one.
-    const chunks = this.tailChunks;
-    while (this.tailLength - chunks[this.tailStart].length >= this.tailCap) {
-      this.tailLength -= chunks[this.tailStart].length;
-      this.dropped += chunks[this.tailStart].length;
-      chunks[this.tailStart++] = '';
-    }
-    const excess = this.tailLength - this.tailCap;
-    if (excess > 0) {
-      chunks[this.tailStart] = chunks[this.tailStart].slice(excess);
-      this.tailLength -= excess;
-      this.dropped += excess;
-    }
-    if (this.tailStart > 1024 && this.tailStart * 2 > chunks.length) {
-      this.tailChunks = chunks.slice(this.tailStart);
-      this.tailStart = 0;
-    }
+  /** The result once the whole output is read; either kind of capture. Later pushes are ignored. */
+  finish(): Promise<CaptureResult> {
+    if (this.kept) return Promise.resolve(this.end());
+    this.finished ??= this.remote!.end(this.cleaner.end()).then((r) => ({ ...r, bytes: this.bytes }));
+    return this.finished;
   }
 }
