@@ -31,7 +31,8 @@ export class PendingRun {
   constructor(readonly init: PendingRunInit) {
     this.id = init.id ?? randomUUID();
     this.startedAt = init.startedAt ?? new Date();
-    this.capture = new BoundedCapture({ score: init.scoreOptions });
+    // Scores are read on the capture thread: a chatty run costs the editor's own thread only the cleaning.
+    this.capture = new BoundedCapture({ score: init.scoreOptions, offThread: true });
   }
 
   push(chunk: string): void {
@@ -45,7 +46,7 @@ export class PendingRun {
   /** Idempotent: a second call (e.g. both `exited` and session end) returns the same run. */
   finish(exitCode: number | null | undefined, endedAt = new Date()): Promise<Run> {
     this.finished ??= (async () => {
-      const out = this.capture.end();
+      const out = await this.capture.finish();
       const code = await this.init.code?.catch(() => undefined);
       const run: Run = {
         id: this.id,
@@ -61,7 +62,8 @@ export class PendingRun {
         outputTail: out.tail,
         outputBytes: out.bytes,
         code,
-        note: this.init.note,
+        // The capture thread stopped mid-run (rare): say what is missing rather than show a partial run as whole.
+        note: out.incomplete ? [this.init.note, `Part of the output was not captured (${out.incomplete}).`].filter(Boolean).join(' ') : this.init.note,
       };
       return run;
     })();

@@ -12,6 +12,7 @@ import { registerRunWatching, type RunWatching } from './runs/index';
 import { RunRecorder } from './runs/service';
 import { registerAgentTools, type AgentTools } from './agentTools/index';
 import { stopAllVerifications } from './ideas/verify';
+import { configureCaptureThread, stopCaptureThread } from '../core/captureThread';
 
 /** What activate() returns: used by the extension-host tests (and by anyone who wants to script the extension). */
 export interface IdeatorApi {
@@ -46,6 +47,8 @@ export function activate(context: vscode.ExtensionContext): IdeatorApi {
     }),
   );
   setTimeout(reportConfig, 0);
+  // Runs' output is read for scores on a thread of its own (core/captureThread.ts); if it cannot, the log says so.
+  configureCaptureThread({ onWarning: (m) => services.output.warn(m) });
 
   // --- Ask Ideator, the Idea panel, code actions, diff preview (issue 4). ---------------------------------------
   const ideaFeatures = registerIdeaFeatures(services);
@@ -68,4 +71,5 @@ export function activate(context: vscode.ExtensionContext): IdeatorApi {
 export function deactivate(): void {
   // Everything else is disposed through context.subscriptions; verifications still running are stopped here.
   stopAllVerifications();
+  void stopCaptureThread();
 }

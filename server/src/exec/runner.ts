@@ -136,7 +136,8 @@ export class SpawnError extends Error {
 
 /** Runs argv to completion; rejects only when it cannot start (SpawnError). */
 export function runProcess(spec: RunSpec): Promise<RunResult> {
-  const capture = new BoundedCapture({ headChars: spec.headChars ?? 16 * 1024, tailChars: spec.tailChars ?? 64 * 1024, score: spec.score });
+  // Scores are read on the capture thread: a chatty run costs the server's own thread (HTTP, queue) only the cleaning.
+  const capture = new BoundedCapture({ headChars: spec.headChars ?? 16 * 1024, tailChars: spec.tailChars ?? 64 * 1024, score: spec.score, offThread: true });
   const decoders = { out: new StringDecoder('utf8'), err: new StringDecoder('utf8') };
   let stderrTail = '';
   let bytes = 0;
@@ -190,21 +191,25 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
       // Whatever the first process did, nothing it started outlives it.
       tree.kill();
       capture.push(decoders.out.end() + decoders.err.end());
-      const cap = capture.end();
-      resolve({
-        exitCode,
-        signal,
-        timedOut,
-        aborted,
-        outputLimited,
-        durationMs: Date.now() - started,
-        outputBytes: bytes,
-        outputHead: cap.head,
-        outputTail: cap.tail || cap.head.slice(-4096),
-        output: cap.droppedChars > 0 ? `${cap.head}\n[… ${cap.droppedChars} characters of output omitted …]\n${cap.tail}` : cap.head + cap.tail,
-        stderrTail,
-        metrics: cap.metrics,
-        primary: cap.primary,
+      const durationMs = Date.now() - started;
+      void capture.finish().then((cap) => {
+        const kept = cap.droppedChars > 0 ? `${cap.head}\n[… ${cap.droppedChars} characters of output omitted …]\n${cap.tail}` : cap.head + cap.tail;
+        resolve({
+          exitCode,
+          signal,
+          timedOut,
+          aborted,
+          outputLimited,
+          durationMs,
+          outputBytes: bytes,
+          outputHead: cap.head,
+          outputTail: cap.tail || cap.head.slice(-4096),
+          // The capture thread stopped mid-run (rare): the output says what is missing.
+          output: cap.incomplete ? `[… output before this point was not captured: ${cap.incomplete} …]\n${kept}` : kept,
+          stderrTail,
+          metrics: cap.metrics,
+          primary: cap.primary,
+        });
       });
     });
   });
