@@ -31,7 +31,7 @@ const enum State {
 /**
  * Control characters with no visible effect (BEL, NUL, form feed, DEL, the C1 range). The hot path does not look
  * for them: a regex scan of every chunk would cost as much as the rest of the cleaning, and they cannot form a
- * metric name or value anyway. pushLines() leaves them in its lines; push(), end() and stripAnsi() remove them.
+ * metric name or value anyway. pushLines() and pushJoined() leave them in; push(), end() and stripAnsi() remove them.
  * The 8-bit CSI (U+009B) is removed, not interpreted: terminals reading UTF-8 do not treat it as CSI either.
  */
 const INVISIBLE = /[\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]/g;

@@ -10,6 +10,7 @@
  *   capture.live()                -> { bytes, primary }   cheap, for progress display while running
  *   capture.end()                 -> CaptureResult        flushes the last partial line (on-thread capture only)
  *   capture.finish()              -> Promise<CaptureResult>  the same, for both kinds of capture
+ *   capture.dispose()             drops it unfinished (frees its slot on the capture thread)
  *
  * With { offThread: true } this thread only cleans the raw text (escape sequences, redraws); what follows (invisible
  * characters removed, scores read, head and tail kept: a KeptOutput) runs on the shared capture thread
@@ -92,6 +93,21 @@ export class BoundedCapture {
     if (!this.kept) throw new Error('BoundedCapture: this capture runs off-thread; use finish()');
     this.ended = { ...this.kept.end(this.cleaner.end()), bytes: this.bytes };
     return this.ended;
+  }
+
+  /**
+   * Drops the capture unfinished (a run that turned out not to be one, a run that never started): an off-thread
+   * capture frees its slot on the capture thread. Later pushes are ignored; finish() then resolves at once (an
+   * off-thread capture's result is empty and says it was dropped). After finish(), it changes nothing.
+   */
+  dispose(): void {
+    if (this.kept) {
+      this.ended ??= { ...this.kept.end(''), bytes: this.bytes };
+      return;
+    }
+    if (this.finished) return; // finishing already: its result is on its way
+    this.remote!.dispose();
+    this.finished = this.remote!.end('').then((r) => ({ ...r, bytes: this.bytes }));
   }
 
   /** The result once the whole output is read; either kind of capture. Later pushes are ignored. */

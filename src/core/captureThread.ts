@@ -1,31 +1,33 @@
 /**
  * The second half of a capture on a worker thread, for BoundedCapture({ offThread: true }) (the editor's runs and
  * the server's sandboxed runs). The main thread reads the output and cleans it (escape sequences, redraws); the
- * cleaned text goes to one shared thread (captureWorker.ts) that removes invisible characters, reads the scores and
- * keeps head and tail (a KeptOutput per capture). A run that prints hundreds of MB a second then costs the thread
- * that serves the editor or the HTTP API only the cleaning, and the two halves run side by side (bench/capture.ts
- * measures both ways).
+ * cleaned text goes to one shared thread (captureWorker.ts; messages in captureProtocol.ts) that removes invisible
+ * characters, reads the scores and keeps head and tail (a KeptOutput per capture). A run that prints hundreds of MB
+ * a second then costs the thread that serves the editor or the HTTP API only the cleaning, and the two halves run
+ * side by side (bench/capture.ts measures both ways).
  *
  * What stays true whatever the thread does:
- *  - Memory is bounded: at most MAX_QUEUED_CHARS cleaned characters wait for the thread; past that, a push waits
- *    for room (the main thread then goes at the thread's pace, as inline extraction would).
- *  - Nothing is lost when the thread cannot start (no worker file, a failed start): what was sent before it said
- *    it was ready is replayed on the main thread, which carries on inline, and the warning hook says so once.
- *  - A thread that dies or stalls after starting leaves its captures to finish on the main thread; what it had kept
- *    and read is gone, so their result says `incomplete` and the warning hook is told. (A capture the thread fails
- *    to read, an exception in the extractor, goes the same way; the others stay on the thread.)
- *  - The thread never keeps a process alive by itself: it is referenced only while a capture is open, and ends
- *    after IDLE_MS without one.
+ *  - Memory is bounded: at most MAX_QUEUED_CHARS cleaned characters wait for the thread (or one text, when a single
+ *    pushed chunk is larger); past that, sending waits for room, and the main thread goes at the thread's pace as
+ *    inline extraction would. Texts kept for a replay (below) are within that bound: they are dropped as soon as
+ *    the thread is seen running.
+ *  - Nothing is lost when the thread cannot start (no worker file, a failed start): what was sent before it was
+ *    seen running is replayed on the main thread, which carries on inline, and the warning hook says so once.
+ *  - A thread that dies or stops reading after starting (nothing read for stallMs while text waits) is given up:
+ *    its captures finish on the main thread, what it had kept and read is gone, so their result says `incomplete`
+ *    and the warning hook is told. A capture the thread fails to read (an exception) goes the same way alone.
+ *  - A capture registers with the thread only once it has text to send, and dispose() forgets one dropped
+ *    unfinished; the thread is referenced only while a capture is open, and ends after IDLE_MS without one, so it
+ *    never keeps a process alive by itself.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { withoutInvisible } from './ansi';
+import { EXITED, PROGRESS, QUEUED, READY, SLOTS, STATE, type ThreadReply, type ThreadRequest } from './captureProtocol';
 import { KeptOutput, type KeptOptions, type KeptResult } from './keptOutput';
 import type { PrimaryScore } from './protocol';
 
-/** How often, at most, the thread reports a changed primary score while a run prints (live() shows it). */
-export const LIVE_MS = 100;
 /** Cleaned characters sent to the thread and not yet read by it; past this, sending waits for room. */
 export const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
 /**
@@ -35,30 +37,17 @@ export const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
  */
 const BATCH_CHARS = 256 * 1024;
 const FLUSH_MS = 10;
-/** How long sending waits for the thread to make room before it is given up as stuck (default). */
+/** How long text may wait with the thread reading nothing before it is given up as stuck (default). */
 const STALL_MS = 10_000;
-/** A thread with no open capture for this long is ended (a new one starts with the next capture). */
-const IDLE_MS = 30_000;
-
-export type ThreadRequest =
-  | { t: 'open'; id: number; opts: KeptOptions }
-  | { t: 'text'; id: number; texts: string[]; chars: number }
-  | { t: 'end'; id: number; rest: string };
-
-export type ThreadReply =
-  | { t: 'ready' }
-  | { t: 'live'; id: number; primary: PrimaryScore | null }
-  | { t: 'done'; id: number; result: KeptResult }
-  | { t: 'failed'; id: number; message: string };
+/**
+ * A thread with no open capture for this long is ended; the next capture starts a new one (tens of ms, while its
+ * run starts). Long enough to span the edits between two runs of an iteration loop; an idle thread holds a few MB.
+ */
+const IDLE_MS = 30 * 60_000;
 
 export interface OffThreadResult extends KeptResult {
   /** Why part of the output is missing from the result (the thread stopped after it had read part of it). */
   incomplete?: string;
-}
-
-export function samePrimary(a: PrimaryScore | null, b: PrimaryScore | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.name === b.name && Object.is(a.value, b.value) && a.direction === b.direction && a.diverged === b.diverged;
 }
 
 interface ThreadSettings {
@@ -66,7 +55,7 @@ interface ThreadSettings {
   workerFile?: string;
   /** Told when a capture falls back to the main thread (default: console.warn). */
   onWarning?: (message: string) => void;
-  /** How long sending may wait for room before the thread is given up (default STALL_MS). */
+  /** How long text may wait with the thread reading nothing before it is given up (default STALL_MS). */
   stallMs?: number;
 }
 
@@ -89,34 +78,41 @@ function warn(message: string): void {
   (settings.onWarning ?? ((m: string) => console.warn(`ideator: ${m}`)))(message);
 }
 
-function startWorker(queued: SharedArrayBuffer): Worker {
-  const workerData = { queued };
-  if (settings.workerFile) return new Worker(settings.workerFile, { workerData });
+function startWorker(shared: SharedArrayBuffer): Worker {
+  // No inherited node flags: a worker takes its parent's by default, and a loader among them (tsx under the tests
+  // and benches, whatever an editor host passes) would be loaded again in the thread: 4x its start-up here.
+  const options = { workerData: { shared }, execArgv: [] };
+  if (settings.workerFile) return new Worker(settings.workerFile, options);
   const js = path.join(__dirname, 'captureWorker.js');
-  if (fs.existsSync(js)) return new Worker(js, { workerData });
+  if (fs.existsSync(js)) return new Worker(js, options);
   const ts = path.join(__dirname, 'captureWorker.ts');
   if (fs.existsSync(ts)) {
     // Running from the sources (tests, benches under tsx): the worker loads them through tsx's require hook.
     const tsxApi = 'tsx/cjs/api';
     const hook = require.resolve(tsxApi);
-    return new Worker(`require(${JSON.stringify(hook)}).register(); require(${JSON.stringify(ts)});`, { eval: true, workerData });
+    return new Worker(`require(${JSON.stringify(hook)}).register(); require(${JSON.stringify(ts)});`, { ...options, eval: true });
   }
   throw new Error(`no capture worker beside ${__filename}`);
 }
 
 class CaptureThread {
   static current: CaptureThread | undefined;
-  /** Set when a thread could not start: later captures extract inline without trying again. */
+  /** Set when a thread could not start: later captures run inline without trying again. */
   static unavailable: string | undefined;
 
   private readonly worker: Worker;
-  private readonly queued: Int32Array;
+  private readonly shared: Int32Array;
   private readonly open = new Map<number, OffThreadOutput>();
   private nextId = 1;
   private ready = false;
   private dead = false;
   private idle: NodeJS.Timeout | undefined;
+  /** While a capture is open: gives the thread up when it reads nothing for stallMs while text waits. */
+  private watchdog: NodeJS.Timeout | undefined;
+  private watchedProgress = -1;
+  private watchedSince = 0;
 
+  /** The running thread, started if need be; undefined when none can run here (then capture inline). */
   static shared(): CaptureThread | undefined {
     if (CaptureThread.current) return CaptureThread.current;
     if (CaptureThread.unavailable) return undefined;
@@ -130,13 +126,24 @@ class CaptureThread {
   }
 
   private constructor() {
-    const shared = new SharedArrayBuffer(4);
-    this.queued = new Int32Array(shared);
-    this.worker = startWorker(shared);
-    this.worker.unref();
+    this.shared = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
+    this.worker = startWorker(this.shared.buffer as SharedArrayBuffer);
     this.worker.on('message', (m: ThreadReply) => this.onReply(m));
     this.worker.on('error', (err) => this.fail(err.message));
     this.worker.on('exit', (code) => this.fail(`the thread exited with code ${code}`));
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    this.worker.unref();
+    this.armIdle();
+  }
+
+  get isDead(): boolean {
+    return this.dead;
+  }
+
+  /** Whether the worker runs (it says so in the shared state before its 'ready' message can be received). */
+  isReady(): boolean {
+    if (!this.ready && (Atomics.load(this.shared, STATE) & READY) !== 0) this.markReady();
+    return this.ready;
   }
 
   register(ex: OffThreadOutput, opts: KeptOptions): number {
@@ -145,14 +152,12 @@ class CaptureThread {
       if (this.idle) clearTimeout(this.idle);
       this.idle = undefined;
       this.worker.ref();
+      this.watchdog = setInterval(() => this.watch(), Math.min(1000, this.stallMs()));
+      this.watchdog.unref();
     }
     this.open.set(id, ex);
     this.post({ t: 'open', id, opts });
     return id;
-  }
-
-  get isReady(): boolean {
-    return this.ready;
   }
 
   post(m: ThreadRequest): void {
@@ -161,15 +166,19 @@ class CaptureThread {
 
   /**
    * Waits until `chars` more characters fit in the queue (see MAX_QUEUED_CHARS) and counts them in. False when the
-   * thread is gone or stalled (it has been failed, and the caller's capture now extracts inline).
+   * thread is gone or stalled (it has been given up, and the caller's capture now runs inline).
    */
   reserve(chars: number): boolean {
-    let last = Atomics.load(this.queued, 0);
+    let last = Atomics.load(this.shared, QUEUED);
     let since = Date.now();
-    const stallMs = settings.stallMs ?? STALL_MS;
+    const stallMs = this.stallMs();
     while (!this.dead && last > 0 && last + chars > MAX_QUEUED_CHARS) {
-      Atomics.wait(this.queued, 0, last, Math.min(1000, stallMs));
-      const now = Atomics.load(this.queued, 0);
+      if ((Atomics.load(this.shared, STATE) & EXITED) !== 0) {
+        this.fail('the thread exited');
+        break;
+      }
+      Atomics.wait(this.shared, QUEUED, last, Math.min(1000, stallMs));
+      const now = Atomics.load(this.shared, QUEUED);
       if (now !== last) {
         last = now;
         since = Date.now();
@@ -178,15 +187,17 @@ class CaptureThread {
       }
     }
     if (this.dead) return false;
-    Atomics.add(this.queued, 0, chars);
+    Atomics.add(this.shared, QUEUED, chars);
     return true;
   }
 
+  /** A capture is done with the thread (its result arrived, or it was dropped: tell the thread with 'close'). */
   close(id: number): void {
     if (!this.open.delete(id) || this.open.size > 0 || this.dead) return;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
     this.worker.unref();
-    this.idle = setTimeout(() => void this.stop(), IDLE_MS);
-    this.idle.unref();
+    this.armIdle();
   }
 
   async stop(): Promise<void> {
@@ -195,22 +206,49 @@ class CaptureThread {
     await this.worker.terminate();
   }
 
+  private stallMs(): number {
+    return settings.stallMs ?? STALL_MS;
+  }
+
+  private armIdle(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => void this.stop(), IDLE_MS);
+    this.idle.unref();
+  }
+
+  private watch(): void {
+    if (this.dead) return;
+    if ((Atomics.load(this.shared, STATE) & EXITED) !== 0) return this.fail('the thread exited');
+    const progress = Atomics.load(this.shared, PROGRESS);
+    if (Atomics.load(this.shared, QUEUED) === 0 || progress !== this.watchedProgress) {
+      this.watchedProgress = progress;
+      this.watchedSince = Date.now();
+    } else if (Date.now() - this.watchedSince > this.stallMs()) {
+      this.fail(`the thread read nothing for ${this.stallMs() / 1000} s`);
+    }
+  }
+
+  private markReady(): void {
+    this.ready = true;
+    for (const ex of this.open.values()) ex.confirmed();
+  }
+
   private onReply(m: ThreadReply): void {
     if (m.t === 'ready') {
-      this.ready = true;
-      for (const ex of this.open.values()) ex.confirmed();
+      if (!this.ready) this.markReady();
       return;
     }
     const ex = this.open.get(m.id);
     if (!ex) return;
-    if (m.t === 'live') ex.onLive(m.primary);
-    else if (m.t === 'done') {
-      this.close(m.id);
-      ex.onDone(m.result);
-    } else {
-      this.close(m.id);
-      warn(`reading scores failed on the capture thread (${m.message}); the rest of the run is read on the main thread`);
-      ex.fallback(m.message, true);
+    if (m.t === 'live') {
+      ex.onLive(m.primary);
+      return;
+    }
+    this.close(m.id);
+    if (m.t === 'done') ex.onDone(m.result);
+    else {
+      warn(`reading a run's output failed on the capture thread (${m.message}); the rest of it is read on the main thread`);
+      fallBack(ex, m.message);
     }
   }
 
@@ -219,54 +257,70 @@ class CaptureThread {
     if (this.dead) return;
     this.dead = true;
     if (this.idle) clearTimeout(this.idle);
+    if (this.watchdog) clearInterval(this.watchdog);
     if (CaptureThread.current === this) CaptureThread.current = undefined;
-    if (!this.ready) CaptureThread.unavailable = reason;
+    const started = this.isReadyNow();
+    // A thread that never ran is not tried again (unless it was stopped on purpose before it got there).
+    if (!started && loud) CaptureThread.unavailable = reason;
     const open = [...this.open.values()];
     this.open.clear();
-    if (loud && (open.length > 0 || !this.ready)) {
+    if (loud && (open.length > 0 || !started)) {
       warn(
-        this.ready
+        started
           ? `the capture thread stopped (${reason}); ${open.length} run(s) in progress are read on the main thread from here on`
           : `scores are read on the main thread: the capture thread did not start (${reason})`,
       );
     }
-    for (const ex of open) ex.fallback(reason, this.ready);
+    for (const ex of open) fallBack(ex, reason);
     void this.worker.terminate().catch(() => undefined);
+  }
+
+  private isReadyNow(): boolean {
+    return this.ready || (Atomics.load(this.shared, STATE) & READY) !== 0;
+  }
+}
+
+/** ex.fallback(), and should that throw, the capture is settled empty with both reasons: no finish() waits forever. */
+function fallBack(ex: OffThreadOutput, reason: string): void {
+  try {
+    ex.fallback(reason);
+  } catch (err) {
+    ex.abandon(`${reason}; then ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
 /**
  * One capture's KeptOutput on the shared capture thread: pushText() takes TerminalTextCleaner.pushJoined()'s text
  * (invisible characters still in), end() the last unterminated line. primary() is the latest score the thread
- * reported (at most LIVE_MS old while the run prints); the final one comes with end().
+ * reported (at most LIVE_MS old while the run prints); the final one comes with end(). A capture that has sent
+ * nothing yet holds no slot on the thread.
  */
 export class OffThreadOutput {
   /** This thread's KeptOutput: when there is no capture thread, or after it was given up. */
   private local: KeptOutput | undefined;
   private thread: CaptureThread | undefined;
+  /** The slot on the thread; 0 until the first text is sent. */
   private id = 0;
   private batch: string[] = [];
   private batchChars = 0;
-  private flushing = false;
-  /** The texts sent before the thread said it was ready; replayed here if it never does. */
-  private unconfirmed: string[] | undefined = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** The texts sent before the thread was seen running; replayed here if it never runs. */
+  private unconfirmed: string[] | undefined;
   private latest: PrimaryScore | null = null;
   private incomplete: string | undefined;
   private rest: string | undefined;
+  private disposed = false;
   private result: Promise<OffThreadResult> | undefined;
   private settle: ((r: OffThreadResult) => void) | undefined;
 
   constructor(private readonly opts: KeptOptions = {}) {
+    // Started now, so that it runs by the time the run prints (a new thread takes tens of ms).
     this.thread = CaptureThread.shared();
-    if (!this.thread) {
-      this.local = new KeptOutput(opts);
-      return;
-    }
-    this.id = this.thread.register(this, opts);
-    if (this.thread.isReady) this.unconfirmed = undefined;
+    if (!this.thread) this.local = new KeptOutput(opts);
   }
 
   pushText(text: string): void {
+    if (this.disposed || this.result) return;
     if (this.local) {
       this.local.pushText(withoutInvisible(text));
       return;
@@ -274,13 +328,7 @@ export class OffThreadOutput {
     this.batch.push(text);
     this.batchChars += text.length;
     if (this.batchChars >= BATCH_CHARS) this.flush();
-    else if (!this.flushing) {
-      this.flushing = true;
-      setTimeout(() => {
-        this.flushing = false;
-        this.flush();
-      }, FLUSH_MS);
-    }
+    else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   primary(): PrimaryScore | null {
@@ -292,13 +340,37 @@ export class OffThreadOutput {
     if (this.result) return this.result;
     this.rest = rest;
     this.result = new Promise((resolve) => (this.settle = resolve));
-    if (!this.local) this.flush();
-    if (this.local) this.finishLocally();
-    else this.thread!.post({ t: 'end', id: this.id, rest });
+    if (this.disposed) this.abandon('the capture was dropped');
+    else if (!this.local && this.id === 0 && this.batch.length === 0) {
+      // Nothing was ever sent: the result is an empty capture's plus this line, no need for the thread.
+      this.local = new KeptOutput(this.opts);
+      this.finishLocally();
+    } else {
+      if (!this.local) this.flush();
+      if (this.local) this.finishLocally();
+      else if (this.thread!.reserve(1)) this.thread!.post({ t: 'end', id: this.id, rest, chars: 1 });
+      // else: the thread was given up while reserving; fallback() finished the capture here.
+    }
     return this.result;
   }
 
-  /** @internal the thread said it is ready: what was sent will be read. */
+  /** Drops the capture unfinished (a run that turned out not to be one): its slot on the thread is freed. */
+  dispose(): void {
+    if (this.disposed || this.result) return; // after end(), the result is on its way: let it come
+    this.disposed = true;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.batch = [];
+    this.batchChars = 0;
+    this.unconfirmed = undefined;
+    this.local = undefined;
+    if (this.id !== 0 && this.thread && !this.thread.isDead) {
+      this.thread.post({ t: 'close', id: this.id });
+      this.thread.close(this.id);
+    }
+  }
+
+  /** @internal the thread runs: what was sent will be read. */
   confirmed(): void {
     this.unconfirmed = undefined;
   }
@@ -316,15 +388,18 @@ export class OffThreadOutput {
   }
 
   /**
-   * @internal The thread is gone (or failed this capture): the capture goes on here. Texts it may never have read
-   * are replayed when it never said it was ready; otherwise what it had kept and read is lost, and the result says so.
+   * @internal The thread is gone (or failed this capture): the capture goes on here. The texts sent before the
+   * thread was seen running are still held, and replayed: then nothing is lost. Otherwise what the thread had kept
+   * and read is, and the result says so.
    */
-  fallback(reason: string, threadHadStarted: boolean): void {
-    if (this.local) return;
+  fallback(reason: string): void {
+    if (this.local || this.disposed) return;
     const local = (this.local = new KeptOutput(this.opts));
-    if (threadHadStarted && !this.unconfirmed) this.incomplete = reason;
-    else for (const text of this.unconfirmed ?? []) local.pushText(withoutInvisible(text));
+    if (this.unconfirmed) for (const text of this.unconfirmed) local.pushText(withoutInvisible(text));
+    else if (this.id !== 0) this.incomplete = reason;
     this.unconfirmed = undefined;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     for (const text of this.batch) local.pushText(withoutInvisible(text));
     this.batch = [];
     this.batchChars = 0;
@@ -332,22 +407,44 @@ export class OffThreadOutput {
     if (this.result) this.finishLocally();
   }
 
+  /** @internal Settles a pending end() with an empty result that says why (nothing more can be read). */
+  abandon(reason: string): void {
+    if (!this.settle) return;
+    this.settle({ head: '', tail: '', droppedChars: 0, metrics: [], primary: null, incomplete: reason });
+    this.settle = undefined;
+  }
+
   private flush(): void {
-    if (this.local || this.batch.length === 0) return;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.local || this.disposed || this.batch.length === 0) return;
+    if (this.id === 0 && this.thread!.isDead) {
+      // The thread ended (idle, or given up) before this capture sent anything: take the current one, if any.
+      this.thread = CaptureThread.shared();
+      if (!this.thread) return this.fallback('no capture thread');
+    }
     const thread = this.thread!;
-    if (!thread.reserve(this.batchChars)) return; // the thread was given up: fallback() took the batch
+    if (this.id === 0) {
+      this.id = thread.register(this, this.opts);
+      if (!thread.isReady()) this.unconfirmed = [];
+    }
     const texts = this.batch;
-    thread.post({ t: 'text', id: this.id, texts, chars: this.batchChars });
-    if (this.unconfirmed) for (const text of texts) this.unconfirmed.push(text);
+    const chars = this.batchChars;
+    if (!thread.reserve(chars)) return; // the thread was given up: fallback() took the batch
+    thread.post({ t: 'text', id: this.id, texts, chars });
     this.batch = [];
     this.batchChars = 0;
+    if (this.unconfirmed) {
+      if (thread.isReady()) this.unconfirmed = undefined;
+      else for (const text of texts) this.unconfirmed.push(text);
+    }
   }
 
   private finishLocally(): void {
     if (!this.settle) return; // settled already (a failed flush inside end() finishes here first)
     const r: OffThreadResult = this.local!.end(this.rest ?? '');
     if (this.incomplete) r.incomplete = this.incomplete;
-    this.settle?.(r);
+    this.settle(r);
     this.settle = undefined;
   }
 }

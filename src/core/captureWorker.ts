@@ -1,18 +1,11 @@
 /**
- * The capture thread's side (see captureThread.ts): one KeptOutput per open capture, fed the text the main thread
- * cleaned (invisible characters are removed here). Built as its own bundle (dist/captureWorker.js); run from the
- * sources under tsx.
- *
- * Messages in:  { t: 'open', id, opts } | { t: 'text', id, texts, chars } | { t: 'end', id, rest }
- * Messages out: { t: 'ready' } once, { t: 'live', id, primary } at most every LIVE_MS while the primary score
- *               changes, { t: 'done', id, result } after 'end', { t: 'failed', id, message } when reading a
- *               capture throws (the main thread then finishes that capture on its own).
- * After each 'text' message the worker takes its `chars` off the shared queue counter and wakes a main thread
- * waiting for room (the back-pressure of captureThread.ts).
+ * The capture thread's side (see captureThread.ts; messages and shared counters in captureProtocol.ts): one
+ * KeptOutput per open capture, fed the text the main thread cleaned (invisible characters are removed here). Built
+ * as its own bundle (dist/captureWorker.js); run from the sources under tsx.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { withoutInvisible } from './ansi';
-import { type ThreadRequest, type ThreadReply, LIVE_MS, samePrimary } from './captureThread';
+import { EXITED, LIVE_MS, PROGRESS, QUEUED, READY, samePrimary, STATE, type ThreadReply, type ThreadRequest } from './captureProtocol';
 import { KeptOutput } from './keptOutput';
 import type { PrimaryScore } from './protocol';
 
@@ -26,8 +19,15 @@ interface Open {
 
 const port = parentPort;
 if (!port) throw new Error('captureWorker runs only as a worker thread');
-const queued = new Int32Array(workerData.queued as SharedArrayBuffer);
+const shared = new Int32Array(workerData.shared as SharedArrayBuffer);
 const open = new Map<number, Open>();
+
+// However this thread ends (an exception, process.exit(), running out of memory), the main thread learns it at once,
+// even while it waits for room in the queue.
+process.on('exit', () => {
+  Atomics.or(shared, STATE, EXITED);
+  Atomics.notify(shared, QUEUED);
+});
 
 function reply(m: ThreadReply): void {
   port!.postMessage(m);
@@ -51,42 +51,48 @@ function live(id: number, o: Open): void {
   reply({ t: 'live', id, primary });
 }
 
-function failed(id: number, err: unknown): void {
+function forget(id: number): Open | undefined {
   const o = open.get(id);
   if (o?.timer) clearTimeout(o.timer);
   open.delete(id);
-  reply({ t: 'failed', id, message: err instanceof Error ? err.message : String(err) });
+  return o;
 }
 
-port.on('message', (m: ThreadRequest) => {
+function handle(m: ThreadRequest): void {
   if (m.t === 'open') {
     open.set(m.id, { kept: new KeptOutput(m.opts), posted: null, postedAt: 0, timer: undefined });
     return;
   }
-  const o = open.get(m.id);
-  if (m.t === 'text') {
-    try {
-      if (o) for (const text of m.texts) o.kept.pushText(withoutInvisible(text));
-    } catch (err) {
-      failed(m.id, err);
-    } finally {
-      Atomics.sub(queued, 0, m.chars);
-      Atomics.notify(queued, 0);
-    }
-    const now = open.get(m.id);
-    if (now) live(m.id, now);
+  if (m.t === 'close') {
+    forget(m.id);
     return;
   }
-  // 'end'
+  const o = open.get(m.id);
   if (!o) return;
   try {
-    const result = o.kept.end(m.rest);
-    if (o.timer) clearTimeout(o.timer);
-    open.delete(m.id);
-    reply({ t: 'done', id: m.id, result });
+    if (m.t === 'text') {
+      for (const text of m.texts) o.kept.pushText(withoutInvisible(text));
+      live(m.id, o);
+    } else {
+      const result = o.kept.end(m.rest);
+      forget(m.id);
+      reply({ t: 'done', id: m.id, result });
+    }
   } catch (err) {
-    failed(m.id, err);
+    forget(m.id);
+    reply({ t: 'failed', id: m.id, message: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+port.on('message', (m: ThreadRequest) => {
+  try {
+    handle(m);
+  } finally {
+    if ('chars' in m) Atomics.sub(shared, QUEUED, m.chars);
+    Atomics.add(shared, PROGRESS, 1);
+    Atomics.notify(shared, QUEUED);
   }
 });
 
+Atomics.or(shared, STATE, READY);
 reply({ t: 'ready' });

@@ -43,6 +43,11 @@ export class PendingRun {
     return this.capture.live();
   }
 
+  /** Drops the run unfinished (it turned out not to be one): its capture is let go. */
+  dispose(): void {
+    this.capture.dispose();
+  }
+
   /** Idempotent: a second call (e.g. both `exited` and session end) returns the same run. */
   finish(exitCode: number | null | undefined, endedAt = new Date()): Promise<Run> {
     this.finished ??= (async () => {

@@ -17,7 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { TerminalTextCleaner } from '../../src/core/ansi';
 import { BoundedCapture } from '../../src/core/capture';
-import type { ThreadReply, ThreadRequest } from '../../src/core/captureThread';
+import { PROGRESS, QUEUED, READY, SLOTS, STATE, type ThreadReply, type ThreadRequest } from '../../src/core/captureProtocol';
 import { findTask, prepareTask } from '../../server/src/tasks';
 
 const root = join(__dirname, '..', '..');
@@ -56,8 +56,8 @@ describe('the capture thread as shipped', () => {
     onThread.push('final val_acc: 0.9');
     const expected = onThread.end();
 
-    const queued = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(file, { workerData: { queued: queued.buffer } });
+    const shared = new Int32Array(new SharedArrayBuffer(SLOTS * 4));
+    const worker = new Worker(file, { workerData: { shared: shared.buffer } });
     try {
       const replies: ThreadReply[] = [];
       const done = new Promise<void>((resolve, reject) => {
@@ -73,17 +73,19 @@ describe('the capture thread as shipped', () => {
       assert.match(joined, /\x07epoch 2/); // the thread has something to remove
       const rest = cleaner.end();
       const send = (m: ThreadRequest) => worker.postMessage(m);
-      Atomics.add(queued, 0, joined.length);
+      Atomics.add(shared, QUEUED, joined.length + 1);
       send({ t: 'open', id: 1, opts: { headChars: 20, tailChars: 30 } });
       send({ t: 'text', id: 1, texts: [joined], chars: joined.length });
-      send({ t: 'end', id: 1, rest });
+      send({ t: 'end', id: 1, rest, chars: 1 });
       await done;
       assert.equal(replies[0].t, 'ready');
       const last = replies[replies.length - 1];
       assert.equal(last.t, 'done', JSON.stringify(last));
       const { bytes: _bytes, ...keptPart } = expected;
       assert.deepEqual(last.t === 'done' && last.result, keptPart);
-      assert.equal(Atomics.load(queued, 0), 0, 'the worker did not take what it read off the queue');
+      assert.equal(Atomics.load(shared, QUEUED), 0, 'the worker did not take what it read off the queue');
+      assert.equal(Atomics.load(shared, PROGRESS), 3);
+      assert.equal(Atomics.load(shared, STATE) & READY, READY);
     } finally {
       await worker.terminate();
     }

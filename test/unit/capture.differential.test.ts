@@ -67,7 +67,6 @@ function withoutBytes(r: CaptureResult): Omit<CaptureResult, 'bytes'> {
   return rest;
 }
 
-const OPTIONS: CaptureOptions[] = CAPTURE_OPTIONS;
 
 /** Checks one text under one chunking against both oracles. */
 function checkAll(text: string, pieces: string[], opts: CaptureOptions, label: string): void {
@@ -99,7 +98,7 @@ describe('capture hot path: same results as the reference and as one piece', () 
       const text = readFileSync(join(DIR, file), 'utf8');
       const rand = rng(file.length * 7919);
       for (const size of [1, 2, 7, 333, 4096, 0, 0]) {
-        const opts = OPTIONS[Math.floor(rand() * OPTIONS.length)];
+        const opts = CAPTURE_OPTIONS[Math.floor(rand() * CAPTURE_OPTIONS.length)];
         checkAll(text, chunks(text, size, rand), opts, `${file} size ${size || 'random'} ${JSON.stringify(opts)}`);
       }
     });
@@ -109,7 +108,7 @@ describe('capture hot path: same results as the reference and as one piece', () 
     const rand = rng(20261123);
     for (let trial = 0; trial < 400; trial++) {
       const text = generate(rand, 1 + Math.floor(rand() * 120));
-      const opts = OPTIONS[trial % OPTIONS.length];
+      const opts = CAPTURE_OPTIONS[trial % CAPTURE_OPTIONS.length];
       const size = trial % 3 === 0 ? 1 + Math.floor(rand() * 5) : 0;
       checkAll(text, chunks(text, size, rand, 1 + Math.floor(rand() * 200)), opts, `trial ${trial}: ${JSON.stringify(text)} size ${size}`);
     }
@@ -206,7 +205,7 @@ describe('capture hot path: same results as the reference and as one piece', () 
       const lines = 1 + Math.floor(rand() * 40);
       for (let k = 0; k < lines; k++) text += line();
       if (rand() < 0.3) text += pick(redraws) + pick(codes); // an unfinished last line
-      const opts = trial % 4 === 0 ? { score: { maxLineLength: 1 + Math.floor(rand() * 30) } } : OPTIONS[trial % OPTIONS.length];
+      const opts = trial % 4 === 0 ? { score: { maxLineLength: 1 + Math.floor(rand() * 30) } } : CAPTURE_OPTIONS[trial % CAPTURE_OPTIONS.length];
       const size = trial % 3 === 0 ? 1 + Math.floor(rand() * 8) : 0;
       const pieces = chunks(text, size, rand, 1 + Math.floor(rand() * 300));
       checkAll(text, pieces, opts, `trial ${trial}: ${JSON.stringify(text)} size ${size}`);

@@ -157,17 +157,108 @@ describe('off-thread capture', () => {
     assert.equal(r.primary?.value, 0.25);
   });
 
+  it('a thread that stops reading with little queued: finish() gives it up after stallMs instead of waiting forever', async () => {
+    const warnings = withWorker('neverReads.mjs', { stallMs: 300 });
+    const c = new BoundedCapture({ offThread: true });
+    await new Promise((r) => setTimeout(r, 300)); // the thread has said it is ready
+    c.push('val_loss: 0.5\n');
+    const started = Date.now();
+    const r = await c.finish();
+    assert.ok(Date.now() - started < 5_000);
+    assert.match(r.incomplete ?? '', /read nothing for 0.3 s/);
+    assert.match(warnings.join('\n'), /the capture thread stopped/);
+  });
+
+  it('a thread that dies while sending waits for room: the wait ends at once, not after the stall time', async () => {
+    const warnings = withWorker('exitsOnTextFlagged.mjs'); // default stall time: 10 s
+    const c = new BoundedCapture({ offThread: true });
+    await new Promise((r) => setTimeout(r, 300)); // the thread has said it is ready
+    const line = 'y'.repeat(1023) + '\n';
+    const started = Date.now();
+    for (let sent = 0; sent < 2 * MAX_QUEUED_CHARS; sent += 64 * 1024) c.push(line.repeat(64));
+    const waited = Date.now() - started;
+    c.push('val_loss: 0.125\n');
+    const r = await c.finish();
+    assert.ok(waited < 5_000, `sending waited ${waited} ms for a dead thread`);
+    assert.match(r.incomplete ?? '', /exited/);
+    assert.match(warnings.join('\n'), /the capture thread stopped/);
+    assert.equal(r.primary?.value, 0.125);
+  });
+
+  it('stopping the thread before it runs does not keep later captures off it', async () => {
+    const warnings = withWorker(undefined);
+    const a = new BoundedCapture({ offThread: true });
+    await stopCaptureThread(); // before its worker could say it runs
+    a.push('loss: 2\n');
+    assert.equal((await a.finish()).primary?.value, 2);
+    const b = new BoundedCapture({ offThread: true });
+    b.push('loss: 1\n');
+    await until('a live score from a new thread', () => b.live().primary?.value === 1);
+    assert.equal((await b.finish()).primary?.value, 1);
+    assert.deepEqual(warnings, []);
+  });
+
+  it('dispose(): a dropped capture ignores later text and says so; after finish() it changes nothing', async () => {
+    withWorker(undefined);
+    const dropped = new BoundedCapture({ offThread: true });
+    dropped.push('loss: 1\n');
+    await new Promise((r) => setTimeout(r, 50)); // sent to the thread
+    dropped.dispose();
+    dropped.push('loss: 0.5\n');
+    const r = await dropped.finish();
+    assert.equal(r.primary, null);
+    assert.equal(r.incomplete, 'the capture was dropped');
+
+    const kept = new BoundedCapture({ offThread: true });
+    kept.push('loss: 0.25\n');
+    const pending = kept.finish();
+    kept.dispose();
+    assert.equal((await pending).primary?.value, 0.25);
+    assert.equal((await kept.finish()).incomplete, undefined);
+  });
+
+  // Each in a fresh process, which must end by itself: a capture left open on the thread would keep it alive.
+  const ends = (lines: string[]) => {
+    const started = Date.now();
+    const p = spawnSync(process.execPath, ['--import', 'tsx', '-e', lines.join('\n')], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(p.status, 0, `${p.error ?? ''} ${p.stderr}`);
+    assert.ok(Date.now() - started < 15_000, 'the process waited for the thread to end');
+    return p.stdout.trim();
+  };
+
   it('does not keep a process alive once its captures are finished', () => {
-    const script = [
+    const out = ends([
       "const { BoundedCapture } = require('./src/core/capture');",
       'const c = new BoundedCapture({ offThread: true });',
       "c.push('loss: 0.5\\n');",
       'c.finish().then((r) => console.log(JSON.stringify(r.primary)));',
-    ].join('\n');
-    const started = Date.now();
-    const p = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
-    assert.equal(p.status, 0, p.stderr);
-    assert.equal(p.stdout.trim(), '{"name":"loss","value":0.5,"direction":"lower"}');
-    assert.ok(Date.now() - started < 15_000, 'the process waited for the thread to end (IDLE_MS is 30 s)');
+    ]);
+    assert.equal(out, '{"name":"loss","value":0.5,"direction":"lower"}');
+  });
+
+  it('nor once a capture is dropped unfinished (a discarded editor run), after it sent text', () => {
+    const out = ends([
+      "const { PendingRun } = require('./src/core/pendingRun');",
+      "const run = new PendingRun({ source: 'terminal' });",
+      "run.push('loss: 0.5\\n'.repeat(1000));",
+      // past FLUSH_MS: the text went to the thread, which holds a slot for it
+      'setTimeout(() => { run.dispose(); console.log(JSON.stringify(run.live())); }, 200);',
+    ]);
+    assert.match(out, /"bytes":10000/);
+  });
+
+  it('nor after a run aborted before it started, or one whose spawn threw', () => {
+    const out = ends([
+      "const { runProcess } = require('./server/src/exec/runner');",
+      '(async () => {',
+      '  const ac = new AbortController(); ac.abort();',
+      "  const r = await runProcess({ argv: ['sh', '-c', 'echo loss: 1'], signal: ac.signal });",
+      "  let thrown = '';",
+      "  try { await runProcess({ argv: ['sh', '-c', 'echo a\\0b'] }); } catch (e) { thrown = e.code || e.message; }",
+      '  console.log(JSON.stringify({ aborted: r.aborted, thrown }));',
+      '})();',
+    ]);
+    assert.match(out, /"aborted":true/);
+    assert.match(out, /"thrown":"ERR_INVALID_ARG_VALUE"/);
   });
 });

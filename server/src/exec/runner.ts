@@ -120,6 +120,11 @@ export interface RunResult {
   stderrTail: string;
   metrics: Metric[];
   primary: PrimaryScore | null;
+  /**
+   * Set when the capture thread stopped mid-run (rare): part of the output is missing from head, tail, metrics and
+   * primary, which then describe only the rest. Says why.
+   */
+  captureIncomplete?: string;
 }
 
 const STDERR_TAIL = 8 * 1024;
@@ -144,10 +149,18 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     if (spec.signal?.aborted) {
+      capture.dispose();
       resolve(emptyResult({ aborted: true }));
       return;
     }
-    const tree = spawnTree(spec.argv, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', 'pipe', 'pipe', ...(spec.extraFds ?? [])], onKill: spec.onKill });
+    let tree: ReturnType<typeof spawnTree>;
+    try {
+      tree = spawnTree(spec.argv, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', 'pipe', 'pipe', ...(spec.extraFds ?? [])], onKill: spec.onKill });
+    } catch (err) {
+      // spawn() itself threw (e.g. a NUL byte in an argument): nothing ran.
+      capture.dispose();
+      throw err;
+    }
     const { child } = tree;
     let timedOut = false;
     let outputLimited = false;
@@ -204,11 +217,12 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
           outputBytes: bytes,
           outputHead: cap.head,
           outputTail: cap.tail || cap.head.slice(-4096),
-          // The capture thread stopped mid-run (rare): the output says what is missing.
+          // The capture thread stopped mid-run (rare): the output says what is missing, and so does the result.
           output: cap.incomplete ? `[… output before this point was not captured: ${cap.incomplete} …]\n${kept}` : kept,
           stderrTail,
           metrics: cap.metrics,
           primary: cap.primary,
+          ...(cap.incomplete ? { captureIncomplete: cap.incomplete } : {}),
         });
       });
     });

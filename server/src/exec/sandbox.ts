@@ -69,6 +69,8 @@ export interface SandboxResult {
   output: string;
   metrics: Metric[];
   primary: PrimaryScore | null;
+  /** Part of the output was not captured (the capture thread stopped mid-run; see RunResult). */
+  captureIncomplete?: string;
 }
 
 const MEMORY_PATTERNS = /MemoryError|Cannot allocate memory|std::bad_alloc|out of memory|failed to allocate|Unable to allocate/i;
@@ -128,6 +130,7 @@ export async function runInSandbox(req: SandboxRequest): Promise<SandboxResult> 
       output: r.output,
       metrics: r.metrics,
       primary: r.primary,
+      ...(r.captureIncomplete ? { captureIncomplete: r.captureIncomplete } : {}),
     };
   } catch (err) {
     return failedSetup(`sandbox: ${(err as Error).message}`);

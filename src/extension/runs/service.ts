@@ -170,6 +170,7 @@ export class RunRecorder implements vscode.Disposable {
 
   /** Drops a run that turned out not to be one (e.g. a command that did not match once its final text was known). */
   discard(run: PendingRun): void {
+    run.dispose();
     this.provisional.delete(run);
     if (this.active.delete(run)) this.changed.fire();
   }
