@@ -58,40 +58,44 @@ function forget(id: number): Open | undefined {
   return o;
 }
 
-function handle(m: ThreadRequest): void {
+/** Reads one message; returns the capture's final reply ('done' / 'failed'), if this message ends it. */
+function handle(m: ThreadRequest): ThreadReply | undefined {
   if (m.t === 'open') {
     open.set(m.id, { kept: new KeptOutput(m.opts), posted: null, postedAt: 0, timer: undefined });
-    return;
+    return undefined;
   }
   if (m.t === 'close') {
     forget(m.id);
-    return;
+    return undefined;
   }
   const o = open.get(m.id);
-  if (!o) return;
+  if (!o) return undefined;
   try {
     if (m.t === 'text') {
       for (const text of m.texts) o.kept.pushText(withoutInvisible(text));
       live(m.id, o);
-    } else {
-      const result = o.kept.end(m.rest);
-      forget(m.id);
-      reply({ t: 'done', id: m.id, result });
+      return undefined;
     }
+    const result = o.kept.end(m.rest);
+    forget(m.id);
+    return { t: 'done', id: m.id, result };
   } catch (err) {
     forget(m.id);
-    reply({ t: 'failed', id: m.id, message: err instanceof Error ? err.message : String(err) });
+    return { t: 'failed', id: m.id, message: err instanceof Error ? err.message : String(err) };
   }
 }
 
 port.on('message', (m: ThreadRequest) => {
+  let final: ThreadReply | undefined;
   try {
-    handle(m);
+    final = handle(m);
   } finally {
+    // Counted off before the capture's last reply goes out: whoever receives it sees the queue without it.
     if ('chars' in m) Atomics.sub(shared, QUEUED, m.chars);
     Atomics.add(shared, PROGRESS, 1);
     Atomics.notify(shared, QUEUED);
   }
+  if (final) reply(final);
 });
 
 Atomics.or(shared, STATE, READY);

@@ -6,36 +6,20 @@
  * Needs the bundles: `node scripts/build.mjs` (npm test builds first).
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { HistoryStore } from '../../src/core/history';
 import { mcpLaunch, mcpSettingsArgs } from '../../src/extension/agentTools/mcpLaunch';
+import { copyPackagedFiles } from '../packagedFiles';
 
-const root = join(__dirname, '..', '..');
 let base: string;
 let extensionPath: string;
 let workspace: string;
 let historyDir: string;
-
-/** The paths .vscodeignore re-includes (`!path`, `!dir/**`), copied as vsce would package them. */
-function copyPackagedFiles(to: string): string[] {
-  const included = readFileSync(join(root, '.vscodeignore'), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.startsWith('!'))
-    .map((l) => l.slice(1).replace(/\/\*\*$/, ''));
-  for (const rel of included) {
-    const from = join(root, rel);
-    if (!existsSync(from)) continue;
-    mkdirSync(dirname(join(to, rel)), { recursive: true });
-    cpSync(from, join(to, rel), { recursive: true });
-  }
-  return included;
-}
 
 describe('the .vsix carries the MCP server the extension offers', () => {
   before(() => {

@@ -10,33 +10,19 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { TerminalTextCleaner } from '../../src/core/ansi';
 import { BoundedCapture } from '../../src/core/capture';
 import { PROGRESS, QUEUED, READY, SLOTS, STATE, type ThreadReply, type ThreadRequest } from '../../src/core/captureProtocol';
 import { findTask, prepareTask } from '../../server/src/tasks';
+import { copyPackagedFiles } from '../packagedFiles';
 
 const root = join(__dirname, '..', '..');
 let base: string;
-
-/** The .vsix's files: the paths .vscodeignore re-includes (`!path`, `!dir/**`), copied as vsce packages them. */
-function copyPackagedFiles(to: string): void {
-  const included = readFileSync(join(root, '.vscodeignore'), 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.startsWith('!'))
-    .map((l) => l.slice(1).replace(/\/\*\*$/, ''));
-  for (const rel of included) {
-    const from = join(root, rel);
-    if (!existsSync(from)) continue;
-    mkdirSync(dirname(join(to, rel)), { recursive: true });
-    cpSync(from, join(to, rel), { recursive: true });
-  }
-}
 
 before(() => {
   base = mkdtempSync(join(tmpdir(), 'ideator-capture-bundle-'));
