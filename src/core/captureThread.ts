@@ -109,8 +109,13 @@ class CaptureThread {
   private idle: NodeJS.Timeout | undefined;
   /** While a capture is open: gives the thread up when it reads nothing for stallMs while text waits. */
   private watchdog: NodeJS.Timeout | undefined;
-  private watchedProgress = -1;
-  private watchedSince = 0;
+  /**
+   * Since when text has waited for the thread with its PROGRESS at waitingProgress: set by the post that found the
+   * queue read, moved on whenever the thread reads. Measured from the post, not from a tick: a tick delayed by a
+   * blocked main thread must not count the time the text was not even sent.
+   */
+  private waitingSince: number | undefined;
+  private waitingProgress = 0;
 
   /** The running thread, started if need be; undefined when none can run here (then capture inline). */
   static shared(): CaptureThread | undefined {
@@ -129,14 +134,16 @@ class CaptureThread {
     this.shared = new Int32Array(new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT));
     this.worker = startWorker(this.shared.buffer as SharedArrayBuffer);
     this.worker.on('message', (m: ThreadReply) => this.onReply(m));
-    this.worker.on('error', (err) => this.fail(err.message));
-    this.worker.on('exit', (code) => this.fail(`the thread exited with code ${code}`));
+    this.worker.on('error', (err) => this.fail(err.message, { disable: true }));
+    this.worker.on('exit', (code) => this.fail(`the thread exited with code ${code}`, { disable: true }));
     // After the listeners: adding a 'message' listener refs the worker's port again.
     this.worker.unref();
     this.armIdle();
   }
 
+  /** Given up, or its worker is ending (EXITED is set before its 'exit' event can arrive). */
   get isDead(): boolean {
+    if (!this.dead && (Atomics.load(this.shared, STATE) & EXITED) !== 0) this.fail('the thread exited', { disable: true });
     return this.dead;
   }
 
@@ -174,7 +181,7 @@ class CaptureThread {
     const stallMs = this.stallMs();
     while (!this.dead && last > 0 && last + chars > MAX_QUEUED_CHARS) {
       if ((Atomics.load(this.shared, STATE) & EXITED) !== 0) {
-        this.fail('the thread exited');
+        this.fail('the thread exited', { disable: true });
         break;
       }
       Atomics.wait(this.shared, QUEUED, last, Math.min(1000, stallMs));
@@ -187,7 +194,10 @@ class CaptureThread {
       }
     }
     if (this.dead) return false;
-    Atomics.add(this.shared, QUEUED, chars);
+    if (Atomics.add(this.shared, QUEUED, chars) === 0 || this.waitingSince === undefined) {
+      this.waitingSince = Date.now();
+      this.waitingProgress = Atomics.load(this.shared, PROGRESS);
+    }
     return true;
   }
 
@@ -202,13 +212,14 @@ class CaptureThread {
 
   async stop(): Promise<void> {
     if (this.dead) return;
-    this.fail('the capture thread was stopped', false);
+    this.fail('the capture thread was stopped', { quiet: true });
     await this.worker.terminate();
   }
 
   private stallMs(): number {
     return settings.stallMs ?? STALL_MS;
   }
+
 
   private armIdle(): void {
     if (this.idle) clearTimeout(this.idle);
@@ -218,12 +229,17 @@ class CaptureThread {
 
   private watch(): void {
     if (this.dead) return;
-    if ((Atomics.load(this.shared, STATE) & EXITED) !== 0) return this.fail('the thread exited');
+    if ((Atomics.load(this.shared, STATE) & EXITED) !== 0) return this.fail('the thread exited', { disable: true });
+    if (Atomics.load(this.shared, QUEUED) === 0) {
+      this.waitingSince = undefined;
+      return;
+    }
     const progress = Atomics.load(this.shared, PROGRESS);
-    if (Atomics.load(this.shared, QUEUED) === 0 || progress !== this.watchedProgress) {
-      this.watchedProgress = progress;
-      this.watchedSince = Date.now();
-    } else if (Date.now() - this.watchedSince > this.stallMs()) {
+    const now = Date.now();
+    if (this.waitingSince === undefined || progress !== this.waitingProgress) {
+      this.waitingSince = now;
+      this.waitingProgress = progress;
+    } else if (now - this.waitingSince > this.stallMs()) {
       this.fail(`the thread read nothing for ${this.stallMs() / 1000} s`);
     }
   }
@@ -247,32 +263,43 @@ class CaptureThread {
     this.close(m.id);
     if (m.t === 'done') ex.onDone(m.result);
     else {
-      warn(`reading a run's output failed on the capture thread (${m.message}); the rest of it is read on the main thread`);
       fallBack(ex, m.message);
+      try {
+        warn(`reading a run's output failed on the capture thread (${m.message}); the rest of it is read on the main thread`);
+      } catch {
+        // the hook's own failure is not the capture's
+      }
     }
   }
 
-  /** The thread is given up: its open captures go on (or finish) on the main thread. */
-  private fail(reason: string, loud = true): void {
+  /**
+   * The thread is given up: its open captures go on (or finish) on the main thread. `disable`: it failed to load or
+   * died, so when it never ran, later captures do not try again (a stall or a stop leaves that open); `quiet`: asked
+   * for, no warning.
+   */
+  private fail(reason: string, how: { disable?: boolean; quiet?: boolean } = {}): void {
     if (this.dead) return;
     this.dead = true;
     if (this.idle) clearTimeout(this.idle);
     if (this.watchdog) clearInterval(this.watchdog);
     if (CaptureThread.current === this) CaptureThread.current = undefined;
     const started = this.isReadyNow();
-    // A thread that never ran is not tried again (unless it was stopped on purpose before it got there).
-    if (!started && loud) CaptureThread.unavailable = reason;
+    if (!started && how.disable) CaptureThread.unavailable = reason;
     const open = [...this.open.values()];
     this.open.clear();
-    if (loud && (open.length > 0 || !started)) {
+    // The captures first: a warning hook that throws must not leave one waiting.
+    for (const ex of open) fallBack(ex, reason);
+    void this.worker.terminate().catch(() => undefined);
+    if (how.quiet || (open.length === 0 && started)) return;
+    try {
       warn(
         started
           ? `the capture thread stopped (${reason}); ${open.length} run(s) in progress are read on the main thread from here on`
           : `scores are read on the main thread: the capture thread did not start (${reason})`,
       );
+    } catch {
+      // the hook's own failure is not the capture's
     }
-    for (const ex of open) fallBack(ex, reason);
-    void this.worker.terminate().catch(() => undefined);
   }
 
   private isReadyNow(): boolean {
@@ -309,7 +336,8 @@ export class OffThreadOutput {
   private latest: PrimaryScore | null = null;
   private incomplete: string | undefined;
   private rest: string | undefined;
-  private disposed = false;
+  /** Set once the capture can read nothing more (dropped, or its fallback failed): why. Later text is ignored. */
+  private gone: string | undefined;
   private result: Promise<OffThreadResult> | undefined;
   private settle: ((r: OffThreadResult) => void) | undefined;
 
@@ -320,7 +348,7 @@ export class OffThreadOutput {
   }
 
   pushText(text: string): void {
-    if (this.disposed || this.result) return;
+    if (this.gone !== undefined || this.result) return;
     if (this.local) {
       this.local.pushText(withoutInvisible(text));
       return;
@@ -340,33 +368,29 @@ export class OffThreadOutput {
     if (this.result) return this.result;
     this.rest = rest;
     this.result = new Promise((resolve) => (this.settle = resolve));
-    if (this.disposed) this.abandon('the capture was dropped');
+    if (this.gone !== undefined) this.abandon(this.gone);
     else if (!this.local && this.id === 0 && this.batch.length === 0) {
       // Nothing was ever sent: the result is an empty capture's plus this line, no need for the thread.
       this.local = new KeptOutput(this.opts);
       this.finishLocally();
     } else {
       if (!this.local) this.flush();
-      if (this.local) this.finishLocally();
+      if (this.gone !== undefined) this.abandon(this.gone);
+      else if (this.local) this.finishLocally();
       else if (this.thread!.reserve(1)) this.thread!.post({ t: 'end', id: this.id, rest, chars: 1 });
-      // else: the thread was given up while reserving; fallback() finished the capture here.
+      // else: the thread was given up while reserving; fallback() (or abandon()) settled the capture.
     }
     return this.result;
   }
 
   /** Drops the capture unfinished (a run that turned out not to be one): its slot on the thread is freed. */
   dispose(): void {
-    if (this.disposed || this.result) return; // after end(), the result is on its way: let it come
-    this.disposed = true;
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    this.batch = [];
-    this.batchChars = 0;
-    this.unconfirmed = undefined;
-    this.local = undefined;
-    if (this.id !== 0 && this.thread && !this.thread.isDead) {
-      this.thread.post({ t: 'close', id: this.id });
-      this.thread.close(this.id);
+    if (this.gone !== undefined || this.result) return; // after end(), the result is on its way: let it come
+    const thread = this.thread;
+    this.abandon('the capture was dropped');
+    if (this.id !== 0 && thread && !thread.isDead) {
+      thread.post({ t: 'close', id: this.id });
+      thread.close(this.id);
     }
   }
 
@@ -393,7 +417,7 @@ export class OffThreadOutput {
    * and read is, and the result says so.
    */
   fallback(reason: string): void {
-    if (this.local || this.disposed) return;
+    if (this.local || this.gone !== undefined) return;
     const local = (this.local = new KeptOutput(this.opts));
     if (this.unconfirmed) for (const text of this.unconfirmed) local.pushText(withoutInvisible(text));
     else if (this.id !== 0) this.incomplete = reason;
@@ -407,17 +431,28 @@ export class OffThreadOutput {
     if (this.result) this.finishLocally();
   }
 
-  /** @internal Settles a pending end() with an empty result that says why (nothing more can be read). */
+  /**
+   * @internal Nothing more can be read (dropped, or the fallback failed): later text is ignored, and end() (now or
+   * pending) resolves with an empty result that says why.
+   */
   abandon(reason: string): void {
+    this.gone ??= reason;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.batch = [];
+    this.batchChars = 0;
+    this.unconfirmed = undefined;
+    this.local = undefined;
+    this.thread = undefined;
     if (!this.settle) return;
-    this.settle({ head: '', tail: '', droppedChars: 0, metrics: [], primary: null, incomplete: reason });
+    this.settle({ head: '', tail: '', droppedChars: 0, metrics: [], primary: null, incomplete: this.gone });
     this.settle = undefined;
   }
 
   private flush(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.local || this.disposed || this.batch.length === 0) return;
+    if (this.local || this.gone !== undefined || this.batch.length === 0) return;
     if (this.id === 0 && this.thread!.isDead) {
       // The thread ended (idle, or given up) before this capture sent anything: take the current one, if any.
       this.thread = CaptureThread.shared();

@@ -60,17 +60,17 @@ function forget(id: number): Open | undefined {
 
 /** Reads one message; returns the capture's final reply ('done' / 'failed'), if this message ends it. */
 function handle(m: ThreadRequest): ThreadReply | undefined {
-  if (m.t === 'open') {
-    open.set(m.id, { kept: new KeptOutput(m.opts), posted: null, postedAt: 0, timer: undefined });
-    return undefined;
-  }
   if (m.t === 'close') {
     forget(m.id);
     return undefined;
   }
-  const o = open.get(m.id);
-  if (!o) return undefined;
   try {
+    if (m.t === 'open') {
+      open.set(m.id, { kept: new KeptOutput(m.opts), posted: null, postedAt: 0, timer: undefined });
+      return undefined;
+    }
+    const o = open.get(m.id);
+    if (!o) return undefined;
     if (m.t === 'text') {
       for (const text of m.texts) o.kept.pushText(withoutInvisible(text));
       live(m.id, o);

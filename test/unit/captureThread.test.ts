@@ -217,6 +217,57 @@ describe('off-thread capture', () => {
     assert.equal((await kept.finish()).incomplete, undefined);
   });
 
+  it('a thread this thread could not watch (blocked longer than stallMs) is not given up for it', async () => {
+    const warnings = withWorker(undefined, { stallMs: 1000 });
+    for (let round = 0; round < 2; round++) {
+      const c = new BoundedCapture({ offThread: true });
+      c.push('val_acc: 0.5\n');
+      await new Promise((r) => setTimeout(r, 2500)); // registered, read; the watchdog ticked with nothing waiting
+      c.push('val_acc: 0.75\n'); // its flush and a watchdog tick both fall due during the block
+      const until_ = Date.now() + 1500;
+      while (Date.now() < until_); // a busy host: this thread does nothing else for 1.5 s
+      const r = await c.finish();
+      assert.equal(r.incomplete, undefined, `round ${round}: ${r.incomplete}`);
+      assert.deepEqual(
+        r.metrics.find((m) => m.name === 'val_acc')?.series,
+        [0.5, 0.75],
+      );
+    }
+    assert.deepEqual(warnings, []);
+  });
+
+  it('a thread slower to start than stallMs: nothing lost, and later captures still use a thread', async () => {
+    const warnings = withWorker('slowStart.mjs', { stallMs: 300 });
+    const a = new BoundedCapture({ offThread: true });
+    a.push('loss: 2\n');
+    const ra = await a.finish();
+    assert.equal(ra.primary?.value, 2);
+    assert.equal(ra.incomplete, undefined); // replayed here: it never ran
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /did not start \(the thread read nothing for 0.3 s\)/);
+
+    const b = new BoundedCapture({ offThread: true }); // starts a new (slow) thread
+    await new Promise((r) => setTimeout(r, 2500)); // it runs by now
+    b.push('loss: 1\n');
+    assert.equal(b.live().primary, null); // not read here: inline would know it at once
+    await until('the live score from the thread', () => b.live().primary?.value === 1);
+    assert.equal((await b.finish()).primary?.value, 1);
+    assert.equal(warnings.length, 1);
+  });
+
+  it('a warning hook that throws leaves no capture waiting', async () => {
+    configureCaptureThread({
+      workerFile: join(WORKERS, 'exitsOnText.mjs'),
+      onWarning: () => {
+        throw new Error('hook broke');
+      },
+    });
+    const c = new BoundedCapture({ offThread: true });
+    c.push('loss: 1\n');
+    const r = await c.finish();
+    assert.match(r.incomplete ?? '', /exited with code 3/);
+  });
+
   // Each in a fresh process, which must end by itself: a capture left open on the thread would keep it alive.
   const ends = (lines: string[]) => {
     const started = Date.now();

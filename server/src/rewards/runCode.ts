@@ -109,6 +109,9 @@ export async function runCode(opts: {
         ? { ...base, ok: true, score: grade.score }
         : { ...base, ok: true, score: null, error: `invalid submission: ${grade.reason ?? 'rejected by the grader'}` };
     }
+    // The score comes from the run's output: an output the server could not read whole (its capture thread stopped
+    // mid-run) is no evidence either way, so the evaluation fails as the server's fault, not the code's.
+    if (run.captureIncomplete) throw new Error(`the server could not read all of the run's output (${run.captureIncomplete}); the run is not scored`);
     if (run.primary?.diverged) {
       return { ...base, ok: true, score: null, error: `the metric '${run.primary.name}' diverged (NaN/inf printed after ${run.primary.value})` };
     }

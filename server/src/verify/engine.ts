@@ -121,6 +121,8 @@ interface RunRecord {
  * as `choice` says (core/metric.ts runScore, the one definition the editor's history judges by).
  */
 export function scoreOf(run: SandboxResult, metric: string | undefined, choice: ScoreChoice, direction: Direction | undefined): { value: number | null; error?: string } {
+  // Output the server could not read whole (its capture thread stopped mid-run) gives no score to trust.
+  if (run.captureIncomplete) return { value: null, error: `part of the run's output was not read (${run.captureIncomplete}); not scored` };
   const primary: PrimaryScore | null = run.primary;
   if (primary && (!metric || primary.name === metric)) {
     if (primary.diverged) return { value: null, error: `the metric '${primary.name}' diverged (NaN/inf printed after ${primary.value})` };

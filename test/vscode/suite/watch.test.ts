@@ -222,6 +222,8 @@ describe('Run watching in a real VS Code', function () {
       JSON.stringify({ version: '2.0.0', tasks: [
           { type: 'ideator', label: 'epochs', script: 'epochs.py', args: ['0'] },
           { type: 'ideator', label: 'big', script: 'big_output.py', args: [String(TASK_BIG_MB)] },
+          // An argument spawn() refuses outright (a NUL byte): the task must end, with no run left listed as running.
+          { type: 'ideator', label: 'refused', script: 'epochs.py', args: ['0\u0000'] },
         ] }, null, 2),
     );
   });
@@ -288,6 +290,23 @@ describe('Run watching in a real VS Code', function () {
     } finally {
       await vscode.workspace.getConfiguration('ideator').update('pythonPath', undefined, vscode.ConfigurationTarget.Global);
     }
+  });
+
+  it('an ideator task whose process cannot even be spawned ends, and leaves no run listed as running', async () => {
+    const task = await tasksJsonTask('refused');
+    const before = runs().length;
+    const ended = new Promise<void>((resolve) => {
+      const sub = vscode.tasks.onDidEndTask((e) => {
+        if (e.execution.task.name === 'refused') {
+          sub.dispose();
+          resolve();
+        }
+      });
+    });
+    await vscode.tasks.executeTask(task);
+    await step('the refused task ends', ended, 30_000);
+    assert.equal(api.runs.recorder.activeRuns().length, 0);
+    assert.equal(runs().length, before);
   });
 
   // The real debugpy adapter (requirements.txt), started by test/vscode/fixtures/debugpy-shim as the Python Debugger

@@ -77,13 +77,22 @@ class IdeatorTaskTerminal implements vscode.Pseudoterminal {
     this.out(`\x1b[2m> ${command}\x1b[0m\n`);
     const run = this.recorder.begin({ source: 'task', command, cwd: this.cwd, scriptPath: this.def.script });
     this.run = run;
-    const child = spawn(python, argv, {
-      cwd: this.cwd,
-      env: { ...process.env, PYTHONUNBUFFERED: '1', ...this.def.env },
-      // Own process group, so Ctrl+C / close reaches the whole tree (dataloader workers, torchrun children).
-      detached: process.platform !== 'win32',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(python, argv, {
+        cwd: this.cwd,
+        env: { ...process.env, PYTHONUNBUFFERED: '1', ...this.def.env },
+        // Own process group, so Ctrl+C / close reaches the whole tree (dataloader workers, torchrun children).
+        detached: process.platform !== 'win32',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      // spawn() itself refused (e.g. a NUL byte in an argument): no run happened, so none stays listed as running.
+      this.out(`\x1b[31mCould not start ${python}: ${(err as Error).message}\x1b[0m\n`);
+      this.recorder.discard(run);
+      this.closed.fire(127);
+      return;
+    }
     this.child = child;
     child.stdout!.setEncoding('utf8');
     child.stderr!.setEncoding('utf8');
